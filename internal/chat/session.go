@@ -1,0 +1,452 @@
+package chat
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/confab/confab/internal/kv"
+)
+
+// Session is one chat: its parties, its transcript and its data. All methods
+// are safe for concurrent use; each takes the session's own lock, so
+// operations on one session are serialised and never wait for other sessions.
+type Session struct {
+	engine *Engine
+	// Immutable after creation.
+	id       string
+	tenant   string
+	endpoint string
+	queue    string
+	created  time.Time
+
+	mu        sync.Mutex // guards the following
+	state     State
+	closedAt  time.Time
+	async     bool
+	language  string
+	subject   string
+	password  string
+	restored  bool
+	userData  kv.Map
+	parties   []*Participant // in join order; parties that left stay
+	events    transcript
+	confirmed map[string]int // user id → position of its live read confirmation
+	sent      map[string]int // sender user id + "\x00" + client message id → position
+	changed   chan struct{}  // closed and cleared on every change; nil when nobody waits
+}
+
+// ID returns the session id (also the interaction id and the customer API's chatId).
+func (s *Session) ID() string { return s.id }
+
+// Tenant returns the tenant id the session belongs to.
+func (s *Session) Tenant() string { return s.tenant }
+
+// Endpoint returns the endpoint the session was created through.
+func (s *Session) Endpoint() string { return s.endpoint }
+
+// Queue returns the interaction queue of the session's endpoint.
+func (s *Session) Queue() string { return s.queue }
+
+// CreatedAt returns when the session was created.
+func (s *Session) CreatedAt() time.Time { return s.created }
+
+// JoinRequest describes a party joining a session.
+type JoinRequest struct {
+	UserID     string // generated when empty
+	Nick       string
+	Type       UserType
+	Visibility Visibility
+	Protocol   Protocol
+	PersonID   string
+	UserData   kv.Map
+	Text       string // optional greeting carried on the newParty event
+	creator    bool
+}
+
+// Join adds a party to a live session and appends its newParty event.
+func (s *Session) Join(req JoinRequest) (Participant, Receipt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != Alive {
+		return Participant{}, Receipt{}, fmt.Errorf("join session %s: %w", s.id, ErrClosed)
+	}
+	return s.joinLocked(req, s.engine.clock.Now())
+}
+
+func (s *Session) joinLocked(req JoinRequest, now time.Time) (Participant, Receipt, error) {
+	if !req.Type.mayUse(req.Visibility) {
+		return Participant{}, Receipt{}, fmt.Errorf("join session %s as %s with visibility %s: %w", s.id, req.Type, req.Visibility, ErrVisibility)
+	}
+	if s.password != "" && !req.creator && req.UserData.String(KeySessionPassword) != s.password {
+		return Participant{}, Receipt{}, fmt.Errorf("join session %s: %w", s.id, ErrPassword)
+	}
+	if req.UserID == "" {
+		req.UserID = NewUserID()
+	}
+	if p := s.partyLocked(req.UserID); p != nil && !p.Left {
+		return Participant{}, Receipt{}, fmt.Errorf("join session %s as %s: %w", s.id, req.UserID, ErrDuplicateUser)
+	}
+	ud := req.UserData.Clone()
+	delete(ud, KeySessionPassword) // never echo the password into the transcript
+	p := &Participant{
+		UserID:       req.UserID,
+		Num:          len(s.parties) + 1,
+		Nick:         req.Nick,
+		Type:         req.Type,
+		Visibility:   req.Visibility,
+		Bot:          isBotStyle(req.UserData),
+		Protocol:     req.Protocol,
+		PersonID:     req.PersonID,
+		UserData:     ud,
+		JoinedAt:     now,
+		LastActivity: now,
+	}
+	s.parties = append(s.parties, p)
+	ev := Event{Kind: NewParty, From: p.party(), Visibility: req.Visibility, Text: req.Text, UserData: ud}
+	if p.Bot {
+		ev.Attrs = kv.Map{KeySystem: kv.Map{"party-info": kv.Map{"style": "BOT"}}}
+	}
+	rc := s.appendLocked(&ev, now)
+	return *p, rc, nil
+}
+
+// Msg is a message to append.
+type Msg struct {
+	Text       string
+	Type       string // free-form, e.g. "text"
+	TreatAs    string
+	Visibility Visibility
+	ReceiverID string
+	Attrs      kv.Map
+	// ClientMsgID, when set, makes the send idempotent: a second send with the
+	// same id from the same party appends nothing and returns the first
+	// message's receipt with Duplicate set.
+	ClientMsgID string
+}
+
+// Send appends a message from a party.
+func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from, now, err := s.activePartyLocked(fromID, "send")
+	if err != nil {
+		return Receipt{}, err
+	}
+	var dedupKey string
+	if m.ClientMsgID != "" {
+		dedupKey = fromID + "\x00" + m.ClientMsgID
+		if pos, ok := s.sent[dedupKey]; ok {
+			return Receipt{Pos: pos, Time: s.events.at(pos).Time, Duplicate: true}, nil
+		}
+	}
+	if err := s.checkSendLocked(from, m.Visibility, m.ReceiverID, "send"); err != nil {
+		return Receipt{}, err
+	}
+	ev := Event{
+		Kind: Message, From: from.party(), Visibility: m.Visibility, ReceiverID: m.ReceiverID,
+		Text: m.Text, MsgType: m.Type, TreatAs: m.TreatAs, Attrs: m.Attrs,
+	}
+	rc := s.appendLocked(&ev, now)
+	if dedupKey != "" {
+		if s.sent == nil {
+			s.sent = make(map[string]int)
+		}
+		s.sent[dedupKey] = rc.Pos
+	}
+	return rc, nil
+}
+
+// Note is a notice to append.
+type Note struct {
+	Type       NoticeType
+	Text       string
+	Visibility Visibility
+	ReceiverID string
+	UserData   kv.Map
+	Attrs      kv.Map
+}
+
+// Notify appends a notice from a party. A read confirmation (SYS_COMMAND
+// "read-confirm") replaces the same party's previous one. A USER_PUSHED_URL
+// notice must carry an absolute URL. Nickname changes go through
+// ChangeNickname, and the IDLE_CONTROL notices are the server's own.
+func (s *Session) Notify(fromID string, n Note) (Receipt, error) {
+	switch n.Type {
+	case NickChanged, IdleAlert, IdleClose, IdleSet:
+		return Receipt{}, fmt.Errorf("%w: notice type %s cannot be sent by a party", ErrInvalid, n.Type)
+	case PushURL:
+		if u, err := url.Parse(n.Text); err != nil || u.Scheme == "" || u.Host == "" {
+			return Receipt{}, fmt.Errorf("%w: pushed URL %q is not an absolute URL", ErrInvalid, n.Text)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	from, now, err := s.activePartyLocked(fromID, "notify")
+	if err != nil {
+		return Receipt{}, err
+	}
+	if err := s.checkSendLocked(from, n.Visibility, n.ReceiverID, "notify"); err != nil {
+		return Receipt{}, err
+	}
+	ev := Event{
+		Kind: Notice, Notice: n.Type, From: from.party(), Visibility: n.Visibility,
+		ReceiverID: n.ReceiverID, Text: n.Text, UserData: n.UserData, Attrs: n.Attrs,
+	}
+	readConfirm := ev.IsReadConfirm()
+	if readConfirm {
+		s.supersedeConfirmLocked(fromID)
+	}
+	rc := s.appendLocked(&ev, now)
+	if readConfirm {
+		if s.confirmed == nil {
+			s.confirmed = make(map[string]int)
+		}
+		s.confirmed[fromID] = rc.Pos
+	}
+	return rc, nil
+}
+
+// ChangeNickname renames a party and appends a USER_UPDATE_NICK notice whose
+// text is the new nickname. The first change records the original nickname
+// in the party's user data and the notice's as GCTI_Original_Nickname.
+func (s *Session) ChangeNickname(userID, nick string) (Receipt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, now, err := s.activePartyLocked(userID, "change nickname")
+	if err != nil {
+		return Receipt{}, err
+	}
+	if p.OriginalNick == "" {
+		p.OriginalNick = p.Nick
+		if p.UserData == nil {
+			p.UserData = kv.Map{}
+		} else {
+			p.UserData = p.UserData.Clone() // copies handed out earlier stay as they were
+		}
+		p.UserData[KeyOriginalNickname] = p.OriginalNick
+	}
+	p.Nick = nick
+	ev := Event{
+		Kind: Notice, Notice: NickChanged, From: p.party(), Visibility: p.Visibility,
+		Text: nick, UserData: kv.Map{KeyOriginalNickname: p.OriginalNick},
+	}
+	return s.appendLocked(&ev, now), nil
+}
+
+// AddSystemNotice appends a notice from the server itself (a SYSTEM party
+// that never joins), e.g. inactivity alerts.
+func (s *Session) AddSystemNotice(n Note) (Receipt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != Alive {
+		return Receipt{}, fmt.Errorf("system notice in session %s: %w", s.id, ErrClosed)
+	}
+	ev := Event{
+		Kind: Notice, Notice: n.Type, From: Party{Nick: "system", Type: System}, Visibility: n.Visibility,
+		ReceiverID: n.ReceiverID, Text: n.Text, UserData: n.UserData, Attrs: n.Attrs,
+	}
+	return s.appendLocked(&ev, s.engine.clock.Now()), nil
+}
+
+// UpdateUserData merges data into the session's user data (the customer
+// API's updateData). It appends no event; the journal records the change.
+func (s *Session) UpdateUserData(userID string, data kv.Map) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, _, err := s.activePartyLocked(userID, "update data"); err != nil {
+		return err
+	}
+	s.userData.Merge(data)
+	info := s.infoLocked()
+	s.engine.journal.SessionUpdated(&info)
+	s.notifyLocked()
+	return nil
+}
+
+// Touch records protocol activity of a party (any request counts); it fails
+// if the party is not present.
+func (s *Session) Touch(userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.partyLocked(userID)
+	if p == nil || p.Left {
+		return fmt.Errorf("touch %s in session %s: %w", userID, s.id, ErrNotParticipant)
+	}
+	p.LastActivity = s.engine.clock.Now()
+	return nil
+}
+
+// Changed returns a channel that is closed at the next change of the session
+// (event appended, data updated, closed). Take it before reading, then wait on
+// it if the read found nothing new.
+func (s *Session) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
+}
+
+// Read appends to buf the events at positions ≥ from that the party userID
+// may see and returns them, with the position to read from next (the
+// transcript length) and the session state. Parties that left may still read.
+func (s *Session) Read(userID string, from int, buf []Event) ([]Event, int, State, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.partyLocked(userID)
+	if p == nil {
+		return buf, 0, s.state, fmt.Errorf("read session %s as %s: %w", s.id, userID, ErrNotParticipant)
+	}
+	if from < 0 {
+		from = 0
+	}
+	for i := from; i < s.events.len(); i++ {
+		if ev := s.events.at(i); ev.VisibleTo(userID, p.Type) {
+			buf = append(buf, *ev)
+		}
+	}
+	return buf, s.events.len(), s.state, nil
+}
+
+// ReadAll appends every event at positions ≥ from, unfiltered (superseded
+// read confirmations included), for the server's own use.
+func (s *Session) ReadAll(from int, buf []Event) ([]Event, int, State) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if from < 0 {
+		from = 0
+	}
+	for i := from; i < s.events.len(); i++ {
+		buf = append(buf, *s.events.at(i))
+	}
+	return buf, s.events.len(), s.state
+}
+
+// Participant returns a copy of the party with the given user id, present or left.
+func (s *Session) Participant(userID string) (Participant, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.partyLocked(userID)
+	if p == nil {
+		return Participant{}, fmt.Errorf("session %s has no party %s: %w", s.id, userID, ErrNotParticipant)
+	}
+	return *p, nil
+}
+
+// Info returns a snapshot of the session's header, data and parties.
+func (s *Session) Info() Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.infoLocked()
+}
+
+// State returns whether the session is alive or closed.
+func (s *Session) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// partyLocked finds a party (present or left) by user id.
+func (s *Session) partyLocked(userID string) *Participant {
+	for _, p := range s.parties {
+		if p.UserID == userID {
+			return p
+		}
+	}
+	return nil
+}
+
+// activePartyLocked returns the present party and the current time, or an
+// error saying why the operation cannot proceed.
+func (s *Session) activePartyLocked(userID, op string) (*Participant, time.Time, error) {
+	if s.state != Alive {
+		return nil, time.Time{}, fmt.Errorf("%s in session %s: %w", op, s.id, ErrClosed)
+	}
+	p := s.partyLocked(userID)
+	if p == nil || p.Left {
+		return nil, time.Time{}, fmt.Errorf("%s in session %s as %s: %w", op, s.id, userID, ErrNotParticipant)
+	}
+	now := s.engine.clock.Now()
+	p.LastActivity = now
+	return p, now, nil
+}
+
+func (s *Session) checkSendLocked(from *Participant, v Visibility, receiverID, op string) error {
+	if !from.Type.mayUse(v) {
+		return fmt.Errorf("%s in session %s as %s with visibility %s: %w", op, s.id, from.Type, v, ErrVisibility)
+	}
+	if receiverID != "" {
+		if r := s.partyLocked(receiverID); r == nil || r.Left {
+			return fmt.Errorf("%s in session %s: receiver %s: %w", op, s.id, receiverID, ErrNotParticipant)
+		}
+	}
+	return nil
+}
+
+// appendLocked stamps ev with its position and time, appends it, hands it to
+// the journal and wakes the waiters.
+func (s *Session) appendLocked(ev *Event, now time.Time) Receipt {
+	ev.Pos = s.events.len()
+	ev.Time = now
+	w := s.engine.journal.EventAppended(s.id, s.events.add(ev))
+	s.notifyLocked()
+	return Receipt{Pos: ev.Pos, Time: now, durable: w}
+}
+
+func (s *Session) notifyLocked() {
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+func (s *Session) supersedeConfirmLocked(userID string) {
+	if pos, ok := s.confirmed[userID]; ok {
+		s.events.at(pos).Superseded = true
+		delete(s.confirmed, userID)
+	}
+}
+
+// Info is a snapshot of a session.
+type Info struct {
+	ID           string
+	Tenant       string
+	Endpoint     string
+	Queue        string
+	Subject      string
+	Language     string
+	Async        bool
+	Password     string // empty unless passwords are enforced
+	Restored     bool
+	State        State
+	CreatedAt    time.Time
+	ClosedAt     time.Time
+	UserData     kv.Map
+	Participants []Participant // in join order, parties that left included
+	Next         int           // transcript length: the next event's position
+}
+
+func (s *Session) infoLocked() Info {
+	info := Info{
+		ID: s.id, Tenant: s.tenant, Endpoint: s.endpoint, Queue: s.queue,
+		Subject: s.subject, Language: s.language, Async: s.async, Password: s.password,
+		Restored: s.restored, State: s.state, CreatedAt: s.created, ClosedAt: s.closedAt,
+		UserData: s.userData.Clone(), Next: s.events.len(),
+		Participants: make([]Participant, len(s.parties)),
+	}
+	for i, p := range s.parties {
+		info.Participants[i] = *p
+	}
+	return info
+}
+
+// quitAttrs returns the GCTI_SYSTEM quit-reason-code attributes the reference
+// puts on a customer's departure.
+func quitAttrs(r LeaveReason) kv.Map {
+	return kv.Map{KeySystem: kv.Map{"quit-reason-code": strconv.Itoa(int(r))}}
+}
