@@ -249,10 +249,10 @@ func (e *Engine) purge(s *Session) {
 
 type nopJournal struct{}
 
-func (nopJournal) SessionCreated(*Info) Waiter        { return nil }
-func (nopJournal) SessionUpdated(*Info) Waiter        { return nil }
+func (nopJournal) SessionCreated(*Info) Waiter         { return nil }
+func (nopJournal) SessionUpdated(*Info) Waiter         { return nil }
 func (nopJournal) EventAppended(string, *Event) Waiter { return nil }
-func (nopJournal) SessionClosed(*Final) Waiter        { return nil }
+func (nopJournal) SessionClosed(*Final) Waiter         { return nil }
 
 // both waits for two waiters in turn.
 type both [2]Waiter

@@ -106,7 +106,7 @@ func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time,
 	s.state = Closed
 	s.closedAt = now
 	s.engine.alive.Add(-1)
-	final := Final{Info: s.infoLocked()}
+	final := Final{Info: s.infoLocked(), LastWrite: rc.durable}
 	final.Events = make([]Event, 0, s.events.len())
 	for i := 0; i < s.events.len(); i++ {
 		if ev := s.events.at(i); !ev.Superseded {
@@ -153,6 +153,10 @@ func (s *Session) hasAgentLocked() bool {
 type Final struct {
 	Info
 	Events []Event
+	// LastWrite completes when the session's last event is durable (nil if
+	// the journal did not make it durable); a journal that must order its
+	// closing write after the events can wait on it.
+	LastWrite Waiter
 }
 
 // String describes a LeaveRequest for logs.

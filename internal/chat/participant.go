@@ -20,9 +20,9 @@ const (
 // Participant is a party of a session. Values handed out by the engine are
 // copies; their UserData must be treated as read-only.
 type Participant struct {
-	UserID   string
-	Num      int // 1-based order of joining
-	Nick     string
+	UserID string
+	Num    int // 1-based order of joining
+	Nick   string
 	// OriginalNick is the nickname at join, kept once the party changes it.
 	OriginalNick string
 	Type         UserType
@@ -37,6 +37,9 @@ type Participant struct {
 	// LastActivity is the time of the party's last protocol request; the
 	// customer API uses it for flex-disconnect-timeout.
 	LastActivity time.Time
+	// Secret is the party's credential for request-per-call protocols (the
+	// customer API's secureKey). It is never put on an event.
+	Secret string
 }
 
 func (p *Participant) party() Party {

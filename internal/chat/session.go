@@ -63,7 +63,10 @@ type JoinRequest struct {
 	PersonID   string
 	UserData   kv.Map
 	Text       string // optional greeting carried on the newParty event
-	creator    bool
+	// Secret is kept on the participant for the protocol adapter to check
+	// (the customer API's secureKey); it never appears on an event.
+	Secret  string
+	creator bool
 }
 
 // Join adds a party to a live session and appends its newParty event.
@@ -103,6 +106,7 @@ func (s *Session) joinLocked(req JoinRequest, now time.Time) (Participant, Recei
 		UserData:     ud,
 		JoinedAt:     now,
 		LastActivity: now,
+		Secret:       req.Secret,
 	}
 	s.parties = append(s.parties, p)
 	ev := Event{Kind: NewParty, From: p.party(), Visibility: req.Visibility, Text: req.Text, UserData: ud}

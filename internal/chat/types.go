@@ -84,10 +84,10 @@ type Protocol uint8
 
 // Protocols as the reference records them per participant.
 const (
-	Basic Protocol = iota // agent desktops and bots (the agent WebSocket)
-	Flex                  // customers (the customer API)
-	ESP                   // workflows
-	NoProtocol            // server-originated parties
+	Basic      Protocol = iota // agent desktops and bots (the agent WebSocket)
+	Flex                       // customers (the customer API)
+	ESP                        // workflows
+	NoProtocol                 // server-originated parties
 )
 
 var protocolNames = [...]string{"BASIC", "FLEX", "ESP", "NONE"}

@@ -1,0 +1,17 @@
+// Package history writes chats to the contact history: it is the engine's
+// chat.Journal on top of a store.Store.
+//
+// When a session is created it identifies the customer's contact (from
+// EmailAddress, then the other configured contact attributes; an anonymous
+// chat creates none) and creates the interaction record. With
+// transcript-auto-save at 1 or 2 every event is written to the intermediate
+// transcript through the store's group-commit writer, and the engine hands the
+// write's ticket back to the caller so a request is acknowledged only once its
+// event is durable. When the session closes, the final transcript (after the
+// masking hook) and the closed status are written and the intermediate
+// transcript is dropped.
+//
+// Concurrency: the engine calls the Journal methods with a session lock held;
+// they only encode and enqueue. Record writes (create, close) run in order on
+// one worker goroutine; event writes go to the store's writer. Close drains both.
+package history

@@ -1,0 +1,265 @@
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/store"
+)
+
+// DefaultContactKeys are the contact attributes tried, in order, to identify
+// a customer.
+var DefaultContactKeys = []string{store.AttrEmailAddress, store.AttrPhoneNumber}
+
+// Options configure a Journal.
+type Options struct {
+	Store store.Store
+	// AutoSave returns the live transcript-auto-save value (0, 1 or 2).
+	AutoSave func() int
+	// ContactKeys are the contact attributes tried in order; default
+	// DefaultContactKeys.
+	ContactKeys []string
+	// Mask, when set, is applied to a closed session's record before its
+	// final transcript is stored: the hook point of sensitive-data masking.
+	Mask func(*chat.Final)
+	Log  *slog.Logger
+}
+
+// Journal records sessions in the contact history. Create one with New and
+// call Close after the engine has stopped changing sessions.
+type Journal struct {
+	opts Options
+
+	mu     sync.Mutex // guards the following
+	queue  []op
+	wake   chan struct{} // capacity 1: the worker has something to do
+	closed bool
+
+	done chan struct{} // closed when the worker has drained and exited
+}
+
+// op is a record write run by the worker, in order.
+type op struct {
+	created *chat.Info
+	closed  *chat.Final
+	result  *result
+}
+
+// result completes when an op has run.
+type result struct {
+	done chan struct{}
+	err  error
+}
+
+func (r *result) Wait(ctx context.Context) error {
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// New starts a Journal.
+func New(opts Options) *Journal {
+	if opts.ContactKeys == nil {
+		opts.ContactKeys = DefaultContactKeys
+	}
+	if opts.AutoSave == nil {
+		opts.AutoSave = func() int { return 0 }
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	j := &Journal{opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go j.run()
+	return j
+}
+
+// SessionCreated queues the creation of the interaction record.
+func (j *Journal) SessionCreated(info *chat.Info) chat.Waiter {
+	c := *info
+	return j.enqueue(op{created: &c})
+}
+
+// SessionUpdated is a no-op: user data changes reach the record when the
+// session closes.
+func (j *Journal) SessionUpdated(*chat.Info) chat.Waiter { return nil }
+
+// EventAppended writes the event to the intermediate transcript when
+// transcript-auto-save is on; typing notices are not kept.
+func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
+	if j.opts.AutoSave() == 0 {
+		return nil
+	}
+	if ev.Kind == chat.Notice && (ev.Notice == chat.TypingStarted || ev.Notice == chat.TypingStopped) {
+		return nil
+	}
+	// The session start is not at hand here; timeShift is recomputed from
+	// utcTime when the final transcript is written.
+	data, err := json.Marshal(EncodeEvent(ev, ev.Time))
+	if err != nil {
+		return failed{fmt.Errorf("history: encode event %d of session %s: %w", ev.Pos, sessionID, err)}
+	}
+	return j.opts.Store.AppendEvent(context.Background(), store.EventRow{
+		SessionID: sessionID, Position: int64(ev.Pos), EventID: int64(ev.ID()), Time: ev.Time, Data: data,
+	})
+}
+
+// SessionClosed queues the final transcript and closed status.
+func (j *Journal) SessionClosed(final *chat.Final) chat.Waiter {
+	c := *final
+	return j.enqueue(op{closed: &c})
+}
+
+func (j *Journal) enqueue(o op) chat.Waiter {
+	o.result = &result{done: make(chan struct{})}
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		o.result.err = store.ErrClosed
+		close(o.result.done)
+		return o.result
+	}
+	j.queue = append(j.queue, o)
+	j.mu.Unlock()
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	return o.result
+}
+
+func (j *Journal) run() {
+	defer close(j.done)
+	for {
+		j.mu.Lock()
+		batch := j.queue
+		j.queue = nil
+		closed := j.closed
+		j.mu.Unlock()
+		for _, o := range batch {
+			o.result.err = j.apply(o)
+			close(o.result.done)
+		}
+		if len(batch) == 0 {
+			if closed {
+				return
+			}
+			<-j.wake
+		}
+	}
+}
+
+func (j *Journal) apply(o op) error {
+	ctx := context.Background()
+	switch {
+	case o.created != nil:
+		err := j.create(ctx, o.created)
+		if err != nil {
+			j.opts.Log.Error("history: create interaction", "session", o.created.ID, "err", err)
+		}
+		return err
+	case o.closed != nil:
+		err := j.close(ctx, o.closed)
+		if err != nil {
+			j.opts.Log.Error("history: write final transcript", "session", o.closed.ID, "err", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// Identification modes of the IdentifyCreateContact user data key.
+const (
+	keyIdentifyCreate = "IdentifyCreateContact"
+	identifyNone      = "1"
+	identifyOnly      = "2"
+)
+
+func (j *Journal) create(ctx context.Context, info *chat.Info) error {
+	attrs := map[string]string{}
+	for k, v := range info.UserData {
+		if s, ok := v.(string); ok {
+			attrs[k] = s
+		}
+	}
+	var contactID string
+	if mode := info.UserData.String(keyIdentifyCreate); mode != identifyNone {
+		id, _, err := j.opts.Store.IdentifyContact(ctx, attrs, j.opts.ContactKeys, mode != identifyOnly)
+		if err != nil {
+			return fmt.Errorf("identify contact of session %s: %w", info.ID, err)
+		}
+		contactID = id
+	}
+	ud, err := json.Marshal(info.UserData)
+	if err != nil {
+		return fmt.Errorf("encode user data of session %s: %w", info.ID, err)
+	}
+	err = j.opts.Store.CreateInteraction(ctx, store.Interaction{
+		ID: info.ID, SessionID: info.ID, Tenant: info.Tenant, Endpoint: info.Endpoint, Queue: info.Queue,
+		ContactID: contactID, Subject: info.Subject, UserData: ud, Status: store.StatusOpen,
+		State: "queued", CreatedAt: info.CreatedAt,
+	})
+	if err != nil {
+		return fmt.Errorf("create interaction %s: %w", info.ID, err)
+	}
+	return nil
+}
+
+func (j *Journal) close(ctx context.Context, f *chat.Final) error {
+	if j.opts.Mask != nil {
+		j.opts.Mask(f)
+	}
+	transcript, err := EncodeFinal(f)
+	if err != nil {
+		return fmt.Errorf("encode final transcript of session %s: %w", f.ID, err)
+	}
+	ud, err := json.Marshal(f.UserData)
+	if err != nil {
+		return fmt.Errorf("encode user data of session %s: %w", f.ID, err)
+	}
+	if err := j.opts.Store.CloseInteraction(ctx, f.ID, f.ClosedAt, transcript, json.RawMessage(`{}`), ud); err != nil {
+		return fmt.Errorf("close interaction %s: %w", f.ID, err)
+	}
+	// The session's intermediate events were queued before its close; wait
+	// for them so none lands after the delete.
+	if f.LastWrite != nil {
+		if err := f.LastWrite.Wait(ctx); err != nil {
+			j.opts.Log.Warn("history: an intermediate event of a closed session failed", "session", f.ID, "err", err)
+		}
+	}
+	if err := j.opts.Store.DeleteEvents(ctx, f.ID); err != nil {
+		return fmt.Errorf("drop intermediate transcript of %s: %w", f.ID, err)
+	}
+	return nil
+}
+
+// Close waits until every queued record write has run; writes queued later
+// fail with store.ErrClosed. It does not close the store.
+func (j *Journal) Close(ctx context.Context) error {
+	j.mu.Lock()
+	j.closed = true
+	j.mu.Unlock()
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-j.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("history: close: %w", ctx.Err())
+	}
+}
+
+// failed is a Waiter that reports an error at once.
+type failed struct{ err error }
+
+func (f failed) Wait(context.Context) error { return f.err }
+
+var _ chat.Journal = (*Journal)(nil)

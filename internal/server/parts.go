@@ -1,0 +1,180 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/history"
+	"github.com/confab/confab/internal/store"
+	"github.com/confab/confab/internal/store/sqlite"
+)
+
+// handler is a protocol adapter: it mounts its routes on the mux of the
+// listener its port id names.
+type handler interface {
+	Register(mux *http.ServeMux)
+}
+
+type mounted struct {
+	portID     string
+	h          handler
+	onShutdown func(context.Context)
+}
+
+// parts are the pieces a node is assembled from, in start-up order: the
+// store, the journals the engine writes through, and the adapters.
+type parts struct {
+	store    store.Store
+	history  *history.Journal
+	journals journals
+	adapters []mounted
+	lines    []string // operator output: URLs, generated tokens
+}
+
+// add mounts an adapter on the listener of portID; onShutdown (may be nil)
+// runs when the node shuts down, before the store closes.
+func (p *parts) add(portID string, h handler, onShutdown func(context.Context)) {
+	p.adapters = append(p.adapters, mounted{portID: portID, h: h, onShutdown: onShutdown})
+}
+
+// addJournal adds a journal the engine reports to, after the history.
+func (p *parts) addJournal(j chat.Journal) { p.journals = append(p.journals, j) }
+
+// say queues a line for the operator, printed after the URLs at start.
+func (p *parts) say(format string, args ...any) {
+	p.lines = append(p.lines, fmt.Sprintf(format, args...))
+}
+
+func (s *Server) buildParts(ctx context.Context) (*parts, error) {
+	st, err := sqlite.Open(ctx, s.dataDir, sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	p := &parts{store: st}
+	p.history = history.New(history.Options{
+		Store:    st,
+		AutoSave: func() int { return s.cfg.Load().Settings.TranscriptAutoSave },
+		Log:      s.log,
+	})
+	p.journals = journals{p.history}
+	// The engine reports to p.journals, which the adapters may extend while
+	// they are built, before any session exists.
+	s.engine = chat.New(chat.Options{Clock: s.clock, Settings: engineSettings(s.cfg.Load()), Journal: &p.journals})
+	for _, build := range s.adapterBuilders() {
+		if err := build(p); err != nil {
+			p.close(ctx)
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// mount registers every adapter of portID on mux.
+func (p *parts) mount(portID string, mux *http.ServeMux) {
+	for _, a := range p.adapters {
+		if a.portID == portID {
+			a.h.Register(mux)
+		}
+	}
+}
+
+// onShutdown has the adapters told when srv shuts down (WebSocket adapters
+// close their connections then).
+func (p *parts) onShutdown(srv *http.Server) {
+	for _, a := range p.adapters {
+		if a.onShutdown != nil {
+			f := a.onShutdown
+			srv.RegisterOnShutdown(func() { f(context.Background()) })
+		}
+	}
+}
+
+func (p *parts) urls(addrs map[string]string) []string {
+	ids := make([]string, 0, len(addrs))
+	for id := range addrs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []string
+	for _, id := range ids {
+		out = append(out, fmt.Sprintf("%-15s http://%s", id+":", addrs[id]))
+	}
+	return append(out, p.lines...)
+}
+
+func (p *parts) storeReady() bool { return p.store != nil }
+
+// close runs the adapters' shutdown hooks, drains the journal and closes the
+// store.
+func (p *parts) close(ctx context.Context) error {
+	var errs []error
+	for _, a := range p.adapters {
+		if a.onShutdown != nil {
+			a.onShutdown(ctx)
+		}
+	}
+	if p.history != nil {
+		if err := p.history.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if p.store != nil {
+		if err := p.store.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+		p.store = nil
+	}
+	return errors.Join(errs...)
+}
+
+// journals makes several journals one; the engine holds a pointer to the
+// list so adapters built after the engine can still add theirs.
+type journals []chat.Journal
+
+func (js *journals) SessionCreated(info *chat.Info) chat.Waiter {
+	return js.each(func(j chat.Journal) chat.Waiter { return j.SessionCreated(info) })
+}
+func (js *journals) SessionUpdated(info *chat.Info) chat.Waiter {
+	return js.each(func(j chat.Journal) chat.Waiter { return j.SessionUpdated(info) })
+}
+func (js *journals) EventAppended(id string, ev *chat.Event) chat.Waiter {
+	if len(*js) == 1 { // the hot path: no closure
+		return (*js)[0].EventAppended(id, ev)
+	}
+	return js.each(func(j chat.Journal) chat.Waiter { return j.EventAppended(id, ev) })
+}
+func (js *journals) SessionClosed(f *chat.Final) chat.Waiter {
+	return js.each(func(j chat.Journal) chat.Waiter { return j.SessionClosed(f) })
+}
+
+func (js *journals) each(call func(chat.Journal) chat.Waiter) chat.Waiter {
+	var ws waiters
+	for _, j := range *js {
+		if w := call(j); w != nil {
+			ws = append(ws, w)
+		}
+	}
+	switch len(ws) {
+	case 0:
+		return nil
+	case 1:
+		return ws[0]
+	}
+	return ws
+}
+
+type waiters []chat.Waiter
+
+func (ws waiters) Wait(ctx context.Context) error {
+	var errs []error
+	for _, w := range ws {
+		if err := w.Wait(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

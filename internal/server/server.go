@@ -1,0 +1,287 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/config"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Config is the configuration to start with (config.Default() if nil).
+	Config *config.Config
+	// ConfigPath, when set, is watched: the file is re-read on Reload (SIGHUP)
+	// and when it changes.
+	ConfigPath string
+	// DataDir holds the store; default ./confab-data.
+	DataDir string
+	// Listen, when set, is the one address every API listens on, overriding
+	// [ports].
+	Listen string
+	Logger *slog.Logger
+	Clock  clock.Clock
+	// Out receives the lines meant for the operator (URLs, generated tokens);
+	// default os.Stdout.
+	Out io.Writer
+}
+
+// Server is one Confab node.
+type Server struct {
+	log     *slog.Logger
+	clock   clock.Clock
+	out     io.Writer
+	dataDir string
+	cfg     atomic.Pointer[config.Config]
+	watcher *config.Watcher
+
+	engine *chat.Engine
+	parts  *parts // the store, journal and adapters (see parts.go)
+
+	ready atomic.Bool
+
+	mu        sync.Mutex              // guards the following
+	listeners map[string]net.Listener // by configured address
+	servers   []*http.Server
+	addrs     map[string]string // port id → bound address
+	stopWatch context.CancelFunc
+}
+
+// New opens the store and builds the node; it does not listen yet.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	s := &Server{log: opts.Logger, clock: opts.Clock, out: opts.Out, dataDir: opts.DataDir}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if s.clock == nil {
+		s.clock = clock.Real()
+	}
+	if s.out == nil {
+		s.out = os.Stdout
+	}
+	if s.dataDir == "" {
+		s.dataDir = "confab-data"
+	}
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	if opts.Listen != "" {
+		cfg = withPorts(cfg, opts.Listen)
+	}
+	for _, w := range cfg.Validate() {
+		s.log.Warn(w.String())
+	}
+	s.cfg.Store(cfg)
+	if opts.ConfigPath != "" {
+		listen := opts.Listen
+		s.watcher = config.NewWatcher(opts.ConfigPath, cfg, s.log, 0, func(old, next *config.Config) {
+			if listen != "" {
+				next = withPorts(next, listen)
+			}
+			s.applyConfig(next)
+		})
+	}
+	p, err := s.buildParts(ctx) // builds s.engine once the journals are known
+	if err != nil {
+		return nil, err
+	}
+	s.parts = p
+	return s, nil
+}
+
+// Config returns the active configuration.
+func (s *Server) Config() *config.Config { return s.cfg.Load() }
+
+// DataDir returns the directory holding the node's store.
+func (s *Server) DataDir() string { return s.dataDir }
+
+// Engine returns the node's chat engine.
+func (s *Server) Engine() *chat.Engine { return s.engine }
+
+// Reload re-reads the configuration file (the server calls it on SIGHUP). It
+// is a no-op without a configuration file.
+func (s *Server) Reload() error {
+	if s.watcher == nil {
+		return nil
+	}
+	return s.watcher.Reload()
+}
+
+func (s *Server) applyConfig(cfg *config.Config) {
+	s.cfg.Store(cfg)
+	s.engine.SetSettings(engineSettings(cfg))
+}
+
+// engineSettings maps configuration options onto the engine's settings.
+func engineSettings(cfg *config.Config) chat.Settings {
+	limit := cfg.Settings.LimitForSessions
+	if limit <= 0 {
+		limit = math.MaxInt
+	}
+	return chat.Settings{
+		PasswordEnforce: cfg.Settings.SessionPasswordEnforce,
+		ClosedGrace:     cfg.Settings.ClosedSessionGrace,
+		SessionLimit:    limit,
+	}
+}
+
+// withPorts returns a copy of cfg whose every port id listens on addr.
+func withPorts(cfg *config.Config, addr string) *config.Config {
+	c := *cfg
+	c.Ports = map[string]string{}
+	for _, id := range []string{config.PortWebAPI, config.PortAgent, config.PortESP, config.PortHealth} {
+		c.Ports[id] = addr
+	}
+	return &c
+}
+
+// Start opens the listeners and serves until Shutdown. It prints the URLs it
+// serves to the operator output.
+func (s *Server) Start(ctx context.Context) error {
+	cfg := s.cfg.Load()
+	muxes := map[string]*http.ServeMux{} // by address
+	ids := map[string][]string{}         // address → port ids
+	for id, addr := range cfg.Ports {
+		if muxes[addr] == nil {
+			muxes[addr] = http.NewServeMux()
+			s.mountHealth(muxes[addr])
+		}
+		ids[addr] = append(ids[addr], id)
+	}
+	for id, addr := range cfg.Ports {
+		s.parts.mount(id, muxes[addr])
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = map[string]net.Listener{}
+	s.addrs = map[string]string{}
+	addrList := make([]string, 0, len(muxes))
+	for addr := range muxes {
+		addrList = append(addrList, addr)
+	}
+	sort.Strings(addrList)
+	for _, addr := range addrList {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range s.listeners {
+				l.Close()
+			}
+			return fmt.Errorf("listen on %s (ports %s): %w", addr, strings.Join(ids[addr], ", "), err)
+		}
+		s.listeners[addr] = ln
+		for _, id := range ids[addr] {
+			s.addrs[id] = ln.Addr().String()
+		}
+		srv := &http.Server{
+			Handler:           muxes[addr],
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		}
+		s.parts.onShutdown(srv)
+		s.servers = append(s.servers, srv)
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("serve", "addr", ln.Addr().String(), "err", err)
+			}
+		}()
+	}
+	if s.watcher != nil {
+		wctx, cancel := context.WithCancel(context.Background())
+		s.stopWatch = cancel
+		go s.watcher.Run(wctx)
+	}
+	s.ready.Store(true)
+	s.printURLs()
+	return nil
+}
+
+// Addr returns the bound address of a port id ("webapi", "agent", "esp",
+// "health") once Start has run.
+func (s *Server) Addr(portID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs[portID]
+}
+
+func (s *Server) printURLs() {
+	for _, line := range s.parts.urls(s.addrs) {
+		fmt.Fprintln(s.out, line)
+	}
+	fmt.Fprintf(s.out, "health:         http://%s/healthz  http://%s/readyz\n", s.addrs[config.PortHealth], s.addrs[config.PortHealth])
+	fmt.Fprintf(s.out, "data directory: %s\n", s.absDataDir())
+}
+
+func (s *Server) absDataDir() string {
+	if abs, err := filepath.Abs(s.dataDir); err == nil {
+		return abs
+	}
+	return s.dataDir
+}
+
+func (s *Server) mountHealth(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"alive"}` + "\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !s.ready.Load() || !s.parts.storeReady() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"status":"not ready"}` + "\n"))
+			return
+		}
+		w.Write([]byte(`{"status":"ready"}` + "\n"))
+	})
+}
+
+// Shutdown stops the node in order: report not ready, stop accepting and
+// finish in-flight requests, close push connections, then flush and close
+// the store. It returns the first error met; it always tries every step.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	s.mu.Lock()
+	servers := s.servers
+	s.servers = nil
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
+	s.mu.Unlock()
+	var errs []error
+	var wg sync.WaitGroup
+	var emu sync.Mutex
+	for _, srv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				srv.Close()
+				emu.Lock()
+				errs = append(errs, fmt.Errorf("shutdown http: %w", err))
+				emu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := s.parts.close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,10 @@
+package server
+
+// adapterBuilders lists the protocol adapters in the order they are built.
+// Each builder lives in its own wire_*.go file.
+func (s *Server) adapterBuilders() []func(*parts) error {
+	return []func(*parts) error{
+		s.buildWebAPI,
+		s.buildAgent,
+	}
+}
