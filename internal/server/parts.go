@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/history"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/sqlite"
@@ -93,6 +94,14 @@ func (p *parts) onShutdown(srv *http.Server) {
 	}
 }
 
+// portTitles say what each listener serves, for the start-up lines.
+var portTitles = map[string]string{
+	config.PortWebAPI: "customer Chat API v2",
+	config.PortAgent:  "agent protocol and admin API",
+	config.PortESP:    "workflow (ESP) API",
+	config.PortHealth: "health and counters",
+}
+
 func (p *parts) urls(addrs map[string]string) []string {
 	ids := make([]string, 0, len(addrs))
 	for id := range addrs {
@@ -101,7 +110,7 @@ func (p *parts) urls(addrs map[string]string) []string {
 	sort.Strings(ids)
 	var out []string
 	for _, id := range ids {
-		out = append(out, fmt.Sprintf("%-15s http://%s", id+":", addrs[id]))
+		out = append(out, fmt.Sprintf("%-7s %-30s http://%s", id, portTitles[id], addrs[id]))
 	}
 	return append(out, p.lines...)
 }

@@ -225,7 +225,8 @@ func (s *Server) printURLs() {
 	for _, line := range s.parts.urls(s.addrs) {
 		fmt.Fprintln(s.out, line)
 	}
-	fmt.Fprintf(s.out, "health:         http://%s/healthz  http://%s/readyz\n", s.addrs[config.PortHealth], s.addrs[config.PortHealth])
+	h := s.addrs[config.PortHealth]
+	fmt.Fprintf(s.out, "liveness and readiness: http://%s/healthz http://%s/readyz\n", h, h)
 	fmt.Fprintf(s.out, "data directory: %s\n", s.absDataDir())
 }
 
@@ -243,7 +244,8 @@ func (s *Server) mountHealth(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if !s.ready.Load() || !s.parts.storeReady() {
+		accepting := s.engine.Alive() < s.engine.Settings().SessionLimit
+		if !s.ready.Load() || !s.parts.storeReady() || !accepting {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte(`{"status":"not ready"}` + "\n"))
 			return

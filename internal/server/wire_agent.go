@@ -1,4 +1,111 @@
 package server
 
-// buildAgent is filled in by the agent adapter.
-func (s *Server) buildAgent(p *parts) error { return nil }
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/confab/confab/internal/api/admin"
+	"github.com/confab/confab/internal/api/agent"
+	"github.com/confab/confab/internal/api/esp"
+	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/routing"
+)
+
+// buildAgent builds routing (a journal of the engine), the agent protocol
+// and the admin API on the agent listener, and the workflow (ESP) API on
+// the esp listener. At shutdown the agent sockets close first (their
+// parties leave), then the admin streams end and routing writes what is
+// left to the store.
+func (s *Server) buildAgent(p *parts) error {
+	adminToken, err := s.apiToken(p, "admin", func(c *config.Config) string { return c.Admin.Token })
+	if err != nil {
+		return err
+	}
+	espToken, err := s.apiToken(p, "esp", func(c *config.Config) string { return c.ESP.Token })
+	if err != nil {
+		return err
+	}
+	router := routing.New(routing.Options{
+		Engine:   s.engine,
+		Store:    p.store,
+		StopMode: func() config.StopMode { return s.cfg.Load().Settings.StopAbandonedInteraction },
+		Clock:    s.clock,
+		Log:      s.log.With("adapter", "routing"),
+	})
+	p.addJournal(router)
+	maxFrame := func() int { return s.cfg.Load().Settings.XMLRequestMaxSize }
+
+	agents := agent.New(agent.Options{
+		Engine: s.engine, Router: router, Agents: p.store, MaxFrame: maxFrame,
+		Log: s.log.With("adapter", "agent"),
+	})
+	p.add(config.PortAgent, agents, agents.Shutdown)
+	adm := admin.New(admin.Options{Router: router, Token: adminToken, Log: s.log.With("adapter", "admin")})
+	p.add(config.PortAgent, adm, adm.FlushOnShutdown())
+	p.add(config.PortESP, esp.New(esp.Options{
+		Engine: s.engine, Router: router, Token: espToken, MaxBody: maxFrame, Clock: s.clock,
+		Log: s.log.With("adapter", "esp"),
+	}), nil)
+	return nil
+}
+
+// apiToken returns the live token of an API: the configured one, or else
+// one generated at the first start and kept in <data dir>/<name>.token
+// (mode 0600). A newly generated token is printed once to the operator
+// output; later starts only say where it is kept.
+func (s *Server) apiToken(p *parts, name string, configured func(*config.Config) string) (func() string, error) {
+	live := func() string { return configured(s.cfg.Load()) }
+	if live() != "" {
+		return live, nil
+	}
+	path := filepath.Join(s.dataDir, name+".token")
+	tok, created, err := loadOrCreateToken(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s token: %w", name, err)
+	}
+	if created {
+		p.say("%s token (generated, shown once, kept in %s): %s", name, path, tok)
+	} else {
+		p.say("%s token: generated earlier, kept in %s", name, path)
+	}
+	return func() string {
+		if t := live(); t != "" {
+			return t
+		}
+		return tok
+	}, nil
+}
+
+func loadOrCreateToken(path string) (tok string, created bool, err error) {
+	data, err := os.ReadFile(path)
+	if err == nil && strings.TrimSpace(string(data)) != "" {
+		return strings.TrimSpace(string(data)), false, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", false, fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", false, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	var b [32]byte
+	rand.Read(b[:])
+	tok = base64.RawURLEncoding.EncodeToString(b[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", false, fmt.Errorf("create %s: %w", path, err)
+	}
+	_, err = f.WriteString(tok + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("write %s: %w", path, err)
+	}
+	return tok, true, nil
+}

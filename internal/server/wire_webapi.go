@@ -1,4 +1,20 @@
 package server
 
-// buildWebAPI is filled in by the webapi adapter.
-func (s *Server) buildWebAPI(p *parts) error { return nil }
+import (
+	"github.com/confab/confab/internal/api/webapi"
+	"github.com/confab/confab/internal/config"
+)
+
+// buildWebAPI mounts the customer Chat API v2 on the webapi listener. It
+// reads the live configuration per request, so reloads apply at once; its
+// Shutdown closes the push connections before the store closes.
+func (s *Server) buildWebAPI(p *parts) error {
+	api := webapi.New(webapi.Options{
+		Engine: s.engine,
+		Config: s.Config,
+		Clock:  s.clock,
+		Log:    s.log.With("adapter", "webapi"),
+	})
+	p.add(config.PortWebAPI, api, api.Shutdown)
+	return nil
+}

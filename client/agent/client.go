@@ -1,0 +1,372 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// Error is a request the server refused (an error frame).
+type Error struct {
+	Code    int    // one of the Code* constants
+	Name    string // its name, e.g. "already-accepted"
+	Message string
+	Field   string // the request field at fault, if any
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("agent: %s (%d): %s", e.Name, e.Code, e.Message)
+	if e.Field != "" {
+		s += " [field " + e.Field + "]"
+	}
+	return s
+}
+
+// HTTPError is a refused WebSocket handshake, e.g. 401 for a wrong token.
+type HTTPError struct {
+	StatusCode int
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("agent: handshake refused: HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// ErrClosed is returned by requests on a closed client.
+var ErrClosed = errors.New("agent: connection closed")
+
+// Options tune a Client. The zero value is ready to use.
+type Options struct {
+	// HTTPClient makes the handshake; default http.DefaultClient.
+	HTTPClient *http.Client
+	// FrameBuffer is how many unsolicited frames (events, stray answers)
+	// wait for Frames to be read before the client stops reading the
+	// socket; default 1024.
+	FrameBuffer int
+}
+
+// Client is one agent-protocol connection. Its methods are safe for
+// concurrent use. Read Frames (events and frames nobody waits for) for as
+// long as the client lives; a client whose frames are not read stops reading
+// its socket and is eventually dropped by the server as a slow consumer.
+type Client struct {
+	ws     *websocket.Conn
+	hello  Frame
+	frames chan Frame
+	done   chan struct{}
+	quit   chan struct{} // closed by Close: stop delivering frames
+
+	quitOnce sync.Once
+
+	mu      sync.Mutex // guards the following
+	pending map[string]chan Frame
+	nextID  int
+	err     error
+}
+
+// Dial connects to the agent protocol at url (ws://host:port or
+// http://host:port; Path is added when url has no path) with an agent
+// token, and waits for the server's hello.
+func Dial(ctx context.Context, url, token string, opts *Options) (*Client, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	switch {
+	case strings.HasPrefix(url, "http://"):
+		url = "ws://" + strings.TrimPrefix(url, "http://")
+	case strings.HasPrefix(url, "https://"):
+		url = "wss://" + strings.TrimPrefix(url, "https://")
+	}
+	if rest := strings.SplitN(strings.TrimPrefix(strings.TrimPrefix(url, "ws://"), "wss://"), "/", 2); len(rest) == 1 || rest[1] == "" {
+		url = strings.TrimSuffix(url, "/") + Path
+	}
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: opts.HTTPClient, HTTPHeader: h})
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, &HTTPError{StatusCode: resp.StatusCode}
+		}
+		return nil, fmt.Errorf("agent: dial %s: %w", url, err)
+	}
+	ws.SetReadLimit(-1)
+	buf := opts.FrameBuffer
+	if buf <= 0 {
+		buf = 1024
+	}
+	c := &Client{ws: ws, frames: make(chan Frame, buf), done: make(chan struct{}), quit: make(chan struct{}), pending: make(map[string]chan Frame)}
+	if err := c.readHello(ctx); err != nil {
+		ws.CloseNow()
+		return nil, err
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+func (c *Client) readHello(ctx context.Context) error {
+	_, data, err := c.ws.Read(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: read hello: %w", err)
+	}
+	if err := json.Unmarshal(data, &c.hello); err != nil || c.hello.Type != FrameHello {
+		return fmt.Errorf("agent: first frame is not a hello: %.200s", data)
+	}
+	return nil
+}
+
+// Hello returns the server's first frame: the authenticated account and
+// the largest frame the server reads.
+func (c *Client) Hello() Frame { return c.hello }
+
+func (c *Client) readLoop() {
+	defer close(c.done)
+	defer close(c.frames)
+	for {
+		_, data, err := c.ws.Read(context.Background())
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		var f Frame
+		if err := json.Unmarshal(data, &f); err != nil {
+			c.fail(fmt.Errorf("agent: undecodable frame from server: %w", err))
+			c.ws.Close(websocket.StatusProtocolError, "undecodable frame")
+			return
+		}
+		if (f.Type == FrameResult || f.Type == FrameError) && f.ID != "" {
+			c.mu.Lock()
+			ch := c.pending[f.ID]
+			delete(c.pending, f.ID)
+			c.mu.Unlock()
+			if ch != nil {
+				ch <- f
+				continue
+			}
+		}
+		select {
+		case c.frames <- f:
+		case <-c.quit:
+		}
+	}
+}
+
+func (c *Client) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
+	for id, ch := range c.pending {
+		close(ch)
+		delete(c.pending, id)
+	}
+}
+
+// Frames delivers events frames and every frame no request waits for
+// (answers to ids sent with WriteRaw, error frames without an id). It is
+// closed when the connection ends.
+func (c *Client) Frames() <-chan Frame { return c.frames }
+
+// Done is closed when the connection has ended; Err then says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection ended (nil while it is open). A close by
+// the server carries its status code and reason: see CloseStatus.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// CloseStatus returns the WebSocket close code and reason the server sent,
+// or -1 if the connection did not end with a close frame.
+func CloseStatus(err error) (code int, reason string) {
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		return int(ce.Code), ce.Reason
+	}
+	return -1, ""
+}
+
+// Close closes the connection normally. The server removes this agent's
+// parties from their sessions at once (reason 3, disconnect).
+func (c *Client) Close() error {
+	c.quitOnce.Do(func() { close(c.quit) })
+	err := c.ws.Close(websocket.StatusNormalClosure, "bye")
+	<-c.done
+	if err != nil && !errors.Is(err, context.Canceled) {
+		var ce websocket.CloseError
+		if errors.As(err, &ce) {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// Do sends req and waits for its answer. An empty req.ID is filled in. An
+// error frame is returned as *Error.
+func (c *Client) Do(ctx context.Context, req Request) (Frame, error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return Frame{}, fmt.Errorf("%w: %v", ErrClosed, c.err)
+	}
+	if req.ID == "" {
+		c.nextID++
+		req.ID = "c" + strconv.Itoa(c.nextID)
+	}
+	ch := make(chan Frame, 1)
+	c.pending[req.ID] = ch
+	c.mu.Unlock()
+	data, err := json.Marshal(req)
+	if err == nil {
+		err = c.ws.Write(ctx, websocket.MessageText, data)
+	}
+	if err != nil {
+		c.mu.Lock()
+		delete(c.pending, req.ID)
+		c.mu.Unlock()
+		return Frame{}, fmt.Errorf("agent: send %s: %w", req.Op, err)
+	}
+	select {
+	case f, ok := <-ch:
+		if !ok {
+			return Frame{}, fmt.Errorf("%w while waiting for %s %s", ErrClosed, req.Op, req.ID)
+		}
+		if f.Type == FrameError {
+			return f, &Error{Code: f.Code, Name: f.Error, Message: f.Message, Field: f.Field}
+		}
+		return f, nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.pending, req.ID)
+		c.mu.Unlock()
+		return Frame{}, fmt.Errorf("agent: %s %s: %w", req.Op, req.ID, ctx.Err())
+	}
+}
+
+// WriteRaw sends data as one text (or binary) frame without waiting for
+// anything; answers arrive on Frames. It is for tests and diagnostics.
+func (c *Client) WriteRaw(ctx context.Context, data []byte, binary bool) error {
+	typ := websocket.MessageText
+	if binary {
+		typ = websocket.MessageBinary
+	}
+	return c.ws.Write(ctx, typ, data)
+}
+
+// List returns the interactions waiting in queue ("" for every queue).
+func (c *Client) List(ctx context.Context, queue string) ([]Interaction, error) {
+	f, err := c.Do(ctx, Request{Op: OpList, Queue: queue})
+	return f.Interactions, err
+}
+
+// JoinOptions describe how to appear in a session.
+type JoinOptions struct {
+	UserType   string // AGENT (default: the account's type) or SUPERVISOR
+	Visibility string // ALL (default), INT or VIP
+	Nickname   string // default: the account's name
+	// UserData may carry GCTI_Chat_SetPartyStyle=BOT and
+	// GCTI_Chat_SessionPassword.
+	UserData map[string]any
+	Text     string // greeting carried on the newParty event
+}
+
+// Joined is the result of Accept or Join.
+type Joined struct {
+	SessionID   string
+	UserID      string
+	Interaction *Interaction // set by Accept
+}
+
+// Accept claims a waiting interaction and joins its session. When another
+// agent was first, the error is an *Error with Code CodeTaken.
+func (c *Client) Accept(ctx context.Context, interactionID string, o JoinOptions) (Joined, error) {
+	f, err := c.Do(ctx, Request{Op: OpAccept, InteractionID: interactionID, UserType: o.UserType,
+		Visibility: o.Visibility, Nickname: o.Nickname, UserData: o.UserData, Text: o.Text})
+	return Joined{SessionID: f.SessionID, UserID: f.UserID, Interaction: f.Interaction}, err
+}
+
+// Join joins a session directly.
+func (c *Client) Join(ctx context.Context, sessionID string, o JoinOptions) (Joined, error) {
+	f, err := c.Do(ctx, Request{Op: OpJoin, SessionID: sessionID, UserType: o.UserType,
+		Visibility: o.Visibility, Nickname: o.Nickname, UserData: o.UserData, Text: o.Text})
+	return Joined{SessionID: f.SessionID, UserID: f.UserID}, err
+}
+
+// Ack is the answer to a request that appended an event.
+type Ack struct {
+	Pos     int // position of the (last) event appended
+	EventID int
+	Closed  bool // the session closed (release)
+}
+
+func ack(f Frame, err error) (Ack, error) {
+	a := Ack{EventID: f.EventID, Closed: f.Closed}
+	if f.Pos != nil {
+		a.Pos = *f.Pos
+	}
+	return a, err
+}
+
+// Message is a message to send.
+type Message struct {
+	Text       string
+	MsgType    string // free-form, e.g. "text"
+	TreatAs    string // NORMAL or SYSTEM
+	Visibility string // ALL (default), INT, VIP
+	ReceiverID string // makes it a direct message
+	// EventAttributes carry rich content; Text is then the plain fallback.
+	EventAttributes map[string]any
+}
+
+// Send appends a message to a session.
+func (c *Client) Send(ctx context.Context, sessionID string, m Message) (Ack, error) {
+	return ack(c.Do(ctx, Request{Op: OpSend, SessionID: sessionID, Text: m.Text, MsgType: m.MsgType,
+		TreatAs: m.TreatAs, Visibility: m.Visibility, ReceiverID: m.ReceiverID, EventAttributes: m.EventAttributes}))
+}
+
+// Notice is a notice to send.
+type Notice struct {
+	// Type is TYPING_STARTED, TYPING_STOPPED, USER_PUSHED_URL, USER_CUSTOM,
+	// SYS_COMMAND or USER_UPDATE_NICK (Text is then the new nickname).
+	Type            string
+	Text            string
+	Visibility      string
+	ReceiverID      string
+	UserData        map[string]any
+	EventAttributes map[string]any
+}
+
+// Notify appends a notice to a session.
+func (c *Client) Notify(ctx context.Context, sessionID string, n Notice) (Ack, error) {
+	return ack(c.Do(ctx, Request{Op: OpNotify, SessionID: sessionID, NoticeType: n.Type, Text: n.Text,
+		Visibility: n.Visibility, ReceiverID: n.ReceiverID, UserData: n.UserData, EventAttributes: n.EventAttributes}))
+}
+
+// ChangeNickname renames this agent's party in a session.
+func (c *Client) ChangeNickname(ctx context.Context, sessionID, nick string) (Ack, error) {
+	return c.Notify(ctx, sessionID, Notice{Type: "USER_UPDATE_NICK", Text: nick})
+}
+
+// Release leaves a session with an after-action: KEEP_ALIVE (default),
+// CLOSE_IF_NO_AGENTS or FORCE_CLOSE. Ack.Closed reports whether the session
+// closed.
+func (c *Client) Release(ctx context.Context, sessionID, afterAction, farewell string) (Ack, error) {
+	return ack(c.Do(ctx, Request{Op: OpRelease, SessionID: sessionID, AfterAction: afterAction, Text: farewell}))
+}
+
+// Ping asks the server for an answer.
+func (c *Client) Ping(ctx context.Context) error {
+	_, err := c.Do(ctx, Request{Op: OpPing})
+	return err
+}

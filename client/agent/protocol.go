@@ -1,0 +1,191 @@
+package agent
+
+import "time"
+
+// Path is where a Confab node serves the agent protocol, on its "agent" port.
+const Path = "/agent/v1/ws"
+
+// Operations a client may request (Request.Op).
+const (
+	OpList    = "list"    // waiting interactions of a queue
+	OpAccept  = "accept"  // claim a waiting interaction and join its session
+	OpJoin    = "join"    // join a session directly
+	OpSend    = "send"    // append a message
+	OpNotify  = "notify"  // append a notice (typing, push URL, nickname, custom, system command)
+	OpRelease = "release" // leave a session with an after-action
+	OpPing    = "ping"    // a no-op that is answered
+)
+
+// Types of the frames the server sends (Frame.Type).
+const (
+	FrameHello  = "hello"  // first frame on a socket: who the server thinks you are
+	FrameResult = "result" // a request succeeded
+	FrameError  = "error"  // a request failed, or a frame could not be read
+	FrameEvents = "events" // transcript events of one session
+)
+
+// Error codes (Frame.Code) with their names (Frame.Error).
+const (
+	CodeBadFrame     = 1  // "bad-frame": not a JSON object, binary frame, or an unknown field
+	CodeBadRequest   = 2  // "bad-request": a field is missing or has a bad value (Field names it)
+	CodeTooLarge     = 3  // "too-large": the frame is larger than the server's limit
+	CodeUnknownOp    = 4  // "unknown-op": Op is not one of the operations
+	CodeNoSession    = 5  // "unknown-session": no such session on this node
+	CodeNoIxn        = 6  // "unknown-interaction": no such live interaction on this node
+	CodeNotJoined    = 7  // "not-participant": this socket is not (or no longer) in that session
+	CodeJoined       = 8  // "already-joined": this socket is already in that session
+	CodePassword     = 9  // "bad-password": the session needs GCTI_Chat_SessionPassword
+	CodeVisibility   = 10 // "visibility": the user type may not use that visibility
+	CodeClosed       = 11 // "session-closed": the session has ended
+	CodeTaken        = 12 // "already-accepted": another agent accepted the interaction first
+	CodeNotWaiting   = 13 // "not-waiting": the interaction is not waiting in a queue
+	CodeForbidden    = 14 // "forbidden": the agent's account may not do that (e.g. join as SUPERVISOR)
+	CodeLimit        = 15 // "limit": too many sessions on this socket
+	CodeNotDurable   = 16 // "not-durable": applied, but the store did not confirm it
+	CodeInternal     = 17 // "internal": a server fault
+	CodeSlowConsumer = 18 // "slow-consumer": sent in a close reason, never in a frame
+)
+
+// ErrorNames maps each error code to its name.
+var ErrorNames = map[int]string{
+	CodeBadFrame: "bad-frame", CodeBadRequest: "bad-request", CodeTooLarge: "too-large",
+	CodeUnknownOp: "unknown-op", CodeNoSession: "unknown-session", CodeNoIxn: "unknown-interaction",
+	CodeNotJoined: "not-participant", CodeJoined: "already-joined", CodePassword: "bad-password",
+	CodeVisibility: "visibility", CodeClosed: "session-closed", CodeTaken: "already-accepted",
+	CodeNotWaiting: "not-waiting", CodeForbidden: "forbidden", CodeLimit: "limit",
+	CodeNotDurable: "not-durable", CodeInternal: "internal", CodeSlowConsumer: "slow-consumer",
+}
+
+// CloseSlowConsumer is the WebSocket close code of a socket dropped because
+// it did not read its frames fast enough. A server shutting down closes
+// sockets with 1001 (going away); an oversized frame beyond any reason
+// closes with 1009 (message too big).
+const CloseSlowConsumer = 4001
+
+// Request is a frame sent by the client. ID and Op are required; the other
+// fields depend on the operation (see docs/agent-protocol.md). User data and
+// event attributes are nested key-value lists: every value is a string or
+// another such object.
+type Request struct {
+	ID              string         `json:"id"`
+	Op              string         `json:"op"`
+	Queue           string         `json:"queue,omitempty"`
+	InteractionID   string         `json:"interactionId,omitempty"`
+	SessionID       string         `json:"sessionId,omitempty"`
+	UserType        string         `json:"userType,omitempty"`
+	Visibility      string         `json:"visibility,omitempty"`
+	Nickname        string         `json:"nickname,omitempty"`
+	UserData        map[string]any `json:"userData,omitempty"`
+	Text            string         `json:"text,omitempty"`
+	MsgType         string         `json:"msgType,omitempty"`
+	TreatAs         string         `json:"treatAs,omitempty"`
+	ReceiverID      string         `json:"receiverId,omitempty"`
+	NoticeType      string         `json:"noticeType,omitempty"`
+	EventAttributes map[string]any `json:"eventAttributes,omitempty"`
+	AfterAction     string         `json:"afterAction,omitempty"`
+}
+
+// Frame is a frame sent by the server. Type says which fields are set.
+type Frame struct {
+	Type string `json:"type"`
+	// ID echoes the request's id (result and error frames).
+	ID string `json:"id,omitempty"`
+	Op string `json:"op,omitempty"`
+	// Duplicate marks the answer to a request id seen before on this
+	// socket: the first answer, repeated; nothing was applied again.
+	Duplicate bool `json:"duplicate,omitempty"`
+
+	// Error frames.
+	Code    int    `json:"code,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Message string `json:"message,omitempty"`
+	Field   string `json:"field,omitempty"`
+
+	// Result frames (and events frames: SessionID).
+	SessionID    string        `json:"sessionId,omitempty"`
+	UserID       string        `json:"userId,omitempty"`
+	Pos          *int          `json:"pos,omitempty"`
+	EventID      int           `json:"eventId,omitempty"`
+	Time         *time.Time    `json:"time,omitempty"`
+	Closed       bool          `json:"closed,omitempty"`
+	Interactions []Interaction `json:"interactions,omitempty"`
+	Interaction  *Interaction  `json:"interaction,omitempty"`
+
+	// Events frames.
+	Events []Event `json:"events,omitempty"`
+	// Replay marks the first events frame of a session: everything visible
+	// so far.
+	Replay bool `json:"replay,omitempty"`
+	// Next is the transcript position after the last event read.
+	Next int `json:"next,omitempty"`
+	// State is "alive" or "closed".
+	State string `json:"state,omitempty"`
+
+	// Hello frames.
+	Agent        *AgentInfo `json:"agent,omitempty"`
+	MaxFrameSize int        `json:"maxFrameSize,omitempty"`
+}
+
+// AgentInfo is the account a socket authenticated as.
+type AgentInfo struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	UserType string `json:"userType"`
+}
+
+// Interaction is a chat waiting in, or routed from, a queue.
+type Interaction struct {
+	ID          string         `json:"id"`
+	SessionID   string         `json:"sessionId"`
+	Tenant      string         `json:"tenant"`
+	Endpoint    string         `json:"endpoint"`
+	Queue       string         `json:"queue"`
+	Subject     string         `json:"subject,omitempty"`
+	State       string         `json:"state"`
+	Online      bool           `json:"online"`
+	Async       bool           `json:"async"`
+	AsyncStatus int            `json:"asyncStatus,omitempty"`
+	AgentID     string         `json:"agentId,omitempty"`
+	UserData    map[string]any `json:"userData"`
+	CreatedAt   time.Time      `json:"createdAt"`
+	ClosedAt    time.Time      `json:"closedAt,omitzero"`
+}
+
+// Event is one transcript element as the participant may see it.
+type Event struct {
+	Pos     int       `json:"pos"`     // 0-based position in the transcript (ScriptPos)
+	EventID int       `json:"eventId"` // Pos+1
+	Kind    string    `json:"kind"`    // newParty, partyLeft, message, notice
+	Time    time.Time `json:"time"`
+	// TimeShift is whole seconds since the session started.
+	TimeShift  int    `json:"timeShift"`
+	From       Party  `json:"from"`
+	Visibility string `json:"visibility"`
+	ReceiverID string `json:"receiverId,omitempty"`
+	Text       string `json:"text,omitempty"`
+	MsgType    string `json:"msgType,omitempty"`
+	TreatAs    string `json:"treatAs,omitempty"`
+	NoticeType string `json:"noticeType,omitempty"`
+	// Reason is set on partyLeft.
+	Reason          *Reason        `json:"reason,omitempty"`
+	AskerID         string         `json:"askerId,omitempty"`
+	UserData        map[string]any `json:"userData,omitempty"`
+	EventAttributes map[string]any `json:"eventAttributes,omitempty"`
+}
+
+// Party is who caused an event, as it was then.
+type Party struct {
+	UserID   string `json:"userId,omitempty"`
+	Num      int    `json:"num,omitempty"`
+	Nickname string `json:"nickname"`
+	UserType string `json:"userType"`
+	Bot      bool   `json:"bot,omitempty"`
+}
+
+// Reason is the reason code of a partyLeft event: absent/0 left, 1 left
+// with CLOSE_IF_NO_AGENTS, 2 left with FORCE_CLOSE, 3 disconnected, 4
+// removed by another party, 5 removed by the server, 7 idle, 8 restoration.
+type Reason struct {
+	Code int    `json:"code"`
+	Text string `json:"text"`
+}

@@ -1,0 +1,116 @@
+package chatv2
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/coder/websocket"
+)
+
+// maxFrame bounds one push frame the client accepts.
+const maxFrame = 16 << 20
+
+// Subscription is an open WebSocket push channel of one chat. Next is meant
+// for one goroutine; Close may be called from any.
+type Subscription struct {
+	conn  *websocket.Conn
+	next  int // index to resume from
+	ended bool
+}
+
+// Subscribe opens the push channel, asking for the events from index from
+// on (1: the whole transcript; 0: only what happens from now on). The first
+// frame, with what is already there, arrives at once.
+func (ch *Chat) Subscribe(ctx context.Context, from int) (*Subscription, error) {
+	u, err := url.Parse(ch.url("ws"))
+	if err != nil {
+		return nil, fmt.Errorf("chatv2: %w", err)
+	}
+	switch u.Scheme {
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	}
+	q := url.Values{}
+	q.Set("userId", ch.UserID)
+	q.Set("secureKey", ch.SecureKey)
+	q.Set("alias", ch.Alias())
+	q.Set("transcriptPosition", strconv.Itoa(from))
+	u.RawQuery = q.Encode()
+	h := http.Header{}
+	if ch.c.apiKey != "" {
+		h.Set("apikey", ch.c.apiKey)
+	}
+	if ch.c.auth != "" {
+		h.Set("Authorization", ch.c.auth)
+	}
+	conn, hr, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: ch.c.hc, HTTPHeader: h})
+	if hr != nil && hr.Body != nil {
+		hr.Body.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chatv2: subscribe to chat %s: %w", ch.ID, err)
+	}
+	conn.SetReadLimit(maxFrame)
+	return &Subscription{conn: conn, next: from}, nil
+}
+
+// Position returns the index to subscribe from to continue where this
+// subscription stopped.
+func (s *Subscription) Position() int { return s.next }
+
+// Next waits for the next frame and returns it. After the frame whose
+// ChatEnded is true it returns io.EOF. It returns an *APIError when the
+// credentials were refused, a *ResyncError when the subscriber fell too far
+// behind, and a *ClosedError when the server closed the channel otherwise.
+func (s *Subscription) Next(ctx context.Context) (*Response, error) {
+	if s.ended {
+		return nil, io.EOF
+	}
+	_, data, err := s.conn.Read(ctx)
+	if err != nil {
+		var ce websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code == websocket.StatusNormalClosure {
+				s.ended = true
+				return nil, io.EOF
+			}
+			return nil, &ClosedError{Code: int(ce.Code), Reason: ce.Reason, Resume: s.next}
+		}
+		return nil, fmt.Errorf("chatv2: read push frame: %w", err)
+	}
+	var resp Response
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return nil, fmt.Errorf("chatv2: decode push frame: %w", err)
+	}
+	switch {
+	case resp.ResyncFrom > 0:
+		s.next = resp.ResyncFrom
+		return nil, &ResyncError{From: resp.ResyncFrom}
+	case resp.StatusCode != 0:
+		s.ended = true
+		return &resp, &APIError{HTTPStatus: http.StatusOK, StatusCode: resp.StatusCode, ChatEnded: resp.ChatEnded, Problems: resp.Errors}
+	}
+	if resp.NextPosition > 0 {
+		s.next = resp.NextPosition
+	}
+	s.ended = resp.ChatEnded
+	return &resp, nil
+}
+
+// Close closes the channel.
+func (s *Subscription) Close() error {
+	err := s.conn.Close(websocket.StatusNormalClosure, "")
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("chatv2: close push channel: %w", err)
+	}
+	return nil
+}

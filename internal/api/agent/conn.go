@@ -1,0 +1,415 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	wire "github.com/confab/confab/client/agent"
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/store"
+)
+
+// Tuning of one connection.
+const (
+	ackQueue     = 64   // requests applied but not yet answered
+	answersKept  = 1024 // request ids remembered for duplicate detection
+	readBatch    = 256  // events per events frame
+	ackTimeout   = 30 * time.Second
+	hardFrameMul = 64 // a frame this many times the limit closes the socket
+)
+
+var (
+	errTooLarge  = errors.New("frame too large")
+	errHardLimit = errors.New("frame far too large")
+)
+
+// conn is one agent socket.
+type conn struct {
+	h     *Handler
+	ws    *websocket.Conn
+	agent store.Agent
+
+	ctx    context.Context // ends when the socket is torn down
+	cancel context.CancelFunc
+	out    chan []byte     // encoded frames for the writer
+	acks   chan pendingAck // applied requests, in order, for the acknowledger
+	killed chan struct{}   // closed by kill: the writer closes the socket
+	wg     sync.WaitGroup  // writer, acknowledger, pinger, watchers
+
+	killOnce   sync.Once
+	killCode   websocket.StatusCode // set before killed is closed
+	killReason string
+
+	mu      sync.Mutex         // guards the following
+	members map[string]*member // by session id
+	answers map[string]*wire.Frame
+	order   []string // ids in answers, oldest first
+}
+
+// member is this socket's party in one session.
+type member struct {
+	sess   *chat.Session
+	userID string
+}
+
+// pendingAck is an applied request waiting to be answered.
+type pendingAck struct {
+	id    string
+	dup   bool // answer with the earlier answer to id
+	frame wire.Frame
+	wait  chat.Waiter // nil when nothing must become durable first
+	after func()      // run once the answer is queued
+}
+
+func newConn(h *Handler, ws *websocket.Conn, a store.Agent) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{
+		h: h, ws: ws, agent: a, ctx: ctx, cancel: cancel,
+		out:     make(chan []byte, h.opts.Queue),
+		acks:    make(chan pendingAck, ackQueue),
+		killed:  make(chan struct{}),
+		members: make(map[string]*member),
+		answers: make(map[string]*wire.Frame),
+	}
+}
+
+// serve runs the connection until the socket ends, then removes the
+// agent's parties from their sessions and waits for its goroutines.
+func (c *conn) serve() {
+	c.wg.Add(3)
+	go c.writer()
+	go c.acknowledger()
+	go c.pinger()
+	c.enqueue(wire.Frame{Type: wire.FrameHello, MaxFrameSize: c.h.opts.MaxFrame(),
+		Agent: &wire.AgentInfo{ID: c.agent.ID, Name: c.agent.Name, UserType: string(c.agent.Type)}})
+	c.readLoop()
+	c.teardown()
+}
+
+func (c *conn) readLoop() {
+	for {
+		typ, r, err := c.ws.Reader(c.ctx)
+		if err != nil {
+			return
+		}
+		limit := c.h.opts.MaxFrame()
+		data, err := readFrame(r, limit)
+		switch {
+		case errors.Is(err, errTooLarge):
+			c.enqueue(errorFrame("", "", fail(wire.CodeTooLarge, "", "frame larger than %d bytes (xml-request-max-size)", limit)))
+			continue
+		case errors.Is(err, errHardLimit):
+			c.ws.Close(websocket.StatusMessageTooBig, "frame far too large")
+			return
+		case err != nil:
+			return
+		}
+		if typ != websocket.MessageText {
+			c.enqueue(errorFrame("", "", fail(wire.CodeBadFrame, "", "frames must be text (JSON), not binary")))
+			continue
+		}
+		if !c.handle(data) {
+			return
+		}
+	}
+}
+
+// readFrame reads one message of at most limit bytes. A larger message is
+// read to its end and discarded (errTooLarge), unless it is larger than
+// hardFrameMul times the limit (errHardLimit).
+func readFrame(r io.Reader, limit int) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) <= limit {
+		return data, nil
+	}
+	hard := int64(limit) * hardFrameMul
+	n, err := io.Copy(io.Discard, io.LimitReader(r, hard))
+	if err != nil {
+		return nil, err
+	}
+	if n == hard {
+		return nil, errHardLimit
+	}
+	return nil, errTooLarge
+}
+
+// handle decodes and applies one frame and queues its answer. It reports
+// false when the connection is ending.
+func (c *conn) handle(data []byte) bool {
+	req, ferr := decodeRequest(data)
+	if ferr != nil {
+		c.enqueue(errorFrame(req.ID, req.Op, ferr))
+		return true
+	}
+	c.mu.Lock()
+	_, seen := c.answers[req.ID]
+	if !seen {
+		c.answers[req.ID] = nil
+		c.order = append(c.order, req.ID)
+		if len(c.order) > answersKept {
+			delete(c.answers, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	c.mu.Unlock()
+	a := pendingAck{id: req.ID, dup: true}
+	if !seen {
+		a = c.apply(&req)
+	}
+	select {
+	case c.acks <- a:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+// acknowledger answers applied requests in order, each once what it
+// appended is durable.
+func (c *conn) acknowledger() {
+	defer c.wg.Done()
+	for {
+		select {
+		case a := <-c.acks:
+			c.answer(a)
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *conn) answer(a pendingAck) {
+	if a.dup {
+		c.mu.Lock()
+		f := c.answers[a.id]
+		c.mu.Unlock()
+		if f != nil {
+			g := *f
+			g.Duplicate = true
+			c.enqueue(g)
+		}
+		return
+	}
+	if a.wait != nil {
+		ctx, cancel := context.WithTimeout(c.ctx, ackTimeout)
+		err := a.wait.Wait(ctx)
+		cancel()
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return
+			}
+			a.frame = errorFrame(a.id, a.frame.Op, fail(wire.CodeNotDurable, "", "applied, but the store did not confirm it: %v", err))
+		}
+	}
+	c.mu.Lock()
+	if _, ok := c.answers[a.id]; ok {
+		f := a.frame
+		c.answers[a.id] = &f
+	}
+	c.mu.Unlock()
+	c.enqueue(a.frame)
+	if a.after != nil {
+		a.after()
+	}
+}
+
+// enqueue encodes f and queues it for the writer. A full queue closes the
+// socket as a slow consumer; enqueue then reports false.
+func (c *conn) enqueue(f wire.Frame) bool {
+	data, err := json.Marshal(f)
+	if err != nil {
+		c.h.log.Error("agent: encode frame", "type", f.Type, "err", err)
+		return true
+	}
+	select {
+	case <-c.killed:
+		return false
+	default:
+	}
+	select {
+	case c.out <- data:
+		return true
+	default:
+		c.h.log.Warn("agent: slow consumer, closing socket", "agent", c.agent.ID)
+		c.kill(wire.CloseSlowConsumer, "slow consumer")
+		return false
+	}
+}
+
+// kill removes the agent's parties from their sessions at once and has the
+// writer close the socket with a code and reason, after the frame it may be
+// writing (the close frame reaches a slow reader after what it has not read
+// yet, or not at all if the socket stays blocked for WriteTimeout).
+func (c *conn) kill(code websocket.StatusCode, reason string) {
+	first := false
+	c.killOnce.Do(func() {
+		c.killCode, c.killReason = code, reason
+		close(c.killed)
+		first = true
+	})
+	if first {
+		c.leaveAll()
+	}
+}
+
+func (c *conn) writer() {
+	defer c.wg.Done()
+	for {
+		select {
+		case data := <-c.out:
+			ctx, cancel := context.WithTimeout(c.ctx, c.h.opts.WriteTimeout)
+			err := c.ws.Write(ctx, websocket.MessageText, data)
+			cancel()
+			if err != nil {
+				c.ws.CloseNow()
+				return
+			}
+		case <-c.killed:
+			c.ws.Close(c.killCode, c.killReason)
+			return
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *conn) pinger() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.h.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(c.ctx, c.h.opts.WriteTimeout)
+			err := c.ws.Ping(ctx)
+			cancel()
+			if err != nil {
+				c.ws.CloseNow()
+				return
+			}
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// teardown removes the agent's parties from their sessions (reason 3,
+// disconnect), stops the goroutines and closes the socket.
+func (c *conn) teardown() {
+	c.leaveAll()
+	c.cancel()
+	c.ws.CloseNow()
+	c.wg.Wait()
+}
+
+// leaveAll removes the agent's parties from their sessions with reason 3
+// (disconnect); the socket is no longer in any session afterwards.
+func (c *conn) leaveAll() {
+	c.mu.Lock()
+	members := c.members
+	c.members = map[string]*member{}
+	c.mu.Unlock()
+	for _, m := range members {
+		_, _, err := m.sess.Leave(chat.LeaveRequest{UserID: m.userID, After: chat.KeepAlive, Reason: chat.LeftDisconnect})
+		if err != nil && !errors.Is(err, chat.ErrClosed) && !errors.Is(err, chat.ErrNotParticipant) {
+			c.h.log.Warn("agent: remove disconnected party", "session", m.sess.ID(), "err", err)
+		}
+	}
+}
+
+// addMember registers this socket's party in a session; false if the
+// socket is in it already or in too many sessions.
+func (c *conn) checkMember(sessionID string) *opError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.members[sessionID] != nil {
+		return fail(wire.CodeJoined, "sessionId", "this socket is already in session %s", sessionID)
+	}
+	if len(c.members) >= c.h.opts.MaxSessions {
+		return fail(wire.CodeLimit, "", "this socket is in %d sessions, the most allowed", len(c.members))
+	}
+	return nil
+}
+
+func (c *conn) addMember(m *member) {
+	c.mu.Lock()
+	c.members[m.sess.ID()] = m
+	c.mu.Unlock()
+}
+
+func (c *conn) member(sessionID string) *member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.members[sessionID]
+}
+
+func (c *conn) dropMember(m *member) {
+	c.mu.Lock()
+	if c.members[m.sess.ID()] == m {
+		delete(c.members, m.sess.ID())
+	}
+	c.mu.Unlock()
+}
+
+// startWatch streams a member's session to the socket.
+func (c *conn) startWatch(m *member) {
+	c.wg.Add(1)
+	go c.watch(m)
+}
+
+// watch sends what the member may see of its session, starting with a
+// replay of the transcript so far, until the member's own partyLeft (or the
+// session's end) has been sent.
+func (c *conn) watch(m *member) {
+	defer c.wg.Done()
+	start := m.sess.CreatedAt()
+	pos, replay := 0, true
+	buf := make([]chat.Event, 0, 16)
+	for {
+		changed := m.sess.Changed()
+		evs, next, state, err := m.sess.ReadN(m.userID, pos, readBatch, buf[:0])
+		if err != nil {
+			c.dropMember(m)
+			return
+		}
+		left := false
+		if len(evs) > 0 {
+			f := wire.Frame{Type: wire.FrameEvents, SessionID: m.sess.ID(), Replay: replay, Next: next,
+				State: state.String(), Events: make([]wire.Event, len(evs))}
+			for i := range evs {
+				f.Events[i] = encodeEvent(&evs[i], start)
+				left = left || (evs[i].Kind == chat.PartyLeft && evs[i].From.UserID == m.userID)
+			}
+			if !c.enqueue(f) {
+				return
+			}
+		}
+		pos = next
+		if len(evs) == readBatch && !left {
+			continue // more to read at once
+		}
+		if left || state == chat.Closed {
+			c.dropMember(m)
+			return
+		}
+		replay = false
+		select {
+		case <-changed:
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// String describes the connection for logs.
+func (c *conn) String() string { return fmt.Sprintf("agent socket of %s", c.agent.ID) }

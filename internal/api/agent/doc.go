@@ -1,0 +1,29 @@
+// Package agent serves Confab's agent protocol: one WebSocket per agent
+// desktop or bot at /agent/v1/ws, JSON frames whose types are defined in
+// the public package client/agent, documented in docs/agent-protocol.md.
+//
+// The adapter is thin: it authenticates the socket (an agent token from the
+// store, sent as a bearer token), decodes frames, and turns each operation
+// into one call on the chat engine or the router. The session logic stays
+// in the engine; queue logic (listing, the atomic accept) in routing.
+//
+// # One connection
+//
+// Each socket has one reader (the handler goroutine), one writer, one
+// acknowledger, one pinger, and one watcher per session the socket is in.
+// The reader decodes a frame and applies it at once, in order; the
+// acknowledger waits until what the request appended is durable, then
+// queues the answer (answers leave in request order). A watcher takes
+// Session.Changed, reads what its party may see and queues it as an events
+// frame; its first frame replays the transcript so far. Everything the
+// socket sends goes through one bounded queue drained by the writer; when
+// the queue is full the socket is closed with code 4001 "slow consumer".
+// Every write has a deadline.
+//
+// A request id that was seen before on the socket is never applied again:
+// it is answered with the first answer, marked duplicate. A frame that
+// cannot be decoded is answered with an error frame and changes nothing;
+// the socket and its sessions go on. When the socket ends, for whatever
+// reason, its parties leave their sessions at once with reason 3
+// (disconnect).
+package agent

@@ -1,0 +1,193 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	wire "github.com/confab/confab/client/agent"
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/routing"
+	"github.com/confab/confab/internal/store"
+)
+
+// AgentStore finds agents by the hash of their token.
+type AgentStore interface {
+	GetAgentByTokenHash(ctx context.Context, hash []byte) (store.Agent, error)
+}
+
+// Options configure a Handler.
+type Options struct {
+	Engine *chat.Engine
+	Router *routing.Router
+	Agents AgentStore
+	// MaxFrame returns the largest frame read (xml-request-max-size);
+	// default 32768.
+	MaxFrame func() int
+	// OriginPatterns are the browser origins allowed besides the server's
+	// own (see websocket.AcceptOptions); non-browser clients send none.
+	OriginPatterns []string
+	// Queue is how many frames may wait for a slow socket; default 256.
+	Queue int
+	// WriteTimeout bounds every write; default 10s.
+	WriteTimeout time.Duration
+	// PingInterval is how often an idle socket is pinged; default 30s.
+	PingInterval time.Duration
+	// MaxSessions caps the sessions one socket may be in; default 100.
+	MaxSessions int
+	Log         *slog.Logger
+}
+
+// Handler serves the agent WebSocket.
+type Handler struct {
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex // guards the following
+	conns    map[*conn]struct{}
+	stopping bool
+	wg       sync.WaitGroup // one per live connection
+}
+
+// New returns a Handler.
+func New(opts Options) *Handler {
+	if opts.MaxFrame == nil {
+		opts.MaxFrame = func() int { return 32768 }
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = 256
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 30 * time.Second
+	}
+	if opts.MaxSessions <= 0 {
+		opts.MaxSessions = 100
+	}
+	h := &Handler{opts: opts, log: opts.Log, conns: make(map[*conn]struct{})}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h
+}
+
+// Register mounts the WebSocket endpoint.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+wire.Path, h.serveWS)
+}
+
+// HashToken is how agent tokens are stored: SHA-256 of the token. Tokens are
+// long random strings, so a fast hash is enough.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// NewToken returns a new random agent token (256 bits, URL-safe base64).
+func NewToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return "cfa_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// BearerToken returns the token of an "Authorization: Bearer" header, or
+// of the access_token query parameter when there is no header.
+func BearerToken(r *http.Request) string {
+	if a := r.Header.Get("Authorization"); a != "" {
+		scheme, tok, ok := strings.Cut(a, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return ""
+		}
+		return strings.TrimSpace(tok)
+	}
+	return r.URL.Query().Get("access_token")
+}
+
+func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request) {
+	tok := BearerToken(r)
+	if tok == "" {
+		refuse(w, http.StatusUnauthorized, "unauthorized", "an agent token is required (Authorization: Bearer <token>)")
+		return
+	}
+	a, err := h.opts.Agents.GetAgentByTokenHash(r.Context(), HashToken(tok))
+	if errors.Is(err, store.ErrNotFound) {
+		refuse(w, http.StatusUnauthorized, "unauthorized", "the agent token is not valid")
+		return
+	}
+	if err != nil {
+		h.log.Error("agent: look up token", "err", err)
+		refuse(w, http.StatusServiceUnavailable, "unavailable", "cannot check the token now")
+		return
+	}
+	h.mu.Lock()
+	stopping := h.stopping
+	if !stopping {
+		h.wg.Add(1)
+	}
+	h.mu.Unlock()
+	if stopping {
+		refuse(w, http.StatusServiceUnavailable, "unavailable", "the server is shutting down")
+		return
+	}
+	defer h.wg.Done()
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	ws.SetReadLimit(-1) // the reader enforces the frame limit itself
+	c := newConn(h, ws, a)
+	h.mu.Lock()
+	h.conns[c] = struct{}{}
+	h.mu.Unlock()
+	c.serve()
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+}
+
+// Shutdown closes every socket with 1001 (going away), which removes the
+// agents' parties from their sessions, and waits until they are gone or ctx
+// ends. New sockets are refused from then on. It may be called repeatedly.
+func (h *Handler) Shutdown(ctx context.Context) {
+	h.mu.Lock()
+	h.stopping = true
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.kill(websocket.StatusGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// refuse answers a request that is not upgraded.
+func refuse(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="confab-agent"`)
+	}
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+}

@@ -1,0 +1,258 @@
+package agent
+
+import (
+	"net/url"
+	"strings"
+
+	wire "github.com/confab/confab/client/agent"
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/store"
+)
+
+// apply carries out one decoded request and returns its answer, to be sent
+// once what it appended is durable.
+func (c *conn) apply(req *request) pendingAck {
+	a := pendingAck{id: req.ID}
+	var err error
+	switch req.Op {
+	case wire.OpPing:
+		a.frame = c.result(req)
+	case wire.OpList:
+		a.frame = c.result(req)
+		for _, v := range c.h.opts.Router.Waiting(req.Queue) {
+			a.frame.Interactions = append(a.frame.Interactions, encodeInteraction(v))
+		}
+	case wire.OpAccept:
+		err = c.accept(req, &a)
+	case wire.OpJoin:
+		err = c.join(req, &a)
+	case wire.OpSend:
+		err = c.send(req, &a)
+	case wire.OpNotify:
+		err = c.notify(req, &a)
+	case wire.OpRelease:
+		err = c.release(req, &a)
+	}
+	if err != nil {
+		a.frame = errorFrame(req.ID, req.Op, classify(err, ""))
+		a.wait, a.after = nil, nil
+	}
+	return a
+}
+
+func (c *conn) result(req *request) wire.Frame {
+	return wire.Frame{Type: wire.FrameResult, ID: req.ID, Op: req.Op}
+}
+
+// receipt fills the answer of a request that appended an event.
+func (c *conn) receipt(req *request, a *pendingAck, sessionID string, rc chat.Receipt) {
+	pos := rc.Pos
+	t := rc.Time.UTC()
+	a.frame = c.result(req)
+	a.frame.SessionID = sessionID
+	a.frame.Pos = &pos
+	a.frame.EventID = pos + 1
+	a.frame.Time = &t
+	a.wait = rc
+}
+
+// joinRequest builds the engine's join request from an accept or join.
+func (c *conn) joinRequest(req *request) (chat.JoinRequest, error) {
+	t := chat.Agent
+	if c.agent.Type == store.UserSupervisor {
+		t = chat.Supervisor
+	}
+	if req.UserType != "" {
+		asked, err := chat.ParseUserType(req.UserType)
+		if err != nil || (asked != chat.Agent && asked != chat.Supervisor) {
+			return chat.JoinRequest{}, fail(wire.CodeBadRequest, "userType", "userType must be AGENT or SUPERVISOR")
+		}
+		if asked == chat.Supervisor && c.agent.Type != store.UserSupervisor {
+			return chat.JoinRequest{}, fail(wire.CodeForbidden, "userType", "account %s is not a supervisor", c.agent.ID)
+		}
+		t = asked
+	}
+	vis, err := chat.ParseVisibility(req.Visibility)
+	if err != nil {
+		return chat.JoinRequest{}, fail(wire.CodeBadRequest, "visibility", "visibility must be ALL, INT or VIP")
+	}
+	nick := req.Nickname
+	if nick == "" {
+		nick = c.agent.Name
+	}
+	if nick == "" {
+		nick = c.agent.ID
+	}
+	return chat.JoinRequest{
+		UserID: chat.NewUserID(), Nick: nick, Type: t, Visibility: vis, Protocol: chat.Basic,
+		PersonID: c.agent.ID, UserData: req.userData, Text: req.Text,
+	}, nil
+}
+
+func (c *conn) accept(req *request, a *pendingAck) error {
+	if req.InteractionID == "" {
+		return fail(wire.CodeBadRequest, "interactionId", "interactionId is required")
+	}
+	jr, err := c.joinRequest(req)
+	if err != nil {
+		return err
+	}
+	if err := c.checkMember(req.InteractionID); err != nil {
+		return err
+	}
+	acc, err := c.h.opts.Router.Accept(req.InteractionID, c.agent.ID, jr)
+	if err != nil {
+		return err
+	}
+	m := &member{sess: acc.Session, userID: acc.Participant.UserID}
+	c.addMember(m)
+	c.receipt(req, a, acc.Session.ID(), acc.Receipt)
+	a.frame.UserID = m.userID
+	ix := encodeInteraction(acc.Interaction)
+	a.frame.Interaction = &ix
+	a.after = func() { c.startWatch(m) }
+	return nil
+}
+
+func (c *conn) join(req *request, a *pendingAck) error {
+	if req.SessionID == "" {
+		return fail(wire.CodeBadRequest, "sessionId", "sessionId is required")
+	}
+	jr, err := c.joinRequest(req)
+	if err != nil {
+		return err
+	}
+	if err := c.checkMember(req.SessionID); err != nil {
+		return err
+	}
+	sess, err := c.h.opts.Engine.Get(req.SessionID)
+	if err != nil {
+		return err
+	}
+	p, rc, err := sess.Join(jr)
+	if err != nil {
+		return err
+	}
+	m := &member{sess: sess, userID: p.UserID}
+	c.addMember(m)
+	c.receipt(req, a, sess.ID(), rc)
+	a.frame.UserID = m.userID
+	a.after = func() { c.startWatch(m) }
+	return nil
+}
+
+// joined returns the member for the request's session.
+func (c *conn) joined(req *request) (*member, error) {
+	if req.SessionID == "" {
+		return nil, fail(wire.CodeBadRequest, "sessionId", "sessionId is required")
+	}
+	m := c.member(req.SessionID)
+	if m == nil {
+		return nil, fail(wire.CodeNotJoined, "sessionId", "this socket is not in session %s", req.SessionID)
+	}
+	return m, nil
+}
+
+// target checks the visibility and receiver of a message or notice.
+func (c *conn) target(req *request, m *member) (chat.Visibility, error) {
+	vis, err := chat.ParseVisibility(req.Visibility)
+	if err != nil {
+		return 0, fail(wire.CodeBadRequest, "visibility", "visibility must be ALL, INT or VIP")
+	}
+	if req.ReceiverID != "" {
+		p, err := m.sess.Participant(req.ReceiverID)
+		if err != nil || p.Left {
+			return 0, fail(wire.CodeBadRequest, "receiverId", "receiver %s is not in the session", req.ReceiverID)
+		}
+	}
+	return vis, nil
+}
+
+func (c *conn) send(req *request, a *pendingAck) error {
+	m, err := c.joined(req)
+	if err != nil {
+		return err
+	}
+	if req.Text == "" && len(req.attrs) == 0 {
+		return fail(wire.CodeBadRequest, "text", "a message needs text (the fallback text of rich content)")
+	}
+	treat := strings.ToUpper(req.TreatAs)
+	if treat != "" && treat != "NORMAL" && treat != "SYSTEM" {
+		return fail(wire.CodeBadRequest, "treatAs", "treatAs must be NORMAL or SYSTEM")
+	}
+	vis, err := c.target(req, m)
+	if err != nil {
+		return err
+	}
+	rc, err := m.sess.Send(m.userID, chat.Msg{
+		Text: req.Text, Type: req.MsgType, TreatAs: treat, Visibility: vis,
+		ReceiverID: req.ReceiverID, Attrs: req.attrs, ClientMsgID: req.ID,
+	})
+	if err != nil {
+		return err
+	}
+	c.receipt(req, a, m.sess.ID(), rc)
+	return nil
+}
+
+func (c *conn) notify(req *request, a *pendingAck) error {
+	m, err := c.joined(req)
+	if err != nil {
+		return err
+	}
+	if req.NoticeType == "" {
+		return fail(wire.CodeBadRequest, "noticeType", "noticeType is required")
+	}
+	nt, err := chat.ParseNoticeType(req.NoticeType)
+	if err != nil {
+		return fail(wire.CodeBadRequest, "noticeType", "unknown noticeType %q", req.NoticeType)
+	}
+	var rc chat.Receipt
+	switch nt {
+	case chat.IdleAlert, chat.IdleClose, chat.IdleSet:
+		return fail(wire.CodeBadRequest, "noticeType", "%s notices are sent by the server only", nt)
+	case chat.NickChanged:
+		if strings.TrimSpace(req.Text) == "" {
+			return fail(wire.CodeBadRequest, "text", "the new nickname (text) is required")
+		}
+		rc, err = m.sess.ChangeNickname(m.userID, req.Text)
+	default:
+		if nt == chat.PushURL {
+			if u, err := url.Parse(req.Text); err != nil || u.Scheme == "" || u.Host == "" {
+				return fail(wire.CodeBadRequest, "text", "a pushed URL must be an absolute URL")
+			}
+		}
+		vis, terr := c.target(req, m)
+		if terr != nil {
+			return terr
+		}
+		rc, err = m.sess.Notify(m.userID, chat.Note{
+			Type: nt, Text: req.Text, Visibility: vis, ReceiverID: req.ReceiverID,
+			UserData: req.userData, Attrs: req.attrs,
+		})
+	}
+	if err != nil {
+		return err
+	}
+	c.receipt(req, a, m.sess.ID(), rc)
+	return nil
+}
+
+func (c *conn) release(req *request, a *pendingAck) error {
+	m, err := c.joined(req)
+	if err != nil {
+		return err
+	}
+	after, err := chat.ParseAfterAction(req.AfterAction)
+	if err != nil {
+		return fail(wire.CodeBadRequest, "afterAction", "afterAction must be KEEP_ALIVE, CLOSE_IF_NO_AGENTS or FORCE_CLOSE")
+	}
+	rc, closed, err := m.sess.Leave(chat.LeaveRequest{UserID: m.userID, After: after, Text: req.Text})
+	c.dropMember(m) // the watcher still delivers the partyLeft
+	if err != nil {
+		return err
+	}
+	c.receipt(req, a, m.sess.ID(), rc)
+	a.frame.Closed = closed
+	return nil
+}

@@ -1,0 +1,308 @@
+package webapi
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/confab/confab/internal/kv"
+)
+
+// form is a decoded request: its plain fields in arrival order, its
+// userData entries and the metadata of its file parts, whichever encoding
+// carried them. Lookups scan the fields: requests carry a few dozen at most.
+type form struct {
+	fields   []field
+	inline   [12]field // backs fields for typical requests
+	userData kv.Map    // nil when the request had none
+	files    []filePart
+}
+
+type field struct{ name, value string }
+
+// filePart describes an uploaded file part; its bytes are not kept.
+type filePart struct {
+	field, name string
+	size        int64
+}
+
+// get returns the first value of the named field, or "".
+func (f *form) get(name string) string {
+	v, _ := f.lookup(name)
+	return v
+}
+
+// lookup returns the first value of the named field and whether it was sent.
+func (f *form) lookup(name string) (string, bool) {
+	for i := range f.fields {
+		if f.fields[i].name == name {
+			return f.fields[i].value, true
+		}
+	}
+	return "", false
+}
+
+// maxUserDataDepth bounds userData[a][b]... nesting.
+const maxUserDataDepth = 4
+
+// decodeForm reads and decodes the body of r, refusing one larger than max
+// bytes, then adds the URL's query parameters that the body did not carry
+// (as the reference's servlet container does). It accepts
+// application/x-www-form-urlencoded, multipart/form-data, and for the
+// lenient clients that avoid CORS preflights text/plain or no content type,
+// read as form-urlencoded. Every failure is a *failure with a 4xx status.
+func decodeForm(r *http.Request, max int) (*form, *failure) {
+	if r.ContentLength > int64(max) {
+		return nil, tooLarge(max)
+	}
+	body, fl := readBody(r, max)
+	if fl != nil {
+		return nil, fl
+	}
+	f := &form{}
+	f.fields = f.inline[:0]
+	ct := r.Header.Get("Content-Type")
+	mediaType, params := ct, map[string]string(nil)
+	if ct != "" && ct != "application/x-www-form-urlencoded" { // the common case needs no parsing
+		var err error
+		mediaType, params, err = mime.ParseMediaType(ct)
+		if err != nil {
+			return nil, &failure{status: http.StatusUnsupportedMediaType, errs: []apiError{{codeInvalid, fmt.Sprintf("Content-Type %q cannot be parsed", clip(ct))}}}
+		}
+	}
+	switch mediaType {
+	case "", "application/x-www-form-urlencoded", "text/plain":
+		if fl := f.parseURLEncoded(body); fl != nil {
+			return nil, fl
+		}
+	case "multipart/form-data":
+		if fl := f.parseMultipart(body, params["boundary"]); fl != nil {
+			return nil, fl
+		}
+	default:
+		return nil, &failure{status: http.StatusUnsupportedMediaType, errs: []apiError{{codeInvalid,
+			fmt.Sprintf("Content-Type %s is not accepted; send application/x-www-form-urlencoded or multipart/form-data", mediaType)}}}
+	}
+	if r.URL.RawQuery != "" {
+		q := &form{}
+		if fl := q.parseURLEncoded(r.URL.RawQuery); fl != nil {
+			return nil, fl
+		}
+		for _, fd := range q.fields {
+			if _, ok := f.lookup(fd.name); !ok {
+				f.fields = append(f.fields, fd)
+			}
+		}
+		if q.userData != nil && f.userData == nil {
+			f.userData = q.userData
+		}
+	}
+	return f, nil
+}
+
+// readBody reads at most max bytes of r's body, refusing a longer one.
+func readBody(r *http.Request, max int) (string, *failure) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return "", nil
+	}
+	size := 512
+	if r.ContentLength >= 0 {
+		size = int(r.ContentLength) + 1 // room to see the end of the body
+	}
+	buf := make([]byte, 0, min(size, max+1))
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > max {
+				return "", tooLarge(max)
+			}
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):min(cap(buf), max+1)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > max {
+			return "", tooLarge(max)
+		}
+		if err == io.EOF {
+			return string(buf), nil
+		}
+		if err != nil {
+			return "", invalid("", fmt.Sprintf("request body could not be read: %v", err))
+		}
+	}
+}
+
+// parseURLEncoded decodes name=value pairs separated by '&'. Unlike
+// url.ParseQuery it keeps the arrival order and reports the field whose
+// percent-encoding is broken.
+func (f *form) parseURLEncoded(s string) *failure {
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if pair == "" {
+			continue
+		}
+		rawName, rawValue, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(rawName)
+		if err != nil {
+			return invalid(clip(rawName), "the field name is not valid percent-encoding")
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			return invalid(clip(name), "the value is not valid percent-encoding")
+		}
+		if fl := f.add(name, value); fl != nil {
+			return fl
+		}
+	}
+	return nil
+}
+
+// parseMultipart decodes a multipart/form-data body. File parts (those with
+// a file name) are counted, not kept.
+func (f *form) parseMultipart(body, boundary string) *failure {
+	if boundary == "" {
+		return invalid("", "multipart/form-data without a boundary")
+	}
+	mr := multipart.NewReader(strings.NewReader(body), boundary)
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return invalid("", fmt.Sprintf("malformed multipart body: %v", err))
+		}
+		name := p.FormName()
+		if p.FileName() != "" {
+			n, err := io.Copy(io.Discard, p)
+			if err != nil {
+				return invalid(clip(name), fmt.Sprintf("malformed multipart file part: %v", err))
+			}
+			f.files = append(f.files, filePart{field: name, name: p.FileName(), size: n})
+			continue
+		}
+		value, err := io.ReadAll(p)
+		if err != nil {
+			return invalid(clip(name), fmt.Sprintf("malformed multipart part: %v", err))
+		}
+		if name == "" {
+			continue // a part without a form name carries no field
+		}
+		if fl := f.add(name, string(value)); fl != nil {
+			return fl
+		}
+	}
+}
+
+// add records one decoded field: userData entries go to the userData map,
+// everything else to the field list.
+func (f *form) add(name, value string) *failure {
+	if !strings.HasPrefix(name, "userData") {
+		f.fields = append(f.fields, field{name, value})
+		return nil
+	}
+	rest := name[len("userData"):]
+	switch {
+	case rest == "":
+		// userData sent as one JSON object, as CometD clients do.
+		if strings.TrimSpace(value) == "" {
+			return nil
+		}
+		m, err := kv.FromJSON([]byte(value))
+		if err != nil {
+			return invalid("userData", "userData without [key] must be a JSON object")
+		}
+		if !validKV(m) {
+			return invalid("userData", "user data must be valid UTF-8")
+		}
+		if f.userData == nil {
+			f.userData = kv.Map{}
+		}
+		f.userData.Merge(m)
+		return nil
+	case rest[0] != '[':
+		// userDataFoo: an unknown field like any other.
+		f.fields = append(f.fields, field{name, value})
+		return nil
+	}
+	path, ok := userDataPath(rest)
+	if !ok {
+		return invalid(clip(name), "malformed user data key; use userData[key]")
+	}
+	if !utf8.ValidString(value) {
+		return invalid(clip(name), "the value must be valid UTF-8")
+	}
+	if f.userData == nil {
+		f.userData = kv.Map{}
+	}
+	if err := f.userData.Set(path, value); err != nil {
+		return invalid(clip(name), "the key clashes with another user data key")
+	}
+	return nil
+}
+
+// userDataPath parses the bracket groups after "userData": [key], ["key"]
+// or ['key'], repeated for nested keys, each key non-empty valid UTF-8.
+func userDataPath(s string) ([]string, bool) {
+	var path []string
+	for s != "" {
+		if s[0] != '[' || len(path) == maxUserDataDepth {
+			return nil, false
+		}
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return nil, false
+		}
+		key := s[1:end]
+		if len(key) >= 2 && (key[0] == '"' || key[0] == '\'') && key[len(key)-1] == key[0] {
+			key = key[1 : len(key)-1]
+		}
+		if key == "" || !utf8.ValidString(key) {
+			return nil, false
+		}
+		path = append(path, key)
+		s = s[end+1:]
+	}
+	return path, len(path) > 0
+}
+
+// validKV reports whether every key and value of m is valid UTF-8.
+func validKV(m kv.Map) bool {
+	for k, v := range m {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		switch v := v.(type) {
+		case string:
+			if !utf8.ValidString(v) {
+				return false
+			}
+		case kv.Map:
+			if !validKV(v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// clip shortens a client-supplied name for use in an error message and
+// makes it valid UTF-8.
+func clip(s string) string {
+	const max = 64
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}

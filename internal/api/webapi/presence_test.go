@@ -1,0 +1,285 @@
+package webapi_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/confab/confab/client/chatv2"
+	"github.com/confab/confab/internal/api/webapi"
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/config"
+)
+
+var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func configWith(t testing.TB, ini string) *config.Config {
+	t.Helper()
+	cfg, _, err := config.Parse("test.ini", []byte(ini))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// eventually waits (polling, with a deadline) for an asynchronous state
+// change such as a connection's teardown; it never stands in for a timer.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func present(t testing.TB, s *chat.Session, userID string) bool {
+	t.Helper()
+	p, err := s.Participant(userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return !p.Left
+}
+
+// checkRemovedForInactivity checks the customer left with quit reason 3,
+// as the engine recorded it and as the customer's refresh reports it.
+func checkRemovedForInactivity(t *testing.T, s *chat.Session, c *chatv2.Chat) {
+	t.Helper()
+	evs, _, _ := s.ReadAll(0, nil)
+	last := evs[len(evs)-1]
+	if last.Kind != chat.PartyLeft || last.From.UserID != c.UserID || last.Reason != chat.LeftDisconnect {
+		t.Fatalf("last event %+v, want the customer's partyLeft with reason 3", last)
+	}
+	if s.State() != chat.Alive {
+		t.Error("the session closed although the agent is still there")
+	}
+	resp, err := c.Refresh(context.Background(), last.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.ChatEnded || len(resp.Messages) != 1 || resp.Messages[0].Type != chatv2.TypeParticipantLeft {
+		t.Fatalf("refresh after removal: %+v", resp)
+	}
+	code := resp.Messages[0].EventAttributes["GCTI_SYSTEM"].(map[string]any)["quit-reason-code"]
+	if code != "3" {
+		t.Errorf("quit-reason-code = %v, want 3", code)
+	}
+}
+
+// TestFlexDisconnectTimeout drives flex-disconnect-timeout with the fake
+// clock: any request restarts the customer's inactivity period, the timer
+// re-arms for the remainder, a reload of the option applies at the next
+// expiry, and the customer is removed with quit reason 3.
+func TestFlexDisconnectTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		reloadTo time.Duration // 0: no reload
+		activity []time.Duration
+		// The customer must still be there at stillAt, and gone at goneAt
+		// (offsets from the start).
+		stillAt, goneAt time.Duration
+	}{
+		{name: "idle", stillAt: 44 * time.Second, goneAt: 45 * time.Second},
+		{name: "refresh restarts the period", activity: []time.Duration{30 * time.Second}, stillAt: 74 * time.Second, goneAt: 75 * time.Second},
+		{name: "two requests", activity: []time.Duration{10 * time.Second, 50 * time.Second}, stillAt: 94 * time.Second, goneAt: 95 * time.Second},
+		{name: "reloaded to 90 s", reloadTo: 90 * time.Second, stillAt: 89 * time.Second, goneAt: 90 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := clock.NewFake(epoch)
+			h := startAPI(t, nil, fake, webapi.Options{})
+			ctx := ctxT(t)
+			c, s, _ := h.newChat(ctx, "Ann")
+			if tc.reloadTo > 0 {
+				cfg := *h.cfg.Load()
+				cfg.Settings.FlexDisconnectTimeout = tc.reloadTo
+				h.cfg.Store(&cfg)
+			}
+			at := time.Duration(0)
+			advanceTo := func(d time.Duration) {
+				fake.Advance(d - at)
+				at = d
+			}
+			for _, a := range tc.activity {
+				advanceTo(a)
+				if _, err := c.Refresh(ctx, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			advanceTo(tc.stillAt)
+			if !present(t, s, c.UserID) {
+				t.Fatalf("removed before %v", tc.stillAt)
+			}
+			advanceTo(tc.goneAt)
+			if present(t, s, c.UserID) {
+				t.Fatalf("still present at %v", tc.goneAt)
+			}
+			checkRemovedForInactivity(t, s, c)
+			if n := webapi.Watching(h.api); n != 0 {
+				t.Errorf("%d customers still watched after removal", n)
+			}
+		})
+	}
+}
+
+// TestPushKeepsCustomer checks that a live WebSocket, and a waiting long
+// poll, count as activity however long they last, and that the period
+// starts again when they end.
+func TestPushKeepsCustomer(t *testing.T) {
+	fake := clock.NewFake(epoch)
+	h := startAPI(t, configWith(t, "[settings]\nflex-disconnect-timeout = 10\n"), fake, webapi.Options{})
+	ctx := ctxT(t)
+
+	t.Run("websocket", func(t *testing.T) {
+		c, s, _ := h.newChat(ctx, "Ann")
+		sub, err := c.Subscribe(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sub.Next(ctx); err != nil { // the first frame: the hold is in place
+			t.Fatal(err)
+		}
+		reading := make(chan error, 1)
+		go func() { // a live client keeps reading (and so answers pings)
+			for {
+				if _, err := sub.Next(ctx); err != nil {
+					reading <- err
+					return
+				}
+			}
+		}()
+		for i := 0; i < 12; i++ {
+			fake.Advance(5 * time.Second) // 60 s in all, pings every 25 s included
+		}
+		if !present(t, s, c.UserID) {
+			t.Fatal("removed while its WebSocket was open")
+		}
+		sub.Close()
+		<-reading
+		eventually(t, "the connection's hold to end", func() bool { return webapi.Held(h.api, c.ID) == 0 })
+		fake.Advance(9 * time.Second)
+		if !present(t, s, c.UserID) {
+			t.Fatal("removed less than the timeout after the WebSocket closed")
+		}
+		fake.Advance(6 * time.Second) // the timer re-armed a whole period while held
+		if present(t, s, c.UserID) {
+			t.Fatal("still present a timeout after the WebSocket closed")
+		}
+		checkRemovedForInactivity(t, s, c)
+	})
+
+	t.Run("long poll", func(t *testing.T) {
+		c, s, _ := h.newChat(ctx, "Bob")
+		answered := make(chan *chatv2.Response, 1)
+		go func() {
+			resp, err := c.LongPoll(ctx, 3, 30*time.Second)
+			if err != nil {
+				t.Error(err)
+			}
+			answered <- resp
+		}()
+		eventually(t, "the long poll to wait", func() bool { return webapi.Held(h.api, c.ID) == 1 })
+		for i := 0; i < 29; i++ {
+			fake.Advance(time.Second)
+		}
+		if !present(t, s, c.UserID) {
+			t.Fatal("removed during a long poll")
+		}
+		select {
+		case resp := <-answered:
+			t.Fatalf("the long poll answered before its 30 s: %+v", resp)
+		default:
+		}
+		fake.Advance(time.Second)
+		resp := <-answered
+		if len(resp.Messages) != 0 || resp.ChatEnded || resp.NextPosition != 3 {
+			t.Fatalf("an expired long poll answered %+v", resp)
+		}
+		eventually(t, "the long poll's hold to end", func() bool { return webapi.Held(h.api, c.ID) == 0 })
+		fake.Advance(9 * time.Second)
+		if !present(t, s, c.UserID) {
+			t.Fatal("removed less than the timeout after the long poll")
+		}
+		fake.Advance(11 * time.Second)
+		if present(t, s, c.UserID) {
+			t.Fatal("still present a timeout after the long poll")
+		}
+	})
+}
+
+// TestLongPollWakes checks that a long poll answers as soon as an event the
+// customer may see arrives, and not for hidden ones.
+func TestLongPollWakes(t *testing.T) {
+	fake := clock.NewFake(epoch)
+	h := startAPI(t, nil, fake, webapi.Options{})
+	ctx := ctxT(t)
+	c, s, agent := h.newChat(ctx, "Ann")
+	answered := make(chan *chatv2.Response, 1)
+	go func() {
+		resp, err := c.LongPoll(ctx, 3, 30*time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		answered <- resp
+	}()
+	eventually(t, "the long poll to wait", func() bool { return webapi.Held(h.api, c.ID) == 1 })
+	ok := durable(t)
+	ok(s.Send(agent.UserID, chat.Msg{Text: "coaching", Visibility: chat.VisInt}))
+	select {
+	case resp := <-answered:
+		t.Fatalf("a hidden event woke the long poll: %+v", resp)
+	default:
+	}
+	ok(s.Send(agent.UserID, chat.Msg{Text: "hello"}))
+	resp := <-answered
+	if len(resp.Messages) != 1 || resp.Messages[0].Text != "hello" || resp.Messages[0].Index != 4 || resp.NextPosition != 5 {
+		t.Fatalf("long poll answered %+v", resp)
+	}
+}
+
+// TestClosedChatGrace checks that a closed chat keeps answering with
+// chatEnded and its final transcript for closed-session-grace, then answers
+// like an unknown chat.
+func TestClosedChatGrace(t *testing.T) {
+	fake := clock.NewFake(epoch)
+	h := startAPI(t, nil, fake, webapi.Options{})
+	ctx := ctxT(t)
+	c, s, agent := h.newChat(ctx, "Ann")
+	durable(t)(s.Send(agent.UserID, chat.Msg{Text: "bye"}))
+	if _, _, err := s.Leave(chat.LeaveRequest{UserID: agent.UserID, After: chat.ForceClose}); err != nil {
+		t.Fatal(err)
+	}
+	fake.Advance(59 * time.Second)
+	resp, err := c.Refresh(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.ChatEnded || resp.StatusCode != 0 || len(resp.Messages) != 5 {
+		t.Fatalf("refresh of a closed chat: %+v", resp)
+	}
+	_, err = c.Send(ctx, "anyone?", nil)
+	var ae *chatv2.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 2 || !ae.ChatEnded {
+		t.Fatalf("send to a closed chat: %v", err)
+	}
+	sub, err := c.Subscribe(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame, err := sub.Next(ctx)
+	if err != nil || !frame.ChatEnded || len(frame.Messages) != 5 {
+		t.Fatalf("push on a closed chat: %+v, %v", frame, err)
+	}
+	sub.Close()
+	fake.Advance(2 * time.Second) // past closed-session-grace (60 s): purged
+	_, err = c.Refresh(ctx, 1)
+	if !errors.As(err, &ae) || !ae.Has(401) || !ae.ChatEnded {
+		t.Fatalf("refresh of a purged chat: %v", err)
+	}
+}

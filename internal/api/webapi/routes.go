@@ -1,0 +1,137 @@
+package webapi
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// basePath is where every Chat API v2 route hangs.
+const basePath = "/genesys/2/chat/"
+
+// sessionOps are the per-chat operations of the REST API, by the last path
+// segment. Every one is a POST of session fields plus its own.
+var sessionOps = []struct {
+	name string
+	op   op
+}{
+	{"send", opSend},
+	{"refresh", opRefresh},
+	{"startTyping", opStartTyping},
+	{"stopTyping", opStopTyping},
+	{"disconnect", opDisconnect},
+	{"customNotice", opCustomNotice},
+	{"pushUrl", opPushURL},
+	{"updateData", opUpdateData},
+	{"updateNickname", opUpdateNickname},
+	{"readReceipt", opReadReceipt},
+	{"file/limits", opFileLimits},
+	{"file", opFileUpload},
+	{"file/{fileId}/download", opFileDownload},
+	{"file/{fileId}/delete", opFileDelete},
+}
+
+// Register mounts every route of the API on mux:
+//
+//	POST    /genesys/2/chat/{serviceName}            request chat (also with a trailing slash)
+//	POST    /genesys/2/chat/{serviceName}/{chatId}/… the session operations
+//	GET     /genesys/2/chat/{serviceName}/{chatId}/ws the WebSocket push channel
+//	OPTIONS /genesys/2/chat/…                        CORS preflight
+//
+// Anything else under /genesys/2/chat/ gets a JSON 404 or 405.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("POST "+basePath+"{service}", a.cors(a.handleRequestChat))
+	mux.Handle("POST "+basePath+"{service}/{$}", a.cors(a.handleRequestChat))
+	for _, s := range sessionOps {
+		mux.Handle("POST "+basePath+"{service}/{chatId}/"+s.name, a.cors(a.session(s.op)))
+	}
+	mux.Handle("GET "+basePath+"{service}/{chatId}/ws", a.cors(a.handleWS))
+	mux.Handle(basePath, a.cors(a.handleOther))
+}
+
+// cors lets browser widgets on other origins call the API. The API uses no
+// cookies (credentials travel in the form), so any origin is allowed; the
+// origin is echoed rather than "*" so that a client sending credentials
+// mode still works.
+func (a *API) cors(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		if o := r.Header.Get("Origin"); o != "" {
+			hd.Set("Access-Control-Allow-Origin", o)
+			hd.Add("Vary", "Origin")
+		} else {
+			hd["Access-Control-Allow-Origin"] = anyOrigin
+		}
+		h(w, r)
+	})
+}
+
+var anyOrigin = []string{"*"} // shared, read-only
+
+// allowHeaders are the request headers a preflight may ask for: the
+// widget's apikey and custom Authorization, and what XHR libraries add.
+const allowHeaders = "Content-Type, apikey, Authorization, X-Requested-With"
+
+// handleOther answers what no route matched: CORS preflights, wrong
+// methods and unknown paths, always with JSON.
+func (a *API) handleOther(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", allowHeaders)
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if knownPath(r.URL.Path) {
+		w.Header().Set("Allow", "POST, OPTIONS")
+		a.fail(w, &failure{status: http.StatusMethodNotAllowed, errs: []apiError{{codeInvalid,
+			fmt.Sprintf("method %s is not allowed here; every Chat API v2 operation is a POST", r.Method)}}})
+		return
+	}
+	a.fail(w, &failure{status: http.StatusNotFound, errs: []apiError{{codeNotFound, "no such Chat API v2 operation"}}})
+}
+
+// knownPath reports whether path names a route that exists for another
+// method.
+func knownPath(path string) bool {
+	rest := strings.TrimPrefix(path, basePath)
+	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	switch {
+	case len(segs) == 1 && segs[0] != "":
+		return true // request chat
+	case len(segs) < 3 || segs[0] == "" || segs[1] == "":
+		return false
+	}
+	op := strings.Join(segs[2:], "/")
+	if op == "ws" {
+		return true
+	}
+	for _, s := range sessionOps {
+		if s.name == op || matchesFileOp(s.name, segs[2:]) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchesFileOp(pattern string, segs []string) bool {
+	ps := strings.Split(pattern, "/")
+	if len(ps) != len(segs) {
+		return false
+	}
+	for i, p := range ps {
+		if !strings.HasPrefix(p, "{") && p != segs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// fail answers a refused request with its 4xx status and errors.
+func (a *API) fail(w http.ResponseWriter, f *failure) {
+	buf := a.getBuf()
+	*buf = appendFailure(*buf, f)
+	writeJSON(w, f.status, *buf)
+	a.putBuf(buf)
+}

@@ -1,0 +1,188 @@
+package webapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/coder/websocket"
+)
+
+// WebSocket close codes of the push channel, besides 1000 (the chat ended)
+// and 1001 (the server is going away).
+const (
+	// CloseResync: the connection fell more than MaxBacklog events behind;
+	// the last frame named the index to resume from (resyncFrom).
+	CloseResync websocket.StatusCode = 4008
+	// CloseUnauthorized: the credentials matched no chat; the one frame sent
+	// was the 401 answer.
+	CloseUnauthorized websocket.StatusCode = 4401
+)
+
+// handleWS serves the push channel GET /genesys/2/chat/{serviceName}/{chatId}/ws.
+//
+// The query carries what a REST call carries in its form: userId,
+// secureKey, alias, and transcriptPosition, the first index wanted (absent
+// or 1: the whole transcript; 0: only what happens from now on; -1: the
+// newest event and what follows). Each frame the server sends is a common
+// response body: the first at once with what is already there (possibly no
+// messages), then one per batch of new events. The client sends nothing;
+// WebSocket pings keep the connection alive and it counts as the customer's
+// activity for flex-disconnect-timeout. The last frame has chatEnded true
+// and is followed by close code 1000, or is a resync frame followed by 4008,
+// or the server closes with 1001 when it shuts down. A client that
+// reconnects with transcriptPosition = the last frame's nextPosition misses
+// nothing and receives nothing twice.
+func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
+	cfg := a.config()
+	rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId"), form: &form{}}
+	if fl := rq.form.parseURLEncoded(r.URL.RawQuery); fl != nil {
+		a.fail(w, fl)
+		return
+	}
+	start, fl := startFor(rq.form, 0)
+	if fl != nil {
+		a.fail(w, fl)
+		return
+	}
+	if why := notUpgrade(r); why != "" {
+		w.Header().Set("Upgrade", "websocket")
+		a.fail(w, &failure{status: http.StatusUpgradeRequired, errs: []apiError{{codeInvalid, why}}})
+		return
+	}
+	authorized := a.authenticate(rq)
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// Widgets run on customers' sites, not on this origin, and the
+		// credentials travel in the URL, not in cookies, so a cross-site
+		// page gains nothing from connecting: any origin may.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		a.log.Debug("websocket accept", "err", err)
+		return // Accept has answered
+	}
+	if !a.track(c) {
+		c.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer a.untrack(c)
+	c.SetReadLimit(int64(rq.lim.body))
+	ctx := c.CloseRead(context.Background())
+	if !authorized {
+		a.writeFrame(ctx, c, unauthorizedBody())
+		c.Close(CloseUnauthorized, "unauthorized")
+		return
+	}
+	release := a.presence.hold(rq.chatID)
+	defer release()
+	code, reason := a.push(ctx, c, rq, start)
+	if code == 0 {
+		c.CloseNow()
+		return
+	}
+	c.Close(code, reason)
+}
+
+// notUpgrade says why r is not a WebSocket handshake the library will
+// accept ("" if it is), so that a plain GET gets a JSON answer.
+func notUpgrade(r *http.Request) string {
+	switch {
+	case !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket"):
+		return "this is a WebSocket endpoint: send a WebSocket handshake (Connection: Upgrade, Upgrade: websocket)"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return "Sec-WebSocket-Version must be 13"
+	case r.Header.Get("Sec-WebSocket-Key") == "":
+		return "Sec-WebSocket-Key is missing"
+	}
+	return ""
+}
+
+// headerHas reports whether a comma-separated header lists token (any case).
+func headerHas(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// push runs the connection's writer loop until the chat ends, the client
+// falls behind or goes away, or the server shuts down. It returns the close
+// code to send (0: the connection is already broken).
+func (a *API) push(ctx context.Context, c *websocket.Conn, rq *request, start int) (websocket.StatusCode, string) {
+	evbuf := a.getEvents()
+	defer func() { a.putEvents(evbuf) }()
+	if start == readNewest {
+		start, *evbuf = newestPos(rq.sess, rq.me.UserID, *evbuf)
+	}
+	st := newStream(rq.sess, rq.me.UserID, start, a.backlog, rq.me.Left, *evbuf)
+	if start == readNone {
+		_, st.pos, _, _ = rq.sess.Read(rq.me.UserID, maxPosition, nil) // the transcript length
+	}
+	defer func() { *evbuf = st.buffer() }()
+
+	pings := make(chan struct{}, 1)
+	pt := a.clock.AfterFunc(a.ping, func() {
+		select {
+		case pings <- struct{}{}:
+		default:
+		}
+	})
+	defer pt.Stop()
+
+	b := &body{}
+	for first := true; ; first = false {
+		ch := st.changed()
+		bt, err := st.read()
+		if err != nil {
+			return websocket.StatusInternalError, "chat unavailable"
+		}
+		*b = body{}
+		switch {
+		case bt.capped:
+			// Fallen behind: name the index to resume from and close.
+			a.fill(b, rq, batch{next: bt.events[0].ID()})
+			b.status, b.resyncFrom = 1, b.next
+			b.errs = []apiError{{codeUnavailable, "fell behind; resync from index " + strconv.Itoa(b.next)}}
+			a.writeFrame(ctx, c, b)
+			return CloseResync, "resync from index " + strconv.Itoa(b.next)
+		case first || len(bt.events) > 0 || bt.ended:
+			a.fill(b, rq, bt)
+			if !a.writeFrame(ctx, c, b) {
+				return 0, ""
+			}
+			if bt.ended {
+				return websocket.StatusNormalClosure, "chat ended"
+			}
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return 0, "" // the client went away
+		case <-a.done:
+			return websocket.StatusGoingAway, "server shutting down"
+		case <-pings:
+			pctx, cancel := context.WithTimeout(ctx, a.wtimeout)
+			err := c.Ping(pctx)
+			cancel()
+			if err != nil {
+				return 0, ""
+			}
+			pt.Reset(a.ping)
+		}
+	}
+}
+
+// writeFrame sends b as one text frame within the write timeout.
+func (a *API) writeFrame(ctx context.Context, c *websocket.Conn, b *body) bool {
+	buf := a.getBuf()
+	defer a.putBuf(buf)
+	*buf = appendBody(*buf, b)
+	wctx, cancel := context.WithTimeout(ctx, a.wtimeout)
+	defer cancel()
+	return c.Write(wctx, websocket.MessageText, *buf) == nil
+}

@@ -1,0 +1,128 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The churn scenario opens and closes sessions as fast as the server
+// allows: Sessions workers each loop over request chat (with an e-mail
+// address, so the contact history identifies or creates a contact), one
+// customer message (acknowledged only once durable), and disconnect, which
+// closes the session and has its final record written. Nobody else is in
+// the session, so no message is delivered; what is measured is sessions per
+// second and the latency of each step.
+
+func runChurn(ctx context.Context, e *env, res *Result) error {
+	o := e.o
+	deadline := time.Now().Add(o.Duration)
+	var wg sync.WaitGroup
+	var n atomic.Int64
+	var step Histogram // one whole open-send-close cycle
+	var idsMu sync.Mutex
+	closedIDs := map[string]bool{}
+	for w := 0; w < o.Sessions; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				t0 := time.Now()
+				ts := e.tr.NewSession()
+				c, err := e.newCustomer(ctx, ts, n.Add(1), true)
+				if err != nil {
+					sleepCtx(ctx, 10*time.Millisecond)
+					continue
+				}
+				sendErr := c.send(ctx)
+				if c.disconnect(ctx) == nil {
+					e.m.SessionClosed()
+					idsMu.Lock()
+					closedIDs[c.id()] = true
+					idsMu.Unlock()
+					if sendErr == nil {
+						step.RecordDuration(time.Since(t0))
+					}
+				} else {
+					e.m.SessionAbandoned()
+				}
+				ts.Finish()
+			}
+		}()
+	}
+	wg.Wait()
+	p := step.Summary()
+	res.Extra["cycle_ms_p50"] = p.P50
+	res.Extra["cycle_ms_p99"] = p.P99
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return verifyRecords(ctx, e, res, closedIDs)
+}
+
+// maxListed is the most interactions the admin API lists in one answer.
+const maxListed = 10000
+
+// verifyRecords checks, through the admin API, that the closed sessions'
+// interactions are stored as offline. The API lists at most maxListed, so
+// with more sessions it checks that maxListed of ours are there. The store
+// is written in the background, so it retries for a while.
+func verifyRecords(ctx context.Context, e *env, res *Result, ids map[string]bool) error {
+	want := min(len(ids), maxListed)
+	deadline := time.Now().Add(20 * time.Second)
+	found := 0
+	var err error
+	for {
+		found, err = countOffline(ctx, e, ids)
+		if err != nil {
+			e.m.Error("admin.interactions", err)
+		}
+		if found >= want || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		sleepCtx(ctx, 500*time.Millisecond)
+	}
+	res.Extra["records_expected"] = want
+	res.Extra["records_found_offline"] = found
+	if found < want {
+		res.addFailure("%d of %d closed sessions have no offline interaction record (admin API)", want-found, want)
+	}
+	return nil
+}
+
+func countOffline(ctx context.Context, e *env, ids map[string]bool) (int, error) {
+	url := fmt.Sprintf("%s/api/v1/interactions?state=offline&limit=%d", e.urls.Agent, maxListed)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+e.adminToken)
+	resp, err := e.hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("list interactions: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("list interactions: HTTP %s", resp.Status)
+	}
+	var list []struct {
+		ID        string `json:"id"`
+		SessionID string `json:"sessionId"`
+		State     string `json:"state"`
+		Online    bool   `json:"online"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return 0, fmt.Errorf("list interactions: decode: %w", err)
+	}
+	n := 0
+	for _, x := range list {
+		if ids[x.SessionID] && !x.Online && x.State == "offline" {
+			n++
+		}
+	}
+	return n, nil
+}

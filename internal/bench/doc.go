@@ -1,0 +1,47 @@
+// Package bench is Confab's load generator: `confab bench <scenario>`. It
+// drives a real server only through its public APIs — customers through the
+// Chat API v2 client (client/chatv2: WebSocket push, long-poll or short
+// polling), agents through the agent protocol (client/agent), workflow
+// greetings through ESP (client/esp) — and never reaches into the server's
+// memory. It measures, checks correctness while it measures, and reports.
+//
+// # Pieces
+//
+//   - proc.go: the server under test. StartServer runs the confab binary as
+//     a child `confab serve --listen 127.0.0.1:0` with a scratch data
+//     directory and a generated configuration (transcript-auto-save = 1,
+//     no session limit, known [admin] and [esp] tokens), reads the listen
+//     addresses it prints, waits for /readyz, and reads its CPU time and
+//     memory from /proc (utime+stime, VmRSS, VmHWM) and, at exit, from the
+//     kernel's rusage. agentcli.go creates agent accounts with the CLI.
+//   - run.go, runner.go: Options, the scenario table, Run (set-up, the
+//     measured phase with a sample every second and a progress line, then
+//     tear-down and the verdict).
+//   - dense.go, async.go, churn.go, throughput.go: the four scenarios; each
+//     file's comment says its shape.
+//   - customer.go, sched.go, agents.go: the simulated parties. A WebSocket
+//     customer has one reader goroutine; a long-poll customer one goroutine
+//     looping over waiting refreshes; short-polling customers have none: a
+//     scheduler (one dispatcher and a fixed pool of workers over a heap of
+//     due times) polls them. An agent socket has one goroutine routing its
+//     events frames to the sessions it is in.
+//   - tracker.go: correctness. Every message text carries its stream (one
+//     sender in one session with one visibility), its number in the stream
+//     and its send time; each receiving party records what it got, so
+//     losses, duplicates, reordering and leaks (a coaching message reaching
+//     a customer, a message crossing sessions) are counted exactly, and the
+//     latency of each first delivery is recorded.
+//   - hist.go, metrics.go: a log-linear histogram (HDR-like, 1/128
+//     precision, lock-free recording), counters, errors by kind and the
+//     per-second series.
+//   - report.go, html.go: the stdout table, the JSON result and a
+//     self-contained HTML report with inline SVG charts.
+//
+// # Concurrency
+//
+// Every scenario runs its sessions on their own goroutines (a dense session
+// is one goroutine sleeping between its steps); the Tracker, Metrics and
+// Histogram are safe for concurrent use and take no lock on the recording
+// path except the session's own small mutex in the Tracker. All traffic
+// goes to loopback addresses (checkLocal refuses anything else).
+package bench

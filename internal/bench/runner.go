@@ -1,0 +1,297 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/confab/confab/client/chatv2"
+	"github.com/confab/confab/client/esp"
+)
+
+// scenario is one of the four load shapes.
+type scenario struct {
+	// agents returns how many agent sockets the run needs.
+	agents func(o *Options) int
+	run    func(ctx context.Context, e *env, res *Result) error
+}
+
+func scenarioOf(name string) scenario {
+	switch name {
+	case "dense":
+		return scenario{agents: denseAgents, run: runDense}
+	case "async":
+		return scenario{agents: asyncAgents, run: runAsync}
+	case "churn":
+		return scenario{agents: func(*Options) int { return 0 }, run: runChurn}
+	default:
+		return scenario{agents: throughputAgents, run: runThroughput}
+	}
+}
+
+// agentsFor returns how many agent sockets hold n sessions at perAgent each.
+func agentsFor(n, perAgent int) int {
+	if n <= 0 {
+		return 0
+	}
+	return (n + perAgent - 1) / perAgent
+}
+
+// Run runs one scenario against a child server (or o.Target) and returns its
+// result. A run that measured but found a correctness failure returns a
+// Result whose Pass is false and whose Failures say why, and no error; an
+// error means the run could not be carried out.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.Defaults(); err != nil {
+		return nil, err
+	}
+	// A safety net: a stuck server or step cannot hold the run forever.
+	ctx, cancel := context.WithTimeout(ctx, 4*(o.Duration+o.SessionLength)+15*time.Minute)
+	defer cancel()
+	logw := o.Progress
+	nofile, ferr := RaiseFileLimit()
+	res := newResult(&o)
+	res.Machine.FileLimit = nofile
+	if ferr != nil {
+		fmt.Fprintf(logw, "warning: %v\n", ferr)
+	}
+	sc := scenarioOf(o.Scenario)
+
+	var proc *Process
+	urls := Endpoints{}
+	adminToken, espToken := o.AdminToken, o.ESPToken
+	nAgents := sc.agents(&o)
+	tokens := o.AgentTokens
+	if o.Target != nil {
+		urls = *o.Target
+	} else {
+		var err error
+		logf(logw, "starting %s serve ...", o.Exe)
+		prepare := func(dataDir string) error {
+			if nAgents == 0 {
+				return nil
+			}
+			t0 := time.Now()
+			tokens, err = seedAgents(ctx, dataDir, nAgents)
+			logf(logw, "created %d agents in %v", nAgents, time.Since(t0).Round(time.Millisecond))
+			return err
+		}
+		proc, err = StartServer(ctx, ServerOptions{Exe: o.Exe, Env: o.ServerEnv, ExtraConfig: o.ServerConfig, Prepare: prepare})
+		if err != nil {
+			return nil, err
+		}
+		defer proc.Kill()
+		urls, adminToken, espToken = proc.URLs, proc.AdminToken, proc.ESPToken
+		logf(logw, "server pid %d: webapi %s agent %s esp %s (data %s)", proc.Pid, urls.WebAPI, urls.Agent, urls.ESP, proc.DataDir)
+	}
+	if err := checkLocal(urls); err != nil {
+		return nil, err
+	}
+	res.Target = urls
+
+	m := NewMetrics()
+	tr := NewTracker(m.start, filler, m.RecordLatency)
+	hc := newHTTPClient()
+	defer hc.CloseIdleConnections()
+	e := &env{
+		o: &o, urls: urls, runID: strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
+		service: "customer-support", hc: hc,
+		chat: chatv2.New(urls.WebAPI+"/genesys/2/chat", chatv2.Options{HTTPClient: hc}),
+		esp:  esp.New(urls.ESP, espToken, hc),
+		m:    m, tr: tr, log: logw, proc: proc, adminToken: adminToken,
+	}
+
+	if n := nAgents; n > 0 {
+		if len(tokens) < n {
+			return nil, fmt.Errorf("scenario %s needs %d agent tokens (at %d sessions per agent), have %d",
+				o.Scenario, n, o.SessionsPerAgent, len(tokens))
+		}
+		pool, err := e.dialAgents(ctx, tokens[:n])
+		if err != nil {
+			return nil, err
+		}
+		e.agents = pool
+		defer pool.close()
+	}
+
+	// Baseline, then the measured phase.
+	var base ProcStat
+	if proc != nil {
+		base, _ = proc.Stat()
+		res.ServerRSSBaselineBytes = base.RSS
+	}
+	res.LoadAvgStart = loadAvg()
+	smp := newSampler(m, tr, proc)
+	sctx, stopSampling := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sampleLoop(sctx, smp, logw, o.ProgressEvery)
+	}()
+	logf(logw, "running %s: %s", o.Scenario, describe(&o))
+	start, genCPU := time.Now(), selfCPU()
+	runErr := sc.run(ctx, e, res)
+	res.DurationSec = time.Since(start).Seconds()
+	res.GeneratorCPUSeconds = round1(selfCPU() - genCPU)
+	if e.sched != nil {
+		// the scheduler stops with the run's context; jobs end on their own
+	}
+	stopSampling()
+	wg.Wait()
+	smp.take()
+	res.LoadAvgEnd = loadAvg()
+
+	if proc != nil {
+		if st, err := proc.Stat(); err == nil {
+			res.ServerCPUSeconds = st.CPUSeconds - base.CPUSeconds
+			res.ServerRSSPeakBytes = st.HWM
+			res.ServerRSSEndBytes = st.RSS
+			res.ServerThreads = st.Threads
+		} else {
+			res.addFailure("server process: %v", err)
+		}
+		if !proc.Alive() {
+			res.addFailure("the server exited during the run; log:\n%s", proc.logTail(20))
+		}
+	}
+	if e.agents != nil {
+		e.agents.close()
+		e.agents = nil
+	}
+	if proc != nil {
+		final, err := proc.Stop(15 * time.Second)
+		if err != nil {
+			res.addFailure("server stop: %v", err)
+		}
+		res.ServerCPUSecondsTotal = final.CPUSeconds
+		if final.HWM > res.ServerRSSPeakBytes {
+			res.ServerRSSPeakBytes = final.HWM
+		}
+	}
+	res.fill(m, tr, smp.all())
+	if runErr != nil {
+		res.addFailure("scenario: %v", runErr)
+	}
+	res.judge()
+	return res, nil
+}
+
+// sampleLoop takes a sample every second and prints a progress line every
+// `every`.
+func sampleLoop(ctx context.Context, s *sampler, w interface{ Write([]byte) (int, error) }, every time.Duration) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastPrint := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			smp := s.take()
+			if w != nil && time.Since(lastPrint) >= every-100*time.Millisecond {
+				lastPrint = time.Now()
+				fmt.Fprintln(w, progressLine(smp, s))
+			}
+		}
+	}
+}
+
+func progressLine(smp Sample, s *sampler) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%5.0fs load %.1f] sessions open %d (max %d) created %d closed %d | msgs sent %.0f/s delivered %.0f/s | p50 %.1fms p99 %.1fms | errors %d",
+		smp.T, smp.Load1, smp.Concurrent, s.m.ConcurrentMax(), s.m.SessionsCreated.Load(), s.m.SessionsClosed.Load(),
+		smp.Sent, smp.Delivered, smp.LatencyP50Ms, smp.LatencyP99Ms, smp.Errors)
+	if smp.Errors > 0 {
+		fmt.Fprintf(&b, " (%s)", topErrors(s.m.Errors(), 3))
+	}
+	if bad := s.tr.Lost.Load() + s.tr.Duplicated.Load() + s.tr.Leaked.Load() + s.tr.Reordered.Load(); bad > 0 {
+		fmt.Fprintf(&b, " | CORRECTNESS %d", bad)
+	}
+	if s.proc != nil {
+		fmt.Fprintf(&b, " | server cpu %.0f%% rss %s", smp.ServerCPU, mib(smp.ServerRSS))
+	}
+	return b.String()
+}
+
+func describe(o *Options) string {
+	switch o.Scenario {
+	case "dense":
+		return fmt.Sprintf("%d concurrent sessions of %v, new ones for %v, %s customers", o.Sessions, o.SessionLength, o.Duration, o.Customers)
+	case "async":
+		return fmt.Sprintf("%d sessions, 1 in %d active, held %v, %s customers", o.Sessions, o.ActiveEvery, o.Duration, o.Customers)
+	case "churn":
+		return fmt.Sprintf("%d workers opening and closing sessions for %v", o.Sessions, o.Duration)
+	}
+	return fmt.Sprintf("%d sessions sending as fast as they can for %v, %s customers", o.Sessions, o.Duration, o.Customers)
+}
+
+func logf(w interface{ Write([]byte) (int, error) }, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0fMiB", float64(b)/(1<<20)) }
+
+// load1 returns the 1-minute load average, 0 if unknown.
+func load1() float64 {
+	f := strings.Fields(loadAvg())
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+// selfCPU returns this process's user+system CPU seconds.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
+}
+
+// loadAvg returns the 1-, 5- and 15-minute load averages, "" if unknown.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func memTotal() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	rss, _, _ := parseProcStatus(strings.Replace(string(b), "MemTotal", "VmRSS", 1))
+	return rss
+}
+
+// Machine describes where a run took place.
+type Machine struct {
+	NProc     int    `json:"nproc"`
+	MemBytes  int64  `json:"mem_bytes"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Host      string `json:"host"`
+	FileLimit uint64 `json:"nofile_limit"`
+}
+
+func thisMachine() Machine {
+	return Machine{NProc: runtime.NumCPU(), MemBytes: memTotal(), GoVersion: runtime.Version(),
+		OS: runtime.GOOS + "/" + runtime.GOARCH, Host: hostname()}
+}

@@ -1,0 +1,150 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The smoke tests run every scenario at a tiny size against the real
+// binary, built once per test binary, and assert correctness only: counts,
+// order, no loss, duplicate or leak. Never speed.
+
+var (
+	buildOnce sync.Once
+	builtExe  string
+	buildErr  error
+	buildDir  string
+)
+
+func confabBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "confab-bench-test-")
+		if buildErr != nil {
+			return
+		}
+		exe := filepath.Join(buildDir, "confab")
+		cmd := exec.Command("go", "build", "-o", exe, "github.com/confab/confab/cmd/confab")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			buildErr = err
+			buildErr = &buildError{err: err, out: out.String()}
+			return
+		}
+		builtExe = exe
+	})
+	if buildErr != nil {
+		t.Fatalf("build confab: %v", buildErr)
+	}
+	return builtExe
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+func smoke(t *testing.T, o Options) *Result {
+	t.Helper()
+	o.Exe = confabBinary(t)
+	var log bytes.Buffer
+	o.Progress = &log
+	o.ProgressEvery = time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := Run(ctx, o)
+	if err != nil {
+		t.Fatalf("run %s: %v\nlog:\n%s", o.Scenario, err, log.String())
+	}
+	var table bytes.Buffer
+	res.WriteTable(&table)
+	t.Logf("%s\n%s", log.String(), table.String())
+	if !res.Pass {
+		t.Fatalf("%s failed: %v", o.Scenario, res.Failures)
+	}
+	if res.ErrorsTotal != 0 {
+		t.Errorf("%s: %d errors: %v", o.Scenario, res.ErrorsTotal, res.ErrorSamples)
+	}
+	dir := t.TempDir()
+	if err := res.WriteJSON(filepath.Join(dir, "r.json")); err != nil {
+		t.Error(err)
+	}
+	if err := res.WriteHTML(filepath.Join(dir, "r.html")); err != nil {
+		t.Error(err)
+	}
+	return res
+}
+
+func TestSmokeChurn(t *testing.T) {
+	res := smoke(t, Options{Scenario: "churn", Sessions: 4, Duration: 2 * time.Second})
+	if res.SessionsCreated == 0 || res.SessionsClosed != res.SessionsCreated {
+		t.Errorf("created %d, closed %d; want all created closed", res.SessionsCreated, res.SessionsClosed)
+	}
+	if res.MessagesSent != res.SessionsCreated {
+		t.Errorf("sent %d messages for %d sessions; want one each", res.MessagesSent, res.SessionsCreated)
+	}
+}
+
+func TestSmokeDense(t *testing.T) {
+	res := smoke(t, Options{Scenario: "dense", Sessions: 12, Duration: 3 * time.Second, SessionLength: 2 * time.Second})
+	if res.SessionsCreated == 0 || res.SessionsClosed != res.SessionsCreated {
+		t.Errorf("created %d, closed %d; want all created closed", res.SessionsCreated, res.SessionsClosed)
+	}
+	// Per session: greeting (customer, agent), routing note (agent), 3
+	// agent messages (customer), 3 customer messages (agent); the coaching
+	// note reaches nobody.
+	if want := 9 * res.SessionsCreated; res.MessagesDelivered != want {
+		t.Errorf("delivered %d, want %d (9 per session)", res.MessagesDelivered, want)
+	}
+	if want := 9 * res.SessionsCreated; res.MessagesSent != want {
+		t.Errorf("sent %d, want %d (2 workflow, 4 agent, 3 customer per session)", res.MessagesSent, want)
+	}
+}
+
+func TestSmokeAsync(t *testing.T) {
+	res := smoke(t, Options{Scenario: "async", Sessions: 60, ActiveEvery: 10, Duration: 2 * time.Second,
+		MessageInterval: 400 * time.Millisecond})
+	if res.SessionsCreated != 60 || res.ConcurrentSessionsMax < 54 {
+		t.Errorf("created %d, max concurrent %d; want 60 held", res.SessionsCreated, res.ConcurrentSessionsMax)
+	}
+	if res.Extra["sessions_active"] != int64(6) {
+		t.Errorf("active sessions %v, want 6", res.Extra["sessions_active"])
+	}
+	if res.SessionsClosed != 6 {
+		t.Errorf("closed %d, want the 6 active ones", res.SessionsClosed)
+	}
+	// Every dormant customer read its greeting; the active ones chatted.
+	if res.MessagesDelivered <= 60 {
+		t.Errorf("delivered %d, want more than the 60 greetings", res.MessagesDelivered)
+	}
+}
+
+func TestSmokeThroughput(t *testing.T) {
+	for _, mode := range []string{ModeWS, ModeLongPoll, ModePoll} {
+		t.Run(mode, func(t *testing.T) {
+			res := smoke(t, Options{Scenario: "throughput", Sessions: 4, Duration: 2 * time.Second,
+				Customers: mode, PollInterval: 100 * time.Millisecond})
+			if res.SessionsClosed != 4 || res.MessagesSent < 20 || res.MessagesDelivered != res.MessagesSent {
+				t.Errorf("closed %d, sent %d, delivered %d; want 4 closed and every message delivered",
+					res.SessionsClosed, res.MessagesSent, res.MessagesDelivered)
+			}
+		})
+	}
+}

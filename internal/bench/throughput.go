@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// The throughput scenario sets up Sessions sessions, each with a customer
+// receiving in the run's mode and an agent that accepted it, then has both
+// sides of every session send as fast as they can (each sender one message
+// at a time: the next goes once the previous was acknowledged, hence
+// durable) for Duration. Every message has one recipient, the other side.
+// The rates are taken over the sending phase plus the drain that follows.
+
+func throughputAgents(o *Options) int { return agentsFor(o.Sessions, o.SessionsPerAgent) }
+
+func runThroughput(ctx context.Context, e *env, res *Result) error {
+	o := e.o
+	type pair struct {
+		ts *TSession
+		c  *customer
+		as *agentSession
+	}
+	pairs := make([]*pair, o.Sessions)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range pairs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			p := &pair{ts: e.tr.NewSession()}
+			c, err := e.newCustomer(ctx, p.ts, int64(i+1), false)
+			if err != nil {
+				return
+			}
+			p.c = c
+			if c.startReceiving(ctx) != nil {
+				endSession(ctx, e, p.ts, c, nil, false)
+				return
+			}
+			if p.as, err = e.agents.accept(ctx, p.ts, c.id()); err != nil {
+				endSession(ctx, e, p.ts, c, nil, false)
+				return
+			}
+			pairs[i] = p
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	e.logf("throughput: %d sessions ready; sending for %v", e.m.Concurrent(), o.Duration)
+
+	w := e.startWindow()
+	sendCtx, stop := context.WithTimeout(ctx, o.Duration)
+	defer stop()
+	for _, p := range pairs {
+		if p == nil {
+			continue
+		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for sendCtx.Err() == nil && p.c.send(ctx) == nil {
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for sendCtx.Err() == nil && p.as.send(ctx, VisAll) == nil {
+			}
+		}()
+	}
+	wg.Wait()
+	// Drain: every acknowledged message must arrive.
+	var parties []*Party
+	for _, p := range pairs {
+		if p != nil {
+			parties = append(parties, p.c.party, p.as.party)
+		}
+	}
+	waitAll(ctx, e, parties, 15*time.Second)
+	e.endWindow(w, res)
+	for _, p := range pairs {
+		if p == nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			closed, err := p.as.release(ctx, "CLOSE_IF_NO_AGENTS")
+			as := p.as
+			if err == nil {
+				as = nil
+			}
+			endSession(ctx, e, p.ts, p.c, as, closed)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}

@@ -1,0 +1,208 @@
+package routing
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/kv"
+)
+
+// State is where an interaction stands in routing.
+type State string
+
+// Interaction states.
+const (
+	Queued   State = "queued"   // waiting in its queue for an agent
+	Assigned State = "assigned" // accepted by an agent, or an agent is in the session
+	Held     State = "held"     // async chat placed on hold by the workflow, no agent in it
+	Offline  State = "offline"  // the session ended; the interaction stays (IsOnline=0)
+	Stopped  State = "stopped"  // the session ended and the interaction was stopped
+)
+
+// Keys of the data attached to an interaction.
+const (
+	KeyAppName         = "ChatServerAppName"
+	KeySessionID       = "ChatServerSessionId"
+	KeyIsOnline        = "IsOnline"
+	KeyAsyncStatus     = "GCTI_Chat_AsyncStatus"
+	KeySessionPassword = "ChatServerSessionPassword"
+	KeyContactID       = "ContactId"
+)
+
+// Values of GCTI_Chat_AsyncStatus. Positive values ask the workflow to route
+// the interaction to an agent.
+const (
+	AsyncOnHold             = -2 // placed on hold (dormant)
+	AsyncProcessing         = -1 // an agent is in the session
+	AsyncNew                = 1  // newly created
+	AsyncCustomerReplied    = 2  // the customer wrote while on hold with no agent present
+	AsyncIdleExpired        = 3  // the async idle timer fired
+	AsyncAgentDisconnected  = 4  // an agent desktop dropped its connection
+	AsyncTransferredToQueue = 5  // an agent put the interaction into a queue
+)
+
+// Errors returned by the Router, wrapped with context; test with errors.Is.
+var (
+	// ErrNotFound: no live interaction with that id on this node.
+	ErrNotFound = errors.New("routing: interaction not found")
+	// ErrTaken: another agent accepted the interaction first.
+	ErrTaken = errors.New("routing: interaction already accepted")
+	// ErrNotQueued: the interaction is not waiting in a queue (held or ended).
+	ErrNotQueued = errors.New("routing: interaction is not waiting in a queue")
+	// ErrNotAsync: the operation applies to async chats only.
+	ErrNotAsync = errors.New("routing: not an async chat")
+	// ErrClosed: the interaction's session has ended.
+	ErrClosed = errors.New("routing: session closed")
+)
+
+// Interaction is a snapshot of one interaction. Its JSON form is the one the
+// admin API lists and the agent protocol returns.
+type Interaction struct {
+	ID        string `json:"id"` // the InteractionId; equals the session id
+	SessionID string `json:"sessionId"`
+	Tenant    string `json:"tenant"`
+	Endpoint  string `json:"endpoint"`
+	Queue     string `json:"queue"`
+	Subject   string `json:"subject,omitempty"`
+	State     State  `json:"state"`
+	Online    bool   `json:"online"`
+	Async     bool   `json:"async"`
+	// AsyncStatus is GCTI_Chat_AsyncStatus (0 for regular chats).
+	AsyncStatus int `json:"asyncStatus,omitempty"`
+	// AgentID is the agent (person id) that accepted the interaction, while
+	// that agent is in the session.
+	AgentID string `json:"agentId,omitempty"`
+	// UserData is the attached data: the customer's user data and the keys
+	// the server adds.
+	UserData  kv.Map    `json:"userData"`
+	CreatedAt time.Time `json:"createdAt"`
+	ClosedAt  time.Time `json:"closedAt,omitzero"`
+}
+
+// IdleControl holds the inactivity-control values a workflow set for one
+// session (ESP IdleControlConfigure). Nil fields keep the configured value.
+// The inactivity timers read them; this package only keeps them.
+type IdleControl struct {
+	Enabled        *bool
+	IncludeNotices *config.NoticeSet
+	MessageAlert   *string
+	MessageAlert2  *string
+	MessageClose   *string
+	TimeoutAlert   *time.Duration
+	TimeoutAlert2  *time.Duration
+	TimeoutClose   *time.Duration
+}
+
+// merge returns c with every field set in upd replaced; reset starts from
+// the configured values (an empty IdleControl) instead of c.
+func (c IdleControl) merge(upd IdleControl, reset bool) IdleControl {
+	if reset {
+		c = IdleControl{}
+	}
+	if upd.Enabled != nil {
+		c.Enabled = upd.Enabled
+	}
+	if upd.IncludeNotices != nil {
+		c.IncludeNotices = upd.IncludeNotices
+	}
+	if upd.MessageAlert != nil {
+		c.MessageAlert = upd.MessageAlert
+	}
+	if upd.MessageAlert2 != nil {
+		c.MessageAlert2 = upd.MessageAlert2
+	}
+	if upd.MessageClose != nil {
+		c.MessageClose = upd.MessageClose
+	}
+	if upd.TimeoutAlert != nil {
+		c.TimeoutAlert = upd.TimeoutAlert
+	}
+	if upd.TimeoutAlert2 != nil {
+		c.TimeoutAlert2 = upd.TimeoutAlert2
+	}
+	if upd.TimeoutClose != nil {
+		c.TimeoutClose = upd.TimeoutClose
+	}
+	return c
+}
+
+// ixn is the live record of an interaction; its shard's lock guards it.
+type ixn struct {
+	view      Interaction // UserData left nil: attached() builds it
+	base      kv.Map      // the session's (customer's) user data
+	password  string
+	contactID string
+
+	present   map[string]chat.Party // parties in the session, by user id
+	agents    int                   // present parties that count as agents
+	everAgent bool
+	assignee  string // user id of the party that accepted
+	claimUser string // user id an accept in progress joins with
+	onHold    bool
+
+	idle           IdleControl
+	asyncIdleReset time.Time
+
+	ver        uint64 // grows with every change
+	saved      uint64 // the version last written to the store
+	closed     bool
+	saveFails  int
+	lastLeaver string
+}
+
+// isAgent reports whether a party counts as an agent: an agent or
+// supervisor that is not a bot (the rule of CLOSE_IF_NO_AGENTS and of
+// stop-abandoned-interaction).
+func isAgent(p chat.Party) bool {
+	return !p.Bot && (p.Type == chat.Agent || p.Type == chat.Supervisor)
+}
+
+// state derives the routing state of a live interaction.
+func (x *ixn) state() State {
+	switch {
+	case x.closed:
+		return x.view.State
+	case x.agents > 0 || x.claimUser != "":
+		return Assigned
+	case x.assignee != "":
+		return Assigned
+	case x.onHold:
+		return Held
+	}
+	return Queued
+}
+
+// attached builds the interaction's attached data.
+func (x *ixn) attached(appName string) kv.Map {
+	ud := x.base.Clone()
+	if ud == nil {
+		ud = kv.Map{}
+	}
+	ud[KeyAppName] = appName
+	ud[KeySessionID] = x.view.SessionID
+	ud[KeyIsOnline] = "1"
+	if !x.view.Online {
+		ud[KeyIsOnline] = "0"
+	}
+	if x.view.Async {
+		ud[KeyAsyncStatus] = strconv.Itoa(x.view.AsyncStatus)
+	}
+	if x.password != "" {
+		ud[KeySessionPassword] = x.password
+	}
+	if x.contactID != "" {
+		ud[KeyContactID] = x.contactID
+	}
+	return ud
+}
+
+// snapshot returns a copy of the interaction with its attached data.
+func (x *ixn) snapshot(appName string) Interaction {
+	v := x.view
+	v.State = x.state()
+	v.UserData = x.attached(appName)
+	return v
+}

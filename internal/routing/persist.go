@@ -1,0 +1,272 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/store"
+)
+
+// Timing of the store writer. The history journal creates an interaction's
+// record when its session is created and writes the final record when it
+// closes; the writer waits for those (up to the graces) so that its own
+// update lands after them and is not overwritten.
+const (
+	createGrace  = 2 * time.Second // then the writer creates a missing record itself
+	closeGrace   = 5 * time.Second // then the writer updates a record history has not closed
+	notYetDelay  = 50 * time.Millisecond
+	failDelay    = 500 * time.Millisecond
+	maxSaveFails = 5
+	saveTimeout  = 10 * time.Second
+)
+
+// errNotYet: the record is not ready for this write; try again shortly.
+var errNotYet = errors.New("routing: interaction record not ready")
+
+// writer writes changed interactions to the store on a goroutine that runs
+// only while there is work.
+type writer struct {
+	mu      sync.Mutex // guards the following
+	queue   []string   // interaction ids to write, in order
+	queued  map[string]bool
+	delayed map[string]clock.Timer
+	orphans []orphan
+	running bool
+}
+
+// orphan is a session in which only workflow parties remain.
+type orphan struct{ id, asker string }
+
+func (w *writer) init() {
+	w.queued = make(map[string]bool)
+	w.delayed = make(map[string]clock.Timer)
+}
+
+// markDirty queues an interaction for writing.
+func (r *Router) markDirty(id string) {
+	w := &r.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t, ok := w.delayed[id]; ok {
+		t.Stop()
+		delete(w.delayed, id)
+	}
+	if !w.queued[id] {
+		w.queued[id] = true
+		w.queue = append(w.queue, id)
+	}
+	w.startLocked(r)
+}
+
+func (w *writer) startLocked(r *Router) {
+	if !w.running {
+		w.running = true
+		go w.run(r)
+	}
+}
+
+// closeOrphan queues the closing of a session only workflow parties remain
+// in; asker is the party whose departure left them alone.
+func (w *writer) closeOrphan(r *Router, id, asker string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.orphans = append(w.orphans, orphan{id, asker})
+	w.startLocked(r)
+}
+
+// retry queues id again after d, unless it is queued already.
+func (w *writer) retry(r *Router, id string, d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.queued[id] || w.delayed[id] != nil {
+		return
+	}
+	w.delayed[id] = r.clock.AfterFunc(d, func() {
+		w.mu.Lock()
+		delete(w.delayed, id)
+		w.mu.Unlock()
+		r.markDirty(id)
+	})
+}
+
+func (w *writer) run(r *Router) {
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 && len(w.orphans) == 0 {
+			w.running = false
+			w.mu.Unlock()
+			return
+		}
+		ids, orphans := w.queue, w.orphans
+		w.queue, w.orphans = nil, nil
+		for _, id := range ids {
+			delete(w.queued, id)
+		}
+		w.mu.Unlock()
+		for _, o := range orphans {
+			r.closeOrphan(o)
+		}
+		for _, id := range ids {
+			r.save(id)
+		}
+	}
+}
+
+// flush waits until nothing is queued, delayed or being written.
+func (w *writer) flush(ctx context.Context, r *Router) error {
+	for {
+		w.mu.Lock()
+		busy := w.running || len(w.queue) > 0 || len(w.delayed) > 0 || len(w.orphans) > 0
+		w.mu.Unlock()
+		if !busy {
+			return nil
+		}
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("routing: flush: %w", ctx.Err())
+		}
+	}
+}
+
+// closeOrphan closes a session whose only remaining parties are workflow
+// parties, as the engine closes one whose last party left.
+func (r *Router) closeOrphan(o orphan) {
+	if r.opts.Engine == nil {
+		return
+	}
+	s, err := r.opts.Engine.Get(o.id)
+	if err != nil {
+		return
+	}
+	info := s.Info()
+	for _, p := range info.Participants {
+		if !p.Left && p.Type != chat.External {
+			return // someone joined meanwhile
+		}
+	}
+	if _, _, err := s.Close(chat.CloseRequest{Reason: chat.RemovedByParty, AskerID: o.asker}); err != nil {
+		r.log.Warn("routing: close a session only workflow parties remain in", "session", o.id, "err", err)
+	}
+}
+
+// save writes one interaction's latest snapshot; a closed one leaves memory
+// once written.
+func (r *Router) save(id string) {
+	sh := r.shard(id)
+	sh.mu.Lock()
+	x := sh.m[id]
+	if x == nil || (x.saved == x.ver && !x.closed) {
+		sh.mu.Unlock()
+		return
+	}
+	snap, ver, closed := x.snapshot(r.opts.AppName), x.ver, x.closed
+	sh.mu.Unlock()
+
+	var err error
+	if r.opts.Store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		err = r.write(ctx, snap, closed)
+		cancel()
+	}
+	retry := time.Duration(0)
+	sh.mu.Lock()
+	switch {
+	case err == nil || errors.Is(err, store.ErrClosed):
+		if err != nil {
+			r.log.Debug("routing: store closed; interaction not written", "interaction", id)
+		}
+		x.saved, x.saveFails = ver, 0
+	case errors.Is(err, errNotYet):
+		retry = notYetDelay
+	default:
+		x.saveFails++
+		if x.saveFails < maxSaveFails {
+			retry = failDelay * time.Duration(x.saveFails)
+		} else {
+			r.log.Error("routing: giving up writing interaction", "interaction", id, "err", err)
+			x.saved, x.saveFails = ver, 0
+		}
+	}
+	if retry == 0 && closed && x.ver == x.saved && sh.m[id] == x {
+		delete(sh.m, id) // the store holds it now
+	}
+	sh.mu.Unlock()
+	if retry > 0 {
+		r.w.retry(r, id, retry)
+	}
+}
+
+// write updates the interaction's record with the snapshot's state and
+// attached data, creating the record if history has not after createGrace.
+func (r *Router) write(ctx context.Context, snap Interaction, closed bool) error {
+	st := r.opts.Store
+	for attempt := 0; attempt < 5; attempt++ {
+		rec, err := st.GetInteraction(ctx, snap.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			if r.clock.Now().Sub(snap.CreatedAt) < createGrace {
+				return errNotYet
+			}
+			ud, err := json.Marshal(snap.UserData)
+			if err != nil {
+				return fmt.Errorf("encode attached data of %s: %w", snap.ID, err)
+			}
+			err = st.CreateInteraction(ctx, store.Interaction{
+				ID: snap.ID, SessionID: snap.SessionID, Tenant: snap.Tenant, Endpoint: snap.Endpoint,
+				Queue: snap.Queue, Subject: snap.Subject, UserData: ud, Status: store.StatusOpen,
+				State: string(snap.State), CreatedAt: snap.CreatedAt,
+			})
+			if errors.Is(err, store.ErrExists) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("create interaction %s: %w", snap.ID, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read interaction %s: %w", snap.ID, err)
+		}
+		if closed && rec.Status != store.StatusClosed && r.clock.Now().Sub(snap.ClosedAt) < closeGrace {
+			return errNotYet
+		}
+		if rec.ContactID != "" {
+			snap.UserData[KeyContactID] = rec.ContactID
+			r.learnContact(snap.ID, rec.ContactID)
+		}
+		ud, err := json.Marshal(snap.UserData)
+		if err != nil {
+			return fmt.Errorf("encode attached data of %s: %w", snap.ID, err)
+		}
+		rec.State = string(snap.State)
+		rec.UserData = ud
+		_, err = st.UpdateInteraction(ctx, rec)
+		if errors.Is(err, store.ErrConflict) {
+			continue // someone else wrote it meanwhile: read again
+		}
+		if err != nil {
+			return fmt.Errorf("update interaction %s: %w", snap.ID, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("update interaction %s: %w (5 attempts)", snap.ID, store.ErrConflict)
+}
+
+// learnContact attaches the contact id history identified.
+func (r *Router) learnContact(id, contactID string) {
+	sh := r.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if x := sh.m[id]; x != nil && x.contactID == "" {
+		x.contactID = contactID
+		r.changedLocked(x, ChangeUpdated)
+	}
+}

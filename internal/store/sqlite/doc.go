@@ -1,0 +1,38 @@
+// Package sqlite is Confab's embedded store: a store.Store kept in one
+// SQLite file, confab.db, in a data directory, through the pure-Go driver
+// modernc.org/sqlite. Nothing needs installing or configuring.
+//
+// # Layout
+//
+// Open creates the directory and the file if missing, checks the file
+// (PRAGMA quick_check by default), and applies the versioned migrations
+// embedded from migrations/*.sql, recording each in schema_migrations. The
+// database runs in WAL mode with synchronous=FULL (an acknowledged write
+// survives power loss; Options.Synchronous can relax it to NORMAL), foreign
+// keys on and a busy timeout.
+//
+// # Connections and the writer
+//
+// Every write — events, interaction changes, contacts, documents, agents,
+// settings — goes through one group-commit writer (a store.GroupCommit)
+// that owns the store's only write connection: it takes everything queued
+// (up to Options.MaxBatch writes) as one transaction with reused prepared
+// statements, commits, releases the batch's tickets, and takes the next
+// batch, which accumulated meanwhile. Writes that fail on their own (a
+// version conflict, a duplicate id, a constraint) are isolated with
+// savepoints or statement rollback and reported to their own ticket; an
+// environmental failure (disk full, I/O error) fails the batch, rolls it back
+// and the writer goes on with the next. WAL checkpoints run on the writer
+// after a batch's tickets are released, so they do not delay
+// acknowledgements. Reads go straight to the database through a separate
+// pool of read-only connections.
+//
+// One process at a time may use a data directory: the writer keeps a cache
+// of session keys that another writer would invalidate.
+//
+// # Concurrency
+//
+// Store is safe for concurrent use. Its writer commits batches strictly in
+// enqueue order (see package store for the ordering guarantee). Close
+// flushes the queue, then closes the connections.
+package sqlite

@@ -1,0 +1,211 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/confab/confab/internal/store"
+)
+
+const interactionCols = `id, session_id, tenant, endpoint, queue, contact_id, subject, user_data,
+	status, state, owner, version, created_at, closed_at, transcript, stats`
+
+// CreateInteraction stores a new interaction; see store.Interactions.
+func (s *Store) CreateInteraction(ctx context.Context, in store.Interaction) error {
+	if in.ID == "" {
+		return fmt.Errorf("sqlite: create interaction: %w: empty id", store.ErrInvalid)
+	}
+	if in.Status == "" {
+		in.Status = store.StatusOpen
+	}
+	if err := validStatus(in.Status); err != nil {
+		return fmt.Errorf("sqlite: create interaction %s: %w", in.ID, err)
+	}
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = s.now()
+	}
+	err := s.do(ctx, in.ID, func(ctx context.Context, w *writer) error {
+		_, err := w.conn.ExecContext(ctx, `INSERT INTO interactions (`+interactionCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+			in.ID, in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
+			blob(in.UserData), string(in.Status), in.State, in.Owner,
+			micros(in.CreatedAt), nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats))
+		return classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: create interaction %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+// GetInteraction returns an interaction; see store.Interactions.
+func (s *Store) GetInteraction(ctx context.Context, id string) (store.Interaction, error) {
+	if err := s.readable(); err != nil {
+		return store.Interaction{}, err
+	}
+	in, err := scanInteraction(s.rdb.QueryRowContext(ctx, "SELECT "+interactionCols+" FROM interactions WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.Interaction{}, fmt.Errorf("sqlite: get interaction %s: %w", id, err)
+	}
+	return in, nil
+}
+
+// UpdateInteraction replaces an interaction if its version matches; see
+// store.Interactions.
+func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (int64, error) {
+	if err := validStatus(in.Status); err != nil {
+		return 0, fmt.Errorf("sqlite: update interaction %s: %w", in.ID, err)
+	}
+	err := s.do(ctx, in.ID, func(ctx context.Context, w *writer) error {
+		res, err := w.conn.ExecContext(ctx, `UPDATE interactions SET session_id = ?, tenant = ?, endpoint = ?,
+			queue = ?, contact_id = ?, subject = ?, user_data = ?, status = ?, state = ?, owner = ?,
+			version = version + 1, closed_at = ?, transcript = ?, stats = ?
+			WHERE id = ? AND version = ?`,
+			in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
+			blob(in.UserData), string(in.Status), in.State, in.Owner,
+			nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats), in.ID, in.Version)
+		if err != nil {
+			return classify(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		var v int64
+		err = w.conn.QueryRowContext(ctx, "SELECT version FROM interactions WHERE id = ?", in.ID).Scan(&v)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return store.ErrNotFound
+		case err != nil:
+			return err
+		}
+		return fmt.Errorf("%w: version %d is stale, the stored version is %d", store.ErrConflict, in.Version, v)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: update interaction %s: %w", in.ID, err)
+	}
+	return in.Version + 1, nil
+}
+
+// CloseInteraction closes an interaction; see store.Interactions.
+func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript, stats, userData json.RawMessage) error {
+	err := s.do(ctx, id, func(ctx context.Context, w *writer) error {
+		res, err := w.conn.ExecContext(ctx, `UPDATE interactions SET status = 'closed', closed_at = ?,
+			transcript = ?, stats = ?, user_data = coalesce(?, user_data), version = version + 1
+			WHERE id = ?`,
+			micros(closedAt), blob(transcript), blob(stats), blob(userData), id)
+		if err != nil {
+			return classify(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		return store.ErrNotFound
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: close interaction %s: %w", id, err)
+	}
+	return nil
+}
+
+// ListInteractions lists interactions; see store.Interactions.
+func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter) ([]store.Interaction, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	cols := interactionCols
+	if !f.WithTranscript {
+		cols = strings.Replace(cols, "transcript", "NULL", 1)
+	}
+	var where []string
+	var args []any
+	for _, c := range []struct{ col, val string }{
+		{"queue", f.Queue}, {"status", string(f.Status)}, {"state", f.State},
+	} {
+		if c.val != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.val)
+		}
+	}
+	if f.AfterID != "" {
+		var created int64
+		err := s.rdb.QueryRowContext(ctx, "SELECT created_at FROM interactions WHERE id = ?", f.AfterID).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("sqlite: list interactions after %s: %w", f.AfterID, store.ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list interactions: %w", err)
+		}
+		where = append(where, "(created_at, id) > (?, ?)")
+		args = append(args, created, f.AfterID)
+	}
+	q := "SELECT " + cols + " FROM interactions"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at, id"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list interactions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Interaction
+	for rows.Next() {
+		in, err := scanInteraction(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list interactions: %w", err)
+		}
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list interactions: %w", err)
+	}
+	return out, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanInteraction(sc scanner) (store.Interaction, error) {
+	var in store.Interaction
+	var contact sql.NullString
+	var status string
+	var created int64
+	var closed sql.NullInt64
+	err := sc.Scan(&in.ID, &in.SessionID, &in.Tenant, &in.Endpoint, &in.Queue, &contact, &in.Subject,
+		(*[]byte)(&in.UserData), &status, &in.State, &in.Owner, &in.Version, &created, &closed,
+		(*[]byte)(&in.Transcript), (*[]byte)(&in.Stats))
+	if err != nil {
+		return store.Interaction{}, err
+	}
+	in.ContactID = contact.String
+	in.Status = store.InteractionStatus(status)
+	in.CreatedAt = fromMicros(created)
+	in.ClosedAt = fromNullMicros(closed)
+	return in, nil
+}
+
+func validStatus(st store.InteractionStatus) error {
+	if st != store.StatusOpen && st != store.StatusClosed {
+		return fmt.Errorf("%w: unknown status %q", store.ErrInvalid, st)
+	}
+	return nil
+}
+
+// blob passes a JSON document as a BLOB, nil as NULL.
+func blob(b json.RawMessage) any {
+	if b == nil {
+		return nil
+	}
+	return []byte(b)
+}

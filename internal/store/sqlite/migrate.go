@@ -1,0 +1,130 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// migrationFiles holds the schema migrations, migrations/NNNN_name.sql,
+// applied in version order. A migration, once released, is never edited:
+// changes go in a new file.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// appID is stored in the database header (PRAGMA application_id) so that a
+// foreign SQLite file in the data directory is recognised: "Conf".
+const appID = 0x436f6e66
+
+// createMigrationsTable runs in the transaction of every migration, so that
+// a database is either empty or carries both the table and the application
+// id.
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER NOT NULL PRIMARY KEY,
+	name       TEXT    NOT NULL,
+	applied_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) STRICT`
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations sorted by version, checking
+// that versions run 1, 2, 3, ... without gaps or duplicates.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 || path.Ext(name) != ".sql" {
+			return nil, fmt.Errorf("migration %s: name is not NNNN_name.sql", name)
+		}
+		b, err := fs.ReadFile(migrationFiles, "migrations/"+name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(name, ".sql"), sql: string(b)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: expected version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// migrate brings the schema up to date, one transaction per migration.
+func migrate(ctx context.Context, conn *sql.Conn) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	var id int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA application_id").Scan(&id); err != nil {
+		return fmt.Errorf("read application id: %w", err)
+	}
+	if id != appID {
+		var n int
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+			return fmt.Errorf("read schema: %w", err)
+		}
+		if id != 0 || n > 0 {
+			return fmt.Errorf("not a Confab database (application_id %#x, %d schema objects)", id, n)
+		}
+	}
+	var current int
+	if id == appID {
+		if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+	}
+	if current > len(ms) {
+		return fmt.Errorf("schema version %d is newer than this build of Confab knows (%d)", current, len(ms))
+	}
+	for _, m := range ms[current:] {
+		if err := apply(ctx, conn, m); err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func apply(ctx context.Context, conn *sql.Conn, m migration) (err error) {
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, createMigrationsTable); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", appID)); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.version, m.name); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	return err
+}
