@@ -26,24 +26,23 @@ const (
 
 // Error codes (Frame.Code) with their names (Frame.Error).
 const (
-	CodeBadFrame     = 1  // "bad-frame": not a JSON object, binary frame, or an unknown field
-	CodeBadRequest   = 2  // "bad-request": a field is missing or has a bad value (Field names it)
-	CodeTooLarge     = 3  // "too-large": the frame is larger than the server's limit
-	CodeUnknownOp    = 4  // "unknown-op": Op is not one of the operations
-	CodeNoSession    = 5  // "unknown-session": no such session on this node
-	CodeNoIxn        = 6  // "unknown-interaction": no such live interaction on this node
-	CodeNotJoined    = 7  // "not-participant": this socket is not (or no longer) in that session
-	CodeJoined       = 8  // "already-joined": this socket is already in that session
-	CodePassword     = 9  // "bad-password": the session needs GCTI_Chat_SessionPassword
-	CodeVisibility   = 10 // "visibility": the user type may not use that visibility
-	CodeClosed       = 11 // "session-closed": the session has ended
-	CodeTaken        = 12 // "already-accepted": another agent accepted the interaction first
-	CodeNotWaiting   = 13 // "not-waiting": the interaction is not waiting in a queue
-	CodeForbidden    = 14 // "forbidden": the agent's account may not do that (e.g. join as SUPERVISOR)
-	CodeLimit        = 15 // "limit": too many sessions on this socket
-	CodeNotDurable   = 16 // "not-durable": applied, but the store did not confirm it
-	CodeInternal     = 17 // "internal": a server fault
-	CodeSlowConsumer = 18 // "slow-consumer": sent in a close reason, never in a frame
+	CodeBadFrame   = 1  // "bad-frame": not a JSON object, binary frame, or an unknown field
+	CodeBadRequest = 2  // "bad-request": a field is missing or has a bad value (Field names it)
+	CodeTooLarge   = 3  // "too-large": the frame is larger than the server's limit
+	CodeUnknownOp  = 4  // "unknown-op": Op is not one of the operations
+	CodeNoSession  = 5  // "unknown-session": no such session on this node
+	CodeNoIxn      = 6  // "unknown-interaction": no such live interaction on this node
+	CodeNotJoined  = 7  // "not-participant": this socket is not (or no longer) in that session
+	CodeJoined     = 8  // "already-joined": this socket is already in that session
+	CodePassword   = 9  // "bad-password": the session needs GCTI_Chat_SessionPassword
+	CodeVisibility = 10 // "visibility": the user type may not use that visibility
+	CodeClosed     = 11 // "session-closed": the session has ended
+	CodeTaken      = 12 // "already-accepted": another agent accepted the interaction first
+	CodeNotWaiting = 13 // "not-waiting": the interaction is not waiting in a queue
+	CodeForbidden  = 14 // "forbidden": the agent's account may not do that (e.g. join as SUPERVISOR)
+	CodeLimit      = 15 // "limit": too many sessions on this socket
+	CodeNotDurable = 16 // "not-durable": applied, but the store did not confirm it
+	CodeInternal   = 17 // "internal": a server fault
 )
 
 // ErrorNames maps each error code to its name.
@@ -53,7 +52,7 @@ var ErrorNames = map[int]string{
 	CodeNotJoined: "not-participant", CodeJoined: "already-joined", CodePassword: "bad-password",
 	CodeVisibility: "visibility", CodeClosed: "session-closed", CodeTaken: "already-accepted",
 	CodeNotWaiting: "not-waiting", CodeForbidden: "forbidden", CodeLimit: "limit",
-	CodeNotDurable: "not-durable", CodeInternal: "internal", CodeSlowConsumer: "slow-consumer",
+	CodeNotDurable: "not-durable", CodeInternal: "internal",
 }
 
 // CloseSlowConsumer is the WebSocket close code of a socket dropped because

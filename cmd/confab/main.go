@@ -44,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args[1:], stdout, stderr)
 	case "config":
 		err = configCmd(args[1:], stdout, stderr)
+	case "agent":
+		err = agentCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "confab %s\n", version)
 	case "help", "-h", "--help":
@@ -70,6 +72,7 @@ func usage(w io.Writer) {
 commands:
   serve     run the chat server (flags: --config FILE --data-dir DIR --listen ADDR)
   config    list the configuration options (flags: --config FILE --all --unimplemented)
+  agent     manage agent accounts: agent add|list|remove (see docs/agent-protocol.md)
   version   print the version
 `)
 }

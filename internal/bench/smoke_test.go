@@ -139,7 +139,7 @@ func TestSmokeAsync(t *testing.T) {
 func TestSmokeThroughput(t *testing.T) {
 	for _, mode := range []string{ModeWS, ModeLongPoll, ModePoll} {
 		t.Run(mode, func(t *testing.T) {
-			res := smoke(t, Options{Scenario: "throughput", Sessions: 4, Duration: 2 * time.Second,
+			res := smoke(t, Options{Scenario: "throughput", Sessions: 4, Duration: time.Second,
 				Customers: mode, PollInterval: 100 * time.Millisecond})
 			if res.SessionsClosed != 4 || res.MessagesSent < 20 || res.MessagesDelivered != res.MessagesSent {
 				t.Errorf("closed %d, sent %d, delivered %d; want 4 closed and every message delivered",

@@ -479,3 +479,14 @@ func TestChangedWakesWaiter(t *testing.T) {
 		t.Fatal("Changed did not fire after a send")
 	}
 }
+
+func TestWorkflowPartyDoesNotKeepSessionOpen(t *testing.T) {
+	f := newFixture(t, chat.Settings{})
+	if _, _, _, err := f.s.ExternalParty("workflow", chat.VisAll); err != nil {
+		t.Fatal(err)
+	}
+	_, closed, err := f.s.Leave(chat.LeaveRequest{UserID: f.client.UserID})
+	if err != nil || !closed {
+		t.Fatalf("customer leaving with only the workflow party left: closed=%v err=%v, want closed", closed, err)
+	}
+}

@@ -19,7 +19,7 @@ type LeaveRequest struct {
 }
 
 // Leave removes a party and applies its after-action: the session closes
-// when the last party has left, when the after-action is FORCE_CLOSE (the
+// when the last party (workflow parties aside) has left, when the after-action is FORCE_CLOSE (the
 // others are removed with reason 4), or when it is CLOSE_IF_NO_AGENTS and no
 // agent or supervisor that is not a bot remains. It reports whether the
 // session closed.
@@ -129,10 +129,12 @@ func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time,
 	return rc
 }
 
+// presentLocked counts the parties that keep a session open: workflow (ESP)
+// parties do not, so a session whose last other party leaves closes.
 func (s *Session) presentLocked() int {
 	n := 0
 	for _, p := range s.parties {
-		if !p.Left {
+		if !p.Left && p.Protocol != ESP {
 			n++
 		}
 	}

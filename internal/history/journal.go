@@ -219,11 +219,9 @@ func (j *Journal) close(ctx context.Context, f *chat.Final) error {
 	if err != nil {
 		return fmt.Errorf("encode final transcript of session %s: %w", f.ID, err)
 	}
-	ud, err := json.Marshal(f.UserData)
-	if err != nil {
-		return fmt.Errorf("encode user data of session %s: %w", f.ID, err)
-	}
-	if err := j.opts.Store.CloseInteraction(ctx, f.ID, f.ClosedAt, transcript, json.RawMessage(`{}`), ud); err != nil {
+	// The record's user data belong to routing, which attaches its keys to
+	// them; nil leaves them as stored.
+	if err := j.opts.Store.CloseInteraction(ctx, f.ID, f.ClosedAt, transcript, json.RawMessage(`{}`), nil); err != nil {
 		return fmt.Errorf("close interaction %s: %w", f.ID, err)
 	}
 	// The session's intermediate events were queued before its close; wait

@@ -146,11 +146,10 @@ type ixn struct {
 	idle           IdleControl
 	asyncIdleReset time.Time
 
-	ver        uint64 // grows with every change
-	saved      uint64 // the version last written to the store
-	closed     bool
-	saveFails  int
-	lastLeaver string
+	ver       uint64 // grows with every change
+	saved     uint64 // the version last written to the store
+	closed    bool
+	saveFails int
 }
 
 // isAgent reports whether a party counts as an agent: an agent or

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/store"
 )
@@ -36,12 +35,8 @@ type writer struct {
 	queue   []string   // interaction ids to write, in order
 	queued  map[string]bool
 	delayed map[string]clock.Timer
-	orphans []orphan
 	running bool
 }
-
-// orphan is a session in which only workflow parties remain.
-type orphan struct{ id, asker string }
 
 func (w *writer) init() {
 	w.queued = make(map[string]bool)
@@ -71,15 +66,6 @@ func (w *writer) startLocked(r *Router) {
 	}
 }
 
-// closeOrphan queues the closing of a session only workflow parties remain
-// in; asker is the party whose departure left them alone.
-func (w *writer) closeOrphan(r *Router, id, asker string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.orphans = append(w.orphans, orphan{id, asker})
-	w.startLocked(r)
-}
-
 // retry queues id again after d, unless it is queued already.
 func (w *writer) retry(r *Router, id string, d time.Duration) {
 	w.mu.Lock()
@@ -98,20 +84,17 @@ func (w *writer) retry(r *Router, id string, d time.Duration) {
 func (w *writer) run(r *Router) {
 	for {
 		w.mu.Lock()
-		if len(w.queue) == 0 && len(w.orphans) == 0 {
+		if len(w.queue) == 0 {
 			w.running = false
 			w.mu.Unlock()
 			return
 		}
-		ids, orphans := w.queue, w.orphans
-		w.queue, w.orphans = nil, nil
+		ids := w.queue
+		w.queue = nil
 		for _, id := range ids {
 			delete(w.queued, id)
 		}
 		w.mu.Unlock()
-		for _, o := range orphans {
-			r.closeOrphan(o)
-		}
 		for _, id := range ids {
 			r.save(id)
 		}
@@ -122,7 +105,7 @@ func (w *writer) run(r *Router) {
 func (w *writer) flush(ctx context.Context, r *Router) error {
 	for {
 		w.mu.Lock()
-		busy := w.running || len(w.queue) > 0 || len(w.delayed) > 0 || len(w.orphans) > 0
+		busy := w.running || len(w.queue) > 0 || len(w.delayed) > 0
 		w.mu.Unlock()
 		if !busy {
 			return nil
@@ -134,27 +117,6 @@ func (w *writer) flush(ctx context.Context, r *Router) error {
 			t.Stop()
 			return fmt.Errorf("routing: flush: %w", ctx.Err())
 		}
-	}
-}
-
-// closeOrphan closes a session whose only remaining parties are workflow
-// parties, as the engine closes one whose last party left.
-func (r *Router) closeOrphan(o orphan) {
-	if r.opts.Engine == nil {
-		return
-	}
-	s, err := r.opts.Engine.Get(o.id)
-	if err != nil {
-		return
-	}
-	info := s.Info()
-	for _, p := range info.Participants {
-		if !p.Left && p.Type != chat.External {
-			return // someone joined meanwhile
-		}
-	}
-	if _, _, err := s.Close(chat.CloseRequest{Reason: chat.RemovedByParty, AskerID: o.asker}); err != nil {
-		r.log.Warn("routing: close a session only workflow parties remain in", "session", o.id, "err", err)
 	}
 }
 

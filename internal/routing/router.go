@@ -199,7 +199,6 @@ func (r *Router) leftLocked(x *ixn, ev *chat.Event) {
 		return
 	}
 	delete(x.present, p.UserID)
-	x.lastLeaver = p.UserID
 	if isAgent(p) {
 		x.agents--
 	}
@@ -209,19 +208,6 @@ func (r *Router) leftLocked(x *ixn, ev *chat.Event) {
 	}
 	if x.view.Async && ev.Reason == chat.LeftDisconnect && (p.Type == chat.Agent || p.Type == chat.Supervisor) {
 		x.view.AsyncStatus = AsyncAgentDisconnected
-	}
-	// Workflow (ESP) parties never keep a session open on their own: once
-	// only they remain, the session is closed as if the last party had left.
-	others, workflows := 0, 0
-	for _, q := range x.present {
-		if q.Type == chat.External {
-			workflows++
-		} else {
-			others++
-		}
-	}
-	if others == 0 && workflows > 0 {
-		r.w.closeOrphan(r, x.view.ID, p.UserID)
 	}
 }
 
@@ -515,7 +501,8 @@ type Filter struct {
 
 // List returns the interactions matching f: the live ones from memory and
 // the others (ended, or served by another node) from the store, ordered by
-// creation time, then id.
+// creation time, then id. When there are more than f.Limit, the live ones
+// are all kept and the oldest of the others dropped.
 func (r *Router) List(ctx context.Context, f Filter) ([]Interaction, error) {
 	match := func(v *Interaction) bool {
 		return (f.Queue == "" || v.Queue == f.Queue) && (f.State == "" || v.State == f.State)
@@ -525,7 +512,7 @@ func (r *Router) List(ctx context.Context, f Filter) ([]Interaction, error) {
 		v.State = x.state()
 		return match(&v)
 	})
-	out := live
+	var stored []Interaction
 	if r.opts.Store != nil {
 		recs, err := r.opts.Store.ListInteractions(ctx, store.InteractionFilter{Queue: f.Queue, State: string(f.State), Limit: f.Limit})
 		if err != nil {
@@ -540,14 +527,17 @@ func (r *Router) List(ctx context.Context, f Filter) ([]Interaction, error) {
 				continue
 			}
 			if v := fromRecord(&recs[i]); match(&v) {
-				out = append(out, v)
+				stored = append(stored, v)
 			}
 		}
-		sortInteractions(out)
+		sortInteractions(stored)
 	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+	if f.Limit > 0 && len(live)+len(stored) > f.Limit {
+		keep := max(f.Limit-len(live), 0)
+		stored = stored[len(stored)-keep:]
 	}
+	out := append(live, stored...)
+	sortInteractions(out)
 	return out, nil
 }
 

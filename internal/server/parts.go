@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"sync"
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
@@ -39,6 +40,13 @@ type parts struct {
 // add mounts an adapter on the listener of portID; onShutdown (may be nil)
 // runs when the node shuts down, before the store closes.
 func (p *parts) add(portID string, h handler, onShutdown func(context.Context)) {
+	if onShutdown != nil {
+		// Every listener's http.Server and the final close call the hook;
+		// it runs once.
+		var once sync.Once
+		f := onShutdown
+		onShutdown = func(ctx context.Context) { once.Do(func() { f(ctx) }) }
+	}
 	p.adapters = append(p.adapters, mounted{portID: portID, h: h, onShutdown: onShutdown})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -327,8 +326,8 @@ func (c *conn) leaveAll() {
 	}
 }
 
-// addMember registers this socket's party in a session; false if the
-// socket is in it already or in too many sessions.
+// checkMember refuses a join when the socket is in the session already or
+// in too many sessions.
 func (c *conn) checkMember(sessionID string) *opError {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -410,6 +409,3 @@ func (c *conn) watch(m *member) {
 		}
 	}
 }
-
-// String describes the connection for logs.
-func (c *conn) String() string { return fmt.Sprintf("agent socket of %s", c.agent.ID) }

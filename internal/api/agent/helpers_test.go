@@ -84,7 +84,7 @@ type relay struct {
 	j  chat.Journal
 }
 
-func (r *relay) get() chat.Journal { r.mu.Lock(); defer r.mu.Unlock(); return r.j }
+func (r *relay) get() chat.Journal                       { r.mu.Lock(); defer r.mu.Unlock(); return r.j }
 func (r *relay) SessionCreated(i *chat.Info) chat.Waiter { return r.get().SessionCreated(i) }
 func (r *relay) SessionUpdated(i *chat.Info) chat.Waiter { return r.get().SessionUpdated(i) }
 func (r *relay) EventAppended(id string, e *chat.Event) chat.Waiter {

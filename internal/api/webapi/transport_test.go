@@ -40,6 +40,11 @@ var transports = []struct {
 	}},
 }
 
+// pollInterval is how often a short-polling receiver asks when nothing is
+// new: far faster than the widget (0.5–3 s), slow enough not to starve
+// the node under the race detector.
+const pollInterval = 25 * time.Millisecond
+
 // poller refreshes from its position, as the widget does; with wait set it
 // uses the long-poll extension instead of polling on an interval.
 type poller struct {
@@ -71,7 +76,7 @@ func (p *poller) next(ctx context.Context) ([]chatv2.Message, bool, error) {
 			// A short-polling client polls on an interval; this is that
 			// interval, not a wait for a timer under test.
 			select {
-			case <-time.After(5 * time.Millisecond):
+			case <-time.After(pollInterval):
 			case <-ctx.Done():
 				return nil, false, ctx.Err()
 			}
@@ -271,12 +276,17 @@ func TestConcurrentChats(t *testing.T) {
 	ctx := ctxT(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, chats)
+	// Customers arrive a few at a time, as they do; once started, all 200
+	// chats run at once.
+	arriving := make(chan struct{}, 8)
+	var ready sync.WaitGroup // every chat started and followed: all 200 live at once
+	ready.Add(chats)
 	for i := 0; i < chats; i++ {
 		tr := transports[i%len(transports)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := runChat(ctx, h, tr.open, i, perSide); err != nil {
+			if err := runChat(ctx, h, tr.open, i, perSide, arriving, &ready); err != nil {
 				errs <- fmt.Errorf("chat %d over %s: %w", i, tr.name, err)
 			}
 		}()
@@ -291,16 +301,22 @@ func TestConcurrentChats(t *testing.T) {
 	}
 }
 
-func runChat(ctx context.Context, h *harness, open func(context.Context, *chatv2.Chat, int) (receiver, error), i, perSide int) error {
+func runChat(ctx context.Context, h *harness, open func(context.Context, *chatv2.Chat, int) (receiver, error),
+	i, perSide int, arriving chan struct{}, ready *sync.WaitGroup) error {
+	arriving <- struct{}{}
 	c, _, err := h.client.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: fmt.Sprintf("cust%d", i)})
+	<-arriving
 	if err != nil {
+		ready.Done()
 		return err
 	}
 	r, err := open(ctx, c, 1)
+	ready.Done()
 	if err != nil {
 		return err
 	}
 	defer r.close()
+	ready.Wait()
 	type result struct {
 		msgs []chatv2.Message
 		err  error
