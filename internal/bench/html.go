@@ -158,6 +158,8 @@ func (r *Result) WriteHTML(path string) error {
 		{"lost / duplicated / reordered / leaked", fmt.Sprintf("%d / %d / %d / %d", r.Lost, r.Duplicated, r.Reordered, r.Leaked)},
 		{"server CPU", fmt.Sprintf("%.2f s (%.1f µs per delivered message)", r.ServerCPUSeconds, r.CPUMicrosPerDelivered)},
 		{"server RSS peak", fmt.Sprintf("%s (%.0f bytes per session)", mib(r.ServerRSSPeakBytes), r.MemoryPerSessionBytes)},
+		{"vs reference", fmt.Sprintf("%.1f× (%s)", r.RefRatio, r.RefRatioOf)},
+		{"goal", fmt.Sprintf("%s — met: %v %s", r.Goal, r.GoalMet, strings.Join(r.GoalMisses, "; "))},
 	}
 	for k, v := range r.Extra {
 		rows = append(rows, [2]string{k, fmt.Sprint(v)})

@@ -78,6 +78,15 @@ type Result struct {
 	WindowSec float64 `json:"window_sec,omitempty"`
 	window    *window
 
+	// Goal is the issue's goal for the scenario; GoalMisses say how this
+	// run falls short of it. RefRatio compares the headline figure with the
+	// reference's sizing (RefRatioOf says which).
+	Goal       string   `json:"goal"`
+	GoalMet    bool     `json:"goal_met"`
+	GoalMisses []string `json:"goal_misses,omitempty"`
+	RefRatio   float64  `json:"reference_ratio"`
+	RefRatioOf string   `json:"reference_ratio_of"`
+
 	Series   []Sample `json:"series"`
 	Failures []string `json:"failures,omitempty"`
 	Pass     bool     `json:"pass"`
@@ -158,6 +167,7 @@ func (r *Result) judge() {
 		r.addFailure("no session was created")
 	}
 	r.Pass = len(r.Failures) == 0
+	r.judgeGoal()
 }
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
@@ -189,8 +199,14 @@ func (r *Result) WriteTable(w io.Writer) {
 	for _, k := range keys {
 		row(k, "%v", r.Extra[k])
 	}
+	row("vs reference", "%.1f× (%s)", r.RefRatio, r.RefRatioOf)
+	if r.GoalMet {
+		row("goal", "met: %s", r.Goal)
+	} else {
+		row("goal", "missed: %s; %s", r.Goal, strings.Join(r.GoalMisses, "; "))
+	}
 	if r.Pass {
-		row("result", "PASS")
+		row("result", "PASS (correct)")
 	} else {
 		row("result", "FAIL")
 	}

@@ -490,3 +490,22 @@ func TestWorkflowPartyDoesNotKeepSessionOpen(t *testing.T) {
 		t.Fatalf("customer leaving with only the workflow party left: closed=%v err=%v, want closed", closed, err)
 	}
 }
+
+func TestCustomerDoesNotSeeOthersJoinData(t *testing.T) {
+	f := newFixture(t, chat.Settings{})
+	agent := f.join("Anna", chat.Agent, chat.VisAll, kv.Map{"skill": "billing"})
+	check := func(viewer chat.Participant, want string) {
+		t.Helper()
+		for _, ev := range f.read(viewer.UserID) {
+			if ev.Kind == chat.NewParty && ev.From.UserID == agent.UserID {
+				if got := ev.UserData.String("skill"); got != want {
+					t.Fatalf("%s sees the agent's join data %q, want %q", viewer.Nick, got, want)
+				}
+				return
+			}
+		}
+		t.Fatalf("%s does not see the agent join", viewer.Nick)
+	}
+	check(f.client, "")
+	check(agent, "billing")
+}

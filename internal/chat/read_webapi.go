@@ -31,7 +31,7 @@ func (s *Session) ReadN(userID string, from, max int, buf []Event) ([]Event, int
 		if n == max {
 			return buf, i, s.state, nil
 		}
-		buf = append(buf, *ev)
+		buf = appendView(buf, ev, userID, p.Type)
 		n++
 	}
 	return buf, s.events.len(), s.state, nil

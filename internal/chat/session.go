@@ -310,10 +310,21 @@ func (s *Session) Read(userID string, from int, buf []Event) ([]Event, int, Stat
 	}
 	for i := from; i < s.events.len(); i++ {
 		if ev := s.events.at(i); ev.VisibleTo(userID, p.Type) {
-			buf = append(buf, *ev)
+			buf = appendView(buf, ev, userID, p.Type)
 		}
 	}
 	return buf, s.events.len(), s.state, nil
+}
+
+// appendView appends the viewer's copy of ev: a customer does not get the
+// join user data of other parties (an agent's or bot's join data are the
+// contact center's business).
+func appendView(buf []Event, ev *Event, viewerID string, viewerType UserType) []Event {
+	buf = append(buf, *ev)
+	if viewerType == Client && ev.Kind == NewParty && ev.From.UserID != viewerID {
+		buf[len(buf)-1].UserData = nil
+	}
+	return buf
 }
 
 // ReadAll appends every event at positions ≥ from, unfiltered (superseded

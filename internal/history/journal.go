@@ -142,10 +142,7 @@ func (j *Journal) run() {
 		j.queue = nil
 		closed := j.closed
 		j.mu.Unlock()
-		for _, o := range batch {
-			o.result.err = j.apply(o)
-			close(o.result.done)
-		}
+		j.applyBatch(batch)
 		if len(batch) == 0 {
 			if closed {
 				return
@@ -153,6 +150,49 @@ func (j *Journal) run() {
 			<-j.wake
 		}
 	}
+}
+
+// maxParallel bounds the record writes in flight at once.
+const maxParallel = 256
+
+// applyBatch runs a batch of record writes. Writes of different sessions run
+// concurrently, so the store's group-commit writer can put many of them in
+// one transaction; a session's own writes (its creation, then its close)
+// keep their order: each wave holds at most one write per session.
+func (j *Journal) applyBatch(batch []op) {
+	for len(batch) > 0 {
+		seen := make(map[string]bool, len(batch))
+		var wave, rest []op
+		for _, o := range batch {
+			id := o.sessionID()
+			if seen[id] {
+				rest = append(rest, o)
+				continue
+			}
+			seen[id] = true
+			wave = append(wave, o)
+		}
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, maxParallel)
+		for _, o := range wave {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				o.result.err = j.apply(o)
+				close(o.result.done)
+			}()
+		}
+		wg.Wait()
+		batch = rest
+	}
+}
+
+func (o op) sessionID() string {
+	if o.created != nil {
+		return o.created.ID
+	}
+	return o.closed.ID
 }
 
 func (j *Journal) apply(o op) error {

@@ -17,8 +17,8 @@ import (
 // closes; the writer waits for those (up to the graces) so that its own
 // update lands after them and is not overwritten.
 const (
-	createGrace  = 2 * time.Second // then the writer creates a missing record itself
-	closeGrace   = 5 * time.Second // then the writer updates a record history has not closed
+	createGrace  = 30 * time.Second // then a missing record is a failure
+	closeGrace   = 5 * time.Second  // then the writer updates a record history has not closed
 	notYetDelay  = 50 * time.Millisecond
 	failDelay    = 500 * time.Millisecond
 	maxSaveFails = 5
@@ -168,31 +168,19 @@ func (r *Router) save(id string) {
 }
 
 // write updates the interaction's record with the snapshot's state and
-// attached data, creating the record if history has not after createGrace.
+// attached data, once history has created the record.
 func (r *Router) write(ctx context.Context, snap Interaction, closed bool) error {
 	st := r.opts.Store
 	for attempt := 0; attempt < 5; attempt++ {
 		rec, err := st.GetInteraction(ctx, snap.ID)
 		if errors.Is(err, store.ErrNotFound) {
+			// The contact history (package history) creates the record; it
+			// may still be queued. Routing never creates it, so a record
+			// cannot be created twice.
 			if r.clock.Now().Sub(snap.CreatedAt) < createGrace {
 				return errNotYet
 			}
-			ud, err := json.Marshal(snap.UserData)
-			if err != nil {
-				return fmt.Errorf("encode attached data of %s: %w", snap.ID, err)
-			}
-			err = st.CreateInteraction(ctx, store.Interaction{
-				ID: snap.ID, SessionID: snap.SessionID, Tenant: snap.Tenant, Endpoint: snap.Endpoint,
-				Queue: snap.Queue, Subject: snap.Subject, UserData: ud, Status: store.StatusOpen,
-				State: string(snap.State), CreatedAt: snap.CreatedAt,
-			})
-			if errors.Is(err, store.ErrExists) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("create interaction %s: %w", snap.ID, err)
-			}
-			return nil
+			return fmt.Errorf("interaction %s: no record %v after creation: %w", snap.ID, createGrace, err)
 		}
 		if err != nil {
 			return fmt.Errorf("read interaction %s: %w", snap.ID, err)

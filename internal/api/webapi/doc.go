@@ -12,6 +12,7 @@
 // server is going away and stops the inactivity timers. The files split the
 // work:
 //
+//   - api.go: Options, New, Shutdown, the table of live WebSocket connections;
 //   - routes.go: the route table, CORS, and the catch-all for bad paths;
 //   - form.go: request body decoding (form-urlencoded and multipart, with
 //     userData[...] keys in any of the spellings clients use);
