@@ -4,6 +4,8 @@
 //
 //	confab serve [--config FILE] [--data-dir DIR] [--listen ADDR]
 //	confab config [--config FILE] [--all | --unimplemented]
+//	confab agent add|list|remove ...
+//	confab bench dense|async|churn|throughput [flags]
 //	confab version
 package main
 
@@ -46,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = configCmd(args[1:], stdout, stderr)
 	case "agent":
 		err = agentCmd(args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "confab %s\n", version)
 	case "help", "-h", "--help":
@@ -73,6 +77,7 @@ commands:
   serve     run the chat server (flags: --config FILE --data-dir DIR --listen ADDR)
   config    list the configuration options (flags: --config FILE --all --unimplemented)
   agent     manage agent accounts: agent add|list|remove (see docs/agent-protocol.md)
+  bench     run the load generator: bench dense|async|churn|throughput (see docs/benchmarks.md)
   version   print the version
 `)
 }

@@ -1,48 +1,49 @@
 package bench
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"os/exec"
 	"strconv"
-	"sync"
-
-	agentapi "github.com/confab/confab/internal/api/agent"
-	"github.com/confab/confab/internal/store"
-	"github.com/confab/confab/internal/store/sqlite"
+	"strings"
 )
 
-// seedAgents creates n agent accounts in the embedded store of dataDir and
-// returns their tokens. It runs before the server starts (one process at a
-// time may use a data directory), the way `confab agent add` does; tokens
-// are stored hashed exactly as the agent protocol checks them.
-func seedAgents(ctx context.Context, dataDir string, n int) ([]string, error) {
-	st, err := sqlite.Open(ctx, dataDir, sqlite.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("create agents: open store: %w", err)
-	}
-	tokens := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64) // concurrent adds share the writer's commits
-	for i := range tokens {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			tokens[i] = agentapi.NewToken()
-			id := "bench-agent-" + strconv.Itoa(i+1)
-			errs[i] = st.AddAgent(ctx, store.Agent{ID: id, Name: id, TokenHash: agentapi.HashToken(tokens[i]), Type: store.UserAgent})
-		}()
-	}
-	wg.Wait()
-	err = errors.Join(errs...)
-	if cerr := st.Close(ctx); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create agents: %w", err)
+// createAgents creates n agent accounts in the data directory dataDir with
+// `confab agent add` (exe is the confab binary) and returns their tokens.
+// It runs before the server starts: one process at a time may use a data
+// directory.
+func createAgents(ctx context.Context, exe, dataDir string, n int) ([]string, error) {
+	tokens := make([]string, 0, n)
+	for i := 1; i <= n; i++ {
+		id := "bench-agent-" + strconv.Itoa(i)
+		cmd := exec.CommandContext(ctx, exe, "agent", "add", "--data-dir", dataDir, id)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("confab agent add %s: %w: %s", id, err, strings.TrimSpace(errb.String()))
+		}
+		tok, err := parseAgentToken(out.String())
+		if err != nil {
+			return nil, fmt.Errorf("confab agent add %s: %w", id, err)
+		}
+		tokens = append(tokens, tok)
 	}
 	return tokens, nil
+}
+
+// parseAgentToken finds the token in the output of `confab agent add`: the
+// line "token (shown once, keep it secret): <token>".
+func parseAgentToken(out string) (string, error) {
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "token") {
+			continue
+		}
+		if i := strings.LastIndex(line, ": "); i >= 0 {
+			if tok := strings.TrimSpace(line[i+2:]); tok != "" && !strings.ContainsAny(tok, " \t") {
+				return tok, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no token line in its output %q", out)
 }

@@ -33,7 +33,7 @@ func TestInProcess(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data")
-	tokens, err := seedAgents(ctx, dataDir, 500)
+	tokens, err := createAgents(ctx, confabBinary(t), dataDir, 250)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,3 +94,20 @@ func TestBenchConfigLoads(t *testing.T) {
 		t.Fatalf("auto-save %d, limit %d", cfg.Settings.TranscriptAutoSave, cfg.Settings.LimitForSessions)
 	}
 }
+
+func TestParseAgentToken(t *testing.T) {
+	tests := []struct {
+		out, want string
+		ok        bool
+	}{
+		{"agent a (a, AGENT) added.\ntoken (shown once, keep it secret): cfa_abc-DEF\n", "cfa_abc-DEF", true},
+		{"agent a added\n", "", false},
+		{"token (shown once): \n", "", false},
+	}
+	for _, tc := range tests {
+		got, err := parseAgentToken(tc.out)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseAgentToken(%q) = %q, %v; want %q ok=%v", tc.out, got, err, tc.want, tc.ok)
+		}
+	}
+}

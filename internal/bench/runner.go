@@ -78,7 +78,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				return nil
 			}
 			t0 := time.Now()
-			tokens, err = seedAgents(ctx, dataDir, nAgents)
+			tokens, err = createAgents(ctx, o.Exe, dataDir, nAgents)
 			logf(logw, "created %d agents in %v", nAgents, time.Since(t0).Round(time.Millisecond))
 			return err
 		}

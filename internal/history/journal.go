@@ -25,6 +25,9 @@ type Options struct {
 	ContactKeys []string
 	// Mask, when set, is applied to a closed session's record before its
 	// final transcript is stored: the hook point of sensitive-data masking.
+	// It may change the record's fields and slice elements, but must replace
+	// rather than modify the user-data and attribute maps, which the live
+	// session shares.
 	Mask func(*chat.Final)
 	Log  *slog.Logger
 }

@@ -1,0 +1,123 @@
+package history_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/history"
+	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/store"
+	"github.com/confab/confab/internal/store/sqlite"
+)
+
+// TestContactIdentification creates chats with and without contact
+// attributes and checks which get a contact, against a real SQLite store.
+func TestContactIdentification(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	j := history.New(history.Options{Store: st, AutoSave: func() int { return 1 }})
+	defer j.Close(ctx)
+	e := chat.New(chat.Options{Clock: clock.Real(), Journal: j})
+
+	tests := []struct {
+		name        string
+		ud          kv.Map
+		wantContact string // "new", "same", or "" for none
+	}{
+		{"email creates a contact", kv.Map{"EmailAddress": "ann@example.com"}, "new"},
+		{"same email in other case finds it", kv.Map{"EmailAddress": " ANN@example.com "}, "same"},
+		{"anonymous chat creates none", kv.Map{"FirstName": "Ann"}, ""},
+		{"phone number identifies when no email", kv.Map{"PhoneNumber": "+15550100"}, "new"},
+		{"IdentifyCreateContact=1 neither identifies nor creates", kv.Map{"EmailAddress": "ann@example.com", "IdentifyCreateContact": "1"}, ""},
+		{"IdentifyCreateContact=2 identifies only", kv.Map{"EmailAddress": "bob@example.com", "IdentifyCreateContact": "2"}, ""},
+		{"IdentifyCreateContact=2 finds an existing one", kv.Map{"EmailAddress": "ann@example.com", "IdentifyCreateContact": "2"}, "same"},
+	}
+	var first string
+	for _, tt := range tests {
+		s, _, rc, err := e.Create(chat.CreateRequest{Queue: "q", UserData: tt.ud, Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.Wait(ctx); err != nil {
+			t.Fatalf("%s: creation: %v", tt.name, err)
+		}
+		in, err := st.GetInteraction(ctx, s.ID())
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		switch tt.wantContact {
+		case "":
+			if in.ContactID != "" {
+				t.Errorf("%s: contact %s, want none", tt.name, in.ContactID)
+			}
+		case "new":
+			if in.ContactID == "" || in.ContactID == first {
+				t.Errorf("%s: contact %q, want a new one", tt.name, in.ContactID)
+			}
+			if first == "" {
+				first = in.ContactID
+			}
+		case "same":
+			if in.ContactID != first {
+				t.Errorf("%s: contact %q, want %q", tt.name, in.ContactID, first)
+			}
+		}
+	}
+}
+
+// TestMaskHookSeesFinalTranscript checks the masking hook runs on the
+// closed session's record before it is stored.
+func TestMaskHookSeesFinalTranscript(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	mask := func(f *chat.Final) {
+		for i := range f.Events {
+			if f.Events[i].Kind == chat.Message {
+				f.Events[i].Text = "***"
+			}
+		}
+	}
+	j := history.New(history.Options{Store: st, Mask: mask})
+	defer j.Close(ctx)
+	e := chat.New(chat.Options{Clock: clock.Real(), Journal: j})
+	s, c, _, err := e.Create(chat.CreateRequest{Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(c.UserID, chat.Msg{Text: "my card is 4111 1111 1111 1111"}); err != nil {
+		t.Fatal(err)
+	}
+	rc, _, err := s.Leave(chat.LeaveRequest{UserID: c.UserID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	in, err := st.GetInteraction(ctx, s.ID())
+	if err != nil || in.Status != store.StatusClosed {
+		t.Fatalf("interaction %+v, %v", in, err)
+	}
+	if got := string(in.Transcript); !strings.Contains(got, `"text":"***"`) || strings.Contains(got, "4111") {
+		t.Fatalf("stored transcript not masked: %s", got)
+	}
+	// The live session was not changed by the hook.
+	evs, _, _ := s.ReadAll(0, nil)
+	if evs[1].Text == "***" {
+		t.Fatal("the masking hook changed the live transcript")
+	}
+}
