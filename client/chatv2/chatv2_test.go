@@ -3,54 +3,21 @@ package chatv2_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/confab/confab/internal/leakcheck"
+
 	"github.com/coder/websocket"
 
 	"github.com/confab/confab/client/chatv2"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			left := leaked()
-			if left == "" {
-				break
-			}
-			if time.Now().After(deadline) {
-				fmt.Fprintln(os.Stderr, "leaked goroutines:\n"+left)
-				code = 1
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	os.Exit(code)
-}
-
-func leaked() string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if !strings.Contains(g, "chatv2_test.leaked") && (strings.Contains(g, "net/http.") || strings.Contains(g, "coder/websocket")) {
-			out = append(out, g)
-		}
-	}
-	return strings.Join(out, "\n\n")
-}
 
 // fake is a scripted Chat API server that records what it receives.
 type fake struct {
@@ -327,3 +294,5 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }

@@ -133,7 +133,7 @@ type CreateRequest struct {
 // Create starts a session with its creator as the first participant and
 // returns the session, the creator and the receipt of its newParty event.
 func (e *Engine) Create(req CreateRequest) (*Session, Participant, Receipt, error) {
-	if !req.Creator.Type.mayUse(req.Creator.Visibility) {
+	if !req.Creator.Type.allows(req.Creator.Visibility) {
 		return nil, Participant{}, Receipt{}, fmt.Errorf("create session as %s with visibility %s: %w", req.Creator.Type, req.Creator.Visibility, ErrVisibility)
 	}
 	st := e.settings.Load()

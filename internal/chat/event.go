@@ -74,23 +74,11 @@ func (e *Event) VisibleTo(viewerID string, viewerType UserType) bool {
 	if e.From.UserID == viewerID {
 		return true
 	}
-	if !viewerType.sees(e.Visibility) {
+	if !viewerType.allows(e.Visibility) {
 		return false
 	}
 	if e.ReceiverID != "" && e.ReceiverID != viewerID && viewerType != Supervisor {
 		return false
 	}
 	return true
-}
-
-// sees reports whether a viewer of type t sees events of visibility v.
-func (t UserType) sees(v Visibility) bool {
-	switch t {
-	case Client:
-		return v == VisAll
-	case Agent:
-		return v == VisAll || v == VisInt
-	default:
-		return true
-	}
 }

@@ -80,7 +80,7 @@ func (s *Session) Join(req JoinRequest) (Participant, Receipt, error) {
 }
 
 func (s *Session) joinLocked(req JoinRequest, now time.Time) (Participant, Receipt, error) {
-	if !req.Type.mayUse(req.Visibility) {
+	if !req.Type.allows(req.Visibility) {
 		return Participant{}, Receipt{}, fmt.Errorf("join session %s as %s with visibility %s: %w", s.id, req.Type, req.Visibility, ErrVisibility)
 	}
 	if s.password != "" && !req.creator && req.UserData.String(KeySessionPassword) != s.password {
@@ -299,21 +299,42 @@ func (s *Session) Changed() <-chan struct{} {
 // may see and returns them, with the position to read from next (the
 // transcript length) and the session state. Parties that left may still read.
 func (s *Session) Read(userID string, from int, buf []Event) ([]Event, int, State, error) {
+	return s.ReadN(userID, from, 0, buf)
+}
+
+// ReadN is Read with a bound: it appends at most max events (max ≤ 0 means
+// no bound). When the bound cuts the read short, next is the position just
+// after the last event returned, so reading on from next neither skips nor
+// repeats an event; otherwise it is the transcript length. Push delivery uses
+// it to keep what one connection holds in memory bounded however far behind
+// the connection is.
+func (s *Session) ReadN(userID string, from, max int, buf []Event) ([]Event, int, State, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.partyLocked(userID)
 	if p == nil {
 		return buf, 0, s.state, fmt.Errorf("read session %s as %s: %w", s.id, userID, ErrNotParticipant)
 	}
-	if from < 0 {
-		from = 0
-	}
-	for i := from; i < s.events.len(); i++ {
-		if ev := s.events.at(i); ev.VisibleTo(userID, p.Type) {
-			buf = appendView(buf, ev, userID, p.Type)
+	n := 0
+	for i := max0(from); i < s.events.len(); i++ {
+		ev := s.events.at(i)
+		if !ev.VisibleTo(userID, p.Type) {
+			continue
 		}
+		if n == max && max > 0 {
+			return buf, i, s.state, nil
+		}
+		buf = appendView(buf, ev, userID, p.Type)
+		n++
 	}
 	return buf, s.events.len(), s.state, nil
+}
+
+func max0(x int) int {
+	if x < 0 {
+		return 0
+	}
+	return x
 }
 
 // appendView appends the viewer's copy of ev: a customer does not get the
@@ -392,7 +413,7 @@ func (s *Session) activePartyLocked(userID, op string) (*Participant, time.Time,
 }
 
 func (s *Session) checkSendLocked(from *Participant, v Visibility, receiverID, op string) error {
-	if !from.Type.mayUse(v) {
+	if !from.Type.allows(v) {
 		return fmt.Errorf("%s in session %s as %s with visibility %s: %w", op, s.id, from.Type, v, ErrVisibility)
 	}
 	if receiverID != "" {

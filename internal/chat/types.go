@@ -66,9 +66,10 @@ func ParseVisibility(s string) (Visibility, error) {
 	return 0, fmt.Errorf("%w: visibility %q: must be one of ALL, INT, VIP", ErrInvalid, s)
 }
 
-// mayUse reports whether a party of type t may send with visibility v: a
-// customer only to everybody, an agent also as coaching, the others anything.
-func (t UserType) mayUse(v Visibility) bool {
+// allows reports whether a party of type t may both send and see events of
+// visibility v: a customer only ALL, an agent ALL and INT (coaching), the
+// others (supervisors, workflows, the system) every level including VIP.
+func (t UserType) allows(v Visibility) bool {
 	switch t {
 	case Client:
 		return v == VisAll

@@ -3,14 +3,12 @@ package routing_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
-	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/confab/confab/internal/leakcheck"
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
@@ -18,40 +16,6 @@ import (
 	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := checkLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkLeaks fails if goroutines started by this package's code remain.
-func checkLeaks() error {
-	var stacks string
-	for i := 0; i < 200; i++ {
-		buf := make([]byte, 1<<20)
-		stacks = string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "confab/internal/") || onlyTesting(stacks) {
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("leaked goroutines:\n%s", stacks)
-}
-
-func onlyTesting(stacks string) bool {
-	for _, g := range strings.Split(stacks, "\n\n") {
-		if strings.Contains(g, "confab/internal/") && !strings.Contains(g, "testing.tRunner") && !strings.Contains(g, "TestMain") && !strings.Contains(g, "checkLeaks") {
-			return false
-		}
-	}
-	return true
-}
 
 // relay lets a router be created after the engine it observes.
 type relay struct {
@@ -266,3 +230,5 @@ func jsonOf(m kv.Map) ([]byte, error) {
 	}
 	return json.Marshal(m)
 }
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }

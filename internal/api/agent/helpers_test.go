@@ -2,15 +2,13 @@ package agent_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/confab/confab/internal/leakcheck"
 
 	wire "github.com/confab/confab/client/agent"
 	"github.com/confab/confab/internal/api/agent"
@@ -19,38 +17,6 @@ import (
 	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := checkLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkLeaks fails if goroutines of Confab's code remain after the tests.
-func checkLeaks() error {
-	var stacks string
-	for i := 0; i < 300; i++ {
-		buf := make([]byte, 1<<20)
-		stacks = string(buf[:runtime.Stack(buf, true)])
-		leaked := false
-		for _, g := range strings.Split(stacks, "\n\n") {
-			if strings.Contains(g, "github.com/confab/confab/") && !strings.Contains(g, "testing.tRunner") &&
-				!strings.Contains(g, "checkLeaks") && !strings.Contains(g, "testing.(*M)") {
-				leaked = true
-			}
-		}
-		if !leaked {
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("leaked goroutines:\n%s", stacks)
-}
 
 // agents is an in-memory AgentStore.
 type agents map[string]store.Agent // by token
@@ -229,3 +195,5 @@ func codeOf(err error) int {
 	}
 	return -1
 }
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }

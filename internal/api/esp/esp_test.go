@@ -4,52 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/confab/confab/internal/leakcheck"
 
 	wire "github.com/confab/confab/client/esp"
 	"github.com/confab/confab/internal/api/esp"
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/routing"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := checkLeaks(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-func checkLeaks() error {
-	var stacks string
-	for i := 0; i < 300; i++ {
-		buf := make([]byte, 1<<20)
-		stacks = string(buf[:runtime.Stack(buf, true)])
-		leaked := false
-		for _, g := range strings.Split(stacks, "\n\n") {
-			if strings.Contains(g, "github.com/confab/confab/internal/") && !strings.Contains(g, "testing.tRunner") &&
-				!strings.Contains(g, "checkLeaks") && !strings.Contains(g, "testing.(*M)") {
-				leaked = true
-			}
-		}
-		if !leaked {
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("leaked goroutines:\n%s", stacks)
-}
 
 const token = "esp-secret"
 
@@ -530,3 +498,5 @@ func decodeJSON(t *testing.T, resp *http.Response, v any) {
 		t.Fatalf("decode %d answer: %v", resp.StatusCode, err)
 	}
 }
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }

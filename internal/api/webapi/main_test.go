@@ -4,19 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/confab/confab/internal/leakcheck"
 
 	"github.com/confab/confab/client/chatv2"
 	"github.com/confab/confab/internal/api/webapi"
@@ -25,51 +24,6 @@ import (
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/server"
 )
-
-// TestMain fails the run when goroutines of the server, the HTTP stack or
-// the WebSocket library outlive the tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := checkLeaks(10 * time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkLeaks waits up to wait for the goroutines that belong to servers,
-// connections and this project to end.
-func checkLeaks(wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		left := leakedGoroutines()
-		if len(left) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d goroutines leaked:\n\n%s", len(left), strings.Join(left, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func leakedGoroutines() []string {
-	buf := make([]byte, 4<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "leakedGoroutines") {
-			continue // this one
-		}
-		if strings.Contains(g, "github.com/confab/") || strings.Contains(g, "net/http.") ||
-			strings.Contains(g, "coder/websocket") || strings.Contains(g, "net.(*netFD)") {
-			out = append(out, g)
-		}
-	}
-	return out
-}
 
 func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
@@ -247,3 +201,5 @@ func multipartFile(t testing.TB, fields [][2]string, field, name, content string
 	}
 	return w.FormDataContentType(), b.String()
 }
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
