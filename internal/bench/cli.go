@@ -46,6 +46,13 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	htmlPath := fs.String("html", "", "write a self-contained HTML report to this `file`")
 	serverConfig := fs.String("server-config", "", "an INI `file` appended to the generated server configuration")
 	progress := fs.Duration("progress", 5*time.Second, "interval of the progress line on stderr")
+	fs.Func("server-env", "`KEY=VALUE` added to the child server's environment (repeatable)", func(s string) error {
+		if !strings.Contains(s, "=") {
+			return fmt.Errorf("want KEY=VALUE, got %q", s)
+		}
+		o.ServerEnv = append(o.ServerEnv, s)
+		return nil
+	})
 
 	if len(args) == 0 {
 		fs.Usage()

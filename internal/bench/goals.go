@@ -65,8 +65,8 @@ func (r *Result) judgeGoal() {
 	if r.ErrorsTotal > 0 {
 		miss("%d errors", r.ErrorsTotal)
 	}
-	if r.Lost+r.Duplicated+r.Reordered+r.Leaked > 0 {
-		miss("correctness failures")
+	if !r.Pass {
+		miss("the run failed its checks (see failures)")
 	}
 	r.GoalMet = len(r.GoalMisses) == 0
 }

@@ -108,6 +108,7 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 load {{.R.LoadAvgStart}} → {{.R.LoadAvgEnd}}</p>
 {{with .R.Command}}<p><code>{{.}}</code></p>{{end}}
 {{range .R.Failures}}<p class="fail">{{.}}</p>{{end}}
+{{range .R.Warnings}}<p>warning: {{.}}</p>{{end}}
 <table>{{range .Rows}}<tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>{{end}}</table>
 {{range .Charts}}{{.}}{{end}}
 </body></html>

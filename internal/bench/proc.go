@@ -107,11 +107,13 @@ type Process struct {
 	ESPToken   string
 	Pid        int
 
-	removeDir bool
-	cmd       *exec.Cmd
-	logFile   *os.File
-	done      chan struct{} // closed when the child has exited
-	waitErr   error         // set before done is closed
+	removeDir    bool
+	env          []string
+	startTimeout time.Duration
+	cmd          *exec.Cmd
+	logFile      *os.File
+	done         chan struct{} // closed when the child has exited
+	waitErr      error         // set before done is closed
 
 	mu     sync.Mutex // guards stdout
 	stdout bytes.Buffer
@@ -175,35 +177,50 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Process, error) {
 			return nil, fmt.Errorf("start server: prepare data dir: %w", err)
 		}
 	}
-	logFile, err := os.Create(p.LogPath)
-	if err != nil {
+	p.env, p.startTimeout = opts.Env, opts.StartTimeout
+	if err := p.launch(ctx); err != nil {
 		p.cleanup()
-		return nil, fmt.Errorf("start server: log file: %w", err)
+		return nil, err
+	}
+	return p, nil
+}
+
+// launch starts the child on p's data directory and configuration and waits
+// until it is ready. The log file is appended to, so a restart keeps the
+// first life's log.
+func (p *Process) launch(ctx context.Context) error {
+	logFile, err := os.OpenFile(p.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("start server: log file: %w", err)
+	}
+	if p.logFile != nil {
+		p.logFile.Close()
 	}
 	p.logFile = logFile
+	p.done = make(chan struct{})
+	p.URLs = Endpoints{}
 
-	cmd := exec.Command(opts.Exe, "serve", "--listen", "127.0.0.1:0", "--data-dir", p.DataDir, "--config", p.ConfigPath)
-	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd := exec.Command(p.Exe, "serve", "--listen", "127.0.0.1:0", "--data-dir", p.DataDir, "--config", p.ConfigPath)
+	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the generator
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		p.cleanup()
-		return nil, fmt.Errorf("start server: %w", err)
+		return fmt.Errorf("start server: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
-		p.cleanup()
-		return nil, fmt.Errorf("start server %s: %w", opts.Exe, err)
+		return fmt.Errorf("start server %s: %w", p.Exe, err)
 	}
+	done := p.done
 	p.cmd, p.Pid = cmd, cmd.Process.Pid
 	lines := make(chan string, 64)
 	go p.readStdout(out, lines)
 	go func() {
 		p.waitErr = cmd.Wait()
-		close(p.done)
+		close(done)
 	}()
 
-	deadline := time.NewTimer(opts.StartTimeout)
+	deadline := time.NewTimer(p.startTimeout)
 	defer deadline.Stop()
 	for p.URLs.Health == "" || p.URLs.WebAPI == "" {
 		select {
@@ -213,21 +230,29 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Process, error) {
 				continue
 			}
 			p.parseURLLine(line)
-		case <-p.done:
-			return nil, fmt.Errorf("start server: exited before listening (%v); log:\n%s", p.waitErr, p.logTail(40))
+		case <-done:
+			return fmt.Errorf("start server: exited before listening (%v); log:\n%s", p.waitErr, p.logTail(40))
 		case <-deadline.C:
-			p.Kill()
-			return nil, fmt.Errorf("start server: no listen addresses printed within %v; log:\n%s", opts.StartTimeout, p.logTail(40))
+			p.kill()
+			return fmt.Errorf("start server: no listen addresses printed within %v; log:\n%s", p.startTimeout, p.logTail(40))
 		case <-ctx.Done():
-			p.Kill()
-			return nil, ctx.Err()
+			p.kill()
+			return ctx.Err()
 		}
 	}
-	if err := waitReady(ctx, p.URLs.Health, p.done, opts.StartTimeout); err != nil {
-		p.Kill()
-		return nil, fmt.Errorf("start server: %w; log:\n%s", err, p.logTail(40))
+	if err := waitReady(ctx, p.URLs.Health, done, p.startTimeout); err != nil {
+		p.kill()
+		return fmt.Errorf("start server: %w; log:\n%s", err, p.logTail(40))
 	}
-	return p, nil
+	return nil
+}
+
+// Restart stops the server (SIGTERM, up to grace) and starts it again on
+// the same data directory and configuration; it returns the error of the
+// stop, if any, and of the start. The listen addresses change.
+func (p *Process) Restart(ctx context.Context, grace time.Duration) (stopErr, startErr error) {
+	stopErr = p.terminate(grace)
+	return stopErr, p.launch(ctx)
 }
 
 // parseURLLine reads a start-up line "webapi  customer Chat API v2  http://…".
@@ -334,42 +359,53 @@ func (p *Process) Stat() (ProcStat, error) { return ReadProcStat(p.Pid) }
 
 // Stop asks the server to shut down (SIGTERM), waits up to grace for it to
 // exit, kills it otherwise, and removes the scratch directory it made. It
-// returns the final resource usage as the kernel reports it at exit.
+// returns the final resource usage of the server's last life as the kernel
+// reports it at exit.
 func (p *Process) Stop(grace time.Duration) (ProcStat, error) {
+	err := p.terminate(grace)
 	var final ProcStat
-	var err error
-	if p.Alive() {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(grace):
-			p.cmd.Process.Kill()
-			<-p.done
-			err = fmt.Errorf("server did not stop within %v after SIGTERM; killed", grace)
-		}
-	}
 	if ps := p.cmd.ProcessState; ps != nil {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			final.CPUSeconds = tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
 			final.HWM = ru.Maxrss * 1024
-		}
-		if err == nil && !ps.Success() {
-			if ws, ok := ps.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
-				err = fmt.Errorf("server exited with %v; log:\n%s", ps, p.logTail(20))
-			}
 		}
 	}
 	p.cleanup()
 	return final, err
 }
 
+// terminate sends SIGTERM and waits up to grace, then kills. It reports an
+// exit that was not clean.
+func (p *Process) terminate(grace time.Duration) error {
+	var err error
+	if p.Alive() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(grace):
+			p.kill()
+			err = fmt.Errorf("server did not stop within %v after SIGTERM; killed", grace)
+		}
+	}
+	if ps := p.cmd.ProcessState; err == nil && ps != nil && !ps.Success() {
+		if ws, ok := ps.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+			err = fmt.Errorf("server exited with %v; log:\n%s", ps, p.logTail(20))
+		}
+	}
+	return err
+}
+
 // Kill stops the child at once and cleans up.
 func (p *Process) Kill() {
+	p.kill()
+	p.cleanup()
+}
+
+func (p *Process) kill() {
 	if p.cmd != nil && p.Alive() {
 		p.cmd.Process.Kill()
 		<-p.done
 	}
-	p.cleanup()
 }
 
 func (p *Process) cleanup() {

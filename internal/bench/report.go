@@ -89,6 +89,10 @@ type Result struct {
 
 	Series   []Sample `json:"series"`
 	Failures []string `json:"failures,omitempty"`
+	// Warnings are problems outside the measured phase (for example a
+	// server that did not shut down cleanly after the run); they do not
+	// fail the run.
+	Warnings []string `json:"warnings,omitempty"`
 	Pass     bool     `json:"pass"`
 }
 
@@ -107,6 +111,10 @@ func newResult(o *Options) *Result {
 
 func (r *Result) addFailure(format string, args ...any) {
 	r.Failures = append(r.Failures, fmt.Sprintf(format, args...))
+}
+
+func (r *Result) addWarning(format string, args ...any) {
+	r.Warnings = append(r.Warnings, fmt.Sprintf(format, args...))
 }
 
 // fill copies the counters into the result and derives the rates.
@@ -213,6 +221,9 @@ func (r *Result) WriteTable(w io.Writer) {
 	tw.Flush()
 	for _, f := range r.Failures {
 		fmt.Fprintf(w, "FAILURE: %s\n", f)
+	}
+	for _, f := range r.Warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", f)
 	}
 	if len(r.ErrorSamples) > 0 {
 		kinds := make([]string, 0, len(r.ErrorSamples))

@@ -144,6 +144,7 @@ type env struct {
 	agents     *agentPool // nil when the scenario needs none
 	proc       *Process   // nil with --target
 	adminToken string
+	churnIDs   map[string]bool // sessions the churn scenario closed
 	m          *Metrics
 	tr         *Tracker
 	log        io.Writer

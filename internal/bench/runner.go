@@ -20,6 +20,9 @@ type scenario struct {
 	// agents returns how many agent sockets the run needs.
 	agents func(o *Options) int
 	run    func(ctx context.Context, e *env, res *Result) error
+	// verify, when set, runs after the measured phase and its figures:
+	// checks that may restart the server.
+	verify func(ctx context.Context, e *env, res *Result) error
 }
 
 func scenarioOf(name string) scenario {
@@ -29,7 +32,7 @@ func scenarioOf(name string) scenario {
 	case "async":
 		return scenario{agents: asyncAgents, run: runAsync}
 	case "churn":
-		return scenario{agents: func(*Options) int { return 0 }, run: runChurn}
+		return scenario{agents: func(*Options) int { return 0 }, run: runChurn, verify: verifyChurn}
 	default:
 		return scenario{agents: throughputAgents, run: runThroughput}
 	}
@@ -140,9 +143,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	runErr := sc.run(ctx, e, res)
 	res.DurationSec = time.Since(start).Seconds()
 	res.GeneratorCPUSeconds = round1(selfCPU() - genCPU)
-	if e.sched != nil {
-		// the scheduler stops with the run's context; jobs end on their own
-	}
 	stopSampling()
 	wg.Wait()
 	smp.take()
@@ -165,10 +165,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		e.agents.close()
 		e.agents = nil
 	}
+	if sc.verify != nil && runErr == nil {
+		if err := sc.verify(ctx, e, res); err != nil {
+			res.addFailure("verify: %v", err)
+		}
+	}
 	if proc != nil {
 		final, err := proc.Stop(15 * time.Second)
 		if err != nil {
-			res.addFailure("server stop: %v", err)
+			res.addWarning("server stop after the run: %v", err)
 		}
 		res.ServerCPUSecondsTotal = final.CPUSeconds
 		if final.HWM > res.ServerRSSPeakBytes {

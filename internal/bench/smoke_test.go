@@ -3,9 +3,11 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -53,10 +55,22 @@ type buildError struct {
 
 func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
 
+// TestMain removes the built binary and fails the run when goroutines the
+// tests started are still running a few seconds after they ended.
 func TestMain(m *testing.M) {
+	before := runtime.NumGoroutine()
 	code := m.Run()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); code == 0 && n > before+2 {
+		buf := make([]byte, 1<<20)
+		fmt.Fprintf(os.Stderr, "leaked goroutines: %d at start, %d at the end:\n%s\n", before, n, buf[:runtime.Stack(buf, true)])
+		code = 1
 	}
 	os.Exit(code)
 }

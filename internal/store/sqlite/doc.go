@@ -22,9 +22,9 @@
 // version conflict, a duplicate id, a constraint) are isolated with
 // savepoints or statement rollback and reported to their own ticket; an
 // environmental failure (disk full, I/O error) fails the batch, rolls it back
-// and the writer goes on with the next. WAL checkpoints run on the writer
-// after a batch's tickets are released, so they do not delay
-// acknowledgements. Reads go straight to the database through a separate
+// and the writer goes on with the next. WAL checkpoints run on a connection
+// and goroutine of their own, asked for by the writer after a batch, so they
+// delay neither acknowledgements nor the next batch. Reads go straight to the database through a separate
 // pool of read-only connections.
 //
 // One process at a time may use a data directory: the writer keeps a cache

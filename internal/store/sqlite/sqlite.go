@@ -122,6 +122,7 @@ type Store struct {
 	rdb  *sql.DB // read pool, query_only
 	wdb  *sql.DB // the writer's pool of one connection
 	w    *writer
+	ckpt *checkpointer
 	gc   *store.GroupCommit[op]
 
 	closed atomic.Bool // set when Close begins; reads fail with ErrClosed
@@ -175,7 +176,7 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 		fmt.Sprintf("page_size(%d)", opts.PageSize),
 		"synchronous("+syncMode+")",
 		"temp_store(MEMORY)",
-		"wal_autocheckpoint(0)", // the writer checkpoints after releasing tickets
+		"wal_autocheckpoint(0)", // the checkpointer does it, off the writer's path
 	)
 	// The driver applies _journal_mode after the _pragma list: the page
 	// size must be set before WAL mode fixes it.
@@ -228,6 +229,18 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 	if err := s.rdb.PingContext(ctx); err != nil {
 		return nil, fail(err)
 	}
+
+	cdb, err := sql.Open("sqlite", dsn(path,
+		"busy_timeout("+busy+")",
+		"synchronous("+syncMode+")",
+		"wal_autocheckpoint(0)",
+	))
+	if err != nil {
+		return nil, fail(err)
+	}
+	cdb.SetMaxOpenConns(1)
+	s.ckpt = startCheckpointer(cdb)
+	s.w.ckpt = s.ckpt
 
 	s.gc = store.NewGroupCommit(store.GroupCommitConfig[op]{
 		MaxPending: opts.MaxPending,
@@ -357,6 +370,9 @@ func (s *Store) closeDBs() error {
 	var errs []error
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
+	}
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
 	}
 	if s.w != nil {
 		errs = append(errs, s.w.close())

@@ -48,8 +48,9 @@ type writer struct {
 	// to forget if it rolls back.
 	newSIDs []string
 
-	ckptPages int // checkpoint once this many pages went to the WAL
-	walPages  int // pages written to the WAL since the last checkpoint
+	ckptPages int           // checkpoint once this many pages went to the WAL
+	walPages  int           // pages written to the WAL since the last checkpoint
+	ckpt      *checkpointer // runs the checkpoints; nil until Open starts it
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, error) {
@@ -390,11 +391,10 @@ func (w *writer) deleteEvents(ctx context.Context, session string) error {
 	return err
 }
 
-// afterBatch checkpoints the WAL once enough pages have gone to it. It runs
-// after the batch's tickets are released, so acknowledgements never wait
-// for a checkpoint; the next batch does, and grows meanwhile.
+// afterBatch asks for a WAL checkpoint once enough pages have gone to it.
+// The checkpoint runs on the checkpointer's own connection, so neither the
+// batch's acknowledgements nor the next batch wait for it.
 func (w *writer) afterBatch() {
-	ctx := context.Background()
 	err := w.conn.Raw(func(dc any) error {
 		st, ok := dc.(sqlite.DBStatus)
 		if !ok {
@@ -411,9 +411,9 @@ func (w *writer) afterBatch() {
 		return
 	}
 	w.walPages = 0
-	// PASSIVE never waits for readers. An error (SQLITE_BUSY from a
-	// concurrent checkpoint) only postpones the work to the next round.
-	w.conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+	if w.ckpt != nil {
+		w.ckpt.request()
+	}
 }
 
 // isItemErr reports whether err failed one write only, leaving the
