@@ -109,6 +109,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if addr := os.Getenv(pprofEnv); addr != "" {
+		stopProfiling, err := startProfiling(addr, stdout, log)
+		if err != nil {
+			return err
+		}
+		defer stopProfiling()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, server.Options{

@@ -12,6 +12,7 @@
 // transcript is dropped.
 //
 // Concurrency: the engine calls the Journal methods with a session lock held;
-// they only encode and enqueue. Record writes (create, close) run in order on
-// one worker goroutine; event writes go to the store's writer. Close drains both.
+// they only encode and enqueue. A dispatcher goroutine runs the record writes
+// (create, close) concurrently across sessions and in order within one; event
+// writes go to the store's writer. Close drains both.
 package history

