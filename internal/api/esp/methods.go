@@ -59,23 +59,9 @@ func (h *Handler) message(ctx context.Context, s *chat.Session, p params) (wire.
 	if text == "" {
 		return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultMissingParameter, "MessageText", "parameter MessageText is required")
 	}
-	ps, f := h.postParams(p)
-	if f != nil {
-		return wire.Reply{}, f
-	}
-	from, rcs, f := h.party(s, ps)
-	if f != nil {
-		return wire.Reply{}, f
-	}
-	rc, err := s.Send(from.UserID, chat.Msg{Text: text, Type: p["MessageType"], Visibility: ps.vis, Attrs: ps.attrs})
-	if err != nil {
-		return wire.Reply{}, actionFault(err, "MessageText")
-	}
-	if f := durable(ctx, append(rcs, rc)...); f != nil {
-		return wire.Reply{}, f
-	}
-	pos := rc.Pos
-	return wire.Reply{OccuredAt: h.stamp(rc.Time), ScriptPos: &pos}, nil
+	return h.post(ctx, s, p, "MessageText", func(from string, ps post) (chat.Receipt, error) {
+		return s.Send(from, chat.Msg{Text: text, Type: p["MessageType"], Visibility: ps.vis, Attrs: ps.attrs})
+	})
 }
 
 func (h *Handler) notice(ctx context.Context, s *chat.Session, p params) (wire.Reply, *fault) {
@@ -93,6 +79,16 @@ func (h *Handler) notice(ctx context.Context, s *chat.Session, p params) (wire.R
 	default:
 		return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, "NoticeType", "NoticeType must be USER_PUSHED_URL or USER_CUSTOM, not %q", p["NoticeType"])
 	}
+	return h.post(ctx, s, p, "NoticeText", func(from string, ps post) (chat.Receipt, error) {
+		return s.Notify(from, chat.Note{Type: nt, Text: p["NoticeText"], Visibility: ps.vis, Attrs: ps.attrs})
+	})
+}
+
+// post writes a message or notice as the workflow party named by the
+// request: it decodes the common parameters, joins the party on its first
+// use, calls write, and answers once everything is durable. field names the
+// parameter blamed when the engine refuses the write.
+func (h *Handler) post(ctx context.Context, s *chat.Session, p params, field string, write func(from string, ps post) (chat.Receipt, error)) (wire.Reply, *fault) {
 	ps, f := h.postParams(p)
 	if f != nil {
 		return wire.Reply{}, f
@@ -101,9 +97,9 @@ func (h *Handler) notice(ctx context.Context, s *chat.Session, p params) (wire.R
 	if f != nil {
 		return wire.Reply{}, f
 	}
-	rc, err := s.Notify(from.UserID, chat.Note{Type: nt, Text: p["NoticeText"], Visibility: ps.vis, Attrs: ps.attrs})
+	rc, err := write(from.UserID, ps)
 	if err != nil {
-		return wire.Reply{}, actionFault(err, "NoticeText")
+		return wire.Reply{}, actionFault(err, field)
 	}
 	if f := durable(ctx, append(rcs, rc)...); f != nil {
 		return wire.Reply{}, f
