@@ -276,9 +276,8 @@ func TestConcurrentChats(t *testing.T) {
 	ctx := ctxT(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, chats)
-	// Customers arrive a few at a time, as they do; once started, all 200
-	// chats run at once.
-	arriving := make(chan struct{}, 8)
+	// All 200 customers arrive at once (the semaphore has room for all).
+	arriving := make(chan struct{}, chats)
 	var ready sync.WaitGroup // every chat started and followed: all 200 live at once
 	ready.Add(chats)
 	for i := 0; i < chats; i++ {
