@@ -160,7 +160,7 @@ func (r *Result) WriteHTML(path string) error {
 		{"server CPU", fmt.Sprintf("%.2f s (%.1f µs per delivered message)", r.ServerCPUSeconds, r.CPUMicrosPerDelivered)},
 		{"server RSS peak", fmt.Sprintf("%s (%.0f bytes per session)", mib(r.ServerRSSPeakBytes), r.MemoryPerSessionBytes)},
 		{"vs reference", fmt.Sprintf("%.1f× (%s)", r.RefRatio, r.RefRatioOf)},
-		{"goal", fmt.Sprintf("%s — met: %v %s", r.Goal, r.GoalMet, strings.Join(r.GoalMisses, "; "))},
+		{"goal", goalText(r)},
 	}
 	for k, v := range r.Extra {
 		rows = append(rows, [2]string{k, fmt.Sprint(v)})
@@ -177,4 +177,13 @@ func (r *Result) WriteHTML(path string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// goalText says whether the run met its scenario's goal, and by how much it
+// missed it.
+func goalText(r *Result) string {
+	if r.GoalMet {
+		return "met: " + r.Goal
+	}
+	return "missed: " + r.Goal + "; " + strings.Join(r.GoalMisses, "; ")
 }

@@ -208,11 +208,7 @@ func (r *Result) WriteTable(w io.Writer) {
 		row(k, "%v", r.Extra[k])
 	}
 	row("vs reference", "%.1f× (%s)", r.RefRatio, r.RefRatioOf)
-	if r.GoalMet {
-		row("goal", "met: %s", r.Goal)
-	} else {
-		row("goal", "missed: %s; %s", r.Goal, strings.Join(r.GoalMisses, "; "))
-	}
+	row("goal", "%s", goalText(r))
 	if r.Pass {
 		row("result", "PASS (correct)")
 	} else {
