@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,16 +63,16 @@ func runChurn(ctx context.Context, e *env, res *Result) error {
 	return ctx.Err()
 }
 
-// maxListed is the most interactions the admin API lists in one answer.
-const maxListed = 10000
+// pageSize is how many interactions the records check asks for per page
+// (the admin API's maximum).
+const pageSize = 10000
 
 // verifyChurn checks, through the admin API, that the closed sessions'
 // interactions are in the store as offline. With a child server it first
 // restarts it on the same data directory, so that what is listed comes from
 // the store and not from the server's memory (and a shutdown that could not
-// flush its queue shows as missing records). The API lists at most
-// maxListed interactions and has no paging, so beyond that it checks that
-// the maxListed it lists are ours and offline.
+// flush its queue shows as missing records). It pages through every offline
+// interaction (the API's after= parameter), so every session is checked.
 func verifyChurn(ctx context.Context, e *env, res *Result) error {
 	ids := e.churnIDs
 	if e.proc != nil {
@@ -86,14 +87,11 @@ func verifyChurn(ctx context.Context, e *env, res *Result) error {
 		res.Extra["records_checked_after_restart"] = true
 	}
 	want := len(ids)
-	found, listed := 0, 0
+	found := 0
 	var err error
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		found, listed, err = countOffline(ctx, e, ids)
-		if listed >= maxListed {
-			want = min(want, maxListed)
-		}
+		found, err = countOffline(ctx, e, ids)
 		if found >= want || time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
@@ -110,36 +108,57 @@ func verifyChurn(ctx context.Context, e *env, res *Result) error {
 	return nil
 }
 
-// countOffline lists the offline interactions and counts those of ids; it
-// also returns how many were listed.
-func countOffline(ctx context.Context, e *env, ids map[string]bool) (found, listed int, err error) {
-	url := fmt.Sprintf("%s/api/v1/interactions?state=offline&limit=%d", e.urls.Agent, maxListed)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// countOffline pages through the offline interactions and counts those of
+// ids.
+func countOffline(ctx context.Context, e *env, ids map[string]bool) (found int, err error) {
+	after := ""
+	for {
+		page, err := listOffline(ctx, e, after)
+		if err != nil {
+			return found, err
+		}
+		for _, x := range page {
+			if ids[x.SessionID] && !x.Online && x.State == "offline" {
+				found++
+			}
+		}
+		if len(page) < pageSize {
+			return found, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+type listedInteraction struct {
+	ID        string `json:"id"`
+	SessionID string `json:"sessionId"`
+	State     string `json:"state"`
+	Online    bool   `json:"online"`
+}
+
+// listOffline fetches one page of offline interactions, those after the
+// interaction after (the first page when empty).
+func listOffline(ctx context.Context, e *env, after string) ([]listedInteraction, error) {
+	u := fmt.Sprintf("%s/api/v1/interactions?state=offline&limit=%d", e.urls.Agent, pageSize)
+	if after != "" {
+		u += "&after=" + url.QueryEscape(after)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+e.adminToken)
 	resp, err := e.hc.Do(req)
 	if err != nil {
-		return 0, 0, fmt.Errorf("list interactions: %w", err)
+		return nil, fmt.Errorf("list interactions: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, 0, fmt.Errorf("list interactions: HTTP %s", resp.Status)
+		return nil, fmt.Errorf("list interactions: HTTP %s", resp.Status)
 	}
-	var list []struct {
-		ID        string `json:"id"`
-		SessionID string `json:"sessionId"`
-		State     string `json:"state"`
-		Online    bool   `json:"online"`
+	var page []listedInteraction
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		return nil, fmt.Errorf("list interactions: decode: %w", err)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
-		return 0, 0, fmt.Errorf("list interactions: decode: %w", err)
-	}
-	for _, x := range list {
-		if ids[x.SessionID] && !x.Online && x.State == "offline" {
-			found++
-		}
-	}
-	return found, len(list), nil
+	return page, nil
 }

@@ -3,6 +3,7 @@ package routing
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -497,6 +498,10 @@ type Filter struct {
 	State State
 	// Limit caps the number returned (oldest first); 0 means no cap.
 	Limit int
+	// After, when set, pages: only interactions created after the one with
+	// this id (in the list's order, creation time then id) are returned,
+	// the oldest first. ErrNotFound if there is no such interaction.
+	After string
 }
 
 // List returns the interactions matching f: the live ones from memory and
@@ -507,6 +512,16 @@ func (r *Router) List(ctx context.Context, f Filter) ([]Interaction, error) {
 	match := func(v *Interaction) bool {
 		return (f.Queue == "" || v.Queue == f.Queue) && (f.State == "" || v.State == f.State)
 	}
+	if f.After != "" {
+		cur, err := r.cursor(ctx, f.After)
+		if err != nil {
+			return nil, err
+		}
+		inner := match
+		match = func(v *Interaction) bool {
+			return inner(v) && (v.CreatedAt.After(cur.CreatedAt) || (v.CreatedAt.Equal(cur.CreatedAt) && v.ID > cur.ID))
+		}
+	}
 	live := r.live(func(x *ixn) bool {
 		v := x.view
 		v.State = x.state()
@@ -514,7 +529,11 @@ func (r *Router) List(ctx context.Context, f Filter) ([]Interaction, error) {
 	})
 	var stored []Interaction
 	if r.opts.Store != nil {
-		recs, err := r.opts.Store.ListInteractions(ctx, store.InteractionFilter{Queue: f.Queue, State: string(f.State), Limit: f.Limit})
+		sf := store.InteractionFilter{Queue: f.Queue, State: string(f.State), Limit: f.Limit, AfterID: f.After}
+		if f.After != "" && f.Limit > 0 {
+			sf.Limit += len(live) // live ones are in the store too and are skipped below
+		}
+		recs, err := r.opts.Store.ListInteractions(ctx, sf)
 		if err != nil {
 			return nil, fmt.Errorf("list interactions: %w", err)
 		}
@@ -532,6 +551,14 @@ func (r *Router) List(ctx context.Context, f Filter) ([]Interaction, error) {
 		}
 		sortInteractions(stored)
 	}
+	if f.After != "" { // a page: the oldest first, up to the limit
+		out := append(live, stored...)
+		sortInteractions(out)
+		if f.Limit > 0 && len(out) > f.Limit {
+			out = out[:f.Limit]
+		}
+		return out, nil
+	}
 	if f.Limit > 0 && len(live)+len(stored) > f.Limit {
 		keep := max(f.Limit-len(live), 0)
 		stored = stored[len(stored)-keep:]
@@ -539,6 +566,29 @@ func (r *Router) List(ctx context.Context, f Filter) ([]Interaction, error) {
 	out := append(live, stored...)
 	sortInteractions(out)
 	return out, nil
+}
+
+// cursor returns the interaction a page starts after: the live one, else
+// the stored record.
+func (r *Router) cursor(ctx context.Context, id string) (Interaction, error) {
+	sh := r.shard(id)
+	sh.mu.Lock()
+	if x := sh.m[id]; x != nil {
+		v := x.view
+		sh.mu.Unlock()
+		return v, nil
+	}
+	sh.mu.Unlock()
+	if r.opts.Store != nil {
+		rec, err := r.opts.Store.GetInteraction(ctx, id)
+		if err == nil {
+			return fromRecord(&rec), nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return Interaction{}, fmt.Errorf("list interactions after %s: %w", id, err)
+		}
+	}
+	return Interaction{}, fmt.Errorf("list interactions after %s: %w", id, ErrNotFound)
 }
 
 // fromRecord rebuilds an Interaction from its stored record.

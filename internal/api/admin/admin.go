@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -136,7 +137,12 @@ func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
+	f.After = q.Get("after")
 	list, err := h.opts.Router.List(r.Context(), f)
+	if errors.Is(err, routing.ErrNotFound) {
+		refuse(w, http.StatusBadRequest, "bad-request", "after", "after must be the id of an interaction")
+		return
+	}
 	if err != nil {
 		h.log.Error("admin: list interactions", "err", err)
 		refuse(w, http.StatusServiceUnavailable, "unavailable", "", "cannot read the interactions now")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -218,5 +219,46 @@ func TestEvents(t *testing.T) {
 	_, name, _ = st.next(t)
 	if name != "error" {
 		t.Fatalf("at shutdown got %q", name)
+	}
+}
+
+func TestInteractionsPaging(t *testing.T) {
+	e := newEnv(t)
+	for i := 0; i < 5; i++ {
+		e.create(t, "paged")
+	}
+	list := func(query string) []string {
+		t.Helper()
+		resp := get(t, e.url+"/api/v1/interactions?queue=paged"+query, token, nil)
+		defer resp.Body.Close()
+		var items []map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&items); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("list %s: %d %v", query, resp.StatusCode, err)
+		}
+		var ids []string
+		for _, it := range items {
+			ids = append(ids, it["id"].(string))
+		}
+		return ids
+	}
+	all := list("")
+	if len(all) != 5 {
+		t.Fatalf("all = %v, want 5", all)
+	}
+	if got := list("&limit=2&after=" + all[1]); fmt.Sprint(got) != fmt.Sprint(all[2:4]) {
+		t.Fatalf("page after the 2nd = %v, want %v", got, all[2:4])
+	}
+	if got := list("&limit=2&after=" + all[3]); fmt.Sprint(got) != fmt.Sprint(all[4:]) {
+		t.Fatalf("last page = %v, want %v", got, all[4:])
+	}
+	if got := list("&after=" + all[4]); len(got) != 0 {
+		t.Fatalf("page after the last = %v, want none", got)
+	}
+	r := get(t, e.url+"/api/v1/interactions?after=nope", token, nil)
+	var body map[string]string
+	json.NewDecoder(r.Body).Decode(&body)
+	r.Body.Close()
+	if r.StatusCode != 400 || body["field"] != "after" {
+		t.Fatalf("after an unknown id: %d %v", r.StatusCode, body)
 	}
 }
