@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -167,5 +169,33 @@ func TestConfigurationDocIsCurrent(t *testing.T) {
 	}
 	if !bytes.Contains(doc, out.Bytes()) {
 		t.Fatal("docs/configuration.md does not hold the current `confab config --all` table; regenerate it")
+	}
+}
+
+func TestProfilingOnlyOnLoopback(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, addr := range []string{"0.0.0.0:0", "192.0.2.1:0", "example.com:0", "nonsense"} {
+		if stop, err := startProfiling(addr, io.Discard, log); err == nil {
+			stop()
+			t.Errorf("startProfiling(%q) accepted a non-loopback address", addr)
+		}
+	}
+	var out bytes.Buffer
+	stop, err := startProfiling("127.0.0.1:0", &out, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	m := regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/debug/pprof/`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no profiling URL printed: %q", out.String())
+	}
+	resp, err := http.Get("http://" + m[1] + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("cmdline endpoint = %d", resp.StatusCode)
 	}
 }
