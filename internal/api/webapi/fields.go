@@ -163,7 +163,26 @@ func (f *form) checkedUserData(lim limits) (kv.Map, *failure) {
 	if n := f.userData.Size(); n > lim.userData {
 		return nil, badField(codeTooLong, "userData", fmt.Sprintf("%d bytes of keys and values, more than the limit of %d", n, lim.userData))
 	}
-	return f.userData, nil
+	return detached(f.userData), nil
+}
+
+// detached returns a copy of m whose keys and values own their bytes: form
+// values are substrings of the request body, and user data are kept for the
+// session's life.
+func detached(m kv.Map) kv.Map {
+	if m == nil {
+		return nil
+	}
+	out := make(kv.Map, len(m))
+	for k, v := range m {
+		switch v := v.(type) {
+		case kv.Map:
+			out[strings.Clone(k)] = detached(v)
+		case string:
+			out[strings.Clone(k)] = strings.Clone(v)
+		}
+	}
+	return out
 }
 
 // attributes parses eventAttributes, a JSON object sent as a string.

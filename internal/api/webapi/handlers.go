@@ -162,6 +162,9 @@ func opSend(a *API, rq *request) {
 		a.fail(rq.w, fl)
 		return
 	}
+	// The texts are kept in the transcript; form values are substrings of the
+	// request body, which must not stay pinned in memory with them.
+	msg, mt = strings.Clone(msg), strings.Clone(mt)
 	rc, err := rq.sess.Send(rq.me.UserID, chat.Msg{Text: msg, Type: mt, Attrs: attrs, ClientMsgID: id})
 	if err != nil {
 		a.changeFailed(rq, err, "message", start)
@@ -303,6 +306,7 @@ func opPushURL(a *API, rq *request) {
 
 // notify appends a notice from the customer and answers.
 func (a *API) notify(rq *request, n chat.Note, field string, start int) {
+	n.Text = strings.Clone(n.Text) // kept in the transcript: do not pin the request body
 	rc, err := rq.sess.Notify(rq.me.UserID, n)
 	if err != nil {
 		a.changeFailed(rq, err, field, start)
@@ -375,7 +379,7 @@ func opUpdateNickname(a *API, rq *request) {
 		a.fail(rq.w, fl)
 		return
 	}
-	rc, err := rq.sess.ChangeNickname(rq.me.UserID, nick)
+	rc, err := rq.sess.ChangeNickname(rq.me.UserID, strings.Clone(nick))
 	if err != nil {
 		a.changeFailed(rq, err, "nickname", start)
 		return
