@@ -7,12 +7,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"time"
 )
 
 // pprofEnv names the environment variable that, set to a loopback address
 // such as 127.0.0.1:6060, makes `confab serve` serve Go's profiling
-// endpoints there (for `go tool pprof` during a benchmark).
+// endpoints there (for `go tool pprof` during a benchmark), with blocking
+// and mutex contention sampled as well.
 const pprofEnv = "CONFAB_PPROF"
 
 // startProfiling serves the profiling endpoints on addr, which must be a
@@ -25,6 +27,10 @@ func startProfiling(addr string, out io.Writer, log *slog.Logger) (stop func(), 
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("%s=%q: profiling is served on loopback addresses only", pprofEnv, addr)
 	}
+	// Blocking and lock contention are sampled too: a stalled server shows
+	// where it waits, which a CPU profile cannot.
+	runtime.SetBlockProfileRate(int(time.Millisecond))
+	runtime.SetMutexProfileFraction(100)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
