@@ -1,6 +1,7 @@
 package chat_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -508,4 +509,53 @@ func TestCustomerDoesNotSeeOthersJoinData(t *testing.T) {
 	}
 	check(f.client, "")
 	check(agent, "billing")
+}
+
+// waitFunc is a Waiter made of a function.
+type waitFunc func(context.Context) error
+
+func (f waitFunc) Wait(ctx context.Context) error { return f(ctx) }
+
+// recorder is a Journal that counts events and returns a given waiter.
+type recorder struct {
+	events int
+	w      chat.Waiter
+}
+
+func (r *recorder) SessionCreated(*chat.Info) chat.Waiter { return nil }
+func (r *recorder) SessionUpdated(*chat.Info) chat.Waiter { return nil }
+func (r *recorder) EventAppended(string, *chat.Event) chat.Waiter {
+	r.events++
+	return r.w
+}
+func (r *recorder) SessionClosed(*chat.Final) chat.Waiter { return nil }
+
+// TestJournalsLateAndWaitAll appends a journal after the engine is built, as
+// the server does for routing, and checks a receipt waits for every journal
+// and reports their failures.
+func TestJournalsLateAndWaitAll(t *testing.T) {
+	failed := errors.New("disk full")
+	var js chat.Journals
+	e := chat.New(chat.Options{Clock: clock.NewFake(t0), Journal: &js})
+	ok := &recorder{w: waitFunc(func(context.Context) error { return nil })}
+	bad := &recorder{w: waitFunc(func(context.Context) error { return failed })}
+	js = append(js, ok, bad)
+	s, c, rc, err := e.Create(chat.CreateRequest{Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Wait(context.Background()); !errors.Is(err, failed) {
+		t.Fatalf("creation receipt = %v, want the failing journal's error", err)
+	}
+	js = js[:1] // only the journal that succeeds
+	rc, err = s.Send(c.UserID, chat.Msg{Text: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.Wait(context.Background()); err != nil {
+		t.Fatalf("send receipt = %v", err)
+	}
+	if ok.events != 2 || bad.events != 1 {
+		t.Fatalf("journals saw %d and %d events, want 2 and 1", ok.events, bad.events)
+	}
 }

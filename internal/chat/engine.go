@@ -188,7 +188,7 @@ func (e *Engine) Create(req CreateRequest) (*Session, Participant, Receipt, erro
 	if rc.durable == nil {
 		rc.durable = created
 	} else if created != nil {
-		rc.durable = both{created, rc.durable}
+		rc.durable = waiters{created, rc.durable}
 	}
 	return s, p, rc, nil
 }
@@ -253,16 +253,6 @@ func (nopJournal) SessionCreated(*Info) Waiter         { return nil }
 func (nopJournal) SessionUpdated(*Info) Waiter         { return nil }
 func (nopJournal) EventAppended(string, *Event) Waiter { return nil }
 func (nopJournal) SessionClosed(*Final) Waiter         { return nil }
-
-// both waits for two waiters in turn.
-type both [2]Waiter
-
-func (b both) Wait(ctx context.Context) error {
-	if err := b[0].Wait(ctx); err != nil {
-		return err
-	}
-	return b[1].Wait(ctx)
-}
 
 // Receipt acknowledges a change to a session: the position and time of the
 // (last) event it appended, and a way to wait until that is durable.

@@ -117,7 +117,7 @@ func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time,
 		if rc.durable == nil {
 			rc.durable = w
 		} else {
-			rc.durable = both{rc.durable, w}
+			rc.durable = waiters{rc.durable, w}
 		}
 	}
 	if rc.Time.IsZero() {

@@ -17,24 +17,6 @@ import (
 	"github.com/confab/confab/internal/store"
 )
 
-// relay lets a router be created after the engine it observes.
-type relay struct {
-	mu sync.Mutex
-	j  chat.Journal
-}
-
-func (r *relay) get() chat.Journal {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.j
-}
-func (r *relay) SessionCreated(i *chat.Info) chat.Waiter { return r.get().SessionCreated(i) }
-func (r *relay) SessionUpdated(i *chat.Info) chat.Waiter { return r.get().SessionUpdated(i) }
-func (r *relay) EventAppended(id string, e *chat.Event) chat.Waiter {
-	return r.get().EventAppended(id, e)
-}
-func (r *relay) SessionClosed(f *chat.Final) chat.Waiter { return r.get().SessionClosed(f) }
-
 type fixture struct {
 	engine *chat.Engine
 	router *routing.Router
@@ -46,11 +28,11 @@ type fixture struct {
 func newFixture(t *testing.T, st *memStore, settings chat.Settings) *fixture {
 	t.Helper()
 	f := &fixture{store: st, mode: config.StopNever}
-	rl := &relay{}
+	var journals chat.Journals
 	if settings == (chat.Settings{}) {
 		settings = chat.DefaultSettings
 	}
-	f.engine = chat.New(chat.Options{Journal: rl, Settings: settings})
+	f.engine = chat.New(chat.Options{Journal: &journals, Settings: settings})
 	opts := routing.Options{Engine: f.engine, AppName: "confab-test", StopMode: func() config.StopMode {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -60,7 +42,7 @@ func newFixture(t *testing.T, st *memStore, settings chat.Settings) *fixture {
 		opts.Store = st
 	}
 	f.router = routing.New(opts)
-	rl.j = f.router
+	journals = append(journals, f.router)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -32,7 +32,7 @@ type mounted struct {
 type parts struct {
 	store    store.Store
 	history  *history.Journal
-	journals journals
+	journals chat.Journals
 	adapters []mounted
 	lines    []string // operator output: URLs, generated tokens
 }
@@ -69,7 +69,7 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 		AutoSave: func() int { return s.cfg.Load().Settings.TranscriptAutoSave },
 		Log:      s.log,
 	})
-	p.journals = journals{p.history}
+	p.journals = chat.Journals{p.history}
 	// The engine reports to p.journals, which the adapters may extend while
 	// they are built, before any session exists.
 	s.engine = chat.New(chat.Options{Clock: s.clock, Settings: engineSettings(s.cfg.Load()), Journal: &p.journals})
@@ -144,54 +144,6 @@ func (p *parts) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
 		}
 		p.store = nil
-	}
-	return errors.Join(errs...)
-}
-
-// journals makes several journals one; the engine holds a pointer to the
-// list so adapters built after the engine can still add theirs.
-type journals []chat.Journal
-
-func (js *journals) SessionCreated(info *chat.Info) chat.Waiter {
-	return js.each(func(j chat.Journal) chat.Waiter { return j.SessionCreated(info) })
-}
-func (js *journals) SessionUpdated(info *chat.Info) chat.Waiter {
-	return js.each(func(j chat.Journal) chat.Waiter { return j.SessionUpdated(info) })
-}
-func (js *journals) EventAppended(id string, ev *chat.Event) chat.Waiter {
-	if len(*js) == 1 { // the hot path: no closure
-		return (*js)[0].EventAppended(id, ev)
-	}
-	return js.each(func(j chat.Journal) chat.Waiter { return j.EventAppended(id, ev) })
-}
-func (js *journals) SessionClosed(f *chat.Final) chat.Waiter {
-	return js.each(func(j chat.Journal) chat.Waiter { return j.SessionClosed(f) })
-}
-
-func (js *journals) each(call func(chat.Journal) chat.Waiter) chat.Waiter {
-	var ws waiters
-	for _, j := range *js {
-		if w := call(j); w != nil {
-			ws = append(ws, w)
-		}
-	}
-	switch len(ws) {
-	case 0:
-		return nil
-	case 1:
-		return ws[0]
-	}
-	return ws
-}
-
-type waiters []chat.Waiter
-
-func (ws waiters) Wait(ctx context.Context) error {
-	var errs []error
-	for _, w := range ws {
-		if err := w.Wait(ctx); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	return errors.Join(errs...)
 }

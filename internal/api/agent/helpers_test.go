@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,19 +44,6 @@ var testAgents = agents{
 	tokBot:   {ID: "bot", Name: "Botty", Type: store.UserAgent},
 }
 
-type relay struct {
-	mu sync.Mutex
-	j  chat.Journal
-}
-
-func (r *relay) get() chat.Journal                       { r.mu.Lock(); defer r.mu.Unlock(); return r.j }
-func (r *relay) SessionCreated(i *chat.Info) chat.Waiter { return r.get().SessionCreated(i) }
-func (r *relay) SessionUpdated(i *chat.Info) chat.Waiter { return r.get().SessionUpdated(i) }
-func (r *relay) EventAppended(id string, e *chat.Event) chat.Waiter {
-	return r.get().EventAppended(id, e)
-}
-func (r *relay) SessionClosed(f *chat.Final) chat.Waiter { return r.get().SessionClosed(f) }
-
 type env struct {
 	engine  *chat.Engine
 	router  *routing.Router
@@ -71,10 +57,10 @@ func newEnv(t *testing.T, settings chat.Settings, tune func(*agent.Options)) *en
 	if settings == (chat.Settings{}) {
 		settings = chat.DefaultSettings
 	}
-	rl := &relay{}
-	e := &env{engine: chat.New(chat.Options{Journal: rl, Settings: settings})}
+	var journals chat.Journals
+	e := &env{engine: chat.New(chat.Options{Journal: &journals, Settings: settings})}
 	e.router = routing.New(routing.Options{Engine: e.engine})
-	rl.j = e.router
+	journals = append(journals, e.router)
 	opts := agent.Options{Engine: e.engine, Router: e.router, Agents: testAgents, MaxFrame: func() int { return 4096 }}
 	if tune != nil {
 		tune(&opts)

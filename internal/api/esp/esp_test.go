@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,19 +20,6 @@ import (
 
 const token = "esp-secret"
 
-type relay struct {
-	mu sync.Mutex
-	j  chat.Journal
-}
-
-func (r *relay) get() chat.Journal                       { r.mu.Lock(); defer r.mu.Unlock(); return r.j }
-func (r *relay) SessionCreated(i *chat.Info) chat.Waiter { return r.get().SessionCreated(i) }
-func (r *relay) SessionUpdated(i *chat.Info) chat.Waiter { return r.get().SessionUpdated(i) }
-func (r *relay) EventAppended(id string, e *chat.Event) chat.Waiter {
-	return r.get().EventAppended(id, e)
-}
-func (r *relay) SessionClosed(f *chat.Final) chat.Waiter { return r.get().SessionClosed(f) }
-
 type env struct {
 	engine *chat.Engine
 	router *routing.Router
@@ -43,10 +29,10 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	rl := &relay{}
-	e := &env{engine: chat.New(chat.Options{Journal: rl})}
+	var journals chat.Journals
+	e := &env{engine: chat.New(chat.Options{Journal: &journals})}
 	e.router = routing.New(routing.Options{Engine: e.engine})
-	rl.j = e.router
+	journals = append(journals, e.router)
 	h := esp.New(esp.Options{Engine: e.engine, Router: e.router, Token: func() string { return token }, MaxBody: func() int { return 2048 }})
 	mux := http.NewServeMux()
 	h.Register(mux)
