@@ -17,16 +17,7 @@ import (
 // TestContactIdentification creates chats with and without contact
 // attributes and checks which get a contact, against a real SQLite store.
 func TestContactIdentification(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
-	j := history.New(history.Options{Store: st, AutoSave: func() int { return 1 }})
-	defer j.Close(ctx)
-	e := chat.New(chat.Options{Clock: clock.Real(), Journal: j})
+	ctx, st, e := open(t, history.Options{AutoSave: func() int { return 1 }})
 
 	tests := []struct {
 		name        string
@@ -77,13 +68,6 @@ func TestContactIdentification(t *testing.T) {
 // TestMaskHookSeesFinalTranscript checks the masking hook runs on the
 // closed session's record before it is stored.
 func TestMaskHookSeesFinalTranscript(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close(ctx)
 	mask := func(f *chat.Final) {
 		for i := range f.Events {
 			if f.Events[i].Kind == chat.Message {
@@ -91,9 +75,7 @@ func TestMaskHookSeesFinalTranscript(t *testing.T) {
 			}
 		}
 	}
-	j := history.New(history.Options{Store: st, Mask: mask})
-	defer j.Close(ctx)
-	e := chat.New(chat.Options{Clock: clock.Real(), Journal: j})
+	ctx, st, e := open(t, history.Options{Mask: mask})
 	s, c, _, err := e.Create(chat.CreateRequest{Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
 	if err != nil {
 		t.Fatal(err)
@@ -120,4 +102,24 @@ func TestMaskHookSeesFinalTranscript(t *testing.T) {
 	if evs[1].Text == "***" {
 		t.Fatal("the masking hook changed the live transcript")
 	}
+}
+
+// open starts a history journal with opts on a real SQLite store in a
+// temporary directory, and an engine writing through it; both are closed
+// when the test ends.
+func open(t *testing.T, opts history.Options) (context.Context, store.Store, *chat.Engine) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Store = st
+	j := history.New(opts)
+	t.Cleanup(func() {
+		j.Close(ctx)
+		st.Close(ctx)
+		cancel()
+	})
+	return ctx, st, chat.New(chat.Options{Clock: clock.Real(), Journal: j})
 }

@@ -96,8 +96,17 @@ func (s *Store) ListAgents(ctx context.Context) ([]store.Agent, error) {
 
 // RemoveAgent deletes an agent; see store.Agents.
 func (s *Store) RemoveAgent(ctx context.Context, id string) error {
-	err := s.do(ctx, "agent "+id, func(ctx context.Context, w *writer) error {
-		res, err := w.conn.ExecContext(ctx, "DELETE FROM agents WHERE id = ?", id)
+	if err := s.deleteOne(ctx, "agent", "DELETE FROM agents WHERE id = ?", id); err != nil {
+		return fmt.Errorf("sqlite: remove agent %s: %w", id, err)
+	}
+	return nil
+}
+
+// deleteOne runs a DELETE of one row by id through the writer;
+// store.ErrNotFound when there was no such row.
+func (s *Store) deleteOne(ctx context.Context, what, query, id string) error {
+	return s.do(ctx, what+" "+id, func(ctx context.Context, w *writer) error {
+		res, err := w.conn.ExecContext(ctx, query, id)
 		if err != nil {
 			return err
 		}
@@ -106,10 +115,6 @@ func (s *Store) RemoveAgent(ctx context.Context, id string) error {
 		}
 		return store.ErrNotFound
 	})
-	if err != nil {
-		return fmt.Errorf("sqlite: remove agent %s: %w", id, err)
-	}
-	return nil
 }
 
 // GetSetting returns a setting; see store.Settings.

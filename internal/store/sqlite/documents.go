@@ -57,17 +57,7 @@ func (s *Store) GetDocument(ctx context.Context, id string) (store.Document, err
 
 // DeleteDocument removes a document; see store.Documents.
 func (s *Store) DeleteDocument(ctx context.Context, id string) error {
-	err := s.do(ctx, "document "+id, func(ctx context.Context, w *writer) error {
-		res, err := w.conn.ExecContext(ctx, "DELETE FROM documents WHERE id = ?", id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
-		}
-		return store.ErrNotFound
-	})
-	if err != nil {
+	if err := s.deleteOne(ctx, "document", "DELETE FROM documents WHERE id = ?", id); err != nil {
 		return fmt.Errorf("sqlite: delete document %s: %w", id, err)
 	}
 	return nil
