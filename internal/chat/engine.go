@@ -205,38 +205,6 @@ func (e *Engine) Get(id string) (*Session, error) {
 	return s, nil
 }
 
-// Range calls f for every session in the registry until f returns false. The
-// order is unspecified; sessions created or purged meanwhile may or may not
-// be seen.
-func (e *Engine) Range(f func(*Session) bool) {
-	for i := range e.shards {
-		sh := &e.shards[i]
-		sh.mu.RLock()
-		list := make([]*Session, 0, len(sh.sessions))
-		for _, s := range sh.sessions {
-			list = append(list, s)
-		}
-		sh.mu.RUnlock()
-		for _, s := range list {
-			if !f(s) {
-				return
-			}
-		}
-	}
-}
-
-// Len returns the number of sessions in the registry, closed ones included.
-func (e *Engine) Len() int {
-	n := 0
-	for i := range e.shards {
-		sh := &e.shards[i]
-		sh.mu.RLock()
-		n += len(sh.sessions)
-		sh.mu.RUnlock()
-	}
-	return n
-}
-
 // purge removes a closed session from the registry.
 func (e *Engine) purge(s *Session) {
 	sh := e.shard(s.id)

@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -159,9 +158,4 @@ type Final struct {
 	// the journal did not make it durable); a journal that must order its
 	// closing write after the events can wait on it.
 	LastWrite Waiter
-}
-
-// String describes a LeaveRequest for logs.
-func (r LeaveRequest) String() string {
-	return fmt.Sprintf("leave %s after %s reason %d", r.UserID, r.After, r.Reason)
 }
