@@ -21,12 +21,29 @@ func (js *Journals) SessionUpdated(info *Info) Waiter {
 	return js.each(func(j Journal) Waiter { return j.SessionUpdated(info) })
 }
 
-// EventAppended calls every journal.
+// EventAppended calls every journal. It is on every message's path, so it
+// allocates nothing when at most one journal returns a waiter (the usual
+// case: the history writes events, routing only observes).
 func (js *Journals) EventAppended(id string, ev *Event) Waiter {
-	if len(*js) == 1 { // the hot path of a node with one journal: no closure
-		return (*js)[0].EventAppended(id, ev)
+	var first Waiter
+	var more waiters
+	for _, j := range *js {
+		w := j.EventAppended(id, ev)
+		switch {
+		case w == nil:
+		case first == nil:
+			first = w
+		default:
+			if more == nil {
+				more = waiters{first}
+			}
+			more = append(more, w)
+		}
 	}
-	return js.each(func(j Journal) Waiter { return j.EventAppended(id, ev) })
+	if more != nil {
+		return more
+	}
+	return first
 }
 
 // SessionClosed calls every journal.
