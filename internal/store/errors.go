@@ -20,6 +20,14 @@ var (
 	// position, an unknown user type, ...). Nothing was written.
 	ErrInvalid = errors.New("store: invalid record")
 
+	// ErrTooLarge means the content was larger than the limit given; it was
+	// not stored.
+	ErrTooLarge = errors.New("store: too large")
+
+	// ErrLimit means a counted allowance (such as download attempts) is
+	// used up; nothing was counted.
+	ErrLimit = errors.New("store: limit reached")
+
 	// ErrClosed means the store has been closed; no write was made.
 	ErrClosed = errors.New("store: closed")
 )

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"time"
 )
 
@@ -17,6 +18,7 @@ type Store interface {
 	Interactions
 	Events
 	Documents
+	Outbox
 	Agents
 	Settings
 
@@ -194,33 +196,112 @@ type Events interface {
 	DeleteEvents(ctx context.Context, sessionID string) error
 }
 
-// Document is a file uploaded in a chat.
+// Document is a file uploaded in a chat: its metadata. The bytes are never
+// part of it; they are streamed in (PutDocument) and out (OpenDocument).
 type Document struct {
-	ID          string
-	SessionID   string
+	// ID is the document-id: the file's handle in the store.
+	ID string
+	// SessionID is the session the file belongs to; "" until it is attached
+	// (an agent uploads first and attaches with a file-uploaded notice).
+	SessionID string
+	// FileID is the file-id the server assigned in the session when the
+	// file-uploaded notice was appended; "" until then. Unique per session.
+	FileID string
+	// Owner is who uploaded it: a customer's user id or an agent's id.
+	Owner       string
 	Name        string
 	ContentType string
-	// Size is len(Data); the store sets it.
-	Size      int64
-	Data      []byte
+	// Size is the length of the content; the store sets it.
+	Size int64
+	// SHA256 is the hex SHA-256 of the content; the store sets it ("" for
+	// documents migrated from schema version 1).
+	SHA256 string
+	// Downloads counts the customer downloads taken with TakeDownload.
+	Downloads int
 	CreatedAt time.Time
 }
 
-// Documents keeps uploaded files.
-type Documents interface {
-	// PutDocument stores a new document; a zero CreatedAt means now.
-	// ErrExists if the id is taken, ErrInvalid if ID or SessionID is empty.
-	PutDocument(ctx context.Context, d Document) error
+// DocumentStats counts the stored documents.
+type DocumentStats struct {
+	Count int64
+	Bytes int64
+}
 
-	// GetDocument returns the document with its bytes, or ErrNotFound.
+// Documents keeps uploaded files. Content is streamed: no method holds a
+// whole document in memory, whatever its size.
+type Documents interface {
+	// PutDocument reads the content from r and stores a new document with
+	// d's metadata; a zero CreatedAt means now. It returns the stored
+	// metadata (Size and SHA256 set). It reads at most max+1 bytes: if r
+	// holds more than max, it stops there, nothing is stored and the error
+	// is ErrTooLarge. ErrExists if the id is taken; ErrInvalid if ID is
+	// empty, max is negative, or FileID is set without SessionID. A read
+	// error of r is returned wrapped and nothing is stored.
+	PutDocument(ctx context.Context, d Document, r io.Reader, max int64) (Document, error)
+
+	// GetDocument returns a document's metadata, or ErrNotFound.
 	GetDocument(ctx context.Context, id string) (Document, error)
+
+	// OpenDocument returns a document's metadata and a reader of its
+	// content, which the caller closes. ErrNotFound if there is none. A
+	// document deleted while it is read ends the reader with an error.
+	OpenDocument(ctx context.Context, id string) (Document, io.ReadCloser, error)
+
+	// FindFile returns the document with the file-id in the session, or
+	// ErrNotFound.
+	FindFile(ctx context.Context, sessionID, fileID string) (Document, error)
+
+	// AttachDocument gives a document its session and file-id and returns
+	// it. ErrNotFound if there is no such document; ErrConflict if it is
+	// attached already or the file-id is taken in the session; ErrInvalid if
+	// sessionID or fileID is empty.
+	AttachDocument(ctx context.Context, id, sessionID, fileID string) (Document, error)
+
+	// TakeDownload counts one customer download of the document, provided
+	// the downloads of all the documents of its session are fewer than max,
+	// and returns the session's downloads including this one. ErrLimit when
+	// max is reached (nothing counted), ErrNotFound if there is no such
+	// document.
+	TakeDownload(ctx context.Context, id string, max int) (used int, err error)
 
 	// DeleteDocument removes a document; ErrNotFound if there is none.
 	DeleteDocument(ctx context.Context, id string) error
 
-	// ListDocuments returns a session's documents without their bytes
-	// (Data nil, Size set), ordered by CreatedAt, then ID.
+	// ListDocuments returns a session's documents ordered by CreatedAt,
+	// then ID.
 	ListDocuments(ctx context.Context, sessionID string) ([]Document, error)
+
+	// DeleteSessionDocuments removes every document of a session and
+	// returns how many there were.
+	DeleteSessionDocuments(ctx context.Context, sessionID string) (int, error)
+
+	// PurgeDocuments removes the documents created before t and returns how
+	// many there were (the retention rule).
+	PurgeDocuments(ctx context.Context, before time.Time) (int, error)
+
+	// DocumentStats counts the stored documents and their bytes.
+	DocumentStats(ctx context.Context) (DocumentStats, error)
+}
+
+// OutboxItem is one entry of the outbox: work that must survive a
+// restart, such as a push notification waiting to be resent.
+type OutboxItem struct {
+	Kind      string // the owner's name, e.g. "push"
+	Key       string // unique within Kind
+	Value     []byte
+	UpdatedAt time.Time
+}
+
+// Outbox keeps small records of pending outbound work.
+type Outbox interface {
+	// PutOutbox stores or replaces the item (Kind, Key). ErrInvalid if Kind
+	// or Key is empty.
+	PutOutbox(ctx context.Context, it OutboxItem) error
+	// DeleteOutbox removes an item; removing a missing item is not an
+	// error.
+	DeleteOutbox(ctx context.Context, kind, key string) error
+	// ListOutbox returns the items of a kind ordered by key.
+	ListOutbox(ctx context.Context, kind string) ([]OutboxItem, error)
 }
 
 // UserType is the kind of user an Agent record authenticates.

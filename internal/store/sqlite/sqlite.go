@@ -209,6 +209,10 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 		conn.Close()
 		return nil, fail(err)
 	}
+	if err := dropPartialDocuments(ctx, conn); err != nil {
+		conn.Close()
+		return nil, fail(err)
+	}
 	s.w, err = newWriter(ctx, conn, opts.CheckpointPages)
 	if err != nil {
 		conn.Close()

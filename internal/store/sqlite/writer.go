@@ -421,7 +421,7 @@ func (w *writer) afterBatch() {
 // or an SQLite error that rolls back the statement alone.
 func isItemErr(err error) bool {
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) ||
-		errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrInvalid) {
+		errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrLimit) {
 		return true
 	}
 	var se *sqlite.Error

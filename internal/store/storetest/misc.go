@@ -10,56 +10,6 @@ import (
 	"github.com/confab/confab/internal/store"
 )
 
-func testDocuments(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	docs := []store.Document{
-		{ID: "d2", SessionID: "A", Name: "b.png", ContentType: "image/png", Data: []byte{0x89, 'P', 'N', 'G', 0, 1, 2}, CreatedAt: at(1)},
-		{ID: "d1", SessionID: "A", Name: "a.txt", ContentType: "text/plain", Data: []byte("hello"), CreatedAt: at(1)},
-		{ID: "d0", SessionID: "A", Name: "empty", ContentType: "application/octet-stream", Data: nil, CreatedAt: at(0)},
-		{ID: "d3", SessionID: "B", Name: "c.pdf", ContentType: "application/pdf", Data: bytes.Repeat([]byte("x"), 1<<20), CreatedAt: at(2)},
-	}
-	for _, d := range docs {
-		must(t, "PutDocument "+d.ID, s.PutDocument(ctx, d))
-	}
-	for _, d := range docs {
-		got, err := s.GetDocument(ctx, d.ID)
-		must(t, "GetDocument "+d.ID, err)
-		if got.ID != d.ID || got.SessionID != d.SessionID || got.Name != d.Name || got.ContentType != d.ContentType ||
-			got.Size != int64(len(d.Data)) || !bytes.Equal(got.Data, d.Data) || got.Data == nil || !got.CreatedAt.Equal(d.CreatedAt) {
-			t.Fatalf("GetDocument %s: got %+v (%d bytes)", d.ID, got, len(got.Data))
-		}
-	}
-	wantErr(t, "PutDocument duplicate", s.PutDocument(ctx, docs[0]), store.ErrExists)
-	wantErr(t, "PutDocument empty id", s.PutDocument(ctx, store.Document{SessionID: "A"}), store.ErrInvalid)
-	wantErr(t, "PutDocument empty session", s.PutDocument(ctx, store.Document{ID: "d9"}), store.ErrInvalid)
-
-	list, err := s.ListDocuments(ctx, "A")
-	must(t, "ListDocuments", err)
-	var got []string
-	for _, d := range list {
-		if d.Data != nil || d.SessionID != "A" {
-			t.Fatalf("listed document %+v carries data or the wrong session", d)
-		}
-		got = append(got, fmt.Sprintf("%s:%d", d.ID, d.Size))
-	}
-	if fmt.Sprint(got) != "[d0:0 d1:5 d2:7]" {
-		t.Fatalf("ListDocuments A = %v", got)
-	}
-	if list, err := s.ListDocuments(ctx, "none"); err != nil || len(list) != 0 {
-		t.Fatalf("ListDocuments none = %v, %v", list, err)
-	}
-
-	must(t, "DeleteDocument", s.DeleteDocument(ctx, "d1"))
-	wantErr(t, "DeleteDocument again", s.DeleteDocument(ctx, "d1"), store.ErrNotFound)
-	_, err = s.GetDocument(ctx, "d1")
-	wantErr(t, "GetDocument deleted", err, store.ErrNotFound)
-	list, err = s.ListDocuments(ctx, "A")
-	must(t, "ListDocuments", err)
-	if len(list) != 2 {
-		t.Fatalf("ListDocuments after delete: %d documents, want 2", len(list))
-	}
-}
-
 func testAgents(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	agents := []store.Agent{
