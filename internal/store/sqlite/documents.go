@@ -166,7 +166,6 @@ func (s *Store) queryDocument(ctx context.Context, where string, args ...any) (s
 	return d, err
 }
 
-
 func scanDocument(row scanner) (store.Document, error) {
 	var d store.Document
 	var created int64
