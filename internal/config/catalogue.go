@@ -83,6 +83,7 @@ func allSections() []*sectionSpec {
 		portsSection(),
 		tokenSection("admin", "admin API", func(c *Config) *string { return &c.Admin.Token }),
 		tokenSection("esp", "workflow (ESP) requests", func(c *Config) *string { return &c.ESP.Token }),
+		protectionSection(),
 	}
 }
 

@@ -98,8 +98,9 @@ var fields = map[string]func(c *config.Config) any{
 	"ports/esp":    func(c *config.Config) any { return c.Ports[config.PortESP] },
 	"ports/health": func(c *config.Config) any { return c.Ports[config.PortHealth] },
 
-	"admin/token": func(c *config.Config) any { return c.Admin.Token },
-	"esp/token":   func(c *config.Config) any { return c.ESP.Token },
+	"admin/token":                  func(c *config.Config) any { return c.Admin.Token },
+	"esp/token":                    func(c *config.Config) any { return c.ESP.Token },
+	"protection/allow-any-service": func(c *config.Config) any { return c.Protection.AllowAnyService },
 }
 
 // fixed reports whether o is a single option of a plain section (not a
@@ -239,6 +240,7 @@ func TestImplemented(t *testing.T) {
 		"chat/default_chat_endpoint",
 		"endpoints:<tenant id>/<endpoint name>",
 		"esp/token",
+		"protection/allow-any-service",
 		"ports/agent", "ports/esp", "ports/health", "ports/webapi",
 		"settings/closed-session-grace",
 		"settings/flex-disconnect-timeout",

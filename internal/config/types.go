@@ -39,6 +39,8 @@ type Config struct {
 
 	Admin Admin // [admin]
 	ESP   ESP   // [esp]
+
+	Protection Protection // [protection], Confab's own
 }
 
 // Listener ids used as option names in [ports].

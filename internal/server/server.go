@@ -238,6 +238,9 @@ func (s *Server) absDataDir() string {
 }
 
 func (s *Server) mountHealth(mux *http.ServeMux) {
+	mux.HandleFunc("/", notFound)
+	mux.HandleFunc("/healthz", getOnly)
+	mux.HandleFunc("/readyz", getOnly)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"alive"}` + "\n"))

@@ -372,7 +372,7 @@ func TestDroppedAgentSocketEndToEnd(t *testing.T) {
 	defer cancel()
 	cust := chatv2.New(n.chatURL, chatv2.Options{})
 	defer cust.CloseIdleConnections()
-	ch, _, err := cust.RequestChat(ctx, "svc", chatv2.ChatRequest{Nickname: "Kim", UserData: map[string]string{"GCTI_Chat_AsyncMode": "true"}})
+	ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Kim", UserData: map[string]string{"GCTI_Chat_AsyncMode": "true"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +438,7 @@ func TestEntryPointsRefuseWrongTokens(t *testing.T) {
 	defer cancel()
 	cust := chatv2.New(n.chatURL, chatv2.Options{})
 	defer cust.CloseIdleConnections()
-	ch, _, err := cust.RequestChat(ctx, "svc", chatv2.ChatRequest{Nickname: "Kim"})
+	ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Kim"})
 	if err != nil {
 		t.Fatal(err)
 	}

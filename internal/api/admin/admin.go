@@ -68,9 +68,21 @@ func New(opts Options) *Handler {
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/interactions", h.auth(h.interactions))
 	mux.HandleFunc("GET /api/v1/events", h.auth(h.events))
+	for _, path := range [...]string{"/api/v1/interactions", "/api/v1/events"} {
+		mux.HandleFunc(path, h.auth(methodNotAllowed(http.MethodGet)))
+	}
 	mux.HandleFunc("/api/v1/", h.auth(func(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusNotFound, "not-found", "", fmt.Sprintf("no %s %s; see GET /api/v1/interactions and GET /api/v1/events", r.Method, r.URL.Path))
 	}))
+}
+
+// methodNotAllowed answers a known path asked with another method: a JSON
+// 405 with the Allow header.
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		refuse(w, http.StatusMethodNotAllowed, "method-not-allowed", "", fmt.Sprintf("%s %s is not allowed; use %s", r.Method, r.URL.Path, allow))
+	}
 }
 
 // Shutdown ends every event stream. It may be called repeatedly.

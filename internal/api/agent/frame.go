@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/routing"
+	"github.com/confab/confab/internal/validate"
 )
 
 // request is a decoded client frame.
@@ -65,6 +67,11 @@ func decodeRequest(data []byte) (request, *opError) {
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
 		return req, fail(wire.CodeBadFrame, "", "a frame must be one JSON object")
 	}
+	if !validate.JSONText(data) {
+		salvage(data, &req)
+		f := badUTF8Field(data)
+		return req, fail(wire.CodeBadRequest, f, "%s: %s", f, validate.ReasonUTF8)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(&req)
@@ -108,6 +115,26 @@ func kindOf(field string) string {
 		return "an object"
 	}
 	return "a string"
+}
+
+// badUTF8Field names the first field (in name order) of a frame whose
+// value is not valid UTF-8, or "" when the frame cannot be split in fields.
+func badUTF8Field(data []byte) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil {
+		return ""
+	}
+	names := make([]string, 0, len(fields))
+	for k, v := range fields {
+		if !validate.JSONText(v) {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0]
 }
 
 // salvage reads id and op from a frame that failed to decode, if it can.

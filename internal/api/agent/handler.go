@@ -83,9 +83,41 @@ func New(opts Options) *Handler {
 	return h
 }
 
-// Register mounts the WebSocket endpoint.
+// Register mounts the WebSocket endpoint; other methods on its path get a
+// JSON 405.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+wire.Path, h.serveWS)
+	mux.HandleFunc(wire.Path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodGet)
+		refuse(w, http.StatusMethodNotAllowed, "method-not-allowed", "use GET with a WebSocket handshake on "+wire.Path)
+	})
+}
+
+// notUpgrade says why r is not a WebSocket handshake the library will
+// accept ("" if it is), so that a plain GET gets a JSON answer rather than
+// the library's plain text.
+func notUpgrade(r *http.Request) string {
+	switch {
+	case !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket"):
+		return "this is a WebSocket endpoint: send a WebSocket handshake (Connection: Upgrade, Upgrade: websocket)"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return "Sec-WebSocket-Version must be 13"
+	case r.Header.Get("Sec-WebSocket-Key") == "":
+		return "Sec-WebSocket-Key is missing"
+	}
+	return ""
+}
+
+// headerHas reports whether a comma-separated header lists token (any case).
+func headerHas(hd http.Header, name, token string) bool {
+	for _, v := range hd.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // HashToken is how agent tokens are stored: SHA-256 of the token. Tokens are
@@ -129,6 +161,11 @@ func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log.Error("agent: look up token", "err", err)
 		refuse(w, http.StatusServiceUnavailable, "unavailable", "cannot check the token now")
+		return
+	}
+	if why := notUpgrade(r); why != "" {
+		w.Header().Set("Upgrade", "websocket")
+		refuse(w, http.StatusUpgradeRequired, "upgrade-required", why)
 		return
 	}
 	h.mu.Lock()

@@ -1,12 +1,13 @@
 package agent
 
 import (
-	"net/url"
 	"strings"
 
 	wire "github.com/confab/confab/client/agent"
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/store"
+	"github.com/confab/confab/internal/validate"
 )
 
 // apply carries out one decoded request and returns its answer, to be sent
@@ -75,6 +76,16 @@ func (c *conn) joinRequest(req *request) (chat.JoinRequest, error) {
 	vis, err := chat.ParseVisibility(req.Visibility)
 	if err != nil {
 		return chat.JoinRequest{}, fail(wire.CodeBadRequest, "visibility", "visibility must be ALL, INT or VIP")
+	}
+	lim := c.limits()
+	if err := checkText("nickname", validate.Nickname, req.Nickname, lim); err != nil {
+		return chat.JoinRequest{}, err
+	}
+	if err := checkText("text", validate.MessageText, req.Text, lim); err != nil {
+		return chat.JoinRequest{}, err
+	}
+	if err := checkKV("userData", validate.UserData, req.userData, lim); err != nil {
+		return chat.JoinRequest{}, err
 	}
 	nick := req.Nickname
 	if nick == "" {
@@ -176,6 +187,14 @@ func (c *conn) send(req *request, a *pendingAck) error {
 	if req.Text == "" && len(req.attrs) == 0 {
 		return fail(wire.CodeBadRequest, "text", "a message needs text (the fallback text of rich content)")
 	}
+	lim := c.limits()
+	if err := first(
+		checkText("text", validate.MessageText, req.Text, lim),
+		checkText("msgType", validate.MessageType, req.MsgType, lim),
+		checkKV("eventAttributes", validate.EventAttributes, req.attrs, lim),
+	); err != nil {
+		return err
+	}
 	treat := strings.ToUpper(req.TreatAs)
 	if treat != "" && treat != "NORMAL" && treat != "SYSTEM" {
 		return fail(wire.CodeBadRequest, "treatAs", "treatAs must be NORMAL or SYSTEM")
@@ -207,6 +226,21 @@ func (c *conn) notify(req *request, a *pendingAck) error {
 	if err != nil {
 		return fail(wire.CodeBadRequest, "noticeType", "unknown noticeType %q", req.NoticeType)
 	}
+	lim := c.limits()
+	textRule := validate.NoticeText
+	switch nt {
+	case chat.PushURL:
+		textRule = validate.PushURL
+	case chat.NickChanged:
+		textRule = validate.Nickname
+	}
+	if err := first(
+		checkText("text", textRule, req.Text, lim),
+		checkKV("userData", validate.UserData, req.userData, lim),
+		checkKV("eventAttributes", validate.EventAttributes, req.attrs, lim),
+	); err != nil {
+		return err
+	}
 	var rc chat.Receipt
 	switch nt {
 	case chat.IdleAlert, chat.IdleClose, chat.IdleSet:
@@ -217,10 +251,8 @@ func (c *conn) notify(req *request, a *pendingAck) error {
 		}
 		rc, err = m.sess.ChangeNickname(m.userID, req.Text)
 	default:
-		if nt == chat.PushURL {
-			if u, err := url.Parse(req.Text); err != nil || u.Scheme == "" || u.Host == "" {
-				return fail(wire.CodeBadRequest, "text", "a pushed URL must be an absolute URL")
-			}
+		if nt == chat.PushURL && strings.TrimSpace(req.Text) == "" {
+			return fail(wire.CodeBadRequest, "text", "text: %s", validate.ReasonURL)
 		}
 		vis, terr := c.target(req, m)
 		if terr != nil {
@@ -254,5 +286,35 @@ func (c *conn) release(req *request, a *pendingAck) error {
 	}
 	c.receipt(req, a, m.sess.ID(), rc)
 	a.frame.Closed = closed
+	return nil
+}
+
+// limits are the shared field limits under the live xml-request-max-size.
+func (c *conn) limits() validate.Limits { return validate.LimitsFor(c.h.opts.MaxFrame()) }
+
+// checkText applies the shared rule vf to the frame field named name.
+func checkText(name string, vf validate.Field, v string, lim validate.Limits) *opError {
+	if p := validate.Text(vf, v, lim); p != nil {
+		return fail(wire.CodeBadRequest, name, "%s: %s", name, p.Reason)
+	}
+	return nil
+}
+
+// checkKV applies the shared rule vf to the key-value field named name.
+func checkKV(name string, vf validate.Field, m kv.Map, lim validate.Limits) *opError {
+	if p := validate.KV(vf, m, lim); p != nil {
+		return fail(wire.CodeBadRequest, name, "%s: %s", name, p.Reason)
+	}
+	return nil
+}
+
+// first returns the first refusal, or nil (a nil *opError, typed as error,
+// would not be nil).
+func first(errs ...*opError) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
 	return nil
 }

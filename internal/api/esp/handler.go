@@ -19,6 +19,7 @@ import (
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/routing"
+	"github.com/confab/confab/internal/validate"
 )
 
 // Options configure a Handler.
@@ -184,6 +185,9 @@ func decodeParams(body []byte) (params, *fault) {
 	}
 	p := make(params, len(raw))
 	for k, v := range raw {
+		if !validate.JSONText(v) {
+			return nil, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, k, "%s: %s", k, validate.ReasonUTF8)
+		}
 		switch {
 		case len(v) > 0 && v[0] == '"':
 			var s string
@@ -192,8 +196,7 @@ func decodeParams(body []byte) (params, *fault) {
 			}
 			p[k] = s
 		case kvParams[k] && len(v) > 0 && v[0] == '{':
-			// Kept as JSON text; invalid UTF-8 is replaced as in strings.
-			p[k] = strings.ToValidUTF8(string(v), "\uFFFD")
+			p[k] = string(v) // kept as JSON text, checked as UTF-8 above
 		default:
 			return nil, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, k, "parameter %s must be a string", k)
 		}
@@ -216,6 +219,40 @@ func (p params) kvParam(k string) (kv.Map, *fault) {
 	}
 	return m, nil
 }
+
+// kvChecked is kvParam after the shared rules for the field.
+func (p params) kvChecked(k string, vf validate.Field, lim validate.Limits) (kv.Map, *fault) {
+	m, f := p.kvParam(k)
+	if f != nil {
+		return nil, f
+	}
+	if pr := validate.KV(vf, m, lim); pr != nil {
+		return nil, problemFault(k, pr)
+	}
+	return m, nil
+}
+
+// text returns parameter k after the shared rules for the field.
+func (p params) text(k string, vf validate.Field, lim validate.Limits) (string, *fault) {
+	v := p[k]
+	if pr := validate.Text(vf, v, lim); pr != nil {
+		return "", problemFault(k, pr)
+	}
+	return v, nil
+}
+
+// problemFault refuses parameter k for a shared-rule problem: the fault
+// string is the parameter's name and the reason every API gives.
+func problemFault(k string, pr *validate.Problem) *fault {
+	status := http.StatusBadRequest
+	if pr.Kind == validate.TooLong {
+		status = http.StatusRequestEntityTooLarge
+	}
+	return newFault(status, wire.FaultInvalidParameter, k, "%s: %s", k, pr.Reason)
+}
+
+// limits are the shared field limits under the live xml-request-max-size.
+func (h *Handler) limits() validate.Limits { return validate.LimitsFor(h.opts.MaxBody()) }
 
 // method is one method of service Chat.
 type method struct {

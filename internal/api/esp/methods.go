@@ -3,7 +3,6 @@ package esp
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/routing"
+	"github.com/confab/confab/internal/validate"
 )
 
 // post holds what Message and Notice share: who writes, seen by whom, with
@@ -25,7 +25,12 @@ type post struct {
 }
 
 func (h *Handler) postParams(p params) (post, *fault) {
-	out := post{nick: p["Nickname"]}
+	lim := h.limits()
+	nick, f := p.text("Nickname", validate.Nickname, lim)
+	if f != nil {
+		return post{}, f
+	}
+	out := post{nick: nick}
 	if out.nick == "" {
 		out.nick = h.opts.DefaultNickname
 	}
@@ -34,7 +39,7 @@ func (h *Handler) postParams(p params) (post, *fault) {
 		return post{}, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, "Visibility", "Visibility must be ALL, INT or VIP, not %q", p["Visibility"])
 	}
 	out.vis = vis
-	attrs, f := p.kvParam("EventAttributes")
+	attrs, f := p.kvChecked("EventAttributes", validate.EventAttributes, lim)
 	if f != nil {
 		return post{}, f
 	}
@@ -55,9 +60,16 @@ func (h *Handler) party(s *chat.Session, ps post) (chat.Participant, []chat.Rece
 }
 
 func (h *Handler) message(ctx context.Context, s *chat.Session, p params) (wire.Reply, *fault) {
-	text := p["MessageText"]
+	lim := h.limits()
+	text, f := p.text("MessageText", validate.MessageText, lim)
+	if f != nil {
+		return wire.Reply{}, f
+	}
 	if text == "" {
 		return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultMissingParameter, "MessageText", "parameter MessageText is required")
+	}
+	if _, f := p.text("MessageType", validate.MessageType, lim); f != nil {
+		return wire.Reply{}, f
 	}
 	return h.post(ctx, s, p, "MessageText", func(from string, ps post) (chat.Receipt, error) {
 		return s.Send(from, chat.Msg{Text: text, Type: p["MessageType"], Visibility: ps.vis, Attrs: ps.attrs})
@@ -71,11 +83,17 @@ func (h *Handler) notice(ctx context.Context, s *chat.Session, p params) (wire.R
 		return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultMissingParameter, "NoticeType", "parameter NoticeType is required")
 	case "USER_PUSHED_URL":
 		nt = chat.PushURL
-		if u, err := url.Parse(p["NoticeText"]); err != nil || u.Scheme == "" || u.Host == "" {
-			return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, "NoticeText", "a USER_PUSHED_URL notice needs an absolute URL in NoticeText")
+		if strings.TrimSpace(p["NoticeText"]) == "" {
+			return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultMissingParameter, "NoticeText", "NoticeText: %s", validate.ReasonURL)
+		}
+		if _, f := p.text("NoticeText", validate.PushURL, h.limits()); f != nil {
+			return wire.Reply{}, f
 		}
 	case "USER_CUSTOM":
 		nt = chat.CustomNotice
+		if _, f := p.text("NoticeText", validate.NoticeText, h.limits()); f != nil {
+			return wire.Reply{}, f
+		}
 	default:
 		return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, "NoticeType", "NoticeType must be USER_PUSHED_URL or USER_CUSTOM, not %q", p["NoticeType"])
 	}

@@ -63,8 +63,8 @@ func BenchmarkSendRefresh(b *testing.B) {
 			return rec
 		}
 		var start struct{ ChatID, UserID, SecureKey string }
-		json.Unmarshal(serve("/genesys/2/chat/svc", "nickname=Bench").body, &start)
-		base := "/genesys/2/chat/svc/" + start.ChatID
+		json.Unmarshal(serve("/genesys/2/chat/customer-support", "nickname=Bench").body, &start)
+		base := "/genesys/2/chat/customer-support/" + start.ChatID
 		creds := "userId=" + start.UserID + "&secureKey=" + start.SecureKey + "&alias=1"
 		send := creds + "&message=Hello+there%2C+I+have+a+question+about+my+order&messageType=text"
 		b.ReportAllocs()
@@ -80,7 +80,7 @@ func BenchmarkSendRefresh(b *testing.B) {
 	b.Run("http", func(b *testing.B) {
 		h := startNode(b, nil, nil)
 		ctx := context.Background()
-		c, _, err := h.client.RequestChat(ctx, "svc", chatv2.ChatRequest{Nickname: "Bench"})
+		c, _, err := h.client.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Bench"})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -56,6 +56,16 @@ const (
 // events that have no customer-facing form (IDLE_CONTROL_SET and system
 // commands other than read confirmations and file notices); those are left
 // out of answers, which leaves a gap in the indexes but never reuses one.
+// wireTypeFor is wireType as seen by the customer viewer: a customer's own
+// read receipt is not echoed back to it (the agents see it; the customer
+// already knows what it has read).
+func wireTypeFor(ev *chat.Event, viewer string) string {
+	if ev.Kind == chat.Notice && ev.Notice == chat.SysCommand && ev.Text == chat.ReadConfirm && ev.From.UserID == viewer {
+		return ""
+	}
+	return wireType(ev)
+}
+
 func wireType(ev *chat.Event) string {
 	switch ev.Kind {
 	case chat.NewParty:
@@ -128,7 +138,7 @@ func appendBody(dst []byte, b *body) []byte {
 	first := true
 	for i := range b.events {
 		ev := &b.events[i]
-		typ := wireType(ev)
+		typ := wireTypeFor(ev, b.userID)
 		if typ == "" {
 			continue
 		}

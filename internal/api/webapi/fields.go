@@ -11,6 +11,7 @@ import (
 
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/validate"
 )
 
 // Error codes of an answer's errors array. The numbers are the reference's,
@@ -69,8 +70,10 @@ func tooLarge(max int) *failure {
 }
 
 // limits are the field limits for one request, derived from the
-// configuration it runs under. Lengths are in characters unless noted.
+// configuration it runs under (validate.LimitsFor: the rules every API
+// shares). Lengths are in characters unless noted.
 type limits struct {
+	v           validate.Limits
 	body        int // bytes of a request body or WebSocket frame
 	text        int // message, typing preview, custom notice text
 	name        int // nickname, firstName, lastName
@@ -83,24 +86,41 @@ type limits struct {
 	clientMsgID int
 }
 
-// limitsFor derives the limits from xml-request-max-size: the reference
-// estimates the usable text of a request at 0.45 of that size, and every
-// other limit is capped by it.
+// limitsFor derives the limits from xml-request-max-size.
 func limitsFor(cfg *config.Config) limits {
-	size := cfg.Settings.XMLRequestMaxSize
-	text := max(size*45/100, 1)
+	v := validate.LimitsFor(cfg.Settings.XMLRequestMaxSize)
 	return limits{
-		body:        size,
-		text:        text,
-		name:        min(256, text),
-		email:       min(254, text),
-		subject:     min(1024, text),
-		userData:    text,
-		attrs:       text,
-		url:         min(2048, text),
-		messageType: min(64, text),
-		clientMsgID: min(128, text),
+		v:           v,
+		body:        v.Body,
+		text:        v.Text,
+		name:        v.Name,
+		email:       v.Email,
+		subject:     v.Subject,
+		userData:    v.KV,
+		attrs:       v.KV,
+		url:         v.URL,
+		messageType: v.MessageType,
+		clientMsgID: v.ClientMsgID,
 	}
+}
+
+// checked returns the named field after the shared rules for vf, refused
+// with code when it is too long and with codeInvalid otherwise.
+func (f *form) checked(name string, vf validate.Field, lim limits, code int) (string, *failure) {
+	v := f.get(name)
+	if p := validate.Text(vf, v, lim.v); p != nil {
+		return "", refusal(name, p, code)
+	}
+	return v, nil
+}
+
+// refusal turns a shared-rule problem into a 400 naming the field; code is
+// used for a value that is too long.
+func refusal(name string, p *validate.Problem, code int) *failure {
+	if p.Kind == validate.TooLong {
+		return badField(code, name, p.Reason)
+	}
+	return invalid(name, p.Reason)
 }
 
 // text returns the named field, refused with code when it is longer than
@@ -108,7 +128,7 @@ func limitsFor(cfg *config.Config) limits {
 func (f *form) text(name string, max, code int) (string, *failure) {
 	v := f.get(name)
 	if !utf8.ValidString(v) {
-		return "", invalid(name, "must be valid UTF-8")
+		return "", invalid(name, validate.ReasonUTF8)
 	}
 	if n := utf8.RuneCountInString(v); n > max {
 		return "", badField(code, name, fmt.Sprintf("%d characters, more than the limit of %d", n, max))
@@ -157,11 +177,11 @@ func (f *form) position(name string) (pos int, ok bool, fl *failure) {
 // maxPosition is larger than any transcript; bigger indexes are clamped to it.
 const maxPosition = 1 << 40
 
-// userData returns the request's user data, refused when the keys and
-// values together exceed the limit.
+// checkedUserData returns the request's user data after the shared rules
+// (UTF-8, depth, size).
 func (f *form) checkedUserData(lim limits) (kv.Map, *failure) {
-	if n := f.userData.Size(); n > lim.userData {
-		return nil, badField(codeTooLong, "userData", fmt.Sprintf("%d bytes of keys and values, more than the limit of %d", n, lim.userData))
+	if p := validate.KV(validate.UserData, f.userData, lim.v); p != nil {
+		return nil, refusal("userData", p, codeTooLong)
 	}
 	return detached(f.userData), nil
 }
@@ -194,12 +214,15 @@ func (f *form) attributes(lim limits) (kv.Map, *failure) {
 	if len(v) > lim.attrs {
 		return nil, badField(codeTooLong, "eventAttributes", fmt.Sprintf("%d bytes, more than the limit of %d", len(v), lim.attrs))
 	}
+	if !validate.JSONText([]byte(v)) {
+		return nil, invalid("eventAttributes", validate.ReasonUTF8)
+	}
 	m, err := kv.FromJSON([]byte(v))
 	if err != nil {
 		return nil, invalid("eventAttributes", "must be a JSON object")
 	}
-	if !validKV(m) {
-		return nil, invalid("eventAttributes", "must be valid UTF-8")
+	if p := validate.KV(validate.EventAttributes, m, lim.v); p != nil {
+		return nil, refusal("eventAttributes", p, codeTooLong)
 	}
 	return m, nil
 }

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/validate"
 )
 
 // form is a decoded request: its plain fields in arrival order, its
@@ -76,12 +77,21 @@ func decodeForm(r *http.Request, max int) (*form, *failure) {
 			return nil, &failure{status: http.StatusUnsupportedMediaType, errs: []apiError{{codeInvalid, fmt.Sprintf("Content-Type %q cannot be parsed", clip(ct))}}}
 		}
 	}
-	switch mediaType {
-	case "", "application/x-www-form-urlencoded", "text/plain":
+	// A multipart body is recognised by its boundary whatever its label
+	// says: one client library labels file uploads form-urlencoded, and
+	// reading them as a form would lose every field.
+	if boundary, ok := sniffMultipart(body); ok && (mediaType == "multipart/form-data" || formLabel(mediaType)) {
+		mediaType, params = "multipart/form-data", map[string]string{"boundary": boundary}
+	}
+	switch {
+	case formLabel(mediaType):
+		if looksJSON(body) {
+			return nil, invalid("", "the body is JSON, but Chat API v2 requests are forms: send application/x-www-form-urlencoded or multipart/form-data")
+		}
 		if fl := f.parseURLEncoded(body); fl != nil {
 			return nil, fl
 		}
-	case "multipart/form-data":
+	case mediaType == "multipart/form-data":
 		if fl := f.parseMultipart(body, params["boundary"]); fl != nil {
 			return nil, fl
 		}
@@ -104,6 +114,42 @@ func decodeForm(r *http.Request, max int) (*form, *failure) {
 		}
 	}
 	return f, nil
+}
+
+// formLabel reports whether a media type is read as form-urlencoded: that
+// type itself, and for the lenient clients that avoid CORS preflights
+// text/plain or none.
+func formLabel(mediaType string) bool {
+	return mediaType == "" || mediaType == "application/x-www-form-urlencoded" || mediaType == "text/plain"
+}
+
+// sniffMultipart returns the boundary of a body that is multipart/form-data
+// by its content: it opens with "--boundary" on a line of its own and the
+// first part's headers carry a Content-Disposition.
+func sniffMultipart(body string) (string, bool) {
+	if !strings.HasPrefix(body, "--") {
+		return "", false
+	}
+	line, rest, ok := strings.Cut(body[2:], "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if !ok || line == "" || len(line) > 70 || strings.TrimRight(line, " ") != line {
+		return "", false
+	}
+	headers, _, _ := strings.Cut(rest, "\r\n\r\n")
+	if len(headers) > 1024 {
+		headers = headers[:1024]
+	}
+	if !strings.Contains(strings.ToLower(headers), "content-disposition:") {
+		return "", false
+	}
+	return line, true
+}
+
+// looksJSON reports whether a body labelled as a form is a JSON document:
+// a form's field names never start with '{' or '[' unescaped.
+func looksJSON(body string) bool {
+	t := strings.TrimLeft(body, " \t\r\n")
+	return t != "" && (t[0] == '{' || t[0] == '[')
 }
 
 // readBody reads at most max bytes of r's body, refusing a longer one.
@@ -218,8 +264,8 @@ func (f *form) add(name, value string) *failure {
 		if err != nil {
 			return invalid("userData", "userData without [key] must be a JSON object")
 		}
-		if !validKV(m) {
-			return invalid("userData", "user data must be valid UTF-8")
+		if !validate.JSONText([]byte(value)) || !validKV(m) {
+			return invalid("userData", validate.ReasonUTF8)
 		}
 		if f.userData == nil {
 			f.userData = kv.Map{}
@@ -236,7 +282,7 @@ func (f *form) add(name, value string) *failure {
 		return invalid(clip(name), "malformed user data key; use userData[key]")
 	}
 	if !utf8.ValidString(value) {
-		return invalid(clip(name), "the value must be valid UTF-8")
+		return invalid("userData", validate.ReasonUTF8)
 	}
 	if f.userData == nil {
 		f.userData = kv.Map{}

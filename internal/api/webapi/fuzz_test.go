@@ -66,7 +66,7 @@ func (fa *fuzzAPI) serve(method, target, ctype, body string) *httptest.ResponseR
 
 // newChat starts a chat through the API and returns its credentials.
 func (fa *fuzzAPI) newChat(t *testing.T) map[string]string {
-	rec := fa.serve(http.MethodPost, "/genesys/2/chat/svc", contentTypes[0], "nickname=Fuzz")
+	rec := fa.serve(http.MethodPost, "/genesys/2/chat/customer-support", contentTypes[0], "nickname=Fuzz")
 	var m map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil || rec.Code != 200 {
 		t.Fatalf("request chat: %d %s", rec.Code, rec.Body)
@@ -133,7 +133,7 @@ func fuzzOp(f *testing.F, op string) {
 	f.Fuzz(func(t *testing.T, body string, enc uint8) {
 		ids := fa.newChat(t)
 		defer fa.end(ids)
-		rec := fa.serve(http.MethodPost, "/genesys/2/chat/svc/"+ids["{chatId}"]+"/"+op, contentTypes[enc%4], fill(body, ids))
+		rec := fa.serve(http.MethodPost, "/genesys/2/chat/customer-support/"+ids["{chatId}"]+"/"+op, contentTypes[enc%4], fill(body, ids))
 		checkAnswer(t, rec)
 	})
 }
@@ -158,7 +158,7 @@ func fuzzFileOp(f *testing.F, op string) {
 	f.Fuzz(func(t *testing.T, fileID, body string, enc uint8) {
 		ids := fa.newChat(t)
 		defer fa.end(ids)
-		target := "/genesys/2/chat/svc/" + ids["{chatId}"] + "/file/" + url.PathEscape(fileID) + "/" + op
+		target := "/genesys/2/chat/customer-support/" + ids["{chatId}"] + "/file/" + url.PathEscape(fileID) + "/" + op
 		rec := fa.serve(http.MethodPost, target, contentTypes[enc%4], fill(body, ids))
 		if !canonical(target) {
 			// net/http's mux redirects a path with "//", "." or ".."
@@ -210,7 +210,7 @@ func FuzzWebSocketQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, query string) {
 		ids := fa.newChat(t)
 		defer fa.end(ids)
-		req := httptest.NewRequest(http.MethodGet, "/genesys/2/chat/svc/"+ids["{chatId}"]+"/ws", nil)
+		req := httptest.NewRequest(http.MethodGet, "/genesys/2/chat/customer-support/"+ids["{chatId}"]+"/ws", nil)
 		req.URL.RawQuery = fill(query, ids)
 		rec := httptest.NewRecorder()
 		fa.mux.ServeHTTP(rec, req)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/validate"
 )
 
 // op is one session operation, called with an authenticated request.
@@ -28,6 +29,9 @@ func (a *API) session(h op) http.HandlerFunc {
 		cfg := a.config()
 		rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId")}
 		f, fl := decodeForm(r, rq.lim.body)
+		if fl == nil {
+			fl = sessionFields(f)
+		}
 		if fl != nil {
 			a.fail(w, fl)
 			return
@@ -42,6 +46,18 @@ func (a *API) session(h op) http.HandlerFunc {
 		}
 		h(a, rq)
 	}
+}
+
+// sessionFields refuses a request that lacks one of the session fields
+// with a 400 naming it: a body that carries no credentials was not read as
+// the client meant it, and must not be answered as a chat that has ended.
+func sessionFields(f *form) *failure {
+	for _, name := range [...]string{"userId", "secureKey", "alias"} {
+		if f.get(name) == "" {
+			return invalid(name, "is required: every chat operation carries userId, secureKey and alias")
+		}
+	}
+	return nil
 }
 
 // startFor turns a client's transcriptPosition into where an answer reads
@@ -67,7 +83,7 @@ func startFor(f *form, absent int) (int, *failure) {
 func newestPos(s *chat.Session, userID string, buf []chat.Event) (int, []chat.Event) {
 	evs, _, _, _ := s.Read(userID, 0, buf[:0])
 	for i := len(evs) - 1; i >= 0; i-- {
-		if wireType(&evs[i]) != "" {
+		if wireTypeFor(&evs[i], userID) != "" {
 			return evs[i].Pos, evs
 		}
 	}
@@ -151,13 +167,13 @@ func opSend(a *API, rq *request) {
 		a.fail(rq.w, fl)
 		return
 	}
-	msg, fl := f.text("message", lim.text, codeTooLong)
+	msg, fl := f.checked("message", validate.MessageText, lim, codeTooLong)
 	if fl == nil && msg == "" {
 		fl = invalid("message", "is required")
 	}
-	mt, fl2 := f.text("messageType", lim.messageType, codeInvalid)
+	mt, fl2 := f.checked("messageType", validate.MessageType, lim, codeInvalid)
 	attrs, fl3 := f.attributes(lim)
-	id, fl4 := f.text("clientMessageId", lim.clientMsgID, codeInvalid)
+	id, fl4 := f.checked("clientMessageId", validate.ClientMessageID, lim, codeInvalid)
 	if fl = first(fl, fl2, fl3, fl4); fl != nil {
 		a.fail(rq.w, fl)
 		return
@@ -176,7 +192,7 @@ func opSend(a *API, rq *request) {
 func opRefresh(a *API, rq *request) {
 	f := rq.form
 	start, fl := startFor(f, 0)
-	_, fl2 := f.text("message", rq.lim.text, codeTooLong) // the typing preview; see docs
+	_, fl2 := f.checked("message", validate.NoticeText, rq.lim, codeTooLong) // the typing preview; see docs
 	wait, fl3 := waitFor(f, a.maxWait)
 	if fl = first(fl, fl2, fl3); fl != nil {
 		a.fail(rq.w, fl)
@@ -249,7 +265,7 @@ func (a *API) longPoll(rq *request, start int, wait time.Duration) {
 
 func opStartTyping(a *API, rq *request) {
 	start, fl := startFor(rq.form, readNone)
-	preview, fl2 := rq.form.text("message", rq.lim.text, codeTooLong)
+	preview, fl2 := rq.form.checked("message", validate.NoticeText, rq.lim, codeTooLong)
 	if fl = first(fl, fl2); fl != nil {
 		a.fail(rq.w, fl)
 		return
@@ -259,7 +275,7 @@ func opStartTyping(a *API, rq *request) {
 
 func opStopTyping(a *API, rq *request) {
 	start, fl := startFor(rq.form, readNone)
-	_, fl2 := rq.form.text("message", rq.lim.text, codeTooLong)
+	_, fl2 := rq.form.checked("message", validate.NoticeText, rq.lim, codeTooLong)
 	if fl = first(fl, fl2); fl != nil {
 		a.fail(rq.w, fl)
 		return
@@ -269,7 +285,7 @@ func opStopTyping(a *API, rq *request) {
 
 func opCustomNotice(a *API, rq *request) {
 	start, fl := startFor(rq.form, readNone)
-	text, fl2 := rq.form.text("message", rq.lim.text, codeTooLong)
+	text, fl2 := rq.form.checked("message", validate.NoticeText, rq.lim, codeTooLong)
 	attrs, fl3 := rq.form.attributes(rq.lim)
 	if fl = first(fl, fl2, fl3); fl != nil {
 		a.fail(rq.w, fl)
@@ -293,7 +309,7 @@ func opPushURL(a *API, rq *request) {
 			break
 		}
 	}
-	u, fl := rq.form.text(name, rq.lim.url, codeTooLong)
+	u, fl := rq.form.checked(name, validate.PushURL, rq.lim, codeTooLong)
 	if fl == nil && strings.TrimSpace(u) == "" {
 		fl = invalid("pushUrl", "is required")
 	}
@@ -370,7 +386,7 @@ func opUpdateData(a *API, rq *request) {
 
 func opUpdateNickname(a *API, rq *request) {
 	start, fl := startFor(rq.form, readNone)
-	nick, fl2 := rq.form.text("nickname", rq.lim.name, codeNickname)
+	nick, fl2 := rq.form.checked("nickname", validate.Nickname, rq.lim, codeNickname)
 	nick = strings.TrimSpace(nick)
 	if fl2 == nil && nick == "" {
 		fl2 = badField(codeNickname, "nickname", "is required")
@@ -437,6 +453,13 @@ func (a *API) handleRequestChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	service := r.PathValue("service")
+	if !cfg.Serves(service) {
+		// Only configured services are served; the answer is the one a
+		// service without a usable endpoint gets (docs/customer-api.md).
+		a.log.Debug("chat refused: service not configured", "service", clip(service))
+		a.send(w, &body{status: 2, errs: []apiError{{codeCannotStart, fmt.Sprintf("chat service %q is not served here", clip(service))}}})
+		return
+	}
 	ref := cfg.ServiceEndpoint(service)
 	tenant, endpoint, queue, err := cfg.ResolveEndpoint(ref)
 	if err != nil {
@@ -465,11 +488,11 @@ func (a *API) handleRequestChat(w http.ResponseWriter, r *http.Request) {
 // parseChatRequest validates request chat's fields and builds the engine
 // request (without endpoint and secret).
 func parseChatRequest(f *form, lim limits) (chat.CreateRequest, *failure) {
-	nick, fl := f.text("nickname", lim.name, codeNickname)
-	firstName, fl2 := f.text("firstName", lim.name, codeFirstName)
-	lastName, fl3 := f.text("lastName", lim.name, codeLastName)
-	subject, fl4 := f.text("subject", lim.subject, codeTooLong)
-	greeting, fl5 := f.text("text", lim.text, codeTooLong)
+	nick, fl := f.checked("nickname", validate.Nickname, lim, codeNickname)
+	firstName, fl2 := f.checked("firstName", validate.FirstName, lim, codeFirstName)
+	lastName, fl3 := f.checked("lastName", validate.LastName, lim, codeLastName)
+	subject, fl4 := f.checked("subject", validate.Subject, lim, codeTooLong)
+	greeting, fl5 := f.checked("text", validate.MessageText, lim, codeTooLong)
 	email, fl6 := f.email(lim)
 	ud, fl7 := f.checkedUserData(lim)
 	if fl := first(fl, fl2, fl3, fl4, fl5, fl6, fl7); fl != nil {

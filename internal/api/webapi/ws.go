@@ -42,6 +42,9 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start, fl := startFor(rq.form, 0)
+	if fl == nil {
+		fl = sessionFields(rq.form)
+	}
 	if fl != nil {
 		a.fail(w, fl)
 		return
