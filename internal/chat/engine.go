@@ -53,6 +53,9 @@ type Options struct {
 	Clock    clock.Clock // default: the real clock
 	Journal  Journal     // default: nothing is recorded
 	Settings Settings    // zero value: DefaultSettings
+	// OnWriteError, when set, is called (without locks held) when the
+	// journal reports that an appended event could not be made durable.
+	OnWriteError func(s *Session, pos int, err error)
 }
 
 const shardCount = 64
@@ -68,6 +71,8 @@ type Engine struct {
 	settings atomic.Pointer[Settings]
 	alive    atomic.Int64
 	shards   [shardCount]shard
+
+	onWriteError func(*Session, int, error)
 }
 
 type shard struct {
@@ -77,7 +82,7 @@ type shard struct {
 
 // New returns an Engine.
 func New(opts Options) *Engine {
-	e := &Engine{clock: opts.Clock, journal: opts.Journal, seed: maphash.MakeSeed()}
+	e := &Engine{clock: opts.Clock, journal: opts.Journal, seed: maphash.MakeSeed(), onWriteError: opts.OnWriteError}
 	if e.clock == nil {
 		e.clock = clock.Real()
 	}
@@ -179,6 +184,7 @@ func (e *Engine) Create(req CreateRequest) (*Session, Participant, Receipt, erro
 	defer s.mu.Unlock()
 
 	info := s.infoLocked()
+	info.CreatorSecret = req.Creator.Secret
 	created := e.journal.SessionCreated(&info)
 	req.Creator.creator = true
 	p, rc, err := s.joinLocked(req.Creator, now)
@@ -231,6 +237,7 @@ type Receipt struct {
 	// nothing new was appended; Pos is the earlier message's position.
 	Duplicate bool
 	durable   Waiter
+	sess      *Session // whose watermark a successful Wait settles
 }
 
 // Wait blocks until everything the change wrote is durable (at once when the
@@ -239,5 +246,13 @@ func (r Receipt) Wait(ctx context.Context) error {
 	if r.durable == nil {
 		return nil
 	}
-	return r.durable.Wait(ctx)
+	if err := r.durable.Wait(ctx); err != nil {
+		return err
+	}
+	if r.sess != nil {
+		// What is acknowledged is visible: the caller may read its own
+		// event at once, before the tracking goroutine runs.
+		r.sess.settle()
+	}
+	return nil
 }

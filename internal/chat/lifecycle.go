@@ -90,18 +90,25 @@ func (s *Session) removeLocked(p *Participant, reason LeaveReason, askerID, text
 	if p.Type == Client {
 		ev.Attrs = quitAttrs(reason)
 	}
-	return s.appendLocked(&ev, now)
+	rc := s.appendLocked(&ev, now)
+	p.leftPos = rc.Pos
+	return rc
 }
 
 // closeLocked removes the parties still present with the given reason,
 // marks the session closed, hands the final transcript to the journal and
 // schedules the purge. rc is the receipt of what the caller appended before.
 func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time, rc Receipt) Receipt {
+	from := s.events.len()
+	if !rc.Time.IsZero() {
+		from = rc.Pos
+	}
 	for _, p := range s.parties {
 		if !p.Left {
 			rc = s.removeLocked(p, reason, askerID, "", now)
 		}
 	}
+	s.groupPendingLocked(from) // the closing events become visible together
 	s.state = Closed
 	s.closedAt = now
 	s.engine.alive.Add(-1)

@@ -40,6 +40,8 @@ type Participant struct {
 	// Secret is the party's credential for request-per-call protocols (the
 	// customer API's secureKey). It is never put on an event.
 	Secret string
+	// leftPos is the position of the party's partyLeft event.
+	leftPos int
 }
 
 func (p *Participant) party() Party {

@@ -36,6 +36,9 @@ type Session struct {
 	confirmed map[string]int // user id → position of its live read confirmation
 	sent      map[string]int // sender user id + "\x00" + client message id → position
 	changed   chan struct{}  // closed and cleared on every change; nil when nobody waits
+	durable   int            // the commit watermark (watermark.go): readers see events below it
+	pending   []pendingWrite // appended events whose durability is awaited, in order
+	tracking  bool           // a goroutine advances durable as pending writes complete
 }
 
 // ID returns the session id (also the interaction id and the customer API's chatId).
@@ -297,7 +300,8 @@ func (s *Session) Changed() <-chan struct{} {
 
 // Read appends to buf the events at positions ≥ from that the party userID
 // may see and returns them, with the position to read from next (the
-// transcript length) and the session state. Parties that left may still read.
+// commit watermark, see watermark.go) and the session state. Parties that
+// left may still read.
 func (s *Session) Read(userID string, from int, buf []Event) ([]Event, int, State, error) {
 	return s.ReadN(userID, from, 0, buf)
 }
@@ -305,7 +309,8 @@ func (s *Session) Read(userID string, from int, buf []Event) ([]Event, int, Stat
 // ReadN is Read with a bound: it appends at most max events (max ≤ 0 means
 // no bound). When the bound cuts the read short, next is the position just
 // after the last event returned, so reading on from next neither skips nor
-// repeats an event; otherwise it is the transcript length. Push delivery uses
+// repeats an event; otherwise it is the commit watermark (the end of what is
+// durable; the transcript length when nothing is pending). Push delivery uses
 // it to keep what one connection holds in memory bounded however far behind
 // the connection is.
 func (s *Session) ReadN(userID string, from, max int, buf []Event) ([]Event, int, State, error) {
@@ -316,18 +321,19 @@ func (s *Session) ReadN(userID string, from, max int, buf []Event) ([]Event, int
 		return buf, 0, s.state, fmt.Errorf("read session %s as %s: %w", s.id, userID, ErrNotParticipant)
 	}
 	n := 0
-	for i := max0(from); i < s.events.len(); i++ {
+	end := s.visibleLocked()
+	for i := max0(from); i < end; i++ {
 		ev := s.events.at(i)
 		if !ev.VisibleTo(userID, p.Type) {
 			continue
 		}
 		if n == max && max > 0 {
-			return buf, i, s.state, nil
+			return buf, i, s.readStateLocked(), nil
 		}
 		buf = appendView(buf, ev, userID, p.Type)
 		n++
 	}
-	return buf, s.events.len(), s.state, nil
+	return buf, end, s.readStateLocked(), nil
 }
 
 func max0(x int) int {
@@ -362,7 +368,9 @@ func (s *Session) ReadAll(from int, buf []Event) ([]Event, int, State) {
 	return buf, s.events.len(), s.state
 }
 
-// Participant returns a copy of the party with the given user id, present or left.
+// Participant returns a copy of the party with the given user id, present or
+// left; a party is reported left once its partyLeft event is durable (below
+// the commit watermark).
 func (s *Session) Participant(userID string) (Participant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -370,7 +378,12 @@ func (s *Session) Participant(userID string) (Participant, error) {
 	if p == nil {
 		return Participant{}, fmt.Errorf("session %s has no party %s: %w", s.id, userID, ErrNotParticipant)
 	}
-	return *p, nil
+	c := *p
+	if c.Left && c.leftPos >= s.durable {
+		// Its departure is not durable yet: readers see the party present.
+		c.Left, c.LeftAt = false, time.Time{}
+	}
+	return c, nil
 }
 
 // Info returns a snapshot of the session's header, data and parties.
@@ -430,8 +443,9 @@ func (s *Session) appendLocked(ev *Event, now time.Time) Receipt {
 	ev.Pos = s.events.len()
 	ev.Time = now
 	w := s.engine.journal.EventAppended(s.id, s.events.add(ev))
+	s.trackLocked(ev.Pos, w)
 	s.notifyLocked()
-	return Receipt{Pos: ev.Pos, Time: now, durable: w}
+	return Receipt{Pos: ev.Pos, Time: now, durable: w, sess: s}
 }
 
 func (s *Session) notifyLocked() {
@@ -465,6 +479,10 @@ type Info struct {
 	UserData     kv.Map
 	Participants []Participant // in join order, parties that left included
 	Next         int           // transcript length: the next event's position
+	// CreatorSecret is the creator's credential (the customer API's
+	// secureKey), set only on the Info handed to Journal.SessionCreated so a
+	// journal can keep what restoring the session needs. Never shown.
+	CreatorSecret string
 }
 
 func (s *Session) infoLocked() Info {

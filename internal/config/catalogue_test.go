@@ -247,6 +247,7 @@ func TestImplemented(t *testing.T) {
 		"settings/limit-for-sessions",
 		"settings/session-password-enforce",
 		"settings/stop-abandoned-interaction",
+		"settings/session-restoration-mode",
 		"settings/transcript-auto-save",
 		"settings/xml-request-max-size",
 		"tenants/<tenant name>",

@@ -94,7 +94,7 @@ func (c *Config) Validate() []Warning {
 			s.LimitForSessions, s.LimitForFlexUsers)
 	}
 	if s.SessionRestorationMode == "simple" && s.TranscriptAutoSave == 0 {
-		add("settings", "session-restoration-mode", "simple has no effect while transcript-auto-save is 0")
+		add("settings", "session-restoration-mode", "with transcript-auto-save 0 only a graceful shutdown stores the live sessions; after a crash they cannot be restored")
 	}
 	if f := c.FileTransfer; f.UploadMaxFileSize > f.UploadMaxTotalSize {
 		add("client-file-transfer", "upload-max-file-size", "is %d, above upload-max-total-size %d; no file can be larger than the total",

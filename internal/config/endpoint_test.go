@@ -69,6 +69,7 @@ _chat_endpoint = Acme:sales
 [settings]
 limit-for-sessions = 2000
 session-restoration-mode = simple
+transcript-auto-save = 0
 [client-file-transfer]
 upload-max-file-size = 10
 upload-max-total-size = 5
@@ -77,7 +78,7 @@ upload-max-total-size = 5
 		`config.ini: [chat] default_chat_endpoint: "Environment:default" does not resolve: tenant "Environment" is neither a numeric id nor a name in [tenants]`,
 		`config.ini: [chat.broken] _chat_endpoint: "Acme:sales" does not resolve: no endpoint "sales" in [endpoints:101]`,
 		"config.ini: [settings] limit-for-sessions: is 2000, above limit-for-flex-users 1001; the smaller limit is reached first",
-		"config.ini: [settings] session-restoration-mode: simple has no effect while transcript-auto-save is 0",
+		"config.ini: [settings] session-restoration-mode: with transcript-auto-save 0 only a graceful shutdown stores the live sessions; after a crash they cannot be restored",
 		"config.ini: [client-file-transfer] upload-max-file-size: is 10, above upload-max-total-size 5; no file can be larger than the total",
 	}
 	if !reflect.DeepEqual(ws, want) {

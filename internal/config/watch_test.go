@@ -184,10 +184,10 @@ func TestWatcherRestartRequired(t *testing.T) {
 	}
 
 	// Mixed: the immediate one is applied, the restart one keeps its old value.
-	f.write("[ports]\nwebapi = :9000\n[admin]\ntoken = two\n[settings]\ntranscript-auto-save = 1\n")
+	f.write("[ports]\nwebapi = :9000\n[admin]\ntoken = two\n[settings]\ntranscript-auto-save = 2\n")
 	f.check(true, false)
 	cur := f.w.Current()
-	if cur.Settings.TranscriptAutoSave != 1 || cur.Ports["webapi"] != ":8778" || cur.Admin.Token != "one" {
+	if cur.Settings.TranscriptAutoSave != 2 || cur.Ports["webapi"] != ":8778" || cur.Admin.Token != "one" {
 		t.Errorf("active config: auto-save %d, webapi %q, token %q", cur.Settings.TranscriptAutoSave, cur.Ports["webapi"], cur.Admin.Token)
 	}
 }

@@ -29,7 +29,12 @@ type Options struct {
 	// rather than modify the user-data and attribute maps, which the live
 	// session shares.
 	Mask func(*chat.Final)
-	Log  *slog.Logger
+	// Attached, when set, returns the attached data to store with a closed
+	// session's record in the closing transaction (routing's keys with
+	// IsOnline=0), so a crash at any point of closing leaves the record
+	// either open or fully closed; nil keeps the stored user data.
+	Attached func(*chat.Final) json.RawMessage
+	Log      *slog.Logger
 }
 
 // Journal records sessions in the contact history. Create one with New and
@@ -44,6 +49,9 @@ type Journal struct {
 	// last is the result of each session's latest write not yet done; the
 	// session's next write waits for it.
 	last map[string]*result
+	// headers are the restoration headers of sessions just created, until
+	// their first event carries them to the store (restore.go).
+	headers map[string]*Header
 
 	done chan struct{} // closed when the worker has drained and exited
 }
@@ -60,6 +68,9 @@ type result struct {
 	done chan struct{}
 	err  error
 }
+
+// Done is closed when the write has run.
+func (r *result) Done() <-chan struct{} { return r.done }
 
 func (r *result) Wait(ctx context.Context) error {
 	select {
@@ -81,7 +92,7 @@ func New(opts Options) *Journal {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	j := &Journal{opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{}), last: make(map[string]*result)}
+	j := &Journal{opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{}), last: make(map[string]*result), headers: make(map[string]*Header)}
 	go j.run()
 	return j
 }
@@ -89,6 +100,8 @@ func New(opts Options) *Journal {
 // SessionCreated queues the creation of the interaction record.
 func (j *Journal) SessionCreated(info *chat.Info) chat.Waiter {
 	c := *info
+	j.stashHeader(&c)
+	c.CreatorSecret = ""
 	return j.enqueue(op{created: &c})
 }
 
@@ -97,17 +110,15 @@ func (j *Journal) SessionCreated(info *chat.Info) chat.Waiter {
 func (j *Journal) SessionUpdated(*chat.Info) chat.Waiter { return nil }
 
 // EventAppended writes the event to the intermediate transcript when
-// transcript-auto-save is on; typing notices are not kept.
+// transcript-auto-save is on. Typing notices are written too, so that every
+// position a party has seen is kept across a restoration; a restored session
+// drops them. The first event carries the session's restoration header.
 func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
+	h := j.takeHeader(sessionID, ev.Pos)
 	if j.opts.AutoSave() == 0 {
 		return nil
 	}
-	if ev.Kind == chat.Notice && (ev.Notice == chat.TypingStarted || ev.Notice == chat.TypingStopped) {
-		return nil
-	}
-	// The session start is not at hand here; timeShift is recomputed from
-	// utcTime when the final transcript is written.
-	data, err := json.Marshal(EncodeEvent(ev, ev.Time))
+	data, err := encodeStored(ev, h)
 	if err != nil {
 		return failed{fmt.Errorf("history: encode event %d of session %s: %w", ev.Pos, sessionID, err)}
 	}
@@ -119,6 +130,7 @@ func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 // SessionClosed queues the final transcript and closed status.
 func (j *Journal) SessionClosed(final *chat.Final) chat.Waiter {
 	c := *final
+	j.takeHeader(final.ID, 0)
 	return j.enqueue(op{closed: &c})
 }
 
@@ -262,18 +274,21 @@ func (j *Journal) close(ctx context.Context, f *chat.Final) error {
 	}
 	// The record's user data belong to routing, which attaches its keys to
 	// them; nil leaves them as stored.
-	if err := j.opts.Store.CloseInteraction(ctx, f.ID, f.ClosedAt, transcript, json.RawMessage(`{}`), nil); err != nil {
-		return fmt.Errorf("close interaction %s: %w", f.ID, err)
+	var userData json.RawMessage
+	if j.opts.Attached != nil {
+		userData = j.opts.Attached(f)
 	}
 	// The session's intermediate events were queued before its close; wait
-	// for them so none lands after the delete.
+	// for them so none lands after the closing transaction drops them.
 	if f.LastWrite != nil {
 		if err := f.LastWrite.Wait(ctx); err != nil {
 			j.opts.Log.Warn("history: an intermediate event of a closed session failed", "session", f.ID, "err", err)
 		}
 	}
-	if err := j.opts.Store.DeleteEvents(ctx, f.ID); err != nil {
-		return fmt.Errorf("drop intermediate transcript of %s: %w", f.ID, err)
+	// One transaction: final transcript, closed status, attached data,
+	// statistics, and the intermediate transcript dropped.
+	if err := j.opts.Store.CloseInteraction(ctx, f.ID, f.ClosedAt, transcript, json.RawMessage(`{}`), userData); err != nil {
+		return fmt.Errorf("close interaction %s: %w", f.ID, err)
 	}
 	return nil
 }

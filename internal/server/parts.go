@@ -10,7 +10,9 @@ import (
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/datadir"
 	"github.com/confab/confab/internal/history"
+	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/sqlite"
 )
@@ -35,6 +37,9 @@ type parts struct {
 	journals chat.Journals
 	adapters []mounted
 	lines    []string // operator output: URLs, generated tokens
+	lock     *datadir.Lock
+	router   *routing.Router // set by buildAgent; restoration and closing use it
+	saveLive func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
 }
 
 // add mounts an adapter on the listener of portID; onShutdown (may be nil)
@@ -59,20 +64,27 @@ func (p *parts) say(format string, args ...any) {
 }
 
 func (s *Server) buildParts(ctx context.Context) (*parts, error) {
+	lock, err := datadir.Acquire(s.dataDir) // one owner per data directory
+	if err != nil {
+		return nil, err
+	}
 	st, err := sqlite.Open(ctx, s.dataDir, sqlite.Options{})
 	if err != nil {
+		lock.Release()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	p := &parts{store: st}
+	p := &parts{store: st, lock: lock}
 	p.history = history.New(history.Options{
 		Store:    st,
 		AutoSave: func() int { return s.cfg.Load().Settings.TranscriptAutoSave },
+		Attached: p.closedAttached,
 		Log:      s.log,
 	})
 	p.journals = chat.Journals{p.history}
 	// The engine reports to p.journals, which the adapters may extend while
 	// they are built, before any session exists.
-	s.engine = chat.New(chat.Options{Clock: s.clock, Settings: engineSettings(s.cfg.Load()), Journal: &p.journals})
+	s.engine = chat.New(chat.Options{Clock: s.clock, Settings: engineSettings(s.cfg.Load()), Journal: &p.journals,
+		OnWriteError: s.writeFailed})
 	for _, build := range s.adapterBuilders() {
 		if err := build(p); err != nil {
 			p.close(ctx)
@@ -134,6 +146,9 @@ func (p *parts) close(ctx context.Context) error {
 			a.onShutdown(ctx)
 		}
 	}
+	if p.saveLive != nil {
+		p.saveLive(ctx)
+	}
 	if p.history != nil {
 		if err := p.history.Close(ctx); err != nil {
 			errs = append(errs, err)
@@ -144,6 +159,10 @@ func (p *parts) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
 		}
 		p.store = nil
+	}
+	if p.lock != nil {
+		p.lock.Release()
+		p.lock = nil
 	}
 	return errors.Join(errs...)
 }

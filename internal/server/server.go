@@ -102,6 +102,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.parts = p
+	if err := s.restoreSessions(ctx, p); err != nil {
+		p.close(ctx)
+		return nil, err
+	}
 	return s, nil
 }
 

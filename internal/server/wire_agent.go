@@ -39,6 +39,7 @@ func (s *Server) buildAgent(p *parts) error {
 		Log:      s.log.With("adapter", "routing"),
 	})
 	p.addJournal(router)
+	p.router = router
 	maxFrame := func() int { return s.cfg.Load().Settings.XMLRequestMaxSize }
 
 	agents := agent.New(agent.Options{

@@ -104,10 +104,15 @@ func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.T
 		if err != nil {
 			return classify(err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if err == nil {
+				err = store.ErrNotFound
+			}
 			return err
 		}
-		return store.ErrNotFound
+		// In the same transaction: a crash leaves either the open record
+		// with its intermediate transcript or the closed one without.
+		return w.deleteEvents(ctx, id)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: close interaction %s: %w", id, err)

@@ -26,6 +26,7 @@ func Run(t *testing.T, open Opener) {
 		{"IdentifyContactConcurrent", testIdentifyContactConcurrent},
 		{"Interactions", testInteractions},
 		{"CloseInteraction", testCloseInteraction},
+		{"CloseDropsEvents", testCloseDropsEvents},
 		{"ListInteractions", testListInteractions},
 		{"Events", testEvents},
 		{"EventReplay", testEventReplay},

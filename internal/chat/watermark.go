@@ -1,0 +1,164 @@
+package chat
+
+import "context"
+
+// The commit watermark. With a journal that makes events durable
+// (transcript-auto-save on), an event is shown to the other parties only
+// once it and every event before it are durable: otherwise a party could see
+// a message that a crash then takes back, and after a restoration a
+// different event could take its position. Events below s.durable are
+// durable; readers (Read, ReadN) stop there.
+//
+// A session with writes in flight has one tracking goroutine, which waits
+// for the oldest pending write, then advances the watermark past it and past
+// every later write already done (a group commit completes many at once), and
+// wakes the session's waiters. It exits when nothing is pending: there is no
+// goroutine per event, and none for an idle session.
+
+// pendingWrite is an appended event whose durability is awaited.
+type pendingWrite struct {
+	pos int
+	w   Waiter // nil: nothing to wait for beyond the earlier writes
+}
+
+// doneReporter is implemented by waiters that can say without blocking
+// whether they have completed (store tickets do).
+type doneReporter interface {
+	Done() <-chan struct{}
+}
+
+func waiterDone(w Waiter) bool {
+	if w == nil {
+		return true
+	}
+	if ws, ok := w.(waiters); ok {
+		for _, w := range ws {
+			if !waiterDone(w) {
+				return false
+			}
+		}
+		return true
+	}
+	d, ok := w.(doneReporter)
+	if !ok {
+		return false
+	}
+	select {
+	case <-d.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// trackLocked records the durability of the event just appended at pos.
+func (s *Session) trackLocked(pos int, w Waiter) {
+	if len(s.pending) == 0 && waiterDone(w) {
+		s.durable = pos + 1
+		return
+	}
+	s.pending = append(s.pending, pendingWrite{pos: pos, w: w})
+	if !s.tracking {
+		s.tracking = true
+		go s.track()
+	}
+}
+
+// track advances the watermark as pending writes complete.
+func (s *Session) track() {
+	for {
+		s.mu.Lock()
+		if len(s.pending) == 0 {
+			s.tracking = false
+			s.mu.Unlock()
+			return
+		}
+		first := s.pending[0]
+		s.mu.Unlock()
+		var err error
+		if first.w != nil {
+			err = first.w.Wait(context.Background())
+		}
+		s.mu.Lock()
+		n := 0
+		if len(s.pending) > 0 && s.pending[0].pos == first.pos {
+			n = 1 // waited for above (settle may have taken it meanwhile)
+		}
+		s.popLocked(n)
+		onErr := s.engine.onWriteError
+		s.mu.Unlock()
+		if err != nil && onErr != nil {
+			onErr(s, first.pos, err)
+		}
+	}
+}
+
+// popLocked removes the first n pending writes (known to be done) and every
+// later one already done, advances the watermark past them and wakes the
+// waiters.
+func (s *Session) popLocked(n int) {
+	for n < len(s.pending) && waiterDone(s.pending[n].w) {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	s.durable = s.pending[n-1].pos + 1
+	rest := copy(s.pending, s.pending[n:])
+	clear(s.pending[rest:])
+	s.pending = s.pending[:rest]
+	if rest == 0 && cap(s.pending) > 64 {
+		s.pending = nil
+	}
+	s.notifyLocked()
+}
+
+// groupPendingLocked merges the pending writes at positions ≥ from into one,
+// so the watermark passes them all at once.
+func (s *Session) groupPendingLocked(from int) {
+	i := len(s.pending)
+	for i > 0 && s.pending[i-1].pos >= from {
+		i--
+	}
+	if len(s.pending)-i < 2 {
+		return
+	}
+	var ws waiters
+	for _, p := range s.pending[i:] {
+		if p.w != nil {
+			ws = append(ws, p.w)
+		}
+	}
+	last := s.pending[len(s.pending)-1].pos
+	clear(s.pending[i+1:])
+	s.pending = append(s.pending[:i], pendingWrite{pos: last, w: ws})
+}
+
+// settle advances the watermark past the leading pending writes that are
+// done, without waiting.
+func (s *Session) settle() {
+	s.mu.Lock()
+	s.popLocked(0)
+	s.mu.Unlock()
+}
+
+// readStateLocked is the state readers are told: a closed session whose
+// last events are not durable yet still reads as alive, so a reader that
+// stops at the close has seen every event.
+func (s *Session) readStateLocked() State {
+	if s.state == Closed && s.durable < s.events.len() {
+		return Alive
+	}
+	return s.state
+}
+
+// visibleLocked is the end of what readers may see: the watermark.
+func (s *Session) visibleLocked() int { return s.durable }
+
+// Durable returns the commit watermark: the events at positions below it are
+// durable and visible to readers.
+func (s *Session) Durable() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.durable
+}

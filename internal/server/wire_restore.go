@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/restore"
+	"github.com/confab/confab/internal/routing"
+)
+
+// restoreSessions brings back the sessions that were live when the store
+// was last used (see package restore), before the node serves requests, and
+// arranges for a graceful shutdown with transcript-auto-save=0 to store
+// every live session's transcript so the next start can restore it.
+func (s *Server) restoreSessions(ctx context.Context, p *parts) error {
+	p.saveLive = func(ctx context.Context) {
+		if s.cfg.Load().Settings.TranscriptAutoSave != 0 {
+			return // every event is stored already
+		}
+		n, err := p.history.SaveLive(ctx, s.engine.Sessions())
+		if err != nil {
+			s.log.Error("shutdown: live transcripts not all stored", "sessions", n, "err", err)
+			return
+		}
+		s.log.Info("shutdown: stored the transcripts of the live sessions", "sessions", n)
+	}
+	start := time.Now()
+	rep, err := restore.Run(ctx, restore.Options{
+		Engine: s.engine, Store: p.store, Mode: s.cfg.Load().Settings.SessionRestorationMode,
+		Strip: stripRoutingKeys, OnlineKey: routing.KeyIsOnline, Log: s.log,
+	})
+	if rep != (restore.Report{}) {
+		s.log.Info("restoration at start", "mode", s.cfg.Load().Settings.SessionRestorationMode,
+			"result", rep.String(), "took", time.Since(start).Round(time.Millisecond))
+		p.say("restoration at start: %s", rep)
+	}
+	if err != nil {
+		s.log.Error("restoration at start: some sessions failed", "err", err)
+	}
+	return nil
+}
+
+// stripRoutingKeys leaves the session's own user data of an interaction's
+// attached data.
+func stripRoutingKeys(m kv.Map) {
+	for _, k := range []string{routing.KeyAppName, routing.KeySessionID, routing.KeyIsOnline,
+		routing.KeyAsyncStatus, routing.KeySessionPassword, routing.KeyContactID} {
+		delete(m, k)
+	}
+}
+
+// closedAttached is the attached data stored with a closed session's
+// record in its closing transaction: routing's keys, IsOnline=0.
+func (p *parts) closedAttached(f *chat.Final) json.RawMessage {
+	if p.router == nil {
+		return nil
+	}
+	in, err := p.router.Get(f.ID)
+	if err != nil {
+		return nil
+	}
+	ud := in.UserData
+	ud[routing.KeyIsOnline] = "0"
+	b, err := json.Marshal(ud)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// writeFailed reports an event the store could not make durable.
+func (s *Server) writeFailed(sess *chat.Session, pos int, err error) {
+	s.log.Error("intermediate transcript: event not stored", "session", sess.ID(), "pos", pos, "err", err)
+}
