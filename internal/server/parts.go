@@ -38,7 +38,7 @@ type parts struct {
 	adapters []mounted
 	lines    []string // operator output: URLs, generated tokens
 	lock     *datadir.Lock
-	router   *routing.Router // set by buildAgent; restoration and closing use it
+	router   *routing.Router       // set by buildAgent; restoration and closing use it
 	saveLive func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
 }
 
