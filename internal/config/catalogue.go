@@ -84,6 +84,7 @@ func allSections() []*sectionSpec {
 		tokenSection("admin", "admin API", func(c *Config) *string { return &c.Admin.Token }),
 		tokenSection("esp", "workflow (ESP) requests", func(c *Config) *string { return &c.ESP.Token }),
 		protectionSection(),
+		corsSection(),
 	}
 }
 

@@ -88,6 +88,8 @@ var fields = map[string]func(c *config.Config) any{
 
 	"log/verbose": func(c *config.Config) any { return c.Log.Verbose },
 
+	"cors/allowed-origins": func(c *config.Config) any { return c.CORS.AllowedOrigins },
+
 	"chat/default_chat_endpoint":        func(c *config.Config) any { return c.Chat.DefaultChatEndpoint },
 	"chat/chat_session_request_timeout": func(c *config.Config) any { return c.Chat.ChatSessionRequestTimeout },
 	"chat/enable_notification_mode":     func(c *config.Config) any { return c.Chat.EnableNotificationMode },
@@ -238,6 +240,7 @@ func TestImplemented(t *testing.T) {
 		"admin/token",
 		"chat.<service>/_chat_endpoint",
 		"chat/default_chat_endpoint",
+		"cors/allowed-origins",
 		"endpoints:<tenant id>/<endpoint name>",
 		"esp/token",
 		"protection/allow-any-service",
@@ -287,6 +290,8 @@ func validSamples(o config.Option) map[string]string {
 		return map[string]string{"copy": "copy", "hide": "hide", "skip": "skip", "hide-first-4": "hide-first-4", "hide-last-1000": "hide-last-1000", "hide-last-007": "hide-last-7"}
 	case "tenants/<tenant name>":
 		return map[string]string{"1": "1", "0101": "101", "2147483647": "2147483647"}
+	case "cors/allowed-origins":
+		return map[string]string{"": "", "https://Shop.example.com/ http://*.example.org:8080": "https://shop.example.com, http://*.example.org:8080"}
 	case "settings/stop-abandoned-interaction":
 		return map[string]string{"always": "always", "never": "never", "noagents": "noagents", "noanswer": "noanswer", "false": "never", "true": "noanswer"}
 	}
@@ -323,6 +328,8 @@ func invalidSamples(o config.Option) []string {
 		return []string{"session-id,bogus"}
 	case "client-file-transfer/upload-file-types":
 		return []string{"pdf::png", "a b", "x/y"}
+	case "cors/allowed-origins":
+		return []string{"*", "shop.example.com", "https://example.com/path", "https://a.*.example.com"}
 	case "log-filter-data/default-filter-type", "log-filter-data/<user-data key>":
 		return []string{"bogus", "hide-first-0", "hide-last-1001", "hide-first-", "hide-first-+3", "Copy"}
 	case "tenants/<tenant name>":

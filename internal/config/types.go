@@ -41,6 +41,7 @@ type Config struct {
 	ESP   ESP   // [esp]
 
 	Protection Protection // [protection], Confab's own
+	CORS       CORS       // [cors]
 }
 
 // Listener ids used as option names in [ports].
@@ -214,4 +215,14 @@ type ESP struct {
 	// Token authenticates workflow requests. Empty means the server
 	// generates one when it first starts.
 	Token string
+}
+
+// CORS holds [cors].
+type CORS struct {
+	// AllowedOrigins lists the browser origins allowed to call the customer
+	// endpoints with credentials, and to open the agent socket: exact
+	// origins and wildcard host patterns, canonical (lower case), separated
+	// by ", ". Empty means any origin without credentials on the customer
+	// endpoints and the server's own origin only on the agent socket.
+	AllowedOrigins string
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/cors"
 )
 
 // Options configure an API. Engine and Config are required; zero values of
@@ -25,6 +26,9 @@ type Options struct {
 	// the engine's clock.
 	Clock clock.Clock
 	Log   *slog.Logger // default: discard
+	// CORS says which browser origins may call with credentials; nil is
+	// the open policy (any origin, no credentials).
+	CORS *cors.Policy
 	// Alias is the value answers carry as alias and requests must send back;
 	// default "1".
 	Alias string
@@ -58,21 +62,23 @@ const secureKeyLen = 24
 
 // API is the customer Chat API v2 adapter. It is safe for concurrent use.
 type API struct {
-	engine   *chat.Engine
-	config   func() *config.Config
-	clock    clock.Clock
-	log      *slog.Logger
-	alias    string
-	maxBatch int
-	backlog  int
-	maxWait  time.Duration
-	ping     time.Duration
-	wtimeout time.Duration
+	engine     *chat.Engine
+	config     func() *config.Config
+	clock      clock.Clock
+	log        *slog.Logger
+	alias      string
+	corsPolicy *cors.Policy
+	maxBatch   int
+	backlog    int
+	maxWait    time.Duration
+	ping       time.Duration
+	wtimeout   time.Duration
 
 	// decoy is compared against when there is no such chat or customer, so
 	// that a wrong key and an unknown chat take the same work.
 	decoy    []byte
 	presence *presence
+	keys     *keyIndex     // secure key -> chat, for transports that send only the key
 	done     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
 	bufs     sync.Pool // *[]byte answer buffers
@@ -87,25 +93,29 @@ type API struct {
 // New returns an API for the engine.
 func New(opts Options) *API {
 	a := &API{
-		engine:   opts.Engine,
-		config:   opts.Config,
-		clock:    opts.Clock,
-		log:      opts.Log,
-		alias:    opts.Alias,
-		maxBatch: opts.MaxBatch,
-		backlog:  opts.MaxBacklog,
-		maxWait:  opts.MaxWait,
-		ping:     opts.PingInterval,
-		wtimeout: opts.WriteTimeout,
-		decoy:    []byte(chat.NewSecret(secureKeyLen)),
-		done:     make(chan struct{}),
-		conns:    map[*websocket.Conn]struct{}{},
+		engine:     opts.Engine,
+		config:     opts.Config,
+		clock:      opts.Clock,
+		log:        opts.Log,
+		alias:      opts.Alias,
+		corsPolicy: opts.CORS,
+		maxBatch:   opts.MaxBatch,
+		backlog:    opts.MaxBacklog,
+		maxWait:    opts.MaxWait,
+		ping:       opts.PingInterval,
+		wtimeout:   opts.WriteTimeout,
+		decoy:      []byte(chat.NewSecret(secureKeyLen)),
+		done:       make(chan struct{}),
+		conns:      map[*websocket.Conn]struct{}{},
 	}
 	if a.clock == nil {
 		a.clock = a.engine.Clock()
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.corsPolicy == nil {
+		a.corsPolicy = cors.New(nil)
 	}
 	if a.alias == "" {
 		a.alias = "1"
@@ -128,6 +138,7 @@ func New(opts Options) *API {
 	a.bufs.New = func() any { b := make([]byte, 0, 2048); return &b }
 	a.events.New = func() any { e := make([]chat.Event, 0, 16); return &e }
 	a.presence = newPresence(a)
+	a.keys = newKeyIndex(a.engine)
 	return a
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/validate"
 )
@@ -37,14 +38,7 @@ func (a *API) session(h op) http.HandlerFunc {
 			return
 		}
 		rq.form = f
-		if !a.authenticate(rq) {
-			a.unauthorized(w)
-			return
-		}
-		if !rq.me.Left {
-			rq.sess.Touch(rq.me.UserID) // fails only if the customer has just left
-		}
-		h(a, rq)
+		a.run(rq, h)
 	}
 }
 
@@ -58,6 +52,19 @@ func sessionFields(f *form) *failure {
 		}
 	}
 	return nil
+}
+
+// run authenticates a decoded request, counts it as protocol activity and
+// runs the operation. Every transport's session operations pass here.
+func (a *API) run(rq *request, h op) {
+	if !a.authenticate(rq) {
+		a.unauthorized(rq.w)
+		return
+	}
+	if !rq.me.Left {
+		rq.sess.Touch(rq.me.UserID) // fails only if the customer has just left
+	}
+	h(a, rq)
 }
 
 // startFor turns a client's transcriptPosition into where an answer reads
@@ -126,6 +133,9 @@ func (a *API) fill(b *body, rq *request, bt batch) {
 
 // send writes b as an HTTP 200 answer.
 func (a *API) send(w http.ResponseWriter, b *body) {
+	if c, ok := w.(*capture); ok {
+		c.note(b)
+	}
 	buf := a.getBuf()
 	*buf = appendBody(*buf, b)
 	writeJSON(w, http.StatusOK, *buf)
@@ -443,6 +453,12 @@ func (a *API) handleRequestChat(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, fl)
 		return
 	}
+	a.requestChat(w, r, r.PathValue("service"), cfg, lim, f)
+}
+
+// requestChat starts a chat from a decoded request chat form; every
+// transport's request chat passes here.
+func (a *API) requestChat(w http.ResponseWriter, r *http.Request, service string, cfg *config.Config, lim limits, f *form) {
 	cr, fl := parseChatRequest(f, lim)
 	if fl != nil {
 		a.fail(w, fl)
@@ -452,7 +468,6 @@ func (a *API) handleRequestChat(w http.ResponseWriter, r *http.Request) {
 		a.send(w, &body{status: 1, errs: []apiError{{codeUnavailable, "the server is shutting down; try again"}}})
 		return
 	}
-	service := r.PathValue("service")
 	if !cfg.Serves(service) {
 		// Only configured services are served; the answer is the one a
 		// service without a usable endpoint gets (docs/customer-api.md).
@@ -481,6 +496,7 @@ func (a *API) handleRequestChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.presence.start(s.ID(), me.UserID)
+	a.keys.add(key, s.ID(), me.UserID)
 	rq := &request{w: w, r: r, cfg: cfg, lim: lim, form: f, chatID: s.ID(), sess: s, me: me}
 	a.changed(rq, rc, 0)
 }

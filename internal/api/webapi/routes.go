@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/confab/confab/internal/cors"
 )
 
 // basePath is where every Chat API v2 route hangs.
@@ -49,38 +51,21 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle(basePath, a.cors(a.handleOther))
 }
 
-// cors lets browser widgets on other origins call the API. The API uses no
-// cookies (credentials travel in the form), so any origin is allowed; the
-// origin is echoed rather than "*" so that a client sending credentials
-// mode still works.
+// cors lets browser widgets on other origins call the API, as the [cors]
+// policy says (internal/cors): by default any origin without credentials,
+// since the API's credentials travel in the form, not in cookies.
 func (a *API) cors(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hd := w.Header()
-		if o := r.Header.Get("Origin"); o != "" {
-			hd.Set("Access-Control-Allow-Origin", o)
-			hd.Add("Vary", "Origin")
-		} else {
-			hd["Access-Control-Allow-Origin"] = anyOrigin
-		}
+		a.corsPolicy.Apply(w.Header(), r)
 		h(w, r)
 	})
 }
-
-var anyOrigin = []string{"*"} // shared, read-only
-
-// allowHeaders are the request headers a preflight may ask for: the
-// widget's apikey and custom Authorization, and what XHR libraries add.
-const allowHeaders = "Content-Type, apikey, Authorization, X-Requested-With"
 
 // handleOther answers what no route matched: CORS preflights, wrong
 // methods and unknown paths, always with JSON.
 func (a *API) handleOther(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodOptions {
-		h := w.Header()
-		h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", allowHeaders)
-		h.Set("Access-Control-Max-Age", "600")
-		w.WriteHeader(http.StatusNoContent)
+		cors.AnswerPreflight(w) // a.cors has set the origin headers
 		return
 	}
 	if knownPath(r.URL.Path) {
