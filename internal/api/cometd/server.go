@@ -1,0 +1,331 @@
+package cometd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/confab/confab/internal/api/webapi"
+	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/cors"
+)
+
+// Path is where the Bayeux server listens.
+const Path = "/genesys/cometd"
+
+// BrowserCookie is the cookie that binds client ids to a browser.
+const BrowserCookie = "BAYEUX_BROWSER"
+
+// Options configure a Server. API is required; zero values of the rest
+// select the documented defaults.
+type Options struct {
+	API   *webapi.API
+	Clock clock.Clock  // default: the real clock
+	Log   *slog.Logger // default: discard
+	CORS  *cors.Policy // default: the open policy
+
+	// Timeout is how long a /meta/connect is held when nothing is to be
+	// delivered (the advice timeout). Default 30 s.
+	Timeout time.Duration
+	// Interval is the advice interval: how long a client waits between a
+	// connect answer and its next connect. Default 0.
+	Interval time.Duration
+	// Grace is how long past Timeout+Interval a client may stay without a
+	// connect before it expires. Default 10 s.
+	Grace time.Duration
+	// MaxQueue bounds the deliveries waiting for a client; one more drops
+	// the client (slow consumer). Default 256.
+	MaxQueue int
+	// MaxClients bounds the live clients; a handshake beyond it is refused
+	// with 503. Default 100000.
+	MaxClients int
+	// MaxBody returns the largest request body or WebSocket frame accepted;
+	// default 64 KiB.
+	MaxBody func() int
+	// WriteTimeout bounds one WebSocket write (wall clock). Default 10 s.
+	WriteTimeout time.Duration
+}
+
+// Defaults of the Options.
+const (
+	DefaultTimeout      = 30 * time.Second
+	DefaultGrace        = 10 * time.Second
+	DefaultMaxQueue     = 256
+	DefaultMaxClients   = 100000
+	DefaultMaxBody      = 64 << 10
+	DefaultWriteTimeout = 10 * time.Second
+)
+
+// Server is the Bayeux server. It is safe for concurrent use.
+type Server struct {
+	api      *webapi.API
+	clock    clock.Clock
+	log      *slog.Logger
+	cors     *cors.Policy
+	timeout  time.Duration
+	interval time.Duration
+	grace    time.Duration
+	maxQueue int
+	maxCl    int
+	maxBody  func() int
+	wtimeout time.Duration
+	chat     *chatService
+
+	done     chan struct{} // closed by Shutdown
+	stopOnce sync.Once
+
+	mu      sync.Mutex // guards the following
+	clients map[string]*Client
+	closing bool
+	conns   map[*websocket.Conn]struct{}
+	live    sync.WaitGroup // WebSocket handlers; Add only under mu while !closing
+	dropped int            // clients dropped as slow consumers
+	expired int            // clients expired for not connecting
+}
+
+// New returns a Server for the API.
+func New(opts Options) *Server {
+	s := &Server{
+		api: opts.API, clock: opts.Clock, log: opts.Log, cors: opts.CORS,
+		timeout: opts.Timeout, interval: opts.Interval, grace: opts.Grace,
+		maxQueue: opts.MaxQueue, maxCl: opts.MaxClients, maxBody: opts.MaxBody, wtimeout: opts.WriteTimeout,
+		done: make(chan struct{}), clients: map[string]*Client{}, conns: map[*websocket.Conn]struct{}{},
+	}
+	if s.clock == nil {
+		s.clock = clock.Real()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.cors == nil {
+		s.cors = cors.New(nil)
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
+	}
+	if s.interval < 0 {
+		s.interval = 0
+	}
+	if s.grace <= 0 {
+		s.grace = DefaultGrace
+	}
+	if s.maxQueue <= 0 {
+		s.maxQueue = DefaultMaxQueue
+	}
+	if s.maxCl <= 0 {
+		s.maxCl = DefaultMaxClients
+	}
+	if s.maxBody == nil {
+		s.maxBody = func() int { return DefaultMaxBody }
+	}
+	if s.wtimeout <= 0 {
+		s.wtimeout = DefaultWriteTimeout
+	}
+	s.chat = &chatService{srv: s, api: s.api}
+	return s
+}
+
+// Register mounts the routes:
+//
+//	POST    /genesys/cometd[/{type}]  long-polling (type: handshake, connect, …)
+//	GET     /genesys/cometd[/{type}]  websocket (an upgrade) or callback-polling (jsonp=, message=)
+//	OPTIONS /genesys/cometd[/{type}]  CORS preflight
+//	POST    /genesys/2/chat-ntf       file operations of a live CometD client
+func (s *Server) Register(mux *http.ServeMux) {
+	for _, p := range []string{Path, Path + "/{type}"} {
+		mux.HandleFunc("POST "+p, s.handlePost)
+		mux.HandleFunc("GET "+p, s.handleGet)
+		mux.HandleFunc("OPTIONS "+p, s.cors.Preflight)
+	}
+	mux.HandleFunc("POST "+webapi.NotificationFilesPath, s.handleFiles)
+	mux.HandleFunc("OPTIONS "+webapi.NotificationFilesPath, s.cors.Preflight)
+}
+
+// Shutdown ends held connects (advising the clients to handshake again,
+// with another node), closes the WebSocket connections once their last
+// answer is written or ctx ends, and drops every client. It may be called
+// more than once.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		s.closing = true
+		s.mu.Unlock()
+		close(s.done)
+	})
+	waited := make(chan struct{})
+	go func() {
+		s.live.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.CloseNow()
+		}
+		s.mu.Unlock()
+		<-waited
+	}
+	s.mu.Lock()
+	cls := make([]*Client, 0, len(s.clients))
+	for _, c := range s.clients {
+		cls = append(cls, c)
+	}
+	s.mu.Unlock()
+	for _, c := range cls {
+		s.remove(c, "server shutting down")
+	}
+}
+
+func (s *Server) stopping() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Clients reports the number of live clients.
+func (s *Server) Clients() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clients)
+}
+
+// Stats are the server's counters.
+type Stats struct {
+	Clients       int // live clients
+	SlowConsumers int // clients dropped because they fell behind
+	Expired       int // clients expired because they stopped connecting
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Clients: len(s.clients), SlowConsumers: s.dropped, Expired: s.expired}
+}
+
+// newID returns 24 random bytes in URL-safe base64 (192 bits).
+func newID() string {
+	var b [24]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// browserID returns the request's BAYEUX_BROWSER cookie ("" if none).
+func browserID(r *http.Request) string {
+	c, err := r.Cookie(BrowserCookie)
+	if err != nil || len(c.Value) > 64 {
+		return ""
+	}
+	return c.Value
+}
+
+// ensureBrowser returns the request's browser id, issuing a new cookie on
+// w when it has none. Cross-site widgets need SameSite=None, which
+// browsers accept only with Secure, so that is set on TLS requests.
+func ensureBrowser(w http.ResponseWriter, r *http.Request) string {
+	if id := browserID(r); id != "" {
+		return id
+	}
+	id := newID()
+	ck := &http.Cookie{Name: BrowserCookie, Value: id, Path: "/", HttpOnly: true}
+	if r.TLS != nil {
+		ck.Secure, ck.SameSite = true, http.SameSiteNoneMode
+	}
+	http.SetCookie(w, ck)
+	return id
+}
+
+// lookup returns the live client id bound to browser, or nil: a client id
+// used from another browser is as unknown as a made-up one.
+func (s *Server) lookup(id, browser string) *Client {
+	s.mu.Lock()
+	c := s.clients[id]
+	s.mu.Unlock()
+	if c == nil || c.browser != browser {
+		return nil
+	}
+	return c
+}
+
+// liveBrowser reports whether a live client is bound to browser.
+func (s *Server) liveBrowser(browser string) bool {
+	if browser == "" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.clients {
+		if c.browser == browser {
+			return true
+		}
+	}
+	return false
+}
+
+// add registers a new client for browser, or returns nil when the server
+// is full or shutting down.
+func (s *Server) add(browser string) *Client {
+	c := newClient(s, browser)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing || len(s.clients) >= s.maxCl {
+		return nil
+	}
+	s.clients[c.id] = c
+	c.touch()
+	return c
+}
+
+// remove drops a client: its source is closed, a held connect is answered.
+func (s *Server) remove(c *Client, why string) {
+	s.mu.Lock()
+	_, ok := s.clients[c.id]
+	delete(s.clients, c.id)
+	switch why {
+	case whySlow:
+		s.dropped++
+	case whyExpired:
+		s.expired++
+	}
+	s.mu.Unlock()
+	if ok {
+		s.log.Debug("cometd client removed", "client", c.id, "why", why)
+	}
+	c.close()
+}
+
+// Reasons for remove that are counted.
+const (
+	whySlow    = "slow consumer"
+	whyExpired = "expired"
+)
+
+// track registers a live WebSocket; it fails once Shutdown has begun.
+func (s *Server) track(c *websocket.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.live.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *websocket.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.live.Done()
+}
