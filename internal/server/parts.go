@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/confab/confab/internal/api/webapi"
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/datadir"
@@ -40,6 +41,7 @@ type parts struct {
 	lock     *datadir.Lock
 	router   *routing.Router       // set by buildAgent; restoration and closing use it
 	saveLive func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
+	customer *webapi.API           // the customer Chat API, for the transports built on it
 }
 
 // add mounts an adapter on the listener of portID; onShutdown (may be nil)

@@ -5,6 +5,7 @@ package server
 func (s *Server) adapterBuilders() []func(*parts) error {
 	return []func(*parts) error{
 		s.buildWebAPI,
+		s.buildCometD,
 		s.buildAgent,
 	}
 }

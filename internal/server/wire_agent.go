@@ -44,7 +44,8 @@ func (s *Server) buildAgent(p *parts) error {
 
 	agents := agent.New(agent.Options{
 		Engine: s.engine, Router: router, Agents: p.store, MaxFrame: maxFrame,
-		Log: s.log.With("adapter", "agent"),
+		OriginPatterns: corsPolicy(s.cfg.Load()).Patterns(),
+		Log:            s.log.With("adapter", "agent"),
 	})
 	p.add(config.PortAgent, agents, agents.Shutdown)
 	adm := admin.New(admin.Options{Router: router, Token: adminToken, Log: s.log.With("adapter", "admin")})

@@ -14,7 +14,9 @@ func (s *Server) buildWebAPI(p *parts) error {
 		Config: s.Config,
 		Clock:  s.clock,
 		Log:    s.log.With("adapter", "webapi"),
+		CORS:   corsPolicy(s.cfg.Load()),
 	})
+	p.customer = api
 	p.add(config.PortWebAPI, api, api.Shutdown)
 	return nil
 }

@@ -121,14 +121,14 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte,
 // serveConnect holds a connect for an HTTP transport and appends the
 // deliveries and the connect reply.
 func (s *Server) serveConnect(ctx context.Context, cr *connectReq, replies []Message) []Message {
-	kick := cr.c.beginHold()
-	defer cr.c.endHold()
 	expired := closedChan() // timeout 0: deliver what is there and answer
 	if cr.timeout > 0 {
 		expired = make(chan struct{})
 		t := s.clock.AfterFunc(cr.timeout, func() { close(expired) })
 		defer t.Stop()
 	}
+	kick := cr.c.beginHold() // after the timer: a held connect has its timer
+	defer cr.c.endHold()
 	out, drop, why := cr.c.hold(ctx, kick, expired, replies)
 	return append(out, *s.connectReply(cr, why, drop))
 }

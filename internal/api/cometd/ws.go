@@ -11,8 +11,9 @@ import (
 
 // serveWS serves the websocket transport: each text frame the client
 // sends is a batch; every reply and delivery goes back as a frame holding
-// a JSON array. A connect is held while the socket stays open: deliveries
-// are written as they come, and the connect reply when the hold times out.
+// a JSON array. A connect is held as over long-polling: it is answered,
+// after the deliveries, as soon as there are any, or when it times out;
+// the other messages of the client are answered at once.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	browser := ensureBrowser(w, r) // the upgrade answer may set the cookie
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: s.cors.Open()}
@@ -118,9 +119,7 @@ func (ws *wsConn) reader(ctx context.Context, browser string, wg *sync.WaitGroup
 	}
 }
 
-// writer holds each connect the reader hands over: deliveries are written
-// as they come, the connect reply when it times out, is replaced or the
-// client goes. A socket that closes ends the hold; the client stays (it
+// writer holds each connect the reader hands over and writes its answer. A socket that closes ends the hold; the client stays (it
 // may come back on another transport) until it expires.
 func (ws *wsConn) writer(ctx context.Context) {
 	for {
@@ -139,28 +138,20 @@ func (ws *wsConn) writer(ctx context.Context) {
 // holdConnect holds one connect; false means stop writing.
 func (ws *wsConn) holdConnect(ctx context.Context, cr *connectReq) bool {
 	s := ws.srv
-	kick := cr.c.beginHold()
-	defer cr.c.endHold()
 	expired := closedChan()
 	if cr.timeout > 0 {
 		expired = make(chan struct{})
 		t := s.clock.AfterFunc(cr.timeout, func() { close(expired) })
 		defer t.Stop()
 	}
-	for {
-		out, drop, why := cr.c.hold(ctx, kick, expired, nil)
-		if why == heldAborted {
-			return false
-		}
-		if why == heldDelivered && !drop && cr.timeout > 0 {
-			if !ws.write(ctx, out) {
-				return false
-			}
-			continue
-		}
-		out = append(out, *s.connectReply(cr, why, drop))
-		return ws.write(ctx, out)
+	kick := cr.c.beginHold() // after the timer: a held connect has its timer
+	defer cr.c.endHold()
+	out, drop, why := cr.c.hold(ctx, kick, expired, nil)
+	if why == heldAborted {
+		return false
 	}
+	out = append(out, *s.connectReply(cr, why, drop))
+	return ws.write(ctx, out)
 }
 
 // write sends one frame within the write timeout.
