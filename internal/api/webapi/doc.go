@@ -40,8 +40,16 @@
 // the window between its position and the end. That window is bounded: a
 // connection that finds more than MaxBacklog events pending has fallen
 // behind, gets a "resync from index N" frame and is closed, and catches up
-// with refresh. A CometD transport can sit beside the WebSocket one by
-// reading the same cursor from its /meta/connect handler.
+// with refresh. The CometD transport (internal/api/cometd) reads the same
+// cursor, exported as Feed, from its /meta/connect handler.
+//
+// # Other transports
+//
+// calls.go is the operation layer for transports other than REST: Call
+// runs an operation through the same handlers (the session is found by
+// secureKey alone, keys.go), answering into a capture of what REST would
+// have written; feed.go exports the push cursor; ntf.go serves the CometD
+// clients' file operations with the REST file handlers.
 //
 // # Concurrency
 //
