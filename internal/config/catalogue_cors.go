@@ -28,7 +28,7 @@ func parseOrigins(raw string) (any, bool) {
 func corsSection() *sectionSpec {
 	return &sectionSpec{name: "cors", opts: []*desc{
 		{Option: Option{Name: "allowed-origins", Default: "", Kind: KindString,
-			Range:  "origins (https://shop.example.com) or wildcard hosts (https://*.example.com), comma-separated",
+			Range:  "origins, wildcard hosts (https://*.x.com)",
 			Effect: Restart, Implemented: true,
 			Doc: "Browser origins allowed to call the customer endpoints with credentials (REST, CometD, chat-ntf) and to open the agent socket; empty: any origin without credentials, agent socket same-origin only."},
 			parse:  parseOrigins,

@@ -70,6 +70,23 @@ func (c *Client) Deliver(channel string, data json.RawMessage) {
 	c.wake = make(chan struct{})
 }
 
+// requeue puts deliveries that could not be written back at the front of
+// the queue (beyond MaxQueue if need be: they were taken from it or from
+// the source, whose position has moved past them).
+func (c *Client) requeue(msgs []Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone {
+		return
+	}
+	c.queue = append(append(make([]Message, 0, len(msgs)+len(c.queue)), msgs...), c.queue...)
+	close(c.wake)
+	c.wake = make(chan struct{})
+}
+
 // SetSource attaches src (owned by owner) as the client's source, closing
 // the one it replaces.
 func (c *Client) SetSource(owner any, src Source) {

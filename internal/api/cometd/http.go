@@ -112,10 +112,15 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte,
 		}
 		held = cr
 	}
-	if held != nil {
-		replies = s.serveConnect(r.Context(), held, replies)
+	if held == nil {
+		s.write(w, http.StatusOK, callback, replies)
+		return
 	}
-	s.write(w, http.StatusOK, callback, replies)
+	n := len(replies)
+	replies = s.serveConnect(r.Context(), held, replies)
+	if err := s.write(w, http.StatusOK, callback, replies); err != nil || r.Context().Err() != nil {
+		held.c.requeue(replies[n : len(replies)-1]) // the client went away: keep its deliveries
+	}
 }
 
 // serveConnect holds a connect for an HTTP transport and appends the
@@ -154,8 +159,9 @@ func (s *Server) refuse(w http.ResponseWriter, status int, callback, e string) {
 	s.write(w, status, callback, []Message{{Channel: "/meta/unknown", Successful: boolp(false), Error: e}})
 }
 
-// write sends the replies as JSON, or as a JSONP call.
-func (s *Server) write(w http.ResponseWriter, status int, callback string, msgs []Message) {
+// write sends the replies as JSON, or as a JSONP call. An error means the
+// client did not get them.
+func (s *Server) write(w http.ResponseWriter, status int, callback string, msgs []Message) error {
 	if msgs == nil {
 		msgs = []Message{}
 	}
@@ -170,14 +176,18 @@ func (s *Server) write(w http.ResponseWriter, status int, callback string, msgs 
 		h.Set("Content-Type", "text/javascript; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(status)
-		io.WriteString(w, callback+"(")
-		w.Write(b)
-		io.WriteString(w, ");")
-		return
+		b = append(append([]byte(callback+"("), b...), ");"...)
+	} else {
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
 	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b)
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return nil
 }
 
 // handleFiles serves /genesys/2/chat-ntf: the request must carry the

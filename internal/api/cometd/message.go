@@ -190,5 +190,5 @@ const (
 	errNoClientID    = "401::No client ID"
 )
 
-func boolp(v bool) *bool  { return &v }
-func ms(v int64) *int64   { return &v }
+func boolp(v bool) *bool { return &v }
+func ms(v int64) *int64  { return &v }

@@ -150,8 +150,13 @@ func (ws *wsConn) holdConnect(ctx context.Context, cr *connectReq) bool {
 	if why == heldAborted {
 		return false
 	}
+	n := len(out)
 	out = append(out, *s.connectReply(cr, why, drop))
-	return ws.write(ctx, out)
+	if !ws.write(ctx, out) {
+		cr.c.requeue(out[:n]) // the socket went: keep the deliveries for the next transport
+		return false
+	}
+	return true
 }
 
 // write sends one frame within the write timeout.
