@@ -45,14 +45,20 @@ type setup struct {
 	opts    cometd.Options
 	webapi  webapi.Options
 	origins string
+	real    bool // the real clock (browser tests); h.fake is then nil
 }
 
 func start(t *testing.T, st setup) *harness {
 	t.Helper()
-	h := &harness{t: t, fake: clock.NewFake(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))}
+	h := &harness{t: t}
+	var clk clock.Clock = clock.Real()
+	if !st.real {
+		h.fake = clock.NewFake(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+		clk = h.fake
+	}
 	cfg := config.Default()
 	h.cfg.Store(cfg)
-	h.engine = chat.New(chat.Options{Clock: h.fake, Settings: chat.Settings{ClosedGrace: cfg.Settings.ClosedSessionGrace, SessionLimit: 1 << 20}})
+	h.engine = chat.New(chat.Options{Clock: clk, Settings: chat.Settings{ClosedGrace: cfg.Settings.ClosedSessionGrace, SessionLimit: 1 << 20}})
 	var pol *cors.Policy
 	if st.origins != "" {
 		entries, err := cors.Split(st.origins)
@@ -62,10 +68,10 @@ func start(t *testing.T, st setup) *harness {
 		pol = cors.New(entries)
 	}
 	wo := st.webapi
-	wo.Engine, wo.Config, wo.Clock, wo.Log, wo.CORS = h.engine, h.cfg.Load, h.fake, slog.New(slog.DiscardHandler), pol
+	wo.Engine, wo.Config, wo.Clock, wo.Log, wo.CORS = h.engine, h.cfg.Load, clk, slog.New(slog.DiscardHandler), pol
 	h.api = webapi.New(wo)
 	o := st.opts
-	o.API, o.Clock, o.CORS = h.api, h.fake, pol
+	o.API, o.Clock, o.CORS = h.api, clk, pol
 	h.srv = cometd.New(o)
 	mux := http.NewServeMux()
 	h.api.Register(mux)
