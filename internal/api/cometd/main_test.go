@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,7 +77,15 @@ func start(t *testing.T, st setup) *harness {
 	mux := http.NewServeMux()
 	h.api.Register(mux)
 	h.srv.Register(mux)
-	ts := httptest.NewServer(mux)
+	var handler http.Handler = mux
+	if os.Getenv("COMETD_TRACE") != "" {
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t.Logf("%s %s origin=%q cookie=%q", r.Method, r.URL, r.Header.Get("Origin"), r.Header.Get("Cookie"))
+			mux.ServeHTTP(w, r)
+			t.Logf("  -> %v", w.Header())
+		})
+	}
+	ts := httptest.NewServer(handler)
 	h.url = ts.URL
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -269,7 +278,7 @@ func (b *bc) subscribe(ch string) msg {
 func (b *bc) publish(data msg) msg {
 	b.h.t.Helper()
 	id := b.nextID()
-	_, out := b.send("", msg{"channel": chatCh, "clientId": b.id, "data": data, "id": id})
+	_, out := b.send("/", msg{"channel": chatCh, "clientId": b.id, "data": data, "id": id}) // the stock client's URL for publishes
 	for _, m := range out {
 		if m["id"] == id {
 			return m

@@ -133,12 +133,12 @@ func New(opts Options) *Server {
 
 // Register mounts the routes:
 //
-//	POST    /genesys/cometd[/{type}]  long-polling (type: handshake, connect, …)
+//	POST    /genesys/cometd[/[{type}]] long-polling (type: handshake, connect, …)
 //	GET     /genesys/cometd[/{type}]  websocket (an upgrade) or callback-polling (jsonp=, message=)
 //	OPTIONS /genesys/cometd[/{type}]  CORS preflight
 //	POST    /genesys/2/chat-ntf       file operations of a live CometD client
 func (s *Server) Register(mux *http.ServeMux) {
-	for _, p := range []string{Path, Path + "/{type}"} {
+	for _, p := range []string{Path, Path + "/{$}", Path + "/{type}"} {
 		mux.HandleFunc("POST "+p, s.handlePost)
 		mux.HandleFunc("GET "+p, s.handleGet)
 		mux.HandleFunc("OPTIONS "+p, s.cors.Preflight)
