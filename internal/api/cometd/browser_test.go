@@ -116,7 +116,7 @@ func browserDialogue(t *testing.T, h *harness, exe, url, transport string) {
 	if n := evalJS[int](t, ctx, `t.deliveries.length`); n != 0 {
 		t.Fatalf("a reloaded page has %d deliveries", n)
 	}
-	eval(`t.publish({operation: "requestNotifications", transcriptPosition: 1, secureKey: t.key(), chatId: "`+chatID+`", userId: "", alias: ""})`)
+	eval(`t.publish({operation: "requestNotifications", transcriptPosition: 1, secureKey: t.key(), chatId: "` + chatID + `", userId: "", alias: ""})`)
 	poll(`t.texts().includes("3:Message:Hello from Anna") && t.texts().includes("4:Message:I need help")`)
 	say(t, s, agent, "Welcome back")
 	poll(`t.texts().includes("5:Message:Welcome back")`)
