@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/confab/confab/internal/api/agent"
+	"github.com/confab/confab/internal/server"
 	"github.com/confab/confab/internal/store"
-	"github.com/confab/confab/internal/store/sqlite"
 )
 
 const agentUsage = `usage:
@@ -33,6 +33,7 @@ func agentCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("agent "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "confab-data", "`directory` of the server's store")
+	storeDSN := fs.String("store-dsn", "", "PostgreSQL connection `string` of the store (default: the SQLite store in --data-dir)")
 	var name, typ *string
 	switch args[0] {
 	case "add":
@@ -59,7 +60,7 @@ func agentCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := sqlite.Open(ctx, *dataDir, sqlite.Options{})
+	st, _, err := server.OpenStore(ctx, "", *storeDSN, *dataDir)
 	if err != nil {
 		return fmt.Errorf("open the store in %s: %w", *dataDir, err)
 	}

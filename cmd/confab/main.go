@@ -2,7 +2,7 @@
 // customer Chat API v2, the agent protocol and the workflow (ESP) API, and
 // carries the operator's helpers.
 //
-//	confab serve [--config FILE] [--data-dir DIR] [--listen ADDR]
+//	confab serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--store-dsn DSN]
 //	confab config [--config FILE] [--all | --unimplemented]
 //	confab agent add|list|remove ...
 //	confab bench dense|async|churn|throughput [flags]
@@ -74,7 +74,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: confab <command> [flags]
 
 commands:
-  serve     run the chat server (flags: --config FILE --data-dir DIR --listen ADDR)
+  serve     run the chat server (flags: --config FILE --data-dir DIR --listen ADDR --store-dsn DSN)
   config    list the configuration options (flags: --config FILE --all --unimplemented)
   agent     manage agent accounts: agent add|list|remove (see docs/agent-protocol.md)
   bench     run the load generator: bench dense|async|churn|throughput (see docs/benchmarks.md)
@@ -88,6 +88,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "INI configuration `file` (default: built-in defaults)")
 	dataDir := fs.String("data-dir", "confab-data", "`directory` for the embedded store")
 	listen := fs.String("listen", "", "one `address` for every API, overriding [ports] (default from the configuration: 127.0.0.1:8080)")
+	storeDSN := fs.String("store-dsn", "", "PostgreSQL connection `string` for the store, overriding [store] (default: the embedded SQLite store)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -119,7 +120,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, server.Options{
-		Config: cfg, ConfigPath: *configPath, DataDir: *dataDir, Listen: *listen,
+		Config: cfg, ConfigPath: *configPath, DataDir: *dataDir, Listen: *listen, StoreDSN: *storeDSN,
 		Logger: log, Out: stdout,
 	})
 	if err != nil {

@@ -85,6 +85,7 @@ func allSections() []*sectionSpec {
 		tokenSection("esp", "workflow (ESP) requests", func(c *Config) *string { return &c.ESP.Token }),
 		protectionSection(),
 		corsSection(),
+		storeSection(),
 	}
 }
 

@@ -103,6 +103,8 @@ var fields = map[string]func(c *config.Config) any{
 	"admin/token":                  func(c *config.Config) any { return c.Admin.Token },
 	"esp/token":                    func(c *config.Config) any { return c.ESP.Token },
 	"protection/allow-any-service": func(c *config.Config) any { return c.Protection.AllowAnyService },
+	"store/driver":                 func(c *config.Config) any { return c.Store.Driver },
+	"store/dsn":                    func(c *config.Config) any { return c.Store.DSN },
 }
 
 // fixed reports whether o is a single option of a plain section (not a
@@ -252,6 +254,8 @@ func TestImplemented(t *testing.T) {
 		"settings/stop-abandoned-interaction",
 		"settings/session-restoration-mode",
 		"settings/transcript-auto-save",
+		"store/driver",
+		"store/dsn",
 		"settings/xml-request-max-size",
 		"tenants/<tenant name>",
 	}

@@ -42,6 +42,7 @@ type Config struct {
 
 	Protection Protection // [protection], Confab's own
 	CORS       CORS       // [cors]
+	Store      Store      // [store], Confab's own
 }
 
 // Listener ids used as option names in [ports].

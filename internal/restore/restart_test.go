@@ -16,6 +16,7 @@ import (
 	"github.com/confab/confab/client/agent"
 	"github.com/confab/confab/client/chatv2"
 	"github.com/confab/confab/internal/bench"
+	"github.com/confab/confab/internal/store/postgres/pgtest"
 )
 
 const service = "customer-support"
@@ -31,14 +32,27 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real server")
 	}
+	restartTest(t, "")
+}
+
+// TestRestartAfterSIGKILLPostgres is the same test on the PostgreSQL store.
+func TestRestartAfterSIGKILLPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real server")
+	}
+	dsn, schema := pgtest.Schema(t)
+	restartTest(t, "[store]\ndriver = postgres\ndsn = "+dsn+"&search_path="+schema+"\n")
+}
+
+func restartTest(t *testing.T, extraConfig string) {
 	const chats, agents = 200, 10
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	exe := buildConfab(t)
 	var tokens []string
-	srv, err := bench.StartServer(ctx, bench.ServerOptions{Exe: exe, Dir: t.TempDir(), Prepare: func(dataDir string) error {
+	srv, err := bench.StartServer(ctx, bench.ServerOptions{Exe: exe, Dir: t.TempDir(), ExtraConfig: extraConfig, Prepare: func(dataDir string) error {
 		var err error
-		tokens, err = bench.CreateAgents(ctx, exe, dataDir, agents)
+		tokens, err = createAgents(ctx, exe, dataDir, extraConfig, agents)
 		return err
 	}})
 	if err != nil {
@@ -235,4 +249,33 @@ func buildConfab(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return exe
+}
+
+// createAgents adds agent accounts to the store the server will use.
+func createAgents(ctx context.Context, exe, dataDir, extraConfig string, n int) ([]string, error) {
+	dsn := ""
+	for _, line := range strings.Split(extraConfig, "\n") {
+		if v, ok := strings.CutPrefix(line, "dsn = "); ok {
+			dsn = v
+		}
+	}
+	if dsn == "" {
+		return bench.CreateAgents(ctx, exe, dataDir, n)
+	}
+	var tokens []string
+	for i := range n {
+		out, err := exec.CommandContext(ctx, exe, "agent", "add", "--store-dsn", dsn, fmt.Sprintf("agent-%d", i)).CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("confab agent add: %v: %s", err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "token") {
+				tokens = append(tokens, strings.TrimSpace(line[strings.LastIndex(line, ": ")+2:]))
+			}
+		}
+	}
+	if len(tokens) != n {
+		return nil, fmt.Errorf("got %d agent tokens, want %d", len(tokens), n)
+	}
+	return tokens, nil
 }

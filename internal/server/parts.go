@@ -15,7 +15,6 @@ import (
 	"github.com/confab/confab/internal/history"
 	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
-	"github.com/confab/confab/internal/store/sqlite"
 )
 
 // handler is a protocol adapter: it mounts its routes on the mux of the
@@ -70,12 +69,13 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, s.dataDir, sqlite.Options{})
+	p := &parts{lock: lock}
+	st, err := s.openStore(ctx, p)
 	if err != nil {
 		lock.Release()
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, err
 	}
-	p := &parts{store: st, lock: lock}
+	p.store = st
 	p.history = history.New(history.Options{
 		Store:    st,
 		AutoSave: func() int { return s.cfg.Load().Settings.TranscriptAutoSave },

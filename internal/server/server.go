@@ -31,6 +31,10 @@ type Options struct {
 	ConfigPath string
 	// DataDir holds the store; default ./confab-data.
 	DataDir string
+	// StoreDSN, when set, keeps the data in that PostgreSQL database
+	// instead (overriding [store]); the data directory still holds the
+	// node's lock and generated tokens.
+	StoreDSN string
 	// Listen, when set, is the one address every API listens on, overriding
 	// [ports].
 	Listen string
@@ -43,12 +47,13 @@ type Options struct {
 
 // Server is one Confab node.
 type Server struct {
-	log     *slog.Logger
-	clock   clock.Clock
-	out     io.Writer
-	dataDir string
-	cfg     atomic.Pointer[config.Config]
-	watcher *config.Watcher
+	log      *slog.Logger
+	clock    clock.Clock
+	out      io.Writer
+	dataDir  string
+	storeDSN string
+	cfg      atomic.Pointer[config.Config]
+	watcher  *config.Watcher
 
 	engine *chat.Engine
 	parts  *parts // the store, journal and adapters (see parts.go)
@@ -64,7 +69,7 @@ type Server struct {
 
 // New opens the store and builds the node; it does not listen yet.
 func New(ctx context.Context, opts Options) (*Server, error) {
-	s := &Server{log: opts.Logger, clock: opts.Clock, out: opts.Out, dataDir: opts.DataDir}
+	s := &Server{log: opts.Logger, clock: opts.Clock, out: opts.Out, dataDir: opts.DataDir, storeDSN: opts.StoreDSN}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}

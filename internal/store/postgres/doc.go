@@ -1,0 +1,29 @@
+// Package postgres is the PostgreSQL implementation of store.Store, for a
+// cluster of nodes sharing one database (and for a single node that should
+// keep its data off the local disk). It talks to the server through pgx
+// (github.com/jackc/pgx/v5) and a pgxpool connection pool.
+//
+// It keeps the same contract as the embedded SQLite store and passes the
+// same conformance suite (store/storetest): every write goes through one
+// group-commit writer per store (store.GroupCommit), which takes everything
+// queued, writes it in one transaction and commits; an event is
+// acknowledged once that transaction has committed (synchronous_commit as
+// the server is configured, on by default). A write that fails on its own
+// (a conflicting replay, a stale version, a taken id) is undone with its
+// savepoint and fails alone; an environmental failure (the connection lost)
+// fails the whole batch.
+//
+// Several nodes write to one database at once, so uniqueness that SQLite
+// gets from its single writer is enforced by the database here: contact
+// identification takes a transaction-scoped advisory lock on the
+// identifying value, and every other unique record has a key or a unique
+// index.
+//
+// The schema is versioned (migrations/NNNN_name.sql, applied in order at
+// Open under an advisory lock, so nodes starting together migrate once). An
+// optional schema name keeps several deployments (or tests) apart in one
+// database.
+//
+// Concurrency: a Store is safe for concurrent use. Reads use the pool; the
+// writer goroutine holds one connection per batch.
+package postgres

@@ -1,0 +1,208 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/confab/confab/internal/store"
+)
+
+const interactionCols = `id, session_id, tenant, endpoint, queue, contact_id, subject, user_data,
+	status, state, owner, version, created_at, closed_at, transcript, stats`
+
+// CreateInteraction stores a new interaction; see store.Interactions.
+func (s *Store) CreateInteraction(ctx context.Context, in store.Interaction) error {
+	if in.ID == "" {
+		return fmt.Errorf("postgres: create interaction: %w: empty id", store.ErrInvalid)
+	}
+	if in.Status == "" {
+		in.Status = store.StatusOpen
+	}
+	if err := validStatus(in.Status); err != nil {
+		return fmt.Errorf("postgres: create interaction %s: %w", in.ID, err)
+	}
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = s.now()
+	}
+	err := s.do(ctx, "interaction "+in.ID, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO interactions (`+interactionCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15)`,
+			in.ID, in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
+			blob(in.UserData), string(in.Status), in.State, in.Owner,
+			micros(in.CreatedAt), nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats))
+		return classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: create interaction %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+// GetInteraction returns an interaction; see store.Interactions.
+func (s *Store) GetInteraction(ctx context.Context, id string) (store.Interaction, error) {
+	if err := s.readable(); err != nil {
+		return store.Interaction{}, err
+	}
+	in, err := scanInteraction(s.pool.QueryRow(ctx, "SELECT "+interactionCols+" FROM interactions WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.Interaction{}, fmt.Errorf("postgres: get interaction %s: %w", id, err)
+	}
+	return in, nil
+}
+
+// UpdateInteraction replaces an interaction if its version matches; see
+// store.Interactions.
+func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (int64, error) {
+	if err := validStatus(in.Status); err != nil {
+		return 0, fmt.Errorf("postgres: update interaction %s: %w", in.ID, err)
+	}
+	err := s.do(ctx, "interaction "+in.ID, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE interactions SET session_id = $1, tenant = $2, endpoint = $3,
+			queue = $4, contact_id = $5, subject = $6, user_data = $7, status = $8, state = $9, owner = $10,
+			version = version + 1, closed_at = $11, transcript = $12, stats = $13
+			WHERE id = $14 AND version = $15`,
+			in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
+			blob(in.UserData), string(in.Status), in.State, in.Owner,
+			nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats), in.ID, in.Version)
+		if err != nil {
+			return classify(err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		var v int64
+		err = tx.QueryRow(ctx, "SELECT version FROM interactions WHERE id = $1", in.ID).Scan(&v)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return store.ErrNotFound
+		case err != nil:
+			return err
+		}
+		return fmt.Errorf("%w: version %d is stale, the stored version is %d", store.ErrConflict, in.Version, v)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: update interaction %s: %w", in.ID, err)
+	}
+	return in.Version + 1, nil
+}
+
+// CloseInteraction closes an interaction and drops its intermediate events
+// in one transaction; see store.Interactions.
+func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript, stats, userData json.RawMessage) error {
+	err := s.do(ctx, "interaction "+id, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE interactions SET status = 'closed', closed_at = $1,
+			transcript = $2, stats = $3, user_data = coalesce($4, user_data), version = version + 1
+			WHERE id = $5`,
+			micros(closedAt), blob(transcript), blob(stats), blob(userData), id)
+		if err != nil {
+			return classify(err)
+		}
+		if tag.RowsAffected() != 1 {
+			return store.ErrNotFound
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM session_events WHERE session_id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: close interaction %s: %w", id, err)
+	}
+	return nil
+}
+
+// ListInteractions lists interactions; see store.Interactions.
+func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter) ([]store.Interaction, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	cols := interactionCols
+	if !f.WithTranscript {
+		cols = strings.Replace(cols, "transcript", "NULL", 1)
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	for _, c := range []struct{ col, val string }{
+		{"queue", f.Queue}, {"status", string(f.Status)}, {"state", f.State},
+	} {
+		if c.val != "" {
+			where = append(where, c.col+" = "+arg(c.val))
+		}
+	}
+	if f.AfterID != "" {
+		var created int64
+		err := s.pool.QueryRow(ctx, "SELECT created_at FROM interactions WHERE id = $1", f.AfterID).Scan(&created)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, fmt.Errorf("postgres: list interactions after %s: %w", f.AfterID, store.ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list interactions: %w", err)
+		}
+		where = append(where, "(created_at, id) > ("+arg(created)+", "+arg(f.AfterID)+")")
+	}
+	q := "SELECT " + cols + " FROM interactions"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at, id"
+	if f.Limit > 0 {
+		q += " LIMIT " + arg(f.Limit)
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list interactions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Interaction, error) { return scanInteraction(row) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list interactions: %w", err)
+	}
+	return out, nil
+}
+
+func scanInteraction(row pgx.Row) (store.Interaction, error) {
+	var in store.Interaction
+	var contact *string
+	var status string
+	var created int64
+	var closed *int64
+	var ud, tr, st []byte
+	err := row.Scan(&in.ID, &in.SessionID, &in.Tenant, &in.Endpoint, &in.Queue, &contact, &in.Subject,
+		&ud, &status, &in.State, &in.Owner, &in.Version, &created, &closed, &tr, &st)
+	if err != nil {
+		return store.Interaction{}, err
+	}
+	if contact != nil {
+		in.ContactID = *contact
+	}
+	if ud != nil {
+		in.UserData = ud
+	}
+	if tr != nil {
+		in.Transcript = tr
+	}
+	if st != nil {
+		in.Stats = st
+	}
+	in.Status = store.InteractionStatus(status)
+	in.CreatedAt = fromMicros(created)
+	in.ClosedAt = fromNullMicros(closed)
+	return in, nil
+}
+
+func validStatus(st store.InteractionStatus) error {
+	if st != store.StatusOpen && st != store.StatusClosed {
+		return fmt.Errorf("%w: unknown status %q", store.ErrInvalid, st)
+	}
+	return nil
+}

@@ -1,0 +1,252 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/confab/confab/internal/store"
+)
+
+// Options tunes a Store. The zero value is the documented defaults.
+type Options struct {
+	// Schema, when set, is the schema the store's tables live in (created
+	// if missing); default the connection's search_path (public).
+	Schema string
+	// MaxConns is the size of the connection pool; default 16.
+	MaxConns int
+	// MaxPending bounds the writes queued on the writer; default 65536.
+	MaxPending int
+	// MaxBatch bounds the writes committed in one transaction; default
+	// 10000.
+	MaxBatch int
+	// BatchTimeout bounds one batch's transaction; default 30s.
+	BatchTimeout time.Duration
+	// Now is the clock for default creation times; default time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) setDefaults() {
+	if o.MaxConns <= 0 {
+		o.MaxConns = 16
+	}
+	if o.BatchTimeout <= 0 {
+		o.BatchTimeout = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Store is the PostgreSQL implementation of store.Store.
+type Store struct {
+	opts  Options
+	where string // host:port/database, for messages
+	pool *pgxpool.Pool
+	gc   *store.GroupCommit[op]
+	w    *writer
+
+	closed atomic.Bool // set when Close begins; reads fail with ErrClosed
+
+	closeMu sync.Mutex // guards the following
+	done    bool
+	doneErr error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn (a libpq connection string or
+// URL), migrates its schema and starts the writer.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	opts.setDefaults()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse dsn: %w", redact(err))
+	}
+	cfg.MaxConns = int32(opts.MaxConns)
+	if opts.Schema != "" {
+		if !validSchema(opts.Schema) {
+			return nil, fmt.Errorf("postgres: schema %q: use letters, digits and _ only", opts.Schema)
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = opts.Schema
+	}
+	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
+	fail := func(err error) error { return fmt.Errorf("postgres: open %s: %w", where, err) }
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fail(err)
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		pool.Close()
+		return nil, fail(err)
+	}
+	if opts.Schema != "" {
+		if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+opts.Schema); err != nil {
+			conn.Release()
+			pool.Close()
+			return nil, fail(fmt.Errorf("create schema %s: %w", opts.Schema, err))
+		}
+	}
+	err = migrate(ctx, conn.Conn())
+	if err == nil {
+		_, err = conn.Exec(ctx, `DELETE FROM documents WHERE NOT complete`)
+	}
+	conn.Release()
+	if err != nil {
+		pool.Close()
+		return nil, fail(err)
+	}
+	s := &Store{opts: opts, pool: pool, where: where}
+	s.w = &writer{s: s}
+	s.gc = store.NewGroupCommit(store.GroupCommitConfig[op]{
+		MaxPending: opts.MaxPending,
+		MaxBatch:   opts.MaxBatch,
+		Flush:      s.w.flush,
+	})
+	return s, nil
+}
+
+func validSchema(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || i > 0 && '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// redact keeps a password out of a DSN parse error.
+func redact(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "password"); i >= 0 {
+		return errors.New(msg[:i] + "(rest of the connection string not shown)")
+	}
+	return err
+}
+
+// Where returns host:port/database (and the schema), never credentials.
+func (s *Store) Where() string {
+	if s.opts.Schema != "" {
+		return s.where + " schema " + s.opts.Schema
+	}
+	return s.where
+}
+
+// Stats returns the writer's counters.
+func (s *Store) Stats() store.GroupCommitStats { return s.gc.Stats() }
+
+// Pool returns the connection pool, for packages that keep their own
+// tables in the same database (the cluster registry).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close flushes the writer and closes the pool; see store.Store.
+func (s *Store) Close(ctx context.Context) error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.done {
+		return s.doneErr
+	}
+	s.closed.Store(true)
+	err := s.gc.Close(ctx)
+	s.pool.Close()
+	s.done, s.doneErr = true, err
+	return err
+}
+
+func (s *Store) readable() error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) now() time.Time { return s.opts.Now() }
+
+// do runs fn inside the next batch's transaction (in a savepoint of its
+// own) and waits until that transaction has committed.
+func (s *Store) do(ctx context.Context, what string, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	return s.gc.Enqueue(ctx, op{fn: fn, what: what}).Wait(ctx)
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullMicros(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	v := t.UnixMicro()
+	return &v
+}
+
+func fromNullMicros(v *int64) time.Time {
+	if v == nil {
+		return time.Time{}
+	}
+	return fromMicros(*v)
+}
+
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// blob passes a JSON document as bytea, nil as NULL.
+func blob(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return []byte(b)
+}
+
+// PostgreSQL error codes (SQLSTATE).
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+	codeCheckViolation      = "23514"
+	codeNotNullViolation    = "23502"
+)
+
+// classify maps constraint failures of single-record writes to the store's
+// sentinels: a duplicate key is ErrExists, any other constraint ErrInvalid.
+func classify(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case codeUniqueViolation:
+		return fmt.Errorf("%w: %w", store.ErrExists, err)
+	case codeForeignKeyViolation, codeCheckViolation, codeNotNullViolation:
+		return fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	return err
+}
+
+// isItemErr reports whether err failed one write only, leaving the
+// transaction usable once its savepoint is rolled back: a store sentinel,
+// or an integrity (23) or data (22) error of the statement.
+func isItemErr(err error) bool {
+	for _, target := range []error{store.ErrConflict, store.ErrNotFound, store.ErrExists, store.ErrInvalid, store.ErrLimit, store.ErrTooLarge} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "23") || strings.HasPrefix(pe.Code, "22")
+	}
+	return false
+}

@@ -1,0 +1,321 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/confab/confab/internal/store"
+)
+
+// op is one write queued on the writer: an event (fn == nil), or any other
+// write as a function run inside the batch transaction.
+type op struct {
+	ev   store.EventRow
+	fn   func(ctx context.Context, tx pgx.Tx) error
+	what string
+}
+
+// writer runs the batches; its methods run on the group-commit goroutine
+// only.
+type writer struct {
+	s *Store
+}
+
+// maxChunk is the number of events inserted by one statement.
+const maxChunk = 1000
+
+// flush writes one batch in one transaction; see store.GroupCommitConfig.
+func (w *writer) flush(batch []op) ([]store.ItemError, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), w.s.opts.BatchTimeout)
+	defer cancel()
+	conn, err := w.s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, batchErr(batch, "connect", err)
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return nil, batchErr(batch, "begin transaction", err)
+	}
+	r := batchRun{tx: tx, batch: batch}
+	fail := func(stage string, err error) ([]store.ItemError, error) {
+		tx.Rollback(context.WithoutCancel(ctx))
+		return nil, batchErr(batch, stage, err)
+	}
+	for i := range batch {
+		o := &batch[i]
+		if o.fn != nil {
+			if err := r.flushChunk(ctx); err != nil {
+				return fail("append events", err)
+			}
+			if err := run(ctx, tx, o); err != nil {
+				if !isItemErr(err) {
+					return fail(o.what, err)
+				}
+				r.failed = append(r.failed, store.ItemError{Index: i, Err: err})
+			}
+			continue
+		}
+		if r.skip(i) {
+			continue
+		}
+		if err := validEvent(&o.ev); err != nil {
+			r.fail(i, err)
+			continue
+		}
+		r.chunk = append(r.chunk, i)
+		if len(r.chunk) == maxChunk {
+			if err := r.flushChunk(ctx); err != nil {
+				return fail("append events", err)
+			}
+		}
+	}
+	if err := r.flushChunk(ctx); err != nil {
+		return fail("append events", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, batchErr(batch, "commit", err)
+	}
+	return r.failed, nil
+}
+
+// run executes a function op in a savepoint, so that a failure on its own
+// undoes its partial writes and leaves the transaction going.
+func run(ctx context.Context, tx pgx.Tx, o *op) error {
+	sp, err := tx.Begin(ctx) // a savepoint
+	if err != nil {
+		return err
+	}
+	if err := o.fn(ctx, sp); err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return fmt.Errorf("roll back savepoint after %v: %w", err, rerr)
+		}
+		return err
+	}
+	return sp.Commit(ctx) // releases the savepoint
+}
+
+// batchRun is the state of one flush.
+type batchRun struct {
+	tx       pgx.Tx
+	batch    []op
+	failed   []store.ItemError
+	poisoned map[string]poison
+	chunk    []int
+}
+
+type poison struct {
+	pos int64
+	err error
+}
+
+func (r *batchRun) skip(i int) bool {
+	e := &r.batch[i].ev
+	p, ok := r.poisoned[e.SessionID]
+	if !ok {
+		return false
+	}
+	r.failed = append(r.failed, store.ItemError{Index: i, Err: fmt.Errorf(
+		"postgres: append event session %s position %d: not written after the failure of position %d in the same batch: %w",
+		e.SessionID, e.Position, p.pos, p.err)})
+	return true
+}
+
+func (r *batchRun) fail(i int, err error) {
+	e := &r.batch[i].ev
+	r.failed = append(r.failed, store.ItemError{Index: i, Err: fmt.Errorf(
+		"postgres: append event session %s position %d: %w", e.SessionID, e.Position, err)})
+	if r.poisoned == nil {
+		r.poisoned = make(map[string]poison)
+	}
+	r.poisoned[e.SessionID] = poison{e.Position, err}
+}
+
+const insertEvents = `INSERT INTO session_events (session_id, position, event_id, at, data)
+	SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[])
+	ON CONFLICT (session_id, position) DO NOTHING
+	RETURNING session_id, position`
+
+type eventKey struct {
+	session string
+	pos     int64
+}
+
+// flushChunk inserts the pending events in one statement inside a
+// savepoint. Rows that were already stored are checked: identical ones are
+// replays; if any differs, the savepoint is rolled back and the events are
+// written one by one so that the conflict fails alone and poisons its
+// session. A returned error fails the batch.
+func (r *batchRun) flushChunk(ctx context.Context) error {
+	if len(r.chunk) == 0 {
+		return nil
+	}
+	defer func() { r.chunk = r.chunk[:0] }()
+	n := len(r.chunk)
+	sids, poss, eids, ats, datas := make([]string, n), make([]int64, n), make([]int64, n), make([]int64, n), make([][]byte, n)
+	for k, i := range r.chunk {
+		e := &r.batch[i].ev
+		sids[k], poss[k], eids[k], ats[k], datas[k] = e.SessionID, e.Position, e.EventID, micros(e.Time), e.Data
+	}
+	sp, err := r.tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	inserted := make(map[eventKey]bool, n)
+	rows, err := sp.Query(ctx, insertEvents, sids, poss, eids, ats, datas)
+	if err == nil {
+		for rows.Next() {
+			var k eventKey
+			if err = rows.Scan(&k.session, &k.pos); err != nil {
+				break
+			}
+			inserted[k] = true
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	if err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil || !isItemErr(err) {
+			return errors.Join(err, rerr)
+		}
+		return r.oneByOne(ctx)
+	}
+	clean := true
+	seen := make(map[eventKey]int, n) // the first of duplicates within the chunk
+	for k, i := range r.chunk {
+		key := eventKey{sids[k], poss[k]}
+		if inserted[key] {
+			if j, dup := seen[key]; dup && !sameEvent(&r.batch[j].ev, &r.batch[i].ev) {
+				clean = false
+				break
+			}
+			seen[key] = i
+			continue
+		}
+		same, err := storedSame(ctx, sp, &r.batch[i].ev)
+		if err != nil {
+			sp.Rollback(ctx)
+			return err
+		}
+		if !same {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return sp.Commit(ctx)
+	}
+	if err := sp.Rollback(ctx); err != nil {
+		return err
+	}
+	return r.oneByOne(ctx)
+}
+
+func sameEvent(a, b *store.EventRow) bool {
+	return a.EventID == b.EventID && micros(a.Time) == micros(b.Time) && bytes.Equal(a.Data, b.Data)
+}
+
+// storedSame reports whether the stored event at e's place equals e.
+func storedSame(ctx context.Context, q pgx.Tx, e *store.EventRow) (bool, error) {
+	var eid, at int64
+	var data []byte
+	err := q.QueryRow(ctx, `SELECT event_id, at, data FROM session_events WHERE session_id = $1 AND position = $2`,
+		e.SessionID, e.Position).Scan(&eid, &at, &data)
+	if err != nil {
+		return false, err
+	}
+	return eid == e.EventID && at == micros(e.Time) && bytes.Equal(data, e.Data), nil
+}
+
+// oneByOne writes the chunk's events one at a time.
+func (r *batchRun) oneByOne(ctx context.Context) error {
+	for _, i := range r.chunk {
+		if r.skip(i) {
+			continue
+		}
+		e := &r.batch[i].ev
+		sp, err := r.tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		err = appendOne(ctx, sp, e)
+		if err != nil {
+			if rerr := sp.Rollback(ctx); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+			if !isItemErr(err) {
+				return err
+			}
+			r.fail(i, err)
+			continue
+		}
+		if err := sp.Commit(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendOne inserts one event; an identical replay is a no-op and a
+// different event at the same place is ErrConflict.
+func appendOne(ctx context.Context, tx pgx.Tx, e *store.EventRow) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO session_events (session_id, position, event_id, at, data)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, position) DO NOTHING`,
+		e.SessionID, e.Position, e.EventID, micros(e.Time), e.Data)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	same, err := storedSame(ctx, tx, e)
+	if err != nil {
+		return err
+	}
+	if !same {
+		return fmt.Errorf("%w: a different event is stored at this position", store.ErrConflict)
+	}
+	return nil
+}
+
+func validEvent(e *store.EventRow) error {
+	switch {
+	case e.SessionID == "":
+		return fmt.Errorf("%w: empty session id", store.ErrInvalid)
+	case e.Position < 0:
+		return fmt.Errorf("%w: negative position", store.ErrInvalid)
+	case e.Data == nil:
+		return fmt.Errorf("%w: nil data", store.ErrInvalid)
+	}
+	return nil
+}
+
+// batchErr wraps the failure of a whole batch with the first few sessions
+// (or other records) it held.
+func batchErr(batch []op, stage string, err error) error {
+	const show = 5
+	var names []string
+	seen := make(map[string]bool)
+	for i := range batch {
+		n := batch[i].ev.SessionID
+		if batch[i].fn != nil {
+			n = batch[i].what
+		}
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	list := strings.Join(names[:min(show, len(names))], ", ")
+	if len(names) > show {
+		list += fmt.Sprintf(" and %d more", len(names)-show)
+	}
+	return fmt.Errorf("postgres: batch of %d writes (sessions %s) failed at %s: %w", len(batch), list, stage, err)
+}
