@@ -50,9 +50,9 @@ func (o *Options) setDefaults() {
 type Store struct {
 	opts  Options
 	where string // host:port/database, for messages
-	pool *pgxpool.Pool
-	gc   *store.GroupCommit[op]
-	w    *writer
+	pool  *pgxpool.Pool
+	gc    *store.GroupCommit[op]
+	w     *writer
 
 	closed atomic.Bool // set when Close begins; reads fail with ErrClosed
 
