@@ -5,7 +5,7 @@
 //	confab serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--store-dsn DSN]
 //	confab config [--config FILE] [--all | --unimplemented]
 //	confab agent add|list|remove ...
-//	confab bench dense|async|churn|throughput [flags]
+//	confab bench dense|async|churn|throughput|cometd [flags]
 //	confab version
 package main
 
@@ -77,7 +77,7 @@ commands:
   serve     run the chat server (flags: --config FILE --data-dir DIR --listen ADDR --store-dsn DSN)
   config    list the configuration options (flags: --config FILE --all --unimplemented)
   agent     manage agent accounts: agent add|list|remove (see docs/agent-protocol.md)
-  bench     run the load generator: bench dense|async|churn|throughput (see docs/benchmarks.md)
+  bench     run the load generator: bench dense|async|churn|throughput|cometd (see docs/benchmarks.md)
   version   print the version
 `)
 }

@@ -61,6 +61,13 @@ func (r *Result) judgeGoal() {
 		}
 		r.RefRatio = ratio(r.MessagesDeliveredPerSec, refMsgPerSec)
 		r.RefRatioOf = "messages per second / 50"
+	case "cometd":
+		r.Goal = "10,000 CometD clients (websocket and long-polling) held by one node, zero errors, zero lost or duplicated"
+		if r.ConcurrentSessionsMax < 10000 {
+			miss("concurrent CometD clients %d < 10,000", r.ConcurrentSessionsMax)
+		}
+		r.RefRatio = ratio(float64(r.ConcurrentSessionsMax), refConcurrent)
+		r.RefRatioOf = "concurrent sessions / 1,000"
 	}
 	if r.ErrorsTotal > 0 {
 		miss("%d errors", r.ErrorsTotal)

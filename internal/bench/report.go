@@ -184,7 +184,11 @@ func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 func (r *Result) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
-	row("scenario", "%s (%s customers)", r.Scenario, r.Customers)
+	if r.Scenario == "cometd" {
+		row("scenario", "cometd (CometD customers: websocket and long-polling)")
+	} else {
+		row("scenario", "%s (%s customers)", r.Scenario, r.Customers)
+	}
 	row("machine", "%d CPUs, %s RAM, %s, load %s → %s", r.Machine.NProc, gib(r.Machine.MemBytes), r.Machine.GoVersion, r.LoadAvgStart, r.LoadAvgEnd)
 	row("duration", "%.1f s", r.DurationSec)
 	row("sessions created / closed", "%d / %d (%.1f/s opened, %.1f/s closed, peak %.0f/s)", r.SessionsCreated, r.SessionsClosed,

@@ -18,7 +18,7 @@ import (
 )
 
 // Scenarios lists the scenario names Run accepts.
-var scenarioNames = []string{"dense", "async", "churn", "throughput"}
+var scenarioNames = []string{"dense", "async", "churn", "throughput", "cometd"}
 
 // Scenarios returns the scenario names, in the order the docs list them.
 func Scenarios() []string { return append([]string(nil), scenarioNames...) }
@@ -84,6 +84,7 @@ func (o *Options) Defaults() error {
 		"async":      {5000, 20 * time.Second},
 		"churn":      {32, 30 * time.Second},
 		"throughput": {50, 30 * time.Second},
+		"cometd":     {2000, 30 * time.Second},
 	}
 	d, ok := defs[o.Scenario]
 	if !ok {

@@ -33,6 +33,8 @@ func scenarioOf(name string) scenario {
 		return scenario{agents: asyncAgents, run: runAsync}
 	case "churn":
 		return scenario{agents: func(*Options) int { return 0 }, run: runChurn, verify: verifyChurn}
+	case "cometd":
+		return scenario{agents: func(*Options) int { return 0 }, run: runCometD}
 	default:
 		return scenario{agents: throughputAgents, run: runThroughput}
 	}
@@ -233,6 +235,8 @@ func describe(o *Options) string {
 		return fmt.Sprintf("%d sessions, 1 in %d active, held %v, %s customers", o.Sessions, o.ActiveEvery, o.Duration, o.Customers)
 	case "churn":
 		return fmt.Sprintf("%d workers opening and closing sessions for %v", o.Sessions, o.Duration)
+	case "cometd":
+		return fmt.Sprintf("%d CometD customers (half websocket, half long-polling), the workflow writing to 1 in %d every %v for %v", o.Sessions, o.ActiveEvery, o.MessageInterval, o.Duration)
 	}
 	return fmt.Sprintf("%d sessions sending as fast as they can for %v, %s customers", o.Sessions, o.Duration, o.Customers)
 }

@@ -162,3 +162,13 @@ func TestSmokeThroughput(t *testing.T) {
 		})
 	}
 }
+
+func TestSmokeCometD(t *testing.T) {
+	res := smoke(t, Options{Scenario: "cometd", Sessions: 8, Duration: time.Second, ActiveEvery: 2, MessageInterval: 200 * time.Millisecond})
+	if res.Extra["clients_websocket"] != int64(4) || res.Extra["clients_long_polling"] != int64(4) {
+		t.Errorf("clients %v websocket, %v long-polling; want 4 and 4", res.Extra["clients_websocket"], res.Extra["clients_long_polling"])
+	}
+	if res.MessagesSent < 8 || res.MessagesDelivered != res.MessagesSent || res.SessionsClosed != 8 {
+		t.Errorf("sent %d, delivered %d, closed %d; want every message delivered and 8 closed", res.MessagesSent, res.MessagesDelivered, res.SessionsClosed)
+	}
+}
