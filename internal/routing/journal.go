@@ -1,0 +1,180 @@
+package routing
+
+import (
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/kv"
+)
+
+// The chat.Journal methods. The engine calls them with the session lock
+// held: they touch memory only.
+
+// SessionCreated puts the new session's interaction into its queue.
+func (r *Router) SessionCreated(info *chat.Info) chat.Waiter {
+	x := &ixn{
+		view: Interaction{
+			ID: info.ID, SessionID: info.ID, Tenant: info.Tenant, Endpoint: info.Endpoint,
+			Queue: info.Queue, Subject: info.Subject, Online: true, Async: info.Async,
+			CreatedAt: info.CreatedAt,
+		},
+		base:     info.UserData.Clone(),
+		password: info.Password,
+		present:  make(map[string]chat.Party),
+	}
+	if info.Async {
+		x.view.AsyncStatus = AsyncNew
+	}
+	sh := r.shard(info.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.m[info.ID] = x
+	r.changedLocked(x, ChangeCreated)
+	return nil
+}
+
+// SessionUpdated follows changes of the customer's user data.
+func (r *Router) SessionUpdated(info *chat.Info) chat.Waiter {
+	sh := r.shard(info.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	x := sh.m[info.ID]
+	if x == nil || x.closed || kv.Equal(x.base, info.UserData) {
+		return nil
+	}
+	x.base = info.UserData.Clone()
+	r.changedLocked(x, ChangeUpdated)
+	return nil
+}
+
+// EventAppended follows parties joining and leaving, and customer messages
+// of async chats on hold. Other events return at once without a lock.
+func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
+	switch ev.Kind {
+	case chat.NewParty, chat.PartyLeft:
+	case chat.Message:
+		if ev.From.Type != chat.Client {
+			return nil
+		}
+	default:
+		return nil
+	}
+	sh := r.shard(sessionID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	x := sh.m[sessionID]
+	if x == nil || x.closed {
+		return nil
+	}
+	before := x.snapshotKey()
+	switch ev.Kind {
+	case chat.NewParty:
+		r.joinedLocked(x, ev.From)
+	case chat.PartyLeft:
+		r.leftLocked(x, ev)
+	case chat.Message:
+		if x.view.Async && x.onHold && x.agents == 0 {
+			x.view.AsyncStatus = AsyncCustomerReplied
+			x.onHold = false
+		}
+	}
+	if x.snapshotKey() != before {
+		r.changedLocked(x, ChangeUpdated)
+	}
+	return nil
+}
+
+func (r *Router) joinedLocked(x *ixn, p chat.Party) {
+	x.present[p.UserID] = p
+	if p.UserID == x.claimUser {
+		x.assignee = p.UserID
+		x.claimUser = ""
+	}
+	if isAgent(p) {
+		x.agents++
+		x.everAgent = true
+		x.onHold = false
+		if x.view.Async {
+			x.view.AsyncStatus = AsyncProcessing
+		}
+	}
+}
+
+func (r *Router) leftLocked(x *ixn, ev *chat.Event) {
+	p := ev.From
+	if _, ok := x.present[p.UserID]; !ok {
+		return
+	}
+	delete(x.present, p.UserID)
+	if isAgent(p) {
+		x.agents--
+	}
+	if p.UserID == x.assignee {
+		x.assignee = ""
+		x.view.AgentID = ""
+	}
+	if x.view.Async && ev.Reason == chat.LeftDisconnect && (p.Type == chat.Agent || p.Type == chat.Supervisor) {
+		x.view.AsyncStatus = AsyncAgentDisconnected
+	}
+}
+
+// SessionClosed takes the interaction offline, or stops it when
+// stop-abandoned-interaction says so.
+func (r *Router) SessionClosed(final *chat.Final) chat.Waiter {
+	sh := r.shard(final.ID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	x := sh.m[final.ID]
+	if x == nil || x.closed {
+		return nil
+	}
+	agentAtClose := false
+	for i := range final.Participants {
+		p := &final.Participants[i]
+		if !p.Bot && (p.Type == chat.Agent || p.Type == chat.Supervisor) {
+			x.everAgent = true
+			if p.LeftAt.Equal(final.ClosedAt) {
+				agentAtClose = true
+			}
+		}
+	}
+	x.base = final.UserData.Clone()
+	x.closed = true
+	x.view.Online = false
+	x.view.ClosedAt = final.ClosedAt
+	x.view.AgentID = ""
+	x.present = nil
+	x.agents = 0
+	x.view.State = Offline
+	if stop(r.opts.StopMode(), agentAtClose, x.everAgent) {
+		x.view.State = Stopped
+	}
+	r.changedLocked(x, ChangeClosed)
+	return nil
+}
+
+// stop applies stop-abandoned-interaction: always, never, noagents (no
+// agent was in the session when it closed) or noanswer (no agent ever
+// joined). Bots never count as agents.
+func stop(mode config.StopMode, agentAtClose, everAgent bool) bool {
+	switch mode {
+	case config.StopAlways:
+		return true
+	case config.StopNoAgents:
+		return !agentAtClose
+	case config.StopNoAnswer:
+		return !everAgent
+	}
+	return false
+}
+
+// snapshotKey is what a change must alter to be published.
+type viewKey struct {
+	state       State
+	asyncStatus int
+	agentID     string
+}
+
+func (x *ixn) snapshotKey() viewKey {
+	return viewKey{x.state(), x.view.AsyncStatus, x.view.AgentID}
+}
+
