@@ -125,4 +125,3 @@ func (r *Router) AsyncIdleResetAt(id string) (time.Time, error) {
 	err := r.read(id, func(x *ixn) { out = x.asyncIdleReset })
 	return out, err
 }
-

@@ -177,4 +177,3 @@ type viewKey struct {
 func (x *ixn) snapshotKey() viewKey {
 	return viewKey{x.state(), x.view.AsyncStatus, x.view.AgentID}
 }
-

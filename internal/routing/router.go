@@ -160,4 +160,3 @@ func (r *Router) Subscribe(queue string, after uint64) (*Subscription, bool) {
 // given up on), or ctx ends. The server calls it at shutdown, before the
 // store closes; it may be called any number of times.
 func (r *Router) Flush(ctx context.Context) error { return r.w.flush(ctx, r) }
-
