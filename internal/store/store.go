@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -114,6 +116,8 @@ type Interaction struct {
 // match everything.
 type InteractionFilter struct {
 	Queue  string
+	// ContactID selects the interactions of one contact.
+	ContactID string
 	Status InteractionStatus
 	State  string
 	// Limit caps the number of records returned; 0 means no cap.
@@ -314,7 +318,16 @@ type UserType string
 const (
 	UserAgent      UserType = "AGENT"
 	UserSupervisor UserType = "SUPERVISOR"
+	// UserBot is an automated agent: it joins as AGENT marked as a bot
+	// and never counts as an agent for CLOSE_IF_NO_AGENTS.
+	UserBot UserType = "BOT"
 )
+
+// DefaultCapacity is the capacity of an agent account that sets none.
+const DefaultCapacity = 1
+
+// MaxCapacity bounds an agent account's capacity.
+const MaxCapacity = 100
 
 // Agent is a user of the agent protocol (a person or a bot).
 type Agent struct {
@@ -324,14 +337,22 @@ type Agent struct {
 	// caller; it is unique among agents.
 	TokenHash []byte
 	Type      UserType
+	// Queues are the queues whose interactions the agent is offered (for
+	// supervisors: the queues whose sessions they may monitor, coach and
+	// barge in on); empty means none.
+	Queues []string
+	// Capacity is how many chats the agent handles at once, 1 to
+	// MaxCapacity; 0 means DefaultCapacity.
+	Capacity  int
 	CreatedAt time.Time
 }
 
 // Agents keeps the agents allowed to connect.
 type Agents interface {
-	// AddAgent stores a new agent; a zero CreatedAt means now. ErrExists if
-	// the id or the token hash is taken; ErrInvalid if ID or TokenHash is
-	// empty or Type unknown.
+	// AddAgent stores a new agent; a zero CreatedAt means now and a zero
+	// Capacity DefaultCapacity. ErrExists if the id or the token hash is
+	// taken; ErrInvalid if ID or TokenHash is empty, Type unknown or
+	// Capacity out of range.
 	AddAgent(ctx context.Context, a Agent) error
 	// GetAgent returns the agent with the given id, or ErrNotFound.
 	GetAgent(ctx context.Context, id string) (Agent, error)
@@ -340,6 +361,12 @@ type Agents interface {
 	GetAgentByTokenHash(ctx context.Context, hash []byte) (Agent, error)
 	// ListAgents returns every agent ordered by id.
 	ListAgents(ctx context.Context) ([]Agent, error)
+	// UpdateAgent replaces the name, type, queues and capacity of an
+	// existing agent (and its token hash when a.TokenHash is not empty);
+	// the id and CreatedAt stay. ErrNotFound if there is none; ErrInvalid
+	// for an unknown type or a capacity out of range; ErrExists if the new
+	// token hash belongs to another agent.
+	UpdateAgent(ctx context.Context, a Agent) error
 	// RemoveAgent deletes an agent; ErrNotFound if there is none.
 	RemoveAgent(ctx context.Context, id string) error
 }
@@ -351,4 +378,37 @@ type Settings interface {
 	GetSetting(ctx context.Context, key string) (string, error)
 	// PutSetting stores value under key, replacing any previous value.
 	PutSetting(ctx context.Context, key, value string) error
+}
+
+// CheckAgent validates the routing attributes of an agent record and
+// returns it with the defaults applied (capacity 0 becomes
+// DefaultCapacity; queue names are trimmed, empty ones dropped, duplicates
+// removed). Every store calls it before writing.
+func CheckAgent(a Agent) (Agent, error) {
+	switch a.Type {
+	case UserAgent, UserSupervisor, UserBot:
+	default:
+		return a, fmt.Errorf("agent %q: %w: unknown user type %q", a.ID, ErrInvalid, a.Type)
+	}
+	if a.Capacity == 0 {
+		a.Capacity = DefaultCapacity
+	}
+	if a.Capacity < 1 || a.Capacity > MaxCapacity {
+		return a, fmt.Errorf("agent %q: %w: capacity %d not in 1..%d", a.ID, ErrInvalid, a.Capacity, MaxCapacity)
+	}
+	var qs []string
+	seen := map[string]bool{}
+	for _, q := range a.Queues {
+		q = strings.TrimSpace(q)
+		if q == "" || seen[q] {
+			continue
+		}
+		if strings.ContainsAny(q, ",\x00") {
+			return a, fmt.Errorf("agent %q: %w: queue name %q has a comma or NUL", a.ID, ErrInvalid, q)
+		}
+		seen[q] = true
+		qs = append(qs, q)
+	}
+	a.Queues = qs
+	return a, nil
 }

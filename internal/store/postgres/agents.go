@@ -4,28 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/confab/confab/internal/store"
 )
 
-const agentCols = "id, name, token_hash, user_type, created_at"
+const agentCols = "id, name, token_hash, user_type, queues, capacity, created_at"
 
 // AddAgent stores a new agent; see store.Agents.
 func (s *Store) AddAgent(ctx context.Context, a store.Agent) error {
-	switch {
-	case a.ID == "" || len(a.TokenHash) == 0:
+	if a.ID == "" || len(a.TokenHash) == 0 {
 		return fmt.Errorf("postgres: add agent %q: %w: empty id or token hash", a.ID, store.ErrInvalid)
-	case a.Type != store.UserAgent && a.Type != store.UserSupervisor:
-		return fmt.Errorf("postgres: add agent %s: %w: unknown user type %q", a.ID, store.ErrInvalid, a.Type)
+	}
+	a, err := store.CheckAgent(a)
+	if err != nil {
+		return fmt.Errorf("postgres: add %w", err)
 	}
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = s.now()
 	}
-	err := s.do(ctx, "agent "+a.ID, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO agents (`+agentCols+`) VALUES ($1, $2, $3, $4, $5)`,
-			a.ID, a.Name, a.TokenHash, string(a.Type), micros(a.CreatedAt))
+	err = s.do(ctx, "agent "+a.ID, func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO agents (`+agentCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			a.ID, a.Name, a.TokenHash, string(a.Type), strings.Join(a.Queues, ","), a.Capacity, micros(a.CreatedAt))
 		return classify(err)
 	})
 	if err != nil {
@@ -34,14 +36,46 @@ func (s *Store) AddAgent(ctx context.Context, a store.Agent) error {
 	return nil
 }
 
+// UpdateAgent replaces an agent's attributes; see store.Agents.
+func (s *Store) UpdateAgent(ctx context.Context, a store.Agent) error {
+	a, err := store.CheckAgent(a)
+	if err != nil {
+		return fmt.Errorf("postgres: update %w", err)
+	}
+	err = s.do(ctx, "agent "+a.ID, func(ctx context.Context, tx pgx.Tx) error {
+		q := `UPDATE agents SET name = $1, user_type = $2, queues = $3, capacity = $4`
+		args := []any{a.Name, string(a.Type), strings.Join(a.Queues, ","), a.Capacity}
+		if len(a.TokenHash) > 0 {
+			q += `, token_hash = $5`
+			args = append(args, a.TokenHash)
+		}
+		args = append(args, a.ID)
+		tag, err := tx.Exec(ctx, q+fmt.Sprintf(` WHERE id = $%d`, len(args)), args...)
+		if err != nil {
+			return classify(err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		return store.ErrNotFound
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: update agent %s: %w", a.ID, err)
+	}
+	return nil
+}
+
 func scanAgent(row pgx.Row) (store.Agent, error) {
 	var a store.Agent
-	var typ string
+	var typ, queues string
 	var created int64
-	if err := row.Scan(&a.ID, &a.Name, &a.TokenHash, &typ, &created); err != nil {
+	if err := row.Scan(&a.ID, &a.Name, &a.TokenHash, &typ, &queues, &a.Capacity, &created); err != nil {
 		return store.Agent{}, err
 	}
 	a.Type = store.UserType(typ)
+	if queues != "" {
+		a.Queues = strings.Split(queues, ",")
+	}
 	a.CreatedAt = fromMicros(created)
 	return a, nil
 }

@@ -5,24 +5,26 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/confab/confab/internal/store"
 )
 
 // AddAgent stores a new agent; see store.Agents.
 func (s *Store) AddAgent(ctx context.Context, a store.Agent) error {
-	switch {
-	case a.ID == "" || len(a.TokenHash) == 0:
+	if a.ID == "" || len(a.TokenHash) == 0 {
 		return fmt.Errorf("sqlite: add agent %q: %w: empty id or token hash", a.ID, store.ErrInvalid)
-	case a.Type != store.UserAgent && a.Type != store.UserSupervisor:
-		return fmt.Errorf("sqlite: add agent %s: %w: unknown user type %q", a.ID, store.ErrInvalid, a.Type)
+	}
+	a, err := store.CheckAgent(a)
+	if err != nil {
+		return fmt.Errorf("sqlite: add %w", err)
 	}
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = s.now()
 	}
-	err := s.do(ctx, "agent "+a.ID, func(ctx context.Context, w *writer) error {
-		_, err := w.conn.ExecContext(ctx, `INSERT INTO agents (id, name, token_hash, user_type, created_at)
-			VALUES (?, ?, ?, ?, ?)`, a.ID, a.Name, a.TokenHash, string(a.Type), micros(a.CreatedAt))
+	err = s.do(ctx, "agent "+a.ID, func(ctx context.Context, w *writer) error {
+		_, err := w.conn.ExecContext(ctx, `INSERT INTO agents (id, name, token_hash, user_type, queues, capacity, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Name, a.TokenHash, string(a.Type), strings.Join(a.Queues, ","), a.Capacity, micros(a.CreatedAt))
 		return classify(err)
 	})
 	if err != nil {
@@ -31,16 +33,47 @@ func (s *Store) AddAgent(ctx context.Context, a store.Agent) error {
 	return nil
 }
 
-const agentCols = "id, name, token_hash, user_type, created_at"
+// UpdateAgent replaces an agent's attributes; see store.Agents.
+func (s *Store) UpdateAgent(ctx context.Context, a store.Agent) error {
+	a, err := store.CheckAgent(a)
+	if err != nil {
+		return fmt.Errorf("sqlite: update %w", err)
+	}
+	err = s.do(ctx, "agent "+a.ID, func(ctx context.Context, w *writer) error {
+		q := `UPDATE agents SET name = ?, user_type = ?, queues = ?, capacity = ?`
+		args := []any{a.Name, string(a.Type), strings.Join(a.Queues, ","), a.Capacity}
+		if len(a.TokenHash) > 0 {
+			q += `, token_hash = ?`
+			args = append(args, a.TokenHash)
+		}
+		res, err := w.conn.ExecContext(ctx, q+` WHERE id = ?`, append(args, a.ID)...)
+		if err != nil {
+			return classify(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		return store.ErrNotFound
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: update agent %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+const agentCols = "id, name, token_hash, user_type, queues, capacity, created_at"
 
 func scanAgent(sc scanner) (store.Agent, error) {
 	var a store.Agent
-	var typ string
+	var typ, queues string
 	var created int64
-	if err := sc.Scan(&a.ID, &a.Name, &a.TokenHash, &typ, &created); err != nil {
+	if err := sc.Scan(&a.ID, &a.Name, &a.TokenHash, &typ, &queues, &a.Capacity, &created); err != nil {
 		return store.Agent{}, err
 	}
 	a.Type = store.UserType(typ)
+	if queues != "" {
+		a.Queues = strings.Split(queues, ",")
+	}
 	a.CreatedAt = fromMicros(created)
 	return a, nil
 }

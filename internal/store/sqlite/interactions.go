@@ -132,7 +132,7 @@ func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter)
 	var where []string
 	var args []any
 	for _, c := range []struct{ col, val string }{
-		{"queue", f.Queue}, {"status", string(f.Status)}, {"state", f.State},
+		{"queue", f.Queue}, {"contact_id", f.ContactID}, {"status", string(f.Status)}, {"state", f.State},
 	} {
 		if c.val != "" {
 			where = append(where, c.col+" = ?")

@@ -71,7 +71,7 @@ func TestOpenCreatesAndReopens(t *testing.T) {
 	if err := db.QueryRow("SELECT group_concat(version || ':' || name) FROM schema_migrations").Scan(&versions); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(versions, "1:0001_initial,2:0002_document_chunks") {
+	if !strings.HasPrefix(versions, "1:0001_initial,2:0002_document_chunks,3:0003_agent_routing") {
 		t.Errorf("schema_migrations = %q", versions)
 	}
 	if err := db.QueryRow("PRAGMA journal_mode").Scan(&journal); err != nil || journal != "wal" {

@@ -41,6 +41,8 @@ func Run(t *testing.T, open Opener) {
 		{"DocumentRetention", testDocumentRetention},
 		{"Outbox", testOutbox},
 		{"Agents", testAgents},
+		{"AgentRouting", testAgentRouting},
+		{"ListByContact", testListByContact},
 		{"Settings", testSettings},
 		{"Close", testClose},
 	} {
