@@ -86,6 +86,8 @@ func allSections() []*sectionSpec {
 		protectionSection(),
 		corsSection(),
 		storeSection(),
+		routingSection(),
+		routingQueueSection(),
 	}
 }
 

@@ -105,6 +105,9 @@ var fields = map[string]func(c *config.Config) any{
 	"protection/allow-any-service": func(c *config.Config) any { return c.Protection.AllowAnyService },
 	"store/driver":                 func(c *config.Config) any { return c.Store.Driver },
 	"store/dsn":                    func(c *config.Config) any { return c.Store.DSN },
+
+	"routing/offer-timeout":      func(c *config.Config) any { return c.Routing.OfferTimeout },
+	"routing/last-agent-timeout": func(c *config.Config) any { return c.Routing.LastAgentTimeout },
 }
 
 // fixed reports whether o is a single option of a plain section (not a
@@ -247,6 +250,7 @@ func TestImplemented(t *testing.T) {
 		"esp/token",
 		"protection/allow-any-service",
 		"ports/agent", "ports/esp", "ports/health", "ports/webapi",
+		"routing/last-agent-timeout", "routing/offer-timeout", "routing:<queue>/bot-first",
 		"settings/closed-session-grace",
 		"settings/flex-disconnect-timeout",
 		"settings/limit-for-sessions",

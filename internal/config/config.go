@@ -23,6 +23,8 @@ func Default() *Config {
 		Endpoints: map[string]map[string]string{defaultTenantID: {defaultEndpoint: defaultQueue}},
 		Ports:     map[string]string{},
 		LogFilter: LogFilter{Keys: map[string]FilterType{}},
+
+		RoutingQueues: map[string]RoutingQueue{},
 	}
 	for _, s := range cat.sections {
 		if s.family {
@@ -275,6 +277,7 @@ func editDistance(a, b string) int {
 func (c *Config) clone() *Config {
 	n := *c
 	n.Services = cloneMap(c.Services)
+	n.RoutingQueues = cloneMap(c.RoutingQueues)
 	n.Tenants = cloneMap(c.Tenants)
 	n.Ports = cloneMap(c.Ports)
 	n.LogFilter.Keys = cloneMap(c.LogFilter.Keys)

@@ -43,6 +43,10 @@ type Config struct {
 	Protection Protection // [protection], Confab's own
 	CORS       CORS       // [cors]
 	Store      Store      // [store], Confab's own
+
+	Routing Routing // [routing], Confab's own
+	// RoutingQueues holds one entry per [routing:<queue>] section.
+	RoutingQueues map[string]RoutingQueue
 }
 
 // Listener ids used as option names in [ports].
