@@ -14,6 +14,9 @@ type Party struct {
 	Nick   string
 	Type   UserType
 	Bot    bool
+	// PersonID is the agent login id of agent and supervisor parties;
+	// routing follows an agent's load by it.
+	PersonID string
 }
 
 // Event is one element of a transcript. Events are immutable once appended,

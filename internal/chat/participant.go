@@ -45,7 +45,7 @@ type Participant struct {
 }
 
 func (p *Participant) party() Party {
-	return Party{UserID: p.UserID, Num: p.Num, Nick: p.Nick, Type: p.Type, Bot: p.Bot}
+	return Party{UserID: p.UserID, Num: p.Num, Nick: p.Nick, Type: p.Type, Bot: p.Bot, PersonID: p.PersonID}
 }
 
 // countsAsAgent reports whether p keeps a session open under

@@ -17,9 +17,12 @@ type State string
 const (
 	Queued   State = "queued"   // waiting in its queue for an agent
 	Assigned State = "assigned" // accepted by an agent, or an agent is in the session
-	Held     State = "held"     // async chat placed on hold by the workflow, no agent in it
-	Offline  State = "offline"  // the session ended; the interaction stays (IsOnline=0)
-	Stopped  State = "stopped"  // the session ended and the interaction was stopped
+	Held     State = "held"     // async chat placed on hold (by the workflow or an agent), no agent in it
+	// Transferred: an agent in the session offered it to another agent or
+	// queue and the offer is open.
+	Transferred State = "transferred"
+	Offline     State = "offline" // the session ended; the interaction stays (IsOnline=0)
+	Stopped     State = "stopped" // the session ended and the interaction was stopped
 )
 
 // Keys of the data attached to an interaction.
@@ -142,6 +145,9 @@ type ixn struct {
 	assignee  string // user id of the party that accepted
 	claimUser string // user id an accept in progress joins with
 	onHold    bool
+	heldBy    string // agent who placed the async chat on hold, until an agent joins
+	// transferring counts the open transfers of the interaction.
+	transferring int
 
 	idle           IdleControl
 	asyncIdleReset time.Time
@@ -164,6 +170,8 @@ func (x *ixn) state() State {
 	switch {
 	case x.closed:
 		return x.view.State
+	case x.transferring > 0:
+		return Transferred
 	case x.agents > 0 || x.claimUser != "":
 		return Assigned
 	case x.assignee != "":

@@ -26,9 +26,10 @@ func (r *Router) SessionCreated(info *chat.Info) chat.Waiter {
 	}
 	sh := r.shard(info.ID)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	sh.m[info.ID] = x
 	r.changedLocked(x, ChangeCreated)
+	sh.mu.Unlock()
+	r.syncRoute(info.ID)
 	return nil
 }
 
@@ -60,9 +61,9 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 	}
 	sh := r.shard(sessionID)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	x := sh.m[sessionID]
 	if x == nil || x.closed {
+		sh.mu.Unlock()
 		return nil
 	}
 	before := x.snapshotKey()
@@ -77,8 +78,21 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 			x.onHold = false
 		}
 	}
-	if x.snapshotKey() != before {
+	changed := x.snapshotKey() != before
+	if changed {
 		r.changedLocked(x, ChangeUpdated)
+	}
+	sh.mu.Unlock()
+
+	// Routing follows, outside the shard lock (see the lock order in
+	// dispatch.go): an agent's load, and the interaction's place in its
+	// queue. A party removed while the session closes is not routed.
+	person := ev.From.PersonID
+	if person != "" && (ev.Kind == chat.NewParty || ev.Kind == chat.PartyLeft) {
+		r.partyMoved(sessionID, person, ev.Kind == chat.NewParty)
+	}
+	if changed && (ev.Kind != chat.PartyLeft || ev.Reason == chat.LeftNormally || ev.Reason == chat.LeftDisconnect) {
+		r.syncRoute(sessionID)
 	}
 	return nil
 }
@@ -93,6 +107,7 @@ func (r *Router) joinedLocked(x *ixn, p chat.Party) {
 		x.agents++
 		x.everAgent = true
 		x.onHold = false
+		x.heldBy = ""
 		if x.view.Async {
 			x.view.AsyncStatus = AsyncProcessing
 		}
@@ -120,12 +135,18 @@ func (r *Router) leftLocked(x *ixn, ev *chat.Event) {
 // SessionClosed takes the interaction offline, or stops it when
 // stop-abandoned-interaction says so.
 func (r *Router) SessionClosed(final *chat.Final) chat.Waiter {
+	r.closeLocked(final)
+	r.syncRoute(final.ID)
+	return nil
+}
+
+func (r *Router) closeLocked(final *chat.Final) {
 	sh := r.shard(final.ID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	x := sh.m[final.ID]
 	if x == nil || x.closed {
-		return nil
+		return
 	}
 	agentAtClose := false
 	for i := range final.Participants {
@@ -149,7 +170,6 @@ func (r *Router) SessionClosed(final *chat.Final) chat.Waiter {
 		x.view.State = Stopped
 	}
 	r.changedLocked(x, ChangeClosed)
-	return nil
 }
 
 // stop applies stop-abandoned-interaction: always, never, noagents (no

@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
@@ -32,6 +33,18 @@ type Options struct {
 	// History is how many recent changes the stream keeps for clients that
 	// resume with Last-Event-ID; default 1024.
 	History int
+
+	// OfferTimeout returns the live [routing] offer-timeout; default 15s.
+	OfferTimeout func() time.Duration
+	// LastAgentTimeout returns the live [routing] last-agent-timeout;
+	// default 20s; 0 switches the last-agent preference off.
+	LastAgentTimeout func() time.Duration
+	// BotFirst reports [routing:<queue>] bot-first.
+	BotFirst func(queue string) bool
+	// LastAgent looks up the agent who handled the previous chat of the
+	// interaction's contact (see StoreLastAgent); nil skips the look-up.
+	// It runs on its own goroutine while the interaction waits.
+	LastAgent func(ctx context.Context, interactionID string) (string, error)
 }
 
 const shardCount = 16
@@ -46,6 +59,7 @@ type Router struct {
 	shards [shardCount]shard
 	hub    hub
 	w      writer
+	d      dispatcher
 }
 
 type shard struct {
@@ -79,6 +93,7 @@ func New(opts Options) *Router {
 	}
 	r.hub.init(opts.History)
 	r.w.init()
+	r.d.init()
 	return r
 }
 
@@ -157,6 +172,24 @@ func (r *Router) Subscribe(queue string, after uint64) (*Subscription, bool) {
 }
 
 // Flush waits until every change made so far is written to the store (or
-// given up on), or ctx ends. The server calls it at shutdown, before the
-// store closes; it may be called any number of times.
-func (r *Router) Flush(ctx context.Context) error { return r.w.flush(ctx, r) }
+// given up on) and no last-agent look-up runs, or ctx ends. The server
+// calls it at shutdown, before the store closes; it may be called any
+// number of times.
+func (r *Router) Flush(ctx context.Context) error {
+	for {
+		r.d.mu.Lock()
+		n := r.d.resolving
+		r.d.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		t := time.NewTimer(5 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("routing: flush: %w", ctx.Err())
+		}
+	}
+	return r.w.flush(ctx, r)
+}

@@ -11,16 +11,30 @@ const (
 	ChangeCreated = "created" // a new interaction entered its queue
 	ChangeUpdated = "updated" // state, async status, assignee or user data changed
 	ChangeClosed  = "closed"  // the session ended (offline or stopped)
+	// ChangeAgent is a logged-in agent's state change (Agent is set,
+	// Interaction is empty); only subscribers of every queue get it.
+	ChangeAgent = "agent"
 )
 
 // Change is one published change of an interaction.
 type Change struct {
 	// Seq numbers the changes of this node from 1, without gaps; a client
 	// resumes after the last Seq it saw.
-	Seq         uint64      `json:"seq"`
-	Type        string      `json:"type"`
-	Time        time.Time   `json:"time"`
-	Interaction Interaction `json:"interaction"`
+	Seq         uint64       `json:"seq"`
+	Type        string       `json:"type"`
+	Time        time.Time    `json:"time"`
+	Interaction Interaction  `json:"interaction,omitzero"`
+	Agent       *AgentStatus `json:"agent,omitempty"`
+}
+
+// Event is the Server-Sent Events name of the change:
+// interaction.created, interaction.updated, interaction.closed or
+// agent.state.
+func (c *Change) Event() string {
+	if c.Type == ChangeAgent {
+		return "agent.state"
+	}
+	return "interaction." + c.Type
 }
 
 // ErrSlowConsumer ends a subscription whose reader fell behind by more than

@@ -1,0 +1,113 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/confab/confab/internal/store"
+)
+
+// lookupTimeout bounds one last-agent look-up; past it the interaction is
+// routed to its queue.
+const lookupTimeout = 3 * time.Second
+
+// resolve looks up the last agent of rt's contact and then routes rt:
+// to that agent first when it is ready with free capacity, else to its
+// queue.
+func (r *Router) resolve(rt *route) {
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	agentID, err := r.opts.LastAgent(ctx, rt.id)
+	cancel()
+	if err != nil {
+		r.log.Debug("routing: last agent look-up failed", "interaction", rt.id, "err", err)
+	}
+	d := &r.d
+	d.mu.Lock()
+	defer r.unlock()
+	d.resolving--
+	if d.routes[rt.id] != rt || !rt.resolving {
+		return
+	}
+	rt.resolving = false
+	if agentID != "" {
+		r.preferLocked(rt, agentID, OfferLastAgent, false)
+		return
+	}
+	r.enqueueLocked(rt)
+}
+
+// StoreLastAgent returns a LastAgent look-up over the store: it waits
+// (polling, within ctx) until the contact history created the
+// interaction's record, then takes the contact's most recently closed
+// interaction and returns the last human agent that joined it with
+// visibility ALL ("" when there is none).
+func StoreLastAgent(st store.Interactions) func(ctx context.Context, id string) (string, error) {
+	return func(ctx context.Context, id string) (string, error) {
+		var rec store.Interaction
+		for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+			var err error
+			rec, err = st.GetInteraction(ctx, id)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return "", fmt.Errorf("last agent of %s: %w", id, err)
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return "", fmt.Errorf("last agent of %s: record not created: %w", id, ctx.Err())
+			}
+		}
+		if rec.ContactID == "" {
+			return "", nil
+		}
+		list, err := st.ListInteractions(ctx, store.InteractionFilter{ContactID: rec.ContactID, Status: store.StatusClosed})
+		if err != nil {
+			return "", fmt.Errorf("last agent of %s: %w", id, err)
+		}
+		var prev *store.Interaction
+		for i := range list {
+			if list[i].ID != id && (prev == nil || list[i].ClosedAt.After(prev.ClosedAt)) {
+				prev = &list[i]
+			}
+		}
+		if prev == nil {
+			return "", nil
+		}
+		full, err := st.GetInteraction(ctx, prev.ID)
+		if err != nil {
+			return "", fmt.Errorf("last agent of %s: %w", id, err)
+		}
+		return LastAgentOf(full.Transcript), nil
+	}
+}
+
+// LastAgentOf returns the person id of the last human agent that joined a
+// stored final transcript with visibility ALL, or "".
+func LastAgentOf(transcript json.RawMessage) string {
+	var t struct {
+		Participants []struct {
+			UserType   string `json:"userType"`
+			Visibility string `json:"visibility"`
+			Bot        bool   `json:"bot"`
+			PersonID   string `json:"personId"`
+			JoinedAt   int64  `json:"joinedAt"`
+		} `json:"participants"`
+	}
+	if len(transcript) == 0 || json.Unmarshal(transcript, &t) != nil {
+		return ""
+	}
+	best, at := "", int64(-1)
+	for _, p := range t.Participants {
+		if p.UserType == "AGENT" && !p.Bot && p.PersonID != "" && p.Visibility != "INT" && p.Visibility != "VIP" && p.JoinedAt >= at {
+			best, at = p.PersonID, p.JoinedAt
+		}
+	}
+	return best
+}
