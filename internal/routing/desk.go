@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -185,7 +186,7 @@ func (k *Desk) SetState(st AgentState, reason string) error {
 	r := k.r
 	d := &r.d
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	defer r.unlock()
 	a := k.rec
 	if a.state == StateLoggedOut {
 		return fmt.Errorf("set state: %w", ErrClosedDesk)
@@ -216,7 +217,7 @@ func (k *Desk) Reject(interactionID string) error {
 	r := k.r
 	d := &r.d
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	defer r.unlock()
 	a := k.rec
 	o := a.offers[interactionID]
 	if o == nil {
@@ -236,7 +237,7 @@ func (k *Desk) Logout() {
 	r := k.r
 	d := &r.d
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	defer r.unlock()
 	a := k.rec
 	if a.state == StateLoggedOut {
 		return
@@ -314,4 +315,69 @@ func cmpString(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// Counters returns a copy of routing's counters.
+func (r *Router) Counters() Counters {
+	d := &r.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.counts
+	c.StateChanges = maps.Clone(d.counts.StateChanges)
+	return c
+}
+
+// QueueStatus is a snapshot of one queue's routing.
+type QueueStatus struct {
+	Name string `json:"name"`
+	// Waiting counts interactions waiting for an offer (transfers and
+	// invitations to the queue included); Offered those with an open offer.
+	Waiting int `json:"waiting"`
+	Offered int `json:"offered"`
+	// Agents counts the logged-in agents (bots included) serving the
+	// queue, Available those ready with free capacity.
+	Agents    int `json:"agents"`
+	Available int `json:"available"`
+	// Unserved is true when interactions wait and no logged-in agent
+	// serves the queue.
+	Unserved bool `json:"unserved"`
+}
+
+// Queues returns the status of every queue routing has seen, by name.
+func (r *Router) Queues() []QueueStatus {
+	d := &r.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	by := map[string]*QueueStatus{}
+	get := func(n string) *QueueStatus {
+		if by[n] == nil {
+			by[n] = &QueueStatus{Name: n}
+		}
+		return by[n]
+	}
+	for name, q := range d.queues {
+		s := get(name)
+		s.Waiting += q.waiting.len()
+		s.Available = q.humans.len() + q.bots.len()
+	}
+	for _, rt := range d.routes {
+		s := get(rt.queue)
+		if rt.offer != nil {
+			s.Offered++
+		} else if rt.e.idx < 0 {
+			s.Waiting++ // waiting for its last agent
+		}
+	}
+	for _, a := range d.agents {
+		for _, q := range a.acc.Queues {
+			get(q).Agents++
+		}
+	}
+	out := make([]QueueStatus, 0, len(by))
+	for _, s := range by {
+		s.Unserved = s.Waiting+s.Offered > 0 && s.Agents == 0
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b QueueStatus) int { return cmpString(a.Name, b.Name) })
+	return out
 }
