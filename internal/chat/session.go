@@ -30,6 +30,7 @@ type Session struct {
 	subject   string
 	password  string
 	restored  bool
+	monitored bool // a supervisor monitors it (see MarkMonitored)
 	userData  kv.Map
 	parties   []*Participant // in join order; parties that left stay
 	events    transcript
@@ -473,6 +474,7 @@ type Info struct {
 	Async        bool
 	Password     string // empty unless passwords are enforced
 	Restored     bool
+	Monitored    bool // a supervisor monitored the session (ClientVersion 105's indication)
 	State        State
 	CreatedAt    time.Time
 	ClosedAt     time.Time
@@ -489,7 +491,7 @@ func (s *Session) infoLocked() Info {
 	info := Info{
 		ID: s.id, Tenant: s.tenant, Endpoint: s.endpoint, Queue: s.queue,
 		Subject: s.subject, Language: s.language, Async: s.async, Password: s.password,
-		Restored: s.restored, State: s.state, CreatedAt: s.created, ClosedAt: s.closedAt,
+		Restored: s.restored, Monitored: s.monitored, State: s.state, CreatedAt: s.created, ClosedAt: s.closedAt,
 		UserData: s.userData.Clone(), Next: s.events.len(),
 		Participants: make([]Participant, len(s.parties)),
 	}

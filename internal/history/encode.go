@@ -51,12 +51,15 @@ type Party struct {
 
 // Transcript is the stored final transcript of a session.
 type Transcript struct {
-	SessionID    string  `json:"sessionId"`
-	StartAt      string  `json:"startAt"` // RFC 3339, UTC
-	ClosedAt     string  `json:"closedAt"`
-	Subject      string  `json:"subject,omitempty"`
-	Language     string  `json:"language,omitempty"`
-	Async        bool    `json:"async,omitempty"`
+	SessionID string `json:"sessionId"`
+	StartAt   string `json:"startAt"` // RFC 3339, UTC
+	ClosedAt  string `json:"closedAt"`
+	Subject   string `json:"subject,omitempty"`
+	Language  string `json:"language,omitempty"`
+	Async     bool   `json:"async,omitempty"`
+	// Monitored marks a session a supervisor watched silently (the
+	// reference's ClientVersion 105 indication).
+	Monitored    bool    `json:"monitored,omitempty"`
 	Participants []Party `json:"participants"`
 	Events       []Event `json:"events"`
 }
@@ -86,7 +89,7 @@ func EncodeFinal(f *chat.Final) ([]byte, error) {
 	t := Transcript{
 		SessionID: f.ID, StartAt: f.CreatedAt.UTC().Format(time.RFC3339Nano),
 		ClosedAt: f.ClosedAt.UTC().Format(time.RFC3339Nano), Subject: f.Subject,
-		Language: f.Language, Async: f.Async,
+		Language: f.Language, Async: f.Async, Monitored: f.Monitored,
 		Participants: make([]Party, len(f.Participants)),
 		Events:       make([]Event, len(f.Events)),
 	}
