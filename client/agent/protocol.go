@@ -1,6 +1,9 @@
 package agent
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Path is where a Confab node serves the agent protocol, on its "agent" port.
 const Path = "/agent/v1/ws"
@@ -14,7 +17,50 @@ const (
 	OpNotify  = "notify"  // append a notice (typing, push URL, nickname, custom, system command)
 	OpRelease = "release" // leave a session with an after-action
 	OpPing    = "ping"    // a no-op that is answered
+
+	OpState    = "state"    // set this agent's routing state: ready, not-ready (with a reason), after-call-work
+	OpReject   = "reject"   // decline an open offer
+	OpTransfer = "transfer" // hand a chat to another agent or queue ("to")
+	OpInvite   = "invite"   // invite another agent or queue: visibility ALL (conference) or INT (consultation)
+	OpMonitor  = "monitor"  // supervisors: join silently (VIP); the session is marked monitored
+	OpCoach    = "coach"    // supervisors: join as a coach (INT)
+	OpBargeIn  = "barge-in" // supervisors: become visible to the customer (ALL)
+	OpHold     = "hold"     // async chats: leave, keeping the chat in a workbin until the customer writes
+	OpWorkbin  = "workbin"  // list a workbin
+	OpHistory  = "history"  // the contact's earlier interactions with their final transcripts (paged)
 )
+
+// Agent states (Request.State, Frame.AgentState).
+const (
+	StateReady         = "ready"
+	StateNotReady      = "not-ready"
+	StateAfterCallWork = "after-call-work"
+	StateLoggedOut     = "logged-out" // reported only
+)
+
+// Offer kinds (Frame.OfferKind).
+const (
+	OfferRoute     = "route"      // a queued chat
+	OfferLastAgent = "last-agent" // a returning contact's chat, offered to the agent of its previous chat
+	OfferWake      = "wake"       // an async chat from this agent's hold, woken by the customer
+	OfferTransfer  = "transfer"   // another agent (From) hands the chat over
+	OfferInvite    = "invite"     // another agent (From) invites: Visibility ALL or INT
+)
+
+// Results of revoked, transfer and invite frames (Frame.Result).
+const (
+	ResultAccepted  = "accepted"
+	ResultRejected  = "rejected"
+	ResultExpired   = "expired"
+	ResultTaken     = "taken"
+	ResultClosed    = "closed"
+	ResultNoAgent   = "no-agent"
+	ResultCancelled = "cancelled"
+)
+
+// QueuePrefix marks a transfer, invite or workbin target that is a queue:
+// "queue:<name>".
+const QueuePrefix = "queue:"
 
 // Types of the frames the server sends (Frame.Type).
 const (
@@ -22,27 +68,40 @@ const (
 	FrameResult = "result" // a request succeeded
 	FrameError  = "error"  // a request failed, or a frame could not be read
 	FrameEvents = "events" // transcript events of one session
+
+	FrameOffer    = "offer"    // an interaction offered to this agent until ExpiresAt: accept or reject it
+	FrameRevoked  = "revoked"  // an offer to this agent ended without it (Result: expired, taken, closed, cancelled)
+	FrameState    = "state"    // this agent's routing state changed (AgentState, Reason)
+	FrameTransfer = "transfer" // the outcome of this agent's transfer (Result, By)
+	FrameInvite   = "invite"   // the outcome of this agent's invitation (Result, By)
 )
 
 // Error codes (Frame.Code) with their names (Frame.Error).
 const (
-	CodeBadFrame   = 1  // "bad-frame": not a JSON object, binary frame, or an unknown field
-	CodeBadRequest = 2  // "bad-request": a field is missing or has a bad value (Field names it)
-	CodeTooLarge   = 3  // "too-large": the frame is larger than the server's limit
-	CodeUnknownOp  = 4  // "unknown-op": Op is not one of the operations
-	CodeNoSession  = 5  // "unknown-session": no such session on this node
-	CodeNoIxn      = 6  // "unknown-interaction": no such live interaction on this node
-	CodeNotJoined  = 7  // "not-participant": this socket is not (or no longer) in that session
-	CodeJoined     = 8  // "already-joined": this socket is already in that session
-	CodePassword   = 9  // "bad-password": the session needs GCTI_Chat_SessionPassword
-	CodeVisibility = 10 // "visibility": the user type may not use that visibility
-	CodeClosed     = 11 // "session-closed": the session has ended
-	CodeTaken      = 12 // "already-accepted": another agent accepted the interaction first
-	CodeNotWaiting = 13 // "not-waiting": the interaction is not waiting in a queue
-	CodeForbidden  = 14 // "forbidden": the agent's account may not do that (e.g. join as SUPERVISOR)
-	CodeLimit      = 15 // "limit": too many sessions on this socket
-	CodeNotDurable = 16 // "not-durable": applied, but the store did not confirm it
-	CodeInternal   = 17 // "internal": a server fault
+	CodeBadFrame    = 1  // "bad-frame": not a JSON object, binary frame, or an unknown field
+	CodeBadRequest  = 2  // "bad-request": a field is missing or has a bad value (Field names it)
+	CodeTooLarge    = 3  // "too-large": the frame is larger than the server's limit
+	CodeUnknownOp   = 4  // "unknown-op": Op is not one of the operations
+	CodeNoSession   = 5  // "unknown-session": no such session on this node
+	CodeNoIxn       = 6  // "unknown-interaction": no such live interaction on this node
+	CodeNotJoined   = 7  // "not-participant": this socket is not (or no longer) in that session
+	CodeJoined      = 8  // "already-joined": this socket is already in that session
+	CodePassword    = 9  // "bad-password": the session needs GCTI_Chat_SessionPassword
+	CodeVisibility  = 10 // "visibility": the user type may not use that visibility
+	CodeClosed      = 11 // "session-closed": the session has ended
+	CodeTaken       = 12 // "already-accepted": another agent accepted the interaction first
+	CodeNotWaiting  = 13 // "not-waiting": the interaction is not waiting in a queue
+	CodeForbidden   = 14 // "forbidden": the agent's account may not do that (e.g. join as SUPERVISOR)
+	CodeLimit       = 15 // "limit": too many sessions on this socket
+	CodeNotDurable  = 16 // "not-durable": applied, but the store did not confirm it
+	CodeInternal    = 17 // "internal": a server fault
+	CodeNoOffer     = 18 // "no-offer": reject (or accept) without an open offer of that interaction
+	CodeExpired     = 19 // "offer-expired": the offer expired before the answer
+	CodeOffered     = 20 // "offered-elsewhere": the interaction is offered to another agent
+	CodeUnavailable = 21 // "unavailable": the target agent is not logged in, not ready or has no free capacity
+	CodeBusy        = 22 // "busy": a transfer or invitation of that chat by this agent is already open
+	CodeNotAsync    = 23 // "not-async": hold applies to async chats only
+	CodeLoggedIn    = 24 // "logged-in-elsewhere": the account's routing state belongs to another socket
 )
 
 // ErrorNames maps each error code to its name.
@@ -53,6 +112,8 @@ var ErrorNames = map[int]string{
 	CodeVisibility: "visibility", CodeClosed: "session-closed", CodeTaken: "already-accepted",
 	CodeNotWaiting: "not-waiting", CodeForbidden: "forbidden", CodeLimit: "limit",
 	CodeNotDurable: "not-durable", CodeInternal: "internal",
+	CodeNoOffer: "no-offer", CodeExpired: "offer-expired", CodeOffered: "offered-elsewhere",
+	CodeUnavailable: "unavailable", CodeBusy: "busy", CodeNotAsync: "not-async", CodeLoggedIn: "logged-in-elsewhere",
 }
 
 // CloseSlowConsumer is the WebSocket close code of a socket dropped because
@@ -82,6 +143,17 @@ type Request struct {
 	NoticeType      string         `json:"noticeType,omitempty"`
 	EventAttributes map[string]any `json:"eventAttributes,omitempty"`
 	AfterAction     string         `json:"afterAction,omitempty"`
+	// State and Reason: op state.
+	State  string `json:"state,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// To: op transfer and invite, an agent id or "queue:<name>".
+	To string `json:"to,omitempty"`
+	// Workbin: op hold and workbin, "" for the agent's own or "queue:<name>".
+	Workbin string `json:"workbin,omitempty"`
+	// Limit and After page op history: at most Limit (default 20, at most
+	// 100) interactions created after the one with id After.
+	Limit int    `json:"limit,omitempty"`
+	After string `json:"after,omitempty"`
 }
 
 // Frame is a frame sent by the server. Type says which fields are set.
@@ -123,6 +195,37 @@ type Frame struct {
 	// Hello frames.
 	Agent        *AgentInfo `json:"agent,omitempty"`
 	MaxFrameSize int        `json:"maxFrameSize,omitempty"`
+
+	// Offer frames (Interaction is set too) and the frames about offers.
+	InteractionID string     `json:"interactionId,omitempty"`
+	OfferKind     string     `json:"offerKind,omitempty"`
+	ExpiresAt     *time.Time `json:"expiresAt,omitempty"`
+	From          string     `json:"from,omitempty"`
+	Visibility    string     `json:"visibility,omitempty"`
+	Result        string     `json:"result,omitempty"`
+	By            string     `json:"by,omitempty"`
+
+	// State frames and the result of op state (and hello).
+	AgentState string `json:"agentState,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+
+	// Results of op history: the contact's earlier interactions, oldest
+	// first; NextAfter, when set, is the After of the next page.
+	History   []HistoryEntry `json:"history,omitempty"`
+	ContactID string         `json:"contactId,omitempty"`
+	NextAfter string         `json:"nextAfter,omitempty"`
+}
+
+// HistoryEntry is one earlier interaction of a contact.
+type HistoryEntry struct {
+	ID        string    `json:"id"`
+	Queue     string    `json:"queue"`
+	Subject   string    `json:"subject,omitempty"`
+	State     string    `json:"state"`
+	CreatedAt time.Time `json:"createdAt"`
+	ClosedAt  time.Time `json:"closedAt,omitzero"`
+	// Transcript is the stored final transcript (see docs/agent-protocol.md).
+	Transcript json.RawMessage `json:"transcript,omitempty"`
 }
 
 // AgentInfo is the account a socket authenticated as.
@@ -130,6 +233,10 @@ type AgentInfo struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	UserType string `json:"userType"`
+	// Type is the account type: AGENT, SUPERVISOR or BOT.
+	Type     string   `json:"type,omitempty"`
+	Queues   []string `json:"queues,omitempty"`
+	Capacity int      `json:"capacity,omitempty"`
 }
 
 // Interaction is a chat waiting in, or routed from, a queue.

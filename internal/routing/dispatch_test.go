@@ -68,7 +68,7 @@ type desk struct {
 	acc    routing.Account
 	router *routing.Router
 	mu     sync.Mutex // guards got
-	got []routing.Notice
+	got    []routing.Notice
 }
 
 func (g *rig) login(id string, typ store.UserType, capacity int, queues ...string) *desk {

@@ -145,7 +145,8 @@ type ixn struct {
 	assignee  string // user id of the party that accepted
 	claimUser string // user id an accept in progress joins with
 	onHold    bool
-	heldBy    string // agent who placed the async chat on hold, until an agent joins
+	heldBy    string          // agent who placed the async chat on hold, until an agent joins
+	served    map[string]bool // person ids of the agents that were ever in the session
 	// transferring counts the open transfers of the interaction.
 	transferring int
 

@@ -99,6 +99,12 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 
 func (r *Router) joinedLocked(x *ixn, p chat.Party) {
 	x.present[p.UserID] = p
+	if p.PersonID != "" {
+		if x.served == nil {
+			x.served = map[string]bool{}
+		}
+		x.served[p.PersonID] = true
+	}
 	if p.UserID == x.claimUser {
 		x.assignee = p.UserID
 		x.claimUser = ""

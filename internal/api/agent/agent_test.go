@@ -248,7 +248,7 @@ func TestBadFramesKeepTheSocket(t *testing.T) {
 	if _, err := c.Accept(ctx, s.ID(), wire.JoinOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Join(ctx, s2.ID(), wire.JoinOptions{}); err != nil {
+	if _, err := c.Accept(ctx, s2.ID(), wire.JoinOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

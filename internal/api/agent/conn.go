@@ -12,6 +12,7 @@ import (
 
 	wire "github.com/confab/confab/client/agent"
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
 )
 
@@ -40,13 +41,18 @@ type conn struct {
 	out    chan []byte     // encoded frames for the writer
 	acks   chan pendingAck // applied requests, in order, for the acknowledger
 	killed chan struct{}   // closed by kill: the writer closes the socket
-	wg     sync.WaitGroup  // writer, acknowledger, pinger, watchers
+	wg     sync.WaitGroup  // writer, acknowledger, pinger, pump, watchers
+
+	notes    chan routing.Notice // routing's notices for the pump
+	overflow chan struct{}       // closed when notes overflowed
+	overOnce sync.Once
 
 	killOnce   sync.Once
 	killCode   websocket.StatusCode // set before killed is closed
 	killReason string
 
 	mu      sync.Mutex         // guards the following
+	desk    *routing.Desk      // nil when the account's routing state is on another socket
 	members map[string]*member // by session id
 	answers map[string]*wire.Frame
 	order   []string // ids in answers, oldest first
@@ -71,23 +77,67 @@ func newConn(h *Handler, ws *websocket.Conn, a store.Agent) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
 		h: h, ws: ws, agent: a, ctx: ctx, cancel: cancel,
-		out:     make(chan []byte, h.opts.Queue),
-		acks:    make(chan pendingAck, ackQueue),
-		killed:  make(chan struct{}),
-		members: make(map[string]*member),
-		answers: make(map[string]*wire.Frame),
+		out:      make(chan []byte, h.opts.Queue),
+		acks:     make(chan pendingAck, ackQueue),
+		killed:   make(chan struct{}),
+		members:  make(map[string]*member),
+		answers:  make(map[string]*wire.Frame),
+		notes:    make(chan routing.Notice, noteQueue),
+		overflow: make(chan struct{}),
+	}
+}
+
+// noteQueue is how many routing notices may wait for the pump.
+const noteQueue = 256
+
+// sink is the desk's routing.Sink: it never blocks (routing calls it
+// with its lock held); a socket whose notices overflow is dropped as a
+// slow consumer by the pump.
+func (c *conn) sink(n routing.Notice) {
+	select {
+	case c.notes <- n:
+	default:
+		c.overOnce.Do(func() { close(c.overflow) })
+	}
+}
+
+// pump turns routing's notices into frames, in order.
+func (c *conn) pump() {
+	defer c.wg.Done()
+	for {
+		select {
+		case n := <-c.notes:
+			if !c.enqueue(encodeNotice(n)) {
+				return
+			}
+		case <-c.overflow:
+			c.kill(wire.CloseSlowConsumer, "slow consumer")
+			return
+		case <-c.ctx.Done():
+			return
+		}
 	}
 }
 
 // serve runs the connection until the socket ends, then removes the
 // agent's parties from their sessions and waits for its goroutines.
 func (c *conn) serve() {
-	c.wg.Add(3)
+	c.wg.Add(4)
 	go c.writer()
 	go c.acknowledger()
 	go c.pinger()
-	c.enqueue(wire.Frame{Type: wire.FrameHello, MaxFrameSize: c.h.opts.MaxFrame(),
-		Agent: &wire.AgentInfo{ID: c.agent.ID, Name: c.agent.Name, UserType: string(c.agent.Type)}})
+	go c.pump()
+	hello := wire.Frame{Type: wire.FrameHello, MaxFrameSize: c.h.opts.MaxFrame(),
+		Agent: &wire.AgentInfo{ID: c.agent.ID, Name: c.agent.Name, UserType: c.userType().String(),
+			Type: string(c.agent.Type), Queues: c.agent.Queues, Capacity: c.agent.Capacity}}
+	c.enqueue(hello)
+	// The desk starts not-ready; its first state frame follows hello. A
+	// second socket of the same account has no desk.
+	if desk, err := c.h.opts.Router.Login(routing.AccountOf(c.agent), c.sink); err == nil {
+		c.mu.Lock()
+		c.desk = desk
+		c.mu.Unlock()
+	}
 	c.readLoop()
 	c.teardown()
 }
@@ -314,6 +364,9 @@ func (c *conn) teardown() {
 // leaveAll removes the agent's parties from their sessions with reason 3
 // (disconnect); the socket is no longer in any session afterwards.
 func (c *conn) leaveAll() {
+	if d := c.routingDesk(); d != nil {
+		d.Logout()
+	}
 	c.mu.Lock()
 	members := c.members
 	c.members = map[string]*member{}
@@ -408,4 +461,19 @@ func (c *conn) watch(m *member) {
 			return
 		}
 	}
+}
+
+// userType is the user type the account joins sessions as by default.
+func (c *conn) userType() chat.UserType {
+	if c.agent.Type == store.UserSupervisor {
+		return chat.Supervisor
+	}
+	return chat.Agent
+}
+
+// routingDesk returns the socket's desk, or nil.
+func (c *conn) routingDesk() *routing.Desk {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.desk
 }

@@ -34,6 +34,12 @@ type request struct {
 	NoticeType      string          `json:"noticeType"`
 	EventAttributes json.RawMessage `json:"eventAttributes"`
 	AfterAction     string          `json:"afterAction"`
+	State           string          `json:"state"`
+	Reason          string          `json:"reason"`
+	To              string          `json:"to"`
+	Workbin         string          `json:"workbin"`
+	Limit           int             `json:"limit"`
+	After           string          `json:"after"`
 
 	userData kv.Map
 	attrs    kv.Map
@@ -58,6 +64,9 @@ const maxIDLen = 128
 var knownOps = map[string]bool{
 	wire.OpList: true, wire.OpAccept: true, wire.OpJoin: true, wire.OpSend: true,
 	wire.OpNotify: true, wire.OpRelease: true, wire.OpPing: true,
+	wire.OpState: true, wire.OpReject: true, wire.OpTransfer: true, wire.OpInvite: true,
+	wire.OpMonitor: true, wire.OpCoach: true, wire.OpBargeIn: true, wire.OpHold: true,
+	wire.OpWorkbin: true, wire.OpHistory: true,
 }
 
 // decodeRequest decodes one client frame. On failure it still returns the
@@ -111,8 +120,11 @@ func decodeRequest(data []byte) (request, *opError) {
 }
 
 func kindOf(field string) string {
-	if field == "userData" || field == "eventAttributes" {
+	switch field {
+	case "userData", "eventAttributes":
 		return "an object"
+	case "limit":
+		return "a whole number"
 	}
 	return "a string"
 }
@@ -199,6 +211,29 @@ func encodeInteraction(v routing.Interaction) wire.Interaction {
 	}
 }
 
+// encodeNotice turns a routing notice into its frame.
+func encodeNotice(n routing.Notice) wire.Frame {
+	switch n.Type {
+	case routing.NoticeOffer:
+		o := n.Offer
+		ix := encodeInteraction(o.Interaction)
+		exp := o.ExpiresAt.UTC()
+		f := wire.Frame{Type: wire.FrameOffer, InteractionID: n.InteractionID, SessionID: o.Interaction.SessionID,
+			OfferKind: string(o.Kind), Interaction: &ix, ExpiresAt: &exp, From: o.From}
+		if o.Kind == routing.OfferInvite || o.Kind == routing.OfferTransfer {
+			f.Visibility = o.Visibility.String()
+		}
+		return f
+	case routing.NoticeState:
+		return wire.Frame{Type: wire.FrameState, AgentState: string(n.State), Reason: n.Reason}
+	case routing.NoticeRevoked:
+		return wire.Frame{Type: wire.FrameRevoked, InteractionID: n.InteractionID, SessionID: n.InteractionID, Result: n.Result}
+	case routing.NoticeTransfer:
+		return wire.Frame{Type: wire.FrameTransfer, InteractionID: n.InteractionID, SessionID: n.InteractionID, Result: n.Result, By: n.By}
+	}
+	return wire.Frame{Type: wire.FrameInvite, InteractionID: n.InteractionID, SessionID: n.InteractionID, Result: n.Result, By: n.By}
+}
+
 // errorFrame builds the error frame answering req.
 func errorFrame(id, op string, e *opError) wire.Frame {
 	return wire.Frame{Type: wire.FrameError, ID: id, Op: op, Code: e.code, Error: wire.ErrorNames[e.code], Message: e.msg, Field: e.field}
@@ -233,6 +268,26 @@ func classify(err error, field string) *opError {
 		return fail(wire.CodeLimit, "", "%v", err)
 	case errors.Is(err, chat.ErrInvalid):
 		return fail(wire.CodeBadRequest, field, "%v", err)
+	case errors.Is(err, routing.ErrNoOffer):
+		return fail(wire.CodeNoOffer, "interactionId", "%v", err)
+	case errors.Is(err, routing.ErrOfferExpired):
+		return fail(wire.CodeExpired, "interactionId", "%v", err)
+	case errors.Is(err, routing.ErrOffered):
+		return fail(wire.CodeOffered, "interactionId", "%v", err)
+	case errors.Is(err, routing.ErrUnavailable):
+		return fail(wire.CodeUnavailable, "to", "%v", err)
+	case errors.Is(err, routing.ErrBusy):
+		return fail(wire.CodeBusy, "sessionId", "%v", err)
+	case errors.Is(err, routing.ErrNotPresent):
+		return fail(wire.CodeNotJoined, "sessionId", "%v", err)
+	case errors.Is(err, routing.ErrNotAsync):
+		return fail(wire.CodeNotAsync, "sessionId", "%v", err)
+	case errors.Is(err, routing.ErrLoggedIn):
+		return fail(wire.CodeLoggedIn, "", "%v", err)
+	case errors.Is(err, routing.ErrBadState):
+		return fail(wire.CodeBadRequest, "state", "%v", err)
+	case errors.Is(err, routing.ErrBadWorkbin):
+		return fail(wire.CodeBadRequest, "workbin", "%v", err)
 	}
 	return fail(wire.CodeInternal, "", "%v", err)
 }

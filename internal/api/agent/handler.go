@@ -21,9 +21,11 @@ import (
 	"github.com/confab/confab/internal/store"
 )
 
-// AgentStore finds agents by the hash of their token.
+// AgentStore finds agents by the hash of their token, and by id (the
+// targets of transfers and invitations).
 type AgentStore interface {
 	GetAgentByTokenHash(ctx context.Context, hash []byte) (store.Agent, error)
+	GetAgent(ctx context.Context, id string) (store.Agent, error)
 }
 
 // Options configure a Handler.
@@ -45,7 +47,14 @@ type Options struct {
 	PingInterval time.Duration
 	// MaxSessions caps the sessions one socket may be in; default 100.
 	MaxSessions int
-	Log         *slog.Logger
+	// History reads the contact's earlier interactions (op history); nil
+	// answers op history with an empty list.
+	History store.Interactions
+	// KnownQueue reports whether a queue exists (configured, or served by
+	// an agent account); transfers and invitations to other queues are
+	// refused. Nil accepts every queue.
+	KnownQueue func(string) bool
+	Log        *slog.Logger
 }
 
 // Handler serves the agent WebSocket.

@@ -29,19 +29,30 @@ func (a agents) GetAgentByTokenHash(_ context.Context, hash []byte) (store.Agent
 	return store.Agent{}, store.ErrNotFound
 }
 
+func (a agents) GetAgent(_ context.Context, id string) (store.Agent, error) {
+	for _, ag := range a {
+		if ag.ID == id {
+			return ag, nil
+		}
+	}
+	return store.Agent{}, store.ErrNotFound
+}
+
 // Tokens of the test accounts.
 const (
 	tokAlice = "alice-token"
 	tokBob   = "bob-token"
 	tokSue   = "sue-token" // a supervisor
 	tokBot   = "bot-token"
+	tokSam   = "sam-token" // a supervisor of another queue
 )
 
 var testAgents = agents{
-	tokAlice: {ID: "alice", Name: "Alice", Type: store.UserAgent},
-	tokBob:   {ID: "bob", Name: "Bob", Type: store.UserAgent},
-	tokSue:   {ID: "sue", Name: "Sue", Type: store.UserSupervisor},
-	tokBot:   {ID: "bot", Name: "Botty", Type: store.UserAgent},
+	tokAlice: {ID: "alice", Name: "Alice", Type: store.UserAgent, Queues: []string{"default", "q"}, Capacity: 2},
+	tokBob:   {ID: "bob", Name: "Bob", Type: store.UserAgent, Queues: []string{"default", "q"}, Capacity: 1},
+	tokSue:   {ID: "sue", Name: "Sue", Type: store.UserSupervisor, Queues: []string{"default", "q"}, Capacity: 1},
+	tokBot:   {ID: "bot", Name: "Botty", Type: store.UserBot, Queues: []string{"default", "q"}, Capacity: 5},
+	tokSam:   {ID: "sam", Name: "Sam", Type: store.UserSupervisor, Queues: []string{"vip"}, Capacity: 1},
 }
 
 type env struct {

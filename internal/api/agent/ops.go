@@ -33,6 +33,8 @@ func (c *conn) apply(req *request) pendingAck {
 		err = c.notify(req, &a)
 	case wire.OpRelease:
 		err = c.release(req, &a)
+	default:
+		err = c.applyRouting(req, &a)
 	}
 	if err != nil {
 		a.frame = errorFrame(req.ID, req.Op, classify(err, ""))
@@ -59,10 +61,7 @@ func (c *conn) receipt(req *request, a *pendingAck, sessionID string, rc chat.Re
 
 // joinRequest builds the engine's join request from an accept or join.
 func (c *conn) joinRequest(req *request) (chat.JoinRequest, error) {
-	t := chat.Agent
-	if c.agent.Type == store.UserSupervisor {
-		t = chat.Supervisor
-	}
+	t := c.userType()
 	if req.UserType != "" {
 		asked, err := chat.ParseUserType(req.UserType)
 		if err != nil || (asked != chat.Agent && asked != chat.Supervisor) {
@@ -94,9 +93,17 @@ func (c *conn) joinRequest(req *request) (chat.JoinRequest, error) {
 	if nick == "" {
 		nick = c.agent.ID
 	}
+	ud := req.userData
+	if c.agent.Type == store.UserBot { // a bot account always joins as a bot
+		ud = ud.Clone()
+		if ud == nil {
+			ud = kv.Map{}
+		}
+		ud[chat.KeySetPartyStyle] = "BOT"
+	}
 	return chat.JoinRequest{
 		UserID: chat.NewUserID(), Nick: nick, Type: t, Visibility: vis, Protocol: chat.Basic,
-		PersonID: c.agent.ID, UserData: req.userData, Text: req.Text,
+		PersonID: c.agent.ID, UserData: ud, Text: req.Text,
 	}, nil
 }
 
@@ -138,6 +145,14 @@ func (c *conn) join(req *request, a *pendingAck) error {
 	}
 	sess, err := c.h.opts.Engine.Get(req.SessionID)
 	if err != nil {
+		return err
+	}
+	if _, offered := c.h.opts.Router.OpenOffer(req.SessionID, c.agent.ID); offered {
+		// Joining what is offered to this agent is accepting the offer.
+		req.InteractionID = req.SessionID
+		return c.accept(req, a)
+	}
+	if err := c.mayJoin(sess); err != nil {
 		return err
 	}
 	p, rc, err := sess.Join(jr)
