@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -8,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/confab/confab/internal/api/admin"
 	"github.com/confab/confab/internal/api/agent"
@@ -37,6 +40,11 @@ func (s *Server) buildAgent(p *parts) error {
 		StopMode: func() config.StopMode { return s.cfg.Load().Settings.StopAbandonedInteraction },
 		Clock:    s.clock,
 		Log:      s.log.With("adapter", "routing"),
+
+		OfferTimeout:     func() time.Duration { return s.cfg.Load().Routing.OfferTimeout },
+		LastAgentTimeout: func() time.Duration { return s.cfg.Load().Routing.LastAgentTimeout },
+		BotFirst:         func(q string) bool { return s.cfg.Load().BotFirst(q) },
+		LastAgent:        routing.StoreLastAgent(p.store),
 	})
 	p.addJournal(router)
 	p.router = router
@@ -45,16 +53,57 @@ func (s *Server) buildAgent(p *parts) error {
 	agents := agent.New(agent.Options{
 		Engine: s.engine, Router: router, Agents: p.store, MaxFrame: maxFrame,
 		OriginPatterns: corsPolicy(s.cfg.Load()).Patterns(),
-		Log:            s.log.With("adapter", "agent"),
+		History:        p.store, KnownQueue: s.knownQueue(p, router),
+		Log: s.log.With("adapter", "agent"),
 	})
 	p.add(config.PortAgent, agents, agents.Shutdown)
-	adm := admin.New(admin.Options{Router: router, Token: adminToken, Log: s.log.With("adapter", "admin")})
+	adm := admin.New(admin.Options{Router: router, Token: adminToken, Log: s.log.With("adapter", "admin"),
+		Agents: p.store, NewToken: func() (string, []byte) {
+			tok := agent.NewToken()
+			return tok, agent.HashToken(tok)
+		}})
 	p.add(config.PortAgent, adm, adm.FlushOnShutdown())
 	p.add(config.PortESP, esp.New(esp.Options{
 		Engine: s.engine, Router: router, Token: espToken, MaxBody: maxFrame, Clock: s.clock,
 		Log: s.log.With("adapter", "esp"),
 	}), nil)
 	return nil
+}
+
+// knownQueue reports whether a queue exists for transfers and
+// invitations: an endpoint's queue, a [routing:<queue>] section, a queue
+// routing has seen, or a queue of an agent account.
+func (s *Server) knownQueue(p *parts, router *routing.Router) func(string) bool {
+	return func(name string) bool {
+		c := s.cfg.Load()
+		for _, eps := range c.Endpoints {
+			for _, q := range eps {
+				if q == name {
+					return true
+				}
+			}
+		}
+		if _, ok := c.RoutingQueues[name]; ok {
+			return true
+		}
+		for _, q := range router.Queues() {
+			if q.Name == name {
+				return true
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		list, err := p.store.ListAgents(ctx)
+		if err != nil {
+			return false
+		}
+		for _, a := range list {
+			if slices.Contains(a.Queues, name) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // apiToken returns the live token of an API: the configured one, or else

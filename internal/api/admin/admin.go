@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/confab/confab/internal/routing"
+	"github.com/confab/confab/internal/store"
 )
 
 // Options configure a Handler.
@@ -35,6 +36,11 @@ type Options struct {
 	// Heartbeat is how often an idle event stream sends a comment line;
 	// default 15s.
 	Heartbeat time.Duration
+	// Agents keeps the agent accounts served at /api/v1/agents; nil
+	// answers those paths with 404.
+	Agents store.Agents
+	// NewToken returns a new agent token and the hash the store keeps.
+	NewToken func() (token string, hash []byte)
 	// WriteTimeout bounds every write to an event stream; default 10s.
 	WriteTimeout time.Duration
 	Log          *slog.Logger
@@ -71,6 +77,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	for _, path := range [...]string{"/api/v1/interactions", "/api/v1/events"} {
 		mux.HandleFunc(path, h.auth(methodNotAllowed(http.MethodGet)))
 	}
+	h.registerAgents(mux)
 	mux.HandleFunc("/api/v1/", h.auth(func(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusNotFound, "not-found", "", fmt.Sprintf("no %s %s; see GET /api/v1/interactions and GET /api/v1/events", r.Method, r.URL.Path))
 	}))
@@ -126,6 +133,7 @@ func (h *Handler) auth(next http.HandlerFunc) http.HandlerFunc {
 
 var states = map[routing.State]bool{
 	routing.Queued: true, routing.Assigned: true, routing.Held: true, routing.Offline: true, routing.Stopped: true,
+	routing.Transferred: true,
 }
 
 // Listing limits.
@@ -138,7 +146,7 @@ func (h *Handler) interactions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := routing.Filter{Queue: q.Get("queue"), State: routing.State(q.Get("state")), Limit: defaultLimit}
 	if f.State != "" && !states[f.State] {
-		refuse(w, http.StatusBadRequest, "bad-request", "state", "state must be queued, assigned, held, offline or stopped")
+		refuse(w, http.StatusBadRequest, "bad-request", "state", "state must be queued, assigned, transferred, held, offline or stopped")
 		return
 	}
 	if s := q.Get("limit"); s != "" {
@@ -216,7 +224,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 				h.log.Error("admin: encode change", "err", err)
 				continue
 			}
-			if !write(fmt.Sprintf("id: %d\nevent: interaction.%s\ndata: %s\n\n", c.Seq, c.Type, data)) {
+			if !write(fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", c.Seq, c.Event(), data)) {
 				return
 			}
 		case <-sub.Done():
