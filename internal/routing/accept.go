@@ -71,6 +71,7 @@ func (r *Router) acceptQueued(id, personID string, join chat.JoinRequest) (Accep
 	password := x.password
 	r.changedLocked(x, ChangeUpdated)
 	sh.mu.Unlock()
+	r.syncRoute(id) // claimed: out of its queue
 
 	join = withPassword(join, password)
 	var (
@@ -84,22 +85,25 @@ func (r *Router) acceptQueued(id, personID string, join chat.JoinRequest) (Accep
 	}
 
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	if err != nil {
 		if x.claimUser == join.UserID { // give it back to the queue
 			x.claimUser = ""
 			x.view.AgentID = ""
 			r.changedLocked(x, ChangeUpdated)
 		}
+		sh.mu.Unlock()
+		r.syncRoute(id)
 		return Accepted{}, fmt.Errorf("accept %q: join its session: %w", id, err)
 	}
-	return Accepted{Session: sess, Participant: p, Receipt: rc, Interaction: x.snapshot(r.opts.AppName)}, nil
+	snap := x.snapshot(r.opts.AppName)
+	sh.mu.Unlock()
+	return Accepted{Session: sess, Participant: p, Receipt: rc, Interaction: snap}, nil
 }
 
 // PlaceOnHold sets an async chat's GCTI_Chat_AsyncStatus to -2; from then
 // on, a customer message while no agent is present raises it to 2.
 func (r *Router) PlaceOnHold(id string) error {
-	return r.update(id, "place on hold", func(x *ixn) error {
+	err := r.update(id, "place on hold", func(x *ixn) error {
 		if !x.view.Async {
 			return ErrNotAsync
 		}
@@ -107,6 +111,10 @@ func (r *Router) PlaceOnHold(id string) error {
 		x.view.AsyncStatus = AsyncOnHold
 		return nil
 	})
+	if err == nil {
+		r.syncRoute(id) // held: out of its queue
+	}
+	return err
 }
 
 // SetIdleControl merges the inactivity-control values a workflow set for

@@ -214,6 +214,9 @@ const maxSkip = 32
 func (r *Router) dispatchLocked(q *queueRec) {
 	var skipped []*entry
 	for q.waiting.len() > 0 && (q.humans.len() > 0 || q.bots.len() > 0) && len(skipped) < maxSkip {
+		if head := q.waiting.items[0]; head.rt != nil && head.rt.resolving {
+			break // keep the order of arrival: wait for its last agent look-up
+		}
 		e := q.waiting.pop()
 		a := r.pickLocked(q, e)
 		if a == nil {
@@ -413,6 +416,7 @@ func (r *Router) syncRoute(id string) {
 		d.looked[id] = true
 		rt.resolving = true
 		d.resolving++
+		r.enqueueLocked(rt) // holds its place in the line while it resolves
 		go r.resolve(rt)
 	default:
 		r.enqueueLocked(rt)

@@ -32,11 +32,14 @@ func (r *Router) resolve(rt *route) {
 		return
 	}
 	rt.resolving = false
-	if agentID != "" {
-		r.preferLocked(rt, agentID, OfferLastAgent, false)
-		return
+	q := r.queueLocked(rt.queue)
+	d.pending[q] = true
+	if a := d.agents[agentID]; agentID != "" && a != nil && a.available() && !a.assigned[rt.id] {
+		if rt.e.idx >= 0 {
+			q.waiting.remove(rt.e.idx)
+		}
+		r.offerLocked(rt.e, a, OfferLastAgent)
 	}
-	r.enqueueLocked(rt)
 }
 
 // StoreLastAgent returns a LastAgent look-up over the store: it waits

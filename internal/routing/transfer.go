@@ -94,7 +94,19 @@ func (r *Router) openAsk(from *agentRec, id, to string, kind OfferKind, vis chat
 	} else {
 		a := d.agents[to]
 		if a == nil || a == from || !a.available() || a.assigned[id] || a.offers[id] != nil {
-			return fmt.Errorf("%s %s to %s: %w", op, id, to, ErrUnavailable)
+			why := "not logged in"
+			switch {
+			case a == nil:
+			case a == from:
+				why = "the sender itself"
+			case a.state != StateReady:
+				why = string(a.state)
+			case a.assigned[id] || a.offers[id] != nil:
+				why = "already in the chat or offered it"
+			default:
+				why = fmt.Sprintf("no free capacity (%d of %d)", a.load(), a.acc.Capacity)
+			}
+			return fmt.Errorf("%s %s to %s (%s): %w", op, id, to, why, ErrUnavailable)
 		}
 		d.asks[key] = t
 		r.askOpenedLocked(t, async)

@@ -40,11 +40,15 @@ type e2eNode struct {
 var e2eAgents = []struct {
 	id, name, token string
 	typ             store.UserType
+	queues          []string
+	capacity        int
 }{
-	{"alice", "Alice", "tok-alice", store.UserAgent},
-	{"bob", "Bob", "tok-bob", store.UserAgent},
-	{"sue", "Sue", "tok-sue", store.UserSupervisor},
-	{"bot", "Helper Bot", "tok-bot", store.UserAgent},
+	{"alice", "Alice", "tok-alice", store.UserAgent, []string{"default"}, 1},
+	{"bob", "Bob", "tok-bob", store.UserAgent, []string{"default"}, 1},
+	{"sue", "Sue", "tok-sue", store.UserSupervisor, []string{"default"}, 1},
+	{"bot", "Helper Bot", "tok-bot", store.UserBot, []string{"default"}, 5},
+	{"ann", "Ann", "tok-ann", store.UserAgent, []string{"default"}, 1},
+	{"ben", "Ben", "tok-ben", store.UserAgent, []string{"default"}, 1},
 }
 
 // startE2E seeds the agents into the data directory's store, then starts a
@@ -57,7 +61,8 @@ func startE2E(t *testing.T, dir string, ini string) *e2eNode {
 		t.Fatal(err)
 	}
 	for _, a := range e2eAgents {
-		err := st.AddAgent(ctx, store.Agent{ID: a.id, Name: a.name, TokenHash: agent.HashToken(a.token), Type: a.typ})
+		err := st.AddAgent(ctx, store.Agent{ID: a.id, Name: a.name, TokenHash: agent.HashToken(a.token), Type: a.typ,
+			Queues: a.queues, Capacity: a.capacity})
 		if err != nil && !strings.Contains(err.Error(), "exists") {
 			t.Fatal(err)
 		}
@@ -261,9 +266,19 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Bob coaches Alice; Sue monitors; a bot helps.
+	// Alice invites Bob to coach her; Sue monitors; a bot helps.
 	bob := n.dial(t, "tok-bob")
-	if _, err := bob.Join(ctx, id, wire.JoinOptions{Visibility: "INT"}); err != nil {
+	if _, err := bob.Join(ctx, id, wire.JoinOptions{Visibility: "INT"}); codeOf(err) != wire.CodeForbidden {
+		t.Fatalf("bob joins a chat he has no part in: %v, want forbidden", err)
+	}
+	if err := bob.SetState(ctx, wire.StateReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Invite(ctx, id, "bob", "INT"); err != nil {
+		t.Fatal(err)
+	}
+	waitOffer(t, bob, id)
+	if _, err := bob.Accept(ctx, id, wire.JoinOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bob.Send(ctx, id, wire.Message{Text: "offer a voucher", Visibility: "INT"}); err != nil {
