@@ -115,11 +115,11 @@ type Interaction struct {
 // InteractionFilter selects interactions for ListInteractions. Empty fields
 // match everything.
 type InteractionFilter struct {
-	Queue  string
+	Queue string
 	// ContactID selects the interactions of one contact.
 	ContactID string
-	Status InteractionStatus
-	State  string
+	Status    InteractionStatus
+	State     string
 	// Limit caps the number of records returned; 0 means no cap.
 	Limit int
 	// AfterID continues a listing after the interaction with this id (in
