@@ -14,11 +14,12 @@ import (
 
 // BenchmarkRoutingDecision measures one routing decision with a full
 // node: agents logged in with capacity 1, each holding an open offer, and
-// interactions queued behind them. One iteration is one agent rejecting
-// its offer: the rejected interaction goes back to the head of the queue
-// and the agent is offered the oldest interaction it has not rejected.
-// Every structure a decision touches (the waiting line, the available
-// agents) is a heap, so the cost grows with the log of the sizes.
+// interactions queued behind them. One iteration is the session of one
+// offered interaction ending (its agent is free: routing offers it the
+// oldest waiting interaction) and one new interaction arriving at the
+// back of the queue, so the sizes stay constant. Every structure a
+// decision touches (the waiting line, the available agents) is a heap, so
+// the cost grows with the log of the sizes.
 func BenchmarkRoutingDecision(b *testing.B) {
 	for _, size := range []struct{ agents, queued int }{{200, 2000}, {2000, 20000}} {
 		b.Run(fmt.Sprintf("agents=%d/queued=%d", size.agents, size.queued), func(b *testing.B) {
@@ -59,16 +60,22 @@ func benchDecision(b *testing.B, agents, queued int) {
 		b.Fatalf("set-up: %+v", q)
 	}
 	b.ResetTimer()
-	n := 0
+	n, next := 0, agents+queued
 	for b.Loop() {
 		k := n % agents
 		n++
 		mu.Lock()
 		id := offered[k]
 		mu.Unlock()
-		if err := desks[k].Reject(id); err != nil {
-			b.Fatal(err)
+		r.SessionClosed(&chat.Final{Info: chat.Info{ID: id, Queue: "q", ClosedAt: start}})
+		mu.Lock()
+		got := offered[k]
+		mu.Unlock()
+		if got == id {
+			b.Fatalf("agent %d was not offered the next interaction", k)
 		}
+		r.SessionCreated(&chat.Info{ID: fmt.Sprintf("ixn-%06d", next), Queue: "q", CreatedAt: start.Add(time.Duration(next))})
+		next++
 	}
 	b.StopTimer()
 	if q := r.Queues(); q[0].Offered != agents || q[0].Waiting != queued {
