@@ -10,14 +10,16 @@ import (
 )
 
 // createAgents creates n agent accounts in the data directory dataDir with
-// `confab agent add` (exe is the confab binary) and returns their tokens.
+// `confab agent add` (exe is the confab binary; flags are added to each
+// call) and returns their tokens.
 // It runs before the server starts: one process at a time may use a data
 // directory.
-func createAgents(ctx context.Context, exe, dataDir string, n int) ([]string, error) {
+func createAgents(ctx context.Context, exe, dataDir string, n int, flags ...string) ([]string, error) {
 	tokens := make([]string, 0, n)
 	for i := 1; i <= n; i++ {
 		id := "bench-agent-" + strconv.Itoa(i)
-		cmd := exec.CommandContext(ctx, exe, "agent", "add", "--data-dir", dataDir, id)
+		args := append(append([]string{"agent", "add", "--data-dir", dataDir}, flags...), id)
+		cmd := exec.CommandContext(ctx, exe, args...)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		if err := cmd.Run(); err != nil {

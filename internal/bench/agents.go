@@ -20,10 +20,12 @@ type agentPool struct {
 	e     *env
 	conns []*agentConn
 	rr    atomic.Uint64 // round robin over conns
+	board offerBoard    // offers (dense --offers)
 }
 
 type agentConn struct {
 	e    *env
+	pool *agentPool
 	name string
 	c    *agent.Client
 	done chan struct{} // closed when the frame reader returns
@@ -68,7 +70,7 @@ func (e *env) dialAgents(ctx context.Context, tokens []string) (*agentPool, erro
 				mu.Unlock()
 				return
 			}
-			ac := &agentConn{e: e, name: "agent-" + strconv.Itoa(i), c: c, done: make(chan struct{}),
+			ac := &agentConn{e: e, pool: p, name: "agent-" + strconv.Itoa(i), c: c, done: make(chan struct{}),
 				sessions: map[string]*agentSession{}}
 			go ac.read()
 			conns[i] = ac
@@ -107,6 +109,8 @@ func (ac *agentConn) read() {
 			if f.State == "closed" {
 				as.markClosed()
 			}
+		case agent.FrameOffer:
+			ac.pool.board.offered(ac, &f)
 		case agent.FrameError:
 			ac.e.m.Error("agent.frame_error", fmt.Errorf("%s (%d): %s", f.Error, f.Code, f.Message))
 		}

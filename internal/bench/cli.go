@@ -38,6 +38,7 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	fs.StringVar(&o.Customers, "customers", "ws", "how customers receive: ws (WebSocket push), longpoll, or poll")
 	fs.DurationVar(&o.PollInterval, "poll-interval", time.Second, "poll: interval between refreshes")
 	fs.IntVar(&o.SessionsPerAgent, "sessions-per-agent", 0, "sessions one agent socket holds (default 50; the server allows 100)")
+	fs.BoolVar(&o.Offers, "offers", false, "dense: agents are ready desks that take the server's offers (capacity = sessions-per-agent) instead of accepting chats themselves")
 	target := fs.String("target", "", "drive a running server instead of starting one: a base URL, or webapi=URL,agent=URL,esp=URL,health=URL")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "with --target: the server's [admin] token")
 	fs.StringVar(&o.ESPToken, "esp-token", "", "with --target: the server's [esp] token")

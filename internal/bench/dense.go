@@ -62,11 +62,17 @@ func denseSession(ctx context.Context, e *env, n int64) {
 	if e.espMessage(ctx, c.id(), greet) != nil || e.espMessage(ctx, c.id(), note) != nil {
 		return
 	}
-	if !sleepCtx(ctx, g) {
-		return
-	}
-	if as, err = e.agents.accept(ctx, ts, c.id()); err != nil {
-		return
+	if e.o.Offers {
+		if as, err = e.agents.acceptOffer(ctx, ts, c.id()); err != nil {
+			return
+		}
+	} else {
+		if !sleepCtx(ctx, g) {
+			return
+		}
+		if as, err = e.agents.accept(ctx, ts, c.id()); err != nil {
+			return
+		}
 	}
 	for i := 0; i < 3; i++ {
 		if !sleepCtx(ctx, g) || as.send(ctx, VisAll) != nil {

@@ -50,6 +50,10 @@ type Options struct {
 	// SessionsPerAgent bounds the sessions one agent socket is in (the
 	// server allows 100).
 	SessionsPerAgent int
+	// Offers (dense): the agents serve the queue with capacity
+	// SessionsPerAgent, set themselves ready and accept what the server
+	// offers them, instead of accepting the chat of their session.
+	Offers bool
 
 	// Target, when set, is an already running server; AdminToken, ESPToken
 	// and AgentTokens must then be given. Otherwise Exe is started as a

@@ -83,7 +83,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				return nil
 			}
 			t0 := time.Now()
-			tokens, err = createAgents(ctx, o.Exe, dataDir, nAgents)
+			var extra []string
+			if o.Offers {
+				extra = []string{"--queues", "default", "--capacity", strconv.Itoa(min(o.SessionsPerAgent, 100))}
+			}
+			tokens, err = createAgents(ctx, o.Exe, dataDir, nAgents, extra...)
 			logf(logw, "created %d agents in %v", nAgents, time.Since(t0).Round(time.Millisecond))
 			return err
 		}
@@ -123,6 +127,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		e.agents = pool
 		defer pool.close()
+		if o.Offers {
+			if err := pool.ready(ctx); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	// Baseline, then the measured phase.
@@ -143,6 +152,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	logf(logw, "running %s: %s", o.Scenario, describe(&o))
 	start, genCPU := time.Now(), selfCPU()
 	runErr := sc.run(ctx, e, res)
+	if o.Offers && e.agents != nil {
+		e.agents.offerResults(res)
+	}
 	res.DurationSec = time.Since(start).Seconds()
 	res.GeneratorCPUSeconds = round1(selfCPU() - genCPU)
 	stopSampling()
