@@ -172,3 +172,20 @@ func TestSmokeCometD(t *testing.T) {
 		t.Errorf("sent %d, delivered %d, closed %d; want every message delivered and 8 closed", res.MessagesSent, res.MessagesDelivered, res.SessionsClosed)
 	}
 }
+
+func TestSmokeDenseOffers(t *testing.T) {
+	res := smoke(t, Options{Scenario: "dense", Offers: true, Sessions: 12, Duration: 3 * time.Second,
+		SessionLength: 2 * time.Second, SessionsPerAgent: 4})
+	if res.SessionsCreated == 0 || res.SessionsClosed != res.SessionsCreated {
+		t.Errorf("created %d, closed %d; want all created closed", res.SessionsCreated, res.SessionsClosed)
+	}
+	if res.Extra["offers"] != res.SessionsCreated {
+		t.Errorf("%v offers for %d sessions; want one each", res.Extra["offers"], res.SessionsCreated)
+	}
+	if want := 9 * res.SessionsCreated; res.MessagesDelivered != want {
+		t.Errorf("delivered %d, want %d (9 per session)", res.MessagesDelivered, want)
+	}
+	if p50, _ := res.Extra["queued_to_offered_ms_p50"].(float64); p50 <= 0 {
+		t.Errorf("queued→offered p50 %v", res.Extra["queued_to_offered_ms_p50"])
+	}
+}
