@@ -159,6 +159,9 @@ func (r *Router) Login(acc Account, sink Sink) (*Desk, error) {
 	a := &agentRec{acc: acc, sink: sink, state: StateNotReady, since: r.clock.Now(),
 		assigned: map[string]bool{}, offers: map[string]*offer{}, expired: map[string]bool{}, pos: map[string]int{}}
 	d.agents[acc.ID] = a
+	for _, q := range acc.Queues {
+		r.queueLocked(q).desks++
+	}
 	r.stateChangedLocked(a)
 	return &Desk{r: r, rec: a}, nil
 }
@@ -253,6 +256,9 @@ func (k *Desk) Logout() {
 		}
 	}
 	delete(d.agents, a.acc.ID)
+	for _, q := range a.acc.Queues {
+		r.queueLocked(q).desks--
+	}
 	r.stateChangedLocked(a)
 }
 

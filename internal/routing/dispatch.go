@@ -89,6 +89,7 @@ type queueRec struct {
 	waiting heap[*entry]
 	humans  heap[*agentRec]
 	bots    heap[*agentRec]
+	desks   int // logged-in desks serving the queue
 }
 
 // entry is something waiting in a queue: a routed interaction or a
@@ -412,7 +413,9 @@ func (r *Router) syncRoute(id string) {
 	case v.wakeBy != "" && r.lastAgentTimeout() > 0:
 		d.counts.Wakes++
 		r.preferLocked(rt, v.wakeBy, OfferWake, true)
-	case r.opts.LastAgent != nil && r.lastAgentTimeout() > 0 && !d.looked[id]:
+	case r.opts.LastAgent != nil && r.lastAgentTimeout() > 0 && !d.looked[id] && r.queueLocked(v.queue).desks > 0:
+		// (With nobody logged in to the queue there is nobody to prefer:
+		// no look-up.)
 		d.looked[id] = true
 		rt.resolving = true
 		d.resolving++

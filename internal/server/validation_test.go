@@ -31,7 +31,7 @@ func TestSameFieldSameRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	ag := n.dial(t, "tok-alice")
-	if _, err := ag.Join(ctx, ch.ID, wire.JoinOptions{}); err != nil {
+	if _, err := ag.Accept(ctx, ch.ID, wire.JoinOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	es := espc.New(n.espURL, n.espToken, nil)

@@ -425,17 +425,20 @@ func TestDroppedAgentSocketEndToEnd(t *testing.T) {
 	if left.Reason != chat.LeftDisconnect || time.Since(dropped) > 2*time.Second {
 		t.Fatalf("partyLeft reason %d after %v; want 3 at once", left.Reason, time.Since(dropped))
 	}
-	resp, err := ch.Refresh(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, m := range resp.Messages {
-		found = found || (m.Type == chatv2.TypeParticipantLeft && m.From.Type == "Agent")
-	}
-	if !found {
-		t.Fatalf("customer did not see the agent leave: %+v", resp.Messages)
-	}
+	// The customer sees the departure once it is durable (the commit
+	// watermark), an instant after the transcript holds it.
+	until(t, "the customer to see the agent leave", func() bool {
+		resp, err := ch.Refresh(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range resp.Messages {
+			if m.Type == chatv2.TypeParticipantLeft && m.From.Type == "Agent" {
+				return true
+			}
+		}
+		return false
+	})
 	if info := s.Info(); info.Async {
 		until(t, "GCTI_Chat_AsyncStatus=4", func() bool {
 			q := n.list(t, "default")

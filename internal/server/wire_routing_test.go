@@ -196,7 +196,7 @@ func TestRoutingEndToEnd(t *testing.T) {
 	var views [3]*customerView
 	var ids [3]string
 	for i := range views {
-		ch, _, err := cust.RequestChat(ctx, "svc", chatv2.ChatRequest{Nickname: fmt.Sprintf("Kim%d", i+1), UserData: map[string]string{"EmailAddress": fmt.Sprintf("kim%d@example.com", i+1)}})
+		ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: fmt.Sprintf("Kim%d", i+1), UserData: map[string]string{"EmailAddress": fmt.Sprintf("kim%d@example.com", i+1)}})
 		if err != nil {
 			t.Fatal(err)
 		}
