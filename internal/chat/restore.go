@@ -143,7 +143,7 @@ func (s *Session) rebuild(evs []Event, secrets map[string]string) {
 		case NewParty:
 			s.parties = append(s.parties, &Participant{
 				UserID: ev.From.UserID, Num: ev.From.Num, Nick: ev.From.Nick, Type: ev.From.Type,
-				Visibility: ev.Visibility, Bot: ev.From.Bot, Protocol: protocolOf(ev.From.Type),
+				Visibility: ev.Visibility, Bot: ev.From.Bot, Protocol: protocolOf(ev.From.Type), PersonID: ev.From.PersonID,
 				UserData: ev.UserData, JoinedAt: ev.Time, LastActivity: s.engine.clock.Now(),
 				Secret: secrets[ev.From.UserID],
 			})

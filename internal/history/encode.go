@@ -12,16 +12,19 @@ import (
 // transcript and in the final one. Field names follow the reference's
 // transcript attributes where it has them.
 type Event struct {
-	Pos        int    `json:"pos"`
-	EventID    int    `json:"eventId"`
-	Kind       string `json:"kind"`                // newParty, partyLeft, message, notice
-	Time       int64  `json:"utcTime"`             // epoch milliseconds
-	TimeShift  int64  `json:"timeShift,omitempty"` // whole seconds since the session started (final transcript only)
-	UserID     string `json:"userId"`
-	Num        int    `json:"participantId"`
-	Nick       string `json:"userNick"`
-	UserType   string `json:"userType"`
-	Bot        bool   `json:"bot,omitempty"`
+	Pos       int    `json:"pos"`
+	EventID   int    `json:"eventId"`
+	Kind      string `json:"kind"`                // newParty, partyLeft, message, notice
+	Time      int64  `json:"utcTime"`             // epoch milliseconds
+	TimeShift int64  `json:"timeShift,omitempty"` // whole seconds since the session started (final transcript only)
+	UserID    string `json:"userId"`
+	Num       int    `json:"participantId"`
+	Nick      string `json:"userNick"`
+	UserType  string `json:"userType"`
+	Bot       bool   `json:"bot,omitempty"`
+	// PersonID is the agent's login id, on newParty events of agents and
+	// supervisors (so a restored session knows who its agents were).
+	PersonID   string `json:"personId,omitempty"`
 	Visibility string `json:"visibility"`
 	ReceiverID string `json:"receiverId,omitempty"`
 	Text       string `json:"text,omitempty"`
@@ -75,6 +78,8 @@ func EncodeEvent(ev *chat.Event, sessionStart time.Time) Event {
 		UserData: ev.UserData, Attrs: ev.Attrs,
 	}
 	switch ev.Kind {
+	case chat.NewParty:
+		out.PersonID = ev.From.PersonID
 	case chat.Notice:
 		out.NoticeType = ev.Notice.String()
 	case chat.PartyLeft:

@@ -151,7 +151,7 @@ func DecodeEvent(e *Event) (chat.Event, error) {
 	}
 	ev := chat.Event{
 		Pos: e.Pos, Kind: kind, Time: time.UnixMilli(e.Time).UTC(),
-		From:       chat.Party{UserID: e.UserID, Num: e.Num, Nick: e.Nick, Type: ut, Bot: e.Bot},
+		From:       chat.Party{UserID: e.UserID, Num: e.Num, Nick: e.Nick, Type: ut, Bot: e.Bot, PersonID: e.PersonID},
 		Visibility: vis, ReceiverID: e.ReceiverID, Text: e.Text, MsgType: e.MsgType, TreatAs: e.TreatAs,
 		AskerID: e.AskerID, UserData: renormalize(e.UserData), Attrs: renormalize(e.Attrs),
 	}

@@ -83,8 +83,8 @@ func restartTest(t *testing.T, extraConfig string) {
 			t.Fatalf("chat %d: %v", i, err)
 		}
 		d := desks[i%agents]
-		if _, err := d.Join(ctx, c.ID, agent.JoinOptions{}); err != nil {
-			t.Fatalf("agent joins chat %d: %v", i, err)
+		if _, err := d.Accept(ctx, c.ID, agent.JoinOptions{}); err != nil {
+			t.Fatalf("agent accepts chat %d: %v", i, err)
 		}
 		all[i] = &chatState{chat: c, desk: d}
 	}

@@ -24,6 +24,14 @@ func (r *Router) SessionCreated(info *chat.Info) chat.Waiter {
 	if info.Async {
 		x.view.AsyncStatus = AsyncNew
 	}
+	for _, p := range info.Participants { // a restored session's earlier agents may join again
+		if p.PersonID != "" && (p.Type == chat.Agent || p.Type == chat.Supervisor) {
+			if x.served == nil {
+				x.served = map[string]bool{}
+			}
+			x.served[p.PersonID] = true
+		}
+	}
 	sh := r.shard(info.ID)
 	sh.mu.Lock()
 	sh.m[info.ID] = x
