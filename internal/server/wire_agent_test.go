@@ -410,16 +410,27 @@ func TestDroppedAgentSocketEndToEnd(t *testing.T) {
 	if left.Reason != chat.LeftDisconnect || time.Since(dropped) > 2*time.Second {
 		t.Fatalf("partyLeft reason %d after %v; want 3 at once", left.Reason, time.Since(dropped))
 	}
-	resp, err := ch.Refresh(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
+	// Readers see an event once it is durable (the commit watermark), which
+	// may be a moment after ReadAll shows it: poll.
+	var resp *chatv2.Response
+	seen := func() bool {
+		resp, err = ch.Refresh(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range resp.Messages {
+			if m.Type == chatv2.TypeParticipantLeft && m.From.Type == "Agent" {
+				return true
+			}
+		}
+		return false
 	}
-	found := false
-	for _, m := range resp.Messages {
-		found = found || (m.Type == chatv2.TypeParticipantLeft && m.From.Type == "Agent")
-	}
-	if !found {
-		t.Fatalf("customer did not see the agent leave: %+v", resp.Messages)
+	deadline := time.Now().Add(5 * time.Second)
+	for !seen() {
+		if time.Now().After(deadline) {
+			t.Fatalf("customer did not see the agent leave: %+v", resp.Messages)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	if info := s.Info(); info.Async {
 		until(t, "GCTI_Chat_AsyncStatus=4", func() bool {
