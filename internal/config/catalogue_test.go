@@ -246,6 +246,8 @@ func TestImplemented(t *testing.T) {
 		"endpoints:<tenant id>/<endpoint name>",
 		"esp/token",
 		"protection/allow-any-service",
+		"language:<name>/country", "language:<name>/language", "language:<name>/message-alert",
+		"language:<name>/message-alert2", "language:<name>/message-close", "language:<name>/use-language-as-default",
 		"ports/agent", "ports/esp", "ports/health", "ports/webapi",
 		"settings/closed-session-grace",
 		"settings/flex-disconnect-timeout",
@@ -274,7 +276,7 @@ func TestImplemented(t *testing.T) {
 
 // instance turns a catalogue entry into a concrete section and key.
 func instance(o config.Option) (section, key string) {
-	section = strings.NewReplacer("<service>", "svc", "<tenant id>", "1").Replace(o.Section)
+	section = strings.NewReplacer("<service>", "svc", "<tenant id>", "1", "<name>", "french").Replace(o.Section)
 	key = o.Name
 	if o.Keyed() {
 		key = map[string]string{"tenants": "Acme", "endpoints:1": "webme", "log-filter-data": "Transcript"}[section]
@@ -296,6 +298,10 @@ func validSamples(o config.Option) map[string]string {
 		return map[string]string{"1": "1", "0101": "101", "2147483647": "2147483647"}
 	case "cors/allowed-origins":
 		return map[string]string{"": "", "https://Shop.example.com/ http://*.example.org:8080": "https://shop.example.com, http://*.example.org:8080"}
+	case "language:<name>/language":
+		return map[string]string{"FR": "fr", "deu": "deu", "": ""}
+	case "language:<name>/country":
+		return map[string]string{"ca": "CA", "": ""}
 	case "settings/stop-abandoned-interaction":
 		return map[string]string{"always": "always", "never": "never", "noagents": "noagents", "noanswer": "noanswer", "false": "never", "true": "noanswer"}
 	}
@@ -338,6 +344,10 @@ func invalidSamples(o config.Option) []string {
 		return []string{"bogus", "hide-first-0", "hide-last-1001", "hide-first-", "hide-first-+3", "Copy"}
 	case "tenants/<tenant name>":
 		return []string{"0", "-1", "2147483648", "one", ""}
+	case "language:<name>/language":
+		return []string{"french", "f", "f1", "fr-CA"}
+	case "language:<name>/country":
+		return []string{"USA", "C", "12"}
 	}
 	switch o.Kind {
 	case config.KindBool:

@@ -22,6 +22,10 @@ type Config struct {
 	// Chat.DefaultChatEndpoint; see ServiceEndpoint.
 	Services map[string]Service
 
+	// Languages holds one entry per [language:<name>] section, keyed by
+	// the language's name (the session's GCTI_LanguageName).
+	Languages map[string]Language
+
 	// Tenants maps tenant name to tenant id ([tenants] name = id). The
 	// built-in map is {"Environment": "1"}; a [tenants] section in the file
 	// replaces it as a whole.
