@@ -70,6 +70,7 @@ type Engine struct {
 	seed     maphash.Seed
 	settings atomic.Pointer[Settings]
 	alive    atomic.Int64
+	timers   atomic.Pointer[timerHooks] // nil until SetTimers (timers.go)
 	shards   [shardCount]shard
 
 	onWriteError func(*Session, int, error)
@@ -165,6 +166,7 @@ func (e *Engine) Create(req CreateRequest) (*Session, Participant, Receipt, erro
 	if s.userData == nil {
 		s.userData = kv.Map{}
 	}
+	s.language = e.languageAtCreate(s.id, s.language, s.userData)
 	if st.PasswordEnforce {
 		s.password = req.Password
 		if s.password == "" {

@@ -110,6 +110,7 @@ func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time,
 	}
 	s.groupPendingLocked(from) // the closing events become visible together
 	s.state = Closed
+	s.stopTimersLocked()
 	s.closedAt = now
 	s.engine.alive.Add(-1)
 	final := Final{Info: s.infoLocked(), LastWrite: rc.durable}

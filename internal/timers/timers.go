@@ -16,19 +16,16 @@ type Owner interface {
 }
 
 // Entry is one owner's pending deadline. Embed it in the owner and give it
-// to Init once; its zero value is not scheduled. Its fields are guarded by
-// the scheduler's mutex.
+// to Init once, before it is first scheduled; its zero value is not
+// scheduled. Its fields are guarded by the scheduler's mutex.
 type Entry struct {
 	at    int64 // deadline in Unix nanoseconds
-	idx   int32 // position in the heap; -1 when not scheduled
+	pos   int32 // position in the heap plus one; 0 when not scheduled
 	owner Owner
 }
 
-// Init binds e to its owner. It must be called before e is scheduled.
-func (e *Entry) Init(owner Owner) {
-	e.owner = owner
-	e.idx = -1
-}
+// Init binds e to its owner.
+func (e *Entry) Init(owner Owner) { e.owner = owner }
 
 // Scheduler is a node-wide min-heap of deadlines driven by one clock timer.
 type Scheduler struct {
@@ -55,19 +52,19 @@ func (s *Scheduler) Schedule(e *Entry, at time.Time) {
 	if s.stopped {
 		return
 	}
-	if e.idx >= 0 {
+	if e.pos > 0 {
 		old := e.at
 		e.at = n
 		if n < old {
-			s.up(int(e.idx))
+			s.up(int(e.pos - 1))
 		} else {
-			s.down(int(e.idx))
+			s.down(int(e.pos - 1))
 		}
 	} else {
 		e.at = n
-		e.idx = int32(len(s.heap))
+		e.pos = int32(len(s.heap)) + 1
 		s.heap = append(s.heap, e)
-		s.up(int(e.idx))
+		s.up(int(e.pos - 1))
 	}
 	s.armLocked()
 }
@@ -76,10 +73,10 @@ func (s *Scheduler) Schedule(e *Entry, at time.Time) {
 func (s *Scheduler) Cancel(e *Entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e.idx < 0 {
+	if e.pos == 0 {
 		return
 	}
-	s.removeLocked(int(e.idx))
+	s.removeLocked(int(e.pos - 1))
 }
 
 // Len returns how many deadlines are pending.
@@ -99,7 +96,7 @@ func (s *Scheduler) Stop() {
 	defer s.mu.Unlock()
 	s.stopped = true
 	for _, e := range s.heap {
-		e.idx = -1
+		e.pos = 0
 	}
 	s.heap = nil
 	if s.timer != nil {
@@ -162,7 +159,7 @@ func (s *Scheduler) removeLocked(i int) {
 	}
 	s.heap[last] = nil
 	s.heap = s.heap[:last]
-	e.idx = -1
+	e.pos = 0
 	if i != last {
 		s.down(i)
 		s.up(i)
@@ -172,8 +169,8 @@ func (s *Scheduler) removeLocked(i int) {
 func (s *Scheduler) swap(i, j int) {
 	h := s.heap
 	h[i], h[j] = h[j], h[i]
-	h[i].idx = int32(i)
-	h[j].idx = int32(j)
+	h[i].pos = int32(i) + 1
+	h[j].pos = int32(j) + 1
 }
 
 func (s *Scheduler) up(i int) {
