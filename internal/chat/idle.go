@@ -208,7 +208,8 @@ func (ev *Event) Qualifies(notices config.NoticeSet) bool {
 	case SysCommand:
 		return major && (ev.Text == FileUploadedCommand || ev.Text == FileDeletedCommand)
 	case CustomNotice:
-		return notices == config.NoticesMajor2 || notices == config.NoticesAll
+		// The widget's explicit reset (purpose cancel-idle-timer) always counts.
+		return notices == config.NoticesMajor2 || notices == config.NoticesAll || ev.Attrs.String("purpose") == CancelIdleTimer
 	case TypingStarted:
 		return notices == config.NoticesTyping || notices == config.NoticesAll
 	case TypingStopped, NickChanged:
@@ -216,6 +217,11 @@ func (ev *Event) Qualifies(notices config.NoticeSet) bool {
 	}
 	return false
 }
+
+// CancelIdleTimer is the purpose (event attribute) of the custom notice the
+// widget sends to reset the idle timers; it counts whatever include-notices
+// says.
+const CancelIdleTimer = "cancel-idle-timer"
 
 // System command texts that count as major notices.
 const (

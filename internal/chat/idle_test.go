@@ -219,8 +219,14 @@ func TestActivityResets(t *testing.T) {
 		resets  bool
 		atAlert bool // act after the first alert rather than before it
 	}{
-		{name: "customer message", act: func(s *chat.Session, c, _, _ chat.Participant) error { _, err := s.Send(c.UserID, chat.Msg{Text: "hi"}); return err }, resets: true},
-		{name: "agent message after the alert", act: func(s *chat.Session, _, a, _ chat.Participant) error { _, err := s.Send(a.UserID, chat.Msg{Text: "hi"}); return err }, resets: true, atAlert: true},
+		{name: "customer message", act: func(s *chat.Session, c, _, _ chat.Participant) error {
+			_, err := s.Send(c.UserID, chat.Msg{Text: "hi"})
+			return err
+		}, resets: true},
+		{name: "agent message after the alert", act: func(s *chat.Session, _, a, _ chat.Participant) error {
+			_, err := s.Send(a.UserID, chat.Msg{Text: "hi"})
+			return err
+		}, resets: true, atAlert: true},
 		{name: "coaching (INT) message", act: func(s *chat.Session, _, a, _ chat.Participant) error {
 			_, err := s.Send(a.UserID, chat.Msg{Text: "psst", Visibility: chat.VisInt})
 			return err
@@ -229,7 +235,10 @@ func TestActivityResets(t *testing.T) {
 			_, err := s.Send(a.UserID, chat.Msg{Text: "psst", ReceiverID: c.UserID})
 			return err
 		}},
-		{name: "bot message", act: func(s *chat.Session, _, _, b chat.Participant) error { _, err := s.Send(b.UserID, chat.Msg{Text: "beep"}); return err }},
+		{name: "bot message", act: func(s *chat.Session, _, _, b chat.Participant) error {
+			_, err := s.Send(b.UserID, chat.Msg{Text: "beep"})
+			return err
+		}},
 		{name: "agent join", act: func(s *chat.Session, _, _, _ chat.Participant) error {
 			_, _, err := s.Join(chat.JoinRequest{Nick: "Ben", Type: chat.Agent})
 			return err
@@ -285,13 +294,14 @@ func TestIncludeNotices(t *testing.T) {
 		{"custom", chat.Note{Type: chat.CustomNotice, Text: "x"}},
 		{"file uploaded", chat.Note{Type: chat.SysCommand, Text: chat.FileUploadedCommand}},
 		{"read confirm", chat.Note{Type: chat.SysCommand, Text: chat.ReadConfirm, UserData: kv.Map{chat.LastEventIDKey: "1"}}},
+		{"cancel-idle-timer", chat.Note{Type: chat.CustomNotice, Attrs: kv.Map{"purpose": chat.CancelIdleTimer}}},
 	}
 	want := map[string][]string{
-		"none":   nil,
-		"major":  {"push URL", "file uploaded"},
-		"major2": {"push URL", "custom", "file uploaded"},
-		"typing": {"typing started", "push URL", "file uploaded"},
-		"all":    {"typing started", "typing stopped", "push URL", "custom", "file uploaded"},
+		"none":   {"cancel-idle-timer"},
+		"major":  {"push URL", "file uploaded", "cancel-idle-timer"},
+		"major2": {"push URL", "custom", "file uploaded", "cancel-idle-timer"},
+		"typing": {"typing started", "push URL", "file uploaded", "cancel-idle-timer"},
+		"all":    {"typing started", "typing stopped", "push URL", "custom", "file uploaded", "cancel-idle-timer"},
 	}
 	for set, counted := range want {
 		for _, n := range all {

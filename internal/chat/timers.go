@@ -70,6 +70,14 @@ func (e *Engine) PendingDeadlines() int {
 	return 0
 }
 
+// TimerExpiries returns how many session deadlines have fallen due.
+func (e *Engine) TimerExpiries() uint64 {
+	if h := e.timers.Load(); h != nil {
+		return h.sched.Fired()
+	}
+	return 0
+}
+
 func (h *timerHooks) warn(msg string, args ...any) {
 	if h.Warn != nil {
 		h.Warn(msg, args...)

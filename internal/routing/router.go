@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
@@ -150,6 +149,10 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 		if ev.From.Type != chat.Client {
 			return nil
 		}
+	case chat.Notice:
+		if ev.Notice != chat.IdleAlert || ev.UserData.String(chat.KeyAsyncCheckAt) == "" {
+			return nil
+		}
 	default:
 		return nil
 	}
@@ -170,6 +173,11 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 		if x.view.Async && x.onHold && x.agents == 0 {
 			x.view.AsyncStatus = AsyncCustomerReplied
 			x.onHold = false
+		}
+	case chat.Notice: // the async idle alert: the session closes soon
+		if x.view.Async {
+			x.view.AsyncStatus = AsyncIdleExpired
+			x.view.AsyncCheckAt = ev.UserData.String(chat.KeyAsyncCheckAt)
 		}
 	}
 	if x.snapshotKey() != before {
@@ -266,11 +274,12 @@ func stop(mode config.StopMode, agentAtClose, everAgent bool) bool {
 type viewKey struct {
 	state       State
 	asyncStatus int
+	checkAt     string
 	agentID     string
 }
 
 func (x *ixn) snapshotKey() viewKey {
-	return viewKey{x.state(), x.view.AsyncStatus, x.view.AgentID}
+	return viewKey{x.state(), x.view.AsyncStatus, x.view.AsyncCheckAt, x.view.AgentID}
 }
 
 // Get returns the live interaction with the given id.
@@ -403,39 +412,6 @@ func (r *Router) PlaceOnHold(id string) error {
 		x.view.AsyncStatus = AsyncOnHold
 		return nil
 	})
-}
-
-// SetIdleControl merges the inactivity-control values a workflow set for
-// one session; reset first returns them to the configured values.
-func (r *Router) SetIdleControl(id string, upd IdleControl, reset bool) error {
-	return r.update(id, "configure idle control", func(x *ixn) error {
-		x.idle = x.idle.merge(upd, reset)
-		return nil
-	})
-}
-
-// IdleControl returns the session's own inactivity-control values.
-func (r *Router) IdleControl(id string) (IdleControl, error) {
-	var out IdleControl
-	err := r.read(id, func(x *ixn) { out = x.idle })
-	return out, err
-}
-
-// ResetAsyncIdle records that the async idle timers of a session restart
-// from now (ESP ConfigureSession async-idle-reset=1).
-func (r *Router) ResetAsyncIdle(id string) error {
-	return r.update(id, "reset async idle", func(x *ixn) error {
-		x.asyncIdleReset = r.clock.Now()
-		return nil
-	})
-}
-
-// AsyncIdleResetAt returns when the async idle timers of a session were
-// last reset by the workflow (zero if never).
-func (r *Router) AsyncIdleResetAt(id string) (time.Time, error) {
-	var out time.Time
-	err := r.read(id, func(x *ixn) { out = x.asyncIdleReset })
-	return out, err
 }
 
 // Forget drops a live interaction from memory without writing it: its

@@ -56,7 +56,8 @@ type Server struct {
 	watcher  *config.Watcher
 
 	engine *chat.Engine
-	parts  *parts // the store, journal and adapters (see parts.go)
+	parts  *parts      // the store, journal and adapters (see parts.go)
+	pinger *pushPinger // flex-push-timeout pings (see wire_timers.go)
 
 	ready atomic.Bool
 

@@ -4,6 +4,7 @@ package server
 // Each builder lives in its own wire_*.go file.
 func (s *Server) adapterBuilders() []func(*parts) error {
 	return []func(*parts) error{
+		s.buildTimers,
 		s.buildWebAPI,
 		s.buildCometD,
 		s.buildAgent,

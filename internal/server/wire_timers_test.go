@@ -1,0 +1,190 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	wire "github.com/confab/confab/client/agent"
+	"github.com/confab/confab/client/chatv2"
+	espc "github.com/confab/confab/client/esp"
+	"github.com/confab/confab/internal/api/agent"
+	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/history"
+	"github.com/confab/confab/internal/server"
+	"github.com/confab/confab/internal/store"
+	"github.com/confab/confab/internal/store/sqlite"
+)
+
+// startTimed starts a node with a fake clock and an agent (alice) in its store.
+func startTimed(t *testing.T, ini string, clk clock.Clock) (*e2eNode, string) {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, dir, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddAgent(ctx, store.Agent{ID: "alice", Name: "Alice", TokenHash: agent.HashToken("tok-alice"), Type: store.UserAgent}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close(ctx)
+	cfg, _, err := config.Parse("timers.ini", []byte(ini))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &e2eNode{}
+	n.srv, err = server.New(ctx, server.Options{Config: cfg, DataDir: dir, Listen: "127.0.0.1:0", Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.srv.Shutdown(ctx)
+	})
+	n.agentURL = "http://" + n.srv.Addr(config.PortAgent)
+	n.espURL = "http://" + n.srv.Addr(config.PortESP)
+	n.chatURL = "http://" + n.srv.Addr(config.PortWebAPI) + "/genesys/2/chat"
+	return n, dir
+}
+
+const timersINI = `
+[settings]
+transcript-auto-save = 1
+flex-disconnect-timeout = 100000
+[inactivity-control]
+enabled = true
+timeout-alert = 1
+timeout-close = 1
+message-alert = Are you still there?
+message-close = Closed: nobody wrote.
+[language:french]
+language = fr
+message-alert = Êtes-vous toujours là ?
+message-close = Fermé : personne n'a écrit.
+`
+
+// TestInactivityEndToEnd drives the inactivity chain over real HTTP with a
+// fake clock in the node: a customer polling refresh sees the alert text,
+// then the close text and chatEnded; the agent sees both; the stored
+// transcript records the close with reason 7.
+func TestInactivityEndToEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		ud          map[string]string
+		alert, bye  string
+		viaWorkflow bool // the workflow turns inactivity control on for the session
+	}{
+		{name: "defaults", alert: "Are you still there?", bye: "Closed: nobody wrote."},
+		{name: "french", ud: map[string]string{"GCTI_LanguageCode": "fr-FR"}, alert: "Êtes-vous toujours là ?", bye: "Fermé : personne n'a écrit."},
+		{name: "workflow override", viaWorkflow: true, alert: "Workflow says hurry", bye: "Closed: nobody wrote."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := clock.NewFake(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+			ini := timersINI
+			if tc.viaWorkflow {
+				ini = strings.Replace(ini, "enabled = true", "enabled = false", 1)
+			}
+			n, _ := startTimed(t, ini, fake)
+			// Routing retries a failed interaction save on the node's clock;
+			// let the fake one move before the shutdown flushes it.
+			t.Cleanup(func() { fake.Advance(time.Minute) })
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cust := chatv2.New(n.chatURL, chatv2.Options{})
+			defer cust.CloseIdleConnections()
+			ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Kim", UserData: tc.ud})
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice := n.dial(t, "tok-alice")
+			if _, err := alice.Accept(ctx, ch.ID, wire.JoinOptions{Text: "Hi"}); err != nil {
+				t.Fatal(err)
+			}
+			sawText(t, alice, "Hi")
+			if tc.viaWorkflow {
+				esp := espc.New(n.espURL, readToken(t, n.srv.DataDir()+"/esp.token"), nil)
+				if _, err := esp.IdleControlConfigure(ctx, ch.ID, espc.Params{"enabled": "true", "message-alert": tc.alert}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			resp, err := ch.Refresh(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next := resp.NextPosition
+
+			fake.Advance(time.Second) // timeout-alert
+			resp, err = ch.Refresh(ctx, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Messages) != 1 || resp.Messages[0].Type != chatv2.TypeIdleAlert || resp.Messages[0].Text != tc.alert ||
+				resp.Messages[0].From.Type != "External" || resp.ChatEnded {
+				t.Fatalf("refresh after timeout-alert: %+v", resp)
+			}
+			if ud := resp.Messages[0].UserData; ud["next-idle-timer-type"] != "CLOSE" || ud["next-idle-timer-secs"] != "1" {
+				t.Errorf("IdleAlert user data %v", ud)
+			}
+			sawText(t, alice, tc.alert)
+			next = resp.NextPosition
+
+			fake.Advance(time.Second) // timeout-close
+			resp, err = ch.Refresh(ctx, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !resp.ChatEnded || len(resp.Messages) < 2 || resp.Messages[0].Type != chatv2.TypeIdleClose || resp.Messages[0].Text != tc.bye {
+				t.Fatalf("refresh after timeout-close: %+v", resp)
+			}
+			var left *chatv2.Message
+			for i := range resp.Messages {
+				if m := &resp.Messages[i]; m.Type == chatv2.TypeParticipantLeft && m.From.Type == "Client" {
+					left = m
+				}
+			}
+			if left == nil {
+				t.Fatalf("no ParticipantLeft of the customer: %+v", resp.Messages)
+			}
+			if code := left.EventAttributes["GCTI_SYSTEM"].(map[string]any)["quit-reason-code"]; code != "7" {
+				t.Errorf("quit-reason-code %v, want 7", code)
+			}
+			sawText(t, alice, tc.bye)
+
+			// The stored transcript records the close.
+			st := storeOf(t, n.srv)
+			var tr history.Transcript
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				in, err := st.GetInteraction(ctx, ch.ID)
+				if err == nil && in.Status == store.StatusClosed && len(in.Transcript) > 0 {
+					if err := json.Unmarshal(in.Transcript, &tr); err != nil {
+						t.Fatal(err)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no final transcript: %+v, %v", in, err)
+				}
+				time.Sleep(10 * time.Millisecond) // waits for the writer, not for a timer
+			}
+			raw, _ := json.Marshal(tr.Events)
+			for _, want := range []string{tc.alert, tc.bye, "IDLE_CONTROL_CLOSE", `"reason":7`} {
+				if !strings.Contains(string(raw), want) {
+					t.Errorf("stored transcript lacks %q: %s", want, raw)
+				}
+			}
+		})
+	}
+}
