@@ -70,6 +70,15 @@ func (e *Engine) PendingDeadlines() int {
 	return 0
 }
 
+// TimerConfig returns the live configuration the timers read, or nil when
+// timers are off.
+func (e *Engine) TimerConfig() *config.Config {
+	if h := e.timers.Load(); h != nil {
+		return h.Config()
+	}
+	return nil
+}
+
 // TimerExpiries returns how many session deadlines have fallen due.
 func (e *Engine) TimerExpiries() uint64 {
 	if h := e.timers.Load(); h != nil {

@@ -150,7 +150,9 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 			return nil
 		}
 	case chat.Notice:
-		if ev.Notice != chat.IdleAlert || ev.UserData.String(chat.KeyAsyncCheckAt) == "" {
+		// The async idle alert, or a customer's notice that counts as
+		// activity under async-idle-notices (it may wake a held chat).
+		if (ev.Notice != chat.IdleAlert || ev.UserData.String(chat.KeyAsyncCheckAt) == "") && !r.asyncActivity(ev) {
 			return nil
 		}
 	default:
@@ -174,16 +176,35 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 			x.view.AsyncStatus = AsyncCustomerReplied
 			x.onHold = false
 		}
-	case chat.Notice: // the async idle alert: the session closes soon
-		if x.view.Async {
+	case chat.Notice:
+		switch {
+		case !x.view.Async:
+		case ev.From.Type == chat.System: // the async idle alert: the session closes soon
 			x.view.AsyncStatus = AsyncIdleExpired
 			x.view.AsyncCheckAt = ev.UserData.String(chat.KeyAsyncCheckAt)
+		case x.onHold && x.agents == 0:
+			x.view.AsyncStatus = AsyncCustomerReplied
+			x.onHold = false
 		}
 	}
 	if x.snapshotKey() != before {
 		r.changedLocked(x, ChangeUpdated)
 	}
 	return nil
+}
+
+// asyncActivity reports whether ev is a customer's notice that counts as
+// activity under async-idle-notices (which also decides when a held async
+// chat's status becomes 2).
+func (r *Router) asyncActivity(ev *chat.Event) bool {
+	if ev.From.Type != chat.Client {
+		return false
+	}
+	set := config.NoticesMajor
+	if cfg := r.opts.Engine.TimerConfig(); cfg != nil {
+		set = cfg.Settings.AsyncIdleNotices
+	}
+	return ev.Qualifies(set)
 }
 
 func (r *Router) joinedLocked(x *ixn, p chat.Party) {
