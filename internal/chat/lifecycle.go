@@ -2,6 +2,8 @@ package chat
 
 import (
 	"time"
+
+	"github.com/confab/confab/internal/kv"
 )
 
 // LeaveRequest describes a party leaving a session.
@@ -120,6 +122,10 @@ func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time,
 			final.Events = append(final.Events, *ev)
 		}
 	}
+	if s.engine.stats != nil {
+		final.Stats = s.engine.stats(&final)
+		final.UserData.Merge(final.Stats)
+	}
 	if w := s.engine.journal.SessionClosed(&final); w != nil {
 		if rc.durable == nil {
 			rc.durable = w
@@ -162,6 +168,9 @@ func (s *Session) hasAgentLocked() bool {
 type Final struct {
 	Info
 	Events []Event
+	// Stats are the reporting statistics (Options.Statistics), also merged
+	// into UserData; nil without a Statistics function.
+	Stats kv.Map
 	// LastWrite completes when the session's last event is durable (nil if
 	// the journal did not make it durable); a journal that must order its
 	// closing write after the events can wait on it.

@@ -72,6 +72,11 @@ func (e *Engine) Restore(req RestoreRequest) (*Session, Receipt, error) {
 	if len(req.Events) == 0 {
 		return nil, Receipt{}, fmt.Errorf("%w: restore session %s: no stored events", ErrInvalid, req.ID)
 	}
+	if e.admit != nil {
+		if err := e.admit(true); err != nil {
+			return nil, Receipt{}, fmt.Errorf("restore session %s: %w: %v", req.ID, ErrLimit, err)
+		}
+	}
 	st := e.settings.Load()
 	if int(e.alive.Add(1)) > st.SessionLimit {
 		e.alive.Add(-1)

@@ -8,5 +8,7 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildWebAPI,
 		s.buildCometD,
 		s.buildAgent,
+		s.buildOps,
+		s.buildRecords,
 	}
 }

@@ -116,6 +116,11 @@ type InteractionFilter struct {
 	Queue  string
 	Status InteractionStatus
 	State  string
+	// ContactID selects the interactions of one contact.
+	ContactID string
+	// Newest lists newest first (CreatedAt, then ID, descending); AfterID
+	// then continues towards older interactions.
+	Newest bool
 	// Limit caps the number of records returned; 0 means no cap.
 	Limit int
 	// AfterID continues a listing after the interaction with this id (in
@@ -155,7 +160,7 @@ type Interactions interface {
 	CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript, stats, userData json.RawMessage) error
 
 	// ListInteractions returns the interactions matching f ordered by
-	// CreatedAt, then ID.
+	// CreatedAt, then ID (descending when f.Newest).
 	ListInteractions(ctx context.Context, f InteractionFilter) ([]Interaction, error)
 }
 
