@@ -190,8 +190,9 @@ func TestInactivityChain(t *testing.T) {
 		alerts[1].String(chat.KeyNextIdleTimerType) != "CLOSE" || alerts[1].String(chat.KeyNextIdleTimerSecs) != "3" {
 		t.Errorf("alert user data %v", alerts)
 	}
+	tm.clock.Advance(time.Hour) // closed-session-grace: the purge is the last deadline
 	if tm.engine.PendingDeadlines() != 0 {
-		t.Errorf("%d deadlines pending after the close", tm.engine.PendingDeadlines())
+		t.Errorf("%d deadlines pending after the close and purge", tm.engine.PendingDeadlines())
 	}
 }
 
@@ -660,5 +661,56 @@ func TestLanguage(t *testing.T) {
 	tm.clock.Advance(10 * time.Second)
 	if got := notices(s); len(got) != 1 || got[0] != "ALERT:Êtes-vous là ?" {
 		t.Errorf("after the changes: %q", got)
+	}
+}
+
+// TestPurgeOnScheduler: with timers on, a closed session's purge after
+// closed-session-grace is its one deadline on the node's scheduler (no
+// clock timer of its own).
+func TestPurgeOnScheduler(t *testing.T) {
+	tm := newTimed(t, chain)
+	s, _, a := tm.session(nil, false, true)
+	if _, closed, err := s.Leave(chat.LeaveRequest{UserID: a.UserID, After: chat.ForceClose}); err != nil || !closed {
+		t.Fatalf("force close: %v, %v", closed, err)
+	}
+	if n := tm.clock.Pending(); n != 1 {
+		t.Errorf("%d clock timers pending, want the scheduler's one", n)
+	}
+	if tm.engine.PendingDeadlines() != 1 {
+		t.Errorf("%d deadlines pending, want the purge", tm.engine.PendingDeadlines())
+	}
+	tm.clock.Advance(time.Hour - time.Second) // the engine's ClosedGrace is an hour
+	if _, err := tm.engine.Get(s.ID()); err != nil {
+		t.Fatal("purged before closed-session-grace")
+	}
+	tm.clock.Advance(time.Second)
+	if _, err := tm.engine.Get(s.ID()); err == nil {
+		t.Fatal("not purged after closed-session-grace")
+	}
+}
+
+// TestRestoredSessionTimed: a session rebuilt from its stored transcript
+// times its customer and its inactivity again, from the restoration.
+func TestRestoredSessionTimed(t *testing.T) {
+	tm := newTimed(t, chain)
+	s, c, _ := tm.session(nil, false, true)
+	evs, _, _ := s.ReadAll(0, nil)
+	other := newTimed(t, chain)
+	other.clock.Advance(time.Minute)
+	r, _, err := other.engine.Restore(chat.RestoreRequest{ID: s.ID(), CreatedAt: s.CreatedAt(), Events: evs,
+		Keep: func(*chat.Participant) bool { return true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.clock.Advance(9 * time.Second)
+	if len(notices(r)) != 0 {
+		t.Fatal("alerted before timeout-alert counted from the restoration")
+	}
+	other.clock.Advance(time.Second)
+	if got := notices(r); !slices.Equal(got, []string{"ALERT:first"}) {
+		t.Fatalf("restored session: notices %q, want the alert 10 s after the restoration", got)
+	}
+	if r.Held(c.UserID) != 0 {
+		t.Errorf("restored customer not timed: Held = %d", r.Held(c.UserID))
 	}
 }

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
@@ -15,11 +16,15 @@ const ConfigureSessionCommand = "configure-session"
 
 // resolveLanguage returns the language name for a session from its user
 // data (GCTI_LanguageName, else GCTI_LanguageCode); "" means the configured
-// defaults. An unknown language is reported through the Warn hook.
+// defaults. An unknown language is reported through the Warn hook, naming
+// the session and the language.
 func (e *Engine) resolveLanguage(h *timerHooks, cfg *config.Config, sessionID string, ud kv.Map) string {
 	name, code := ud.String(lang.KeyName), ud.String(lang.KeyCode)
 	got, ok, err := lang.Resolve(cfg, name, code)
-	if err != nil {
+	// An unknown name is always worth a warning; a code that matches no
+	// language only when languages are configured at all (the widget sends
+	// GCTI_LanguageCode with every chat).
+	if err != nil && (strings.TrimSpace(name) != "" || len(cfg.Languages) > 0) {
 		given := name
 		if given == "" {
 			given = code

@@ -138,7 +138,7 @@ func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time,
 	}
 	s.notifyLocked()
 	grace := s.engine.settings.Load().ClosedGrace
-	s.engine.clock.AfterFunc(grace, func() { s.engine.purge(s) })
+	s.schedulePurgeLocked(now, grace)
 	return rc
 }
 

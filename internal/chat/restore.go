@@ -122,6 +122,7 @@ func (e *Engine) Restore(req RestoreRequest) (*Session, Receipt, error) {
 	if s.presentLocked() == 0 {
 		last = s.closeLocked(RemovedRestore, "", now, last)
 	}
+	s.timersRestoredLocked(now)
 	if !last.Time.IsZero() {
 		if rc.durable != nil && last.durable != nil {
 			last.durable = waiters{rc.durable, last.durable}

@@ -98,6 +98,7 @@ func (h *timerHooks) warn(msg string, args ...any) {
 type timerState struct {
 	entry     timers.Entry
 	bound     bool      // entry.Init has run
+	purgeAt   time.Time // a closed session's purge from memory (closed-session-grace)
 	at        time.Time // the deadline pending on the scheduler; zero when none
 	idleSince time.Time // last activity, or the last alert, of inactivity control
 	idleStage uint8     // what idleSince leads to: stageAlert, stageAlert2, stageClose
@@ -172,7 +173,11 @@ func (s *Session) expire(now time.Time) {
 	s.mu.Lock()
 	s.tm.at = time.Time{}
 	if s.state != Alive {
+		purge := !s.tm.purgeAt.IsZero() && !now.Before(s.tm.purgeAt)
 		s.mu.Unlock()
+		if purge {
+			s.engine.purge(s) // a shard lock: never while holding the session lock
+		}
 		return
 	}
 	cfg := h.Config()
@@ -217,4 +222,35 @@ func (s *Session) rearmLocked(h *timerHooks, now time.Time) {
 		s.tm.at = time.Time{}
 	}
 	s.armLocked(h, next)
+}
+
+// schedulePurgeLocked drops a closed session from memory after grace: on
+// the scheduler when timers are on (the session's one deadline is then its
+// purge), else on its own clock timer.
+func (s *Session) schedulePurgeLocked(now time.Time, grace time.Duration) {
+	h := s.engine.timers.Load()
+	if h == nil {
+		s.engine.clock.AfterFunc(grace, func() { s.engine.purge(s) })
+		return
+	}
+	s.tm.purgeAt = now.Add(grace)
+	s.armLocked(h, s.tm.purgeAt)
+}
+
+// timersRestoredLocked starts the timers of a session rebuilt from its
+// stored transcript (Engine.Restore): its customers are timed again, and
+// inactivity is counted from the restoration.
+func (s *Session) timersRestoredLocked(now time.Time) {
+	h := s.engine.timers.Load()
+	if h == nil || s.state != Alive {
+		return
+	}
+	for _, p := range s.parties {
+		if !p.Left && p.Type == Client && p.Protocol == Flex && s.customerLocked(p.UserID) == nil {
+			s.tm.customers = append(s.tm.customers, customerTimer{userID: p.UserID})
+		}
+	}
+	s.tm.idleSince, s.tm.idleStage = now, stageAlert
+	s.tm.asyncSince, s.tm.asyncStage = now, stageAlert
+	s.armLocked(h, s.deadlineLocked(h.Config(), now))
 }
