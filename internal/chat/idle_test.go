@@ -714,3 +714,22 @@ func TestRestoredSessionTimed(t *testing.T) {
 		t.Errorf("restored customer not timed: Held = %d", r.Held(c.UserID))
 	}
 }
+
+// TestLanguageCodeWithoutLanguages: with no [language:<name>] sections a
+// widget's GCTI_LanguageCode is no cause for a warning; an unknown name is.
+func TestLanguageCodeWithoutLanguages(t *testing.T) {
+	tm := newTimed(t, chain)
+	tm.session(kv.Map{"GCTI_LanguageCode": "en"}, false, false)
+	tm.mu.Lock()
+	n := len(tm.warns)
+	tm.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d warnings for a language code with no languages configured", n)
+	}
+	s, _, _ := tm.session(kv.Map{"GCTI_LanguageName": "english"}, false, false)
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	if len(tm.warns) != 1 || !contains(tm.warns[0], s.ID()) || !contains(tm.warns[0], "english") {
+		t.Fatalf("warnings %q, want one naming %s and english", tm.warns, s.ID())
+	}
+}
