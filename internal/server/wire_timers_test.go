@@ -14,6 +14,7 @@ import (
 	"github.com/confab/confab/client/chatv2"
 	espc "github.com/confab/confab/client/esp"
 	"github.com/confab/confab/internal/api/agent"
+	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/history"
@@ -209,4 +210,49 @@ func find(r *chatv2.Response, typ string) *chatv2.Message {
 		}
 	}
 	return nil
+}
+
+// TestFlexPushEndToEnd: an async customer with push data who stops
+// polling is pinged (counted by the node) after flex-push-timeout instead
+// of being removed after flex-disconnect-timeout, and is removed only after
+// another flex-push-timeout and flex-disconnect-timeout without a request.
+func TestFlexPushEndToEnd(t *testing.T) {
+	fake := clock.NewFake(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	n, _ := startTimed(t, "[settings]\nflex-disconnect-timeout = 45\nflex-push-timeout = 600\n", fake)
+	t.Cleanup(func() { fake.Advance(time.Minute) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cust := chatv2.New(n.chatURL, chatv2.Options{})
+	defer cust.CloseIdleConnections()
+	ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Kim", UserData: map[string]string{
+		"GCTI_Chat_AsyncMode": "true", "push_notification_deviceid": "device-1", "push_notification_type": "customhttp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := n.srv.Engine().Get(ch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	present := func() bool { p, _ := s.Participant(ch.UserID); return !p.Left }
+	fake.Advance(599 * time.Second)
+	if !present() || n.srv.PushPings() != 0 {
+		t.Fatalf("before flex-push-timeout: present %v, %d pings", present(), n.srv.PushPings())
+	}
+	fake.Advance(time.Second)
+	if !present() || n.srv.PushPings() != 1 {
+		t.Fatalf("at flex-push-timeout: present %v, %d pings; want present, 1 ping", present(), n.srv.PushPings())
+	}
+	fake.Advance(600*time.Second + 44*time.Second)
+	if !present() {
+		t.Fatal("removed before flex-push-timeout + flex-disconnect-timeout after the ping")
+	}
+	fake.Advance(time.Second)
+	// A departure reads as done once it is durable: wait for the writer.
+	until(t, "the customer's removal", func() bool { return !present() })
+	evs, _, _ := s.ReadAll(0, nil)
+	for _, ev := range evs {
+		if ev.Kind == chat.PartyLeft && ev.From.UserID == ch.UserID && ev.Reason != chat.LeftDisconnect {
+			t.Errorf("customer left with reason %d, want 3", ev.Reason)
+		}
+	}
 }
