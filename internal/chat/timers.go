@@ -31,7 +31,8 @@ type TimerOptions struct {
 	// Config returns the live configuration: [inactivity-control], the
 	// async-idle-* and flex-* options of [settings], and [language:<name>].
 	// It is read at every activity and expiry, so a reload takes effect on
-	// running sessions at their next activity or expiry.
+	// running sessions at their next activity or expiry. Nil means the
+	// built-in defaults.
 	Config func() *config.Config
 	// Pinger sends flex-push-timeout pings; nil drops them.
 	Pinger Pinger
@@ -52,6 +53,10 @@ type timerHooks struct {
 // scheduler on the engine's clock. Call it once, before any session is
 // created; without it no session ever times out.
 func (e *Engine) SetTimers(opts TimerOptions) {
+	if opts.Config == nil {
+		def := config.Default()
+		opts.Config = func() *config.Config { return def }
+	}
 	e.timers.Store(&timerHooks{TimerOptions: opts, sched: timers.New(e.clock)})
 }
 
