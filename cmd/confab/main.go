@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -63,6 +64,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		// A usage error with a message of its own (not the bare sentinel,
+		// whose usage text was printed already) says what was wrong.
+		if msg := strings.TrimSuffix(err.Error(), ": "+errUsage.Error()); err != errUsage && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "confab: %s\n", msg)
+		}
 		return 2
 	default:
 		fmt.Fprintf(stderr, "confab: %v\n", err)
@@ -96,7 +102,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "confab serve: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// The server filters by [log] verbose; the handler passes everything.
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := config.Default()
 	if *configPath != "" {
 		var warnings []config.Warning
@@ -176,6 +183,9 @@ func configCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: valid\n", *configPath)
+		if line := config.UnimplementedWarning(config.UnimplementedFile(*configPath)); line != "" {
+			fmt.Fprintln(stdout, "warning:", line)
+		}
 		if !*all && !*unimplemented {
 			return nil
 		}

@@ -144,8 +144,9 @@ func TestConfigCommand(t *testing.T) {
 	if code := run([]string{"config", "--unimplemented"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "async-idle-alert") || strings.Contains(out.String(), "flex-disconnect-timeout") {
-		t.Fatalf("--unimplemented should list async-idle-alert and not flex-disconnect-timeout:\n%s", out.String())
+	if !strings.Contains(out.String(), "ixn-submittedby-name") || strings.Contains(out.String(), "flex-disconnect-timeout") ||
+		strings.Contains(out.String(), "async-idle-alert") || strings.Contains(out.String(), "inactivity-control") {
+		t.Fatalf("--unimplemented should list ixn-submittedby-name and not flex-disconnect-timeout, async-idle-alert or [inactivity-control]:\n%s", out.String())
 	}
 	out.Reset()
 	if code := run([]string{"version"}, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "confab ") {

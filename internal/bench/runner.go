@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -59,7 +60,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// A safety net: a stuck server or step cannot hold the run forever.
 	ctx, cancel := context.WithTimeout(ctx, 4*(o.Duration+o.SessionLength)+15*time.Minute)
 	defer cancel()
-	logw := o.Progress
+	// The progress sampler and the scenario's own log lines write from
+	// different goroutines: one lock keeps the writer safe and the lines whole.
+	var logw io.Writer
+	if o.Progress != nil {
+		logw = &lockedWriter{w: o.Progress}
+	}
 	nofile, ferr := RaiseFileLimit()
 	res := newResult(&o)
 	res.Machine.FileLimit = nofile
@@ -315,4 +321,16 @@ type Machine struct {
 func thisMachine() Machine {
 	return Machine{NProc: runtime.NumCPU(), MemBytes: memTotal(), GoVersion: runtime.Version(),
 		OS: runtime.GOOS + "/" + runtime.GOARCH, Host: hostname()}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex // guards w
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -18,4 +18,11 @@
 // no goroutine per message. Lock order: a registry shard lock before a
 // session lock (only Create holds both, for a session nobody else can see yet);
 // code holding a session lock never takes a shard lock.
+//
+// Timers (SetTimers): each session holds at most one deadline on the
+// engine's node-wide timers.Scheduler, the earliest of its duties
+// (inactivity control, async idle control, each customer's
+// flex-disconnect-timeout or flex-push-timeout); see timers.go. A session
+// lock may be held while the scheduler's lock is taken, never the reverse;
+// the scheduler calls a session back without its own lock.
 package chat

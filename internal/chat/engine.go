@@ -56,6 +56,16 @@ type Options struct {
 	// OnWriteError, when set, is called (without locks held) when the
 	// journal reports that an appended event could not be made durable.
 	OnWriteError func(s *Session, pos int, err error)
+	// Admit, when set, is asked before a session is created or restored
+	// (restore true for Restore and for a Create that carries its id); an
+	// error refuses it and is returned wrapped in ErrLimit. The load limits
+	// plug in here.
+	Admit func(restore bool) error
+	// Statistics, when set, computes a closing session's reporting
+	// statistics from its final record; they are merged into the record's
+	// user data and kept in Final.Stats. It runs with the session's lock
+	// held, so it must be a pure computation.
+	Statistics func(*Final) kv.Map
 }
 
 const shardCount = 64
@@ -67,9 +77,12 @@ const shardCount = 64
 type Engine struct {
 	clock    clock.Clock
 	journal  Journal
+	admit    func(restore bool) error
+	stats    func(*Final) kv.Map
 	seed     maphash.Seed
 	settings atomic.Pointer[Settings]
 	alive    atomic.Int64
+	timers   atomic.Pointer[timerHooks] // nil until SetTimers (timers.go)
 	shards   [shardCount]shard
 
 	onWriteError func(*Session, int, error)
@@ -82,7 +95,7 @@ type shard struct {
 
 // New returns an Engine.
 func New(opts Options) *Engine {
-	e := &Engine{clock: opts.Clock, journal: opts.Journal, seed: maphash.MakeSeed(), onWriteError: opts.OnWriteError}
+	e := &Engine{clock: opts.Clock, journal: opts.Journal, admit: opts.Admit, stats: opts.Statistics, seed: maphash.MakeSeed(), onWriteError: opts.OnWriteError}
 	if e.clock == nil {
 		e.clock = clock.Real()
 	}
@@ -141,6 +154,11 @@ func (e *Engine) Create(req CreateRequest) (*Session, Participant, Receipt, erro
 	if !req.Creator.Type.allows(req.Creator.Visibility) {
 		return nil, Participant{}, Receipt{}, fmt.Errorf("create session as %s with visibility %s: %w", req.Creator.Type, req.Creator.Visibility, ErrVisibility)
 	}
+	if e.admit != nil {
+		if err := e.admit(req.ID != ""); err != nil {
+			return nil, Participant{}, Receipt{}, fmt.Errorf("create session: %w: %v", ErrLimit, err)
+		}
+	}
 	st := e.settings.Load()
 	if int(e.alive.Add(1)) > st.SessionLimit {
 		e.alive.Add(-1)
@@ -165,6 +183,7 @@ func (e *Engine) Create(req CreateRequest) (*Session, Participant, Receipt, erro
 	if s.userData == nil {
 		s.userData = kv.Map{}
 	}
+	s.language = e.languageAtCreate(s.id, s.language, s.userData)
 	if st.PasswordEnforce {
 		s.password = req.Password
 		if s.password == "" {

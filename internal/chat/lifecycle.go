@@ -2,6 +2,8 @@ package chat
 
 import (
 	"time"
+
+	"github.com/confab/confab/internal/kv"
 )
 
 // LeaveRequest describes a party leaving a session.
@@ -110,6 +112,7 @@ func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time,
 	}
 	s.groupPendingLocked(from) // the closing events become visible together
 	s.state = Closed
+	s.stopTimersLocked()
 	s.closedAt = now
 	s.engine.alive.Add(-1)
 	final := Final{Info: s.infoLocked(), LastWrite: rc.durable}
@@ -118,6 +121,10 @@ func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time,
 		if ev := s.events.at(i); !ev.Superseded {
 			final.Events = append(final.Events, *ev)
 		}
+	}
+	if s.engine.stats != nil {
+		final.Stats = s.engine.stats(&final)
+		final.UserData.Merge(final.Stats)
 	}
 	if w := s.engine.journal.SessionClosed(&final); w != nil {
 		if rc.durable == nil {
@@ -131,7 +138,7 @@ func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time,
 	}
 	s.notifyLocked()
 	grace := s.engine.settings.Load().ClosedGrace
-	s.engine.clock.AfterFunc(grace, func() { s.engine.purge(s) })
+	s.schedulePurgeLocked(now, grace)
 	return rc
 }
 
@@ -161,6 +168,9 @@ func (s *Session) hasAgentLocked() bool {
 type Final struct {
 	Info
 	Events []Event
+	// Stats are the reporting statistics (Options.Statistics), also merged
+	// into UserData; nil without a Statistics function.
+	Stats kv.Map
 	// LastWrite completes when the session's last event is durable (nil if
 	// the journal did not make it durable); a journal that must order its
 	// closing write after the events can wait on it.

@@ -72,6 +72,11 @@ func (e *Engine) Restore(req RestoreRequest) (*Session, Receipt, error) {
 	if len(req.Events) == 0 {
 		return nil, Receipt{}, fmt.Errorf("%w: restore session %s: no stored events", ErrInvalid, req.ID)
 	}
+	if e.admit != nil {
+		if err := e.admit(true); err != nil {
+			return nil, Receipt{}, fmt.Errorf("restore session %s: %w: %v", req.ID, ErrLimit, err)
+		}
+	}
 	st := e.settings.Load()
 	if int(e.alive.Add(1)) > st.SessionLimit {
 		e.alive.Add(-1)
@@ -117,6 +122,7 @@ func (e *Engine) Restore(req RestoreRequest) (*Session, Receipt, error) {
 	if s.presentLocked() == 0 {
 		last = s.closeLocked(RemovedRestore, "", now, last)
 	}
+	s.timersRestoredLocked(now)
 	if !last.Time.IsZero() {
 		if rc.durable != nil && last.durable != nil {
 			last.durable = waiters{rc.durable, last.durable}

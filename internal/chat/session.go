@@ -40,6 +40,7 @@ type Session struct {
 	durable   int            // the commit watermark (watermark.go): readers see events below it
 	pending   []pendingWrite // appended events whose durability is awaited, in order
 	tracking  bool           // a goroutine advances durable as pending writes complete
+	tm        timerState     // the session's deadline and its duties (timers.go)
 }
 
 // ID returns the session id (also the interaction id and the customer API's chatId).
@@ -445,6 +446,7 @@ func (s *Session) appendLocked(ev *Event, now time.Time) Receipt {
 	ev.Time = now
 	w := s.engine.journal.EventAppended(s.id, s.events.add(ev))
 	s.trackLocked(ev.Pos, w)
+	s.observeLocked(ev, now)
 	s.notifyLocked()
 	return Receipt{Pos: ev.Pos, Time: now, durable: w, sess: s}
 }

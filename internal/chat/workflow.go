@@ -74,6 +74,7 @@ func (e *Engine) Purge(id string) error {
 	s.mu.Lock()
 	if s.state == Alive {
 		s.state = Closed
+		s.stopTimersLocked()
 		s.closedAt = e.clock.Now()
 		e.alive.Add(-1)
 	}

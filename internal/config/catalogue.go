@@ -71,6 +71,7 @@ func allSections() []*sectionSpec {
 	return []*sectionSpec{
 		settingsSection(),
 		inactivitySection(),
+		languageSection(),
 		cleanupSection(),
 		fileTransferSection(),
 		healthSection(),

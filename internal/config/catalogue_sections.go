@@ -18,28 +18,28 @@ const (
 
 func inactivitySection() *sectionSpec {
 	return &sectionSpec{name: "inactivity-control", opts: []*desc{
-		{Option: Option{Name: "enabled", Default: "false", Kind: KindBool, Effect: Immediate,
+		{Option: Option{Name: "enabled", Default: "false", Kind: KindBool, Effect: Immediate, Implemented: true,
 			Doc: "Switch idle control of regular sessions on; running sessions pick up a change at their next activity or timer expiry."},
 			bind: field(func(c *Config) *bool { return &c.Inactivity.Enabled })},
-		{Option: Option{Name: "include-notices", Default: "major", Kind: KindEnum, Values: noticeValues, Effect: Immediate,
+		{Option: Option{Name: "include-notices", Default: "major", Kind: KindEnum, Values: noticeValues, Effect: Immediate, Implemented: true,
 			Doc: "Notices that count as activity, with the same values as [settings] async-idle-notices."},
 			bind: enumField(func(c *Config) *NoticeSet { return &c.Inactivity.IncludeNotices })},
-		{Option: Option{Name: "message-alert", Default: "Chat session will be closed soon due to inactivity of chat participants.", Kind: KindString, Effect: Immediate,
-			Doc: "Text of the first idle alert; empty sends the notice without text."},
+		{Option: Option{Name: "message-alert", Default: "Chat session will be closed soon due to inactivity of chat participants.", Kind: KindString, Effect: Immediate, Implemented: true,
+			Doc: "Text of the first idle alert (IDLE_CONTROL_ALERT, the customer's IdleAlert); empty sends the notice without text. [language:<name>] may override it."},
 			bind: field(func(c *Config) *string { return &c.Inactivity.MessageAlert })},
-		{Option: Option{Name: "message-alert2", Default: "Chat session will be closed very soon due to inactivity of chat participants.", Kind: KindString, Effect: Immediate,
+		{Option: Option{Name: "message-alert2", Default: "Chat session will be closed very soon due to inactivity of chat participants.", Kind: KindString, Effect: Immediate, Implemented: true,
 			Doc: "Text of the second idle alert; empty sends the notice without text."},
 			bind: field(func(c *Config) *string { return &c.Inactivity.MessageAlert2 })},
-		{Option: Option{Name: "message-close", Default: "Chat session closed due to inactivity of chat participants.", Kind: KindString, Effect: Immediate,
+		{Option: Option{Name: "message-close", Default: "Chat session closed due to inactivity of chat participants.", Kind: KindString, Effect: Immediate, Implemented: true,
 			Doc: "Text sent when a session is closed for inactivity (regular or async); empty sends no text."},
 			bind: field(func(c *Config) *string { return &c.Inactivity.MessageClose })},
-		{Option: Option{Name: "timeout-alert", Default: "255", Kind: KindSeconds, Min: 1, Max: 86400, Effect: Immediate,
+		{Option: Option{Name: "timeout-alert", Default: "255", Kind: KindSeconds, Min: 1, Max: 86400, Effect: Immediate, Implemented: true,
 			Doc: "Quiet time before the first alert; any activity restarts it."},
 			bind: field(func(c *Config) *time.Duration { return &c.Inactivity.TimeoutAlert })},
-		{Option: Option{Name: "timeout-alert2", Default: "0", Kind: KindSeconds, Min: 0, Max: 86400, Effect: Immediate,
+		{Option: Option{Name: "timeout-alert2", Default: "0", Kind: KindSeconds, Min: 0, Max: 86400, Effect: Immediate, Implemented: true,
 			Doc: "Quiet time after the first alert before a second one; 0 skips the second alert."},
 			bind: field(func(c *Config) *time.Duration { return &c.Inactivity.TimeoutAlert2 })},
-		{Option: Option{Name: "timeout-close", Default: "45", Kind: KindSeconds, Min: 1, Max: 86400, Effect: Immediate,
+		{Option: Option{Name: "timeout-close", Default: "45", Kind: KindSeconds, Min: 1, Max: 86400, Effect: Immediate, Implemented: true,
 			Doc: "Quiet time after the last alert before the session is closed."},
 			bind: field(func(c *Config) *time.Duration { return &c.Inactivity.TimeoutClose })},
 	}}
@@ -126,13 +126,13 @@ func parseExtensions(raw string) (any, bool) {
 
 func healthSection() *sectionSpec {
 	return &sectionSpec{name: "health-service", opts: []*desc{
-		{Option: Option{Name: "log-output-timeout", Default: "0", Kind: KindSeconds, Min: 0, Max: 86400, Effect: Immediate,
+		{Option: Option{Name: "log-output-timeout", Default: "0", Kind: KindSeconds, Min: 0, Max: 86400, Effect: Immediate, Implemented: true,
 			Doc: "Period for writing the health counters to the log; 0 never writes them."},
 			bind: field(func(c *Config) *time.Duration { return &c.Health.LogOutputTimeout })},
-		{Option: Option{Name: "log-output-proviso", Default: "update", Kind: KindEnum, Values: []string{"always", "update"}, Effect: Immediate,
+		{Option: Option{Name: "log-output-proviso", Default: "update", Kind: KindEnum, Values: []string{"always", "update"}, Effect: Immediate, Implemented: true,
 			Doc: "Write the counters every period (always) or only when some changed lately (update)."},
 			bind: enumField(func(c *Config) *string { return &c.Health.LogOutputProviso })},
-		{Option: Option{Name: "log-output-content", Default: "set", Kind: KindEnum, Values: []string{"all", "new", "set"}, Effect: Immediate,
+		{Option: Option{Name: "log-output-content", Default: "set", Kind: KindEnum, Values: []string{"all", "new", "set"}, Effect: Immediate, Implemented: true,
 			Doc: "Counters written: every defined one (all), those updated since the last write (new), or the non-zero ones (set)."},
 			bind: enumField(func(c *Config) *string { return &c.Health.LogOutputContent })},
 	}}
@@ -190,10 +190,39 @@ func logFilterSection() *sectionSpec {
 
 func logSection() *sectionSpec {
 	return &sectionSpec{name: "log", opts: []*desc{
-		{Option: Option{Name: "verbose", Default: "standard", Kind: KindEnum, Values: []string{"all", "debug", "trace", "standard", "none"}, Effect: Immediate,
-			Doc: "How much the server logs, from everything (all) through debug, trace and standard down to nothing (none)."},
+		{Option: Option{Name: "verbose", Default: "standard", Kind: KindEnum, Values: []string{"all", "debug", "trace", "standard", "none"}, Effect: Immediate, Implemented: true,
+			Doc: "How much the server logs: all, debug and trace log everything (slog debug level and up); standard the operational lines (info and up); none nothing."},
 			bind: enumField(func(c *Config) *string { return &c.Log.Verbose })},
+		logOutput("all", "Where messages of every level are written: stdout, stderr or a file name, comma-separated.", func(l *Log) *string { return &l.All }),
+		logOutput("standard", "Where standard-level messages are written (same values as all).", func(l *Log) *string { return &l.Standard }),
+		logOutput("trace", "Where trace-level messages are written (same values as all).", func(l *Log) *string { return &l.Trace }),
+		logOutput("debug", "Where debug-level messages are written (same values as all).", func(l *Log) *string { return &l.Debug }),
+		{Option: Option{Name: "segment", Default: "false", Kind: KindString, Range: "false, or a size in KB (e.g. 10000 or 10 MB), or hours (e.g. 2 hr)", Effect: Restart,
+			Doc: "Start a new log file when the current one reaches this size or age; false keeps one file."},
+			bind: field(func(c *Config) *string { return &c.Log.Segment })},
+		{Option: Option{Name: "expire", Default: "false", Kind: KindString, Range: "false, or a count of files or days (e.g. 10, 10 file, 7 day)", Effect: Restart,
+			Doc: "How many log segments (or days of them) are kept before the oldest is deleted; false keeps them all."},
+			bind: field(func(c *Config) *string { return &c.Log.Expire })},
+		{Option: Option{Name: "buffering", Default: "false", Kind: KindBool, Effect: Restart,
+			Doc: "Buffer log file writes in memory (faster, may lose the last lines in a crash)."},
+			bind: field(func(c *Config) *bool { return &c.Log.Buffering })},
+		{Option: Option{Name: "time-format", Default: "time", Kind: KindEnum, Values: []string{"time", "locale", "ISO8601"}, Effect: Restart,
+			Doc: "Format of the time stamp of each log line."},
+			bind: enumField(func(c *Config) *string { return &c.Log.TimeFormat })},
+		{Option: Option{Name: "time-convert", Default: "local", Kind: KindEnum, Values: []string{"local", "utc"}, Effect: Restart,
+			Doc: "Whether log time stamps are local time or UTC."},
+			bind: enumField(func(c *Config) *string { return &c.Log.TimeConvert })},
+		{Option: Option{Name: "messagefile", Default: "", Kind: KindString, Range: "a file name", Effect: Restart,
+			Doc: "The reference's catalogue of numbered log messages; Confab has none and ignores it."},
+			bind: field(func(c *Config) *string { return &c.Log.MessageFile })},
 	}}
+}
+
+// logOutput is a [log] output option (all, standard, trace, debug).
+func logOutput(name, doc string, p func(*Log) *string) *desc {
+	return &desc{Option: Option{Name: name, Default: "", Kind: KindString, Range: "stdout, stderr or file names, comma-separated", Effect: Restart,
+		Doc: doc + " (Values follow the reference's standard log options.)"},
+		bind: field(func(c *Config) *string { return p(&c.Log) })}
 }
 
 func chatSection() *sectionSpec {

@@ -20,6 +20,8 @@ var fields = map[string]func(c *config.Config) any{
 	"settings/async-idle-close":           func(c *config.Config) any { return c.Settings.AsyncIdleClose },
 	"settings/async-idle-notices":         func(c *config.Config) any { return c.Settings.AsyncIdleNotices },
 	"settings/attach-session-statistics":  func(c *config.Config) any { return c.Settings.AttachSessionStatistics },
+	"settings/attach-stats-rep-events":    func(c *config.Config) any { return c.Settings.AttachStatsRepEvents },
+	"settings/attach-stats-rep-place":     func(c *config.Config) any { return c.Settings.AttachStatsRepPlace },
 	"settings/flex-disconnect-timeout":    func(c *config.Config) any { return c.Settings.FlexDisconnectTimeout },
 	"settings/flex-push-on-join":          func(c *config.Config) any { return c.Settings.FlexPushOnJoin },
 	"settings/flex-push-enabled":          func(c *config.Config) any { return c.Settings.FlexPushEnabled },
@@ -82,6 +84,16 @@ var fields = map[string]func(c *config.Config) any{
 	"health-service/log-output-timeout": func(c *config.Config) any { return c.Health.LogOutputTimeout },
 	"health-service/log-output-proviso": func(c *config.Config) any { return c.Health.LogOutputProviso },
 	"health-service/log-output-content": func(c *config.Config) any { return c.Health.LogOutputContent },
+	"log/all":                           func(c *config.Config) any { return c.Log.All },
+	"log/standard":                      func(c *config.Config) any { return c.Log.Standard },
+	"log/trace":                         func(c *config.Config) any { return c.Log.Trace },
+	"log/debug":                         func(c *config.Config) any { return c.Log.Debug },
+	"log/segment":                       func(c *config.Config) any { return c.Log.Segment },
+	"log/expire":                        func(c *config.Config) any { return c.Log.Expire },
+	"log/buffering":                     func(c *config.Config) any { return c.Log.Buffering },
+	"log/time-format":                   func(c *config.Config) any { return c.Log.TimeFormat },
+	"log/time-convert":                  func(c *config.Config) any { return c.Log.TimeConvert },
+	"log/messagefile":                   func(c *config.Config) any { return c.Log.MessageFile },
 
 	"log-filter-data/default-filter-type":   func(c *config.Config) any { return c.LogFilter.DefaultFilterType },
 	"log-filter-data/string-max-print-size": func(c *config.Config) any { return c.LogFilter.StringMaxPrintSize },
@@ -249,11 +261,29 @@ func TestImplemented(t *testing.T) {
 		"endpoints:<tenant id>/<endpoint name>",
 		"esp/token",
 		"protection/allow-any-service",
+		"inactivity-control/enabled", "inactivity-control/include-notices", "inactivity-control/message-alert",
+		"inactivity-control/message-alert2", "inactivity-control/message-close", "inactivity-control/timeout-alert",
+		"inactivity-control/timeout-alert2", "inactivity-control/timeout-close",
+		"language:<name>/country", "language:<name>/language", "language:<name>/message-alert",
+		"language:<name>/message-alert2", "language:<name>/message-close", "language:<name>/use-language-as-default",
 		"ports/agent", "ports/esp", "ports/health", "ports/webapi",
 		"routing/last-agent-timeout", "routing/offer-timeout", "routing:<queue>/bot-first",
+		"settings/async-idle-alert", "settings/async-idle-close", "settings/async-idle-notices",
 		"settings/closed-session-grace",
+		"settings/flex-push-timeout",
 		"settings/flex-disconnect-timeout",
 		"settings/limit-for-sessions",
+		"settings/attach-session-statistics",
+		"settings/limits-control-enabled",
+		"settings/limit-average-interval",
+		"settings/limit-for-flex-users",
+		"settings/limit-for-reply-delay",
+		"settings/limits-reached-report-scs",
+		"settings/limits-restore-threshold",
+		"health-service/log-output-timeout",
+		"health-service/log-output-proviso",
+		"health-service/log-output-content",
+		"log/verbose",
 		"settings/session-password-enforce",
 		"settings/stop-abandoned-interaction",
 		"settings/session-restoration-mode",
@@ -278,7 +308,7 @@ func TestImplemented(t *testing.T) {
 
 // instance turns a catalogue entry into a concrete section and key.
 func instance(o config.Option) (section, key string) {
-	section = strings.NewReplacer("<service>", "svc", "<tenant id>", "1").Replace(o.Section)
+	section = strings.NewReplacer("<service>", "svc", "<tenant id>", "1", "<name>", "french").Replace(o.Section)
 	key = o.Name
 	if o.Keyed() {
 		key = map[string]string{"tenants": "Acme", "endpoints:1": "webme", "log-filter-data": "Transcript"}[section]
@@ -300,6 +330,10 @@ func validSamples(o config.Option) map[string]string {
 		return map[string]string{"1": "1", "0101": "101", "2147483647": "2147483647"}
 	case "cors/allowed-origins":
 		return map[string]string{"": "", "https://Shop.example.com/ http://*.example.org:8080": "https://shop.example.com, http://*.example.org:8080"}
+	case "language:<name>/language":
+		return map[string]string{"FR": "fr", "deu": "deu", "": ""}
+	case "language:<name>/country":
+		return map[string]string{"ca": "CA", "": ""}
 	case "settings/stop-abandoned-interaction":
 		return map[string]string{"always": "always", "never": "never", "noagents": "noagents", "noanswer": "noanswer", "false": "never", "true": "noanswer"}
 	}
@@ -342,6 +376,10 @@ func invalidSamples(o config.Option) []string {
 		return []string{"bogus", "hide-first-0", "hide-last-1001", "hide-first-", "hide-first-+3", "Copy"}
 	case "tenants/<tenant name>":
 		return []string{"0", "-1", "2147483648", "one", ""}
+	case "language:<name>/language":
+		return []string{"french", "f", "f1", "fr-CA"}
+	case "language:<name>/country":
+		return []string{"USA", "C", "12"}
 	}
 	switch o.Kind {
 	case config.KindBool:

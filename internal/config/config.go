@@ -19,6 +19,7 @@ const MaxFileSize = 4 << 20
 func Default() *Config {
 	c := &Config{
 		Services:  map[string]Service{},
+		Languages: map[string]Language{},
 		Tenants:   map[string]string{defaultTenantName: defaultTenantID},
 		Endpoints: map[string]map[string]string{defaultTenantID: {defaultEndpoint: defaultQueue}},
 		Ports:     map[string]string{},
@@ -278,6 +279,7 @@ func (c *Config) clone() *Config {
 	n := *c
 	n.Services = cloneMap(c.Services)
 	n.RoutingQueues = cloneMap(c.RoutingQueues)
+	n.Languages = cloneMap(c.Languages)
 	n.Tenants = cloneMap(c.Tenants)
 	n.Ports = cloneMap(c.Ports)
 	n.LogFilter.Keys = cloneMap(c.LogFilter.Keys)

@@ -22,6 +22,10 @@ type Config struct {
 	// Chat.DefaultChatEndpoint; see ServiceEndpoint.
 	Services map[string]Service
 
+	// Languages holds one entry per [language:<name>] section, keyed by
+	// the language's name (the session's GCTI_LanguageName).
+	Languages map[string]Language
+
 	// Tenants maps tenant name to tenant id ([tenants] name = id). The
 	// built-in map is {"Environment": "1"}; a [tenants] section in the file
 	// replaces it as a whole.
@@ -101,6 +105,8 @@ type Settings struct {
 	AsyncIdleClose           time.Duration
 	AsyncIdleNotices         NoticeSet
 	AttachSessionStatistics  string // none, fired or all
+	AttachStatsRepEvents     string // none, dormant or all
+	AttachStatsRepPlace      string // none or userdata
 	FlexDisconnectTimeout    time.Duration
 	FlexPushOnJoin           bool
 	FlexPushEnabled          bool
@@ -191,6 +197,15 @@ type LogFilter struct {
 // Log holds [log].
 type Log struct {
 	Verbose string // all, debug, trace, standard or none
+	// All, Standard, Trace and Debug are output lists: stdout, stderr or
+	// file names, comma-separated.
+	All, Standard, Trace, Debug string
+	Segment                     string // false, or a size or age
+	Expire                      string // false, or a count of files or days
+	Buffering                   bool
+	TimeFormat                  string // time, locale or ISO8601
+	TimeConvert                 string // local or utc
+	MessageFile                 string
 }
 
 // Chat holds the gateway's [chat] section.

@@ -272,8 +272,14 @@ func (j *Journal) close(ctx context.Context, f *chat.Final) error {
 	if err != nil {
 		return fmt.Errorf("encode final transcript of session %s: %w", f.ID, err)
 	}
+	stats := json.RawMessage(`{}`)
+	if len(f.Stats) > 0 {
+		if stats, err = json.Marshal(f.Stats); err != nil {
+			return fmt.Errorf("encode statistics of session %s: %w", f.ID, err)
+		}
+	}
 	// The record's user data belong to routing, which attaches its keys to
-	// them; nil leaves them as stored.
+	// them (the statistics among them); nil leaves them as stored.
 	var userData json.RawMessage
 	if j.opts.Attached != nil {
 		userData = j.opts.Attached(f)
@@ -287,7 +293,7 @@ func (j *Journal) close(ctx context.Context, f *chat.Final) error {
 	}
 	// One transaction: final transcript, closed status, attached data,
 	// statistics, and the intermediate transcript dropped.
-	if err := j.opts.Store.CloseInteraction(ctx, f.ID, f.ClosedAt, transcript, json.RawMessage(`{}`), userData); err != nil {
+	if err := j.opts.Store.CloseInteraction(ctx, f.ID, f.ClosedAt, transcript, stats, userData); err != nil {
 		return fmt.Errorf("close interaction %s: %w", f.ID, err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package routing
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/kv"
@@ -115,39 +114,6 @@ func (r *Router) PlaceOnHold(id string) error {
 		r.syncRoute(id) // held: out of its queue
 	}
 	return err
-}
-
-// SetIdleControl merges the inactivity-control values a workflow set for
-// one session; reset first returns them to the configured values.
-func (r *Router) SetIdleControl(id string, upd IdleControl, reset bool) error {
-	return r.update(id, "configure idle control", func(x *ixn) error {
-		x.idle = x.idle.merge(upd, reset)
-		return nil
-	})
-}
-
-// IdleControl returns the session's own inactivity-control values.
-func (r *Router) IdleControl(id string) (IdleControl, error) {
-	var out IdleControl
-	err := r.read(id, func(x *ixn) { out = x.idle })
-	return out, err
-}
-
-// ResetAsyncIdle records that the async idle timers of a session restart
-// from now (ESP ConfigureSession async-idle-reset=1).
-func (r *Router) ResetAsyncIdle(id string) error {
-	return r.update(id, "reset async idle", func(x *ixn) error {
-		x.asyncIdleReset = r.clock.Now()
-		return nil
-	})
-}
-
-// AsyncIdleResetAt returns when the async idle timers of a session were
-// last reset by the workflow (zero if never).
-func (r *Router) AsyncIdleResetAt(id string) (time.Time, error) {
-	var out time.Time
-	err := r.read(id, func(x *ixn) { out = x.asyncIdleReset })
-	return out, err
 }
 
 func withPassword(join chat.JoinRequest, password string) chat.JoinRequest {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/confab/confab/internal/chat"
-	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
 )
 
@@ -75,6 +74,9 @@ type Interaction struct {
 	Async     bool   `json:"async"`
 	// AsyncStatus is GCTI_Chat_AsyncStatus (0 for regular chats).
 	AsyncStatus int `json:"asyncStatus,omitempty"`
+	// AsyncCheckAt is GCTI_Chat_AsyncCheckAt (Unix seconds): when the
+	// workflow should check an async chat whose idle alert went out.
+	AsyncCheckAt string `json:"asyncCheckAt,omitempty"`
 	// AgentID is the agent (person id) that accepted the interaction, while
 	// that agent is in the session.
 	AgentID string `json:"agentId,omitempty"`
@@ -83,53 +85,6 @@ type Interaction struct {
 	UserData  kv.Map    `json:"userData"`
 	CreatedAt time.Time `json:"createdAt"`
 	ClosedAt  time.Time `json:"closedAt,omitzero"`
-}
-
-// IdleControl holds the inactivity-control values a workflow set for one
-// session (ESP IdleControlConfigure). Nil fields keep the configured value.
-// The inactivity timers read them; this package only keeps them.
-type IdleControl struct {
-	Enabled        *bool
-	IncludeNotices *config.NoticeSet
-	MessageAlert   *string
-	MessageAlert2  *string
-	MessageClose   *string
-	TimeoutAlert   *time.Duration
-	TimeoutAlert2  *time.Duration
-	TimeoutClose   *time.Duration
-}
-
-// merge returns c with every field set in upd replaced; reset starts from
-// the configured values (an empty IdleControl) instead of c.
-func (c IdleControl) merge(upd IdleControl, reset bool) IdleControl {
-	if reset {
-		c = IdleControl{}
-	}
-	if upd.Enabled != nil {
-		c.Enabled = upd.Enabled
-	}
-	if upd.IncludeNotices != nil {
-		c.IncludeNotices = upd.IncludeNotices
-	}
-	if upd.MessageAlert != nil {
-		c.MessageAlert = upd.MessageAlert
-	}
-	if upd.MessageAlert2 != nil {
-		c.MessageAlert2 = upd.MessageAlert2
-	}
-	if upd.MessageClose != nil {
-		c.MessageClose = upd.MessageClose
-	}
-	if upd.TimeoutAlert != nil {
-		c.TimeoutAlert = upd.TimeoutAlert
-	}
-	if upd.TimeoutAlert2 != nil {
-		c.TimeoutAlert2 = upd.TimeoutAlert2
-	}
-	if upd.TimeoutClose != nil {
-		c.TimeoutClose = upd.TimeoutClose
-	}
-	return c
 }
 
 // ixn is the live record of an interaction; its shard's lock guards it.
@@ -149,9 +104,6 @@ type ixn struct {
 	served    map[string]bool // person ids of the agents that were ever in the session
 	// transferring counts the open transfers of the interaction.
 	transferring int
-
-	idle           IdleControl
-	asyncIdleReset time.Time
 
 	ver       uint64 // grows with every change
 	saved     uint64 // the version last written to the store
@@ -197,6 +149,9 @@ func (x *ixn) attached(appName string) kv.Map {
 	}
 	if x.view.Async {
 		ud[KeyAsyncStatus] = strconv.Itoa(x.view.AsyncStatus)
+		if x.view.AsyncCheckAt != "" {
+			ud[chat.KeyAsyncCheckAt] = x.view.AsyncCheckAt
+		}
 	}
 	if x.password != "" {
 		ud[KeySessionPassword] = x.password

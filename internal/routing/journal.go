@@ -64,6 +64,12 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 		if ev.From.Type != chat.Client {
 			return nil
 		}
+	case chat.Notice:
+		// The async idle alert, or a customer's notice that counts as
+		// activity under async-idle-notices (it may wake a held chat).
+		if (ev.Notice != chat.IdleAlert || ev.UserData.String(chat.KeyAsyncCheckAt) == "") && !r.asyncActivity(ev) {
+			return nil
+		}
 	default:
 		return nil
 	}
@@ -85,6 +91,16 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 			x.view.AsyncStatus = AsyncCustomerReplied
 			x.onHold = false
 		}
+	case chat.Notice:
+		switch {
+		case !x.view.Async:
+		case ev.From.Type == chat.System: // the async idle alert: the session closes soon
+			x.view.AsyncStatus = AsyncIdleExpired
+			x.view.AsyncCheckAt = ev.UserData.String(chat.KeyAsyncCheckAt)
+		case x.onHold && x.agents == 0:
+			x.view.AsyncStatus = AsyncCustomerReplied
+			x.onHold = false
+		}
 	}
 	changed := x.snapshotKey() != before
 	if changed {
@@ -103,6 +119,20 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 		r.syncRoute(sessionID)
 	}
 	return nil
+}
+
+// asyncActivity reports whether ev is a customer's notice that counts as
+// activity under async-idle-notices (which also decides when a held async
+// chat's status becomes 2).
+func (r *Router) asyncActivity(ev *chat.Event) bool {
+	if ev.From.Type != chat.Client {
+		return false
+	}
+	set := config.NoticesMajor
+	if cfg := r.opts.Engine.TimerConfig(); cfg != nil {
+		set = cfg.Settings.AsyncIdleNotices
+	}
+	return ev.Qualifies(set)
 }
 
 func (r *Router) joinedLocked(x *ixn, p chat.Party) {
@@ -205,9 +235,10 @@ func stop(mode config.StopMode, agentAtClose, everAgent bool) bool {
 type viewKey struct {
 	state       State
 	asyncStatus int
+	checkAt     string
 	agentID     string
 }
 
 func (x *ixn) snapshotKey() viewKey {
-	return viewKey{x.state(), x.view.AsyncStatus, x.view.AgentID}
+	return viewKey{x.state(), x.view.AsyncStatus, x.view.AsyncCheckAt, x.view.AgentID}
 }

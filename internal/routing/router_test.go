@@ -404,23 +404,9 @@ func TestWorkflowPartyDoesNotKeepSessionOpen(t *testing.T) {
 	}
 }
 
-func TestIdleControlAndList(t *testing.T) {
+func TestList(t *testing.T) {
 	f := newFixture(t, nil, chat.Settings{})
-	s, _ := f.customer(t, "q", false, nil)
-	on, d := true, 30*time.Second
-	if err := f.router.SetIdleControl(s.ID(), routing.IdleControl{Enabled: &on, TimeoutClose: &d}, false); err != nil {
-		t.Fatal(err)
-	}
-	alert := "soon"
-	f.router.SetIdleControl(s.ID(), routing.IdleControl{MessageAlert: &alert}, false)
-	ic, err := f.router.IdleControl(s.ID())
-	if err != nil || ic.Enabled == nil || !*ic.Enabled || *ic.TimeoutClose != d || *ic.MessageAlert != "soon" {
-		t.Fatalf("idle control = %+v, %v", ic, err)
-	}
-	f.router.SetIdleControl(s.ID(), routing.IdleControl{}, true)
-	if ic, _ := f.router.IdleControl(s.ID()); ic.Enabled != nil || ic.MessageAlert != nil {
-		t.Fatalf("after reset-parameters: %+v", ic)
-	}
+	f.customer(t, "q", false, nil)
 	list, err := f.router.List(context.Background(), routing.Filter{State: routing.Queued})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("List(queued) = %v, %v", list, err)

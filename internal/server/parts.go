@@ -36,11 +36,14 @@ type parts struct {
 	history  *history.Journal
 	journals chat.Journals
 	adapters []mounted
-	lines    []string // operator output: URLs, generated tokens
-	lock     *datadir.Lock
-	router   *routing.Router       // set by buildAgent; restoration and closing use it
-	saveLive func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
-	customer *webapi.API           // the customer Chat API, for the transports built on it
+	stops    []func() // run at shutdown after the adapters' hooks
+	// adminToken returns the live admin token, once buildAgent has set it.
+	adminToken func() string
+	lines      []string // operator output: URLs, generated tokens
+	lock       *datadir.Lock
+	router     *routing.Router       // set by buildAgent; restoration and closing use it
+	saveLive   func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
+	customer   *webapi.API           // the customer Chat API, for the transports built on it
 }
 
 // add mounts an adapter on the listener of portID; onShutdown (may be nil)
@@ -58,6 +61,9 @@ func (p *parts) add(portID string, h handler, onShutdown func(context.Context)) 
 
 // addJournal adds a journal the engine reports to, after the history.
 func (p *parts) addJournal(j chat.Journal) { p.journals = append(p.journals, j) }
+
+// addStop registers f to run when the node shuts down.
+func (p *parts) addStop(f func()) { p.stops = append(p.stops, f) }
 
 // say queues a line for the operator, printed after the URLs at start.
 func (p *parts) say(format string, args ...any) {
@@ -86,7 +92,7 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 	// The engine reports to p.journals, which the adapters may extend while
 	// they are built, before any session exists.
 	s.engine = chat.New(chat.Options{Clock: s.clock, Settings: engineSettings(s.cfg.Load()), Journal: &p.journals,
-		OnWriteError: s.writeFailed})
+		OnWriteError: s.writeFailed, Admit: s.admit, Statistics: s.statistics})
 	for _, build := range s.adapterBuilders() {
 		if err := build(p); err != nil {
 			p.close(ctx)
@@ -121,7 +127,7 @@ var portTitles = map[string]string{
 	config.PortWebAPI: "customer Chat API v2",
 	config.PortAgent:  "agent protocol and admin API",
 	config.PortESP:    "workflow (ESP) API",
-	config.PortHealth: "health and counters",
+	config.PortHealth: "health, /Counters and /metrics",
 }
 
 func (p *parts) urls(addrs map[string]string) []string {
@@ -151,6 +157,10 @@ func (p *parts) close(ctx context.Context) error {
 	if p.saveLive != nil {
 		p.saveLive(ctx)
 	}
+	for _, f := range p.stops {
+		f()
+	}
+	p.stops = nil
 	if p.history != nil {
 		if err := p.history.Close(ctx); err != nil {
 			errs = append(errs, err)

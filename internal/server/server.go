@@ -20,6 +20,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/loglevel"
 )
 
 // Options configure a Server.
@@ -54,9 +55,15 @@ type Server struct {
 	storeDSN string
 	cfg      atomic.Pointer[config.Config]
 	watcher  *config.Watcher
+	// configPath is the file the configuration came from ("" for none);
+	// level is the log level [log] verbose sets.
+	configPath string
+	level      slog.LevelVar
 
 	engine *chat.Engine
-	parts  *parts // the store, journal and adapters (see parts.go)
+	parts  *parts      // the store, journal and adapters (see parts.go)
+	pinger *pushPinger // flex-push-timeout pings (see wire_timers.go)
+	ops    ops         // counters, limits, statistics (see wire_ops.go)
 
 	ready atomic.Bool
 
@@ -73,6 +80,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	s.log = slog.New(loglevel.Filter(s.log.Handler(), &s.level)) // [log] verbose
 	if s.clock == nil {
 		s.clock = clock.Real()
 	}
@@ -93,6 +101,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.log.Warn(w.String())
 	}
 	s.cfg.Store(cfg)
+	s.configPath = opts.ConfigPath
+	s.initOps()
 	if opts.ConfigPath != "" {
 		listen := opts.Listen
 		s.watcher = config.NewWatcher(opts.ConfigPath, cfg, s.log, 0, func(old, next *config.Config) {
@@ -135,12 +145,13 @@ func (s *Server) Reload() error {
 func (s *Server) applyConfig(cfg *config.Config) {
 	s.cfg.Store(cfg)
 	s.engine.SetSettings(engineSettings(cfg))
+	s.opsReloaded(cfg)
 }
 
 // engineSettings maps configuration options onto the engine's settings.
 func engineSettings(cfg *config.Config) chat.Settings {
 	limit := cfg.Settings.LimitForSessions
-	if limit <= 0 {
+	if limit <= 0 || !cfg.Settings.LimitsControlEnabled {
 		limit = math.MaxInt
 	}
 	return chat.Settings{
@@ -199,7 +210,7 @@ func (s *Server) Start(ctx context.Context) error {
 			s.addrs[id] = ln.Addr().String()
 		}
 		srv := &http.Server{
-			Handler:           muxes[addr],
+			Handler:           s.instrument(muxes[addr]),
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -256,8 +267,7 @@ func (s *Server) mountHealth(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		accepting := s.engine.Alive() < s.engine.Settings().SessionLimit
-		if !s.ready.Load() || !s.parts.storeReady() || !accepting {
+		if !s.ready.Load() || !s.parts.storeReady() || !s.readyForWork() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte(`{"status":"not ready"}` + "\n"))
 			return

@@ -4,8 +4,11 @@ package server
 // Each builder lives in its own wire_*.go file.
 func (s *Server) adapterBuilders() []func(*parts) error {
 	return []func(*parts) error{
+		s.buildTimers,
 		s.buildWebAPI,
 		s.buildCometD,
 		s.buildAgent,
+		s.buildOps,
+		s.buildRecords,
 	}
 }

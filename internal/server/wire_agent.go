@@ -30,6 +30,7 @@ func (s *Server) buildAgent(p *parts) error {
 	if err != nil {
 		return err
 	}
+	p.adminToken = adminToken
 	espToken, err := s.apiToken(p, "esp", func(c *config.Config) string { return c.ESP.Token })
 	if err != nil {
 		return err
@@ -55,6 +56,8 @@ func (s *Server) buildAgent(p *parts) error {
 		OriginPatterns: corsPolicy(s.cfg.Load()).Patterns(),
 		History:        p.store, KnownQueue: s.knownQueue(p, router),
 		Log: s.log.With("adapter", "agent"),
+		// The node's counters (wire_ops.go).
+		Connected: s.agentConnected, SlowConsumer: s.ops.counters.SlowConsumers[1].Inc,
 	})
 	p.add(config.PortAgent, agents, agents.Shutdown)
 	adm := admin.New(admin.Options{Router: router, Token: adminToken, Log: s.log.With("adapter", "admin"),

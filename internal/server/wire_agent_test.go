@@ -425,10 +425,11 @@ func TestDroppedAgentSocketEndToEnd(t *testing.T) {
 	if left.Reason != chat.LeftDisconnect || time.Since(dropped) > 2*time.Second {
 		t.Fatalf("partyLeft reason %d after %v; want 3 at once", left.Reason, time.Since(dropped))
 	}
-	// The customer sees the departure once it is durable (the commit
-	// watermark), an instant after the transcript holds it.
-	until(t, "the customer to see the agent leave", func() bool {
-		resp, err := ch.Refresh(ctx, 1)
+	// Readers see an event once it is durable (the commit watermark), which
+	// may be a moment after ReadAll shows it: poll.
+	var resp *chatv2.Response
+	seen := func() bool {
+		resp, err = ch.Refresh(ctx, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -438,7 +439,14 @@ func TestDroppedAgentSocketEndToEnd(t *testing.T) {
 			}
 		}
 		return false
-	})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !seen() {
+		if time.Now().After(deadline) {
+			t.Fatalf("customer did not see the agent leave: %+v", resp.Messages)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if info := s.Info(); info.Async {
 		until(t, "GCTI_Chat_AsyncStatus=4", func() bool {
 			q := n.list(t, "default")

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/store"
@@ -16,6 +17,12 @@ import (
 // the store and a line for the operator saying where the data are (never
 // the DSN's password).
 func OpenStore(ctx context.Context, driver, dsn, dataDir string) (store.Store, string, error) {
+	return openStoreWith(ctx, driver, dsn, dataDir, nil)
+}
+
+// openStoreWith is OpenStore whose store reports every committed batch to
+// onBatch (the node's counters), when set.
+func openStoreWith(ctx context.Context, driver, dsn, dataDir string, onBatch func(n, failed int, took time.Duration)) (store.Store, string, error) {
 	if driver == "" {
 		driver = config.StoreSQLite
 		if dsn != "" {
@@ -24,7 +31,7 @@ func OpenStore(ctx context.Context, driver, dsn, dataDir string) (store.Store, s
 	}
 	switch driver {
 	case config.StoreSQLite:
-		st, err := sqlite.Open(ctx, dataDir, sqlite.Options{})
+		st, err := sqlite.Open(ctx, dataDir, sqlite.Options{OnBatch: onBatch})
 		if err != nil {
 			return nil, "", fmt.Errorf("open store: %w", err)
 		}
@@ -33,7 +40,7 @@ func OpenStore(ctx context.Context, driver, dsn, dataDir string) (store.Store, s
 		if dsn == "" {
 			return nil, "", fmt.Errorf("open store: [store] driver = postgres needs [store] dsn or --store-dsn")
 		}
-		st, err := postgres.Open(ctx, dsn, postgres.Options{})
+		st, err := postgres.Open(ctx, dsn, postgres.Options{OnBatch: onBatch})
 		if err != nil {
 			return nil, "", fmt.Errorf("open store: %w", err)
 		}
@@ -49,7 +56,7 @@ func (s *Server) openStore(ctx context.Context, p *parts) (store.Store, error) {
 	if s.storeDSN != "" {
 		driver, dsn = config.StorePostgres, s.storeDSN
 	}
-	st, line, err := OpenStore(ctx, driver, dsn, s.dataDir)
+	st, line, err := openStoreWith(ctx, driver, dsn, s.dataDir, s.onBatch)
 	if err != nil {
 		return nil, err
 	}

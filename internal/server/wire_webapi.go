@@ -15,6 +15,8 @@ func (s *Server) buildWebAPI(p *parts) error {
 		Clock:  s.clock,
 		Log:    s.log.With("adapter", "webapi"),
 		CORS:   corsPolicy(s.cfg.Load()),
+		// The node's counters (wire_ops.go).
+		SlowConsumer: s.ops.counters.SlowConsumers[0].Inc,
 	})
 	p.customer = api
 	p.add(config.PortWebAPI, api, api.Shutdown)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Commit is the completion handle of one batch: every write flushed in the
@@ -145,6 +146,11 @@ type GroupCommitConfig[T any] struct {
 	// for housekeeping (a WAL checkpoint) that must not delay
 	// acknowledgements.
 	AfterBatch func()
+
+	// OnBatch, if set, is told after each batch of its size, how many of
+	// its writes failed and how long writing and committing it took (the
+	// node's counters); it runs on the writer goroutine and must be quick.
+	OnBatch func(n, failed int, took time.Duration)
 }
 
 // GroupCommitStats are the counters of a GroupCommit.
@@ -166,6 +172,7 @@ type GroupCommitStats struct {
 type GroupCommit[T any] struct {
 	flush      func([]T) ([]ItemError, error)
 	afterBatch func()
+	onBatch    func(n, failed int, took time.Duration)
 	maxPending int
 	maxBatch   int
 	wake       chan struct{} // capacity 1; one token per idle period of the writer
@@ -197,6 +204,7 @@ func NewGroupCommit[T any](cfg GroupCommitConfig[T]) *GroupCommit[T] {
 	g := &GroupCommit[T]{
 		flush:      cfg.Flush,
 		afterBatch: cfg.AfterBatch,
+		onBatch:    cfg.OnBatch,
 		maxPending: cfg.MaxPending,
 		maxBatch:   cfg.MaxBatch,
 		wake:       make(chan struct{}, 1),
@@ -332,7 +340,9 @@ func (g *GroupCommit[T]) run() {
 		if s == nil {
 			return
 		}
+		began := time.Now()
 		failed, err := g.flush(s.items)
+		took := time.Since(began)
 		c, n := s.c, len(s.items)
 		clear(s.items) // drop references for the garbage collector
 		s.items, s.c = s.items[:0], nil
@@ -354,6 +364,13 @@ func (g *GroupCommit[T]) run() {
 		g.mu.Unlock()
 
 		c.finish(err, failed, n)
+		if g.onBatch != nil {
+			nf := len(failed)
+			if err != nil {
+				nf = n
+			}
+			g.onBatch(n, nf, took)
+		}
 		if g.afterBatch != nil {
 			g.afterBatch()
 		}

@@ -115,11 +115,14 @@ type Interaction struct {
 // InteractionFilter selects interactions for ListInteractions. Empty fields
 // match everything.
 type InteractionFilter struct {
-	Queue string
+	Queue  string
+	Status InteractionStatus
+	State  string
 	// ContactID selects the interactions of one contact.
 	ContactID string
-	Status    InteractionStatus
-	State     string
+	// Newest lists newest first (CreatedAt, then ID, descending); AfterID
+	// then continues towards older interactions.
+	Newest bool
 	// Limit caps the number of records returned; 0 means no cap.
 	Limit int
 	// AfterID continues a listing after the interaction with this id (in
@@ -159,7 +162,7 @@ type Interactions interface {
 	CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript, stats, userData json.RawMessage) error
 
 	// ListInteractions returns the interactions matching f ordered by
-	// CreatedAt, then ID.
+	// CreatedAt, then ID (descending when f.Newest).
 	ListInteractions(ctx context.Context, f InteractionFilter) ([]Interaction, error)
 }
 

@@ -111,6 +111,9 @@ func (c *conn) pump() {
 				return
 			}
 		case <-c.overflow:
+			if c.h.opts.SlowConsumer != nil {
+				c.h.opts.SlowConsumer()
+			}
 			c.kill(wire.CloseSlowConsumer, "slow consumer")
 			return
 		case <-c.ctx.Done():
@@ -290,6 +293,9 @@ func (c *conn) enqueue(f wire.Frame) bool {
 		return true
 	default:
 		c.h.log.Warn("agent: slow consumer, closing socket", "agent", c.agent.ID)
+		if c.h.opts.SlowConsumer != nil {
+			c.h.opts.SlowConsumer()
+		}
 		c.kill(wire.CloseSlowConsumer, "slow consumer")
 		return false
 	}

@@ -55,6 +55,11 @@ type Options struct {
 	// refused. Nil accepts every queue.
 	KnownQueue func(string) bool
 	Log        *slog.Logger
+	// Connected and SlowConsumer, when set, are told when a socket opens
+	// (true) or closes (false), and when one is closed as a slow consumer:
+	// the node's counters.
+	Connected    func(open bool)
+	SlowConsumer func()
 }
 
 // Handler serves the agent WebSocket.
@@ -197,10 +202,19 @@ func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
 	h.mu.Unlock()
+	began := time.Now()
+	h.log.Info("agent connected", "agent", a.ID, "type", a.Type, "remote", r.RemoteAddr)
+	if h.opts.Connected != nil {
+		h.opts.Connected(true)
+	}
 	c.serve()
 	h.mu.Lock()
 	delete(h.conns, c)
 	h.mu.Unlock()
+	if h.opts.Connected != nil {
+		h.opts.Connected(false)
+	}
+	h.log.Info("agent disconnected", "agent", a.ID, "connected_for", time.Since(began).Round(time.Millisecond))
 }
 
 // Shutdown closes every socket with 1001 (going away), which removes the

@@ -23,22 +23,19 @@ func chatServiceName(channel string) (string, bool) {
 	return svc, true
 }
 
-// cometdOps maps the operation names of the CometD form to the REST ones
+// restOperation maps an operation name of the CometD form to the REST one
 // that webapi.Call runs.
-var cometdOps = map[string]string{
-	"requestChat":          "requestChat",
-	"sendMessage":          "send",
-	"send":                 "send",
-	"startTyping":          "startTyping",
-	"stopTyping":           "stopTyping",
-	"customNotice":         "customNotice",
-	"updateData":           "updateData",
-	"disconnect":           "disconnect",
-	"requestNotifications": "refresh",
-	"refresh":              "refresh",
-	"updateNickname":       "updateNickname",
-	"pushUrl":              "pushUrl",
-	"readReceipt":          "readReceipt",
+func restOperation(name string) (string, bool) {
+	switch name {
+	case "requestChat", "startTyping", "stopTyping", "customNotice", "updateData", "disconnect",
+		"refresh", "updateNickname", "pushUrl", "readReceipt", "send":
+		return name, true
+	case "sendMessage":
+		return "send", true
+	case "requestNotifications":
+		return "refresh", true
+	}
+	return "", false
 }
 
 // chatService runs the Chat API v2 over Bayeux.
@@ -104,7 +101,7 @@ func decodeCall(data json.RawMessage) (webapi.Call, string) {
 	if json.Unmarshal(members["operation"], &opName) != nil || opName == "" {
 		return webapi.Call{}, "data.operation is missing"
 	}
-	rest, ok := cometdOps[opName]
+	rest, ok := restOperation(opName)
 	if !ok {
 		return webapi.Call{}, "unknown operation " + clipName(opName)
 	}

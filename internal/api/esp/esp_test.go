@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	wire "github.com/confab/confab/client/esp"
 	"github.com/confab/confab/internal/api/esp"
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/routing"
 )
 
@@ -25,12 +29,24 @@ type env struct {
 	router *routing.Router
 	url    string
 	client *wire.Client
+	mu     sync.Mutex // guards warns
+	warns  []string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	var journals chat.Journals
 	e := &env{engine: chat.New(chat.Options{Journal: &journals})}
+	langs, _, err := config.Parse("esp.ini", []byte(espLanguages))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.engine.SetTimers(chat.TimerOptions{Config: func() *config.Config { return langs }, Warn: func(msg string, args ...any) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.warns = append(e.warns, fmt.Sprint(append([]any{msg}, args...)...))
+	}})
+	t.Cleanup(e.engine.StopTimers)
 	e.router = routing.New(routing.Options{Engine: e.engine})
 	journals = append(journals, e.router)
 	h := esp.New(esp.Options{Engine: e.engine, Router: e.router, Token: func() string { return token }, MaxBody: func() int { return 2048 }})
@@ -393,7 +409,7 @@ func TestIdleControlConfigure(t *testing.T) {
 		"message-alert": "Still there?", "include-notices": "all", "timeout-alert2": "0"}); err != nil {
 		t.Fatal(err)
 	}
-	ic, _ := e.router.IdleControl(s.ID())
+	ic := s.IdleControl()
 	if ic.Enabled == nil || !*ic.Enabled || *ic.TimeoutAlert != time.Minute || *ic.TimeoutClose != 30*time.Second ||
 		*ic.MessageAlert != "Still there?" || *ic.IncludeNotices != "all" || *ic.TimeoutAlert2 != 0 {
 		t.Fatalf("idle control = %+v", ic)
@@ -401,13 +417,13 @@ func TestIdleControlConfigure(t *testing.T) {
 	if _, err := e.client.IdleControlConfigure(ctx, s.ID(), wire.Params{"enabled": "yes"}); err != nil {
 		t.Fatal(err)
 	}
-	if ic, _ := e.router.IdleControl(s.ID()); *ic.Enabled {
+	if ic := s.IdleControl(); *ic.Enabled {
 		t.Fatal(`enabled=yes read as true; only "true" is true`)
 	}
 	if _, err := e.client.IdleControlConfigure(ctx, s.ID(), wire.Params{"reset-parameters": "true"}); err != nil {
 		t.Fatal(err)
 	}
-	if ic, _ := e.router.IdleControl(s.ID()); ic.Enabled != nil || ic.TimeoutAlert != nil {
+	if ic := s.IdleControl(); ic.Enabled != nil || ic.TimeoutAlert != nil {
 		t.Fatalf("after reset-parameters: %+v", ic)
 	}
 	bad := []struct {
@@ -427,7 +443,7 @@ func TestIdleControlConfigure(t *testing.T) {
 			t.Fatalf("%v: %v, want fault %d parameter %q", tt.p, err, tt.code, tt.param)
 		}
 	}
-	if ic, _ := e.router.IdleControl(s.ID()); ic.Enabled != nil {
+	if ic := s.IdleControl(); ic.Enabled != nil {
 		t.Fatal("a refused request changed the idle control")
 	}
 }
@@ -440,9 +456,11 @@ func TestConfigureSession(t *testing.T) {
 		p    wire.Params
 		lang string
 	}{
-		{wire.Params{"GCTI_LanguageCode": "fr_ca"}, "fr-CA"},
-		{wire.Params{"GCTI_LanguageCode": "de"}, "de"},
-		{wire.Params{"GCTI_LanguageCode": "en-US", "GCTI_LanguageName": "English"}, "English"},
+		{wire.Params{"GCTI_LanguageCode": "fr_ca"}, "french-canada"},
+		{wire.Params{"GCTI_LanguageCode": "de-AT"}, "german"},
+		{wire.Params{"GCTI_LanguageCode": "fr-CA", "GCTI_LanguageName": "English"}, "English"},
+		{wire.Params{"GCTI_LanguageName": "klingon"}, ""}, // unknown: the defaults, with a warning
+		{wire.Params{"GCTI_LanguageName": "English"}, "English"},
 	}
 	for _, tt := range tests {
 		if _, err := e.client.ConfigureSession(ctx, s.ID(), tt.p); err != nil {
@@ -455,8 +473,11 @@ func TestConfigureSession(t *testing.T) {
 	if _, err := e.client.ConfigureSession(ctx, s.ID(), wire.Params{"async-idle-reset": "1"}); err != nil {
 		t.Fatal(err)
 	}
-	if at, _ := e.router.AsyncIdleResetAt(s.ID()); at.IsZero() {
-		t.Fatal("async-idle-reset=1 not recorded")
+	e.mu.Lock()
+	warns := slices.Clone(e.warns)
+	e.mu.Unlock()
+	if len(warns) != 1 || !strings.Contains(warns[0], s.ID()) || !strings.Contains(warns[0], "klingon") {
+		t.Errorf("warnings %q, want one naming the session and klingon", warns)
 	}
 	bad := []struct {
 		p     wire.Params
@@ -486,3 +507,14 @@ func decodeJSON(t *testing.T, resp *http.Response, v any) {
 }
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+const espLanguages = `
+[language:french-canada]
+language = fr
+country = CA
+[language:german]
+language = de
+use-language-as-default = true
+[language:English]
+language = en
+`

@@ -12,7 +12,6 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
-	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/validate"
 )
 
@@ -172,7 +171,7 @@ var idleParams = []string{
 }
 
 func (h *Handler) idleControl(_ context.Context, s *chat.Session, p params) (wire.Reply, *fault) {
-	var upd routing.IdleControl
+	var upd chat.IdleOverride
 	given := false
 	for _, k := range idleParams {
 		if _, ok := p[k]; ok {
@@ -217,7 +216,8 @@ func (h *Handler) idleControl(_ context.Context, s *chat.Session, p params) (wir
 		d := time.Duration(n) * time.Second
 		*t.dst = &d
 	}
-	if err := h.opts.Router.SetIdleControl(s.ID(), upd, p.boolean("reset-parameters")); err != nil {
+	// The session's values change and its inactivity timers restart.
+	if err := s.ConfigureIdle(upd, p.boolean("reset-parameters")); err != nil {
 		return wire.Reply{}, actionFault(err, "")
 	}
 	return wire.Reply{OccuredAt: h.stamp(h.clock.Now())}, nil
@@ -233,31 +233,28 @@ func (h *Handler) configure(_ context.Context, s *chat.Session, p params) (wire.
 	if !hasName && !hasCode && !hasReset {
 		return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultMissingParameter, "", "at least one of async-idle-reset, GCTI_LanguageCode, GCTI_LanguageName is required")
 	}
-	// The language name wins over the code, as when a session is created.
-	lang := ""
+	// The language name wins over the code, as when a session is created
+	// (the guide's "How Chat Server Associates Sessions with Languages").
 	switch {
 	case hasName:
 		if strings.TrimSpace(name) == "" {
 			return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, "GCTI_LanguageName", "GCTI_LanguageName is empty")
 		}
-		lang = strings.TrimSpace(name)
+		code = ""
 	case hasCode:
-		m := languageCode.FindStringSubmatch(strings.TrimSpace(code))
-		if m == nil {
+		if !languageCode.MatchString(strings.TrimSpace(code)) {
 			return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, "GCTI_LanguageCode", "GCTI_LanguageCode must be language-country, e.g. en-US, not %q", code)
 		}
-		lang = strings.ToLower(m[1])
-		if m[2] != "" {
-			lang += "-" + strings.ToUpper(m[2])
-		}
 	}
-	if lang != "" {
-		if err := s.SetLanguage(lang); err != nil {
+	if hasName || hasCode {
+		// An unknown language selects the configured defaults; the engine
+		// warns naming the session and the language.
+		if _, err := s.SelectLanguage(name, code); err != nil {
 			return wire.Reply{}, actionFault(err, "")
 		}
 	}
 	if reset == "1" || reset == "true" {
-		if err := h.opts.Router.ResetAsyncIdle(s.ID()); err != nil {
+		if err := s.ResetAsyncIdle(); err != nil {
 			return wire.Reply{}, actionFault(err, "")
 		}
 	}

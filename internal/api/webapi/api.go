@@ -45,6 +45,9 @@ type Options struct {
 	PingInterval time.Duration
 	// WriteTimeout bounds one WebSocket write or ping (wall clock). Default 10 s.
 	WriteTimeout time.Duration
+	// SlowConsumer, when set, is told each time a push connection is
+	// closed for falling behind (the node's counters).
+	SlowConsumer func()
 }
 
 // Defaults of the Options limits.
@@ -73,6 +76,7 @@ type API struct {
 	maxWait    time.Duration
 	ping       time.Duration
 	wtimeout   time.Duration
+	slow       func() // Options.SlowConsumer
 
 	// decoy is compared against when there is no such chat or customer, so
 	// that a wrong key and an unknown chat take the same work.
@@ -104,6 +108,7 @@ func New(opts Options) *API {
 		maxWait:    opts.MaxWait,
 		ping:       opts.PingInterval,
 		wtimeout:   opts.WriteTimeout,
+		slow:       opts.SlowConsumer,
 		decoy:      []byte(chat.NewSecret(secureKeyLen)),
 		done:       make(chan struct{}),
 		conns:      map[*websocket.Conn]struct{}{},

@@ -43,16 +43,36 @@ type Result struct {
 	Ended                     bool // chatEnded
 }
 
-// callOps are the session operations a Call may name.
-var callOps = map[string]op{
-	"send": opSend, "refresh": opRefresh, "startTyping": opStartTyping, "stopTyping": opStopTyping,
-	"disconnect": opDisconnect, "customNotice": opCustomNotice, "pushUrl": opPushURL,
-	"updateData": opUpdateData, "updateNickname": opUpdateNickname, "readReceipt": opReadReceipt,
+// callOp returns the session operation a Call may name.
+func callOp(name string) (op, bool) {
+	switch name {
+	case "send":
+		return opSend, true
+	case "refresh":
+		return opRefresh, true
+	case "startTyping":
+		return opStartTyping, true
+	case "stopTyping":
+		return opStopTyping, true
+	case "disconnect":
+		return opDisconnect, true
+	case "customNotice":
+		return opCustomNotice, true
+	case "pushUrl":
+		return opPushURL, true
+	case "updateData":
+		return opUpdateData, true
+	case "updateNickname":
+		return opUpdateNickname, true
+	case "readReceipt":
+		return opReadReceipt, true
+	}
+	return nil, false
 }
 
 // HasOperation reports whether name is an operation Call accepts.
 func HasOperation(name string) bool {
-	_, ok := callOps[name]
+	_, ok := callOp(name)
 	return ok || name == "requestChat"
 }
 
@@ -90,7 +110,7 @@ func (a *API) Call(ctx context.Context, c Call) Result {
 		a.requestChat(cw, r, c.Service, cfg, lim, f)
 		return cw.result()
 	}
-	h, ok := callOps[c.Operation]
+	h, ok := callOp(c.Operation)
 	if !ok {
 		a.fail(cw, &failure{status: http.StatusNotFound, errs: []apiError{{codeNotFound, "no such Chat API v2 operation: " + clip(c.Operation)}}})
 		return cw.result()

@@ -134,8 +134,8 @@ func TestConformanceRequestChat(t *testing.T) {
 			}
 			switch tc.name {
 			case "widget fields":
-				if info.Language != "en" || info.UserData.String("_genesys_url") != "https://shop.example/" {
-					t.Errorf("percent-encoded userData lost: language %q, data %v", info.Language, info.UserData)
+				if info.UserData.String("GCTI_LanguageCode") != "en" || info.UserData.String("_genesys_url") != "https://shop.example/" {
+					t.Errorf("percent-encoded userData lost: data %v", info.UserData)
 				}
 			case "quoted userData keys", "multipart":
 				if info.UserData.String("TimeZone") != "-480" {

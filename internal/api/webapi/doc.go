@@ -23,7 +23,8 @@
 //   - auth.go: authentication of a customer request;
 //   - push.go: the transport-neutral cursor push transports read from;
 //   - ws.go: the WebSocket transport; refresh's long poll lives in handlers.go;
-//   - presence.go: flex-disconnect-timeout.
+//   - presence.go: holds a connected customer against the engine's
+//     flex-disconnect-timeout and flex-push-timeout.
 //
 // The adapter is thin: who may see what is the engine's decision
 // (chat.Session.Read filters by the customer's user id), and so is

@@ -540,7 +540,6 @@ func parseChatRequest(f *form, lim limits) (chat.CreateRequest, *failure) {
 	return chat.CreateRequest{
 		Subject:  subject,
 		Async:    strings.EqualFold(strings.TrimSpace(data.String("GCTI_Chat_AsyncMode")), "true"),
-		Language: data.String("GCTI_LanguageCode"),
 		UserData: data,
 		Creator:  chat.JoinRequest{Nick: nick, Type: chat.Client, Protocol: chat.Flex, Text: greeting},
 	}, nil

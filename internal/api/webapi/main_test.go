@@ -83,6 +83,7 @@ func startAPI(t testing.TB, cfg *config.Config, clk clock.Clock, opts webapi.Opt
 	h.cfg.Store(cfg)
 	h.fake, _ = clk.(*clock.Fake)
 	h.engine = chat.New(chat.Options{Clock: clk, Settings: chat.Settings{ClosedGrace: cfg.Settings.ClosedSessionGrace, SessionLimit: 1 << 30}})
+	h.engine.SetTimers(chat.TimerOptions{Config: h.cfg.Load})
 	opts.Engine, opts.Config, opts.Clock, opts.Log = h.engine, h.cfg.Load, clk, quietLog()
 	h.api = webapi.New(opts)
 	mux := http.NewServeMux()

@@ -7,13 +7,20 @@ import (
 // NotificationFilesPath is where CometD clients send file operations.
 const NotificationFilesPath = "/genesys/2/chat-ntf"
 
-// ntfOps map the operation field of /genesys/2/chat-ntf to the REST file
-// operation (by its route name in sessionOps) that serves it.
-var ntfOps = map[string]string{
-	"fileGetLimits": "file/limits",
-	"fileUpload":    "file",
-	"fileDownload":  "file/{fileId}/download",
-	"fileDelete":    "file/{fileId}/delete",
+// ntfRoute maps the operation field of /genesys/2/chat-ntf to the REST
+// file operation (by its route name in sessionOps) that serves it.
+func ntfRoute(operation string) (string, bool) {
+	switch operation {
+	case "fileGetLimits":
+		return "file/limits", true
+	case "fileUpload":
+		return "file", true
+	case "fileDownload":
+		return "file/{fileId}/download", true
+	case "fileDelete":
+		return "file/{fileId}/delete", true
+	}
+	return "", false
 }
 
 // ServeNotificationFiles serves POST /genesys/2/chat-ntf, the file
@@ -34,7 +41,7 @@ func (a *API) ServeNotificationFiles(w http.ResponseWriter, r *http.Request) {
 	}
 	rq.form = f
 	opName := f.get("operation")
-	route, ok := ntfOps[opName]
+	route, ok := ntfRoute(opName)
 	if !ok {
 		a.fail(w, invalid("operation", "must be fileGetLimits, fileUpload, fileDownload or fileDelete"))
 		return
@@ -44,6 +51,10 @@ func (a *API) ServeNotificationFiles(w http.ResponseWriter, r *http.Request) {
 		if s.name == route {
 			h = s.op
 		}
+	}
+	if h == nil { // the route table no longer has this file operation
+		a.fail(w, &failure{status: http.StatusNotFound, errs: []apiError{{codeNotFound, "file operation " + opName + " is not available"}}})
+		return
 	}
 	if fid := f.get("fileId"); fid != "" {
 		r.SetPathValue("fileId", fid)

@@ -152,6 +152,9 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, rq *request, start in
 			b.status, b.resyncFrom = 1, b.next
 			b.errs = []apiError{{codeUnavailable, "fell behind; resync from index " + strconv.Itoa(b.next)}}
 			a.writeFrame(ctx, c, b)
+			if a.slow != nil {
+				a.slow()
+			}
 			return CloseResync, "resync from index " + strconv.Itoa(b.next)
 		case first || len(bt.events) > 0 || bt.ended:
 			a.fill(b, rq, bt)

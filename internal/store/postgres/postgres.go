@@ -18,6 +18,9 @@ import (
 
 // Options tunes a Store. The zero value is the documented defaults.
 type Options struct {
+	// OnBatch, if set, is told of every committed batch (see
+	// store.GroupCommitConfig.OnBatch); the node's counters use it.
+	OnBatch func(n, failed int, took time.Duration)
 	// Schema, when set, is the schema the store's tables live in (created
 	// if missing); default the connection's search_path (public).
 	Schema string
@@ -111,6 +114,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		MaxPending: opts.MaxPending,
 		MaxBatch:   opts.MaxBatch,
 		Flush:      s.w.flush,
+		OnBatch:    opts.OnBatch,
 	})
 	return s, nil
 }

@@ -132,7 +132,7 @@ func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter)
 	var where []string
 	var args []any
 	for _, c := range []struct{ col, val string }{
-		{"queue", f.Queue}, {"contact_id", f.ContactID}, {"status", string(f.Status)}, {"state", f.State},
+		{"queue", f.Queue}, {"status", string(f.Status)}, {"state", f.State}, {"contact_id", f.ContactID},
 	} {
 		if c.val != "" {
 			where = append(where, c.col+" = ?")
@@ -148,14 +148,22 @@ func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: list interactions: %w", err)
 		}
-		where = append(where, "(created_at, id) > (?, ?)")
+		cmp := ">"
+		if f.Newest {
+			cmp = "<"
+		}
+		where = append(where, "(created_at, id) "+cmp+" (?, ?)")
 		args = append(args, created, f.AfterID)
 	}
 	q := "SELECT " + cols + " FROM interactions"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY created_at, id"
+	if f.Newest {
+		q += " ORDER BY created_at DESC, id DESC"
+	} else {
+		q += " ORDER BY created_at, id"
+	}
 	if f.Limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)

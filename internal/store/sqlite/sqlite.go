@@ -63,6 +63,9 @@ const (
 
 // Options tunes a Store. The zero value is the documented defaults.
 type Options struct {
+	// OnBatch, if set, is told of every committed batch (see
+	// store.GroupCommitConfig.OnBatch); the node's counters use it.
+	OnBatch func(n, failed int, took time.Duration)
 	// Synchronous is the durability of commits; default SyncFull.
 	Synchronous Sync
 	// Check is the integrity check run at Open; default CheckQuick.
@@ -251,6 +254,7 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 		MaxBatch:   opts.MaxBatch,
 		Flush:      s.w.flush,
 		AfterBatch: s.w.afterBatch,
+		OnBatch:    opts.OnBatch,
 	})
 	return s, nil
 }

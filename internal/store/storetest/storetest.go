@@ -28,6 +28,7 @@ func Run(t *testing.T, open Opener) {
 		{"CloseInteraction", testCloseInteraction},
 		{"CloseDropsEvents", testCloseDropsEvents},
 		{"ListInteractions", testListInteractions},
+		{"ContactInteractions", testContactInteractions},
 		{"Events", testEvents},
 		{"EventReplay", testEventReplay},
 		{"EventsInvalid", testEventsInvalid},

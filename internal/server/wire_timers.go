@@ -1,0 +1,58 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/config"
+)
+
+// buildTimers switches on the engine's session timers — inactivity
+// control, async idle control, flex-disconnect-timeout and
+// flex-push-timeout, all on one node-wide scheduler — and language
+// resolution, on the live configuration so reloads apply at the next
+// activity or expiry. At shutdown the timers stop first, so no session
+// times out while the node winds down.
+func (s *Server) buildTimers(p *parts) error {
+	s.pinger = &pushPinger{log: s.log.With("part", "push-ping")}
+	s.engine.SetTimers(chatTimerOptions(s, s.pinger))
+	p.add(config.PortWebAPI, noRoutes{}, func(context.Context) { s.engine.StopTimers() })
+	return nil
+}
+
+// PushPings returns how many flex-push-timeout pings the node has sent.
+func (s *Server) PushPings() uint64 {
+	if s.pinger == nil {
+		return 0
+	}
+	return s.pinger.sent.Load()
+}
+
+// pushPinger stands in for the push-notification path until it exists: a
+// flex-push-timeout ping is logged and counted. The push package will
+// implement chat.Pinger and replace it here.
+type pushPinger struct {
+	log  *slog.Logger
+	sent atomic.Uint64
+}
+
+func (p *pushPinger) Ping(sessionID, userID string) {
+	p.sent.Add(1)
+	p.log.Info("flex-push-timeout: ping to a push-subscribed customer (no push path yet: logged only)", "session", sessionID, "user", userID)
+}
+
+// noRoutes is an adapter that mounts nothing; it carries a shutdown hook.
+type noRoutes struct{}
+
+func (noRoutes) Register(*http.ServeMux) {}
+
+func chatTimerOptions(s *Server, p *pushPinger) chat.TimerOptions {
+	return chat.TimerOptions{
+		Config: s.Config,
+		Pinger: p,
+		Warn:   s.log.With("part", "timers").Warn,
+	}
+}
