@@ -75,8 +75,15 @@ func TestStatisticsThroughHistoryAPI(t *testing.T) {
 	if _, err := first.Send(ctx, "where is my order?", nil); err != nil {
 		t.Fatal(err)
 	}
-	bob := n.dial(t, "tok-bob")
-	if _, err := bob.Join(ctx, id, wire.JoinOptions{Visibility: "INT"}); err != nil {
+	bob := n.dial(t, "tok-bob") // alice asks bob to coach her
+	if err := bob.SetState(ctx, wire.StateReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Invite(ctx, id, "bob", "INT"); err != nil {
+		t.Fatal(err)
+	}
+	waitOffer(t, bob, id)
+	if _, err := bob.Accept(ctx, id, wire.JoinOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bob.Send(ctx, id, wire.Message{Text: "offer a voucher", Visibility: "INT"}); err != nil {
