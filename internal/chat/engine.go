@@ -43,6 +43,8 @@ type Settings struct {
 	ClosedGrace time.Duration
 	// SessionLimit caps concurrent live sessions (limit-for-sessions).
 	SessionLimit int
+	// Bounds limit what one session's parties may send (bounds.go).
+	Bounds Bounds
 }
 
 // DefaultSettings are the reference defaults.
@@ -135,6 +137,9 @@ type CreateRequest struct {
 	Tenant   string // tenant id, e.g. "1"
 	Endpoint string // endpoint name within the tenant, e.g. "default"
 	Queue    string // interaction queue the endpoint maps to
+	// Service is the customer API service name the session was created
+	// under; its customer's credentials are accepted under that name only.
+	Service  string
 	Subject  string
 	Async    bool
 	Language string
@@ -171,6 +176,7 @@ func (e *Engine) Create(req CreateRequest) (*Session, Participant, Receipt, erro
 		tenant:   req.Tenant,
 		endpoint: req.Endpoint,
 		queue:    req.Queue,
+		service:  req.Service,
 		created:  now,
 		async:    req.Async,
 		language: req.Language,

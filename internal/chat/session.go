@@ -20,6 +20,7 @@ type Session struct {
 	tenant   string
 	endpoint string
 	queue    string
+	service  string
 	created  time.Time
 
 	mu        sync.Mutex // guards the following
@@ -40,6 +41,12 @@ type Session struct {
 	pending   []pendingWrite // appended events whose durability is awaited, in order
 	tracking  bool           // a goroutine advances durable as pending writes complete
 	tm        timerState     // the session's deadline and its duties (timers.go)
+
+	// Bounds accounting (bounds.go), also guarded by mu.
+	sentEvents  int
+	sentBytes   int
+	fullNoticed bool
+	buckets     map[string]*bucket // by user id
 }
 
 // ID returns the session id (also the interaction id and the customer API's chatId).
@@ -50,6 +57,10 @@ func (s *Session) Tenant() string { return s.tenant }
 
 // Endpoint returns the endpoint the session was created through.
 func (s *Session) Endpoint() string { return s.endpoint }
+
+// Service returns the customer API service name the session was created
+// under ("" when it was not created through the customer API).
+func (s *Session) Service() string { return s.service }
 
 // Queue returns the interaction queue of the session's endpoint.
 func (s *Session) Queue() string { return s.queue }
@@ -153,6 +164,9 @@ func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
 	if err := s.checkSendLocked(from, m.Visibility, m.ReceiverID, "send"); err != nil {
 		return Receipt{}, err
 	}
+	if err := s.admitLocked(from, eventSize(m.Text, m.Attrs), now); err != nil {
+		return Receipt{}, err
+	}
 	ev := Event{
 		Kind: Message, From: from.party(), Visibility: m.Visibility, ReceiverID: m.ReceiverID,
 		Text: m.Text, MsgType: m.Type, TreatAs: m.TreatAs, Attrs: m.Attrs,
@@ -199,6 +213,9 @@ func (s *Session) Notify(fromID string, n Note) (Receipt, error) {
 	if err := s.checkSendLocked(from, n.Visibility, n.ReceiverID, "notify"); err != nil {
 		return Receipt{}, err
 	}
+	if err := s.admitLocked(from, eventSize(n.Text, n.UserData, n.Attrs), now); err != nil {
+		return Receipt{}, err
+	}
 	ev := Event{
 		Kind: Notice, Notice: n.Type, From: from.party(), Visibility: n.Visibility,
 		ReceiverID: n.ReceiverID, Text: n.Text, UserData: n.UserData, Attrs: n.Attrs,
@@ -225,6 +242,9 @@ func (s *Session) ChangeNickname(userID, nick string) (Receipt, error) {
 	defer s.mu.Unlock()
 	p, now, err := s.activePartyLocked(userID, "change nickname")
 	if err != nil {
+		return Receipt{}, err
+	}
+	if err := s.admitLocked(p, len(nick), now); err != nil {
 		return Receipt{}, err
 	}
 	if p.OriginalNick == "" {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/store"
 )
 
@@ -23,6 +24,10 @@ type Options struct {
 	// ContactKeys are the contact attributes tried in order; default
 	// DefaultContactKeys.
 	ContactKeys []string
+	// ContactAttributes returns the user-data keys that become attributes
+	// of a new contact ([protection] contact-attributes), besides
+	// ContactKeys; nil means every string key.
+	ContactAttributes func() []string
 	// Mask, when set, is applied to a closed session's record before its
 	// final transcript is stored: the hook point of sensitive-data masking.
 	// It may change the record's fields and slice elements, but must replace
@@ -234,13 +239,30 @@ const (
 	identifyOnly      = "2"
 )
 
-func (j *Journal) create(ctx context.Context, info *chat.Info) error {
+// contactAttributes picks the user-data keys that may become contact
+// attributes: the configured ones and the identifying keys.
+func (j *Journal) contactAttributes(ud kv.Map) map[string]string {
 	attrs := map[string]string{}
-	for k, v := range info.UserData {
-		if s, ok := v.(string); ok {
-			attrs[k] = s
+	if j.opts.ContactAttributes == nil {
+		for k, v := range ud {
+			if s, ok := v.(string); ok {
+				attrs[k] = s
+			}
+		}
+		return attrs
+	}
+	for _, names := range [][]string{j.opts.ContactAttributes(), j.opts.ContactKeys} {
+		for _, k := range names {
+			if s, ok := ud[k].(string); ok {
+				attrs[k] = s
+			}
 		}
 	}
+	return attrs
+}
+
+func (j *Journal) create(ctx context.Context, info *chat.Info) error {
+	attrs := j.contactAttributes(info.UserData)
 	var contactID string
 	if mode := info.UserData.String(keyIdentifyCreate); mode != identifyNone {
 		id, _, err := j.opts.Store.IdentifyContact(ctx, attrs, j.opts.ContactKeys, mode != identifyOnly)

@@ -86,7 +86,9 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 		Store:    st,
 		AutoSave: func() int { return s.cfg.Load().Settings.TranscriptAutoSave },
 		Attached: p.closedAttached,
-		Log:      s.log,
+		// [protection] contact-attributes.
+		ContactAttributes: func() []string { return s.cfg.Load().Protection.ContactAttributeNames() },
+		Log:               s.log,
 	})
 	p.journals = chat.Journals{p.history}
 	// The engine reports to p.journals, which the adapters may extend while

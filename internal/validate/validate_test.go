@@ -117,3 +117,14 @@ func FuzzJSONText(f *testing.F) {
 		}
 	})
 }
+
+func TestDropServerOwned(t *testing.T) {
+	m := kv.Map{"ContactId": "x", "IsOnline": "1", "GCTI_Chat_AsyncStatus": "-2", "ChatServerSessionPassword": "p",
+		"csg_msgs": "1", "cse_x": kv.Map{"a": "b"}, "FirstName": "Ann", "GCTI_LanguageCode": "en", "ContactIdentifier": "kept"}
+	if n := validate.DropServerOwned(m); n != 6 {
+		t.Errorf("dropped %d, want 6", n)
+	}
+	if !kv.Equal(m, kv.Map{"FirstName": "Ann", "GCTI_LanguageCode": "en", "ContactIdentifier": "kept"}) {
+		t.Errorf("left %v", m)
+	}
+}

@@ -231,6 +231,10 @@ func classify(err error, field string) *opError {
 		return fail(wire.CodeVisibility, "visibility", "%v", err)
 	case errors.Is(err, chat.ErrLimit):
 		return fail(wire.CodeLimit, "", "%v", err)
+	case errors.Is(err, chat.ErrRate):
+		return fail(wire.CodeRateLimited, "", "%v", err)
+	case errors.Is(err, chat.ErrFull):
+		return fail(wire.CodeSessionFull, "", "%v", err)
 	case errors.Is(err, chat.ErrInvalid):
 		return fail(wire.CodeBadRequest, field, "%v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -57,6 +58,8 @@ type Options struct {
 type Handler struct {
 	opts Options
 	log  *slog.Logger
+	// dropped counts server-owned user-data keys agents sent at join.
+	dropped atomic.Int64
 
 	mu       sync.Mutex // guards the following
 	conns    map[*conn]struct{}
@@ -87,6 +90,10 @@ func New(opts Options) *Handler {
 	}
 	return h
 }
+
+// DroppedKeys returns how many server-owned user-data keys agents sent at
+// join and the handler dropped (a metric for the node's counters).
+func (h *Handler) DroppedKeys() int64 { return h.dropped.Load() }
 
 // Register mounts the WebSocket endpoint; other methods on its path get a
 // JSON 405.

@@ -87,6 +87,10 @@ func (c *conn) joinRequest(req *request) (chat.JoinRequest, error) {
 	if err := checkKV("userData", validate.UserData, req.userData, lim); err != nil {
 		return chat.JoinRequest{}, err
 	}
+	if n := validate.DropServerOwned(req.userData); n > 0 {
+		c.h.dropped.Add(int64(n))
+		c.h.log.Warn("agent join user data: server-owned keys dropped", "agent", c.agent.ID, "keys", n)
+	}
 	nick := req.Nickname
 	if nick == "" {
 		nick = c.agent.Name

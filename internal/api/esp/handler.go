@@ -303,6 +303,10 @@ func actionFault(err error, param string) *fault {
 		return newFault(http.StatusConflict, wire.FaultSessionClosed, "InteractionId", "%v", err)
 	case errors.Is(err, routing.ErrNotAsync):
 		return newFault(http.StatusConflict, wire.FaultNotAsync, "", "%v", err)
+	case errors.Is(err, chat.ErrRate):
+		return newFault(http.StatusTooManyRequests, wire.FaultRateLimited, "", "%v", err)
+	case errors.Is(err, chat.ErrFull):
+		return newFault(http.StatusConflict, wire.FaultSessionFull, "", "%v", err)
 	case errors.Is(err, chat.ErrInvalid), errors.Is(err, chat.ErrVisibility):
 		return newFault(http.StatusBadRequest, wire.FaultInvalidParameter, param, "%v", err)
 	}

@@ -82,7 +82,8 @@ type API struct {
 	// that a wrong key and an unknown chat take the same work.
 	decoy    []byte
 	presence *presence
-	keys     *keyIndex     // secure key -> chat, for transports that send only the key
+	keys     *keyIndex // secure key -> chat, for transports that send only the key
+	guard    *guard
 	done     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
 	bufs     sync.Pool // *[]byte answer buffers
@@ -144,6 +145,7 @@ func New(opts Options) *API {
 	a.events.New = func() any { e := make([]chat.Event, 0, 16); return &e }
 	a.presence = newPresence(a)
 	a.keys = newKeyIndex(a.engine)
+	a.guard = newGuard(a)
 	return a
 }
 

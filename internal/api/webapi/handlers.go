@@ -151,6 +151,11 @@ func (a *API) changeFailed(rq *request, err error, field string, start int) {
 	case errors.Is(err, chat.ErrClosed), errors.Is(err, chat.ErrNotParticipant):
 		rq.me.Left = true
 		a.answer(rq, 2, start)
+	case errors.Is(err, chat.ErrRate):
+		rq.w.Header().Set("Retry-After", "1")
+		a.fail(rq.w, &failure{status: http.StatusTooManyRequests, errs: []apiError{{codeRateLimited, "sending too fast (party-send-rate); wait a moment and try again"}}})
+	case errors.Is(err, chat.ErrFull):
+		a.answer(rq, 2, start, apiError{codeTooLong, "the chat has reached its size limit (session-max-messages, session-max-transcript-bytes): nothing more can be added to it"})
 	case errors.Is(err, chat.ErrInvalid):
 		a.fail(rq.w, invalid(field, "the value was refused"))
 	default:
@@ -385,6 +390,7 @@ func opUpdateData(a *API, rq *request) {
 		a.fail(rq.w, fl)
 		return
 	}
+	a.dropOwned(ud, rq.chatID)
 	if len(ud) > 0 {
 		if err := rq.sess.UpdateUserData(rq.me.UserID, ud); err != nil {
 			a.changeFailed(rq, err, "userData", start)
@@ -464,6 +470,7 @@ func (a *API) requestChat(w http.ResponseWriter, r *http.Request, service string
 		a.fail(w, fl)
 		return
 	}
+	a.dropOwned(cr.UserData, "")
 	if a.stopping() {
 		a.send(w, &body{status: 1, errs: []apiError{{codeUnavailable, "the server is shutting down; try again"}}})
 		return
@@ -475,6 +482,9 @@ func (a *API) requestChat(w http.ResponseWriter, r *http.Request, service string
 		a.send(w, &body{status: 2, errs: []apiError{{codeCannotStart, fmt.Sprintf("chat service %q is not served here", clip(service))}}})
 		return
 	}
+	if !a.allowCreate(w, r, cfg) {
+		return
+	}
 	ref := cfg.ServiceEndpoint(service)
 	tenant, endpoint, queue, err := cfg.ResolveEndpoint(ref)
 	if err != nil {
@@ -482,7 +492,7 @@ func (a *API) requestChat(w http.ResponseWriter, r *http.Request, service string
 		a.send(w, &body{status: 2, errs: []apiError{{codeCannotStart, fmt.Sprintf("chat service %q has no usable endpoint", clip(service))}}})
 		return
 	}
-	cr.Tenant, cr.Endpoint, cr.Queue = tenant, endpoint, queue
+	cr.Tenant, cr.Endpoint, cr.Queue, cr.Service = tenant, endpoint, queue, strings.Clone(service)
 	key := chat.NewSecret(secureKeyLen)
 	cr.Creator.Secret = key
 	s, me, rc, err := a.engine.Create(cr)

@@ -16,9 +16,14 @@ import (
 
 var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// testProtection turns off the per-address and per-party rates for tests
+// that start many chats and send fast from one address; a test of the
+// rates sets them again in its own [protection] section, which comes later.
+const testProtection = "[protection]\nchat-create-rate = 0\nparty-send-rate = 0\n"
+
 func configWith(t testing.TB, ini string) *config.Config {
 	t.Helper()
-	cfg, _, err := config.Parse("test.ini", []byte(ini))
+	cfg, _, err := config.Parse("test.ini", []byte(testProtection+ini))
 	if err != nil {
 		t.Fatal(err)
 	}
