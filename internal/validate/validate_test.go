@@ -61,6 +61,8 @@ func TestKV(t *testing.T) {
 		{"bad nested value", kv.Map{"a": kv.Map{"b": "\xfe"}}, validate.BadUTF8},
 		{"too big", kv.Map{"a": strings.Repeat("x", 450)}, validate.TooLong},
 		{"at the size limit", kv.Map{"a": strings.Repeat("x", 449)}, 0},
+		{"key at its limit", kv.Map{strings.Repeat("k", 256): "v"}, 0},
+		{"key past its limit", kv.Map{"a": kv.Map{strings.Repeat("k", 257): "v"}}, validate.TooLong},
 	}
 	for _, tc := range cases {
 		p := validate.KV(validate.UserData, tc.m, lim)

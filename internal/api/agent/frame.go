@@ -67,6 +67,9 @@ func decodeRequest(data []byte) (request, *opError) {
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
 		return req, fail(wire.CodeBadFrame, "", "a frame must be one JSON object")
 	}
+	if kv.JSONDepth(data, kv.MaxDepth+1) > kv.MaxDepth+1 {
+		return req, fail(wire.CodeBadRequest, "", "the frame is nested deeper than %d levels (userData and eventAttributes at most %d)", kv.MaxDepth+1, kv.MaxDepth)
+	}
 	if !validate.JSONText(data) {
 		salvage(data, &req)
 		f := badUTF8Field(data)

@@ -50,7 +50,7 @@ func (f *form) lookup(name string) (string, bool) {
 }
 
 // maxUserDataDepth bounds userData[a][b]... nesting.
-const maxUserDataDepth = 4
+const maxUserDataDepth = kv.MaxDepth
 
 // decodeForm reads and decodes the body of r, refusing one larger than max
 // bytes, then adds the URL's query parameters that the body did not carry
