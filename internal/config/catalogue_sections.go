@@ -236,7 +236,7 @@ func chatSection() *sectionSpec {
 		{Option: Option{Name: "enable_notification_mode", Default: "false", Kind: KindBool, Effect: Restart,
 			Doc: "Gateway option: deliver chat events to customers as push notifications (for example custom HTTP) rather than only on request."},
 			bind: field(func(c *Config) *bool { return &c.Chat.EnableNotificationMode })},
-		{Option: Option{Name: "_client_timeout", Default: "900", Kind: KindSeconds, Min: 1, Max: 2147483647, Effect: Restart,
+		{Option: Option{Name: "_client_timeout", Default: "900", Kind: KindSeconds, Min: 1, Max: 2147483647, Effect: Restart, Implemented: true,
 			Doc: "Gateway option: a push-connected (CometD) customer that makes no request for this long loses its session; [chat.<service>] may override it."},
 			bind: field(func(c *Config) *time.Duration { return &c.Chat.ClientTimeout })},
 	}}
@@ -286,7 +286,7 @@ func serviceSection() *sectionSpec {
 			{Option: Option{Name: "_chat_endpoint", Default: "", Kind: KindEndpoint, Effect: Immediate, Implemented: true,
 				Doc: "Endpoint that this service's chats enter; unset means [chat] default_chat_endpoint."},
 				bind: service(func(s *Service) any { return s.ChatEndpoint }, func(s *Service, v any) { s.ChatEndpoint = v.(string) })},
-			{Option: Option{Name: "_client_timeout", Default: "", Kind: KindSeconds, Min: 1, Max: 2147483647, Effect: Restart,
+			{Option: Option{Name: "_client_timeout", Default: "", Kind: KindSeconds, Min: 1, Max: 2147483647, Effect: Restart, Implemented: true,
 				Doc: "This service's own [chat] _client_timeout; unset means the [chat] value."},
 				bind: service(func(s *Service) any { return s.ClientTimeout }, func(s *Service, v any) { s.ClientTimeout = v.(time.Duration) })},
 		},

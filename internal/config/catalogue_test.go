@@ -277,6 +277,7 @@ func TestImplemented(t *testing.T) {
 		"inactivity-control/timeout-alert2", "inactivity-control/timeout-close",
 		"language:<name>/country", "language:<name>/language", "language:<name>/message-alert",
 		"language:<name>/message-alert2", "language:<name>/message-close", "language:<name>/use-language-as-default",
+		"chat/_client_timeout", "chat.<service>/_client_timeout",
 		"protection/session-max-messages",
 		"protection/session-max-transcript-bytes",
 		"protection/party-send-rate",

@@ -85,6 +85,7 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 		go old.Close(CloseReplaced, "replaced by a newer connection of the same customer")
 	}
 	defer a.guard.dropPush(rq.chatID, c)
+	rq.sess.Touch(rq.me.UserID) // the handshake is a request
 	release := a.presence.hold(rq.chatID)
 	defer release()
 	code, reason := a.push(ctx, c, rq, start)
