@@ -30,7 +30,7 @@ type guard struct {
 	proxyCfg *config.Config
 	proxies  []netip.Prefix
 
-	pushMu sync.Mutex                  // guards the following
+	pushMu sync.Mutex                   // guards the following
 	pushes map[string][]*websocket.Conn // by chat id, oldest first
 }
 
