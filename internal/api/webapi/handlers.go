@@ -453,6 +453,9 @@ func opReadReceipt(a *API, rq *request) {
 // handleRequestChat starts a chat: POST /genesys/2/chat/{serviceName}.
 func (a *API) handleRequestChat(w http.ResponseWriter, r *http.Request) {
 	cfg := a.config()
+	if !a.allowCreate(w, r, cfg) { // before any decoding: a flood's refusal is cheap
+		return
+	}
 	lim := limitsFor(cfg)
 	f, fl := decodeForm(r, lim.body)
 	if fl != nil {
@@ -480,9 +483,6 @@ func (a *API) requestChat(w http.ResponseWriter, r *http.Request, service string
 		// service without a usable endpoint gets (docs/customer-api.md).
 		a.log.Debug("chat refused: service not configured", "service", clip(service))
 		a.send(w, &body{status: 2, errs: []apiError{{codeCannotStart, fmt.Sprintf("chat service %q is not served here", clip(service))}}})
-		return
-	}
-	if !a.allowCreate(w, r, cfg) {
 		return
 	}
 	ref := cfg.ServiceEndpoint(service)
