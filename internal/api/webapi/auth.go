@@ -16,8 +16,11 @@ type request struct {
 	lim    limits
 	form   *form
 	chatID string
-	sess   *chat.Session
-	me     chat.Participant // the customer, as of authentication
+	// service is the service name the request came under ("" when its
+	// transport names none, as chat-ntf file operations).
+	service string
+	sess    *chat.Session
+	me      chat.Participant // the customer, as of authentication
 }
 
 // authenticate checks the session fields: the chat must exist (alive or in
@@ -34,8 +37,9 @@ func (a *API) authenticate(rq *request) bool {
 	ok := false
 	if s, err := a.engine.Get(rq.chatID); err == nil && userID != "" {
 		// A chat's keys work only under the service it was created with (a
-		// session restored without its service name accepts any).
-		sameService := s.Service() == "" || s.Service() == rq.r.PathValue("service")
+		// session restored without its service name accepts any, and so
+		// does a transport that names no service).
+		sameService := s.Service() == "" || rq.service == "" || s.Service() == rq.service
 		if p, err := s.Participant(userID); err == nil && sameService && p.Type == chat.Client && p.Protocol == chat.Flex && p.Secret != "" {
 			rq.sess, rq.me = s, p
 			want = []byte(p.Secret)

@@ -115,7 +115,7 @@ func (a *API) Call(ctx context.Context, c Call) Result {
 		a.fail(cw, &failure{status: http.StatusNotFound, errs: []apiError{{codeNotFound, "no such Chat API v2 operation: " + clip(c.Operation)}}})
 		return cw.result()
 	}
-	rq := &request{w: cw, r: r, cfg: cfg, lim: lim, form: f, chatID: c.ChatID}
+	rq := &request{w: cw, r: r, cfg: cfg, lim: lim, form: f, chatID: c.ChatID, service: c.Service}
 	a.runByKey(rq, h)
 	return cw.result()
 }

@@ -28,7 +28,7 @@ const (
 func (a *API) session(h op) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cfg := a.config()
-		rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId")}
+		rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId"), service: r.PathValue("service")}
 		f, fl := decodeForm(r, rq.lim.body)
 		if fl == nil {
 			fl = sessionFields(f)

@@ -186,13 +186,15 @@ func TestSendBoundsShapes(t *testing.T) {
 	if status != 200 || m["statusCode"] != 2.0 || m["chatEnded"] != false || !strings.Contains(toJSON(m), `"code":204`) {
 		t.Fatalf("send to a full session: %d %v", status, m)
 	}
-	resp, err := c.Refresh(ctx, 1)
-	if err != nil || resp.ChatEnded {
-		t.Fatalf("the full session did not go on: %+v %v", resp, err)
-	}
-	if last := resp.Messages[len(resp.Messages)-1]; last.Text != chat.FullNotice {
-		t.Errorf("the customer was not told: last event %+v", last)
-	}
+	// The notice becomes visible once durable (the commit watermark).
+	eventually(t, "the customer to be told the chat is full", func() bool {
+		resp, err := c.Refresh(ctx, 1)
+		if err != nil || resp.ChatEnded {
+			t.Fatalf("the full session did not go on: %+v %v", resp, err)
+		}
+		last := resp.Messages[len(resp.Messages)-1]
+		return last.Text == chat.FullNotice
+	})
 }
 
 func decodeJSON(t *testing.T, resp *http.Response, v any) {

@@ -36,7 +36,7 @@ const (
 // nothing and receives nothing twice.
 func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 	cfg := a.config()
-	rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId"), form: &form{}}
+	rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId"), service: r.PathValue("service"), form: &form{}}
 	if len(r.URL.RawQuery) > rq.lim.body {
 		a.fail(w, tooLarge(rq.lim.body))
 		return
