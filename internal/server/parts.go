@@ -44,6 +44,9 @@ type parts struct {
 	router     *routing.Router       // set by buildAgent; restoration and closing use it
 	saveLive   func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
 	customer   *webapi.API           // the customer Chat API, for the transports built on it
+	// ownedDropped are the adapters' counts of server-owned user-data keys
+	// they dropped (wire_protection.go).
+	ownedDropped []func() int64
 }
 
 // add mounts an adapter on the listener of portID; onShutdown (may be nil)

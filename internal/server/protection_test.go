@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -123,5 +124,35 @@ func TestQueryCountsAgainstRequestSize(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("100 KB request line: HTTP %d, want 431", resp.StatusCode)
+	}
+}
+
+// TestOwnedKeysCounted checks that the server-owned user-data keys a
+// customer sends are dropped and counted on /Counters and /metrics.
+func TestOwnedKeysCounted(t *testing.T) {
+	srv := start(t, t.TempDir(), nil)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	base := "http://" + srv.Addr(config.PortWebAPI) + "/genesys/2/chat/customer-support"
+	resp, err := http.Post(base, "application/x-www-form-urlencoded",
+		strings.NewReader("nickname=Ann&userData[ContactId]=forged&userData[GCTI_Chat_AsyncStatus]=-2&userData[csg_x]=1&userData[Topic]=t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	health := "http://" + srv.Addr(config.PortHealth)
+	_, body := getBody(t, health+"/Counters?content=all")
+	var counters map[string]int64
+	if err := json.Unmarshal([]byte(body), &counters); err != nil {
+		t.Fatal(err)
+	}
+	if counters["userdata_owned_keys_dropped"] != 3 {
+		t.Errorf("userdata_owned_keys_dropped = %d, want 3", counters["userdata_owned_keys_dropped"])
+	}
+	if _, m := getBody(t, health+"/metrics"); !strings.Contains(m, "confab_userdata_owned_keys_dropped 3") {
+		t.Errorf("/metrics lacks the dropped keys:\n%.2000s", m)
 	}
 }

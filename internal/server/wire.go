@@ -10,5 +10,6 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildAgent,
 		s.buildOps,
 		s.buildRecords,
+		s.buildProtection,
 	}
 }

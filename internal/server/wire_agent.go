@@ -51,6 +51,7 @@ func (s *Server) buildAgent(p *parts) error {
 		Connected: s.agentConnected, SlowConsumer: s.ops.counters.SlowConsumers[1].Inc,
 	})
 	p.add(config.PortAgent, agents, agents.Shutdown)
+	p.ownedDropped = append(p.ownedDropped, agents.DroppedKeys)
 	adm := admin.New(admin.Options{Router: router, Token: adminToken, Log: s.log.With("adapter", "admin")})
 	p.add(config.PortAgent, adm, adm.FlushOnShutdown())
 	p.add(config.PortESP, esp.New(esp.Options{

@@ -19,6 +19,7 @@ func (s *Server) buildWebAPI(p *parts) error {
 		SlowConsumer: s.ops.counters.SlowConsumers[0].Inc,
 	})
 	p.customer = api
+	p.ownedDropped = append(p.ownedDropped, api.DroppedKeys)
 	p.add(config.PortWebAPI, api, api.Shutdown)
 	return nil
 }
