@@ -81,6 +81,15 @@ var fields = map[string]func(c *config.Config) any{
 	"client-file-transfer/upload-need-agent":     func(c *config.Config) any { return c.FileTransfer.UploadNeedAgent },
 	"client-file-transfer/download-attempts":     func(c *config.Config) any { return c.FileTransfer.DownloadAttempts },
 
+	"documents/agent-upload-max-size": func(c *config.Config) any { return c.Documents.AgentUploadMaxSize },
+	"documents/retention":             func(c *config.Config) any { return c.Documents.Retention },
+	"push/customhttp.url":             func(c *config.Config) any { return c.Push.CustomHTTPURL },
+	"push/pushEnabled":                func(c *config.Config) any { return c.Push.Enabled },
+	"push/delivery-attempts":          func(c *config.Config) any { return c.Push.DeliveryAttempts },
+	"push/delivery-backoff":           func(c *config.Config) any { return c.Push.DeliveryBackoff },
+	"push/delivery-timeout":           func(c *config.Config) any { return c.Push.DeliveryTimeout },
+	"push/queue-size":                 func(c *config.Config) any { return c.Push.QueueSize },
+
 	"health-service/log-output-timeout": func(c *config.Config) any { return c.Health.LogOutputTimeout },
 	"health-service/log-output-proviso": func(c *config.Config) any { return c.Health.LogOutputProviso },
 	"health-service/log-output-content": func(c *config.Config) any { return c.Health.LogOutputContent },
@@ -317,6 +326,15 @@ func TestImplemented(t *testing.T) {
 		"store/dsn",
 		"settings/xml-request-max-size",
 		"tenants/<tenant name>",
+		// file transfer and push (issue 14)
+		"client-file-transfer/download-attempts", "client-file-transfer/upload-file-types",
+		"client-file-transfer/upload-max-file-size", "client-file-transfer/upload-max-files",
+		"client-file-transfer/upload-max-total-size", "client-file-transfer/upload-need-agent",
+		"documents/agent-upload-max-size", "documents/retention",
+		"push/customhttp.url", "push/delivery-attempts", "push/delivery-backoff", "push/delivery-timeout",
+		"push/pushEnabled", "push/queue-size",
+		"settings/flex-push-content", "settings/flex-push-enabled", "settings/flex-push-on-join",
+		"settings/flex-push-resend-attempts", "settings/flex-push-resend-delay",
 	}
 	var got []string
 	for _, o := range config.Options() {
@@ -349,6 +367,8 @@ func validSamples(o config.Option) map[string]string {
 		return map[string]string{"": "", "secure-key, app-dbid,secure-key": "secure-key,app-dbid"}
 	case "client-file-transfer/upload-file-types":
 		return map[string]string{"": "", "PDF:.png": "pdf:png"}
+	case "push/customhttp.url":
+		return map[string]string{"": "", "http://127.0.0.1:9000/push": "http://127.0.0.1:9000/push", " https://push.example/x?y=1 ": "https://push.example/x?y=1"}
 	case "log-filter-data/default-filter-type", "log-filter-data/<user-data key>":
 		return map[string]string{"copy": "copy", "hide": "hide", "skip": "skip", "hide-first-4": "hide-first-4", "hide-last-1000": "hide-last-1000", "hide-last-007": "hide-last-7"}
 	case "tenants/<tenant name>":
@@ -397,6 +417,8 @@ func invalidSamples(o config.Option) []string {
 		return []string{"pdf::png", "a b", "x/y"}
 	case "cors/allowed-origins":
 		return []string{"*", "shop.example.com", "https://example.com/path", "https://a.*.example.com"}
+	case "push/customhttp.url":
+		return []string{"ftp://x/y", "/relative", "http://", "not a url"}
 	case "log-filter-data/default-filter-type", "log-filter-data/<user-data key>":
 		return []string{"bogus", "hide-first-0", "hide-last-1001", "hide-first-", "hide-first-+3", "Copy"}
 	case "tenants/<tenant name>":

@@ -47,6 +47,7 @@ type parts struct {
 	// ownedDropped are the adapters' counts of server-owned user-data keys
 	// they dropped (wire_protection.go).
 	ownedDropped []func() int64
+	files        *fileParts // file transfer and push, see wire_files.go
 }
 
 // add mounts an adapter on the listener of portID; onShutdown (may be nil)

@@ -44,7 +44,7 @@ func (s *Server) buildAgent(p *parts) error {
 	maxFrame := func() int { return s.cfg.Load().Settings.XMLRequestMaxSize }
 
 	agents := agent.New(agent.Options{
-		Engine: s.engine, Router: router, Agents: p.store, MaxFrame: maxFrame,
+		Engine: s.engine, Router: router, Agents: p.store, MaxFrame: maxFrame, Files: s.fileParts(p).docs,
 		OriginPatterns: corsPolicy(s.cfg.Load()).Patterns(),
 		Log:            s.log.With("adapter", "agent"),
 		// The node's counters (wire_ops.go).

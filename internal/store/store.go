@@ -259,11 +259,11 @@ type Documents interface {
 	// ErrNotFound.
 	FindFile(ctx context.Context, sessionID, fileID string) (Document, error)
 
-	// AttachDocument gives a document its session and file-id and returns
-	// it. ErrNotFound if there is no such document; ErrConflict if it is
+	// AttachDocument gives a document its session and file-id (and, when
+	// owner is not "", its owner) and returns it. ErrNotFound if there is no such document; ErrConflict if it is
 	// attached already or the file-id is taken in the session; ErrInvalid if
 	// sessionID or fileID is empty.
-	AttachDocument(ctx context.Context, id, sessionID, fileID string) (Document, error)
+	AttachDocument(ctx context.Context, id, sessionID, fileID, owner string) (Document, error)
 
 	// TakeDownload counts one customer download of the document, provided
 	// the downloads of all the documents of its session are fewer than max,

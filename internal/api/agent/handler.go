@@ -52,6 +52,9 @@ type Options struct {
 	// the node's counters.
 	Connected    func(open bool)
 	SlowConsumer func()
+	// Files completes file-uploaded notices (documents.go); nil passes them
+	// unchanged.
+	Files FileAttacher
 }
 
 // Handler serves the agent WebSocket.

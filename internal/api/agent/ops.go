@@ -6,6 +6,7 @@ import (
 	wire "github.com/confab/confab/client/agent"
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/richmsg"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/validate"
 )
@@ -199,6 +200,9 @@ func (c *conn) send(req *request, a *pendingAck) error {
 	); err != nil {
 		return err
 	}
+	if e := richmsg.Check("text", req.Text, req.attrs); e != nil {
+		return fail(wire.CodeBadRequest, e.Field, "%s", e.Reason)
+	}
 	treat := strings.ToUpper(req.TreatAs)
 	if treat != "" && treat != "NORMAL" && treat != "SYSTEM" {
 		return fail(wire.CodeBadRequest, "treatAs", "treatAs must be NORMAL or SYSTEM")
@@ -262,9 +266,15 @@ func (c *conn) notify(req *request, a *pendingAck) error {
 		if terr != nil {
 			return terr
 		}
+		ud := req.userData
+		if nt == chat.SysCommand && req.Text == cmdFileUpload && c.h.opts.Files != nil {
+			if ud, err = c.h.opts.Files.AttachFile(c.ctx, c.agent.ID, m.sess.ID(), ud); err != nil {
+				return err
+			}
+		}
 		rc, err = m.sess.Notify(m.userID, chat.Note{
 			Type: nt, Text: req.Text, Visibility: vis, ReceiverID: req.ReceiverID,
-			UserData: req.userData, Attrs: req.attrs,
+			UserData: ud, Attrs: req.attrs,
 		})
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/richmsg"
 	"github.com/confab/confab/internal/validate"
 )
 
@@ -189,6 +190,11 @@ func opSend(a *API, rq *request) {
 	mt, fl2 := f.checked("messageType", validate.MessageType, lim, codeInvalid)
 	attrs, fl3 := f.attributes(lim)
 	id, fl4 := f.checked("clientMessageId", validate.ClientMessageID, lim, codeInvalid)
+	if fl3 == nil {
+		if e := richmsg.Check("message", msg, attrs); e != nil {
+			fl3 = invalid(e.Field, e.Reason)
+		}
+	}
 	if fl = first(fl, fl2, fl3, fl4); fl != nil {
 		a.fail(rq.w, fl)
 		return
@@ -212,6 +218,9 @@ func opRefresh(a *API, rq *request) {
 	if fl = first(fl, fl2, fl3); fl != nil {
 		a.fail(rq.w, fl)
 		return
+	}
+	if a.refreshed != nil {
+		a.refreshed(rq.sess.ID(), rq.me.UserID, start)
 	}
 	if wait <= 0 || start == readNone || start == readNewest || rq.me.Left {
 		a.answer(rq, 0, start)
