@@ -10,6 +10,7 @@ import (
 
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/pii"
 )
 
 // Waiter completes when something has been made durable.
@@ -83,6 +84,7 @@ type Engine struct {
 	stats    func(*Final) kv.Map
 	seed     maphash.Seed
 	settings atomic.Pointer[Settings]
+	masking  atomic.Pointer[pii.Policy] // see mask.go
 	alive    atomic.Int64
 	timers   atomic.Pointer[timerHooks] // nil until SetTimers (timers.go)
 	shards   [shardCount]shard
@@ -180,9 +182,9 @@ func (e *Engine) Create(req CreateRequest) (*Session, Participant, Receipt, erro
 		created:  now,
 		async:    req.Async,
 		language: req.Language,
-		subject:  req.Subject,
 		userData: req.UserData.Clone(),
 	}
+	s.subject, s.historySubject = e.maskSubject(req.Subject)
 	if s.id == "" {
 		s.id = NewSessionID()
 	}

@@ -22,6 +22,9 @@ type Session struct {
 	queue    string
 	service  string
 	created  time.Time
+	// historySubject is the subject as the contact history keeps it
+	// (clean-subject, mask.go).
+	historySubject string
 
 	mu        sync.Mutex // guards the following
 	state     State
@@ -148,6 +151,7 @@ type Msg struct {
 
 // Send appends a message from a party.
 func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
+	mk := s.engine.maskText(m.Text) // before the lock: see mask.go
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	from, now, err := s.activePartyLocked(fromID, "send")
@@ -171,6 +175,7 @@ func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
 		Kind: Message, From: from.party(), Visibility: m.Visibility, ReceiverID: m.ReceiverID,
 		Text: m.Text, MsgType: m.Type, TreatAs: m.TreatAs, Attrs: m.Attrs,
 	}
+	s.applyMaskLocked(&ev, from, mk)
 	rc := s.appendLocked(&ev, now)
 	if dedupKey != "" {
 		if s.sent == nil {
@@ -204,6 +209,7 @@ func (s *Session) Notify(fromID string, n Note) (Receipt, error) {
 			return Receipt{}, fmt.Errorf("%w: pushed URL %q is not an absolute URL", ErrInvalid, n.Text)
 		}
 	}
+	n = s.engine.maskTyping(n)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	from, now, err := s.activePartyLocked(fromID, "notify")
@@ -352,6 +358,7 @@ func (s *Session) ReadN(userID string, from, max int, buf []Event) ([]Event, int
 			return buf, i, s.readStateLocked(), nil
 		}
 		buf = appendView(buf, ev, userID, p.Type)
+		s.engine.unmaskFor(&buf[len(buf)-1], userID)
 		n++
 	}
 	return buf, end, s.readStateLocked(), nil
@@ -505,12 +512,15 @@ type Info struct {
 	// secureKey), set only on the Info handed to Journal.SessionCreated so a
 	// journal can keep what restoring the session needs. Never shown.
 	CreatorSecret string
+	// HistorySubject is the subject as the contact history stores it:
+	// Subject, or a differently masked copy (clean-subject, mask.go).
+	HistorySubject string
 }
 
 func (s *Session) infoLocked() Info {
 	info := Info{
 		ID: s.id, Tenant: s.tenant, Endpoint: s.endpoint, Queue: s.queue,
-		Subject: s.subject, Language: s.language, Async: s.async, Password: s.password,
+		Subject: s.subject, HistorySubject: s.historySubject, Language: s.language, Async: s.async, Password: s.password,
 		Restored: s.restored, State: s.state, CreatedAt: s.created, ClosedAt: s.closedAt,
 		UserData: s.userData.Clone(), Next: s.events.len(),
 		Participants: make([]Participant, len(s.parties)),

@@ -113,7 +113,7 @@ func WriteFinal(w io.Writer, f *chat.Final) error {
 		Participants []Party `json:"participants"`
 	}{
 		SessionID: f.ID, StartAt: f.CreatedAt.UTC().Format(time.RFC3339Nano),
-		ClosedAt: f.ClosedAt.UTC().Format(time.RFC3339Nano), Subject: f.Subject,
+		ClosedAt: f.ClosedAt.UTC().Format(time.RFC3339Nano), Subject: historySubject(&f.Info),
 		Language: f.Language, Async: f.Async,
 		Participants: make([]Party, len(f.Participants)),
 	}
@@ -136,7 +136,7 @@ func WriteFinal(w io.Writer, f *chat.Final) error {
 		return err
 	}
 	for i := range f.Events {
-		ev := EncodeEvent(&f.Events[i], f.CreatedAt)
+		ev := EncodeEvent(f.Events[i].ForStore(true), f.CreatedAt)
 		b, err := json.Marshal(&ev)
 		if err != nil {
 			return err
@@ -150,4 +150,13 @@ func WriteFinal(w io.Writer, f *chat.Final) error {
 	}
 	_, err = io.WriteString(w, "]}")
 	return err
+}
+
+// historySubject is the subject the contact history keeps (masked where
+// clean-subject says so).
+func historySubject(info *chat.Info) string {
+	if info.HistorySubject != "" {
+		return info.HistorySubject
+	}
+	return info.Subject
 }

@@ -28,12 +28,6 @@ type Options struct {
 	// of a new contact ([protection] contact-attributes), besides
 	// ContactKeys; nil means every string key.
 	ContactAttributes func() []string
-	// Mask, when set, is applied to a closed session's record before its
-	// final transcript is stored: the hook point of sensitive-data masking.
-	// It may change the record's fields and slice elements, but must replace
-	// rather than modify the user-data and attribute maps, which the live
-	// session shares.
-	Mask func(*chat.Final)
 	// Attached, when set, returns the attached data to store with a closed
 	// session's record in the closing transaction (routing's keys with
 	// IsOnline=0), so a crash at any point of closing leaves the record
@@ -123,7 +117,7 @@ func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 	if j.opts.AutoSave() == 0 {
 		return nil
 	}
-	data, err := encodeStored(ev, h)
+	data, err := encodeStored(ev.ForStore(false), h)
 	if err != nil {
 		return failed{fmt.Errorf("history: encode event %d of session %s: %w", ev.Pos, sessionID, err)}
 	}
@@ -277,7 +271,7 @@ func (j *Journal) create(ctx context.Context, info *chat.Info) error {
 	}
 	err = j.opts.Store.CreateInteraction(ctx, store.Interaction{
 		ID: info.ID, SessionID: info.ID, Tenant: info.Tenant, Endpoint: info.Endpoint, Queue: info.Queue,
-		ContactID: contactID, Subject: info.Subject, UserData: ud, Status: store.StatusOpen,
+		ContactID: contactID, Subject: historySubject(info), UserData: ud, Status: store.StatusOpen,
 		State: "queued", CreatedAt: info.CreatedAt,
 	})
 	if err != nil {
@@ -287,9 +281,6 @@ func (j *Journal) create(ctx context.Context, info *chat.Info) error {
 }
 
 func (j *Journal) close(ctx context.Context, f *chat.Final) error {
-	if j.opts.Mask != nil {
-		j.opts.Mask(f)
-	}
 	transcript, err := EncodeFinal(f)
 	if err != nil {
 		return fmt.Errorf("encode final transcript of session %s: %w", f.ID, err)

@@ -38,7 +38,7 @@ type storedEvent struct {
 
 func headerOf(info *chat.Info) *Header {
 	return &Header{
-		Tenant: info.Tenant, Endpoint: info.Endpoint, Queue: info.Queue, Subject: info.Subject,
+		Tenant: info.Tenant, Endpoint: info.Endpoint, Queue: info.Queue, Subject: historySubject(info),
 		Language: info.Language, Async: info.Async, Password: info.Password,
 		CreatedAt: info.CreatedAt.UTC().Format(time.RFC3339Nano), UserData: info.UserData,
 		Secret: info.CreatorSecret,
