@@ -21,6 +21,7 @@ type Store interface {
 	Outbox
 	Agents
 	Settings
+	PIIRules
 
 	// Close flushes every queued write, then releases the store. Writes
 	// queued after Close has begun fail with ErrClosed. If ctx ends before
@@ -356,4 +357,31 @@ type Settings interface {
 	GetSetting(ctx context.Context, key string) (string, error)
 	// PutSetting stores value under key, replacing any previous value.
 	PutSetting(ctx context.Context, key, value string) error
+}
+
+// PIIRule is an operator's masking rule ([transcript-cleanup]
+// apply-config ucs or mix), kept in order.
+type PIIRule struct {
+	ID          string
+	Name        string
+	Description string
+	Pattern     string // Perl-5-style regular expression
+	Spec        string // replacement spec; empty = default-spec
+	MinDigitRun int    // pre-filter hint, 0 = none
+	// Position orders the rules (ascending); AddPIIRule puts a rule whose
+	// Position is 0 after the others.
+	Position  int
+	UpdatedAt time.Time
+}
+
+// PIIRules keeps the operator's masking rules. The store does not check the
+// pattern; callers compile the whole set before they write.
+type PIIRules interface {
+	// ListPIIRules returns the rules ordered by Position.
+	ListPIIRules(ctx context.Context) ([]PIIRule, error)
+	// AddPIIRule stores a new rule; a zero UpdatedAt means now. ErrExists if
+	// the id is taken; ErrInvalid if ID, Name or Pattern is empty.
+	AddPIIRule(ctx context.Context, r PIIRule) error
+	// RemovePIIRule deletes a rule; ErrNotFound if there is none.
+	RemovePIIRule(ctx context.Context, id string) error
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Outbox", testOutbox},
 		{"Agents", testAgents},
 		{"Settings", testSettings},
+		{"PIIRules", testPIIRules},
 		{"Close", testClose},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
