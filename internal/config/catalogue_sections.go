@@ -68,13 +68,30 @@ func cleanupSection() *sectionSpec {
 		{Option: Option{Name: "typing-preview", Default: "none", Kind: KindEnum, Values: []string{"any", "message", "none", "notice"}, Effect: Immediate,
 			Doc: "Mask digits in typing previews: in the message part, the notice part, both (any), or not at all."},
 			bind: word(func(c *Cleanup) *string { return &c.TypingPreview })},
-		{Option: Option{Name: "default-spec", Default: "", Kind: KindString, Effect: Immediate,
-			Doc: "Masking specification for rules that give none (for example which trailing digits stay visible); empty masks every matched character. (Format and default are Confab's choice.)"},
-			bind: field(func(c *Config) *string { return &c.Cleanup.DefaultSpec })},
+		{Option: Option{Name: "default-spec", Default: "digits", Kind: KindEnum, Effect: Immediate,
+			Range: "all, digits, or digits-keep-last-N (N 1–32)",
+			Doc:   "How rules without a spec of their own replace a match: every character (all), only its digits (digits), or its digits but the last N. (Format and default are Confab's choice; the reference's example replaces digits.)"},
+			parse: parseMaskSpec,
+			bind:  enumField(func(c *Config) *string { return &c.Cleanup.DefaultSpec })},
 		{Option: Option{Name: "unmask-live-dialog", Default: "false", Kind: KindBool, Effect: Immediate,
 			Doc: "Show active agents the customer's unmasked text sent after they joined, while stored copies stay masked. (Default is Confab's choice.)"},
 			bind: field(func(c *Config) *bool { return &c.Cleanup.UnmaskLiveDialog })},
 	}}
+}
+
+// parseMaskSpec accepts a masking spec: all, digits or digits-keep-last-N
+// with N from 1 to 32 (the pii package reads the same words).
+func parseMaskSpec(raw string) (any, bool) {
+	switch raw {
+	case "all", "digits":
+		return raw, true
+	}
+	n, ok := strings.CutPrefix(raw, "digits-keep-last-")
+	if !ok || n == "" || n[0] < '1' || n[0] > '9' {
+		return nil, false
+	}
+	v, err := strconv.Atoi(n)
+	return raw, err == nil && v >= 1 && v <= 32
 }
 
 func fileTransferSection() *sectionSpec {

@@ -371,6 +371,8 @@ func validSamples(o config.Option) map[string]string {
 		return map[string]string{"": "", "http://127.0.0.1:9000/push": "http://127.0.0.1:9000/push", " https://push.example/x?y=1 ": "https://push.example/x?y=1"}
 	case "log-filter-data/default-filter-type", "log-filter-data/<user-data key>":
 		return map[string]string{"copy": "copy", "hide": "hide", "skip": "skip", "hide-first-4": "hide-first-4", "hide-last-1000": "hide-last-1000", "hide-last-007": "hide-last-7"}
+	case "transcript-cleanup/default-spec":
+		return map[string]string{"all": "all", "digits": "digits", "digits-keep-last-4": "digits-keep-last-4", "digits-keep-last-32": "digits-keep-last-32"}
 	case "tenants/<tenant name>":
 		return map[string]string{"1": "1", "0101": "101", "2147483647": "2147483647"}
 	case "cors/allowed-origins":

@@ -136,15 +136,19 @@ func (s *Server) Engine() *chat.Engine { return s.engine }
 // is a no-op without a configuration file.
 func (s *Server) Reload() error {
 	if s.watcher == nil {
+		s.parts.reload(s.cfg.Load()) // stored state such as masking rules
 		return nil
 	}
-	return s.watcher.Reload()
+	err := s.watcher.Reload()
+	s.parts.reload(s.cfg.Load())
+	return err
 }
 
 func (s *Server) applyConfig(cfg *config.Config) {
 	s.cfg.Store(cfg)
 	s.engine.SetSettings(engineSettings(cfg))
 	s.opsReloaded(cfg)
+	s.parts.reload(cfg)
 }
 
 // engineSettings maps configuration options onto the engine's settings.

@@ -11,5 +11,6 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildOps,
 		s.buildRecords,
 		s.buildProtection,
+		s.buildMasking,
 	}
 }
