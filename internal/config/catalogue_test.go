@@ -335,6 +335,12 @@ func TestImplemented(t *testing.T) {
 		"push/pushEnabled", "push/queue-size",
 		"settings/flex-push-content", "settings/flex-push-enabled", "settings/flex-push-on-join",
 		"settings/flex-push-resend-attempts", "settings/flex-push-resend-delay",
+		// masking and log hygiene (issue 13)
+		"transcript-cleanup/allow-bot-unmask", "transcript-cleanup/apply-area", "transcript-cleanup/apply-config",
+		"transcript-cleanup/clean-subject", "transcript-cleanup/default-repchar", "transcript-cleanup/default-spec",
+		"transcript-cleanup/typing-preview", "transcript-cleanup/unmask-live-dialog",
+		"settings/message-log-print-size", "settings/hide-attached-data",
+		"log-filter-data/<user-data key>", "log-filter-data/default-filter-type", "log-filter-data/string-max-print-size",
 	}
 	var got []string
 	for _, o := range config.Options() {
