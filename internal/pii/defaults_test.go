@@ -68,19 +68,19 @@ func TestDefaultCreditCards(t *testing.T) {
 		{"line one\n5454545454545454\nline three", "5454545454545454"},
 		// not a card
 		{"hello, no numbers here", ""},
-		{"4111 1111 1111 111", ""},           // 15 digits
-		{"41111111111111112", ""},            // 17 digits: inside a longer number
-		{"94111111111111111", ""},            // a digit before it
-		{"1234 5678 9012 3456", ""},          // no listed issuer starts with 1
-		{"5611111111111111", ""},             // 56 is not a Mastercard range
-		{"6222", ""},                         // too short
-		{"order #4111111111111111", ""},      // after '#'
-		{"id_4111111111111111", ""},          // inside a word with '_'
-		{"4111111111111111/05", ""},          // followed by '/'
-		{"4111--1111-1111-1111", ""},         // two dashes
-		{"6220 1111 1111 1111", ""},          // 6220 is not listed
-		{"date 2026-12-01 at 10:30", ""},     // a date
-		{"ref 4111.1111.1111.1111", ""},      // dots are not card separators
+		{"4111 1111 1111 111", ""},       // 15 digits
+		{"41111111111111112", ""},        // 17 digits: inside a longer number
+		{"94111111111111111", ""},        // a digit before it
+		{"1234 5678 9012 3456", ""},      // no listed issuer starts with 1
+		{"5611111111111111", ""},         // 56 is not a Mastercard range
+		{"6222", ""},                     // too short
+		{"order #4111111111111111", ""},  // after '#'
+		{"id_4111111111111111", ""},      // inside a word with '_'
+		{"4111111111111111/05", ""},      // followed by '/'
+		{"4111--1111-1111-1111", ""},     // two dashes
+		{"6220 1111 1111 1111", ""},      // 6220 is not listed
+		{"date 2026-12-01 at 10:30", ""}, // a date
+		{"ref 4111.1111.1111.1111", ""},  // dots are not card separators
 	})
 }
 
@@ -99,18 +99,18 @@ func TestDefaultSSN(t *testing.T) {
 		{"a\n555-55-5555", "555-55-5555"},
 		// not an SSN
 		{"no digits at all", ""},
-		{"000-12-3456", ""},        // area 000
-		{"666-12-3456", ""},        // area 666
-		{"900-12-3456", ""},        // area 9xx
-		{"123-00-4567", ""},        // group 00
-		{"123-45-0000", ""},        // serial 0000
-		{"123-45-678", ""},         // too short
-		{"1234-56-7890", ""},       // a digit too many in front
-		{"order #123456789", ""},   // after '#'
-		{"2026-12-01", ""},         // a date
-		{"123-45-67890", ""},       // inside a longer number
-		{"x_123-45-6789", ""},      // after '_'
-		{"123--45-6789", ""},       // two dashes
+		{"000-12-3456", ""},      // area 000
+		{"666-12-3456", ""},      // area 666
+		{"900-12-3456", ""},      // area 9xx
+		{"123-00-4567", ""},      // group 00
+		{"123-45-0000", ""},      // serial 0000
+		{"123-45-678", ""},       // too short
+		{"1234-56-7890", ""},     // a digit too many in front
+		{"order #123456789", ""}, // after '#'
+		{"2026-12-01", ""},       // a date
+		{"123-45-67890", ""},     // inside a longer number
+		{"x_123-45-6789", ""},    // after '_'
+		{"123--45-6789", ""},     // two dashes
 	})
 }
 
@@ -129,18 +129,18 @@ func TestDefaultPhoneNANP(t *testing.T) {
 		{"1 (800) 555-0100", "1 (800) 555-0100"},
 		// not a phone number
 		{"nothing here", ""},
-		{"123-4567", ""},           // exchange cannot start with 1
-		{"555-123-4567", ""},       // nor here
-		{"055-1234", ""},           // nor with 0
-		{"555-123-456", ""},        // too short
-		{"order #5551234567", ""},  // after '#'
-		{"ref_5551234", ""},        // after '_'
-		{"2026-12-01", ""},         // a date
-		{"10:30-11:45", ""},        // times
-		{"5551234567890", ""},      // inside a longer number
-		{"555-1234/2", ""},         // followed by '/'
-		{"12/01/2026", ""},         // a date with slashes
-		{"price 1,234.56", ""},     // an amount
+		{"123-4567", ""},          // exchange cannot start with 1
+		{"555-123-4567", ""},      // nor here
+		{"055-1234", ""},          // nor with 0
+		{"555-123-456", ""},       // too short
+		{"order #5551234567", ""}, // after '#'
+		{"ref_5551234", ""},       // after '_'
+		{"2026-12-01", ""},        // a date
+		{"10:30-11:45", ""},       // times
+		{"5551234567890", ""},     // inside a longer number
+		{"555-1234/2", ""},        // followed by '/'
+		{"12/01/2026", ""},        // a date with slashes
+		{"price 1,234.56", ""},    // an amount
 	})
 }
 

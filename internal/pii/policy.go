@@ -171,4 +171,6 @@ type Policy struct {
 }
 
 // Masks reports whether messages are masked anywhere.
-func (p *Policy) Masks() bool { return p != nil && p.Rules != nil && p.Rules.Len() > 0 && p.Area != Never }
+func (p *Policy) Masks() bool {
+	return p != nil && p.Rules != nil && p.Rules.Len() > 0 && p.Area != Never
+}

@@ -43,11 +43,11 @@ type compiled struct {
 // Set is an ordered, compiled list of rules. It is immutable and safe for
 // concurrent use.
 type Set struct {
-	rules     []compiled
-	opts      Options
+	rules       []compiled
+	opts        Options
 	minDigitRun int // the smallest MinDigitRun of the rules (0: some rule has none)
 	maxDigitRun int // the largest: digit runs are not measured beyond it
-	timeouts  atomic.Uint64
+	timeouts    atomic.Uint64
 }
 
 // Compile checks and compiles rules in order. The first bad rule is
