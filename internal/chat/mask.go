@@ -93,6 +93,27 @@ func (s *Session) applyMaskLocked(ev *Event, from *Participant, mk pendingMask) 
 	ev.pii = rec
 }
 
+// remaskRestored gives a message rebuilt from a stored transcript the
+// copies the policy in force asks for: under history-final the
+// intermediate transcript kept the text as sent, yet the final one must be
+// masked; under always the restored live copy is masked (nobody is in its
+// unmask audience). Text stored masked matches no rule and stays as it is.
+func (e *Engine) remaskRestored(ev *Event) {
+	if ev.Kind != Message || ev.pii != nil {
+		return
+	}
+	mk := e.maskText(ev.Text)
+	if mk.pol == nil {
+		return
+	}
+	rec := &maskRecord{area: mk.pol.Area, clear: ev.Text, clearAttrs: ev.Attrs,
+		masked: mk.masked, maskedAttrs: cleanupAttrs(ev.Attrs, mk.hits)}
+	if rec.area.Live() {
+		ev.Text, ev.Attrs = rec.masked, rec.maskedAttrs
+	}
+	ev.pii = rec
+}
+
 // unmaskAudienceLocked lists who may read a customer's message unmasked:
 // the active agents present now and, under unmask-live-dialog, the
 // customers present now; nobody when no active agent is present.

@@ -326,3 +326,32 @@ func BenchmarkSendMasking(b *testing.B) {
 		})
 	}
 }
+
+// A session restored from an intermediate transcript that kept the text as
+// sent (history-final) still stores its final transcript masked; under
+// always the restored live copy is masked too.
+func TestRestoredMessagesMasked(t *testing.T) {
+	for _, tt := range []struct {
+		area      pii.Area
+		liveClear bool
+	}{{pii.HistoryFinal, true}, {pii.Always, false}} {
+		e := chat.New(chat.Options{Clock: clock.NewFake(t0)})
+		e.SetMasking(policy(t, tt.area, nil))
+		from := chat.Party{UserID: "c1", Num: 1, Nick: "Kim", Type: chat.Client}
+		s, _, err := e.Restore(chat.RestoreRequest{ID: "r1", CreatedAt: t0, Events: []chat.Event{
+			{Pos: 0, Kind: chat.NewParty, From: from, Time: t0},
+			{Pos: 1, Kind: chat.Message, From: from, Time: t0, Text: "card " + card},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, _, _ := s.ReadAll(0, nil)
+		msg := evs[1]
+		if got := strings.Contains(msg.Text, card); got != tt.liveClear {
+			t.Errorf("%s: restored live copy %q", tt.area, msg.Text)
+		}
+		if st := msg.ForStore(true); !strings.Contains(st.Text, maskedCard) {
+			t.Errorf("%s: final stored copy of a restored message %q", tt.area, st.Text)
+		}
+	}
+}

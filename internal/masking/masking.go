@@ -42,7 +42,7 @@ func New(opts Options) *Manager {
 	if opts.Install == nil {
 		opts.Install = func(*pii.Policy) {}
 	}
-	return &Manager{opts: opts}
+	return &Manager{opts: opts, cfg: config.Default().Cleanup}
 }
 
 // ErrInvalid marks a rule or option refused; the error names what.
