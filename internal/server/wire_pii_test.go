@@ -133,7 +133,7 @@ func TestApplyAreaEveryPlace(t *testing.T) {
 			defer cancel()
 			cust := chatv2.New(n.chatURL, chatv2.Options{})
 			defer cust.CloseIdleConnections()
-			ch, _, err := cust.RequestChat(ctx, "svc", chatv2.ChatRequest{Nickname: "Kim"})
+			ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Kim"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +268,7 @@ func chatScenario(t *testing.T, n *e2eNode) {
 	defer cancel()
 	cust := chatv2.New(n.chatURL, chatv2.Options{})
 	defer cust.CloseIdleConnections()
-	ch, _, err := cust.RequestChat(ctx, "svc", chatv2.ChatRequest{Nickname: "Kim", Subject: "subject-secret-s1",
+	ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Kim", Subject: "subject-secret-s1",
 		UserData: map[string]string{"EmailAddress": "kim.secret@example.com", "OrderId": "ORD-SECRET-77"}})
 	if err != nil {
 		t.Fatal(err)
@@ -395,7 +395,7 @@ func TestRuleAPI(t *testing.T) {
 
 	cust := chatv2.New(n.chatURL, chatv2.Options{})
 	defer cust.CloseIdleConnections()
-	ch, _, err := cust.RequestChat(ctx, "svc", chatv2.ChatRequest{Nickname: "Kim"})
+	ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Kim"})
 	if err != nil {
 		t.Fatal(err)
 	}
