@@ -441,3 +441,117 @@ func TestRuleAPI(t *testing.T) {
 		t.Fatalf("after removal: %q", got)
 	}
 }
+
+// cardsSeen reads an agent client's frames until it has seen n card
+// messages and returns their copies ("clear"/"masked") in order.
+func cardsSeen(t *testing.T, c *wire.Client, n int) []string {
+	t.Helper()
+	var out []string
+	timeout := time.After(10 * time.Second)
+	for len(out) < n {
+		select {
+		case f, ok := <-c.Frames():
+			if !ok {
+				t.Fatalf("agent connection ended: %v", c.Err())
+			}
+			for _, ev := range f.Events {
+				if ev.Kind == "message" && cardCopy(ev.Text) != "" {
+					out = append(out, cardCopy(ev.Text))
+				}
+			}
+		case <-timeout:
+			t.Fatalf("saw %v, waiting for %d card messages", out, n)
+		}
+	}
+	return out
+}
+
+// TestUnmaskLiveDialogEndToEnd is the reference's five-step example over
+// the real protocols: two agents, a coach (INT) and a monitor (VIP).
+func TestUnmaskLiveDialogEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, dir, "[transcript-cleanup]\napply-area = always\nunmask-live-dialog = true\n", slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cust := chatv2.New(n.chatURL, chatv2.Options{})
+	defer cust.CloseIdleConnections()
+	ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Kim"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	customerSees := func() []string {
+		t.Helper()
+		resp, err := ch.Refresh(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range resp.Messages {
+			if c := cardCopy(m.Text); m.Type == chatv2.TypeMessage && c != "" {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	check := func(step, who string, got []string, want ...string) {
+		t.Helper()
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("step %s: %s sees %v, want %v", step, who, got, want)
+		}
+	}
+	send := func() {
+		t.Helper()
+		if _, err := ch.Send(ctx, "my card is "+piiCard, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	coach := n.dial(t, "tok-bot") // an agent account joining to coach
+	if _, err := coach.Join(ctx, ch.ID, wire.JoinOptions{Visibility: "INT"}); err != nil {
+		t.Fatal(err)
+	}
+	monitor := n.dial(t, "tok-sue")
+	if _, err := monitor.Join(ctx, ch.ID, wire.JoinOptions{UserType: "SUPERVISOR", Visibility: "VIP"}); err != nil {
+		t.Fatal(err)
+	}
+
+	send() // 1
+	check("1", "the customer", customerSees(), "masked")
+	alice := n.dial(t, "tok-alice")
+	if _, err := alice.Join(ctx, ch.ID, wire.JoinOptions{}); err != nil { // 2
+		t.Fatal(err)
+	}
+	check("2", "agent 1", cardsSeen(t, alice, 1), "masked")
+	send() // 3
+	check("3", "agent 1", cardsSeen(t, alice, 1), "clear")
+	check("3", "the customer", customerSees(), "masked", "clear")
+	bob := n.dial(t, "tok-bob")
+	if _, err := bob.Join(ctx, ch.ID, wire.JoinOptions{}); err != nil { // 4
+		t.Fatal(err)
+	}
+	check("4", "agent 2", cardsSeen(t, bob, 2), "masked", "masked")
+	send() // 5
+	check("5", "agent 1", cardsSeen(t, alice, 1), "clear")
+	check("5", "agent 2", cardsSeen(t, bob, 1), "clear")
+	check("5", "the customer", customerSees(), "masked", "clear", "clear")
+	check("all", "the coach", cardsSeen(t, coach, 3), "masked", "masked", "masked")
+	check("all", "the monitor", cardsSeen(t, monitor, 3), "masked", "masked", "masked")
+
+	// The stored transcript has every number masked.
+	if _, err := alice.Release(ctx, ch.ID, "FORCE_CLOSE", ""); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, dir, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(context.Background())
+	var final string
+	until(t, "the final transcript", func() bool {
+		rec, err := st.GetInteraction(ctx, ch.ID)
+		final = string(rec.Transcript)
+		return err == nil && rec.Status == store.StatusClosed
+	})
+	if strings.Contains(final, piiCard) || strings.Count(final, piiMasked) != 3 {
+		t.Fatalf("final transcript: %s", final)
+	}
+}
