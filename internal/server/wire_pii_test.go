@@ -296,6 +296,9 @@ func chatScenario(t *testing.T, n *e2eNode) {
 		},
 		func() error { _, err := ch.Disconnect(ctx); return err },
 	}
+	// Refused input must not reach the log either.
+	ch.PushURL(ctx, "pushurl-secret-p1")
+	alice.Send(ctx, ch.ID, wire.Message{Text: "refused-secret-x1", Visibility: "VIP"})
 	for i, step := range steps {
 		if err := step(); err != nil {
 			t.Fatalf("step %d: %v", i, err)
@@ -312,7 +315,7 @@ func chatScenario(t *testing.T, n *e2eNode) {
 var secrets = []string{
 	"kim.secret@example.com", "ORD-SECRET-77", "subject-secret-s1", "typing-secret-t1", "message-secret-m1",
 	piiCard, "notice-secret-n1", "update-secret-u1", "reply-secret-r1", "attr-secret-a1", "coach-secret-c1",
-	"agent-secret-note",
+	"agent-secret-note", "pushurl-secret-p1", "refused-secret-x1",
 }
 
 // TestLogHygiene runs the chat scenario with debug logging into a
