@@ -162,7 +162,7 @@ func TestTimeout(t *testing.T) {
 	set, err := pii.Compile([]pii.Rule{
 		{ID: "slow", Name: "slow", Pattern: `(a|aa)+$`, Spec: "all"},
 		{ID: "ok", Name: "ok", Pattern: `!`, Spec: "all"},
-	}, pii.Options{Timeout: time.Millisecond, RepChar: '#', OnTimeout: func(r pii.Rule, err error) {
+	}, pii.Options{Timeout: 50 * time.Millisecond, RepChar: '#', OnTimeout: func(r pii.Rule, err error) {
 		reported.Add(1)
 		if !errors.Is(err, pii.ErrTimeout) || r.ID != "slow" {
 			t.Errorf("OnTimeout(%v, %v)", r.ID, err)
