@@ -117,7 +117,7 @@ func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 	if j.opts.AutoSave() == 0 {
 		return nil
 	}
-	data, err := encodeStored(ev.ForStore(false), h)
+	data, err := encodeStored(ev, h)
 	if err != nil {
 		return failed{fmt.Errorf("history: encode event %d of session %s: %w", ev.Pos, sessionID, err)}
 	}

@@ -144,3 +144,38 @@ func open(t *testing.T, opts history.Options) (context.Context, store.Store, *ch
 	})
 	return ctx, st, chat.New(chat.Options{Clock: clock.Real(), Journal: j})
 }
+
+// SaveLive (a graceful shutdown with transcript-auto-save=0) writes the
+// same intermediate copies as auto-save: masked under history-all.
+func TestSaveLiveStoresMaskedCopies(t *testing.T) {
+	rules, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := history.New(history.Options{Store: st, AutoSave: func() int { return 0 }})
+	defer st.Close(ctx)
+	defer j.Close(ctx)
+	e := chat.New(chat.Options{Clock: clock.Real(), Journal: j})
+	e.SetMasking(&pii.Policy{Rules: rules, Area: pii.HistoryAll})
+	s, c, _, err := e.Create(chat.CreateRequest{Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(c.UserID, chat.Msg{Text: "my card is 4111 1111 1111 1111"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.SaveLive(ctx, []*chat.Session{s}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.LoadEvents(ctx, s.ID())
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("rows %d, %v", len(rows), err)
+	}
+	checkMasked(t, "SaveLive", string(rows[1].Data), true)
+}

@@ -68,7 +68,8 @@ func (j *Journal) takeHeader(id string, pos int) *Header {
 func encodeStored(ev *chat.Event, h *Header) ([]byte, error) {
 	// The session start is not at hand here; timeShift is recomputed from
 	// utcTime when the final transcript is written.
-	return json.Marshal(storedEvent{Event: EncodeEvent(ev, ev.Time), Session: h})
+	// The intermediate copy: masked where apply-area masks it.
+	return json.Marshal(storedEvent{Event: EncodeEvent(ev.ForStore(false), ev.Time), Session: h})
 }
 
 // SessionRestored is called for a session rebuilt from the store: its record

@@ -10,6 +10,10 @@ import (
 // MaxPatternLen bounds a rule's pattern, in bytes.
 const MaxPatternLen = 4096
 
+// maxRepeat bounds the counts of {n,m} quantifiers, which the engine
+// expands when it compiles.
+const maxRepeat = 1000
+
 // syntaxError is a fault in a pattern at a character position.
 type syntaxError struct {
 	pos    int // rune index
@@ -150,6 +154,9 @@ func translate(src string) (translation, *syntaxError) {
 				}
 				if hi >= 0 && lo > hi {
 					return fail(i, "quantifier {n,m} has n greater than m")
+				}
+				if lo > maxRepeat || hi > maxRepeat {
+					return fail(i, "quantifier count above 1000")
 				}
 				out.WriteString(src[i : i+n])
 				i += n

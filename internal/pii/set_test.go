@@ -99,6 +99,7 @@ func TestCompileErrors(t *testing.T) {
 		{pii.Rule{ID: "b", Name: "B", Pattern: `abc\`}, "pattern", 3, "lone backslash"},
 		{pii.Rule{ID: "b", Name: "B", Pattern: `a|*b`}, "pattern", 2, "nothing to repeat"},
 		{pii.Rule{ID: "b", Name: "B", Pattern: `a{5,2}`}, "pattern", 1, "greater than"},
+		{pii.Rule{ID: "b", Name: "B", Pattern: `ab\d{2,1001}`}, "pattern", 4, "above 1000"},
 		{pii.Rule{ID: "b", Name: "B", Pattern: `x[[:bogus:]]`}, "pattern", 2, "unknown POSIX class"},
 		{pii.Rule{ID: "b", Name: "B", Pattern: `ab(?|c)`}, "pattern", 2, "branch reset"},
 		{pii.Rule{ID: "b", Name: "B", Pattern: `ab[z-a]`}, "pattern", 2, "range"},
