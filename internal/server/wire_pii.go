@@ -26,6 +26,11 @@ func (s *Server) buildMasking(p *parts) error {
 		_ = m.Apply(context.Background(), cfg.Cleanup) // refused: logged, last good set kept
 	})
 	p.masking = m
+	if s.ops.counters != nil {
+		s.ops.counters.Gauge("pii_rule_timeouts", "confab_pii_rule_timeouts",
+			"Masking rule searches that timed out; the text was left unmasked by that rule.",
+			func() int64 { return int64(m.Timeouts()) })
+	}
 	p.add(config.PortAgent, piiapi.New(piiapi.Options{Manager: m, Token: p.adminToken}), nil)
 	return nil
 }

@@ -326,7 +326,7 @@ var secrets = []string{
 func TestLogHygiene(t *testing.T) {
 	t.Run("hidden", func(t *testing.T) {
 		rec := &recorder{}
-		n := startNode(t, t.TempDir(), "", rec.logger())
+		n := startNode(t, t.TempDir(), "[log]\nverbose = debug\n", rec.logger())
 		chatScenario(t, n)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -343,7 +343,7 @@ func TestLogHygiene(t *testing.T) {
 	})
 	t.Run("printed", func(t *testing.T) {
 		rec := &recorder{}
-		n := startNode(t, t.TempDir(), "[settings]\nmessage-log-print-size = 1000\nhide-attached-data = false\n[log-filter-data]\nOrderId = hide-last-6\n", rec.logger())
+		n := startNode(t, t.TempDir(), "[log]\nverbose = debug\n[settings]\nmessage-log-print-size = 1000\nhide-attached-data = false\n[log-filter-data]\nOrderId = hide-last-6\n", rec.logger())
 		chatScenario(t, n)
 		log := rec.String()
 		for _, s := range []string{"kim.secret@example.com", "message-secret-m1", "reply-secret-r1", "attr-secret-a1", "ORD-SEC******"} {
@@ -442,6 +442,21 @@ func TestRuleAPI(t *testing.T) {
 	ch.Send(ctx, "account ACC-123456", nil)
 	if got := last(); got != "account ACC-123456" {
 		t.Fatalf("after removal: %q", got)
+	}
+	// A pathological rule times out: the message goes through unmasked,
+	// at once, and the timeout is counted.
+	if code, out = call("POST", "/api/v1/pii/rules", n.adminToken, `{"id":"slow","name":"Slow","pattern":"(x+x+)+y","spec":"all"}`); code != http.StatusCreated {
+		t.Fatalf("slow rule: %d %v", code, out)
+	}
+	slow := strings.Repeat("x", 40)
+	ch.Send(ctx, slow, nil)
+	if got := last(); got != slow {
+		t.Fatalf("after a timed-out rule: %q", got)
+	}
+	_, body := getBody(t, "http://"+n.srv.Addr(config.PortHealth)+"/Counters?content=all")
+	var counters map[string]int64
+	if err := json.Unmarshal([]byte(body), &counters); err != nil || counters["pii_rule_timeouts"] != 1 {
+		t.Fatalf("pii_rule_timeouts in %s (%v)", body, err)
 	}
 }
 
