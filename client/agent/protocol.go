@@ -114,7 +114,14 @@ var ErrorNames = map[int]string{
 	CodeNotDurable: "not-durable", CodeInternal: "internal",
 	CodeNoOffer: "no-offer", CodeExpired: "offer-expired", CodeOffered: "offered-elsewhere",
 	CodeUnavailable: "unavailable", CodeBusy: "busy", CodeNotAsync: "not-async", CodeLoggedIn: "logged-in-elsewhere",
+	CodeRateLimited: "rate-limited", CodeSessionFull: "session-full",
 }
+
+// Error codes of the [protection] bounds (numbered apart from the others).
+const (
+	CodeRateLimited = 40 // "rate-limited": this party sends faster than party-send-rate; retry later
+	CodeSessionFull = 41 // "session-full": the session reached session-max-messages or -transcript-bytes
+)
 
 // CloseSlowConsumer is the WebSocket close code of a socket dropped because
 // it did not read its frames fast enough. A server shutting down closes

@@ -44,6 +44,10 @@ const (
 	FaultMethodNotAllowed   = 11 // not a POST (HTTP 405)
 	FaultStorage            = 12 // applied, but the store did not confirm it (HTTP 503)
 	FaultInternal           = 13 // a server fault (HTTP 500)
+
+	// Faults of the [protection] bounds (numbered apart from the others).
+	FaultRateLimited = 40 // the workflow party sends faster than party-send-rate (HTTP 429)
+	FaultSessionFull = 41 // the session reached session-max-messages or -transcript-bytes (HTTP 409)
 )
 
 // TimeFormat is the layout of OccuredAt and SessionInfo.CreatedAt: UTC with

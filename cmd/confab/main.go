@@ -5,6 +5,7 @@
 //	confab serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--store-dsn DSN]
 //	confab config [--config FILE] [--all | --unimplemented]
 //	confab agent add|list|remove ...
+//	confab pii list|add|remove|test ...
 //	confab bench dense|async|churn|throughput|cometd [flags]
 //	confab version
 package main
@@ -49,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = configCmd(args[1:], stdout, stderr)
 	case "agent":
 		err = agentCmd(args[1:], stdout, stderr)
+	case "pii":
+		err = piiCmd(args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -83,6 +86,7 @@ commands:
   serve     run the chat server (flags: --config FILE --data-dir DIR --listen ADDR --store-dsn DSN)
   config    list the configuration options (flags: --config FILE --all --unimplemented)
   agent     manage agent accounts: agent add|list|remove (see docs/agent-protocol.md)
+  pii       manage masking rules: pii list|add|remove|test (see docs/masking.md)
   bench     run the load generator: bench dense|async|churn|throughput|cometd (see docs/benchmarks.md)
   version   print the version
 `)

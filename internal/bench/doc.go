@@ -17,7 +17,7 @@
 //   - run.go, runner.go: Options, the scenario table, Run (set-up, the
 //     measured phase with a sample every second and a progress line, then
 //     tear-down and the verdict).
-//   - dense.go, async.go, churn.go, throughput.go: the four scenarios; each
+//   - dense.go, async.go, churn.go, throughput.go, cometd.go, abuse.go: the scenarios; each
 //     file's comment says its shape.
 //   - customer.go, sched.go, agents.go: the simulated parties. A WebSocket
 //     customer has one reader goroutine; a long-poll customer one goroutine

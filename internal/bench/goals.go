@@ -68,6 +68,11 @@ func (r *Result) judgeGoal() {
 		}
 		r.RefRatio = ratio(float64(r.ConcurrentSessionsMax), refConcurrent)
 		r.RefRatioOf = "concurrent sessions / 1,000"
+	case "abuse":
+		r.Goal = "well-behaved customers: 0 errors and p99 at most 2× the baseline while the floods run"
+		if ratio, ok := r.Extra["p99_ratio"].(float64); ok && ratio > 2 {
+			miss("p99 ratio %.1f > 2", ratio)
+		}
 	}
 	if r.ErrorsTotal > 0 {
 		miss("%d errors", r.ErrorsTotal)

@@ -120,7 +120,9 @@ type Process struct {
 }
 
 // benchConfig is the INI file a run's server starts with: every
-// acknowledged message durable, no session limit, tokens the generator knows.
+// acknowledged message durable, no session limit, no per-address or
+// per-party rate limits (one address drives every customer), tokens the
+// generator knows.
 func benchConfig(adminToken, espToken, extra string) string {
 	return fmt.Sprintf(`; written by confab bench
 [settings]
@@ -129,6 +131,11 @@ limit-for-sessions = 1000000
 limit-for-flex-users = 1000000
 ; dormant customers of the async scenario send nothing for minutes
 flex-disconnect-timeout = 3600
+
+[protection]
+; the generator is one address driving thousands of customers at full speed
+chat-create-rate = 0
+party-send-rate = 0
 
 [admin]
 token = %s

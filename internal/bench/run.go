@@ -18,7 +18,7 @@ import (
 )
 
 // Scenarios lists the scenario names Run accepts.
-var scenarioNames = []string{"dense", "async", "churn", "throughput", "cometd"}
+var scenarioNames = []string{"dense", "async", "churn", "throughput", "cometd", "abuse"}
 
 // Scenarios returns the scenario names, in the order the docs list them.
 func Scenarios() []string { return append([]string(nil), scenarioNames...) }
@@ -89,6 +89,7 @@ func (o *Options) Defaults() error {
 		"churn":      {32, 30 * time.Second},
 		"throughput": {50, 30 * time.Second},
 		"cometd":     {2000, 30 * time.Second},
+		"abuse":      {20, 40 * time.Second},
 	}
 	d, ok := defs[o.Scenario]
 	if !ok {

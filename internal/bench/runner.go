@@ -36,6 +36,8 @@ func scenarioOf(name string) scenario {
 		return scenario{agents: func(*Options) int { return 0 }, run: runChurn, verify: verifyChurn}
 	case "cometd":
 		return scenario{agents: func(*Options) int { return 0 }, run: runCometD}
+	case "abuse":
+		return scenario{agents: func(*Options) int { return 0 }, run: runAbuse, verify: verifyAbuse}
 	default:
 		return scenario{agents: throughputAgents, run: runThroughput}
 	}
@@ -97,7 +99,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			logf(logw, "created %d agents in %v", nAgents, time.Since(t0).Round(time.Millisecond))
 			return err
 		}
-		proc, err = StartServer(ctx, ServerOptions{Exe: o.Exe, Env: o.ServerEnv, ExtraConfig: o.ServerConfig, Prepare: prepare})
+		extra := o.ServerConfig
+		if o.Scenario == "abuse" {
+			extra = abuseConfig + extra
+		}
+		proc, err = StartServer(ctx, ServerOptions{Exe: o.Exe, Env: o.ServerEnv, ExtraConfig: extra, Prepare: prepare})
 		if err != nil {
 			return nil, err
 		}
@@ -255,6 +261,8 @@ func describe(o *Options) string {
 		return fmt.Sprintf("%d workers opening and closing sessions for %v", o.Sessions, o.Duration)
 	case "cometd":
 		return fmt.Sprintf("%d CometD customers (half websocket, half long-polling), the workflow writing to 1 in %d every %v for %v", o.Sessions, o.ActiveEvery, o.MessageInterval, o.Duration)
+	case "abuse":
+		return fmt.Sprintf("%d well-behaved customers for %v, floods in the second half", o.Sessions, o.Duration)
 	}
 	return fmt.Sprintf("%d sessions sending as fast as they can for %v, %s customers", o.Sessions, o.Duration, o.Customers)
 }

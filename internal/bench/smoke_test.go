@@ -189,3 +189,28 @@ func TestSmokeDenseOffers(t *testing.T) {
 		t.Errorf("queued→offered p50 %v", res.Extra["queued_to_offered_ms_p50"])
 	}
 }
+
+// TestSmokeAbuse runs the abuse scenario small: the floods are refused with
+// their documented answers, the well-behaved customers see no error, and
+// the shutdown with stalled connections is clean. (Latency is not judged
+// at this size.)
+func TestSmokeAbuse(t *testing.T) {
+	res := smoke(t, Options{Scenario: "abuse", Sessions: 3, Duration: 4 * time.Second})
+	x := res.Extra
+	// (The message flood's refusals depend on how fast the tiny run sends:
+	// only that it ran is checked here.)
+	if n, _ := x["flood_msg_ok"].(int64); n == 0 {
+		t.Errorf("the message flood sent nothing")
+	}
+	for _, k := range []string{"flood_create_429", "flood_slow_conns_opened", "flood_push_replaced"} {
+		if n, _ := x[k].(int64); n == 0 {
+			t.Errorf("%s = %v, want some", k, x[k])
+		}
+	}
+	if x["baseline_errors"] != int64(0) || x["flood_errors"] != int64(0) {
+		t.Errorf("well-behaved errors: baseline %v, flood %v", x["baseline_errors"], x["flood_errors"])
+	}
+	if x["shutdown_clean"] != true {
+		t.Errorf("shutdown with stalled connections not clean: %v", res.Failures)
+	}
+}

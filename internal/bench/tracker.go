@@ -176,7 +176,10 @@ func (st *Stream) Next() (seq uint32, text string) {
 	b.WriteString(strconv.FormatUint(uint64(st.id), 10))
 	b.WriteByte(':')
 	b.WriteString(strconv.FormatUint(uint64(seq), 10))
-	b.WriteByte(':')
+	// The send time follows an underscore: a bare run of ten or more
+	// digits looks like a phone number to the default masking rules,
+	// which never match after '_'.
+	b.WriteString(":_")
 	b.WriteString(strconv.FormatInt(t.now(), 10))
 	if t.filler != "" {
 		b.WriteByte(' ')
@@ -221,7 +224,7 @@ func parseMsg(text string) (stream, seq uint32, sentNs int64, ok bool) {
 	}
 	a, err1 := strconv.ParseUint(fields[0], 10, 32)
 	b, err2 := strconv.ParseUint(fields[1], 10, 32)
-	c, err3 := strconv.ParseInt(fields[2], 10, 64)
+	c, err3 := strconv.ParseInt(strings.TrimPrefix(fields[2], "_"), 10, 64)
 	if err1 != nil || err2 != nil || err3 != nil || a == 0 || b == 0 {
 		return 0, 0, 0, false
 	}

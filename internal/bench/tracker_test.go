@@ -16,6 +16,7 @@ func TestParseMsg(t *testing.T) {
 	}{
 		{"cfb:1:2:3", 1, 2, 3, true},
 		{"cfb:17:5:123456789 hello there", 17, 5, 123456789, true},
+		{"cfb:17:5:_5552345678 hello", 17, 5, 5552345678, true},
 		{"cfb:1:2", 0, 0, 0, false},
 		{"cfb:0:2:3", 0, 0, 0, false},
 		{"cfb:1:0:3", 0, 0, 0, false},

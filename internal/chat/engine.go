@@ -10,6 +10,7 @@ import (
 
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/pii"
 )
 
 // Waiter completes when something has been made durable.
@@ -43,6 +44,8 @@ type Settings struct {
 	ClosedGrace time.Duration
 	// SessionLimit caps concurrent live sessions (limit-for-sessions).
 	SessionLimit int
+	// Bounds limit what one session's parties may send (bounds.go).
+	Bounds Bounds
 }
 
 // DefaultSettings are the reference defaults.
@@ -81,6 +84,7 @@ type Engine struct {
 	stats    func(*Final) kv.Map
 	seed     maphash.Seed
 	settings atomic.Pointer[Settings]
+	masking  atomic.Pointer[pii.Policy] // see mask.go
 	alive    atomic.Int64
 	timers   atomic.Pointer[timerHooks] // nil until SetTimers (timers.go)
 	shards   [shardCount]shard
@@ -135,6 +139,9 @@ type CreateRequest struct {
 	Tenant   string // tenant id, e.g. "1"
 	Endpoint string // endpoint name within the tenant, e.g. "default"
 	Queue    string // interaction queue the endpoint maps to
+	// Service is the customer API service name the session was created
+	// under; its customer's credentials are accepted under that name only.
+	Service  string
 	Subject  string
 	Async    bool
 	Language string
@@ -171,12 +178,13 @@ func (e *Engine) Create(req CreateRequest) (*Session, Participant, Receipt, erro
 		tenant:   req.Tenant,
 		endpoint: req.Endpoint,
 		queue:    req.Queue,
+		service:  req.Service,
 		created:  now,
 		async:    req.Async,
 		language: req.Language,
-		subject:  req.Subject,
 		userData: req.UserData.Clone(),
 	}
+	s.subject, s.historySubject = e.maskSubject(req.Subject)
 	if s.id == "" {
 		s.id = NewSessionID()
 	}

@@ -45,6 +45,8 @@ type Event struct {
 	// Superseded marks a read confirmation replaced by a newer one or by its
 	// party leaving; nobody sees it and it is not stored in the final transcript.
 	Superseded bool
+	// pii, when set, holds both copies of a masked message (mask.go).
+	pii *maskRecord
 }
 
 // ID returns the session-wide event id, Pos+1.

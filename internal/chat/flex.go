@@ -92,6 +92,22 @@ func (s *Session) customerDeadlineLocked(cfg *config.Config, c *customerTimer, n
 	if p == nil || p.Left {
 		return time.Time{}
 	}
+	d := s.heldDeadlineLocked(cfg, c, p, now)
+	if c.holds > 0 {
+		// A live connection is activity up to now, but an idle one holds
+		// the customer only until _client_timeout after its last request
+		// ([protection]: open sockets alone cannot keep a session slot).
+		if hold := cfg.ServiceClientTimeout(s.service); hold > 0 {
+			if limit := p.LastActivity.Add(hold); limit.Before(d) {
+				d = limit
+			}
+		}
+	}
+	return d
+}
+
+// heldDeadlineLocked is customerDeadlineLocked before the hold's limit.
+func (s *Session) heldDeadlineLocked(cfg *config.Config, c *customerTimer, p *Participant, now time.Time) time.Time {
 	base := p.LastActivity
 	if c.holds > 0 {
 		base = now // a live connection is activity up to now
@@ -132,9 +148,10 @@ func (s *Session) expireCustomersLocked(cfg *config.Config, now time.Time) (ping
 }
 
 // Hold marks a customer as connected (an open push connection or a waiting
-// long poll) until release is called; while held the customer is never
-// removed for protocol inactivity, and releasing the last hold counts as a
-// request.
+// long poll) until release is called; while held the customer is not
+// removed for protocol inactivity, up to [chat] _client_timeout (or the
+// service's own) after its last request, and releasing the last hold
+// counts as a request.
 func (s *Session) Hold(userID string) (release func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -177,6 +177,7 @@ func (s *Session) rebuild(evs []Event, secrets map[string]string) {
 				s.confirmed[ev.From.UserID] = ev.Pos
 			}
 		}
+		s.engine.remaskRestored(&ev) // mask.go
 		s.events.add(&ev)
 	}
 }

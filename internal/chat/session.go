@@ -20,7 +20,11 @@ type Session struct {
 	tenant   string
 	endpoint string
 	queue    string
+	service  string
 	created  time.Time
+	// historySubject is the subject as the contact history keeps it
+	// (clean-subject, mask.go).
+	historySubject string
 
 	mu        sync.Mutex // guards the following
 	state     State
@@ -41,6 +45,12 @@ type Session struct {
 	pending   []pendingWrite // appended events whose durability is awaited, in order
 	tracking  bool           // a goroutine advances durable as pending writes complete
 	tm        timerState     // the session's deadline and its duties (timers.go)
+
+	// Bounds accounting (bounds.go), also guarded by mu.
+	sentEvents  int
+	sentBytes   int
+	fullNoticed bool
+	buckets     map[string]*bucket // by user id
 }
 
 // ID returns the session id (also the interaction id and the customer API's chatId).
@@ -51,6 +61,10 @@ func (s *Session) Tenant() string { return s.tenant }
 
 // Endpoint returns the endpoint the session was created through.
 func (s *Session) Endpoint() string { return s.endpoint }
+
+// Service returns the customer API service name the session was created
+// under ("" when it was not created through the customer API).
+func (s *Session) Service() string { return s.service }
 
 // Queue returns the interaction queue of the session's endpoint.
 func (s *Session) Queue() string { return s.queue }
@@ -138,6 +152,7 @@ type Msg struct {
 
 // Send appends a message from a party.
 func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
+	mk := s.engine.maskText(m.Text) // before the lock: see mask.go
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	from, now, err := s.activePartyLocked(fromID, "send")
@@ -154,10 +169,14 @@ func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
 	if err := s.checkSendLocked(from, m.Visibility, m.ReceiverID, "send"); err != nil {
 		return Receipt{}, err
 	}
+	if err := s.admitLocked(from, eventSize(m.Text, m.Attrs), now); err != nil {
+		return Receipt{}, err
+	}
 	ev := Event{
 		Kind: Message, From: from.party(), Visibility: m.Visibility, ReceiverID: m.ReceiverID,
 		Text: m.Text, MsgType: m.Type, TreatAs: m.TreatAs, Attrs: m.Attrs,
 	}
+	s.applyMaskLocked(&ev, from, mk)
 	rc := s.appendLocked(&ev, now)
 	if dedupKey != "" {
 		if s.sent == nil {
@@ -191,6 +210,7 @@ func (s *Session) Notify(fromID string, n Note) (Receipt, error) {
 			return Receipt{}, fmt.Errorf("%w: pushed URL %q is not an absolute URL", ErrInvalid, n.Text)
 		}
 	}
+	n = s.engine.maskTyping(n)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	from, now, err := s.activePartyLocked(fromID, "notify")
@@ -198,6 +218,9 @@ func (s *Session) Notify(fromID string, n Note) (Receipt, error) {
 		return Receipt{}, err
 	}
 	if err := s.checkSendLocked(from, n.Visibility, n.ReceiverID, "notify"); err != nil {
+		return Receipt{}, err
+	}
+	if err := s.admitLocked(from, eventSize(n.Text, n.UserData, n.Attrs), now); err != nil {
 		return Receipt{}, err
 	}
 	ev := Event{
@@ -226,6 +249,9 @@ func (s *Session) ChangeNickname(userID, nick string) (Receipt, error) {
 	defer s.mu.Unlock()
 	p, now, err := s.activePartyLocked(userID, "change nickname")
 	if err != nil {
+		return Receipt{}, err
+	}
+	if err := s.admitLocked(p, len(nick), now); err != nil {
 		return Receipt{}, err
 	}
 	if p.OriginalNick == "" {
@@ -333,6 +359,7 @@ func (s *Session) ReadN(userID string, from, max int, buf []Event) ([]Event, int
 			return buf, i, s.readStateLocked(), nil
 		}
 		buf = appendView(buf, ev, userID, p.Type)
+		s.engine.unmaskFor(&buf[len(buf)-1], userID)
 		n++
 	}
 	return buf, end, s.readStateLocked(), nil
@@ -487,12 +514,15 @@ type Info struct {
 	// secureKey), set only on the Info handed to Journal.SessionCreated so a
 	// journal can keep what restoring the session needs. Never shown.
 	CreatorSecret string
+	// HistorySubject is the subject as the contact history stores it:
+	// Subject, or a differently masked copy (clean-subject, mask.go).
+	HistorySubject string
 }
 
 func (s *Session) infoLocked() Info {
 	info := Info{
 		ID: s.id, Tenant: s.tenant, Endpoint: s.endpoint, Queue: s.queue,
-		Subject: s.subject, Language: s.language, Async: s.async, Password: s.password,
+		Subject: s.subject, HistorySubject: s.historySubject, Language: s.language, Async: s.async, Password: s.password,
 		Restored: s.restored, Monitored: s.monitored, State: s.state, CreatedAt: s.created, ClosedAt: s.closedAt,
 		UserData: s.userData.Clone(), Next: s.events.len(),
 		Participants: make([]Participant, len(s.parties)),

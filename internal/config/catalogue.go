@@ -74,6 +74,8 @@ func allSections() []*sectionSpec {
 		languageSection(),
 		cleanupSection(),
 		fileTransferSection(),
+		documentsSection(),
+		pushSection(),
 		healthSection(),
 		logFilterSection(),
 		logSection(),

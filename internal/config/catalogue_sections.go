@@ -50,31 +50,48 @@ func cleanupSection() *sectionSpec {
 		return enumField(func(c *Config) *string { return p(&c.Cleanup) })
 	}
 	return &sectionSpec{name: "transcript-cleanup", opts: []*desc{
-		{Option: Option{Name: "allow-bot-unmask", Default: "false", Kind: KindBool, Effect: Immediate,
+		{Option: Option{Name: "allow-bot-unmask", Default: "false", Kind: KindBool, Effect: Immediate, Implemented: true,
 			Doc: "Let bots see the unmasked text while masking is on."},
 			bind: field(func(c *Config) *bool { return &c.Cleanup.AllowBotUnmask })},
-		{Option: Option{Name: "apply-area", Default: "never", Kind: KindEnum, Values: []string{"always", "history-all", "history-final", "never"}, Effect: Immediate,
+		{Option: Option{Name: "apply-area", Default: "never", Kind: KindEnum, Values: []string{"always", "history-all", "history-final", "never"}, Effect: Immediate, Implemented: true,
 			Doc: "Where masking applies: live traffic and storage (always), every stored transcript (history-all), the final stored one only (history-final), or nowhere."},
 			bind: word(func(c *Cleanup) *string { return &c.ApplyArea })},
-		{Option: Option{Name: "apply-config", Default: "mix", Kind: KindEnum, Values: []string{"cfg", "mix", "ucs"}, Effect: Immediate,
+		{Option: Option{Name: "apply-config", Default: "mix", Kind: KindEnum, Values: []string{"cfg", "mix", "ucs"}, Effect: Immediate, Implemented: true,
 			Doc: "Source of masking rules: built-in (cfg), per-session rules from contact history only (ucs), or those when present and built-in otherwise (mix)."},
 			bind: word(func(c *Cleanup) *string { return &c.ApplyConfig })},
-		{Option: Option{Name: "clean-subject", Default: "never", Kind: KindEnum, Values: []string{"never", "history", "interaction", "both"}, Effect: Immediate,
+		{Option: Option{Name: "clean-subject", Default: "never", Kind: KindEnum, Values: []string{"never", "history", "interaction", "both"}, Effect: Immediate, Implemented: true,
 			Doc: "Also mask the chat subject: nowhere, in the history record, in the interaction, or in both."},
 			bind: word(func(c *Cleanup) *string { return &c.CleanSubject })},
-		{Option: Option{Name: "default-repchar", Default: "*", Kind: KindChar, Effect: Immediate,
+		{Option: Option{Name: "default-repchar", Default: "*", Kind: KindChar, Effect: Immediate, Implemented: true,
 			Doc: "Character written in place of masked data."},
 			bind: field(func(c *Config) *rune { return &c.Cleanup.DefaultRepChar })},
-		{Option: Option{Name: "typing-preview", Default: "none", Kind: KindEnum, Values: []string{"any", "message", "none", "notice"}, Effect: Immediate,
+		{Option: Option{Name: "typing-preview", Default: "none", Kind: KindEnum, Values: []string{"any", "message", "none", "notice"}, Effect: Immediate, Implemented: true,
 			Doc: "Mask digits in typing previews: in the message part, the notice part, both (any), or not at all."},
 			bind: word(func(c *Cleanup) *string { return &c.TypingPreview })},
-		{Option: Option{Name: "default-spec", Default: "", Kind: KindString, Effect: Immediate,
-			Doc: "Masking specification for rules that give none (for example which trailing digits stay visible); empty masks every matched character. (Format and default are Confab's choice.)"},
-			bind: field(func(c *Config) *string { return &c.Cleanup.DefaultSpec })},
-		{Option: Option{Name: "unmask-live-dialog", Default: "false", Kind: KindBool, Effect: Immediate,
+		{Option: Option{Name: "default-spec", Default: "digits", Kind: KindEnum, Effect: Immediate, Implemented: true,
+			Range: "all, digits, or digits-keep-last-N (N 1–32)",
+			Doc:   "How rules without a spec of their own replace a match: every character (all), only its digits (digits), or its digits but the last N. (Format and default are Confab's choice; the reference's example replaces digits.)"},
+			parse: parseMaskSpec,
+			bind:  enumField(func(c *Config) *string { return &c.Cleanup.DefaultSpec })},
+		{Option: Option{Name: "unmask-live-dialog", Default: "false", Kind: KindBool, Effect: Immediate, Implemented: true,
 			Doc: "Show active agents the customer's unmasked text sent after they joined, while stored copies stay masked. (Default is Confab's choice.)"},
 			bind: field(func(c *Config) *bool { return &c.Cleanup.UnmaskLiveDialog })},
 	}}
+}
+
+// parseMaskSpec accepts a masking spec: all, digits or digits-keep-last-N
+// with N from 1 to 32 (the pii package reads the same words).
+func parseMaskSpec(raw string) (any, bool) {
+	switch raw {
+	case "all", "digits":
+		return raw, true
+	}
+	n, ok := strings.CutPrefix(raw, "digits-keep-last-")
+	if !ok || n == "" || n[0] < '1' || n[0] > '9' {
+		return nil, false
+	}
+	v, err := strconv.Atoi(n)
+	return raw, err == nil && v >= 1 && v <= 32
 }
 
 func fileTransferSection() *sectionSpec {
@@ -82,27 +99,27 @@ func fileTransferSection() *sectionSpec {
 		return field(func(c *Config) *int { return p(&c.FileTransfer) })
 	}
 	return &sectionSpec{name: "client-file-transfer", opts: []*desc{
-		{Option: Option{Name: "upload-max-files", Default: "3", Kind: KindInt, Min: 0, Max: 1000, Effect: Immediate,
+		{Option: Option{Name: "upload-max-files", Default: "3", Kind: KindInt, Min: 0, Max: 1000, Effect: Immediate, Implemented: true,
 			Doc: "Most files one customer may upload in a session."},
 			bind: num(func(f *FileTransfer) *int { return &f.UploadMaxFiles })},
-		{Option: Option{Name: "upload-max-file-size", Default: "2097152", Kind: KindInt, Min: 0, Max: 1073741823, Effect: Immediate,
+		{Option: Option{Name: "upload-max-file-size", Default: "2097152", Kind: KindInt, Min: 0, Max: 1073741823, Effect: Immediate, Implemented: true,
 			Doc: "Largest single file a customer may upload."},
 			unit: "bytes",
 			bind: num(func(f *FileTransfer) *int { return &f.UploadMaxFileSize })},
-		{Option: Option{Name: "upload-max-total-size", Default: "5242880", Kind: KindInt, Min: 0, Max: 1073741823, Effect: Immediate,
+		{Option: Option{Name: "upload-max-total-size", Default: "5242880", Kind: KindInt, Min: 0, Max: 1073741823, Effect: Immediate, Implemented: true,
 			Doc: "Largest total a customer may upload in a session."},
 			unit: "bytes",
 			bind: num(func(f *FileTransfer) *int { return &f.UploadMaxTotalSize })},
-		{Option: Option{Name: "upload-file-types", Default: "gif:jpeg:jpg:pdf:png:txt", Kind: KindString, Effect: Immediate,
+		{Option: Option{Name: "upload-file-types", Default: "gif:jpeg:jpg:pdf:png:txt", Kind: KindString, Effect: Immediate, Implemented: true,
 			Range: "colon-separated file extensions",
-			Doc:   "File extensions customers may upload, as reported in the file limits." + ours},
+			Doc:   "File extensions customers may upload, as reported in the file limits; empty allows every type." + ours},
 			parse: parseExtensions,
 			bind:  field(func(c *Config) *string { return &c.FileTransfer.UploadFileTypes })},
-		{Option: Option{Name: "upload-need-agent", Default: "true", Kind: KindBool, Effect: Immediate,
+		{Option: Option{Name: "upload-need-agent", Default: "true", Kind: KindBool, Effect: Immediate, Implemented: true,
 			Doc: "Allow customer uploads only while an agent is in the session. (Named after the file-limits key of the customer API; default is Confab's choice.)"},
 			bind: field(func(c *Config) *bool { return &c.FileTransfer.UploadNeedAgent })},
-		{Option: Option{Name: "download-attempts", Default: "5", Kind: KindInt, Min: 1, Max: 1000, Effect: Immediate,
-			Doc: "How often a customer may download one file. (Named after the file-limits key of the customer API; default and range are Confab's choice.)"},
+		{Option: Option{Name: "download-attempts", Default: "5", Kind: KindInt, Min: 1, Max: 1000, Effect: Immediate, Implemented: true,
+			Doc: "How many downloads the customer may make in a session, all files together. (Named after the file-limits key of the customer API; default and range are Confab's choice.)"},
 			bind: num(func(f *FileTransfer) *int { return &f.DownloadAttempts })},
 	}}
 }
@@ -164,16 +181,16 @@ func logFilterSection() *sectionSpec {
 	return &sectionSpec{
 		name: "log-filter-data",
 		opts: []*desc{
-			{Option: Option{Name: "default-filter-type", Default: "copy", Kind: KindEnum, Range: filterRange, Effect: Immediate,
+			{Option: Option{Name: "default-filter-type", Default: "copy", Kind: KindEnum, Range: filterRange, Effect: Immediate, Implemented: true,
 				Doc: "How user-data values without a key of their own below are printed in logs: as is, masked, left out, or with the first or last N characters masked."},
 				parse: parseFilterType,
 				bind:  enumField(func(c *Config) *FilterType { return &c.LogFilter.DefaultFilterType })},
-			{Option: Option{Name: "string-max-print-size", Default: "128", Kind: KindInt, Min: 0, Max: 1048576, Effect: Immediate,
+			{Option: Option{Name: "string-max-print-size", Default: "128", Kind: KindInt, Min: 0, Max: 1048576, Effect: Immediate, Implemented: true,
 				Doc: "Longest string value printed in logs before it is cut. (Range is Confab's choice; the default comes from a reference configuration sample.)"},
 				unit: "characters",
 				bind: field(func(c *Config) *int { return &c.LogFilter.StringMaxPrintSize })},
 		},
-		anyKey: &desc{Option: Option{Name: "<user-data key>", Default: "", Kind: KindEnum, Range: filterRange, Effect: Immediate,
+		anyKey: &desc{Option: Option{Name: "<user-data key>", Default: "", Kind: KindEnum, Range: filterRange, Effect: Immediate, Implemented: true,
 			Doc: "Any other option names a user-data key (for example Transcript) and sets its own filter type."},
 			parse: parseFilterType,
 			bind: binding{
@@ -236,7 +253,7 @@ func chatSection() *sectionSpec {
 		{Option: Option{Name: "enable_notification_mode", Default: "false", Kind: KindBool, Effect: Restart,
 			Doc: "Gateway option: deliver chat events to customers as push notifications (for example custom HTTP) rather than only on request."},
 			bind: field(func(c *Config) *bool { return &c.Chat.EnableNotificationMode })},
-		{Option: Option{Name: "_client_timeout", Default: "900", Kind: KindSeconds, Min: 1, Max: 2147483647, Effect: Restart,
+		{Option: Option{Name: "_client_timeout", Default: "900", Kind: KindSeconds, Min: 1, Max: 2147483647, Effect: Restart, Implemented: true,
 			Doc: "Gateway option: a push-connected (CometD) customer that makes no request for this long loses its session; [chat.<service>] may override it."},
 			bind: field(func(c *Config) *time.Duration { return &c.Chat.ClientTimeout })},
 	}}
@@ -286,7 +303,7 @@ func serviceSection() *sectionSpec {
 			{Option: Option{Name: "_chat_endpoint", Default: "", Kind: KindEndpoint, Effect: Immediate, Implemented: true,
 				Doc: "Endpoint that this service's chats enter; unset means [chat] default_chat_endpoint."},
 				bind: service(func(s *Service) any { return s.ChatEndpoint }, func(s *Service, v any) { s.ChatEndpoint = v.(string) })},
-			{Option: Option{Name: "_client_timeout", Default: "", Kind: KindSeconds, Min: 1, Max: 2147483647, Effect: Restart,
+			{Option: Option{Name: "_client_timeout", Default: "", Kind: KindSeconds, Min: 1, Max: 2147483647, Effect: Restart, Implemented: true,
 				Doc: "This service's own [chat] _client_timeout; unset means the [chat] value."},
 				bind: service(func(s *Service) any { return s.ClientTimeout }, func(s *Service, v any) { s.ClientTimeout = v.(time.Duration) })},
 		},

@@ -81,6 +81,15 @@ var fields = map[string]func(c *config.Config) any{
 	"client-file-transfer/upload-need-agent":     func(c *config.Config) any { return c.FileTransfer.UploadNeedAgent },
 	"client-file-transfer/download-attempts":     func(c *config.Config) any { return c.FileTransfer.DownloadAttempts },
 
+	"documents/agent-upload-max-size": func(c *config.Config) any { return c.Documents.AgentUploadMaxSize },
+	"documents/retention":             func(c *config.Config) any { return c.Documents.Retention },
+	"push/customhttp.url":             func(c *config.Config) any { return c.Push.CustomHTTPURL },
+	"push/pushEnabled":                func(c *config.Config) any { return c.Push.Enabled },
+	"push/delivery-attempts":          func(c *config.Config) any { return c.Push.DeliveryAttempts },
+	"push/delivery-backoff":           func(c *config.Config) any { return c.Push.DeliveryBackoff },
+	"push/delivery-timeout":           func(c *config.Config) any { return c.Push.DeliveryTimeout },
+	"push/queue-size":                 func(c *config.Config) any { return c.Push.QueueSize },
+
 	"health-service/log-output-timeout": func(c *config.Config) any { return c.Health.LogOutputTimeout },
 	"health-service/log-output-proviso": func(c *config.Config) any { return c.Health.LogOutputProviso },
 	"health-service/log-output-content": func(c *config.Config) any { return c.Health.LogOutputContent },
@@ -112,11 +121,25 @@ var fields = map[string]func(c *config.Config) any{
 	"ports/esp":    func(c *config.Config) any { return c.Ports[config.PortESP] },
 	"ports/health": func(c *config.Config) any { return c.Ports[config.PortHealth] },
 
-	"admin/token":                  func(c *config.Config) any { return c.Admin.Token },
-	"esp/token":                    func(c *config.Config) any { return c.ESP.Token },
-	"protection/allow-any-service": func(c *config.Config) any { return c.Protection.AllowAnyService },
-	"store/driver":                 func(c *config.Config) any { return c.Store.Driver },
-	"store/dsn":                    func(c *config.Config) any { return c.Store.DSN },
+	"admin/token":                             func(c *config.Config) any { return c.Admin.Token },
+	"esp/token":                               func(c *config.Config) any { return c.ESP.Token },
+	"protection/allow-any-service":            func(c *config.Config) any { return c.Protection.AllowAnyService },
+	"store/driver":                            func(c *config.Config) any { return c.Store.Driver },
+	"store/dsn":                               func(c *config.Config) any { return c.Store.DSN },
+	"protection/session-max-messages":         func(c *config.Config) any { return c.Protection.SessionMaxMessages },
+	"protection/session-max-transcript-bytes": func(c *config.Config) any { return c.Protection.SessionMaxBytes },
+	"protection/party-send-rate":              func(c *config.Config) any { return c.Protection.PartySendRate },
+	"protection/party-send-burst":             func(c *config.Config) any { return c.Protection.PartySendBurst },
+	"protection/chat-create-rate":             func(c *config.Config) any { return c.Protection.ChatCreateRate },
+	"protection/chat-create-burst":            func(c *config.Config) any { return c.Protection.ChatCreateBurst },
+	"protection/trusted-proxies":              func(c *config.Config) any { return c.Protection.TrustedProxies },
+	"protection/push-connections-per-party":   func(c *config.Config) any { return c.Protection.PushPerParty },
+	"protection/header-timeout":               func(c *config.Config) any { return c.Protection.HeaderTimeout },
+	"protection/body-timeout":                 func(c *config.Config) any { return c.Protection.BodyTimeout },
+	"protection/write-timeout":                func(c *config.Config) any { return c.Protection.WriteTimeout },
+	"protection/idle-timeout":                 func(c *config.Config) any { return c.Protection.IdleTimeout },
+	"protection/max-header-bytes":             func(c *config.Config) any { return c.Protection.MaxHeaderBytes },
+	"protection/contact-attributes":           func(c *config.Config) any { return c.Protection.ContactAttributes },
 
 	"routing/offer-timeout":      func(c *config.Config) any { return c.Routing.OfferTimeout },
 	"routing/last-agent-timeout": func(c *config.Config) any { return c.Routing.LastAgentTimeout },
@@ -266,6 +289,21 @@ func TestImplemented(t *testing.T) {
 		"inactivity-control/timeout-alert2", "inactivity-control/timeout-close",
 		"language:<name>/country", "language:<name>/language", "language:<name>/message-alert",
 		"language:<name>/message-alert2", "language:<name>/message-close", "language:<name>/use-language-as-default",
+		"chat/_client_timeout", "chat.<service>/_client_timeout",
+		"protection/session-max-messages",
+		"protection/session-max-transcript-bytes",
+		"protection/party-send-rate",
+		"protection/party-send-burst",
+		"protection/chat-create-rate",
+		"protection/chat-create-burst",
+		"protection/trusted-proxies",
+		"protection/push-connections-per-party",
+		"protection/header-timeout",
+		"protection/body-timeout",
+		"protection/write-timeout",
+		"protection/idle-timeout",
+		"protection/max-header-bytes",
+		"protection/contact-attributes",
 		"ports/agent", "ports/esp", "ports/health", "ports/webapi",
 		"routing/last-agent-timeout", "routing/offer-timeout", "routing:<queue>/bot-first",
 		"settings/async-idle-alert", "settings/async-idle-close", "settings/async-idle-notices",
@@ -292,6 +330,21 @@ func TestImplemented(t *testing.T) {
 		"store/dsn",
 		"settings/xml-request-max-size",
 		"tenants/<tenant name>",
+		// file transfer and push (issue 14)
+		"client-file-transfer/download-attempts", "client-file-transfer/upload-file-types",
+		"client-file-transfer/upload-max-file-size", "client-file-transfer/upload-max-files",
+		"client-file-transfer/upload-max-total-size", "client-file-transfer/upload-need-agent",
+		"documents/agent-upload-max-size", "documents/retention",
+		"push/customhttp.url", "push/delivery-attempts", "push/delivery-backoff", "push/delivery-timeout",
+		"push/pushEnabled", "push/queue-size",
+		"settings/flex-push-content", "settings/flex-push-enabled", "settings/flex-push-on-join",
+		"settings/flex-push-resend-attempts", "settings/flex-push-resend-delay",
+		// masking and log hygiene (issue 13)
+		"transcript-cleanup/allow-bot-unmask", "transcript-cleanup/apply-area", "transcript-cleanup/apply-config",
+		"transcript-cleanup/clean-subject", "transcript-cleanup/default-repchar", "transcript-cleanup/default-spec",
+		"transcript-cleanup/typing-preview", "transcript-cleanup/unmask-live-dialog",
+		"settings/message-log-print-size", "settings/hide-attached-data",
+		"log-filter-data/<user-data key>", "log-filter-data/default-filter-type", "log-filter-data/string-max-print-size",
 	}
 	var got []string
 	for _, o := range config.Options() {
@@ -324,8 +377,12 @@ func validSamples(o config.Option) map[string]string {
 		return map[string]string{"": "", "secure-key, app-dbid,secure-key": "secure-key,app-dbid"}
 	case "client-file-transfer/upload-file-types":
 		return map[string]string{"": "", "PDF:.png": "pdf:png"}
+	case "push/customhttp.url":
+		return map[string]string{"": "", "http://127.0.0.1:9000/push": "http://127.0.0.1:9000/push", " https://push.example/x?y=1 ": "https://push.example/x?y=1"}
 	case "log-filter-data/default-filter-type", "log-filter-data/<user-data key>":
 		return map[string]string{"copy": "copy", "hide": "hide", "skip": "skip", "hide-first-4": "hide-first-4", "hide-last-1000": "hide-last-1000", "hide-last-007": "hide-last-7"}
+	case "transcript-cleanup/default-spec":
+		return map[string]string{"all": "all", "digits": "digits", "digits-keep-last-4": "digits-keep-last-4", "digits-keep-last-32": "digits-keep-last-32"}
 	case "tenants/<tenant name>":
 		return map[string]string{"1": "1", "0101": "101", "2147483647": "2147483647"}
 	case "cors/allowed-origins":
@@ -372,6 +429,8 @@ func invalidSamples(o config.Option) []string {
 		return []string{"pdf::png", "a b", "x/y"}
 	case "cors/allowed-origins":
 		return []string{"*", "shop.example.com", "https://example.com/path", "https://a.*.example.com"}
+	case "push/customhttp.url":
+		return []string{"ftp://x/y", "/relative", "http://", "not a url"}
 	case "log-filter-data/default-filter-type", "log-filter-data/<user-data key>":
 		return []string{"bogus", "hide-first-0", "hide-last-1001", "hide-first-", "hide-first-+3", "Copy"}
 	case "tenants/<tenant name>":

@@ -88,6 +88,7 @@ func (c *Config) Validate() []Warning {
 			}
 		}
 	}
+	warns = append(warns, c.protectionWarnings()...)
 	s := c.Settings
 	if s.LimitForSessions > 0 && s.LimitForFlexUsers > 0 && s.LimitForSessions > s.LimitForFlexUsers {
 		add("settings", "limit-for-sessions", "is %d, above limit-for-flex-users %d; the smaller limit is reached first",

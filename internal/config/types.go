@@ -47,6 +47,8 @@ type Config struct {
 	Protection Protection // [protection], Confab's own
 	CORS       CORS       // [cors]
 	Store      Store      // [store], Confab's own
+	Documents  Documents  // [documents]
+	Push       Push       // [push]
 
 	Routing Routing // [routing], Confab's own
 	// RoutingQueues holds one entry per [routing:<queue>] section.

@@ -7,8 +7,9 @@
 // transcript-auto-save at 1 or 2 every event is written to the intermediate
 // transcript through the store's group-commit writer, and the engine hands the
 // write's ticket back to the caller so a request is acknowledged only once its
-// event is durable. When the session closes, the final transcript (after the
-// masking hook) and the closed status are written and the intermediate
+// event is durable. Every stored event is the engine's
+// stored copy (chat.Event.ForStore: masked where apply-area says). When the
+// session closes, the final transcript and the closed status are written and the intermediate
 // transcript is dropped.
 //
 // Concurrency: the engine calls the Journal methods with a session lock held;

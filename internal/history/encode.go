@@ -1,7 +1,9 @@
 package history
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"time"
 
 	"github.com/confab/confab/internal/chat"
@@ -89,27 +91,81 @@ func EncodeEvent(ev *chat.Event, sessionStart time.Time) Event {
 	return out
 }
 
-// EncodeFinal builds the stored final transcript of a closed session.
+// EncodeFinal builds the stored final transcript of a closed session in one
+// buffer sized up front from the events' text, so that closing a session
+// costs one copy of its transcript, not a doubling series of them.
 func EncodeFinal(f *chat.Final) ([]byte, error) {
-	t := Transcript{
+	size := 512 + 160*len(f.Participants)
+	for i := range f.Events {
+		ev := &f.Events[i]
+		size += 256 + len(ev.Text) + ev.UserData.Size() + ev.Attrs.Size()
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if err := WriteFinal(buf, f); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteFinal streams the stored final transcript of a closed session to w,
+// one event at a time, without building the whole document first. The
+// bytes are those json.Marshal gives for the Transcript.
+func WriteFinal(w io.Writer, f *chat.Final) error {
+	head := struct {
+		SessionID    string  `json:"sessionId"`
+		StartAt      string  `json:"startAt"`
+		ClosedAt     string  `json:"closedAt"`
+		Subject      string  `json:"subject,omitempty"`
+		Language     string  `json:"language,omitempty"`
+		Async        bool    `json:"async,omitempty"`
+		Monitored    bool    `json:"monitored,omitempty"`
+		Participants []Party `json:"participants"`
+	}{
 		SessionID: f.ID, StartAt: f.CreatedAt.UTC().Format(time.RFC3339Nano),
-		ClosedAt: f.ClosedAt.UTC().Format(time.RFC3339Nano), Subject: f.Subject,
+		ClosedAt: f.ClosedAt.UTC().Format(time.RFC3339Nano), Subject: historySubject(&f.Info),
 		Language: f.Language, Async: f.Async, Monitored: f.Monitored,
 		Participants: make([]Party, len(f.Participants)),
-		Events:       make([]Event, len(f.Events)),
 	}
 	for i, p := range f.Participants {
-		t.Participants[i] = Party{
+		head.Participants[i] = Party{
 			UserID: p.UserID, Num: p.Num, Nick: p.Nick, OriginalNick: p.OriginalNick,
 			UserType: p.Type.String(), Visibility: p.Visibility.String(), Bot: p.Bot,
 			Protocol: p.Protocol.String(), PersonID: p.PersonID, JoinedAt: p.JoinedAt.UnixMilli(),
 		}
 		if p.Left {
-			t.Participants[i].LeftAt = p.LeftAt.UnixMilli()
+			head.Participants[i].LeftAt = p.LeftAt.UnixMilli()
 		}
 	}
-	for i := range f.Events {
-		t.Events[i] = EncodeEvent(&f.Events[i], f.CreatedAt)
+	b, err := json.Marshal(head)
+	if err != nil {
+		return err
 	}
-	return json.Marshal(t)
+	b = append(b[:len(b)-1], `,"events":[`...) // reopen the object
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	for i := range f.Events {
+		ev := EncodeEvent(f.Events[i].ForStore(true), f.CreatedAt)
+		b, err := json.Marshal(&ev)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b = append([]byte{','}, b...)
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	_, err = io.WriteString(w, "]}")
+	return err
+}
+
+// historySubject is the subject the contact history keeps (masked where
+// clean-subject says so).
+func historySubject(info *chat.Info) string {
+	if info.HistorySubject != "" {
+		return info.HistorySubject
+	}
+	return info.Subject
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/store"
 )
 
@@ -23,12 +24,10 @@ type Options struct {
 	// ContactKeys are the contact attributes tried in order; default
 	// DefaultContactKeys.
 	ContactKeys []string
-	// Mask, when set, is applied to a closed session's record before its
-	// final transcript is stored: the hook point of sensitive-data masking.
-	// It may change the record's fields and slice elements, but must replace
-	// rather than modify the user-data and attribute maps, which the live
-	// session shares.
-	Mask func(*chat.Final)
+	// ContactAttributes returns the user-data keys that become attributes
+	// of a new contact ([protection] contact-attributes), besides
+	// ContactKeys; nil means every string key.
+	ContactAttributes func() []string
 	// Attached, when set, returns the attached data to store with a closed
 	// session's record in the closing transaction (routing's keys with
 	// IsOnline=0), so a crash at any point of closing leaves the record
@@ -234,13 +233,30 @@ const (
 	identifyOnly      = "2"
 )
 
-func (j *Journal) create(ctx context.Context, info *chat.Info) error {
+// contactAttributes picks the user-data keys that may become contact
+// attributes: the configured ones and the identifying keys.
+func (j *Journal) contactAttributes(ud kv.Map) map[string]string {
 	attrs := map[string]string{}
-	for k, v := range info.UserData {
-		if s, ok := v.(string); ok {
-			attrs[k] = s
+	if j.opts.ContactAttributes == nil {
+		for k, v := range ud {
+			if s, ok := v.(string); ok {
+				attrs[k] = s
+			}
+		}
+		return attrs
+	}
+	for _, names := range [][]string{j.opts.ContactAttributes(), j.opts.ContactKeys} {
+		for _, k := range names {
+			if s, ok := ud[k].(string); ok {
+				attrs[k] = s
+			}
 		}
 	}
+	return attrs
+}
+
+func (j *Journal) create(ctx context.Context, info *chat.Info) error {
+	attrs := j.contactAttributes(info.UserData)
 	var contactID string
 	if mode := info.UserData.String(keyIdentifyCreate); mode != identifyNone {
 		id, _, err := j.opts.Store.IdentifyContact(ctx, attrs, j.opts.ContactKeys, mode != identifyOnly)
@@ -255,7 +271,7 @@ func (j *Journal) create(ctx context.Context, info *chat.Info) error {
 	}
 	err = j.opts.Store.CreateInteraction(ctx, store.Interaction{
 		ID: info.ID, SessionID: info.ID, Tenant: info.Tenant, Endpoint: info.Endpoint, Queue: info.Queue,
-		ContactID: contactID, Subject: info.Subject, UserData: ud, Status: store.StatusOpen,
+		ContactID: contactID, Subject: historySubject(info), UserData: ud, Status: store.StatusOpen,
 		State: "queued", CreatedAt: info.CreatedAt,
 	})
 	if err != nil {
@@ -265,9 +281,6 @@ func (j *Journal) create(ctx context.Context, info *chat.Info) error {
 }
 
 func (j *Journal) close(ctx context.Context, f *chat.Final) error {
-	if j.opts.Mask != nil {
-		j.opts.Mask(f)
-	}
 	transcript, err := EncodeFinal(f)
 	if err != nil {
 		return fmt.Errorf("encode final transcript of session %s: %w", f.ID, err)

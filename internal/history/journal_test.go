@@ -10,6 +10,7 @@ import (
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/history"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/pii"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/sqlite"
 )
@@ -65,42 +66,62 @@ func TestContactIdentification(t *testing.T) {
 	}
 }
 
-// TestMaskHookSeesFinalTranscript checks the masking hook runs on the
-// closed session's record before it is stored.
-func TestMaskHookSeesFinalTranscript(t *testing.T) {
-	mask := func(f *chat.Final) {
-		for i := range f.Events {
-			if f.Events[i].Kind == chat.Message {
-				f.Events[i].Text = "***"
-			}
+// TestStoredCopiesFollowApplyArea sends a card number under each
+// apply-area and checks the intermediate and final stored transcripts.
+func TestStoredCopiesFollowApplyArea(t *testing.T) {
+	rules, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		area                pii.Area
+		intermediate, final bool // masked?
+	}{
+		{pii.Always, true, true}, {pii.HistoryAll, true, true},
+		{pii.HistoryFinal, false, true}, {pii.Never, false, false},
+	} {
+		ctx, st, e := open(t, history.Options{AutoSave: func() int { return 1 }})
+		e.SetMasking(&pii.Policy{Rules: rules, Area: tt.area, Subject: pii.SubjectHistory})
+		s, c, _, err := e.Create(chat.CreateRequest{Subject: "card 4111111111111111", Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := s.Send(c.UserID, chat.Msg{Text: "my card is 4111 1111 1111 1111"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := st.LoadEvents(ctx, s.ID())
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("%s: intermediate rows %d, %v", tt.area, len(rows), err)
+		}
+		checkMasked(t, tt.area.String()+" intermediate", string(rows[1].Data), tt.intermediate)
+		rc, _, err = s.Leave(chat.LeaveRequest{UserID: c.UserID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rc.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		in, err := st.GetInteraction(ctx, s.ID())
+		if err != nil || in.Status != store.StatusClosed {
+			t.Fatalf("interaction %+v, %v", in, err)
+		}
+		checkMasked(t, tt.area.String()+" final", string(in.Transcript), tt.final)
+		if masked := strings.Contains(in.Subject, "****"); masked != tt.area.Final() {
+			t.Errorf("%s: stored subject %q", tt.area, in.Subject)
 		}
 	}
-	ctx, st, e := open(t, history.Options{Mask: mask})
-	s, c, _, err := e.Create(chat.CreateRequest{Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Send(c.UserID, chat.Msg{Text: "my card is 4111 1111 1111 1111"}); err != nil {
-		t.Fatal(err)
-	}
-	rc, _, err := s.Leave(chat.LeaveRequest{UserID: c.UserID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rc.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	in, err := st.GetInteraction(ctx, s.ID())
-	if err != nil || in.Status != store.StatusClosed {
-		t.Fatalf("interaction %+v, %v", in, err)
-	}
-	if got := string(in.Transcript); !strings.Contains(got, `"text":"***"`) || strings.Contains(got, "4111 1111") {
-		t.Fatalf("stored transcript not masked: %s", got)
-	}
-	// The live session was not changed by the hook.
-	evs, _, _ := s.ReadAll(0, nil)
-	if evs[1].Text == "***" {
-		t.Fatal("the masking hook changed the live transcript")
+}
+
+func checkMasked(t *testing.T, where, stored string, masked bool) {
+	t.Helper()
+	hasClear := strings.Contains(stored, "4111 1111 1111 1111")
+	hasMasked := strings.Contains(stored, "**** **** **** ****") && strings.Contains(stored, `"pii-cleanup"`)
+	if masked && (hasClear || !hasMasked) || !masked && (!hasClear || hasMasked) {
+		t.Errorf("%s: want masked=%v, stored %s", where, masked, stored)
 	}
 }
 
@@ -122,4 +143,39 @@ func open(t *testing.T, opts history.Options) (context.Context, store.Store, *ch
 		cancel()
 	})
 	return ctx, st, chat.New(chat.Options{Clock: clock.Real(), Journal: j})
+}
+
+// SaveLive (a graceful shutdown with transcript-auto-save=0) writes the
+// same intermediate copies as auto-save: masked under history-all.
+func TestSaveLiveStoresMaskedCopies(t *testing.T) {
+	rules, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := history.New(history.Options{Store: st, AutoSave: func() int { return 0 }})
+	defer st.Close(ctx)
+	defer j.Close(ctx)
+	e := chat.New(chat.Options{Clock: clock.Real(), Journal: j})
+	e.SetMasking(&pii.Policy{Rules: rules, Area: pii.HistoryAll})
+	s, c, _, err := e.Create(chat.CreateRequest{Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Send(c.UserID, chat.Msg{Text: "my card is 4111 1111 1111 1111"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.SaveLive(ctx, []*chat.Session{s}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.LoadEvents(ctx, s.ID())
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("rows %d, %v", len(rows), err)
+	}
+	checkMasked(t, "SaveLive", string(rows[1].Data), true)
 }

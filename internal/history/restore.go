@@ -38,7 +38,7 @@ type storedEvent struct {
 
 func headerOf(info *chat.Info) *Header {
 	return &Header{
-		Tenant: info.Tenant, Endpoint: info.Endpoint, Queue: info.Queue, Subject: info.Subject,
+		Tenant: info.Tenant, Endpoint: info.Endpoint, Queue: info.Queue, Subject: historySubject(info),
 		Language: info.Language, Async: info.Async, Password: info.Password,
 		CreatedAt: info.CreatedAt.UTC().Format(time.RFC3339Nano), UserData: info.UserData,
 		Secret: info.CreatorSecret,
@@ -68,7 +68,8 @@ func (j *Journal) takeHeader(id string, pos int) *Header {
 func encodeStored(ev *chat.Event, h *Header) ([]byte, error) {
 	// The session start is not at hand here; timeShift is recomputed from
 	// utcTime when the final transcript is written.
-	return json.Marshal(storedEvent{Event: EncodeEvent(ev, ev.Time), Session: h})
+	// The intermediate copy: masked where apply-area masks it.
+	return json.Marshal(storedEvent{Event: EncodeEvent(ev.ForStore(false), ev.Time), Session: h})
 }
 
 // SessionRestored is called for a session rebuilt from the store: its record

@@ -21,6 +21,43 @@ import (
 // Map is a nested key-value list. Every value is a string or a Map.
 type Map map[string]any
 
+// MaxDepth is the deepest nesting the decoders accept: a list holding only
+// strings has depth 1. Deeper input is refused before it is decoded, so a
+// hostile document never reaches the JSON decoder's own (much higher)
+// limit. It is the one nesting limit of every decoder of outside input.
+const MaxDepth = 16
+
+// JSONDepth returns the deepest nesting of objects and arrays in a JSON
+// text (0 for a scalar), scanning its bytes without decoding them; it stops
+// counting at limit+1.
+func JSONDepth(data []byte, limit int) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > deepest {
+				deepest = depth
+				if deepest > limit {
+					return deepest
+				}
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
 // String returns the string value at key, or "" when the key is absent or
 // holds a nested Map.
 func (m Map) String(key string) string {
@@ -125,6 +162,9 @@ func Parse(s string) (Map, error) {
 // text; arrays are kept as their JSON text, since the reference's key-value
 // lists have no arrays.
 func FromJSON(data []byte) (Map, error) {
+	if JSONDepth(data, MaxDepth) > MaxDepth {
+		return nil, fmt.Errorf("kv: decode JSON object: nested deeper than %d levels", MaxDepth)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var raw map[string]any
@@ -178,6 +218,9 @@ func ParseList(s string) (Map, error) {
 		key, value, ok := strings.Cut(entry, ":")
 		if !ok {
 			return nil, fmt.Errorf("kv: entry %d %q has no ':' between key and value", i+1, entry)
+		}
+		if strings.Count(key, ".") >= MaxDepth {
+			return nil, fmt.Errorf("kv: entry %d: key nested deeper than %d levels", i+1, MaxDepth)
 		}
 		path := strings.Split(strings.TrimSpace(key), ".")
 		for j := range path {

@@ -28,6 +28,13 @@ func TestParse(t *testing.T) {
 		{"list nest then value", "a.b:2|a:1", nil, `already holds a nested list`},
 		{"list line break", "a:1\nb:2", nil, "line breaks"},
 		{"json bad", `{"a":`, nil, "decode JSON object"},
+		{"json at the depth limit", strings.Repeat(`{"a":`, 15) + `{"b":"c"}` + strings.Repeat("}", 15), nested(16, "c"), ""},
+		{"json past the depth limit", strings.Repeat(`{"a":`, 16) + `{"b":"c"}` + strings.Repeat("}", 16), nil, "nested deeper than 16"},
+		{"json array past the depth limit", `{"a":` + strings.Repeat("[", 16) + strings.Repeat("]", 16) + "}", nil, "nested deeper than 16"},
+		{"json 16000 levels", strings.Repeat(`{"a":`, 16000) + strings.Repeat("}", 16000), nil, "nested deeper than 16"},
+		{"json braces in strings do not count", `{"a":"` + strings.Repeat("{", 100) + `\"{"}`, kv.Map{"a": strings.Repeat("{", 100) + `"{`}, ""},
+		{"list at the depth limit", strings.Repeat("a.", 15) + "b:v", nested(16, "v"), ""},
+		{"list past the depth limit", strings.Repeat("a.", 16) + "b:v", nil, "deeper than 16"},
 		{"json trailing", `{"a":"1"} x`, nil, "trailing data"},
 	}
 	for _, tt := range tests {
@@ -100,4 +107,13 @@ func FuzzParseList(f *testing.F) {
 			t.Fatalf("round trip of %q: %v != %v", s, m, again)
 		}
 	})
+}
+
+// nested returns {"a":{"a":...{"b":leaf}}}, depth levels deep.
+func nested(depth int, leaf string) kv.Map {
+	m := kv.Map{"b": leaf}
+	for range depth - 1 {
+		m = kv.Map{"a": m}
+	}
+	return m
 }

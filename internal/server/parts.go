@@ -13,6 +13,8 @@ import (
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/datadir"
 	"github.com/confab/confab/internal/history"
+	"github.com/confab/confab/internal/logattr"
+	"github.com/confab/confab/internal/masking"
 	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
 )
@@ -44,6 +46,25 @@ type parts struct {
 	router     *routing.Router       // set by buildAgent; restoration and closing use it
 	saveLive   func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
 	customer   *webapi.API           // the customer Chat API, for the transports built on it
+	// ownedDropped are the adapters' counts of server-owned user-data keys
+	// they dropped (wire_protection.go).
+	ownedDropped []func() int64
+	files        *fileParts // file transfer and push, see wire_files.go
+	// logFilter is the one filter for chat content in logs (logattr);
+	// adapters that log message texts or user data use it.
+	logFilter *logattr.Filter
+	masking   *masking.Manager           // wire_pii.go
+	reloaders []func(cfg *config.Config) // run on every configuration change
+}
+
+// onReload registers f to run with every new configuration.
+func (p *parts) onReload(f func(cfg *config.Config)) { p.reloaders = append(p.reloaders, f) }
+
+// reload runs the reload hooks.
+func (p *parts) reload(cfg *config.Config) {
+	for _, f := range p.reloaders {
+		f(cfg)
+	}
 }
 
 // add mounts an adapter on the listener of portID; onShutdown (may be nil)
@@ -82,11 +103,14 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 		return nil, err
 	}
 	p.store = st
+	p.logFilter = logattr.New(logPolicy(s.cfg.Load()))
 	p.history = history.New(history.Options{
 		Store:    st,
 		AutoSave: func() int { return s.cfg.Load().Settings.TranscriptAutoSave },
 		Attached: p.closedAttached,
-		Log:      s.log,
+		// [protection] contact-attributes.
+		ContactAttributes: func() []string { return s.cfg.Load().Protection.ContactAttributeNames() },
+		Log:               s.log,
 	})
 	p.journals = chat.Journals{p.history}
 	// The engine reports to p.journals, which the adapters may extend while

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
@@ -137,15 +136,19 @@ func (s *Server) Engine() *chat.Engine { return s.engine }
 // is a no-op without a configuration file.
 func (s *Server) Reload() error {
 	if s.watcher == nil {
+		s.parts.reload(s.cfg.Load()) // stored state such as masking rules
 		return nil
 	}
-	return s.watcher.Reload()
+	err := s.watcher.Reload()
+	s.parts.reload(s.cfg.Load())
+	return err
 }
 
 func (s *Server) applyConfig(cfg *config.Config) {
 	s.cfg.Store(cfg)
 	s.engine.SetSettings(engineSettings(cfg))
 	s.opsReloaded(cfg)
+	s.parts.reload(cfg)
 }
 
 // engineSettings maps configuration options onto the engine's settings.
@@ -158,6 +161,7 @@ func engineSettings(cfg *config.Config) chat.Settings {
 		PasswordEnforce: cfg.Settings.SessionPasswordEnforce,
 		ClosedGrace:     cfg.Settings.ClosedSessionGrace,
 		SessionLimit:    limit,
+		Bounds:          sessionBounds(cfg.Protection),
 	}
 }
 
@@ -209,10 +213,12 @@ func (s *Server) Start(ctx context.Context) error {
 		for _, id := range ids[addr] {
 			s.addrs[id] = ln.Addr().String()
 		}
+		prot := cfg.Protection // [protection] transport timeouts
 		srv := &http.Server{
-			Handler:           s.instrument(muxes[addr]),
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
+			Handler:           withDeadlines(s.instrument(muxes[addr]), prot),
+			ReadHeaderTimeout: prot.HeaderTimeout,
+			IdleTimeout:       prot.IdleTimeout,
+			MaxHeaderBytes:    prot.MaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		}
 		s.parts.onShutdown(srv)
@@ -291,15 +297,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	var wg sync.WaitGroup
 	var emu sync.Mutex
+	// In-flight requests get httpGrace to finish; connections still busy
+	// after it (a client that stopped sending its body, say) are closed,
+	// so no client can hold the shutdown up, and the store keeps the rest
+	// of ctx to flush.
+	hctx, cancel := context.WithTimeout(ctx, httpGrace(ctx))
+	defer cancel()
 	for _, srv := range servers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Shutdown(ctx); err != nil {
+			if err := srv.Shutdown(hctx); err != nil {
 				srv.Close()
-				emu.Lock()
-				errs = append(errs, fmt.Errorf("shutdown http: %w", err))
-				emu.Unlock()
+				if ctx.Err() != nil {
+					emu.Lock()
+					errs = append(errs, fmt.Errorf("shutdown http: %w", err))
+					emu.Unlock()
+				} else {
+					s.log.Warn("shutdown: closed connections still busy after the grace period", "grace", httpGrace(ctx))
+				}
 			}
 		}()
 	}

@@ -10,5 +10,7 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildAgent,
 		s.buildOps,
 		s.buildRecords,
+		s.buildProtection,
+		s.buildMasking,
 	}
 }

@@ -52,7 +52,7 @@ func (s *Server) buildAgent(p *parts) error {
 	maxFrame := func() int { return s.cfg.Load().Settings.XMLRequestMaxSize }
 
 	agents := agent.New(agent.Options{
-		Engine: s.engine, Router: router, Agents: p.store, MaxFrame: maxFrame,
+		Engine: s.engine, Router: router, Agents: p.store, MaxFrame: maxFrame, Files: s.fileParts(p).docs,
 		OriginPatterns: corsPolicy(s.cfg.Load()).Patterns(),
 		History:        p.store, KnownQueue: s.knownQueue(p, router),
 		Log: s.log.With("adapter", "agent"),
@@ -60,6 +60,7 @@ func (s *Server) buildAgent(p *parts) error {
 		Connected: s.agentConnected, SlowConsumer: s.ops.counters.SlowConsumers[1].Inc,
 	})
 	p.add(config.PortAgent, agents, agents.Shutdown)
+	p.ownedDropped = append(p.ownedDropped, agents.DroppedKeys)
 	adm := admin.New(admin.Options{Router: router, Token: adminToken, Log: s.log.With("adapter", "admin"),
 		Agents: p.store, NewToken: func() (string, []byte) {
 			tok := agent.NewToken()

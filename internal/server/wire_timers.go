@@ -8,6 +8,7 @@ import (
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/push"
 )
 
 // buildTimers switches on the engine's session timers — inactivity
@@ -31,17 +32,21 @@ func (s *Server) PushPings() uint64 {
 	return s.pinger.sent.Load()
 }
 
-// pushPinger stands in for the push-notification path until it exists: a
-// flex-push-timeout ping is logged and counted. The push package will
-// implement chat.Pinger and replace it here.
+// pushPinger counts the flex-push-timeout pings and sends each through the
+// push notifications (wire_files.go sets to), which post it to the
+// customer's custom-HTTP URL when the customer is subscribed there.
 type pushPinger struct {
 	log  *slog.Logger
 	sent atomic.Uint64
+	to   atomic.Pointer[push.Service]
 }
 
 func (p *pushPinger) Ping(sessionID, userID string) {
 	p.sent.Add(1)
-	p.log.Info("flex-push-timeout: ping to a push-subscribed customer (no push path yet: logged only)", "session", sessionID, "user", userID)
+	if svc := p.to.Load(); svc != nil && svc.Ping(sessionID) {
+		return
+	}
+	p.log.Info("flex-push-timeout: ping to a customer with no custom-HTTP push subscription (logged only)", "session", sessionID, "user", userID)
 }
 
 // noRoutes is an adapter that mounts nothing; it carries a shutdown hook.

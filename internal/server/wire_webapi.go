@@ -9,6 +9,7 @@ import (
 // reads the live configuration per request, so reloads apply at once; its
 // Shutdown closes the push connections before the store closes.
 func (s *Server) buildWebAPI(p *parts) error {
+	files := s.fileParts(p)
 	api := webapi.New(webapi.Options{
 		Engine: s.engine,
 		Config: s.Config,
@@ -17,8 +18,12 @@ func (s *Server) buildWebAPI(p *parts) error {
 		CORS:   corsPolicy(s.cfg.Load()),
 		// The node's counters (wire_ops.go).
 		SlowConsumer: s.ops.counters.SlowConsumers[0].Inc,
+		Files:        p.store,
+		Refreshed:    files.push.Refreshed,
 	})
 	p.customer = api
+	p.ownedDropped = append(p.ownedDropped, api.DroppedKeys)
+	files.bindWebAPI(api)
 	p.add(config.PortWebAPI, api, api.Shutdown)
 	return nil
 }

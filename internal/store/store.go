@@ -23,6 +23,7 @@ type Store interface {
 	Outbox
 	Agents
 	Settings
+	PIIRules
 
 	// Close flushes every queued write, then releases the store. Writes
 	// queued after Close has begun fail with ErrClosed. If ctx ends before
@@ -261,11 +262,11 @@ type Documents interface {
 	// ErrNotFound.
 	FindFile(ctx context.Context, sessionID, fileID string) (Document, error)
 
-	// AttachDocument gives a document its session and file-id and returns
-	// it. ErrNotFound if there is no such document; ErrConflict if it is
+	// AttachDocument gives a document its session and file-id (and, when
+	// owner is not "", its owner) and returns it. ErrNotFound if there is no such document; ErrConflict if it is
 	// attached already or the file-id is taken in the session; ErrInvalid if
 	// sessionID or fileID is empty.
-	AttachDocument(ctx context.Context, id, sessionID, fileID string) (Document, error)
+	AttachDocument(ctx context.Context, id, sessionID, fileID, owner string) (Document, error)
 
 	// TakeDownload counts one customer download of the document, provided
 	// the downloads of all the documents of its session are fewer than max,
@@ -414,4 +415,31 @@ func CheckAgent(a Agent) (Agent, error) {
 	}
 	a.Queues = qs
 	return a, nil
+}
+
+// PIIRule is an operator's masking rule ([transcript-cleanup]
+// apply-config ucs or mix), kept in order.
+type PIIRule struct {
+	ID          string
+	Name        string
+	Description string
+	Pattern     string // Perl-5-style regular expression
+	Spec        string // replacement spec; empty = default-spec
+	MinDigitRun int    // pre-filter hint, 0 = none
+	// Position orders the rules (ascending); AddPIIRule puts a rule whose
+	// Position is 0 after the others.
+	Position  int
+	UpdatedAt time.Time
+}
+
+// PIIRules keeps the operator's masking rules. The store does not check the
+// pattern; callers compile the whole set before they write.
+type PIIRules interface {
+	// ListPIIRules returns the rules ordered by Position.
+	ListPIIRules(ctx context.Context) ([]PIIRule, error)
+	// AddPIIRule stores a new rule; a zero UpdatedAt means now. ErrExists if
+	// the id is taken; ErrInvalid if ID, Name or Pattern is empty.
+	AddPIIRule(ctx context.Context, r PIIRule) error
+	// RemovePIIRule deletes a rule; ErrNotFound if there is none.
+	RemovePIIRule(ctx context.Context, id string) error
 }

@@ -12,7 +12,10 @@ import (
 // MaxDepth is the deepest nesting a key-value list (user data, event
 // attributes, ESP parameters) may have: a list holding only strings has
 // depth 1. Every decoder of outside input refuses deeper input.
-const MaxDepth = 16
+const MaxDepth = kv.MaxDepth
+
+// MaxKeyLen is the longest key, in bytes, a key-value list may hold.
+const MaxKeyLen = 256
 
 // Limits are the field limits in force for one request. Lengths of texts
 // are in characters, sizes of key-value lists in bytes of keys and values.
@@ -154,6 +157,9 @@ func KV(f Field, m kv.Map, l Limits) *Problem {
 	if !validKV(m) {
 		return &Problem{Field: f, Kind: BadUTF8, Reason: ReasonUTF8}
 	}
+	if k := longestKey(m); k > MaxKeyLen {
+		return &Problem{Field: f, Kind: TooLong, Reason: fmt.Sprintf("a key of %d bytes, more than the limit of %d", k, MaxKeyLen)}
+	}
 	if d := depth(m); d > l.Depth {
 		return &Problem{Field: f, Kind: TooDeep, Reason: fmt.Sprintf("nested %d levels deep, more than the limit of %d", d, l.Depth)}
 	}
@@ -191,4 +197,16 @@ func depth(m kv.Map) int {
 		}
 	}
 	return d
+}
+
+// longestKey is the length of m's longest key, at any depth.
+func longestKey(m kv.Map) int {
+	n := 0
+	for k, v := range m {
+		n = max(n, len(k))
+		if sub, ok := v.(kv.Map); ok {
+			n = max(n, longestKey(sub))
+		}
+	}
+	return n
 }

@@ -61,6 +61,8 @@ func TestKV(t *testing.T) {
 		{"bad nested value", kv.Map{"a": kv.Map{"b": "\xfe"}}, validate.BadUTF8},
 		{"too big", kv.Map{"a": strings.Repeat("x", 450)}, validate.TooLong},
 		{"at the size limit", kv.Map{"a": strings.Repeat("x", 449)}, 0},
+		{"key at its limit", kv.Map{strings.Repeat("k", 256): "v"}, 0},
+		{"key past its limit", kv.Map{"a": kv.Map{strings.Repeat("k", 257): "v"}}, validate.TooLong},
 	}
 	for _, tc := range cases {
 		p := validate.KV(validate.UserData, tc.m, lim)
@@ -116,4 +118,15 @@ func FuzzJSONText(f *testing.F) {
 			t.Fatalf("JSONText refused %q, which decodes cleanly to %q", s, v)
 		}
 	})
+}
+
+func TestDropServerOwned(t *testing.T) {
+	m := kv.Map{"ContactId": "x", "IsOnline": "1", "GCTI_Chat_AsyncStatus": "-2", "ChatServerSessionPassword": "p",
+		"csg_msgs": "1", "cse_x": kv.Map{"a": "b"}, "FirstName": "Ann", "GCTI_LanguageCode": "en", "ContactIdentifier": "kept"}
+	if n := validate.DropServerOwned(m); n != 6 {
+		t.Errorf("dropped %d, want 6", n)
+	}
+	if !kv.Equal(m, kv.Map{"FirstName": "Ann", "GCTI_LanguageCode": "en", "ContactIdentifier": "kept"}) {
+		t.Errorf("left %v", m)
+	}
 }

@@ -76,6 +76,13 @@ func decodeRequest(data []byte) (request, *opError) {
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
 		return req, fail(wire.CodeBadFrame, "", "a frame must be one JSON object")
 	}
+	if kv.JSONDepth(data, kv.MaxDepth+1) > kv.MaxDepth+1 {
+		req.ID, req.Op = topLevelString(data, "id"), topLevelString(data, "op")
+		if len(req.ID) > maxIDLen {
+			req.ID = ""
+		}
+		return req, fail(wire.CodeBadRequest, "", "the frame is nested deeper than %d levels (userData and eventAttributes at most %d)", kv.MaxDepth+1, kv.MaxDepth)
+	}
 	if !validate.JSONText(data) {
 		salvage(data, &req)
 		f := badUTF8Field(data)
@@ -147,6 +154,42 @@ func badUTF8Field(data []byte) string {
 		return ""
 	}
 	return names[0]
+}
+
+// topLevelString finds the string value of key at the top level of a JSON
+// object without decoding the rest (used on frames too deep to decode);
+// escapes in the value are not undone, and "" means not found.
+func topLevelString(data []byte, key string) string {
+	depth, inString, start := 0, false, 0
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+				if depth == 1 && string(data[start:i]) == key {
+					rest := bytes.TrimLeft(data[i+1:], " \t\r\n")
+					if len(rest) > 0 && rest[0] == ':' {
+						rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+						if len(rest) > 0 && rest[0] == '"' {
+							if end := bytes.IndexByte(rest[1:], '"'); end >= 0 {
+								return string(rest[1 : 1+end])
+							}
+						}
+					}
+				}
+			}
+		case c == '"':
+			inString, start = true, i+1
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return ""
 }
 
 // salvage reads id and op from a frame that failed to decode, if it can.
@@ -266,6 +309,10 @@ func classify(err error, field string) *opError {
 		return fail(wire.CodeVisibility, "visibility", "%v", err)
 	case errors.Is(err, chat.ErrLimit):
 		return fail(wire.CodeLimit, "", "%v", err)
+	case errors.Is(err, chat.ErrRate):
+		return fail(wire.CodeRateLimited, "", "%v", err)
+	case errors.Is(err, chat.ErrFull):
+		return fail(wire.CodeSessionFull, "", "%v", err)
 	case errors.Is(err, chat.ErrInvalid):
 		return fail(wire.CodeBadRequest, field, "%v", err)
 	case errors.Is(err, routing.ErrNoOffer):

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -60,12 +61,17 @@ type Options struct {
 	// the node's counters.
 	Connected    func(open bool)
 	SlowConsumer func()
+	// Files completes file-uploaded notices (documents.go); nil passes them
+	// unchanged.
+	Files FileAttacher
 }
 
 // Handler serves the agent WebSocket.
 type Handler struct {
 	opts Options
 	log  *slog.Logger
+	// dropped counts server-owned user-data keys agents sent at join.
+	dropped atomic.Int64
 
 	mu       sync.Mutex // guards the following
 	conns    map[*conn]struct{}
@@ -96,6 +102,10 @@ func New(opts Options) *Handler {
 	}
 	return h
 }
+
+// DroppedKeys returns how many server-owned user-data keys agents sent at
+// join and the handler dropped (a metric for the node's counters).
+func (h *Handler) DroppedKeys() int64 { return h.dropped.Load() }
 
 // Register mounts the WebSocket endpoint; other methods on its path get a
 // JSON 405.

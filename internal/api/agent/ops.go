@@ -6,6 +6,7 @@ import (
 	wire "github.com/confab/confab/client/agent"
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/richmsg"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/validate"
 )
@@ -85,6 +86,10 @@ func (c *conn) joinRequest(req *request) (chat.JoinRequest, error) {
 	}
 	if err := checkKV("userData", validate.UserData, req.userData, lim); err != nil {
 		return chat.JoinRequest{}, err
+	}
+	if n := validate.DropServerOwned(req.userData); n > 0 {
+		c.h.dropped.Add(int64(n))
+		c.h.log.Warn("agent join user data: server-owned keys dropped", "agent", c.agent.ID, "keys", n)
 	}
 	nick := req.Nickname
 	if nick == "" {
@@ -210,6 +215,9 @@ func (c *conn) send(req *request, a *pendingAck) error {
 	); err != nil {
 		return err
 	}
+	if e := richmsg.Check("text", req.Text, req.attrs); e != nil {
+		return fail(wire.CodeBadRequest, e.Field, "%s", e.Reason)
+	}
 	treat := strings.ToUpper(req.TreatAs)
 	if treat != "" && treat != "NORMAL" && treat != "SYSTEM" {
 		return fail(wire.CodeBadRequest, "treatAs", "treatAs must be NORMAL or SYSTEM")
@@ -273,9 +281,15 @@ func (c *conn) notify(req *request, a *pendingAck) error {
 		if terr != nil {
 			return terr
 		}
+		ud := req.userData
+		if nt == chat.SysCommand && req.Text == cmdFileUpload && c.h.opts.Files != nil {
+			if ud, err = c.h.opts.Files.AttachFile(c.ctx, c.agent.ID, m.sess.ID(), ud); err != nil {
+				return err
+			}
+		}
 		rc, err = m.sess.Notify(m.userID, chat.Note{
 			Type: nt, Text: req.Text, Visibility: vis, ReceiverID: req.ReceiverID,
-			UserData: req.userData, Attrs: req.attrs,
+			UserData: ud, Attrs: req.attrs,
 		})
 	}
 	if err != nil {

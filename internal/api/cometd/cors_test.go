@@ -91,7 +91,7 @@ func TestNotificationFiles(t *testing.T) {
 	if status, body := post(b.hc, map[string]string{"operation": "fileGetLimits", "secureKey": "wrong"}); status != 200 || !strings.Contains(body, `"code":401`) {
 		t.Errorf("wrong key: HTTP %d %s", status, body)
 	}
-	if status, body := post(b.hc, map[string]string{"operation": "fileDelete", "secureKey": key, "fileId": "nope"}); status != 400 || !strings.Contains(body, "fileId") {
+	if status, body := post(b.hc, map[string]string{"operation": "fileDelete", "secureKey": key, "fileId": "nope"}); status != 404 || !strings.Contains(body, "fileId") {
 		t.Errorf("fileDelete of no file: HTTP %d %s", status, body)
 	}
 	if status, _ := post(b.hc, map[string]string{"operation": "juggle", "secureKey": key}); status != 400 {

@@ -33,7 +33,10 @@ type env struct {
 	warns  []string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvMaxBody(t, 2048) }
+
+// newEnvMaxBody is newEnv with another xml-request-max-size.
+func newEnvMaxBody(t *testing.T, maxBody int) *env {
 	t.Helper()
 	var journals chat.Journals
 	e := &env{engine: chat.New(chat.Options{Journal: &journals})}
@@ -49,7 +52,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(e.engine.StopTimers)
 	e.router = routing.New(routing.Options{Engine: e.engine})
 	journals = append(journals, e.router)
-	h := esp.New(esp.Options{Engine: e.engine, Router: e.router, Token: func() string { return token }, MaxBody: func() int { return 2048 }})
+	h := esp.New(esp.Options{Engine: e.engine, Router: e.router, Token: func() string { return token }, MaxBody: func() int { return maxBody }})
 	mux := http.NewServeMux()
 	h.Register(mux)
 	srv := httptest.NewServer(mux)

@@ -175,6 +175,9 @@ func decodeParams(body []byte) (params, *fault) {
 	if t[0] != '{' {
 		return nil, newFault(http.StatusBadRequest, wire.FaultBadRequest, "", "the body must be a JSON object of string parameters")
 	}
+	if kv.JSONDepth(t, kv.MaxDepth+1) > kv.MaxDepth+1 {
+		return nil, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, "", "the body is nested deeper than %d levels (key-value parameters at most %d)", kv.MaxDepth+1, kv.MaxDepth)
+	}
 	dec := json.NewDecoder(bytes.NewReader(t))
 	var raw map[string]json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
@@ -303,6 +306,10 @@ func actionFault(err error, param string) *fault {
 		return newFault(http.StatusConflict, wire.FaultSessionClosed, "InteractionId", "%v", err)
 	case errors.Is(err, routing.ErrNotAsync):
 		return newFault(http.StatusConflict, wire.FaultNotAsync, "", "%v", err)
+	case errors.Is(err, chat.ErrRate):
+		return newFault(http.StatusTooManyRequests, wire.FaultRateLimited, "", "%v", err)
+	case errors.Is(err, chat.ErrFull):
+		return newFault(http.StatusConflict, wire.FaultSessionFull, "", "%v", err)
 	case errors.Is(err, chat.ErrInvalid), errors.Is(err, chat.ErrVisibility):
 		return newFault(http.StatusBadRequest, wire.FaultInvalidParameter, param, "%v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/richmsg"
 	"github.com/confab/confab/internal/validate"
 )
 
@@ -69,6 +70,11 @@ func (h *Handler) message(ctx context.Context, s *chat.Session, p params) (wire.
 	}
 	if _, f := p.text("MessageType", validate.MessageType, lim); f != nil {
 		return wire.Reply{}, f
+	}
+	if attrs, f := p.kvParam("EventAttributes"); f == nil {
+		if e := richmsg.Check("MessageText", text, attrs); e != nil {
+			return wire.Reply{}, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, "EventAttributes", "%s: %s", e.Field, e.Reason)
+		}
 	}
 	return h.post(ctx, s, p, "MessageText", func(from string, ps post) (chat.Receipt, error) {
 		return s.Send(from, chat.Msg{Text: text, Type: p["MessageType"], Visibility: ps.vis, Attrs: ps.attrs})

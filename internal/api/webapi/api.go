@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -12,6 +13,7 @@ import (
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/cors"
+	"github.com/confab/confab/internal/store"
 )
 
 // Options configure an API. Engine and Config are required; zero values of
@@ -48,6 +50,14 @@ type Options struct {
 	// SlowConsumer, when set, is told each time a push connection is
 	// closed for falling behind (the node's counters).
 	SlowConsumer func()
+
+	// Files keeps uploaded files; nil answers as a node with customer file
+	// transfer off.
+	Files store.Documents
+	// Refreshed, if set, is told of every refresh a customer makes with the
+	// nextPosition it was answered (push notifications count it as the
+	// acknowledgement of what they announced).
+	Refreshed func(sessionID, userID string, next int)
 }
 
 // Defaults of the Options limits.
@@ -77,12 +87,18 @@ type API struct {
 	ping       time.Duration
 	wtimeout   time.Duration
 	slow       func() // Options.SlowConsumer
+	files      store.Documents
+	refreshed  func(sessionID, userID string, next int)
+	uploads    uploadGate
+	uploaded   atomic.Int64
+	downloaded atomic.Int64
 
 	// decoy is compared against when there is no such chat or customer, so
 	// that a wrong key and an unknown chat take the same work.
 	decoy    []byte
 	presence *presence
-	keys     *keyIndex     // secure key -> chat, for transports that send only the key
+	keys     *keyIndex // secure key -> chat, for transports that send only the key
+	guard    *guard
 	done     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
 	bufs     sync.Pool // *[]byte answer buffers
@@ -112,6 +128,8 @@ func New(opts Options) *API {
 		decoy:      []byte(chat.NewSecret(secureKeyLen)),
 		done:       make(chan struct{}),
 		conns:      map[*websocket.Conn]struct{}{},
+		files:      opts.Files,
+		refreshed:  opts.Refreshed,
 	}
 	if a.clock == nil {
 		a.clock = a.engine.Clock()
@@ -144,6 +162,7 @@ func New(opts Options) *API {
 	a.events.New = func() any { e := make([]chat.Event, 0, 16); return &e }
 	a.presence = newPresence(a)
 	a.keys = newKeyIndex(a.engine)
+	a.guard = newGuard(a)
 	return a
 }
 

@@ -16,12 +16,16 @@ type request struct {
 	lim    limits
 	form   *form
 	chatID string
-	sess   *chat.Session
-	me     chat.Participant // the customer, as of authentication
+	// service is the service name the request came under ("" when its
+	// transport names none, as chat-ntf file operations).
+	service string
+	sess    *chat.Session
+	me      chat.Participant // the customer, as of authentication
 }
 
 // authenticate checks the session fields: the chat must exist (alive or in
-// its grace period), userId must be a customer of it, secureKey must be that
+// its grace period) and have been created under the path's service name,
+// userId must be a customer of it, secureKey must be that
 // customer's key and alias must be this node's. It fills rq.sess and rq.me.
 // Any mismatch is the same false: the caller answers with unauthorized,
 // which says nothing about which part was wrong.
@@ -32,7 +36,11 @@ func (a *API) authenticate(rq *request) bool {
 	want := a.decoy
 	ok := false
 	if s, err := a.engine.Get(rq.chatID); err == nil && userID != "" {
-		if p, err := s.Participant(userID); err == nil && p.Type == chat.Client && p.Protocol == chat.Flex && p.Secret != "" {
+		// A chat's keys work only under the service it was created with (a
+		// session restored without its service name accepts any, and so
+		// does a transport that names no service).
+		sameService := s.Service() == "" || rq.service == "" || s.Service() == rq.service
+		if p, err := s.Participant(userID); err == nil && sameService && p.Type == chat.Client && p.Protocol == chat.Flex && p.Secret != "" {
 			rq.sess, rq.me = s, p
 			want = []byte(p.Secret)
 			ok = true

@@ -115,7 +115,7 @@ func (a *API) Call(ctx context.Context, c Call) Result {
 		a.fail(cw, &failure{status: http.StatusNotFound, errs: []apiError{{codeNotFound, "no such Chat API v2 operation: " + clip(c.Operation)}}})
 		return cw.result()
 	}
-	rq := &request{w: cw, r: r, cfg: cfg, lim: lim, form: f, chatID: c.ChatID}
+	rq := &request{w: cw, r: r, cfg: cfg, lim: lim, form: f, chatID: c.ChatID, service: c.Service}
 	a.runByKey(rq, h)
 	return cw.result()
 }
@@ -125,6 +125,23 @@ func (a *API) Call(ctx context.Context, c Call) Result {
 // chatId or userId the client sent must agree) and this node's alias, then
 // authenticates as REST does. A key the index does not know (a chat
 // restored after a restart) still works when chatId and userId are sent.
+// keyAuth authenticates a request by its secureKey alone, as CometD
+// clients are (runByKey without the run).
+func (a *API) keyAuth(rq *request) bool {
+	if e, ok := a.keys.get(rq.form.get("secureKey")); ok {
+		uid := rq.form.get("userId")
+		if (rq.chatID != "" && rq.chatID != e.chatID) || (uid != "" && uid != e.userID) {
+			return false
+		}
+		rq.chatID = e.chatID
+		rq.form.set("userId", e.userID)
+	} else if rq.chatID == "" {
+		rq.chatID = rq.form.get("chatId")
+	}
+	rq.form.set("alias", a.alias)
+	return a.authenticate(rq)
+}
+
 func (a *API) runByKey(rq *request, h op) {
 	if e, ok := a.keys.get(rq.form.get("secureKey")); ok {
 		uid := rq.form.get("userId")

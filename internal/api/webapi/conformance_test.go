@@ -260,12 +260,31 @@ func TestConformanceFileLimits(t *testing.T) {
 	  "chatEnded": false, "nextPosition": 3, "messages": [
 	    {"from": {"nickname": "system", "participantId": 0, "type": "External"}, "index": 0, "type": "Notice",
 	     "utcTime": "<time>", "userData": {
-	       "upload-max-files": "0", "upload-max-file-size": "0", "upload-max-total-size": "0",
-	       "upload-need-agent": "true", "upload-file-types": "", "used-upload-max-files": "0",
-	       "used-upload-max-total-size": "0", "download-attempts": "0", "used-download-attempts": "0",
-	       "delete-file": "false"}}]}`)
+	       "upload-max-files": "3", "upload-max-file-size": "2097152", "upload-max-total-size": "5242880",
+	       "upload-need-agent": "true", "upload-file-types": "gif:jpeg:jpg:pdf:png:txt", "used-upload-max-files": "0",
+	       "used-upload-max-total-size": "0", "download-attempts": "5", "used-download-attempts": "0",
+	       "delete-file": "true"}}]}`)
 	ctype, body = multipartFile(t, [][2]string{{"userId", c.UserID}, {"secureKey", c.SecureKey}, {"alias", c.Alias()}}, "file", "a.txt", "hello")
 	status, got = h.post("/customer-support/"+c.ID+"/file", ctype, body)
+	if status != http.StatusOK {
+		t.Fatalf("upload: HTTP %d: %s", status, got)
+	}
+	matchJSON(t, got, `{"statusCode": 0, "alias": "1", "userId": "<id>", "secureKey": "<id>", "chatId": "<id>",
+	  "chatEnded": false, "messages": [], "userData": {"file-id": "<id>"}}`)
+	status, got = h.post("/customer-support/"+c.ID+"/file/limits", ctype, body)
+	if status != http.StatusOK || !strings.Contains(string(got), `"used-upload-max-files":"1","used-upload-max-total-size":"5"`) {
+		t.Fatalf("limits after one upload: HTTP %d: %s", status, got)
+	}
+}
+
+// TestConformanceFileTransferOff: with upload-max-files = 0 the limits say
+// so and an upload is error 201 with advice 0, as the widget expects.
+func TestConformanceFileTransferOff(t *testing.T) {
+	h := startNode(t, configWith(t, "[client-file-transfer]\nupload-max-files = 0\n"), nil)
+	ctx := ctxT(t)
+	c, _, _ := h.newChat(ctx, "Ann")
+	ctype, body := multipartFile(t, [][2]string{{"userId", c.UserID}, {"secureKey", c.SecureKey}, {"alias", c.Alias()}}, "file", "a.txt", "hello")
+	status, got := h.post("/customer-support/"+c.ID+"/file", ctype, body)
 	if status != http.StatusBadRequest {
 		t.Fatalf("upload: HTTP %d: %s", status, got)
 	}

@@ -30,6 +30,7 @@ const (
 	codeNotFound     = 404 // no such operation
 	codeUnexpected   = 500 // unexpected service error
 	codeUnavailable  = 503 // service busy or going away; try again
+	codeRateLimited  = 429 // Confab: too many requests from this party or address; retry later
 )
 
 // apiError is one item of an answer's errors array.
@@ -66,7 +67,7 @@ func invalid(name, why string) *failure { return badField(codeInvalid, name, why
 
 func tooLarge(max int) *failure {
 	return &failure{status: http.StatusRequestEntityTooLarge, errs: []apiError{{codeTooLong,
-		fmt.Sprintf("request body larger than %d bytes (xml-request-max-size)", max)}}}
+		fmt.Sprintf("request body and query string larger than %d bytes (xml-request-max-size)", max)}}}
 }
 
 // limits are the field limits for one request, derived from the

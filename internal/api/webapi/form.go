@@ -50,7 +50,7 @@ func (f *form) lookup(name string) (string, bool) {
 }
 
 // maxUserDataDepth bounds userData[a][b]... nesting.
-const maxUserDataDepth = 4
+const maxUserDataDepth = kv.MaxDepth
 
 // decodeForm reads and decodes the body of r, refusing one larger than max
 // bytes, then adds the URL's query parameters that the body did not carry
@@ -59,10 +59,13 @@ const maxUserDataDepth = 4
 // lenient clients that avoid CORS preflights text/plain or no content type,
 // read as form-urlencoded. Every failure is a *failure with a 4xx status.
 func decodeForm(r *http.Request, max int) (*form, *failure) {
-	if r.ContentLength > int64(max) {
+	// The query string counts against the same limit as the body, and is
+	// measured before anything is parsed.
+	room := max - len(r.URL.RawQuery)
+	if room < 0 || r.ContentLength > int64(room) {
 		return nil, tooLarge(max)
 	}
-	body, fl := readBody(r, max)
+	body, fl := readBody(r, room)
 	if fl != nil {
 		return nil, fl
 	}

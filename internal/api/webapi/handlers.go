@@ -11,6 +11,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/richmsg"
 	"github.com/confab/confab/internal/validate"
 )
 
@@ -28,7 +29,7 @@ const (
 func (a *API) session(h op) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cfg := a.config()
-		rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId")}
+		rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId"), service: r.PathValue("service")}
 		f, fl := decodeForm(r, rq.lim.body)
 		if fl == nil {
 			fl = sessionFields(f)
@@ -151,6 +152,11 @@ func (a *API) changeFailed(rq *request, err error, field string, start int) {
 	case errors.Is(err, chat.ErrClosed), errors.Is(err, chat.ErrNotParticipant):
 		rq.me.Left = true
 		a.answer(rq, 2, start)
+	case errors.Is(err, chat.ErrRate):
+		rq.w.Header().Set("Retry-After", "1")
+		a.fail(rq.w, &failure{status: http.StatusTooManyRequests, errs: []apiError{{codeRateLimited, "sending too fast (party-send-rate); wait a moment and try again"}}})
+	case errors.Is(err, chat.ErrFull):
+		a.answer(rq, 2, start, apiError{codeTooLong, "the chat has reached its size limit (session-max-messages, session-max-transcript-bytes): nothing more can be added to it"})
 	case errors.Is(err, chat.ErrInvalid):
 		a.fail(rq.w, invalid(field, "the value was refused"))
 	default:
@@ -184,6 +190,11 @@ func opSend(a *API, rq *request) {
 	mt, fl2 := f.checked("messageType", validate.MessageType, lim, codeInvalid)
 	attrs, fl3 := f.attributes(lim)
 	id, fl4 := f.checked("clientMessageId", validate.ClientMessageID, lim, codeInvalid)
+	if fl3 == nil {
+		if e := richmsg.Check("message", msg, attrs); e != nil {
+			fl3 = invalid(e.Field, e.Reason)
+		}
+	}
 	if fl = first(fl, fl2, fl3, fl4); fl != nil {
 		a.fail(rq.w, fl)
 		return
@@ -207,6 +218,9 @@ func opRefresh(a *API, rq *request) {
 	if fl = first(fl, fl2, fl3); fl != nil {
 		a.fail(rq.w, fl)
 		return
+	}
+	if a.refreshed != nil {
+		a.refreshed(rq.sess.ID(), rq.me.UserID, start)
 	}
 	if wait <= 0 || start == readNone || start == readNewest || rq.me.Left {
 		a.answer(rq, 0, start)
@@ -385,6 +399,7 @@ func opUpdateData(a *API, rq *request) {
 		a.fail(rq.w, fl)
 		return
 	}
+	a.dropOwned(ud, rq.chatID)
 	if len(ud) > 0 {
 		if err := rq.sess.UpdateUserData(rq.me.UserID, ud); err != nil {
 			a.changeFailed(rq, err, "userData", start)
@@ -447,6 +462,9 @@ func opReadReceipt(a *API, rq *request) {
 // handleRequestChat starts a chat: POST /genesys/2/chat/{serviceName}.
 func (a *API) handleRequestChat(w http.ResponseWriter, r *http.Request) {
 	cfg := a.config()
+	if !a.allowCreate(w, r, cfg) { // before any decoding: a flood's refusal is cheap
+		return
+	}
 	lim := limitsFor(cfg)
 	f, fl := decodeForm(r, lim.body)
 	if fl != nil {
@@ -464,6 +482,7 @@ func (a *API) requestChat(w http.ResponseWriter, r *http.Request, service string
 		a.fail(w, fl)
 		return
 	}
+	a.dropOwned(cr.UserData, "")
 	if a.stopping() {
 		a.send(w, &body{status: 1, errs: []apiError{{codeUnavailable, "the server is shutting down; try again"}}})
 		return
@@ -482,7 +501,7 @@ func (a *API) requestChat(w http.ResponseWriter, r *http.Request, service string
 		a.send(w, &body{status: 2, errs: []apiError{{codeCannotStart, fmt.Sprintf("chat service %q has no usable endpoint", clip(service))}}})
 		return
 	}
-	cr.Tenant, cr.Endpoint, cr.Queue = tenant, endpoint, queue
+	cr.Tenant, cr.Endpoint, cr.Queue, cr.Service = tenant, endpoint, queue, strings.Clone(service)
 	key := chat.NewSecret(secureKeyLen)
 	cr.Creator.Secret = key
 	s, me, rc, err := a.engine.Create(cr)

@@ -45,6 +45,9 @@ type harness struct {
 // nil) and clk (the real clock when nil).
 func startNode(t testing.TB, cfg *config.Config, clk clock.Clock) *harness {
 	t.Helper()
+	if cfg == nil {
+		cfg = configWith(t, "")
+	}
 	var out bytes.Buffer
 	srv, err := server.New(context.Background(), server.Options{
 		Config: cfg, DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: quietLog(), Clock: clk, Out: &out,
@@ -74,7 +77,7 @@ func startNode(t testing.TB, cfg *config.Config, clk clock.Clock) *harness {
 func startAPI(t testing.TB, cfg *config.Config, clk clock.Clock, opts webapi.Options) *harness {
 	t.Helper()
 	if cfg == nil {
-		cfg = config.Default()
+		cfg = configWith(t, "")
 	}
 	if clk == nil {
 		clk = clock.Real()

@@ -1,6 +1,8 @@
 package webapi
 
 import (
+	"mime"
+	"mime/multipart"
 	"net/http"
 )
 
@@ -34,10 +36,39 @@ func ntfRoute(operation string) (string, bool) {
 func (a *API) ServeNotificationFiles(w http.ResponseWriter, r *http.Request) {
 	cfg := a.config()
 	rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg)}
-	f, fl := decodeForm(r, rq.lim.body)
-	if fl != nil {
-		a.fail(w, fl)
-		return
+	var f *form
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
+		// Read the fields up to the file part only: an upload is streamed
+		// into the store (files.go), never decoded whole.
+		ur, _, fl := newUploadReader(r, rq.lim.body)
+		var part *multipart.Part
+		if fl == nil && ur == nil {
+			fl = invalid("", "malformed multipart body")
+		}
+		if fl == nil {
+			part, fl = ur.next()
+		}
+		if fl != nil {
+			a.fail(w, fl)
+			return
+		}
+		rq.form = ur.f
+		if ur.f.get("operation") == "fileUpload" {
+			rq.chatID = ur.f.get("chatId")
+			a.streamUpload(rq, ur, part, func(f *form) bool { return f.get("secureKey") != "" }, a.keyAuth)
+			return
+		}
+		if part != nil {
+			a.fail(w, invalid("file", "a file part belongs to operation fileUpload only"))
+			return
+		}
+		f = ur.f
+	} else {
+		var fl *failure
+		if f, fl = decodeForm(r, rq.lim.body); fl != nil {
+			a.fail(w, fl)
+			return
+		}
 	}
 	rq.form = f
 	opName := f.get("operation")
@@ -52,8 +83,8 @@ func (a *API) ServeNotificationFiles(w http.ResponseWriter, r *http.Request) {
 			h = s.op
 		}
 	}
-	if h == nil { // the route table no longer has this file operation
-		a.fail(w, &failure{status: http.StatusNotFound, errs: []apiError{{codeNotFound, "file operation " + opName + " is not available"}}})
+	if h == nil { // fileUpload in a body that is not multipart
+		a.fail(w, invalid("file", "operation fileUpload needs a multipart/form-data body with the file"))
 		return
 	}
 	if fid := f.get("fileId"); fid != "" {

@@ -16,9 +16,14 @@ import (
 
 var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// testProtection turns off the per-address and per-party rates for tests
+// that start many chats and send fast from one address; a test of the
+// rates sets them again in its own [protection] section, which comes later.
+const testProtection = "[protection]\nchat-create-rate = 0\nparty-send-rate = 0\n"
+
 func configWith(t testing.TB, ini string) *config.Config {
 	t.Helper()
-	cfg, _, err := config.Parse("test.ini", []byte(ini))
+	cfg, _, err := config.Parse("test.ini", []byte(testProtection+ini))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,4 +287,42 @@ func TestClosedChatGrace(t *testing.T) {
 	if !errors.As(err, &ae) || !ae.Has(401) || !ae.ChatEnded {
 		t.Fatalf("refresh of a purged chat: %v", err)
 	}
+}
+
+// TestIdlePushSocketDoesNotHoldForever reproduces the attack of issue 12:
+// a customer that opens a push socket and then makes no request. The socket
+// holds it past flex-disconnect-timeout, but not past _client_timeout after
+// its last request; then it is removed (reason 3) and the session slot is
+// free again.
+func TestIdlePushSocketDoesNotHoldForever(t *testing.T) {
+	fake := clock.NewFake(epoch)
+	h := startAPI(t, configWith(t, "[settings]\nflex-disconnect-timeout = 10\n[chat]\n_client_timeout = 120\n"), fake, webapi.Options{})
+	ctx := ctxT(t)
+	c, s, _ := h.newChat(ctx, "Ann")
+	sub, err := c.Subscribe(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if _, err := sub.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go func() { // keep reading, as a live (or scripted) client does
+		for {
+			if _, err := sub.Next(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	for range 23 {
+		fake.Advance(5 * time.Second) // 115 s of a silent socket
+	}
+	if !present(t, s, c.UserID) {
+		t.Fatal("removed before _client_timeout while its socket was open")
+	}
+	for range 3 {
+		fake.Advance(5 * time.Second) // past 120 s
+	}
+	eventually(t, "the idle customer to be removed", func() bool { return !present(t, s, c.UserID) })
+	checkRemovedForInactivity(t, s, c)
 }

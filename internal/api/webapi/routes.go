@@ -28,7 +28,7 @@ var sessionOps = []struct {
 	{"updateNickname", opUpdateNickname},
 	{"readReceipt", opReadReceipt},
 	{"file/limits", opFileLimits},
-	{"file", opFileUpload},
+	{"file", nil}, // streamed: handleUpload decodes its own body
 	{"file/{fileId}/download", opFileDownload},
 	{"file/{fileId}/delete", opFileDelete},
 }
@@ -45,6 +45,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST "+basePath+"{service}", a.cors(a.handleRequestChat))
 	mux.Handle("POST "+basePath+"{service}/{$}", a.cors(a.handleRequestChat))
 	for _, s := range sessionOps {
+		if s.op == nil {
+			mux.Handle("POST "+basePath+"{service}/{chatId}/"+s.name, a.cors(a.handleUpload))
+			continue
+		}
 		mux.Handle("POST "+basePath+"{service}/{chatId}/"+s.name, a.cors(a.session(s.op)))
 	}
 	mux.Handle("GET "+basePath+"{service}/{chatId}/ws", a.cors(a.handleWS))

@@ -36,7 +36,11 @@ const (
 // nothing and receives nothing twice.
 func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 	cfg := a.config()
-	rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId"), form: &form{}}
+	rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId"), service: r.PathValue("service"), form: &form{}}
+	if len(r.URL.RawQuery) > rq.lim.body {
+		a.fail(w, tooLarge(rq.lim.body))
+		return
+	}
 	if fl := rq.form.parseURLEncoded(r.URL.RawQuery); fl != nil {
 		a.fail(w, fl)
 		return
@@ -77,6 +81,11 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 		c.Close(CloseUnauthorized, "unauthorized")
 		return
 	}
+	for _, old := range a.guard.addPush(rq.chatID, c, cfg.Protection.PushPerParty) {
+		go old.Close(CloseReplaced, "replaced by a newer connection of the same customer")
+	}
+	defer a.guard.dropPush(rq.chatID, c)
+	rq.sess.Touch(rq.me.UserID) // the handshake is a request
 	release := a.presence.hold(rq.chatID)
 	defer release()
 	code, reason := a.push(ctx, c, rq, start)

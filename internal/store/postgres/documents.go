@@ -228,7 +228,7 @@ func (r *chunkReader) Close() error {
 
 // AttachDocument gives a document its session and file-id; see
 // store.Documents.
-func (s *Store) AttachDocument(ctx context.Context, id, sessionID, fileID string) (store.Document, error) {
+func (s *Store) AttachDocument(ctx context.Context, id, sessionID, fileID, owner string) (store.Document, error) {
 	if sessionID == "" || fileID == "" {
 		return store.Document{}, fmt.Errorf("postgres: attach document %s: %w: empty session or file id", id, store.ErrInvalid)
 	}
@@ -243,7 +243,8 @@ func (s *Store) AttachDocument(ctx context.Context, id, sessionID, fileID string
 		case fid != "" || (sid != "" && sid != sessionID):
 			return fmt.Errorf("%w: document is attached to a session already", store.ErrConflict)
 		}
-		_, err = tx.Exec(ctx, `UPDATE documents SET session_id = $1, file_id = $2 WHERE id = $3`, sessionID, fileID, id)
+		_, err = tx.Exec(ctx, `UPDATE documents SET session_id = $1, file_id = $2, owner = CASE WHEN $3 = '' THEN owner ELSE $3 END WHERE id = $4`,
+			sessionID, fileID, owner, id)
 		if err = classify(err); errors.Is(err, store.ErrExists) {
 			err = fmt.Errorf("%w: file id %s is taken in the session", store.ErrConflict, fileID)
 		}

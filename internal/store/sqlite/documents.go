@@ -236,7 +236,7 @@ func (r *chunkReader) Close() error {
 
 // AttachDocument gives a document its session and file-id; see
 // store.Documents.
-func (s *Store) AttachDocument(ctx context.Context, id, sessionID, fileID string) (store.Document, error) {
+func (s *Store) AttachDocument(ctx context.Context, id, sessionID, fileID, owner string) (store.Document, error) {
 	if sessionID == "" || fileID == "" {
 		return store.Document{}, fmt.Errorf("sqlite: attach document %s: %w: empty session or file id", id, store.ErrInvalid)
 	}
@@ -251,7 +251,8 @@ func (s *Store) AttachDocument(ctx context.Context, id, sessionID, fileID string
 		case fid != "" || (sid != "" && sid != sessionID):
 			return fmt.Errorf("%w: document is attached to a session already", store.ErrConflict)
 		}
-		_, err = w.conn.ExecContext(ctx, `UPDATE documents SET session_id = ?, file_id = ? WHERE id = ?`, sessionID, fileID, id)
+		_, err = w.conn.ExecContext(ctx, `UPDATE documents SET session_id = ?, file_id = ?, owner = CASE WHEN ? = '' THEN owner ELSE ? END WHERE id = ?`,
+			sessionID, fileID, owner, owner, id)
 		if err = classify(err); errors.Is(err, store.ErrExists) {
 			err = fmt.Errorf("%w: file id %s is taken in the session", store.ErrConflict, fileID)
 		}

@@ -212,9 +212,9 @@ func testDocumentFiles(t *testing.T, s store.Store) {
 	put(t, s, store.Document{ID: "a2", Owner: "agent", Name: "y.txt"}, []byte("y"))
 	put(t, s, store.Document{ID: "c1", SessionID: "S", FileID: "f-c1", Name: "z.txt"}, []byte("z"))
 
-	got, err := s.AttachDocument(ctx, "a1", "S", "f-a1")
+	got, err := s.AttachDocument(ctx, "a1", "S", "f-a1", "")
 	must(t, "AttachDocument", err)
-	if got.SessionID != "S" || got.FileID != "f-a1" {
+	if got.SessionID != "S" || got.FileID != "f-a1" || got.Owner != "agent" {
 		t.Fatalf("attached %+v", got)
 	}
 	f, err := s.FindFile(ctx, "S", "f-a1")
@@ -229,20 +229,20 @@ func testDocumentFiles(t *testing.T, s store.Store) {
 	wantErr(t, "FindFile in another session", err, store.ErrNotFound)
 	_, err = s.FindFile(ctx, "S", "")
 	wantErr(t, "FindFile empty", err, store.ErrNotFound)
-	_, err = s.AttachDocument(ctx, "a1", "T", "f-x")
+	_, err = s.AttachDocument(ctx, "a1", "T", "f-x", "")
 	wantErr(t, "AttachDocument twice", err, store.ErrConflict)
-	_, err = s.AttachDocument(ctx, "a2", "S", "f-a1")
+	_, err = s.AttachDocument(ctx, "a2", "S", "f-a1", "")
 	wantErr(t, "AttachDocument with a taken file id", err, store.ErrConflict)
-	_, err = s.AttachDocument(ctx, "nope", "S", "f-9")
+	_, err = s.AttachDocument(ctx, "nope", "S", "f-9", "")
 	wantErr(t, "AttachDocument unknown", err, store.ErrNotFound)
-	_, err = s.AttachDocument(ctx, "a2", "", "f-9")
+	_, err = s.AttachDocument(ctx, "a2", "", "f-9", "")
 	wantErr(t, "AttachDocument no session", err, store.ErrInvalid)
 	if d, err := s.GetDocument(ctx, "a2"); err != nil || d.SessionID != "" || d.FileID != "" {
 		t.Fatalf("a refused attach changed a2: %+v, %v", d, err)
 	}
 	// The same file id in another session is fine.
-	if _, err := s.AttachDocument(ctx, "a2", "T", "f-a1"); err != nil {
-		t.Fatalf("file id reused in another session: %v", err)
+	if d, err := s.AttachDocument(ctx, "a2", "T", "f-a1", "customer-9"); err != nil || d.Owner != "customer-9" {
+		t.Fatalf("file id reused in another session, with a new owner: %+v, %v", d, err)
 	}
 }
 

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"AgentRouting", testAgentRouting},
 		{"ListByContact", testListByContact},
 		{"Settings", testSettings},
+		{"PIIRules", testPIIRules},
 		{"Close", testClose},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/confab/confab/internal/api/agent"
+	"github.com/confab/confab/internal/api/webapi"
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/documents"
+	"github.com/confab/confab/internal/push"
+)
+
+// fileParts are file transfer and push notifications, which the customer
+// API and the agent protocol share: the agent documents endpoint (which
+// also completes agents' file-uploaded notices), the push service (a
+// journal of the engine, acknowledged by the customer API's refresh, and
+// the target of the flex-push-timeout ping: push.Service.Ping), and the
+// documents' retention janitor.
+type fileParts struct {
+	docs    *agent.Documents
+	push    *push.Service
+	janitor *documents.Janitor
+	api     atomic.Pointer[webapi.API]
+}
+
+// fileParts builds the shared pieces once per node.
+func (s *Server) fileParts(p *parts) *fileParts {
+	if p.files != nil {
+		return p.files
+	}
+	fp := &fileParts{}
+	log := s.log.With("adapter", "files")
+	fp.docs = agent.NewDocuments(agent.DocumentsOptions{
+		Engine: s.engine, Agents: p.store, Docs: p.store, Log: log,
+		MaxSize: func() int64 { return int64(s.cfg.Load().Documents.AgentUploadMaxSize) },
+	})
+	fp.push = push.New(push.Options{
+		Config: s.Config, Clock: s.clock, Outbox: p.store, Alias: "1", Log: s.log.With("adapter", "push"),
+		Encode: func(dst []byte, ev *chat.Event) ([]byte, bool) {
+			if a := fp.api.Load(); a != nil {
+				return a.EncodeEvent(dst, ev)
+			}
+			return dst, false
+		},
+		Connected: func(id string) bool {
+			a := fp.api.Load()
+			return a != nil && a.Connected(id)
+		},
+		Secret: func(sessionID, userID string) string {
+			sess, err := s.engine.Get(sessionID)
+			if err != nil {
+				return ""
+			}
+			pt, err := sess.Participant(userID)
+			if err != nil {
+				return ""
+			}
+			return pt.Secret
+		},
+	})
+	p.addJournal(fp.push)
+	if s.pinger != nil {
+		s.pinger.to.Store(fp.push) // flex-push-timeout pings go out as push notifications
+	}
+	if n, err := fp.push.Load(context.Background()); err != nil {
+		log.Error("push: pending notifications not loaded", "err", err)
+	} else if n > 0 {
+		p.say("push: %d reliable notifications resumed", n)
+	}
+	fp.janitor = documents.NewJanitor(p.store, s.clock, func() time.Duration { return s.cfg.Load().Documents.Retention }, log)
+	p.add(config.PortAgent, fp.docs, func(ctx context.Context) {
+		fp.push.Close(ctx)
+		fp.janitor.Stop()
+	})
+	p.files = fp
+	return fp
+}
+
+// bindWebAPI gives the push service the customer API's event encoding and
+// connection state.
+func (fp *fileParts) bindWebAPI(a *webapi.API) { fp.api.Store(a) }
+
+// PushStats returns the push notifications' counters (attempts, failures,
+// latency, ...); zero before the node is built.
+func (s *Server) PushStats() push.Stats {
+	if s.parts == nil || s.parts.files == nil {
+		return push.Stats{}
+	}
+	return s.parts.files.push.Stats()
+}
+
+// DocumentCounts returns the file operations the node has served: customer
+// uploads and downloads, agent uploads and downloads, documents purged by
+// the retention rule.
+func (s *Server) DocumentCounts() DocumentCounts {
+	var c DocumentCounts
+	if s.parts == nil || s.parts.files == nil {
+		return c
+	}
+	fp := s.parts.files
+	if a := fp.api.Load(); a != nil {
+		fc := a.FileCounts()
+		c.CustomerUploads, c.CustomerDownloads = fc.Uploaded, fc.Downloaded
+	}
+	ac := fp.docs.Counts()
+	c.AgentUploads, c.AgentDownloads, c.AgentRefused = ac.Uploads, ac.Downloads, ac.Refused
+	c.Purged = fp.janitor.Purged()
+	return c
+}
+
+// DocumentCounts are the node's file-operation counters.
+type DocumentCounts struct {
+	CustomerUploads, CustomerDownloads         int64
+	AgentUploads, AgentDownloads, AgentRefused int64
+	Purged                                     int64
+}
