@@ -95,7 +95,8 @@ type ixn struct {
 	contactID string
 
 	present   map[string]chat.Party // parties in the session, by user id
-	agents    int                   // present parties that count as agents
+	agents    int                   // present parties that handle the chat (see handles)
+	handling  map[string]bool       // their user ids
 	everAgent bool
 	assignee  string // user id of the party that accepted
 	claimUser string // user id an accept in progress joins with

@@ -83,7 +83,7 @@ func (r *Router) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 	before := x.snapshotKey()
 	switch ev.Kind {
 	case chat.NewParty:
-		r.joinedLocked(x, ev.From)
+		r.joinedLocked(x, ev.From, ev.Visibility)
 	case chat.PartyLeft:
 		r.leftLocked(x, ev)
 	case chat.Message:
@@ -135,7 +135,23 @@ func (r *Router) asyncActivity(ev *chat.Event) bool {
 	return ev.Qualifies(set)
 }
 
-func (r *Router) joinedLocked(x *ixn, p chat.Party) {
+// handles reports whether a party joining with visibility vis handles the
+// chat for routing: an agent or supervisor that is not a bot, unless it is
+// a supervisor watching silently (VIP), which leaves the chat queued.
+func handles(p chat.Party, vis chat.Visibility) bool {
+	return isAgent(p) && !(p.Type == chat.Supervisor && vis == chat.VisVIP)
+}
+
+func (r *Router) joinedLocked(x *ixn, p chat.Party, vis chat.Visibility) {
+	if _, again := x.present[p.UserID]; again {
+		// A party announced again: a supervisor barging in (now ALL).
+		if !x.handling[p.UserID] && handles(p, vis) {
+			x.handling[p.UserID] = true
+			x.agents++
+			x.everAgent = true
+		}
+		return
+	}
 	x.present[p.UserID] = p
 	if p.PersonID != "" {
 		if x.served == nil {
@@ -147,7 +163,11 @@ func (r *Router) joinedLocked(x *ixn, p chat.Party) {
 		x.assignee = p.UserID
 		x.claimUser = ""
 	}
-	if isAgent(p) {
+	if handles(p, vis) {
+		if x.handling == nil {
+			x.handling = map[string]bool{}
+		}
+		x.handling[p.UserID] = true
 		x.agents++
 		x.everAgent = true
 		x.onHold = false
@@ -164,7 +184,8 @@ func (r *Router) leftLocked(x *ixn, ev *chat.Event) {
 		return
 	}
 	delete(x.present, p.UserID)
-	if isAgent(p) {
+	if x.handling[p.UserID] {
+		delete(x.handling, p.UserID)
 		x.agents--
 	}
 	if p.UserID == x.assignee {

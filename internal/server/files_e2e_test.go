@@ -60,7 +60,7 @@ func TestFilesBothWays(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice := n.dial(t, "tok-alice")
-	joined, err := alice.Join(ctx, c.ID, wire.JoinOptions{})
+	joined, err := alice.Accept(ctx, c.ID, wire.JoinOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestFilesBothWays(t *testing.T) {
 	resp.Body.Close()
 	// A second announcement of the same document in another session fails.
 	c2, _, _ := cc.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Zed"})
-	if _, err := alice.Join(ctx, c2.ID, wire.JoinOptions{}); err != nil {
+	if _, err := alice.Accept(ctx, c2.ID, wire.JoinOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := alice.Notify(ctx, c2.ID, wire.Notice{Type: "SYS_COMMAND", Text: "file-uploaded",

@@ -44,7 +44,7 @@ func TestPushEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice := n.dial(t, "tok-alice")
-	if _, err := alice.Join(ctx, c.ID, wire.JoinOptions{}); err != nil {
+	if _, err := alice.Accept(ctx, c.ID, wire.JoinOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := alice.Send(ctx, c.ID, wire.Message{Text: "are you there?"}); err != nil {

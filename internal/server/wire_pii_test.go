@@ -36,7 +36,8 @@ func startNode(t *testing.T, dir, ini string, log *slog.Logger) *e2eNode {
 		t.Fatal(err)
 	}
 	for _, a := range e2eAgents {
-		err := st.AddAgent(ctx, store.Agent{ID: a.id, Name: a.name, TokenHash: agent.HashToken(a.token), Type: a.typ})
+		err := st.AddAgent(ctx, store.Agent{ID: a.id, Name: a.name, TokenHash: agent.HashToken(a.token), Type: a.typ,
+			Queues: a.queues, Capacity: a.capacity})
 		if err != nil && !strings.Contains(err.Error(), "exists") {
 			t.Fatal(err)
 		}
@@ -277,8 +278,15 @@ func chatScenario(t *testing.T, n *e2eNode) {
 	if _, err := alice.Accept(ctx, ch.ID, wire.JoinOptions{UserData: map[string]any{"AgentNote": "agent-secret-note"}}); err != nil {
 		t.Fatal(err)
 	}
-	bob := n.dial(t, "tok-bob")
-	if _, err := bob.Join(ctx, ch.ID, wire.JoinOptions{Visibility: "INT"}); err != nil {
+	bob := n.dial(t, "tok-bob") // alice asks bob to coach her
+	if err := bob.SetState(ctx, wire.StateReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Invite(ctx, ch.ID, "bob", "INT"); err != nil {
+		t.Fatal(err)
+	}
+	waitOffer(t, bob, ch.ID)
+	if _, err := bob.Accept(ctx, ch.ID, wire.JoinOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	steps := []func() error{
@@ -535,15 +543,22 @@ func TestUnmaskLiveDialogEndToEnd(t *testing.T) {
 	send() // 1
 	check("1", "the customer", customerSees(), "masked")
 	alice := n.dial(t, "tok-alice")
-	if _, err := alice.Join(ctx, ch.ID, wire.JoinOptions{}); err != nil { // 2
+	if _, err := alice.Accept(ctx, ch.ID, wire.JoinOptions{}); err != nil { // 2
 		t.Fatal(err)
 	}
 	check("2", "agent 1", cardsSeen(t, alice, 1), "masked")
 	send() // 3
 	check("3", "agent 1", cardsSeen(t, alice, 1), "clear")
 	check("3", "the customer", customerSees(), "masked", "clear")
-	bob := n.dial(t, "tok-bob")
-	if _, err := bob.Join(ctx, ch.ID, wire.JoinOptions{}); err != nil { // 4
+	bob := n.dial(t, "tok-bob") // alice invites bob to a conference
+	if err := bob.SetState(ctx, wire.StateReady, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.Invite(ctx, ch.ID, "bob", "ALL"); err != nil {
+		t.Fatal(err)
+	}
+	waitOffer(t, bob, ch.ID)
+	if _, err := bob.Accept(ctx, ch.ID, wire.JoinOptions{}); err != nil { // 4
 		t.Fatal(err)
 	}
 	check("4", "agent 2", cardsSeen(t, bob, 2), "masked", "masked")

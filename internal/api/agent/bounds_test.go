@@ -19,7 +19,7 @@ func TestBoundsErrors(t *testing.T) {
 	ctx := ctxT(t)
 	s, _ := e.customer(t, "q", false)
 	c := e.dial(t, tokAlice)
-	j, err := c.Join(ctx, s.ID(), wire.JoinOptions{UserData: map[string]any{"ContactId": "forged", "IsOnline": "1", "Skill": "billing"}})
+	j, err := c.Accept(ctx, s.ID(), wire.JoinOptions{UserData: map[string]any{"ContactId": "forged", "IsOnline": "1", "Skill": "billing"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestBoundsErrors(t *testing.T) {
 	for range 2 {
 		s.Send(cust.UserID, chat.Msg{Text: "customer"})
 	}
-	c2 := e.dial(t, tokBob)
+	c2 := e.dial(t, tokBot) // a bot of the queue may join directly
 	if _, err := c2.Join(ctx, s.ID(), wire.JoinOptions{}); err != nil {
 		t.Fatal(err)
 	}
