@@ -41,7 +41,8 @@ type parts struct {
 	stops    []func() // run at shutdown after the adapters' hooks
 	// adminToken returns the live admin token, once buildAgent has set it.
 	adminToken func() string
-	lines      []string // operator output: URLs, generated tokens
+	lines      []string                                 // operator output: URLs, generated tokens
+	linesAt    []func(addrs map[string]string) []string // operator lines that name bound addresses
 	lock       *datadir.Lock
 	router     *routing.Router       // set by buildAgent; restoration and closing use it
 	saveLive   func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
@@ -85,6 +86,10 @@ func (p *parts) addJournal(j chat.Journal) { p.journals = append(p.journals, j) 
 
 // addStop registers f to run when the node shuts down.
 func (p *parts) addStop(f func()) { p.stops = append(p.stops, f) }
+
+// sayAt queues lines for the operator that f writes once the listeners'
+// bound addresses (by port id) are known.
+func (p *parts) sayAt(f func(addrs map[string]string) []string) { p.linesAt = append(p.linesAt, f) }
 
 // say queues a line for the operator, printed after the URLs at start.
 func (p *parts) say(format string, args ...any) {
@@ -163,6 +168,9 @@ func (p *parts) urls(addrs map[string]string) []string {
 	var out []string
 	for _, id := range ids {
 		out = append(out, fmt.Sprintf("%-7s %-30s http://%s", id, portTitles[id], addrs[id]))
+	}
+	for _, f := range p.linesAt {
+		out = append(out, f(addrs)...)
 	}
 	return append(out, p.lines...)
 }
