@@ -48,7 +48,7 @@ func (s *Server) buildAgent(p *parts) error {
 		OriginPatterns: corsPolicy(s.cfg.Load()).Patterns(),
 		Log:            s.log.With("adapter", "agent"),
 		// The node's counters (wire_ops.go).
-		Connected: s.agentConnected, SlowConsumer: s.ops.counters.SlowConsumers[1].Inc,
+		Connected: s.agentConnected, SlowConsumer: s.ops.counters.SlowConsumers[1].Inc, Frame: s.agentFrame,
 	})
 	p.add(config.PortAgent, agents, agents.Shutdown)
 	p.ownedDropped = append(p.ownedDropped, agents.DroppedKeys)

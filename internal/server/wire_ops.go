@@ -164,6 +164,17 @@ func (s *Server) agentConnected(open bool) {
 	}
 }
 
+// agentFrame counts one agent-protocol request frame like an HTTP
+// request of the agent API, operation = the frame's op.
+func (s *Server) agentFrame(op string, took time.Duration, failed bool) {
+	status := http.StatusOK
+	if failed {
+		status = http.StatusBadRequest
+	}
+	s.ops.counters.Request("agent", op, status, took, false)
+	s.ops.limits.ObserveDelay(took)
+}
+
 // onBatch counts one store commit.
 func (s *Server) onBatch(n, failed int, took time.Duration) { s.ops.counters.Commit(n, failed, took) }
 
