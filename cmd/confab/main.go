@@ -121,6 +121,14 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("configuration refused, not starting:\n%w", err)
 		}
 	}
+	if cfg.Log != config.Default().Log { // [log] outputs, segments, time stamps
+		l, closeLogs, err := openLogs(cfg.Log, stdout, stderr)
+		if err != nil {
+			return fmt.Errorf("configuration refused, not starting: %w", err)
+		}
+		defer closeLogs()
+		log = l
+	}
 
 	if addr := os.Getenv(pprofEnv); addr != "" {
 		stopProfiling, err := startProfiling(addr, stdout, log)
