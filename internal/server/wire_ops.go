@@ -175,6 +175,14 @@ func (s *Server) agentFrame(op string, took time.Duration, failed bool) {
 	s.ops.limits.ObserveDelay(took)
 }
 
+// customerAuthFailed counts a customer API request whose credentials
+// matched no chat. It is logged at debug level only: customers polling a
+// purged chat get the same answer.
+func (s *Server) customerAuthFailed() {
+	s.ops.counters.AuthFailures.Inc()
+	s.log.Debug("authentication failed", "api", "webapi")
+}
+
 // onBatch counts one store commit.
 func (s *Server) onBatch(n, failed int, took time.Duration) { s.ops.counters.Commit(n, failed, took) }
 
