@@ -308,6 +308,8 @@ func TestImplemented(t *testing.T) {
 		"settings/flex-disconnect-timeout",
 		"settings/limit-for-sessions",
 		"settings/attach-session-statistics",
+		"settings/attach-stats-rep-events",
+		"settings/attach-stats-rep-place",
 		"settings/limits-control-enabled",
 		"settings/limit-average-interval",
 		"settings/limit-for-flex-users",

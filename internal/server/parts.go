@@ -121,7 +121,7 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 	// The engine reports to p.journals, which the adapters may extend while
 	// they are built, before any session exists.
 	s.engine = chat.New(chat.Options{Clock: s.clock, Settings: engineSettings(s.cfg.Load()), Journal: &p.journals,
-		OnWriteError: s.writeFailed, Admit: s.admit, Statistics: s.statistics})
+		OnWriteError: s.writeFailed, Admit: s.admit, Statistics: s.statistics, Interim: s.interim})
 	for _, build := range s.adapterBuilders() {
 		if err := build(p); err != nil {
 			p.close(ctx)

@@ -141,12 +141,27 @@ func (s *Server) admit(restore bool) error { return s.ops.limits.Admit(restore) 
 // statistics computes a closing session's reporting statistics per
 // attach-session-statistics.
 func (s *Server) statistics(f *chat.Final) kv.Map {
-	cfg := s.cfg.Load()
+	return stats.Compute(f, statsOptions(s.cfg.Load()))
+}
+
+func statsOptions(cfg *config.Config) stats.Options {
 	o := stats.Options{Mode: stats.Mode(cfg.Settings.AttachSessionStatistics), AsyncIdleThreshold: cfg.Settings.AsyncIdleAlert}
 	if cfg.Inactivity.Enabled {
 		o.IdleThreshold = cfg.Inactivity.TimeoutAlert
 	}
-	return stats.Compute(f, o)
+	return o
+}
+
+// interim computes intermediate statistics of an async session per
+// attach-stats-rep-events and attach-stats-rep-place, with the mode of
+// attach-session-statistics.
+func (s *Server) interim(f *chat.Final, ev *chat.Event) kv.Map {
+	cfg := s.cfg.Load()
+	st := cfg.Settings
+	if st.AttachStatsRepPlace != "userdata" || st.AttachStatsRepEvents == stats.RepNone {
+		return nil
+	}
+	return stats.Interim(f, ev, st.AttachStatsRepEvents, statsOptions(cfg))
 }
 
 // readyForWork reports whether the load limits let the node report ready.
