@@ -154,7 +154,7 @@ func (p *parts) onShutdown(srv *http.Server) {
 // portTitles say what each listener serves, for the start-up lines.
 var portTitles = map[string]string{
 	config.PortWebAPI: "customer Chat API v2",
-	config.PortAgent:  "agent protocol and admin API",
+	config.PortAgent:  "agent protocol, admin, history",
 	config.PortESP:    "workflow (ESP) API",
 	config.PortHealth: "health, /Counters and /metrics",
 }

@@ -199,7 +199,12 @@ func (s *Server) customerAuthFailed() {
 }
 
 // onBatch counts one store commit.
-func (s *Server) onBatch(n, failed int, took time.Duration) { s.ops.counters.Commit(n, failed, took) }
+func (s *Server) onBatch(n, failed int, took time.Duration) {
+	s.ops.counters.Commit(n, failed, took)
+	if failed > 0 {
+		s.log.Error("store: writes failed", "batch", n, "failed", failed, "took", took)
+	}
+}
 
 // route is what a route pattern is counted as.
 type route struct {
