@@ -134,7 +134,7 @@ func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter)
 		return fmt.Sprintf("$%d", len(args))
 	}
 	for _, c := range []struct{ col, val string }{
-		{"queue", f.Queue}, {"status", string(f.Status)}, {"state", f.State},
+		{"queue", f.Queue}, {"status", string(f.Status)}, {"state", f.State}, {"contact_id", f.ContactID},
 	} {
 		if c.val != "" {
 			where = append(where, c.col+" = "+arg(c.val))
@@ -149,13 +149,21 @@ func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: list interactions: %w", err)
 		}
-		where = append(where, "(created_at, id) > ("+arg(created)+", "+arg(f.AfterID)+")")
+		cmp := ">"
+		if f.Newest {
+			cmp = "<"
+		}
+		where = append(where, "(created_at, id) "+cmp+" ("+arg(created)+", "+arg(f.AfterID)+")")
 	}
 	q := "SELECT " + cols + " FROM interactions"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY created_at, id"
+	if f.Newest {
+		q += " ORDER BY created_at DESC, id DESC"
+	} else {
+		q += " ORDER BY created_at, id"
+	}
 	if f.Limit > 0 {
 		q += " LIMIT " + arg(f.Limit)
 	}
