@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -135,6 +136,32 @@ func (b *browser) screenshot(dir, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// download clicks the control sel names with downloads going to a fresh
+// directory and waits for a file there holding want.
+func (b *browser) download(t *testing.T, sel, want string) {
+	t.Helper()
+	dir := t.TempDir()
+	_, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir,
+		BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID,
+	})
+	if err != nil {
+		t.Fatalf("%s: download behaviour: %v", b.name, err)
+	}
+	b.do("download "+sel, chromedp.Click(chromedp.CSS(sel)))
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if data, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && string(data) == want {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: no download holding %q", b.name, want)
 }
 
 func (b *browser) consoleErrors() []string {
@@ -276,6 +303,19 @@ func TestWidgetAndDesk(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-input]`), "customer is VIP-ish"),
 		chromedp.Click(chromedp.CSS(`[data-testid=desk-send]`)))
 	agent.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-visibility=INT]')].some(e => e.textContent.includes('INT') && e.textContent.includes('customer is VIP-ish'))`)
+	// A file each way, downloaded on the other side.
+	files := t.TempDir()
+	custFile, agentFile := filepath.Join(files, "receipt.txt"), filepath.Join(files, "label.txt")
+	os.WriteFile(custFile, []byte("receipt 42 from the customer"), 0o644)
+	os.WriteFile(agentFile, []byte("shipping label from the agent"), 0o644)
+	customer.poll(`!document.querySelector('[data-testid=chat-file-limits]').closest('[hidden]') && document.querySelector('[data-testid=chat-file-limits]').textContent.includes('txt')`)
+	customer.do("customer uploads", chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=chat-file-input]`), []string{custFile}, chromedp.NodeReady))
+	agent.poll(`[...document.querySelectorAll('[data-testid=desk-file]')].some(e => e.textContent.includes('receipt.txt'))`)
+	agent.download(t, `[data-testid=desk-file]`, "receipt 42 from the customer")
+	agent.do("agent uploads", chromedp.SetValue(chromedp.CSS(`[data-testid=desk-visibility]`), "ALL"), chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=desk-file-input]`), []string{agentFile}, chromedp.NodeReady))
+	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message][data-from-type=Agent] [data-testid=chat-file]')].some(e => e.textContent.includes('label.txt'))`)
+	customer.download(t, `[data-testid=chat-message][data-from-type=Agent] [data-testid=chat-file]`, "shipping label from the agent")
+
 	agent.screenshot(shots, "desk-chat")
 	customer.screenshot(shots, "widget-chat")
 

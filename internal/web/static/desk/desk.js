@@ -261,9 +261,11 @@ function openChat(sessionId, userId, interaction, role) {
     me && me.userType === 'SUPERVISOR' ? el('option', { value: 'VIP', text: 'Supervisors only' }) : null);
   if (role === 'SUPERVISOR') vis.value = 'VIP';
   const send = el('button', { type: 'submit', 'data-testid': 'desk-send', text: 'Send' });
+  const file = el('input', { id: `file-${sessionId}`, type: 'file', 'data-testid': 'desk-file-input' });
   const compose = el('form', { class: 'compose', 'aria-label': 'Write a message' },
     el('label', { for: input.id, class: 'sr', text: 'Message' }), input,
-    el('div', { class: 'compose-row' }, el('label', { for: vis.id, text: 'Visible to' }), vis, send));
+    el('div', { class: 'compose-row' }, el('label', { for: vis.id, text: 'Visible to' }), vis,
+      el('label', { for: file.id, text: 'Send a file' }), file, send));
   const after = el('select', { id: `after-${sessionId}`, 'data-testid': 'desk-after-action' },
     el('option', { value: 'CLOSE_IF_NO_AGENTS', text: 'Close unless another agent stays' }),
     el('option', { value: 'KEEP_ALIVE', text: 'Leave, keep the chat open' }),
@@ -331,6 +333,21 @@ function openChat(sessionId, userId, interaction, role) {
     }
   });
   closeTabBtn.addEventListener('click', () => closeTab(c));
+  file.addEventListener('change', async () => {
+    const f = file.files && file.files[0];
+    file.value = '';
+    if (!f || c.ended) return;
+    try {
+      const form = new FormData();
+      form.append('file', f, f.name);
+      const resp = await fetch(`${apiBase()}/agent/v1/documents`, { method: 'POST', body: form, headers: auth() });
+      const doc = await resp.json();
+      if (!resp.ok) throw new Error(doc.message || `HTTP ${resp.status}`);
+      await request('notify', { sessionId, noticeType: 'SYS_COMMAND', text: 'file-uploaded', visibility: vis.value, userData: { 'file-document-id': doc.documentId } });
+    } catch (err) {
+      flash(`File not sent: ${err.message}`);
+    }
+  });
   c.end = end;
   c.closeTabBtn = closeTabBtn;
   c.compose = compose;
@@ -422,6 +439,13 @@ function renderEvent(c, ev, replay) {
         item = el('li', { class: 'system' }, `${who} pushed ${ev.text}`, badge);
       } else if (ev.noticeType === 'USER_UPDATE_NICK') {
         item = el('li', { class: 'system' }, `${who} is now ${ev.text}`);
+      } else if (ev.noticeType === 'SYS_COMMAND' && ev.text === 'file-uploaded') {
+        const u = ev.userData || {};
+        const label = `${u['file-name'] || 'file'} (${u['file-size'] || '?'} bytes)`;
+        item = el('li', { class: 'system' }, `${who} shared `, el('button', {
+          type: 'button', class: 'quiet', 'data-testid': 'desk-file', 'aria-label': `Download ${label}`, text: label,
+          onclick: () => downloadDoc(u['file-document-id'], u['file-name'] || 'file'),
+        }), badge);
       } else if (ev.noticeType === 'USER_CUSTOM' && ev.text) {
         item = el('li', { class: 'system' }, `${who}: ${ev.text}`, badge);
       }
@@ -434,6 +458,26 @@ function renderEvent(c, ev, replay) {
   item.dataset.kind = ev.kind;
   item.dataset.visibility = ev.visibility || 'ALL';
   c.log.append(item);
+}
+
+// ---- documents ---------------------------------------------------------------------------------
+const apiBase = () => (config.agent ? `${location.protocol}//${config.agent}` : '');
+const auth = () => ({ Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY) || ''}` });
+
+async function downloadDoc(id, filename) {
+  if (!id) return;
+  try {
+    const resp = await fetch(`${apiBase()}/agent/v1/documents/${encodeURIComponent(id)}`, { headers: auth() });
+    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+    const url = URL.createObjectURL(await resp.blob());
+    const a = el('a', { href: url, download: filename });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (err) {
+    flash(`Cannot download: ${err.message}`);
+  }
 }
 
 // ---- start ---------------------------------------------------------------------------------------

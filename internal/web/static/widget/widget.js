@@ -81,8 +81,14 @@
   const compose = el('form', { class: 'cfb-compose', 'aria-label': 'Write a message' },
     el('label', { for: inputId, class: 'cfb-sr', text: 'Message' }), input, sendBtn,
     el('span', { id: `${panelId}-hint`, class: 'cfb-sr', text: 'Enter sends, Shift+Enter starts a new line' }));
+  // File upload, shown with the server's limits once they allow one.
+  const fileId = `${panelId}-file`;
+  const fileInput = el('input', { id: fileId, type: 'file', class: 'cfb-file', 'data-testid': 'chat-file-input', 'aria-describedby': `${fileId}-limits` });
+  const fileLimits = el('span', { id: `${fileId}-limits`, class: 'cfb-limits', 'data-testid': 'chat-file-limits' });
+  const attach = el('div', { class: 'cfb-attach', hidden: true },
+    el('label', { for: fileId, class: 'cfb-link', text: 'Attach a file' }), fileInput, fileLimits);
   const endBtn = el('button', { type: 'button', class: 'cfb-link', 'data-testid': 'chat-end', text: 'End chat' });
-  const conversation = el('div', { class: 'cfb-chat', hidden: true }, log, typing, compose, el('div', { class: 'cfb-actions' }, endBtn));
+  const conversation = el('div', { class: 'cfb-chat', hidden: true }, log, typing, compose, el('div', { class: 'cfb-actions' }, attach, endBtn));
 
   // Ended state.
   const download = el('a', { class: 'cfb-link', 'data-testid': 'chat-transcript', text: 'Download transcript' });
@@ -185,7 +191,7 @@
         break;
       }
       case 'ParticipantJoined':
-        if (!mine) item = system(`${who} joined the chat`, m);
+        if (!mine) { item = system(`${who} joined the chat`, m); loadLimits(); }
         if (m.text) item = item || system(m.text, m);
         break;
       case 'ParticipantLeft':
@@ -215,7 +221,13 @@
         break;
       case 'FileUploaded': {
         const f = m.userData || {};
-        item = system(`${who} shared the file ${f['file-name'] || ''}`, m);
+        const label = `${f['file-name'] || 'file'} (${size(Number(f['file-size']) || 0)})`;
+        transcript.push(`[${timeOf(m)}] ${who} shared the file ${label}`);
+        item = el('li', { class: 'cfb-system' }, `${who} shared `, el('button', {
+          type: 'button', class: 'cfb-link', 'data-testid': 'chat-file', 'aria-label': `Download ${label}`, text: label,
+          onclick: () => downloadFile(f['file-id'], f['file-name'] || 'file'),
+        }));
+        if (!mine) markRead(m.index);
         break;
       }
       default:
@@ -249,6 +261,60 @@
     op('readReceipt', { transcriptPosition: String(lastRead) }).catch(() => {});
   }
   document.addEventListener('visibilitychange', () => markRead());
+
+  // ---- files ----------------------------------------------------------------------------------
+  let limits = null;
+  const size = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${Math.round(n / 1024)} kB` : `${n} B`);
+  async function loadLimits() {
+    if (!chat || chat.ended) return;
+    try {
+      const r = await op('file/limits');
+      const l = r.messages && r.messages[0] && r.messages[0].userData;
+      if (!l) return;
+      limits = l;
+      const left = Number(l['upload-max-files']) - Number(l['used-upload-max-files']);
+      const max = Number(l['upload-max-file-size']);
+      attach.hidden = !(left > 0 && max > 0);
+      const types = (l['upload-file-types'] || '').split(':').filter(Boolean);
+      fileInput.accept = types.map((t) => `.${t}`).join(',');
+      fileLimits.textContent = `up to ${size(max)}${types.length ? `; ${types.join(', ')}` : ''}; ${left} left`;
+    } catch { /* no file transfer */ }
+  }
+  fileInput.addEventListener('change', async () => {
+    const file = fileInput.files && fileInput.files[0];
+    fileInput.value = '';
+    if (!file || !chat || !limits) return;
+    if (file.size > Number(limits['upload-max-file-size'])) { say(`The file is larger than ${size(Number(limits['upload-max-file-size']))}.`); return; }
+    const form = new FormData();
+    for (const [k, v] of Object.entries(session())) form.append(k, v);
+    form.append('file', file, file.name);
+    say(`Sending ${file.name}…`);
+    try {
+      const resp = await fetch(`${api}/${encodeURIComponent(chat.chatId)}/file`, { method: 'POST', body: form, mode: 'cors', credentials: 'omit' });
+      const r = await resp.json();
+      say(r.statusCode === 0 ? '' : `Not sent: ${(r.errors && r.errors[0] && r.errors[0].advice) || 'refused'}`);
+    } catch {
+      say('Not sent: the chat server cannot be reached.');
+    }
+    loadLimits();
+  });
+  async function downloadFile(id, filename) {
+    if (!chat || !id) return;
+    try {
+      const resp = await fetch(`${api}/${encodeURIComponent(chat.chatId)}/file/${encodeURIComponent(id)}/download`,
+        { method: 'POST', body: new URLSearchParams(session()), mode: 'cors', credentials: 'omit' });
+      const type = resp.headers.get('Content-Type') || '';
+      if (!resp.ok || type.startsWith('application/json')) { say('The file cannot be downloaded.'); return; }
+      const url = URL.createObjectURL(await resp.blob());
+      const a = el('a', { href: url, download: filename });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch {
+      say('The file cannot be downloaded.');
+    }
+  }
 
   // ---- push -----------------------------------------------------------------------------------
   function connect() {
@@ -338,6 +404,7 @@
     show('chat');
     say('');
     connect();
+    loadLimits();
     if (!panel.hidden) input.focus();
   }
   compose.addEventListener('submit', async (e) => {
