@@ -23,10 +23,15 @@ func (s *Server) buildWeb(p *parts) error {
 	p.add(config.PortWebAPI, web.New(web.Options{
 		Service: service,
 		Locate: func() web.Locations {
-			if a := s.Addr(config.PortAgent); a != s.Addr(config.PortWebAPI) {
-				return web.Locations{Agent: a}
+			var loc web.Locations
+			self := s.Addr(config.PortWebAPI)
+			if a := s.Addr(config.PortAgent); a != self {
+				loc.Agent = a
 			}
-			return web.Locations{}
+			if h := s.Addr(config.PortHealth); h != self {
+				loc.Health = h
+			}
+			return loc
 		},
 	}), nil)
 	var demo []web.DemoAccount

@@ -341,6 +341,7 @@ func TestWidgetAndDesk(t *testing.T) {
 	sup := newBrowser(t, customer.ctx, "supervisor", chromedp.WithNewBrowserContext())
 	sup.do("open the desk", chromedp.Navigate(links["demo-supervisor"]))
 	sup.do("console", chromedp.WaitVisible(chromedp.CSS(`#console`)))
+	sup.poll(`Number((document.querySelector('[data-kpi=session_current]') || {}).textContent) >= 1`)
 	adminTok, err := os.ReadFile(filepath.Join(srv.DataDir(), "admin.token"))
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,8 @@ var static embed.FS
 // Locations say where the node's APIs listen, as host:port; an empty
 // field means the listener of the page itself.
 type Locations struct {
-	Agent string `json:"agent"` // agent WebSocket and admin API
+	Agent  string `json:"agent"`  // agent WebSocket and admin API
+	Health string `json:"health"` // /Counters
 }
 
 // Options configure a Handler.

@@ -30,7 +30,7 @@ func TestPages(t *testing.T) {
 		{"/widget/widget.css", "text/css", "#confab-widget", false},
 		{"/desk/", "text/html", `data-testid="desk-signin"`, false},
 		{"/desk/desk.js", "javascript", "access_token", false},
-		{"/desk/config.json", "application/json", `"agent":"127.0.0.1:9","service":"customer-support"`, false},
+		{"/desk/config.json", "application/json", `"agent":"127.0.0.1:9","health":"","service":"customer-support"`, false},
 	} {
 		resp, err := http.Get(srv.URL + tt.path)
 		if err != nil {

@@ -106,7 +106,10 @@ function signedIn(agent) {
   $('console').hidden = agent.userType !== 'SUPERVISOR';
   poll();
   pollTimer = setInterval(poll, 2000);
-  if (agent.userType === 'SUPERVISOR' && sessionStorage.getItem(ADMIN_KEY)) loadLive();
+  if (agent.userType === 'SUPERVISOR') {
+    loadKPI();
+    if (sessionStorage.getItem(ADMIN_KEY)) loadLive();
+  }
 }
 
 $('signin-form').addEventListener('submit', (e) => {
@@ -195,6 +198,27 @@ function renderQueues(items) {
     el('th', { scope: 'row', text: name }), el('td', { text: String(q.n) }), el('td', { text: waitText(q.oldest) })));
   if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: '3', class: 'muted', text: 'No chat is waiting.' })));
   $('queues').replaceChildren(...rows);
+}
+
+// The node's KPI counters (GET /Counters on the health listener).
+const KPIS = [
+  ['session_current', 'Chats now'], ['flex_users_current', 'Customers now'],
+  ['agent_connections_current', 'Agent connections'], ['session_created', 'Chats started'],
+  ['session_closed', 'Chats ended'], ['message_client', 'Customer messages'], ['message_agent', 'Agent messages'],
+];
+async function loadKPI() {
+  if (!me || me.userType !== 'SUPERVISOR') return;
+  const base = config.health ? `${location.protocol}//${config.health}` : '';
+  try {
+    const resp = await fetch(`${base}/Counters`);
+    const k = await resp.json();
+    $('kpi').replaceChildren(...KPIS.filter(([n]) => n in k).flatMap(([n, label]) => [
+      el('dt', { text: label }), el('dd', { 'data-kpi': n, text: String(k[n]) })]));
+  } catch {
+    $('kpi').replaceChildren(el('dd', { class: 'muted', text: 'The counters cannot be read from this page.' }));
+    return;
+  }
+  setTimeout(loadKPI, 5000);
 }
 
 $('admin-form').addEventListener('submit', (e) => {
@@ -421,7 +445,7 @@ function renderEvent(c, ev, replay) {
         el('span', { class: 'from', text: who }), badge,
         el('p', { class: 'text', text: ev.text || '' }),
         el('time', { class: 'time', datetime: ev.time, text: new Date(ev.time).toLocaleTimeString() }));
-      if (from.userType === 'CLIENT') c.typing.textContent = '';
+      if (!mine && c.typingFrom === from.userId) c.typing.textContent = '';
       if (!mine && !replay && active !== c.sessionId) { c.unread++; renderUnread(c); }
       break;
     case 'newParty':
@@ -432,7 +456,7 @@ function renderEvent(c, ev, replay) {
       break;
     case 'notice':
       if (ev.noticeType === 'TYPING_STARTED') {
-        if (!mine) c.typing.textContent = `${who} is typing${ev.text ? `: ${ev.text}` : '…'}`;
+        if (!mine) { c.typing.textContent = `${who} is typing${ev.text ? `: ${ev.text}` : '…'}`; c.typingFrom = from.userId; }
       } else if (ev.noticeType === 'TYPING_STOPPED') {
         if (!mine) c.typing.textContent = '';
       } else if (ev.noticeType === 'USER_PUSHED_URL') {
