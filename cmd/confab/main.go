@@ -99,6 +99,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data-dir", "confab-data", "`directory` for the embedded store")
 	listen := fs.String("listen", "", "one `address` for every API, overriding [ports] (default from the configuration: 127.0.0.1:8080)")
 	storeDSN := fs.String("store-dsn", "", "PostgreSQL connection `string` for the store, overriding [store] (default: the embedded SQLite store)")
+	noDemo := fs.Bool("no-demo", false, "do not create the demo agent and supervisor on a first run on loopback")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -120,6 +121,14 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("configuration refused, not starting:\n%w", err)
 		}
 	}
+	if cfg.Log != config.Default().Log { // [log] outputs, segments, time stamps
+		l, closeLogs, err := openLogs(cfg.Log, stdout, stderr)
+		if err != nil {
+			return fmt.Errorf("configuration refused, not starting: %w", err)
+		}
+		defer closeLogs()
+		log = l
+	}
 
 	if addr := os.Getenv(pprofEnv); addr != "" {
 		stopProfiling, err := startProfiling(addr, stdout, log)
@@ -132,7 +141,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	srv, err := server.New(ctx, server.Options{
 		Config: cfg, ConfigPath: *configPath, DataDir: *dataDir, Listen: *listen, StoreDSN: *storeDSN,
-		Logger: log, Out: stdout,
+		Logger: log, Out: stdout, DemoAccounts: !*noDemo,
 	})
 	if err != nil {
 		return err

@@ -69,6 +69,10 @@ type Options struct {
 	// user data and kept in Final.Stats. It runs with the session's lock
 	// held, so it must be a pure computation.
 	Statistics func(*Final) kv.Map
+	// Interim, when set, is asked for intermediate statistics of an async
+	// session after each agent join or departure (see interim.go); it runs
+	// with the session's lock held and must be a pure computation.
+	Interim InterimFunc
 }
 
 const shardCount = 64
@@ -82,6 +86,7 @@ type Engine struct {
 	journal  Journal
 	admit    func(restore bool) error
 	stats    func(*Final) kv.Map
+	interim  InterimFunc
 	seed     maphash.Seed
 	settings atomic.Pointer[Settings]
 	masking  atomic.Pointer[pii.Policy] // see mask.go
@@ -99,7 +104,7 @@ type shard struct {
 
 // New returns an Engine.
 func New(opts Options) *Engine {
-	e := &Engine{clock: opts.Clock, journal: opts.Journal, admit: opts.Admit, stats: opts.Statistics, seed: maphash.MakeSeed(), onWriteError: opts.OnWriteError}
+	e := &Engine{clock: opts.Clock, journal: opts.Journal, admit: opts.Admit, stats: opts.Statistics, interim: opts.Interim, seed: maphash.MakeSeed(), onWriteError: opts.OnWriteError}
 	if e.clock == nil {
 		e.clock = clock.Real()
 	}

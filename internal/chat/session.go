@@ -474,6 +474,7 @@ func (s *Session) appendLocked(ev *Event, now time.Time) Receipt {
 	w := s.engine.journal.EventAppended(s.id, s.events.add(ev))
 	s.trackLocked(ev.Pos, w)
 	s.observeLocked(ev, now)
+	s.interimLocked(ev, now)
 	s.notifyLocked()
 	return Receipt{Pos: ev.Pos, Time: now, durable: w, sess: s}
 }

@@ -214,19 +214,21 @@ func logSection() *sectionSpec {
 		logOutput("standard", "Where standard-level messages are written (same values as all).", func(l *Log) *string { return &l.Standard }),
 		logOutput("trace", "Where trace-level messages are written (same values as all).", func(l *Log) *string { return &l.Trace }),
 		logOutput("debug", "Where debug-level messages are written (same values as all).", func(l *Log) *string { return &l.Debug }),
-		{Option: Option{Name: "segment", Default: "false", Kind: KindString, Range: "false, or a size in KB (e.g. 10000 or 10 MB), or hours (e.g. 2 hr)", Effect: Restart,
+		{Option: Option{Name: "segment", Default: "false", Kind: KindString, Range: "false, or a size in KB (e.g. 10000 or 10 MB), or hours (e.g. 2 hr)", Effect: Restart, Implemented: true,
 			Doc: "Start a new log file when the current one reaches this size or age; false keeps one file."},
-			bind: field(func(c *Config) *string { return &c.Log.Segment })},
-		{Option: Option{Name: "expire", Default: "false", Kind: KindString, Range: "false, or a count of files or days (e.g. 10, 10 file, 7 day)", Effect: Restart,
+			parse: func(raw string) (any, bool) { _, err := ParseLogSegment(raw); return raw, err == nil },
+			bind:  field(func(c *Config) *string { return &c.Log.Segment })},
+		{Option: Option{Name: "expire", Default: "false", Kind: KindString, Range: "false, or a count of files or days (e.g. 10, 10 file, 7 day)", Effect: Restart, Implemented: true,
 			Doc: "How many log segments (or days of them) are kept before the oldest is deleted; false keeps them all."},
-			bind: field(func(c *Config) *string { return &c.Log.Expire })},
+			parse: func(raw string) (any, bool) { _, err := ParseLogExpire(raw); return raw, err == nil },
+			bind:  field(func(c *Config) *string { return &c.Log.Expire })},
 		{Option: Option{Name: "buffering", Default: "false", Kind: KindBool, Effect: Restart,
 			Doc: "Buffer log file writes in memory (faster, may lose the last lines in a crash)."},
 			bind: field(func(c *Config) *bool { return &c.Log.Buffering })},
-		{Option: Option{Name: "time-format", Default: "time", Kind: KindEnum, Values: []string{"time", "locale", "ISO8601"}, Effect: Restart,
+		{Option: Option{Name: "time-format", Default: "time", Kind: KindEnum, Values: []string{"time", "locale", "ISO8601"}, Effect: Restart, Implemented: true,
 			Doc: "Format of the time stamp of each log line."},
 			bind: enumField(func(c *Config) *string { return &c.Log.TimeFormat })},
-		{Option: Option{Name: "time-convert", Default: "local", Kind: KindEnum, Values: []string{"local", "utc"}, Effect: Restart,
+		{Option: Option{Name: "time-convert", Default: "local", Kind: KindEnum, Values: []string{"local", "utc"}, Effect: Restart, Implemented: true,
 			Doc: "Whether log time stamps are local time or UTC."},
 			bind: enumField(func(c *Config) *string { return &c.Log.TimeConvert })},
 		{Option: Option{Name: "messagefile", Default: "", Kind: KindString, Range: "a file name", Effect: Restart,
@@ -237,7 +239,7 @@ func logSection() *sectionSpec {
 
 // logOutput is a [log] output option (all, standard, trace, debug).
 func logOutput(name, doc string, p func(*Log) *string) *desc {
-	return &desc{Option: Option{Name: name, Default: "", Kind: KindString, Range: "stdout, stderr or file names, comma-separated", Effect: Restart,
+	return &desc{Option: Option{Name: name, Default: "", Kind: KindString, Range: "stdout, stderr or file names, comma-separated", Effect: Restart, Implemented: true,
 		Doc: doc + " (Values follow the reference's standard log options.)"},
 		bind: field(func(c *Config) *string { return p(&c.Log) })}
 }

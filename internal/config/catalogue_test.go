@@ -312,6 +312,8 @@ func TestImplemented(t *testing.T) {
 		"settings/flex-disconnect-timeout",
 		"settings/limit-for-sessions",
 		"settings/attach-session-statistics",
+		"settings/attach-stats-rep-events",
+		"settings/attach-stats-rep-place",
 		"settings/limits-control-enabled",
 		"settings/limit-average-interval",
 		"settings/limit-for-flex-users",
@@ -322,6 +324,7 @@ func TestImplemented(t *testing.T) {
 		"health-service/log-output-proviso",
 		"health-service/log-output-content",
 		"log/verbose",
+		"log/all", "log/standard", "log/trace", "log/debug", "log/segment", "log/expire", "log/time-format", "log/time-convert",
 		"settings/session-password-enforce",
 		"settings/stop-abandoned-interaction",
 		"settings/session-restoration-mode",
@@ -375,6 +378,10 @@ func validSamples(o config.Option) map[string]string {
 	switch o.Section + "/" + o.Name {
 	case "settings/flex-push-content":
 		return map[string]string{"": "", "secure-key, app-dbid,secure-key": "secure-key,app-dbid"}
+	case "log/segment":
+		return map[string]string{"false": "false", "10000": "10000", "10 MB": "10 MB", "2 hr": "2 hr"}
+	case "log/expire":
+		return map[string]string{"false": "false", "10": "10", "10 file": "10 file", "7 day": "7 day"}
 	case "client-file-transfer/upload-file-types":
 		return map[string]string{"": "", "PDF:.png": "pdf:png"}
 	case "push/customhttp.url":

@@ -139,7 +139,7 @@ func New() *Set {
 	s.AgentsConnected = s.add("agent_connections_current", "confab_agent_connections_active", "Agent and bot WebSocket connections open now.", Current)
 	s.SlowConsumers[0] = s.addLabelled("slow_consumer_webapi", "confab_slow_consumer_disconnects_total", "api", "webapi", "Customer push connections closed because they fell too far behind.")
 	s.SlowConsumers[1] = s.addLabelled("slow_consumer_agent", "confab_slow_consumer_disconnects_total", "api", "agent", "Agent sockets closed because their send queue was full.")
-	s.AuthFailures = cum("auth_failed", "confab_auth_failures_total", "Requests refused for a missing or wrong token (agent, ESP, admin).")
+	s.AuthFailures = cum("auth_failed", "confab_auth_failures_total", "Requests refused for missing or wrong credentials: agent, ESP and admin tokens, customer API keys that match no chat.")
 	s.StoreCommits = cum("store_commit", "confab_store_commits_total", "Transactions committed by the store's group-commit writer.")
 	s.StoreWrites = cum("store_write", "confab_store_writes_total", "Writes (events, records) committed by the store.")
 	s.StoreFailures = cum("store_write_failed", "confab_store_write_failures_total", "Store writes that failed.")

@@ -35,8 +35,8 @@ func (r *requests) init(s *Set) {
 	r.ops.Store(&map[string]prometheus.Observer{})
 	for _, api := range apiNames {
 		r.apis[api] = &apiCounters{
-			requests: s.addLabelled("request_"+api, "confab_requests_total", "api", api, "HTTP requests served by the "+api+" API (a WebSocket counts once)."),
-			errors:   s.addLabelled("request_error_"+api, "confab_request_errors_total", "api", api, "Requests of the "+api+" API answered with HTTP status 400 or above."),
+			requests: s.addLabelled("request_"+api, "confab_requests_total", "api", api, "Requests served by the "+api+" API: HTTP requests (a WebSocket counts once) and, for agent, every request frame."),
+			errors:   s.addLabelled("request_error_"+api, "confab_request_errors_total", "api", api, "Requests of the "+api+" API answered with HTTP status 400 or above (agent frames: with an error frame)."),
 			timeMs:   s.addLabelled("request_time_"+api+"_ms", "confab_request_processing_milliseconds_total", "api", api, "Time spent processing requests of the "+api+" API, in milliseconds (WebSocket lifetimes and long polls excluded)."),
 		}
 	}

@@ -11,6 +11,7 @@
 // 80: limited at 400, accepting again at 320).
 //
 // Time comes from the injected clock. A Controller is safe for concurrent
-// use: the reply-delay window and the limited state sit behind one mutex,
-// held only for arithmetic.
+// use: the reply-delay window is made of atomics (observing a request
+// takes no lock) and the limited state sits behind one mutex, taken when a
+// session is created and when readiness is asked.
 package limits

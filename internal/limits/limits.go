@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/confab/confab/internal/clock"
@@ -57,16 +58,21 @@ type Controller struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex // guards the following
+	// slots sum the request delays of the last seconds; they are atomics,
+	// so observing a request takes no lock.
+	slots [windowSlots]slot
+
+	mu      sync.Mutex // guards tripped
 	tripped [metricCount]bool
-	slots   [windowSlots]slot
 }
 
-// slot sums the request delays observed in one second.
+// slot sums the request delays observed in one second. A slot found
+// holding an older second is reset by whoever claims it first; an
+// observation racing that reset may be lost, which an average can bear.
 type slot struct {
-	sec   int64 // Unix second this slot holds; stale slots are ignored
-	sum   time.Duration
-	count int64
+	sec   atomic.Int64 // Unix second this slot holds; stale slots are ignored
+	sum   atomic.Int64 // nanoseconds
+	count atomic.Int64
 }
 
 // New returns a Controller.
@@ -85,18 +91,17 @@ func New(opts Options) *Controller {
 // reply-delay average.
 func (c *Controller) ObserveDelay(d time.Duration) {
 	sec := c.opts.Clock.Now().Unix()
-	c.mu.Lock()
 	s := &c.slots[sec%windowSlots]
-	if s.sec != sec {
-		*s = slot{sec: sec}
+	if old := s.sec.Load(); old != sec && s.sec.CompareAndSwap(old, sec) {
+		s.sum.Store(0)
+		s.count.Store(0)
 	}
-	s.sum += d
-	s.count++
-	c.mu.Unlock()
+	s.sum.Add(int64(d))
+	s.count.Add(1)
 }
 
-// averageLocked is the mean request delay over the last interval.
-func (c *Controller) averageLocked(now time.Time, interval time.Duration) time.Duration {
+// average is the mean request delay over the last interval.
+func (c *Controller) average(now time.Time, interval time.Duration) time.Duration {
 	n := int64(interval / time.Second)
 	if n < 1 {
 		n = 1
@@ -109,9 +114,9 @@ func (c *Controller) averageLocked(now time.Time, interval time.Duration) time.D
 	var count int64
 	for i := int64(0); i < n; i++ {
 		s := &c.slots[(sec-i)%windowSlots]
-		if s.sec == sec-i {
-			sum += s.sum
-			count += s.count
+		if s.sec.Load() == sec-i {
+			sum += time.Duration(s.sum.Load())
+			count += s.count.Load()
 		}
 	}
 	if count == 0 {
@@ -132,7 +137,7 @@ func (c *Controller) Check() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st.Enabled && st.ReplyDelay > 0 {
-		value[metricReplyDelay], limit[metricReplyDelay] = int64(c.averageLocked(now, st.Interval)), int64(st.ReplyDelay)
+		value[metricReplyDelay], limit[metricReplyDelay] = int64(c.average(now, st.Interval)), int64(st.ReplyDelay)
 	}
 	was := c.limitedLocked()
 	for m := 0; m < metricCount; m++ {

@@ -1,7 +1,9 @@
 // Package loglevel maps the reference's [log] verbose values onto slog
 // levels and filters a handler by a level that can change while the node
-// runs (a reload). A filtering handler is safe for concurrent use: the
-// level is a slog.LevelVar.
+// runs (a reload); Fanout hands records to several outputs by level (the
+// reference's per-level [log] outputs). Both handlers are safe for
+// concurrent use as far as the handlers they wrap are: the level is a
+// slog.LevelVar and the fan-out holds no state of its own.
 package loglevel
 
 import (

@@ -184,6 +184,34 @@ func TestStatisticsThroughHistoryAPI(t *testing.T) {
 	if code := n.getJSON(t, "/api/v1/interactions/"+id, "wrong", &e); code != 401 {
 		t.Errorf("wrong token: %d", code)
 	}
+
+	// What the counters saw of it.
+	health := "http://" + n.srv.Addr(config.PortHealth)
+	_, body := getBody(t, health+"/Counters?content=set")
+	var counters map[string]int64
+	if err := json.Unmarshal([]byte(body), &counters); err != nil {
+		t.Fatal(err)
+	}
+	for name, min := range map[string]int64{
+		"session_created": 2, "session_closed": 1, "message_bot": 1, "message_agent": 1, "message_client": 1,
+		"party_joined_bot": 1, "agent_connected": 3, "auth_failed": 1, "request_agent": 8, "request_admin": 10,
+		"store_commit": 1,
+	} {
+		if counters[name] < min {
+			t.Errorf("counter %s = %d, want at least %d", name, counters[name], min)
+		}
+	}
+	_, metrics := getBody(t, health+"/metrics")
+	for _, want := range []string{
+		`confab_request_duration_seconds_count{api="agent",op="send"} 3`,
+		`confab_request_duration_seconds_count{api="agent",op="accept"} 2`, // alice, and bob taking her invitation
+		`confab_messages_total{party="bot"} 1`,
+		`confab_store_commit_duration_seconds_count`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s\n%s", want, grepLines(metrics, "api=\"agent\""))
+		}
+	}
 }
 
 func getBody(t *testing.T, url string) (int, string) {
@@ -351,4 +379,14 @@ func defaultOf(name, section string) string {
 		}
 	}
 	return "x"
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && strings.Contains(l, "_count") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

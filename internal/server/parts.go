@@ -41,7 +41,8 @@ type parts struct {
 	stops    []func() // run at shutdown after the adapters' hooks
 	// adminToken returns the live admin token, once buildAgent has set it.
 	adminToken func() string
-	lines      []string // operator output: URLs, generated tokens
+	lines      []string                                 // operator output: URLs, generated tokens
+	linesAt    []func(addrs map[string]string) []string // operator lines that name bound addresses
 	lock       *datadir.Lock
 	router     *routing.Router       // set by buildAgent; restoration and closing use it
 	saveLive   func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
@@ -86,6 +87,10 @@ func (p *parts) addJournal(j chat.Journal) { p.journals = append(p.journals, j) 
 // addStop registers f to run when the node shuts down.
 func (p *parts) addStop(f func()) { p.stops = append(p.stops, f) }
 
+// sayAt queues lines for the operator that f writes once the listeners'
+// bound addresses (by port id) are known.
+func (p *parts) sayAt(f func(addrs map[string]string) []string) { p.linesAt = append(p.linesAt, f) }
+
 // say queues a line for the operator, printed after the URLs at start.
 func (p *parts) say(format string, args ...any) {
 	p.lines = append(p.lines, fmt.Sprintf(format, args...))
@@ -116,7 +121,7 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 	// The engine reports to p.journals, which the adapters may extend while
 	// they are built, before any session exists.
 	s.engine = chat.New(chat.Options{Clock: s.clock, Settings: engineSettings(s.cfg.Load()), Journal: &p.journals,
-		OnWriteError: s.writeFailed, Admit: s.admit, Statistics: s.statistics})
+		OnWriteError: s.writeFailed, Admit: s.admit, Statistics: s.statistics, Interim: s.interim})
 	for _, build := range s.adapterBuilders() {
 		if err := build(p); err != nil {
 			p.close(ctx)
@@ -149,7 +154,7 @@ func (p *parts) onShutdown(srv *http.Server) {
 // portTitles say what each listener serves, for the start-up lines.
 var portTitles = map[string]string{
 	config.PortWebAPI: "customer Chat API v2",
-	config.PortAgent:  "agent protocol and admin API",
+	config.PortAgent:  "agent protocol, admin, history",
 	config.PortESP:    "workflow (ESP) API",
 	config.PortHealth: "health, /Counters and /metrics",
 }
@@ -163,6 +168,9 @@ func (p *parts) urls(addrs map[string]string) []string {
 	var out []string
 	for _, id := range ids {
 		out = append(out, fmt.Sprintf("%-7s %-30s http://%s", id, portTitles[id], addrs[id]))
+	}
+	for _, f := range p.linesAt {
+		out = append(out, f(addrs)...)
 	}
 	return append(out, p.lines...)
 }

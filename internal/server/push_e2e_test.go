@@ -70,4 +70,14 @@ func TestPushEndToEnd(t *testing.T) {
 	if st := n.srv.PushStats(); st.Pending != 0 || st.Acked != 1 || st.Delivered != 1 {
 		t.Fatalf("push stats after the refresh %+v", st)
 	}
+	resp, err := http.Get(n.agentURL + "/Counters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counters map[string]int64
+	json.NewDecoder(resp.Body).Decode(&counters)
+	resp.Body.Close()
+	if counters["push_delivered"] != 1 || counters["push_subscribed"] != 1 || counters["push_pending"] != 0 {
+		t.Fatalf("/Counters push figures: delivered %d, subscribed %d, pending %d", counters["push_delivered"], counters["push_subscribed"], counters["push_pending"])
+	}
 }

@@ -43,6 +43,9 @@ type Options struct {
 	// Out receives the lines meant for the operator (URLs, generated tokens);
 	// default os.Stdout.
 	Out io.Writer
+	// DemoAccounts lets a first run on loopback listeners with no agent
+	// account create a demo agent and supervisor (see wire_web.go).
+	DemoAccounts bool
 }
 
 // Server is one Confab node.
@@ -66,6 +69,8 @@ type Server struct {
 
 	ready atomic.Bool
 
+	demoAccounts bool // Options.DemoAccounts (see wire_web.go)
+
 	mu        sync.Mutex              // guards the following
 	listeners map[string]net.Listener // by configured address
 	servers   []*http.Server
@@ -76,6 +81,7 @@ type Server struct {
 // New opens the store and builds the node; it does not listen yet.
 func New(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{log: opts.Logger, clock: opts.Clock, out: opts.Out, dataDir: opts.DataDir, storeDSN: opts.StoreDSN}
+	s.demoAccounts = opts.DemoAccounts
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}

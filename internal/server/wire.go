@@ -12,5 +12,6 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildRecords,
 		s.buildProtection,
 		s.buildMasking,
+		s.buildWeb,
 	}
 }

@@ -57,7 +57,7 @@ func (s *Server) buildAgent(p *parts) error {
 		History:        p.store, KnownQueue: s.knownQueue(p, router),
 		Log: s.log.With("adapter", "agent"),
 		// The node's counters (wire_ops.go).
-		Connected: s.agentConnected, SlowConsumer: s.ops.counters.SlowConsumers[1].Inc,
+		Connected: s.agentConnected, SlowConsumer: s.ops.counters.SlowConsumers[1].Inc, Frame: s.agentFrame,
 	})
 	p.add(config.PortAgent, agents, agents.Shutdown)
 	p.ownedDropped = append(p.ownedDropped, agents.DroppedKeys)

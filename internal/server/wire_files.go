@@ -76,7 +76,39 @@ func (s *Server) fileParts(p *parts) *fileParts {
 		fp.janitor.Stop()
 	})
 	p.files = fp
+	s.registerFileCounters(fp)
 	return fp
+}
+
+// registerFileCounters shows the push and document counters on /Counters
+// and /metrics (computed when read; the cumulative ones are running totals
+// since the node started).
+func (s *Server) registerFileCounters(fp *fileParts) {
+	set := s.ops.counters
+	if set == nil {
+		return
+	}
+	pushStat := func(name, help string, f func(push.Stats) int64) {
+		set.Gauge("push_"+name, "confab_push_"+name, help, func() int64 { return f(fp.push.Stats()) })
+	}
+	pushStat("subscribed", "Customers subscribed to push notifications now.", func(st push.Stats) int64 { return int64(st.Subscribed) })
+	pushStat("pending", "Reliable push notifications waiting for the customer's refresh now.", func(st push.Stats) int64 { return int64(st.Pending) })
+	pushStat("queued", "Push notifications queued since start.", func(st push.Stats) int64 { return st.Queued })
+	pushStat("dropped", "Push notifications dropped by a full destination queue since start.", func(st push.Stats) int64 { return st.Dropped })
+	pushStat("attempts", "Push notification POSTs made since start.", func(st push.Stats) int64 { return st.Attempts })
+	pushStat("delivered", "Push notification POSTs answered 2xx since start.", func(st push.Stats) int64 { return st.Delivered })
+	pushStat("failures", "Push notification POSTs that failed since start.", func(st push.Stats) int64 { return st.Failures })
+	pushStat("given_up", "Push notifications given up after delivery-attempts failures since start.", func(st push.Stats) int64 { return st.GivenUp })
+	pushStat("resends", "Reliable push notifications resent for want of a refresh since start.", func(st push.Stats) int64 { return st.Resends })
+	pushStat("latency_ms", "Total delivery time of the delivered push POSTs since start, in milliseconds.", func(st push.Stats) int64 { return st.LatencyTotal.Milliseconds() })
+	docStat := func(name, help string, f func(DocumentCounts) int64) {
+		set.Gauge("file_"+name, "confab_file_"+name, help, func() int64 { return f(s.DocumentCounts()) })
+	}
+	docStat("customer_uploads", "Files customers uploaded since start.", func(c DocumentCounts) int64 { return c.CustomerUploads })
+	docStat("customer_downloads", "Files customers downloaded since start.", func(c DocumentCounts) int64 { return c.CustomerDownloads })
+	docStat("agent_uploads", "Documents agents uploaded since start.", func(c DocumentCounts) int64 { return c.AgentUploads })
+	docStat("agent_downloads", "Documents agents downloaded since start.", func(c DocumentCounts) int64 { return c.AgentDownloads })
+	docStat("purged", "Documents deleted by [documents] retention since start.", func(c DocumentCounts) int64 { return c.Purged })
 }
 
 // bindWebAPI gives the push service the customer API's event encoding and

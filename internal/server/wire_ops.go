@@ -141,12 +141,27 @@ func (s *Server) admit(restore bool) error { return s.ops.limits.Admit(restore) 
 // statistics computes a closing session's reporting statistics per
 // attach-session-statistics.
 func (s *Server) statistics(f *chat.Final) kv.Map {
-	cfg := s.cfg.Load()
+	return stats.Compute(f, statsOptions(s.cfg.Load()))
+}
+
+func statsOptions(cfg *config.Config) stats.Options {
 	o := stats.Options{Mode: stats.Mode(cfg.Settings.AttachSessionStatistics), AsyncIdleThreshold: cfg.Settings.AsyncIdleAlert}
 	if cfg.Inactivity.Enabled {
 		o.IdleThreshold = cfg.Inactivity.TimeoutAlert
 	}
-	return stats.Compute(f, o)
+	return o
+}
+
+// interim computes intermediate statistics of an async session per
+// attach-stats-rep-events and attach-stats-rep-place, with the mode of
+// attach-session-statistics.
+func (s *Server) interim(f *chat.Final, ev *chat.Event) kv.Map {
+	cfg := s.cfg.Load()
+	st := cfg.Settings
+	if st.AttachStatsRepPlace != "userdata" || st.AttachStatsRepEvents == stats.RepNone {
+		return nil
+	}
+	return stats.Interim(f, ev, st.AttachStatsRepEvents, statsOptions(cfg))
 }
 
 // readyForWork reports whether the load limits let the node report ready.
@@ -164,8 +179,32 @@ func (s *Server) agentConnected(open bool) {
 	}
 }
 
+// agentFrame counts one agent-protocol request frame like an HTTP
+// request of the agent API, operation = the frame's op.
+func (s *Server) agentFrame(op string, took time.Duration, failed bool) {
+	status := http.StatusOK
+	if failed {
+		status = http.StatusBadRequest
+	}
+	s.ops.counters.Request("agent", op, status, took, false)
+	s.ops.limits.ObserveDelay(took)
+}
+
+// customerAuthFailed counts a customer API request whose credentials
+// matched no chat. It is logged at debug level only: customers polling a
+// purged chat get the same answer.
+func (s *Server) customerAuthFailed() {
+	s.ops.counters.AuthFailures.Inc()
+	s.log.Debug("authentication failed", "api", "webapi")
+}
+
 // onBatch counts one store commit.
-func (s *Server) onBatch(n, failed int, took time.Duration) { s.ops.counters.Commit(n, failed, took) }
+func (s *Server) onBatch(n, failed int, took time.Duration) {
+	s.ops.counters.Commit(n, failed, took)
+	if failed > 0 {
+		s.log.Error("store: writes failed", "batch", n, "failed", failed, "took", took)
+	}
+}
 
 // route is what a route pattern is counted as.
 type route struct {

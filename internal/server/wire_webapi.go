@@ -20,6 +20,7 @@ func (s *Server) buildWebAPI(p *parts) error {
 		SlowConsumer: s.ops.counters.SlowConsumers[0].Inc,
 		Files:        p.store,
 		Refreshed:    files.push.Refreshed,
+		AuthFailed:   s.customerAuthFailed,
 	})
 	p.customer = api
 	p.ownedDropped = append(p.ownedDropped, api.DroppedKeys)

@@ -303,3 +303,52 @@ func TestAsync(t *testing.T) {
 		}
 	}
 }
+
+// TestInterim runs an async session with Options.Interim wired as the
+// server wires it: with dormant, the statistics so far land in the
+// session's user data when the last agent leaves, not when one joins.
+func TestInterim(t *testing.T) {
+	for _, c := range []struct {
+		events      string
+		wantOnJoin  bool
+		wantOnLeave bool
+	}{{stats.RepDormant, false, true}, {stats.RepAll, true, true}, {stats.RepNone, false, false}} {
+		t.Run(c.events, func(t *testing.T) {
+			clk := clock.NewFake(start)
+			e := chat.New(chat.Options{Clock: clk, Interim: func(f *chat.Final, ev *chat.Event) kv.Map {
+				return stats.Interim(f, ev, c.events, stats.Options{Mode: stats.All})
+			}})
+			s, _, _, err := e.Create(chat.CreateRequest{Tenant: "1", Async: true, Creator: chat.JoinRequest{UserID: "cust", Type: chat.Client}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(5 * time.Second)
+			join("a1", chat.Agent, chat.VisAll, false)(t, s)
+			if got := s.Info().UserData.String("cse_SessionHandleTotalCount"); (got != "") != c.wantOnJoin {
+				t.Errorf("after the join: cse_SessionHandleTotalCount %q", got)
+			}
+			clk.Advance(10 * time.Second)
+			say("a1", "hello")(t, s)
+			leave("a1", chat.KeepAlive)(t, s)
+			ud := s.Info().UserData
+			if !c.wantOnLeave {
+				if len(ud) != 0 {
+					t.Errorf("user data %v", ud)
+				}
+				return
+			}
+			want := map[string]string{"cse_SessionHandleTotalCount": "1", "cse_SessionHandleTotalTime": "10", "csg_MessagesFromAgentsCount": "1",
+				"csg_SessionUntilFirstAgentTime": "5", "csg_ChatAsyncMode": "1"}
+			for k, v := range want {
+				if ud.String(k) != v {
+					t.Errorf("after the agent left: %s = %q, want %q", k, ud.String(k), v)
+				}
+			}
+			for _, k := range []string{"ChatServerSessionClosedAt", "csg_SessionEndedBy"} {
+				if _, ok := ud[k]; ok {
+					t.Errorf("intermediate statistics carry %s", k)
+				}
+			}
+		})
+	}
+}

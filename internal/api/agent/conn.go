@@ -198,8 +198,10 @@ func readFrame(r io.Reader, limit int) ([]byte, error) {
 // handle decodes and applies one frame and queues its answer. It reports
 // false when the connection is ending.
 func (c *conn) handle(data []byte) bool {
+	began := time.Now()
 	req, ferr := decodeRequest(data)
 	if ferr != nil {
+		c.h.counted("invalid", began, true)
 		c.enqueue(errorFrame(req.ID, req.Op, ferr))
 		return true
 	}
@@ -218,6 +220,7 @@ func (c *conn) handle(data []byte) bool {
 	if !seen {
 		a = c.apply(&req)
 	}
+	c.h.counted(req.Op, began, a.frame.Type == wire.FrameError)
 	select {
 	case c.acks <- a:
 		return true

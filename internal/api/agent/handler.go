@@ -64,6 +64,18 @@ type Options struct {
 	// Files completes file-uploaded notices (documents.go); nil passes them
 	// unchanged.
 	Files FileAttacher
+	// Frame, when set, is told of every request frame: its op (one of the
+	// known ops, or "invalid" for a frame that did not decode), how long
+	// applying it took (not the wait until it is durable) and whether it
+	// was answered with an error.
+	Frame func(op string, took time.Duration, failed bool)
+}
+
+// counted reports one request frame to Options.Frame.
+func (h *Handler) counted(op string, began time.Time, failed bool) {
+	if h.opts.Frame != nil {
+		h.opts.Frame(op, time.Since(began), failed)
+	}
 }
 
 // Handler serves the agent WebSocket.

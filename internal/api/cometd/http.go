@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+
+	"github.com/confab/confab/internal/api/webapi"
 )
 
 // handlePost serves the long-polling transport: a JSON batch in the body,
@@ -102,7 +104,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte,
 	var replies []Message
 	var held *connectReq
 	for i := range msgs {
-		rep, cr := s.handle(r.Context(), &msgs[i], transport, browser)
+		rep, cr := s.handle(webapi.WithClient(r.Context(), r), &msgs[i], transport, browser)
 		if rep != nil {
 			replies = append(replies, *rep)
 			continue

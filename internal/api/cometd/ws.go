@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/coder/websocket"
+
+	"github.com/confab/confab/internal/api/webapi"
 )
 
 // serveWS serves the websocket transport: each text frame the client
@@ -32,7 +34,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer s.untrack(conn)
 	conn.SetReadLimit(int64(s.maxBody()))
 	ws := &wsConn{srv: s, conn: conn, connects: make(chan *connectReq, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
+	// The upgrade request names the client its calls are charged to
+	// ([protection] chat-create-rate).
+	ctx, cancel := context.WithCancel(webapi.WithClient(context.Background(), r))
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -58,6 +58,9 @@ type Options struct {
 	// nextPosition it was answered (push notifications count it as the
 	// acknowledgement of what they announced).
 	Refreshed func(sessionID, userID string, next int)
+	// AuthFailed, when set, is told of every request answered as
+	// unauthorised (credentials that match no chat; the node's counters).
+	AuthFailed func()
 }
 
 // Defaults of the Options limits.
@@ -92,6 +95,7 @@ type API struct {
 	uploads    uploadGate
 	uploaded   atomic.Int64
 	downloaded atomic.Int64
+	authFailed func() // Options.AuthFailed
 
 	// decoy is compared against when there is no such chat or customer, so
 	// that a wrong key and an unknown chat take the same work.
@@ -125,6 +129,7 @@ func New(opts Options) *API {
 		ping:       opts.PingInterval,
 		wtimeout:   opts.WriteTimeout,
 		slow:       opts.SlowConsumer,
+		authFailed: opts.AuthFailed,
 		decoy:      []byte(chat.NewSecret(secureKeyLen)),
 		done:       make(chan struct{}),
 		conns:      map[*websocket.Conn]struct{}{},

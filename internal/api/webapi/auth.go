@@ -59,6 +59,9 @@ func (a *API) authenticate(rq *request) bool {
 // a wrong key, an unknown or purged chat and a wrong alias, and it carries no
 // identifiers, so a client neither learns which nor overwrites its own.
 func (a *API) unauthorized(w http.ResponseWriter) {
+	if a.authFailed != nil {
+		a.authFailed()
+	}
 	buf := a.getBuf()
 	*buf = appendBody(*buf, unauthorizedBody())
 	writeJSON(w, http.StatusOK, *buf)

@@ -107,6 +107,9 @@ func (a *API) Call(ctx context.Context, c Call) Result {
 		}
 	}
 	if c.Operation == "requestChat" {
+		if cr := clientOf(ctx); cr != nil && !a.allowCreate(cw, cr, cfg) {
+			return cw.result()
+		}
 		a.requestChat(cw, r, c.Service, cfg, lim, f)
 		return cw.result()
 	}

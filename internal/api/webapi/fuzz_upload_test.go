@@ -12,6 +12,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/store/sqlite"
 )
 
 // FuzzUploadMultipart feeds arbitrary multipart bodies to the streamed
@@ -20,7 +21,13 @@ import (
 // answered with a file-id is stored under it with at most the size limit.
 func FuzzUploadMultipart(f *testing.F) {
 	cfg := configWith(f, "[settings]\nflex-disconnect-timeout = 1\n[client-file-transfer]\nupload-need-agent = false\nupload-max-file-size = 4096\nupload-max-total-size = 100000\nupload-max-files = 1000\nupload-file-types = txt:png\n")
-	st := openStore(f)
+	// SyncNormal: the fuzzer explores parsing and limits, not durability,
+	// and an fsync per chunk would leave it a few executions a second.
+	st, err := sqlite.Open(context.Background(), f.TempDir(), sqlite.Options{Synchronous: sqlite.SyncNormal})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close(context.Background()) })
 	engine := chat.New(chat.Options{Settings: chat.Settings{ClosedGrace: time.Millisecond, SessionLimit: 1 << 30}})
 	api := webapi.New(webapi.Options{
 		Engine: engine, Config: func() *config.Config { return cfg }, Clock: clock.Real(), Log: quietLog(),

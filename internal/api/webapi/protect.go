@@ -1,6 +1,7 @@
 package webapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -112,4 +113,22 @@ func (a *API) dropOwned(ud kv.Map, chatID string) {
 		a.guard.dropped.Add(int64(n))
 		a.log.Warn("customer user data: server-owned keys dropped", "chat", chatID, "keys", n)
 	}
+}
+
+// clientKey is the context key of WithClient.
+type clientKey struct{}
+
+// WithClient returns ctx carrying the HTTP request a transport's calls
+// come from (its peer address and X-Forwarded-For), so that a Call's
+// requestChat is charged to that client's chat-create-rate as REST's is.
+// Transports on the operation layer (CometD) attach it to the context
+// they call with; a Call without one is not rate limited.
+func WithClient(ctx context.Context, r *http.Request) context.Context {
+	return context.WithValue(ctx, clientKey{}, r)
+}
+
+// clientOf returns the request WithClient attached, or nil.
+func clientOf(ctx context.Context) *http.Request {
+	r, _ := ctx.Value(clientKey{}).(*http.Request)
+	return r
 }

@@ -134,7 +134,7 @@ func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter)
 		return fmt.Sprintf("$%d", len(args))
 	}
 	for _, c := range []struct{ col, val string }{
-		{"queue", f.Queue}, {"contact_id", f.ContactID}, {"status", string(f.Status)}, {"state", f.State},
+		{"queue", f.Queue}, {"status", string(f.Status)}, {"state", f.State}, {"contact_id", f.ContactID},
 	} {
 		if c.val != "" {
 			where = append(where, c.col+" = "+arg(c.val))

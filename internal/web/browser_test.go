@@ -1,0 +1,386 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/accessibility"
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/server"
+)
+
+// chromium returns the path of Debian's headless Chromium. Outside CI a
+// missing browser skips the test; in CI (CI=true) it fails it.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed; .ci/run installs it (apt-get install -y chromium)")
+	}
+	t.Skip("chromium is not installed (apt-get install -y chromium); the browser test needs it")
+	return ""
+}
+
+// node starts a real server on 127.0.0.1 with the first-run demo accounts
+// and returns it with the sign-in links it printed.
+func node(t *testing.T) (*server.Server, map[string]string) {
+	t.Helper()
+	var out bytes.Buffer
+	srv, err := server.New(context.Background(), server.Options{
+		DataDir: t.TempDir(), Listen: "127.0.0.1:0", DemoAccounts: true,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	links := map[string]string{}
+	re := regexp.MustCompile(`first run: \w+ (\S+) created; sign-in link \(shown once\): (\S+)`)
+	for _, m := range re.FindAllStringSubmatch(out.String(), -1) {
+		links[m[1]] = m[2]
+	}
+	if links["demo-agent"] == "" || links["demo-supervisor"] == "" {
+		t.Fatalf("the first run printed no sign-in links:\n%s", out.String())
+	}
+	return srv, links
+}
+
+// browser is one browser context (its own storage) with its console
+// errors collected.
+type browser struct {
+	t    *testing.T
+	name string
+	ctx  context.Context
+	mu   sync.Mutex // guards the following
+	errs []string
+}
+
+func newBrowser(t *testing.T, parent context.Context, name string, opts ...chromedp.ContextOption) *browser {
+	ctx, cancel := chromedp.NewContext(parent, opts...)
+	t.Cleanup(cancel)
+	b := &browser{t: t, name: name, ctx: ctx}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				b.mu.Lock()
+				b.errs = append(b.errs, m.Text)
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %s: %v", b.name, what, err)
+	}
+}
+
+func (b *browser) poll(expr string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		html, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		b.t.Fatalf("%s: waiting for %s: %v\npage text:\n%s", b.name, expr, err, html)
+	}
+}
+
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("%s: %s: %v", b.name, expr, err)
+	}
+	return v
+}
+
+func (b *browser) screenshot(dir, name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("%s: screenshot: %v", b.name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// download clicks the control sel names with downloads going to a fresh
+// directory and waits for a file there holding want.
+func (b *browser) download(t *testing.T, sel, want string) {
+	t.Helper()
+	dir := t.TempDir()
+	_, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir,
+		BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID,
+	})
+	if err != nil {
+		t.Fatalf("%s: download behaviour: %v", b.name, err)
+	}
+	b.do("download "+sel, chromedp.Click(chromedp.CSS(sel)))
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if data, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && string(data) == want {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: no download holding %q", b.name, want)
+}
+
+func (b *browser) consoleErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errs...)
+}
+
+// unnamedControls lists the focusable controls of the page's accessibility
+// tree (as Chromium computes it) that have no accessible name.
+func (b *browser) unnamedControls() []string {
+	b.t.Helper()
+	tree, err := chromedp.Call(b.ctx, accessibility.GetFullAXTree, accessibility.GetFullAXTreeParams{})
+	if err != nil {
+		b.t.Fatalf("%s: accessibility tree: %v", b.name, err)
+	}
+	controls := map[string]bool{"button": true, "textbox": true, "combobox": true, "link": true, "tab": true,
+		"checkbox": true, "radio": true, "searchbox": true, "listbox": true, "menuitem": true}
+	var bad []string
+	checked := 0
+	for _, n := range tree.Nodes {
+		if n.Ignored || n.Role == nil {
+			continue
+		}
+		var role, name string
+		json.Unmarshal(n.Role.Value, &role)
+		if !controls[role] {
+			continue
+		}
+		checked++
+		if n.Name != nil {
+			json.Unmarshal(n.Name.Value, &name)
+		}
+		if strings.TrimSpace(name) == "" {
+			bad = append(bad, fmt.Sprintf("%s (backend node %d)", role, n.BackendDOMNodeID))
+		}
+	}
+	if checked == 0 {
+		b.t.Fatalf("%s: the accessibility tree has no control at all", b.name)
+	}
+	return bad
+}
+
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("CONFAB_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestWidgetAndDesk drives headless Chromium against a real node: a
+// customer on a page of another origin (a second loopback port) starts a
+// chat in the widget with the keyboard alone, the demo agent signs in to
+// the desk in a second browser context with the first run's link, accepts,
+// and they write both ways with typing indicators; the customer's page
+// reloads mid-chat and shows every message once; the supervisor sees the
+// chat in the console; the agent ends the chat and the widget shows it.
+// Every control of both pages has an accessible name, and no page logs an
+// error.
+func TestWidgetAndDesk(t *testing.T) {
+	exe := chromium(t)
+	srv, links := node(t)
+	base := "http://" + srv.Addr(config.PortWebAPI)
+	shots := screenshotDir(t)
+
+	// A shop on another origin embeds the widget with one script tag.
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Other shop</title></head>
+<body><main><h1>Another shop</h1></main>
+<script src="%s/widget/widget.js" data-service="customer-support" data-title="Help" data-color="#8a2be2"></script></body></html>`, base)
+	}))
+	defer shop.Close()
+
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	defer cancelA()
+	root, cancelT := context.WithTimeout(actx, 60*time.Second)
+	defer cancelT()
+	customer := newBrowser(t, root, "customer")
+	customer.do("start", chromedp.EmulateViewport(360, 740)) // a phone
+	agent := newBrowser(t, customer.ctx, "agent", chromedp.WithNewBrowserContext())
+
+	// The customer starts the chat with the keyboard only.
+	customer.do("open the shop", chromedp.Navigate(shop.URL))
+	customer.do("launcher", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-open]`)))
+	if bad := customer.unnamedControls(); len(bad) > 0 {
+		t.Errorf("widget controls without an accessible name: %v", bad)
+	}
+	customer.do("keyboard start",
+		chromedp.Focus(chromedp.CSS(`[data-testid=chat-open]`)),
+		chromedp.KeyEvent(kb.Enter),
+	)
+	customer.poll(`document.activeElement && document.activeElement.dataset.testid === 'prechat-name'`)
+	customer.do("fill the form", chromedp.KeyEvent("Kim"), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent("kim@example.com"),
+		chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent("late order"))
+	customer.screenshot(shots, "widget-prechat")
+	customer.do("submit", chromedp.KeyEvent(kb.Enter))
+	customer.poll(`document.activeElement && document.activeElement.dataset.testid === 'chat-input'`)
+	customer.do("first message", chromedp.KeyEvent("Where is my order?"), chromedp.KeyEvent(kb.Enter))
+	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message][data-kind=Message][data-from-type=Client]')].some(e => e.textContent.includes('Where is my order?'))`)
+
+	// The agent signs in with the first run's link and accepts.
+	agent.do("open the desk", chromedp.Navigate(links["demo-agent"]))
+	agent.poll(`location.hash === '' && !!sessionStorage.getItem('confab-desk-token')`)
+	agent.do("offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=offer-accept]`)))
+	agent.screenshot(shots, "desk-offer")
+	agent.do("accept", chromedp.Click(chromedp.CSS(`[data-testid=offer-accept]`)))
+	agent.do("tab", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-chat-tab]`)))
+	agent.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('Where is my order?'))`)
+	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message]')].some(e => e.dataset.fromType === 'Agent' && e.dataset.kind === 'ParticipantJoined')`)
+
+	// Typing both ways, then messages both ways.
+	customer.do("customer types", chromedp.SendKeys(chromedp.CSS(`[data-testid=chat-input]`), "It was due on"))
+	agent.poll(`document.querySelector('[data-testid=desk-typing]').textContent.includes('Kim is typing')`)
+	agent.do("agent types", chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-input]`), "Let me check that for you"))
+	customer.poll(`document.querySelector('[data-testid=chat-typing]').textContent.includes('is typing')`)
+	agent.do("agent sends", chromedp.Click(chromedp.CSS(`[data-testid=desk-send]`)))
+	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message][data-from-type=Agent][data-kind=Message]')].some(e => e.textContent.includes('Let me check that for you'))`)
+	customer.poll(`document.querySelector('[data-testid=chat-typing]').textContent === ''`)
+	customer.do("customer sends", chromedp.Click(chromedp.CSS(`[data-testid=chat-send]`)))
+	agent.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('It was due on'))`)
+	// An internal note stays among agents.
+	agent.do("internal note",
+		chromedp.SetValue(chromedp.CSS(`[data-testid=desk-visibility]`), "INT"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-input]`), "customer is VIP-ish"),
+		chromedp.Click(chromedp.CSS(`[data-testid=desk-send]`)))
+	agent.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-visibility=INT]')].some(e => e.textContent.includes('INT') && e.textContent.includes('customer is VIP-ish'))`)
+	// A file each way, downloaded on the other side.
+	files := t.TempDir()
+	custFile, agentFile := filepath.Join(files, "receipt.txt"), filepath.Join(files, "label.txt")
+	os.WriteFile(custFile, []byte("receipt 42 from the customer"), 0o644)
+	os.WriteFile(agentFile, []byte("shipping label from the agent"), 0o644)
+	customer.poll(`!document.querySelector('[data-testid=chat-file-limits]').closest('[hidden]') && document.querySelector('[data-testid=chat-file-limits]').textContent.includes('txt')`)
+	customer.do("customer uploads", chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=chat-file-input]`), []string{custFile}, chromedp.NodeReady))
+	agent.poll(`[...document.querySelectorAll('[data-testid=desk-file]')].some(e => e.textContent.includes('receipt.txt'))`)
+	agent.download(t, `[data-testid=desk-file]`, "receipt 42 from the customer")
+	agent.do("agent uploads", chromedp.SetValue(chromedp.CSS(`[data-testid=desk-visibility]`), "ALL"), chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=desk-file-input]`), []string{agentFile}, chromedp.NodeReady))
+	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message][data-from-type=Agent] [data-testid=chat-file]')].some(e => e.textContent.includes('label.txt'))`)
+	customer.download(t, `[data-testid=chat-message][data-from-type=Agent] [data-testid=chat-file]`, "shipping label from the agent")
+
+	agent.screenshot(shots, "desk-chat")
+	customer.screenshot(shots, "widget-chat")
+
+	// The customer's page reloads mid-chat: the same items, each once.
+	items := `JSON.stringify([...document.querySelectorAll('[data-testid=chat-message]')].map(e => e.dataset.index + ':' + e.dataset.kind + ':' + e.textContent))`
+	before := eval[string](customer, items)
+	customer.do("reload", chromedp.Reload())
+	customer.poll(`document.querySelectorAll('[data-testid=chat-message][data-kind=Message]').length >= 3`)
+	if after := eval[string](customer, items); after != before {
+		t.Fatalf("after the reload the transcript is\n%s\nbefore it was\n%s", after, before)
+	}
+	if strings.Contains(before, "VIP-ish") {
+		t.Fatal("the customer sees the agent's internal note")
+	}
+	agent.do("agent sends after the reload", chromedp.SetValue(chromedp.CSS(`[data-testid=desk-visibility]`), "ALL"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-input]`), "It ships today"), chromedp.KeyEvent(kb.Enter))
+	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message][data-kind=Message]')].filter(e => e.textContent.includes('It ships today')).length === 1`)
+	if n := eval[int](customer, `new Set([...document.querySelectorAll('[data-testid=chat-message]')].map(e => e.dataset.index)).size === document.querySelectorAll('[data-testid=chat-message]').length ? 0 : 1`); n != 0 {
+		t.Fatal("the widget shows an event twice")
+	}
+
+	// The supervisor's console shows the live chat (admin token from the data directory).
+	sup := newBrowser(t, customer.ctx, "supervisor", chromedp.WithNewBrowserContext())
+	sup.do("open the desk", chromedp.Navigate(links["demo-supervisor"]))
+	sup.do("console", chromedp.WaitVisible(chromedp.CSS(`#console`)))
+	sup.poll(`Number((document.querySelector('[data-kpi=session_current]') || {}).textContent) >= 1`)
+	adminTok, err := os.ReadFile(filepath.Join(srv.DataDir(), "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup.do("admin token", chromedp.SendKeys(chromedp.CSS(`[data-testid=console-admin-token]`), strings.TrimSpace(string(adminTok))), chromedp.KeyEvent(kb.Enter))
+	sup.do("live chat", chromedp.WaitVisible(chromedp.CSS(`[data-testid=console-monitor]`)))
+	sup.do("monitor", chromedp.Click(chromedp.CSS(`[data-testid=console-monitor]`)))
+	sup.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-visibility=INT]')].some(e => e.textContent.includes('customer is VIP-ish'))`)
+	sup.screenshot(shots, "console")
+	if bad := sup.unnamedControls(); len(bad) > 0 {
+		t.Errorf("console controls without an accessible name: %v", bad)
+	}
+
+	// The supervisor leaves, the agent ends the chat; the widget says so.
+	sup.do("leave", chromedp.Click(chromedp.CSS(`[data-testid=desk-end]`)))
+	sup.do("left", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-close-tab]`)))
+	if bad := agent.unnamedControls(); len(bad) > 0 {
+		t.Errorf("desk controls without an accessible name: %v", bad)
+	}
+	agent.do("end", chromedp.Click(chromedp.CSS(`[data-testid=desk-end]`)))
+	customer.do("ended", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-ended]`)))
+	if href := eval[string](customer, `document.querySelector('[data-testid=chat-transcript]').href`); !strings.HasPrefix(href, "blob:") {
+		t.Errorf("transcript download link %q", href)
+	}
+	customer.screenshot(shots, "widget-ended")
+	if bad := customer.unnamedControls(); len(bad) > 0 {
+		t.Errorf("ended widget controls without an accessible name: %v", bad)
+	}
+
+	// The node's own pages: the demo shop with the widget, and the start page.
+	demo := newBrowser(t, customer.ctx, "demo", chromedp.WithNewBrowserContext())
+	demo.do("demo page", chromedp.Navigate(base+"/widget/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-open]`)))
+	demo.screenshot(shots, "widget-demo")
+	demo.do("start page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`a[href="/desk/"]`)))
+
+	for _, b := range []*browser{customer, agent, sup, demo} {
+		if errs := b.consoleErrors(); len(errs) > 0 {
+			t.Errorf("%s: browser console errors: %q", b.name, errs)
+		}
+	}
+	t.Logf("screenshots in %s", shots)
+}
