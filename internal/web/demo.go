@@ -18,13 +18,17 @@ type DemoAccount struct {
 	ID, Name string
 	Type     store.UserType
 	Token    string
+	// Queues and Capacity are the routing attributes: the built-in queue,
+	// so the supervisor may monitor its chats.
+	Queues   []string
+	Capacity int
 }
 
 // demoAccounts are the accounts of a first run.
 func demoAccounts() []DemoAccount {
 	return []DemoAccount{
-		{ID: "demo-agent", Name: "Alex (demo agent)", Type: store.UserAgent},
-		{ID: "demo-supervisor", Name: "Sam (demo supervisor)", Type: store.UserSupervisor},
+		{ID: "demo-agent", Name: "Alex (demo agent)", Type: store.UserAgent, Queues: []string{"default"}, Capacity: 3},
+		{ID: "demo-supervisor", Name: "Sam (demo supervisor)", Type: store.UserSupervisor, Queues: []string{"default"}, Capacity: 1},
 	}
 }
 
@@ -60,7 +64,8 @@ func EnsureDemo(ctx context.Context, st store.Agents) ([]DemoAccount, error) {
 		rand.Read(b[:])
 		accounts[i].Token = base64.RawURLEncoding.EncodeToString(b[:])
 		a := accounts[i]
-		if err := st.AddAgent(ctx, store.Agent{ID: a.ID, Name: a.Name, Type: a.Type, TokenHash: agent.HashToken(a.Token)}); err != nil {
+		if err := st.AddAgent(ctx, store.Agent{ID: a.ID, Name: a.Name, Type: a.Type, TokenHash: agent.HashToken(a.Token),
+			Queues: a.Queues, Capacity: a.Capacity}); err != nil {
 			return nil, fmt.Errorf("demo accounts: add %s: %w", a.ID, err)
 		}
 	}
