@@ -41,7 +41,9 @@ type RestoreRequest struct {
 	Async     bool
 	Password  string
 	CreatedAt time.Time
-	UserData  kv.Map
+	// Service is the customer API service the session was created under.
+	Service  string
+	UserData kv.Map
 	// Events are the stored events ordered by position. Positions missing
 	// from the list (events that were never stored: a failed write) are
 	// kept as placeholders nobody sees, so every stored event keeps its
@@ -83,7 +85,7 @@ func (e *Engine) Restore(req RestoreRequest) (*Session, Receipt, error) {
 		return nil, Receipt{}, fmt.Errorf("restore session %s: %w (limit-for-sessions=%d)", req.ID, ErrLimit, st.SessionLimit)
 	}
 	s := &Session{
-		engine: e, id: req.ID, tenant: req.Tenant, endpoint: req.Endpoint, queue: req.Queue,
+		engine: e, id: req.ID, tenant: req.Tenant, endpoint: req.Endpoint, queue: req.Queue, service: req.Service,
 		created: req.CreatedAt, async: req.Async, language: req.Language, subject: req.Subject,
 		password: req.Password, restored: true, userData: req.UserData.Clone(),
 	}

@@ -509,6 +509,9 @@ type Info struct {
 	UserData     kv.Map
 	Participants []Participant // in join order, parties that left included
 	Next         int           // transcript length: the next event's position
+	// Service is the customer API service name the session was created
+	// under ("" when not through the customer API).
+	Service string
 	// CreatorSecret is the creator's credential (the customer API's
 	// secureKey), set only on the Info handed to Journal.SessionCreated so a
 	// journal can keep what restoring the session needs. Never shown.
@@ -520,7 +523,7 @@ type Info struct {
 
 func (s *Session) infoLocked() Info {
 	info := Info{
-		ID: s.id, Tenant: s.tenant, Endpoint: s.endpoint, Queue: s.queue,
+		ID: s.id, Tenant: s.tenant, Endpoint: s.endpoint, Queue: s.queue, Service: s.service,
 		Subject: s.subject, HistorySubject: s.historySubject, Language: s.language, Async: s.async, Password: s.password,
 		Restored: s.restored, State: s.state, CreatedAt: s.created, ClosedAt: s.closedAt,
 		UserData: s.userData.Clone(), Next: s.events.len(),
