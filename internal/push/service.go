@@ -108,9 +108,9 @@ type Service struct {
 	nsubs    atomic.Int64
 	nrefused atomic.Int64 // mirrors len(refused)
 
-	mu      sync.Mutex // guards the following
-	closed  bool
-	subs    map[string]*sub // by session id
+	mu     sync.Mutex // guards the following
+	closed bool
+	subs   map[string]*sub // by session id
 	// refused are the sessions that asked to subscribe at creation while
 	// flex-push-on-join was off, with their subscription keys then: a
 	// later update subscribes them only if it changes those keys.
