@@ -219,3 +219,20 @@ func (e *Engine) Sessions() []*Session {
 	}
 	return out
 }
+
+// Drop removes a session from the registry without closing it or telling
+// the journal: another node owns it now. It reports whether it was there.
+func (e *Engine) Drop(id string) bool {
+	sh := e.shard(id)
+	sh.mu.Lock()
+	s := sh.sessions[id]
+	delete(sh.sessions, id)
+	sh.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	if s.State() == Alive {
+		e.alive.Add(-1)
+	}
+	return true
+}

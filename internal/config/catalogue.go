@@ -89,6 +89,7 @@ func allSections() []*sectionSpec {
 		protectionSection(),
 		corsSection(),
 		storeSection(),
+		clusterSection(),
 	}
 }
 

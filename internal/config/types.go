@@ -49,6 +49,7 @@ type Config struct {
 	Store      Store      // [store], Confab's own
 	Documents  Documents  // [documents]
 	Push       Push       // [push]
+	Cluster    Cluster    // [cluster], Confab's own
 }
 
 // Listener ids used as option names in [ports].
