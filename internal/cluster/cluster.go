@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -44,6 +45,7 @@ type Cluster struct {
 	stopped  bool
 	leaseErr error // the last renewal's failure
 	claims   map[string]*claim
+	rt       *http.Transport // forwarding; made on first use
 }
 
 // claim is a claim and restoration in progress, shared by concurrent
@@ -118,6 +120,9 @@ func (c *Cluster) renew(ctx context.Context) error {
 // sessions over without waiting for it to expire.
 func (c *Cluster) Stop(ctx context.Context) error {
 	c.mu.Lock()
+	if c.rt != nil {
+		c.rt.CloseIdleConnections()
+	}
 	c.stopped = true
 	if c.timer != nil {
 		c.timer.Stop()

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // ForwardedBy is the header a forwarded request carries: the forwarding
@@ -49,6 +51,7 @@ func (c *Cluster) Middleware(has func(sessionID string) bool, next http.Handler)
 			return
 		}
 		proxy := &httputil.ReverseProxy{
+			Transport: c.transport(),
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(u)
 				pr.SetXForwarded()
@@ -63,6 +66,28 @@ func (c *Cluster) Middleware(has func(sessionID string) bool, next http.Handler)
 		}
 		proxy.ServeHTTP(w, r)
 	})
+}
+
+// forwardTimeout bounds the wait for a forwarded request's answer: longer
+// than the customer API's longest long poll (30 s), so that a paused or
+// partitioned owner does not hold requests for ever; the client retries and
+// meanwhile the owner's lease ends.
+const forwardTimeout = 45 * time.Second
+
+// transport is the HTTP transport of forwarded requests.
+func (c *Cluster) transport() http.RoundTripper {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rt == nil {
+		c.rt = &http.Transport{
+			Proxy:                 nil,
+			DialContext:           (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+			ResponseHeaderTimeout: forwardTimeout,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+		}
+	}
+	return c.rt
 }
 
 // sessionOf returns the session id a request addresses and the port id of
