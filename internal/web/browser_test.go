@@ -350,6 +350,9 @@ func TestWidgetAndDesk(t *testing.T) {
 	sup.do("live chat", chromedp.WaitVisible(chromedp.CSS(`[data-testid=console-monitor]`)))
 	sup.do("monitor", chromedp.Click(chromedp.CSS(`[data-testid=console-monitor]`)))
 	sup.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-visibility=INT]')].some(e => e.textContent.includes('customer is VIP-ish'))`)
+	if typing := eval[string](sup, `document.querySelector('[data-testid=desk-typing]').textContent`); typing != "" {
+		t.Errorf("the supervisor sees a typing preview %q after the agent's last message", typing)
+	}
 	sup.screenshot(shots, "console")
 	if bad := sup.unnamedControls(); len(bad) > 0 {
 		t.Errorf("console controls without an accessible name: %v", bad)
