@@ -155,6 +155,13 @@ func (s *Session) rebuild(evs []Event, secrets map[string]string) {
 				UserData: ev.UserData, JoinedAt: ev.Time, LastActivity: s.engine.clock.Now(),
 				Secret: secrets[ev.From.UserID],
 			})
+		case Message:
+			if ev.ClientMsgID != "" {
+				if s.sent == nil {
+					s.sent = make(map[string]int)
+				}
+				s.sent[ev.From.UserID+"\x00"+ev.ClientMsgID] = ev.Pos
+			}
 		case PartyLeft:
 			if p := s.presentPartyLocked(ev.From.UserID); p != nil {
 				p.Left, p.LeftAt = true, ev.Time

@@ -173,7 +173,7 @@ func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
 	}
 	ev := Event{
 		Kind: Message, From: from.party(), Visibility: m.Visibility, ReceiverID: m.ReceiverID,
-		Text: m.Text, MsgType: m.Type, TreatAs: m.TreatAs, Attrs: m.Attrs,
+		Text: m.Text, MsgType: m.Type, TreatAs: m.TreatAs, Attrs: m.Attrs, ClientMsgID: m.ClientMsgID,
 	}
 	s.applyMaskLocked(&ev, from, mk)
 	rc := s.appendLocked(&ev, now)

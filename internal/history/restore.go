@@ -158,7 +158,7 @@ func DecodeEvent(e *Event) (chat.Event, error) {
 		Pos: e.Pos, Kind: kind, Time: time.UnixMilli(e.Time).UTC(),
 		From:       chat.Party{UserID: e.UserID, Num: e.Num, Nick: e.Nick, Type: ut, Bot: e.Bot},
 		Visibility: vis, ReceiverID: e.ReceiverID, Text: e.Text, MsgType: e.MsgType, TreatAs: e.TreatAs,
-		AskerID: e.AskerID, UserData: renormalize(e.UserData), Attrs: renormalize(e.Attrs),
+		AskerID: e.AskerID, UserData: renormalize(e.UserData), Attrs: renormalize(e.Attrs), ClientMsgID: e.ClientMsgID,
 	}
 	switch kind {
 	case chat.Notice:
