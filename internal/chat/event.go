@@ -42,6 +42,10 @@ type Event struct {
 	AskerID    string // partyLeft: the party that caused the departure
 	UserData   kv.Map
 	Attrs      kv.Map // eventAttributes
+	// ClientMsgID is the sender's client message id of an idempotent send
+	// (Msg.ClientMsgID); it is stored so a restored session still
+	// recognises a retried send.
+	ClientMsgID string
 	// Superseded marks a read confirmation replaced by a newer one or by its
 	// party leaving; nobody sees it and it is not stored in the final transcript.
 	Superseded bool

@@ -41,7 +41,9 @@ type RestoreRequest struct {
 	Async     bool
 	Password  string
 	CreatedAt time.Time
-	UserData  kv.Map
+	// Service is the customer API service the session was created under.
+	Service  string
+	UserData kv.Map
 	// Events are the stored events ordered by position. Positions missing
 	// from the list (events that were never stored: a failed write) are
 	// kept as placeholders nobody sees, so every stored event keeps its
@@ -83,7 +85,7 @@ func (e *Engine) Restore(req RestoreRequest) (*Session, Receipt, error) {
 		return nil, Receipt{}, fmt.Errorf("restore session %s: %w (limit-for-sessions=%d)", req.ID, ErrLimit, st.SessionLimit)
 	}
 	s := &Session{
-		engine: e, id: req.ID, tenant: req.Tenant, endpoint: req.Endpoint, queue: req.Queue,
+		engine: e, id: req.ID, tenant: req.Tenant, endpoint: req.Endpoint, queue: req.Queue, service: req.Service,
 		created: req.CreatedAt, async: req.Async, language: req.Language, subject: req.Subject,
 		password: req.Password, restored: true, userData: req.UserData.Clone(),
 	}
@@ -153,6 +155,13 @@ func (s *Session) rebuild(evs []Event, secrets map[string]string) {
 				UserData: ev.UserData, JoinedAt: ev.Time, LastActivity: s.engine.clock.Now(),
 				Secret: secrets[ev.From.UserID],
 			})
+		case Message:
+			if ev.ClientMsgID != "" {
+				if s.sent == nil {
+					s.sent = make(map[string]int)
+				}
+				s.sent[ev.From.UserID+"\x00"+ev.ClientMsgID] = ev.Pos
+			}
 		case PartyLeft:
 			if p := s.presentPartyLocked(ev.From.UserID); p != nil {
 				p.Left, p.LeftAt = true, ev.Time
@@ -216,4 +225,21 @@ func (e *Engine) Sessions() []*Session {
 		sh.mu.RUnlock()
 	}
 	return out
+}
+
+// Drop removes a session from the registry without closing it or telling
+// the journal: another node owns it now. It reports whether it was there.
+func (e *Engine) Drop(id string) bool {
+	sh := e.shard(id)
+	sh.mu.Lock()
+	s := sh.sessions[id]
+	delete(sh.sessions, id)
+	sh.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	if s.State() == Alive {
+		e.alive.Add(-1)
+	}
+	return true
 }

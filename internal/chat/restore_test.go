@@ -46,7 +46,7 @@ func TestRestoreNormalises(t *testing.T) {
 	s.Notify(c.UserID, confirm) // pos 3: superseded by pos 5
 	s.Notify(c.UserID, chat.Note{Type: chat.TypingStarted, Text: "I ne"})
 	s.Notify(c.UserID, confirm) // pos 5: the live one
-	s.Send(c.UserID, chat.Msg{Text: "thanks"})
+	s.Send(c.UserID, chat.Msg{Text: "thanks", ClientMsgID: "m-1"})
 	stored := append([]chat.Event(nil), k.events...)
 	stored = append(stored[:2], stored[3:]...) // position 2 was never stored
 
@@ -98,6 +98,10 @@ func TestRestoreNormalises(t *testing.T) {
 	}
 	if ag, _ := r.Participant(a.UserID); !ag.Left {
 		t.Error("the agent is still present")
+	}
+	// A retried send (its answer lost in the crash) is recognised.
+	if rc, err := r.Send(c.UserID, chat.Msg{Text: "thanks", ClientMsgID: "m-1"}); err != nil || !rc.Duplicate || rc.Pos != 6 {
+		t.Fatalf("retried send after restore: %+v, %v; want the duplicate of position 6", rc, err)
 	}
 	// The chat goes on: the customer writes, an agent joins again.
 	rc, err = r.Send(c.UserID, chat.Msg{Text: "still there?"})

@@ -174,7 +174,7 @@ func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
 	}
 	ev := Event{
 		Kind: Message, From: from.party(), Visibility: m.Visibility, ReceiverID: m.ReceiverID,
-		Text: m.Text, MsgType: m.Type, TreatAs: m.TreatAs, Attrs: m.Attrs,
+		Text: m.Text, MsgType: m.Type, TreatAs: m.TreatAs, Attrs: m.Attrs, ClientMsgID: m.ClientMsgID,
 	}
 	s.applyMaskLocked(&ev, from, mk)
 	rc := s.appendLocked(&ev, now)
@@ -511,6 +511,9 @@ type Info struct {
 	UserData     kv.Map
 	Participants []Participant // in join order, parties that left included
 	Next         int           // transcript length: the next event's position
+	// Service is the customer API service name the session was created
+	// under ("" when not through the customer API).
+	Service string
 	// CreatorSecret is the creator's credential (the customer API's
 	// secureKey), set only on the Info handed to Journal.SessionCreated so a
 	// journal can keep what restoring the session needs. Never shown.
@@ -522,7 +525,7 @@ type Info struct {
 
 func (s *Session) infoLocked() Info {
 	info := Info{
-		ID: s.id, Tenant: s.tenant, Endpoint: s.endpoint, Queue: s.queue,
+		ID: s.id, Tenant: s.tenant, Endpoint: s.endpoint, Queue: s.queue, Service: s.service,
 		Subject: s.subject, HistorySubject: s.historySubject, Language: s.language, Async: s.async, Password: s.password,
 		Restored: s.restored, Monitored: s.monitored, State: s.state, CreatedAt: s.created, ClosedAt: s.closedAt,
 		UserData: s.userData.Clone(), Next: s.events.len(),

@@ -91,6 +91,7 @@ func allSections() []*sectionSpec {
 		storeSection(),
 		routingSection(),
 		routingQueueSection(),
+		clusterSection(),
 	}
 }
 

@@ -140,6 +140,7 @@ var fields = map[string]func(c *config.Config) any{
 	"protection/idle-timeout":                 func(c *config.Config) any { return c.Protection.IdleTimeout },
 	"protection/max-header-bytes":             func(c *config.Config) any { return c.Protection.MaxHeaderBytes },
 	"protection/contact-attributes":           func(c *config.Config) any { return c.Protection.ContactAttributes },
+	"cluster/lease":                           func(c *config.Config) any { return c.Cluster.Lease },
 
 	"routing/offer-timeout":      func(c *config.Config) any { return c.Routing.OfferTimeout },
 	"routing/last-agent-timeout": func(c *config.Config) any { return c.Routing.LastAgentTimeout },
@@ -331,6 +332,7 @@ func TestImplemented(t *testing.T) {
 		"settings/transcript-auto-save",
 		"store/driver",
 		"store/dsn",
+		"cluster/lease",
 		"settings/xml-request-max-size",
 		"tenants/<tenant name>",
 		// file transfer and push (issue 14)

@@ -49,6 +49,7 @@ type Config struct {
 	Store      Store      // [store], Confab's own
 	Documents  Documents  // [documents]
 	Push       Push       // [push]
+	Cluster    Cluster    // [cluster], Confab's own
 
 	Routing Routing // [routing], Confab's own
 	// RoutingQueues holds one entry per [routing:<queue>] section.

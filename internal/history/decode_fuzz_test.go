@@ -35,7 +35,7 @@ func FuzzDecodeStored(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-decoding %s: %v", b, err)
 		}
-		if again.Pos != ev.Pos || again.Kind != ev.Kind || again.Text != ev.Text || again.From != ev.From ||
+		if again.Pos != ev.Pos || again.ClientMsgID != ev.ClientMsgID || again.Kind != ev.Kind || again.Text != ev.Text || again.From != ev.From ||
 			!again.Time.Equal(ev.Time.Truncate(time.Millisecond)) || (ev.Kind == chat.PartyLeft && again.Reason != ev.Reason) {
 			t.Fatalf("round trip changed the event: %+v -> %+v", ev, again)
 		}

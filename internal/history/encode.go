@@ -37,6 +37,8 @@ type Event struct {
 	AskerID    string `json:"askerId,omitempty"`
 	UserData   kv.Map `json:"userData,omitempty"`
 	Attrs      kv.Map `json:"eventAttributes,omitempty"`
+	// ClientMsgID is the sender's clientMessageId (idempotent sends).
+	ClientMsgID string `json:"clientMessageId,omitempty"`
 }
 
 // Party is a participant in the stored final transcript.
@@ -77,7 +79,7 @@ func EncodeEvent(ev *chat.Event, sessionStart time.Time) Event {
 		UserID: ev.From.UserID, Num: ev.From.Num, Nick: ev.From.Nick, UserType: ev.From.Type.String(),
 		Bot: ev.From.Bot, Visibility: ev.Visibility.String(), ReceiverID: ev.ReceiverID,
 		Text: ev.Text, MsgType: ev.MsgType, TreatAs: ev.TreatAs, AskerID: ev.AskerID,
-		UserData: ev.UserData, Attrs: ev.Attrs,
+		UserData: ev.UserData, Attrs: ev.Attrs, ClientMsgID: ev.ClientMsgID,
 	}
 	switch ev.Kind {
 	case chat.NewParty:

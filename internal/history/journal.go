@@ -33,7 +33,14 @@ type Options struct {
 	// IsOnline=0), so a crash at any point of closing leaves the record
 	// either open or fully closed; nil keeps the stored user data.
 	Attached func(*chat.Final) json.RawMessage
-	Log      *slog.Logger
+	// Epoch, when set, gives the owner epoch each event write carries (the
+	// cluster's fencing); 0 writes unfenced.
+	Epoch func(sessionID string) int64
+	// BeforeClose, when set, runs before a closed session's record is
+	// written; an error (the cluster's owner row was taken: the session is
+	// another node's now) skips the write.
+	BeforeClose func(ctx context.Context, sessionID string) error
+	Log         *slog.Logger
 }
 
 // Journal records sessions in the contact history. Create one with New and
@@ -121,9 +128,11 @@ func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 	if err != nil {
 		return failed{fmt.Errorf("history: encode event %d of session %s: %w", ev.Pos, sessionID, err)}
 	}
-	return j.opts.Store.AppendEvent(context.Background(), store.EventRow{
-		SessionID: sessionID, Position: int64(ev.Pos), EventID: int64(ev.ID()), Time: ev.Time, Data: data,
-	})
+	row := store.EventRow{SessionID: sessionID, Position: int64(ev.Pos), EventID: int64(ev.ID()), Time: ev.Time, Data: data}
+	if j.opts.Epoch != nil {
+		row.Epoch = j.opts.Epoch(sessionID)
+	}
+	return j.opts.Store.AppendEvent(context.Background(), row)
 }
 
 // SessionClosed queues the final transcript and closed status.
@@ -302,6 +311,11 @@ func (j *Journal) close(ctx context.Context, f *chat.Final) error {
 	if f.LastWrite != nil {
 		if err := f.LastWrite.Wait(ctx); err != nil {
 			j.opts.Log.Warn("history: an intermediate event of a closed session failed", "session", f.ID, "err", err)
+		}
+	}
+	if j.opts.BeforeClose != nil {
+		if err := j.opts.BeforeClose(ctx, f.ID); err != nil {
+			return fmt.Errorf("close interaction %s: not written: %w", f.ID, err)
 		}
 	}
 	// One transaction: final transcript, closed status, attached data,

@@ -27,6 +27,9 @@ type Header struct {
 	UserData  kv.Map `json:"userData,omitempty"`
 	// Secret is the creator's credential (the customer API's secureKey).
 	Secret string `json:"secret,omitempty"`
+	// Service is the customer API service the session was created under
+	// (its credentials work under that name only).
+	Service string `json:"service,omitempty"`
 }
 
 // storedEvent is the intermediate form of an event: the event and, on the
@@ -41,7 +44,7 @@ func headerOf(info *chat.Info) *Header {
 		Tenant: info.Tenant, Endpoint: info.Endpoint, Queue: info.Queue, Subject: historySubject(info),
 		Language: info.Language, Async: info.Async, Password: info.Password,
 		CreatedAt: info.CreatedAt.UTC().Format(time.RFC3339Nano), UserData: info.UserData,
-		Secret: info.CreatorSecret,
+		Secret: info.CreatorSecret, Service: info.Service,
 	}
 }
 
@@ -113,6 +116,7 @@ func Load(ctx context.Context, st store.Store, in store.Interaction) (chat.Resto
 			}
 			req.Tenant, req.Endpoint, req.Queue, req.Subject = h.Tenant, h.Endpoint, h.Queue, h.Subject
 			req.Language, req.Async, req.Password, req.CreatedAt, req.UserData = h.Language, h.Async, h.Password, created, renormalize(h.UserData)
+			req.Service = h.Service
 			if h.Secret != "" {
 				req.Secrets = map[string]string{ev.From.UserID: h.Secret}
 			}
@@ -154,7 +158,7 @@ func DecodeEvent(e *Event) (chat.Event, error) {
 		Pos: e.Pos, Kind: kind, Time: time.UnixMilli(e.Time).UTC(),
 		From:       chat.Party{UserID: e.UserID, Num: e.Num, Nick: e.Nick, Type: ut, Bot: e.Bot, PersonID: e.PersonID},
 		Visibility: vis, ReceiverID: e.ReceiverID, Text: e.Text, MsgType: e.MsgType, TreatAs: e.TreatAs,
-		AskerID: e.AskerID, UserData: renormalize(e.UserData), Attrs: renormalize(e.Attrs),
+		AskerID: e.AskerID, UserData: renormalize(e.UserData), Attrs: renormalize(e.Attrs), ClientMsgID: e.ClientMsgID,
 	}
 	switch kind {
 	case chat.Notice:

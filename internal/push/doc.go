@@ -6,7 +6,8 @@
 //
 // A customer subscribes through the user data of Request Chat
 // (GCTI_Chat_PushSubscribe=true with GCTI_GMS_PushDeviceId, honoured when
-// flex-push-on-join is true) or later through Update Data. The other keys
+// flex-push-on-join is true) or later through an Update Data that brings new
+// subscription keys. The other keys
 // choose the content: GCTI_GMS_PushIncludePayload adds the event,
 // GCTI_GMS_NotifyRequestor includes the customer's own events, and
 // GCTI_GMS_PushResend asks for reliable delivery: a payload-free PushUrl

@@ -477,3 +477,34 @@ func TestPushQueueBound(t *testing.T) {
 	}
 	once.Do(func() { close(block) })
 }
+
+// TestPushSubscribeLater: with flex-push-on-join off the creation's keys
+// do not subscribe, nor does an unrelated update of the session; an Update
+// Data with new keys does, and GCTI_Chat_PushSubscribe=false ends it.
+func TestPushSubscribeLater(t *testing.T) {
+	f := newFixture(t, "flex-push-on-join = false", nil)
+	s, me, agent := f.chat(subscribe)
+	if err := s.SetLanguage("fr"); err != nil {
+		t.Fatal(err)
+	}
+	s.Send(agent.UserID, chat.Msg{Text: "one"})
+	if st := f.svc.Stats(); st.Subscribed != 0 || st.Queued != 0 {
+		t.Fatalf("subscribed without flex-push-on-join: %+v", st)
+	}
+	if err := s.UpdateUserData(me.UserID, kv.Map{push.KeyDeviceID: "dev-2"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Send(agent.UserID, chat.Msg{Text: "two"})
+	eventually(t, "the notification after the update", func() bool { return f.rcv.count() == 1 })
+	if f.rcv.raw[0] != `{"deviceId":"dev-2"}` {
+		t.Fatalf("after the update: %s", f.rcv.raw[0])
+	}
+	if err := s.UpdateUserData(me.UserID, kv.Map{push.KeySubscribe: "false"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Send(agent.UserID, chat.Msg{Text: "three"})
+	settle(t, f.svc)
+	if st := f.svc.Stats(); f.rcv.count() != 1 || st.Subscribed != 0 {
+		t.Fatalf("after unsubscribing: %d POSTs, %+v", f.rcv.count(), st)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/store"
 )
 
@@ -103,11 +105,16 @@ type Service struct {
 
 	// nsubs mirrors len(subs), so that the message path of a node without
 	// subscribers takes no lock.
-	nsubs atomic.Int64
+	nsubs    atomic.Int64
+	nrefused atomic.Int64 // mirrors len(refused)
 
-	mu      sync.Mutex // guards the following
-	closed  bool
-	subs    map[string]*sub // by session id
+	mu     sync.Mutex // guards the following
+	closed bool
+	subs   map[string]*sub // by session id
+	// refused are the sessions that asked to subscribe at creation while
+	// flex-push-on-join was off, with their subscription keys then: a
+	// later update subscribes them only if it changes those keys.
+	refused map[string]string
 	dests   map[string]chan *job
 	retries map[clock.Timer]struct{}
 	unsaved map[string]bool // session ids whose outbox record must be written (true) or deleted (false)
@@ -122,7 +129,7 @@ func New(opts Options) *Service {
 	s := &Service{
 		opts: opts, log: opts.Log, client: opts.Client, ctx: ctx, cancel: cancel,
 		dirty: make(chan struct{}, 1),
-		subs:  map[string]*sub{}, dests: map[string]chan *job{}, retries: map[clock.Timer]struct{}{},
+		subs:  map[string]*sub{}, refused: map[string]string{}, dests: map[string]chan *job{}, retries: map[clock.Timer]struct{}{},
 		unsaved: map[string]bool{},
 	}
 	if s.log == nil {
@@ -159,23 +166,50 @@ func customer(info *chat.Info) (chat.Participant, bool) {
 func (s *Service) SessionCreated(info *chat.Info) chat.Waiter {
 	if cfg, _ := s.on(); cfg.Settings.FlexPushOnJoin {
 		s.subscribe(info)
+	} else if _, ok := ParseSubscription(info.UserData); ok {
+		s.mu.Lock()
+		s.refused[info.ID] = keysOf(info.UserData)
+		s.nrefused.Store(int64(len(s.refused)))
+		s.mu.Unlock()
 	}
 	return nil
 }
 
-// SessionUpdated subscribes or unsubscribes after Update Data.
+// SessionUpdated subscribes after an Update Data that carries the
+// subscription keys (or changes them), and unsubscribes after one that
+// sets GCTI_Chat_PushSubscribe to anything but true. Other updates of the
+// session (its language, say) change nothing.
 func (s *Service) SessionUpdated(info *chat.Info) chat.Waiter {
 	if Unsubscribes(info.UserData) {
 		s.drop(info.ID)
 		return nil
 	}
+	if _, ok := ParseSubscription(info.UserData); !ok {
+		return nil
+	}
 	s.mu.Lock()
 	_, have := s.subs[info.ID]
+	keys, wasRefused := s.refused[info.ID]
+	if wasRefused && keys != keysOf(info.UserData) {
+		delete(s.refused, info.ID)
+		s.nrefused.Store(int64(len(s.refused)))
+		wasRefused = false
+	}
 	s.mu.Unlock()
-	if !have {
+	if !have && !wasRefused {
 		s.subscribe(info)
 	}
 	return nil
+}
+
+// keysOf is the subscription keys of user data, as one string.
+func keysOf(ud kv.Map) string {
+	var b strings.Builder
+	for _, k := range [...]string{KeySubscribe, KeyDeviceID, KeySDKDeviceID, KeyDeviceType, KeySDKDeviceType, KeyIncludePayload, KeyNotifyRequstor, KeyResend} {
+		b.WriteString(ud.String(k))
+		b.WriteByte(0)
+	}
+	return b.String()
 }
 
 // subscribe records a subscription. At creation the customer has not joined
@@ -277,11 +311,15 @@ func (s *Service) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 // SessionClosed ends the session's subscription; a reliable subscriber is
 // told the chat ended.
 func (s *Service) SessionClosed(f *chat.Final) chat.Waiter {
-	if s.nsubs.Load() == 0 {
+	if s.nsubs.Load() == 0 && s.nrefused.Load() == 0 {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.refused[f.ID]; ok {
+		delete(s.refused, f.ID)
+		s.nrefused.Store(int64(len(s.refused)))
+	}
 	sb := s.subs[f.ID]
 	if sb == nil {
 		return nil

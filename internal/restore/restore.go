@@ -36,6 +36,10 @@ type Options struct {
 	Log       *slog.Logger
 	// Parallel bounds the sessions restored at once; default 16.
 	Parallel int
+	// Keep, when set, selects the open interactions Run takes (in a
+	// cluster: those this node owned before it restarted); the others are
+	// left alone.
+	Keep func(store.Interaction) bool
 }
 
 // Report counts what Run did.
@@ -73,6 +77,9 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 			return rep, fmt.Errorf("restore: list open interactions: %w", err)
 		}
 		for _, in := range page {
+			if opts.Keep != nil && !opts.Keep(in) {
+				continue
+			}
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
@@ -103,6 +110,21 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	}
 	wg.Wait()
 	return rep, errors.Join(errs...)
+}
+
+// One restores a single session from the store (a node that has just
+// claimed it from a dead owner); it closes it when opts.Mode is not simple.
+// ErrNoTranscript-less records are closed as in Run.
+func One(ctx context.Context, opts Options, sessionID string) error {
+	in, err := opts.Store.GetInteraction(ctx, sessionID)
+	if err != nil {
+		return fmt.Errorf("restore session %s: %w", sessionID, err)
+	}
+	if in.Status != store.StatusOpen {
+		return nil
+	}
+	_, err = one(ctx, opts, in)
+	return err
 }
 
 type outcome int

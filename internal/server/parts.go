@@ -46,6 +46,7 @@ type parts struct {
 	lock       *datadir.Lock
 	router     *routing.Router       // set by buildAgent; restoration and closing use it
 	saveLive   func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
+	ha         haHooks               // set by wire_cluster.go when the node is in a cluster
 	customer   *webapi.API           // the customer Chat API, for the transports built on it
 	// ownedDropped are the adapters' counts of server-owned user-data keys
 	// they dropped (wire_protection.go).
@@ -115,7 +116,11 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 		Attached: p.closedAttached,
 		// [protection] contact-attributes.
 		ContactAttributes: func() []string { return s.cfg.Load().Protection.ContactAttributeNames() },
-		Log:               s.log,
+		Epoch:             p.ha.epochOf,
+		BeforeClose: func(ctx context.Context, id string) error {
+			return p.ha.beforeClose(ctx, id)
+		},
+		Log: s.log,
 	})
 	p.journals = chat.Journals{p.history}
 	// The engine reports to p.journals, which the adapters may extend while
@@ -189,6 +194,7 @@ func (p *parts) close(ctx context.Context) error {
 	if p.saveLive != nil {
 		p.saveLive(ctx)
 	}
+	p.ha.stop(ctx)
 	for _, f := range p.stops {
 		f()
 	}

@@ -30,7 +30,7 @@ func cfgOf(t *testing.T, ini string) *config.Config {
 // agent, and three acknowledged messages.
 func liveChat(t *testing.T, ctx context.Context, e *chat.Engine) (*chat.Session, chat.Participant, chat.Participant) {
 	t.Helper()
-	s, c, rc, err := e.Create(chat.CreateRequest{Tenant: "1", Endpoint: "default", Queue: "default",
+	s, c, rc, err := e.Create(chat.CreateRequest{Tenant: "1", Endpoint: "default", Queue: "default", Service: "customer-support",
 		UserData: map[string]any{"FirstName": "Ann"},
 		Creator:  chat.JoinRequest{Nick: "Ann", Type: chat.Client, Protocol: chat.Flex, Secret: "secure-key-1"}})
 	if err != nil {
@@ -101,6 +101,9 @@ func TestRestoreAfterGracefulShutdown(t *testing.T) {
 			}
 			if _, err := r.Send(c.UserID, chat.Msg{Text: "still there?"}); err != nil {
 				t.Fatalf("the chat does not go on: %v", err)
+			}
+			if r.Service() != "customer-support" {
+				t.Errorf("restored under service %q, want customer-support: its keys would work under any name", r.Service())
 			}
 		})
 	}

@@ -221,7 +221,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		prot := cfg.Protection // [protection] transport timeouts
 		srv := &http.Server{
-			Handler:           withDeadlines(s.instrument(muxes[addr]), prot),
+			Handler:           withDeadlines(s.instrument(s.parts.ha.wrapCluster(s, muxes[addr])), prot),
 			ReadHeaderTimeout: prot.HeaderTimeout,
 			IdleTimeout:       prot.IdleTimeout,
 			MaxHeaderBytes:    prot.MaxHeaderBytes,
@@ -239,6 +239,9 @@ func (s *Server) Start(ctx context.Context) error {
 		wctx, cancel := context.WithCancel(context.Background())
 		s.stopWatch = cancel
 		go s.watcher.Run(wctx)
+	}
+	if err := s.parts.ha.started(ctx, s.addrs); err != nil {
+		return err
 	}
 	s.ready.Store(true)
 	s.printURLs()

@@ -13,5 +13,6 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildProtection,
 		s.buildMasking,
 		s.buildWeb,
+		s.buildCluster,
 	}
 }

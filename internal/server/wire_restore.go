@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/restore"
 	"github.com/confab/confab/internal/routing"
+	"github.com/confab/confab/internal/store"
 )
 
 // restoreSessions brings back the sessions that were live when the store
@@ -30,7 +32,7 @@ func (s *Server) restoreSessions(ctx context.Context, p *parts) error {
 	start := time.Now()
 	rep, err := restore.Run(ctx, restore.Options{
 		Engine: s.engine, Store: p.store, Mode: s.cfg.Load().Settings.SessionRestorationMode,
-		Strip: stripRoutingKeys, OnlineKey: routing.KeyIsOnline, Log: s.log,
+		Strip: stripRoutingKeys, OnlineKey: routing.KeyIsOnline, Log: s.log, Keep: p.ha.keep,
 	})
 	if rep != (restore.Report{}) {
 		s.log.Info("restoration at start", "mode", s.cfg.Load().Settings.SessionRestorationMode,
@@ -73,5 +75,9 @@ func (p *parts) closedAttached(f *chat.Final) json.RawMessage {
 
 // writeFailed reports an event the store could not make durable.
 func (s *Server) writeFailed(sess *chat.Session, pos int, err error) {
+	if errors.Is(err, store.ErrFenced) {
+		s.parts.ha.fenced(sess.ID())
+		return
+	}
 	s.log.Error("intermediate transcript: event not stored", "session", sess.ID(), "pos", pos, "err", err)
 }

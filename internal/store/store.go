@@ -177,6 +177,10 @@ type EventRow struct {
 	Time    time.Time
 	// Data is the encoded event; it must not be nil.
 	Data json.RawMessage
+	// Epoch, when not 0, fences the write (see Ownership): a store that
+	// keeps session ownership refuses it with ErrFenced unless it is the
+	// session's current owner epoch. Stores without ownership ignore it.
+	Epoch int64
 }
 
 // Events keeps intermediate transcripts: the events of live sessions, for

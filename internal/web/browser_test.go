@@ -272,6 +272,9 @@ func TestWidgetAndDesk(t *testing.T) {
 	customer.do("fill the form", chromedp.KeyEvent("Kim"), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent("kim@example.com"),
 		chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent("late order"))
 	customer.screenshot(shots, "widget-prechat")
+	if bad := customer.unnamedControls(); len(bad) > 0 {
+		t.Errorf("pre-chat form controls without an accessible name: %v", bad)
+	}
 	customer.do("submit", chromedp.KeyEvent(kb.Enter))
 	customer.poll(`document.activeElement && document.activeElement.dataset.testid === 'chat-input'`)
 	customer.do("first message", chromedp.KeyEvent("Where is my order?"), chromedp.KeyEvent(kb.Enter))
@@ -318,6 +321,9 @@ func TestWidgetAndDesk(t *testing.T) {
 
 	agent.screenshot(shots, "desk-chat")
 	customer.screenshot(shots, "widget-chat")
+	if bad := customer.unnamedControls(); len(bad) > 0 {
+		t.Errorf("conversation controls without an accessible name: %v", bad)
+	}
 
 	// The customer's page reloads mid-chat: the same items, each once.
 	items := `JSON.stringify([...document.querySelectorAll('[data-testid=chat-message]')].map(e => e.dataset.index + ':' + e.dataset.kind + ':' + e.textContent))`
@@ -350,6 +356,9 @@ func TestWidgetAndDesk(t *testing.T) {
 	sup.do("live chat", chromedp.WaitVisible(chromedp.CSS(`[data-testid=console-monitor]`)))
 	sup.do("monitor", chromedp.Click(chromedp.CSS(`[data-testid=console-monitor]`)))
 	sup.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-visibility=INT]')].some(e => e.textContent.includes('customer is VIP-ish'))`)
+	if typing := eval[string](sup, `document.querySelector('[data-testid=desk-typing]').textContent`); typing != "" {
+		t.Errorf("the supervisor sees a typing preview %q after the agent's last message", typing)
+	}
 	sup.screenshot(shots, "console")
 	if bad := sup.unnamedControls(); len(bad) > 0 {
 		t.Errorf("console controls without an accessible name: %v", bad)

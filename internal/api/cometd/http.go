@@ -120,8 +120,15 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, body []byte,
 	}
 	n := len(replies)
 	replies = s.serveConnect(r.Context(), held, replies)
-	if err := s.write(w, http.StatusOK, callback, replies); err != nil || r.Context().Err() != nil {
-		held.c.requeue(replies[n : len(replies)-1]) // the client went away: keep its deliveries
+	// The client went away before its deliveries were written: keep them for
+	// its next connect. Once written they are not requeued, even if the
+	// connection closes right after (that would deliver them twice).
+	if r.Context().Err() != nil {
+		held.c.requeue(replies[n : len(replies)-1])
+		return
+	}
+	if err := s.write(w, http.StatusOK, callback, replies); err != nil {
+		held.c.requeue(replies[n : len(replies)-1])
 	}
 }
 

@@ -243,7 +243,7 @@ func classify(err error) error {
 // transaction usable once its savepoint is rolled back: a store sentinel,
 // or an integrity (23) or data (22) error of the statement.
 func isItemErr(err error) bool {
-	for _, target := range []error{store.ErrConflict, store.ErrNotFound, store.ErrExists, store.ErrInvalid, store.ErrLimit, store.ErrTooLarge} {
+	for _, target := range []error{store.ErrConflict, store.ErrNotFound, store.ErrExists, store.ErrInvalid, store.ErrLimit, store.ErrTooLarge, store.ErrFenced} {
 		if errors.Is(err, target) {
 			return true
 		}

@@ -156,7 +156,13 @@ func (r *batchRun) flushChunk(ctx context.Context) error {
 		return nil
 	}
 	defer func() { r.chunk = r.chunk[:0] }()
+	if err := r.fence(ctx); err != nil {
+		return err
+	}
 	n := len(r.chunk)
+	if n == 0 {
+		return nil
+	}
 	sids, poss, eids, ats, datas := make([]string, n), make([]int64, n), make([]int64, n), make([]int64, n), make([][]byte, n)
 	for k, i := range r.chunk {
 		e := &r.batch[i].ev
@@ -216,6 +222,56 @@ func (r *batchRun) flushChunk(ctx context.Context) error {
 		return err
 	}
 	return r.oneByOne(ctx)
+}
+
+// fence refuses the chunk's events whose epoch is not their session's
+// current owner epoch (ErrFenced, poisoning the session), and holds the
+// owner rows of the others (FOR SHARE) until the batch commits, so a claim
+// waits for the writes of the epoch it ends.
+func (r *batchRun) fence(ctx context.Context) error {
+	var ids []string
+	seen := map[string]bool{}
+	for _, i := range r.chunk {
+		if e := &r.batch[i].ev; e.Epoch != 0 && !seen[e.SessionID] {
+			seen[e.SessionID] = true
+			ids = append(ids, e.SessionID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := r.tx.Query(ctx, `SELECT session_id, epoch FROM session_owners WHERE session_id = ANY($1) FOR SHARE`, ids)
+	if err != nil {
+		return err
+	}
+	epochs := make(map[string]int64, len(ids))
+	for rows.Next() {
+		var id string
+		var epoch int64
+		if err := rows.Scan(&id, &epoch); err != nil {
+			rows.Close()
+			return err
+		}
+		epochs[id] = epoch
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	kept := r.chunk[:0]
+	for _, i := range r.chunk {
+		e := &r.batch[i].ev
+		if r.skip(i) {
+			continue
+		}
+		if cur, ok := epochs[e.SessionID]; ok && e.Epoch != 0 && cur != e.Epoch {
+			r.fail(i, fmt.Errorf("%w: epoch %d, the owner's is %d", store.ErrFenced, e.Epoch, cur))
+			continue
+		}
+		kept = append(kept, i)
+	}
+	r.chunk = kept
+	return nil
 }
 
 func sameEvent(a, b *store.EventRow) bool {

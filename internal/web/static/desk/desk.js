@@ -337,6 +337,7 @@ function openChat(sessionId, userId, interaction, role) {
   });
   input.addEventListener('input', () => {
     if (c.ended || vis.value !== 'ALL') return;
+    if (!input.value.trim()) return;
     if (!c.typingSent) {
       c.typingSent = true;
       request('notify', { sessionId, noticeType: 'TYPING_STARTED' }).catch(() => {});

@@ -1,0 +1,318 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/store"
+)
+
+// DefaultLease is how long a node's registration lasts unless renewed.
+const DefaultLease = 10 * time.Second
+
+// Options configure a Cluster.
+type Options struct {
+	Store  store.Ownership
+	Clock  clock.Clock
+	NodeID string
+	// Lease is the node lease; it is renewed every third of it.
+	Lease time.Duration
+	// Restore rebuilds a session this node has just claimed from the store
+	// into the engine.
+	Restore func(ctx context.Context, sessionID string) error
+	// Drop removes a session from the engine without closing it (this node
+	// lost it to a newer owner).
+	Drop func(sessionID string)
+	Log  *slog.Logger
+}
+
+// Cluster is this node's membership and ownership.
+type Cluster struct {
+	opts Options
+
+	mu       sync.Mutex // guards the following
+	epochs   map[string]int64
+	urls     map[string]string
+	draining bool
+	timer    clock.Timer
+	stopped  bool
+	leaseErr error // the last renewal's failure
+	claims   map[string]*claim
+	rt       *http.Transport // forwarding; made on first use
+}
+
+// claim is a claim and restoration in progress, shared by concurrent
+// requests for the same session.
+type claim struct {
+	done chan struct{}
+	err  error
+}
+
+// New returns a Cluster; Start registers it.
+func New(opts Options) *Cluster {
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real()
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	return &Cluster{opts: opts, epochs: make(map[string]int64), claims: make(map[string]*claim)}
+}
+
+// NodeID returns this node's id.
+func (c *Cluster) NodeID() string { return c.opts.NodeID }
+
+// Start registers the node with its listeners' base URLs and keeps its
+// lease renewed until Stop.
+func (c *Cluster) Start(ctx context.Context, urls map[string]string) error {
+	c.mu.Lock()
+	c.urls = urls
+	c.mu.Unlock()
+	if err := c.renew(ctx); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timer = c.opts.Clock.AfterFunc(c.opts.Lease/3, c.tick)
+	return nil
+}
+
+func (c *Cluster) tick() {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Lease/3)
+	err := c.renew(ctx)
+	cancel()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.leaseErr = err
+	if err != nil {
+		c.opts.Log.Error("cluster: lease not renewed", "node", c.opts.NodeID, "err", err)
+	}
+	if !c.stopped {
+		c.timer = c.opts.Clock.AfterFunc(c.opts.Lease/3, c.tick)
+	}
+}
+
+func (c *Cluster) renew(ctx context.Context) error {
+	c.mu.Lock()
+	n := store.Node{ID: c.opts.NodeID, URLs: c.urls, LeaseUntil: c.opts.Clock.Now().Add(c.opts.Lease), Draining: c.draining}
+	stopped := c.stopped
+	c.mu.Unlock()
+	if stopped {
+		return nil
+	}
+	if err := c.opts.Store.PutNode(ctx, n); err != nil {
+		return fmt.Errorf("cluster: register node %s: %w", n.ID, err)
+	}
+	return nil
+}
+
+// Stop ends the lease at once, so the other nodes take this node's
+// sessions over without waiting for it to expire.
+func (c *Cluster) Stop(ctx context.Context) error {
+	c.mu.Lock()
+	if c.rt != nil {
+		c.rt.CloseIdleConnections()
+	}
+	c.stopped = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	n := store.Node{ID: c.opts.NodeID, URLs: c.urls, LeaseUntil: c.opts.Clock.Now(), Draining: true}
+	c.mu.Unlock()
+	if err := c.opts.Store.PutNode(ctx, n); err != nil {
+		return fmt.Errorf("cluster: end the lease of %s: %w", n.ID, err)
+	}
+	return nil
+}
+
+// Epoch returns the owner epoch this node holds for a session, 0 if none.
+func (c *Cluster) Epoch(sessionID string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epochs[sessionID]
+}
+
+// Owned returns how many sessions this node owns.
+func (c *Cluster) Owned() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.epochs)
+}
+
+func (c *Cluster) setEpoch(id string, epoch int64) {
+	c.mu.Lock()
+	c.epochs[id] = epoch
+	c.mu.Unlock()
+}
+
+// Lost is called when the store refused one of this node's writes to a
+// session as fenced: another node owns it now. The local copy is dropped.
+func (c *Cluster) Lost(sessionID string) {
+	c.mu.Lock()
+	_, had := c.epochs[sessionID]
+	delete(c.epochs, sessionID)
+	c.mu.Unlock()
+	if had {
+		c.opts.Log.Warn("cluster: session lost to a newer owner; local copy dropped", "session", sessionID, "node", c.opts.NodeID)
+		if c.opts.Drop != nil {
+			c.opts.Drop(sessionID)
+		}
+	}
+}
+
+// Release gives up a closed session's owner row (with the fencing check);
+// ErrFenced if another node owns it. Sessions without an owner row this
+// node holds are not an error.
+func (c *Cluster) Release(ctx context.Context, sessionID string) error {
+	c.mu.Lock()
+	epoch, ok := c.epochs[sessionID]
+	delete(c.epochs, sessionID)
+	c.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return c.opts.Store.Release(ctx, sessionID, epoch)
+}
+
+// Route says where a request for a session goes.
+type Route struct {
+	// Local: this node serves it (it owns the session, has just claimed and
+	// restored it, or nobody owns it and the local handler answers).
+	Local bool
+	// Node and URLs name the live owner to forward to.
+	Node string
+	URLs map[string]string
+}
+
+// Resolve finds where a session this node does not hold in its engine is
+// served: forwarded to a live owner, or claimed from a dead one and
+// restored here.
+func (c *Cluster) Resolve(ctx context.Context, sessionID string) (Route, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		o, err := c.opts.Store.GetOwner(ctx, sessionID)
+		if errors.Is(err, store.ErrNotFound) {
+			return Route{Local: true}, nil // closed or unknown: the handler says so
+		}
+		if err != nil {
+			return Route{}, err
+		}
+		if o.NodeID != c.opts.NodeID {
+			n, err := c.opts.Store.GetNode(ctx, o.NodeID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return Route{}, err
+			}
+			if err == nil && c.opts.Clock.Now().Before(n.LeaseUntil) {
+				return Route{Node: n.ID, URLs: n.URLs}, nil
+			}
+		} else if c.Epoch(sessionID) == o.Epoch {
+			return Route{Local: true}, nil
+		}
+		err = c.claimAndRestore(ctx, o)
+		if errors.Is(err, store.ErrConflict) {
+			continue // another node was first: look again
+		}
+		if err != nil {
+			return Route{}, err
+		}
+		return Route{Local: true}, nil
+	}
+	return Route{}, fmt.Errorf("cluster: session %s: ownership keeps changing", sessionID)
+}
+
+// claimAndRestore claims a session from its dead owner and restores it;
+// concurrent requests for the same session share one claim.
+func (c *Cluster) claimAndRestore(ctx context.Context, from store.Owner) error {
+	c.mu.Lock()
+	if cl := c.claims[from.SessionID]; cl != nil {
+		c.mu.Unlock()
+		select {
+		case <-cl.done:
+			return cl.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	cl := &claim{done: make(chan struct{})}
+	c.claims[from.SessionID] = cl
+	c.mu.Unlock()
+	cl.err = c.claim(ctx, from)
+	c.mu.Lock()
+	delete(c.claims, from.SessionID)
+	c.mu.Unlock()
+	close(cl.done)
+	return cl.err
+}
+
+func (c *Cluster) claim(ctx context.Context, from store.Owner) error {
+	to, err := c.opts.Store.Claim(ctx, from, c.opts.NodeID)
+	if err != nil {
+		return err
+	}
+	c.setEpoch(from.SessionID, to.Epoch)
+	c.opts.Log.Info("cluster: claimed session", "session", from.SessionID, "from", from.NodeID, "epoch", to.Epoch)
+	if c.opts.Restore == nil {
+		return nil
+	}
+	if err := c.opts.Restore(ctx, from.SessionID); err != nil {
+		return fmt.Errorf("cluster: restore claimed session %s: %w", from.SessionID, err)
+	}
+	return nil
+}
+
+// ClaimOwn claims, at start, the sessions a previous run of this node
+// owned (the data-directory lock proves that run is over) and returns them.
+func (c *Cluster) ClaimOwn(ctx context.Context) ([]string, error) {
+	owned, err := c.opts.Store.ListOwned(ctx, c.opts.NodeID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, o := range owned {
+		to, err := c.opts.Store.Claim(ctx, o, c.opts.NodeID)
+		if err != nil {
+			c.opts.Log.Warn("cluster: own session not reclaimed", "session", o.SessionID, "err", err)
+			continue
+		}
+		c.setEpoch(o.SessionID, to.Epoch)
+		ids = append(ids, o.SessionID)
+	}
+	return ids, nil
+}
+
+// The chat.Journal methods: a new session gets its owner row (epoch 1)
+// queued ahead of its first event; a restored one was claimed already.
+
+// SessionCreated queues the owner row of a new session.
+func (c *Cluster) SessionCreated(info *chat.Info) chat.Waiter {
+	c.setEpoch(info.ID, 1)
+	return c.opts.Store.OwnNew(context.Background(), info.ID, c.opts.NodeID)
+}
+
+// SessionRestored: the claim made the owner row already.
+func (c *Cluster) SessionRestored(*chat.Info) chat.Waiter { return nil }
+
+// SessionUpdated is a no-op.
+func (c *Cluster) SessionUpdated(*chat.Info) chat.Waiter { return nil }
+
+// EventAppended is a no-op: the history journal writes the event with
+// Epoch.
+func (c *Cluster) EventAppended(string, *chat.Event) chat.Waiter { return nil }
+
+// SessionClosed is a no-op: the history journal releases the owner row
+// before it writes the closed record.
+func (c *Cluster) SessionClosed(*chat.Final) chat.Waiter { return nil }
+
+var (
+	_ chat.Journal        = (*Cluster)(nil)
+	_ chat.RestoreJournal = (*Cluster)(nil)
+)

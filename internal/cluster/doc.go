@@ -1,0 +1,22 @@
+// Package cluster makes N+1 nodes on one PostgreSQL store behave as one
+// chat server: every node registers in the store with a lease it renews on
+// the injected clock; every live session has an owner row with an epoch;
+// any node answers a request for any session.
+//
+// A node that does not hold a session asks the store who owns it. A live
+// owner (its lease not ended) gets the request forwarded (an HTTP reverse
+// proxy to the owner's listener, WebSocket upgrades included). A dead
+// owner (lease ended) loses the session to this node, which claims it with
+// the next epoch (a compare-and-set on the owner row) and restores it from
+// the intermediate transcript as a restart does (package restore).
+//
+// Fencing: every event write carries the writer's epoch
+// (store.EventRow.Epoch) and the store refuses a stale one (ErrFenced), so a
+// node that was paused past its lease and wakes up cannot add to a session
+// another node restored; on the refusal it drops its copy of the session and
+// forwards from then on. A session's close first releases its owner row with
+// the same check.
+//
+// Concurrency: a Cluster is safe for concurrent use; mu guards the epochs of
+// the sessions this node owns. Lease renewal runs on a clock timer.
+package cluster

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/confab/confab/internal/cluster"
+	"github.com/confab/confab/internal/restore"
+	"github.com/confab/confab/internal/routing"
+	"github.com/confab/confab/internal/store"
+)
+
+// haHooks connect the cluster to the node; the zero value (no cluster)
+// does nothing.
+type haHooks struct {
+	c   *cluster.Cluster
+	own map[string]bool // sessions this node owned before its restart
+}
+
+func (h *haHooks) epochOf(id string) int64 {
+	if h.c == nil {
+		return 0
+	}
+	return h.c.Epoch(id)
+}
+
+func (h *haHooks) beforeClose(ctx context.Context, id string) error {
+	if h.c == nil {
+		return nil
+	}
+	return h.c.Release(ctx, id)
+}
+
+func (h *haHooks) keep(in store.Interaction) bool {
+	return h.c == nil || h.own[in.ID]
+}
+
+func (h *haHooks) fenced(id string) {
+	if h.c != nil {
+		h.c.Lost(id)
+	}
+}
+
+func (h *haHooks) started(ctx context.Context, addrs map[string]string) error {
+	if h.c == nil {
+		return nil
+	}
+	urls := map[string]string{}
+	for id, addr := range addrs {
+		urls[id] = "http://" + addr
+	}
+	return h.c.Start(ctx, urls)
+}
+
+func (h *haHooks) stop(ctx context.Context) {
+	if h.c != nil {
+		h.c.Stop(ctx)
+	}
+}
+
+// buildCluster joins the node to the cluster when its store is shared
+// (PostgreSQL): the node registers with a lease, owns the sessions it
+// creates, forwards requests for sessions of live nodes, and claims and
+// restores those of dead ones (package cluster).
+func (s *Server) buildCluster(p *parts) error {
+	own, ok := p.store.(store.Ownership)
+	if !ok {
+		return nil
+	}
+	id, err := nodeID(s.dataDir)
+	if err != nil {
+		return err
+	}
+	restoreOpts := func() restore.Options {
+		return restore.Options{Engine: s.engine, Store: p.store, Mode: s.cfg.Load().Settings.SessionRestorationMode,
+			Strip: stripRoutingKeys, OnlineKey: routing.KeyIsOnline, Log: s.log}
+	}
+	c := cluster.New(cluster.Options{
+		Store: own, Clock: s.clock, NodeID: id, Lease: s.cfg.Load().Cluster.Lease, Log: s.log.With("part", "cluster"),
+		Restore: func(ctx context.Context, sessionID string) error {
+			return restore.One(ctx, restoreOpts(), sessionID)
+		},
+		Drop: func(sessionID string) { s.engine.Drop(sessionID) },
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Load().Cluster.Lease*3)
+	defer cancel()
+	ids, err := c.ClaimOwn(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: reclaim this node's sessions: %w", err)
+	}
+	p.ha.c = c
+	p.ha.own = make(map[string]bool, len(ids))
+	for _, id := range ids {
+		p.ha.own[id] = true
+	}
+	p.addJournal(c)
+	p.say("cluster: node %s (lease %v)", id, s.cfg.Load().Cluster.Lease)
+	return nil
+}
+
+// wrapCluster routes requests for sessions the engine does not hold.
+func (h *haHooks) wrapCluster(s *Server, next http.Handler) http.Handler {
+	if h.c == nil {
+		return next
+	}
+	return h.c.Middleware(func(id string) bool {
+		_, err := s.engine.Get(id)
+		return err == nil
+	}, next)
+}
+
+// nodeID returns the node's id, kept in <data dir>/node.id: the same across
+// restarts, so a restarted node reclaims its own sessions at once.
+func nodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node.id")
+	b, err := os.ReadFile(path)
+	if err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	var r [6]byte
+	rand.Read(r[:])
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "node"
+	}
+	id := host + "-" + hex.EncodeToString(r[:])
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("node id: %w", err)
+	}
+	return id, nil
+}

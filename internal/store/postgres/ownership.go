@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/confab/confab/internal/store"
+)
+
+var _ store.Ownership = (*Store)(nil)
+
+// PutNode registers or renews a node; see store.Ownership.
+func (s *Store) PutNode(ctx context.Context, n store.Node) error {
+	if n.ID == "" {
+		return fmt.Errorf("postgres: put node: %w: empty id", store.ErrInvalid)
+	}
+	urls, err := json.Marshal(n.URLs)
+	if err != nil {
+		return fmt.Errorf("postgres: put node %s: %w", n.ID, err)
+	}
+	// Straight to the pool: a lease renewal must not queue behind a batch.
+	_, err = s.pool.Exec(ctx, `INSERT INTO cluster_nodes (id, urls, lease_until, draining) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET urls = excluded.urls, lease_until = excluded.lease_until, draining = excluded.draining`,
+		n.ID, urls, micros(n.LeaseUntil), n.Draining)
+	if err != nil {
+		return fmt.Errorf("postgres: put node %s: %w", n.ID, err)
+	}
+	return nil
+}
+
+func scanNode(row pgx.Row) (store.Node, error) {
+	var n store.Node
+	var urls []byte
+	var until int64
+	if err := row.Scan(&n.ID, &urls, &until, &n.Draining); err != nil {
+		return store.Node{}, err
+	}
+	n.LeaseUntil = fromMicros(until)
+	if err := json.Unmarshal(urls, &n.URLs); err != nil {
+		return store.Node{}, fmt.Errorf("node %s: urls: %w", n.ID, err)
+	}
+	return n, nil
+}
+
+// GetNode returns a node; see store.Ownership.
+func (s *Store) GetNode(ctx context.Context, id string) (store.Node, error) {
+	if err := s.readable(); err != nil {
+		return store.Node{}, err
+	}
+	n, err := scanNode(s.pool.QueryRow(ctx, `SELECT id, urls, lease_until, draining FROM cluster_nodes WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.Node{}, fmt.Errorf("postgres: get node %s: %w", id, err)
+	}
+	return n, nil
+}
+
+// ListNodes returns the registered nodes; see store.Ownership.
+func (s *Store) ListNodes(ctx context.Context) ([]store.Node, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, urls, lease_until, draining FROM cluster_nodes ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list nodes: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Node, error) { return scanNode(row) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list nodes: %w", err)
+	}
+	return out, nil
+}
+
+// OwnNew queues a new session's owner row; see store.Ownership.
+func (s *Store) OwnNew(ctx context.Context, sessionID, nodeID string) store.Ticket {
+	if sessionID == "" || nodeID == "" {
+		return store.FailedTicket(fmt.Errorf("postgres: own session: %w: empty session or node id", store.ErrInvalid))
+	}
+	return s.gc.Enqueue(ctx, op{what: "owner of " + sessionID, fn: func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO session_owners (session_id, node_id, epoch) VALUES ($1, $2, 1)`, sessionID, nodeID)
+		if err = classify(err); err != nil {
+			return fmt.Errorf("postgres: own session %s: %w", sessionID, err)
+		}
+		return nil
+	}})
+}
+
+// GetOwner returns a session's owner row; see store.Ownership.
+func (s *Store) GetOwner(ctx context.Context, sessionID string) (store.Owner, error) {
+	if err := s.readable(); err != nil {
+		return store.Owner{}, err
+	}
+	o := store.Owner{SessionID: sessionID}
+	err := s.pool.QueryRow(ctx, `SELECT node_id, epoch FROM session_owners WHERE session_id = $1`, sessionID).Scan(&o.NodeID, &o.Epoch)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return store.Owner{}, fmt.Errorf("postgres: owner of %s: %w", sessionID, err)
+	}
+	return o, nil
+}
+
+// Claim moves a session to a new owner at the next epoch; see
+// store.Ownership. It waits for the writes holding the old epoch that are
+// in flight (they hold the row with FOR SHARE until they commit).
+func (s *Store) Claim(ctx context.Context, from store.Owner, nodeID string) (store.Owner, error) {
+	if err := s.readable(); err != nil {
+		return store.Owner{}, err
+	}
+	to := store.Owner{SessionID: from.SessionID, NodeID: nodeID, Epoch: from.Epoch + 1}
+	tag, err := s.pool.Exec(ctx, `UPDATE session_owners SET node_id = $1, epoch = epoch + 1
+		WHERE session_id = $2 AND node_id = $3 AND epoch = $4`, nodeID, from.SessionID, from.NodeID, from.Epoch)
+	if err != nil {
+		return store.Owner{}, fmt.Errorf("postgres: claim %s: %w", from.SessionID, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return to, nil
+	}
+	if _, err := s.GetOwner(ctx, from.SessionID); errors.Is(err, store.ErrNotFound) {
+		return store.Owner{}, fmt.Errorf("postgres: claim %s: %w", from.SessionID, store.ErrNotFound)
+	}
+	return store.Owner{}, fmt.Errorf("postgres: claim %s from %s at epoch %d: %w", from.SessionID, from.NodeID, from.Epoch, store.ErrConflict)
+}
+
+// Release deletes a closed session's owner row; see store.Ownership.
+func (s *Store) Release(ctx context.Context, sessionID string, epoch int64) error {
+	err := s.do(ctx, "owner of "+sessionID, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM session_owners WHERE session_id = $1 AND epoch = $2`, sessionID, epoch)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return fmt.Errorf("%w: epoch %d", store.ErrFenced, epoch)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: release %s: %w", sessionID, err)
+	}
+	return nil
+}
+
+// ListOwned returns a node's owner rows; see store.Ownership.
+func (s *Store) ListOwned(ctx context.Context, nodeID string) ([]store.Owner, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT session_id, node_id, epoch FROM session_owners WHERE node_id = $1 ORDER BY session_id`, nodeID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: sessions of node %s: %w", nodeID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Owner, error) {
+		var o store.Owner
+		err := row.Scan(&o.SessionID, &o.NodeID, &o.Epoch)
+		return o, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: sessions of node %s: %w", nodeID, err)
+	}
+	return out, nil
+}
