@@ -155,8 +155,8 @@ func TestClusterSurvivesSIGKILL(t *testing.T) {
 			if cs.home != h {
 				continue
 			}
-			if _, err := d.Join(ctx, cs.chat.ID, agent.JoinOptions{}); err != nil {
-				t.Fatalf("agent joins on the owner: %v", err)
+			if _, err := d.Accept(ctx, cs.chat.ID, agent.JoinOptions{}); err != nil {
+				t.Fatalf("agent accepts on the owner: %v", err)
 			}
 			if _, err := d.Send(ctx, cs.chat.ID, agent.Message{Text: "agent-" + cs.chat.ID}); err != nil {
 				t.Fatal(err)
