@@ -2,7 +2,10 @@ package chatv2
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,20 +28,35 @@ type Options struct {
 	APIKey string
 	// Authorization, when set, is sent as the Authorization header.
 	Authorization string
+	// Nodes are further base URLs of the same cluster. On a connection
+	// failure, or an answer 502 or 503 from a node, the call is made again
+	// on the next node, which then stays the current one. A chat's
+	// positions are the same on every node, so a reader resumes where it
+	// was. With Nodes set, a Send without a ClientMessageID gets a random
+	// one, so that a send repeated on another node is not appended twice.
+	Nodes []string
 }
 
-// Client talks to one Chat API v2 base URL. It is safe for concurrent use.
+// Client talks to one Chat API v2 base URL (and, with Options.Nodes, its
+// alternates). It is safe for concurrent use.
 type Client struct {
-	base   string // ends without a slash, e.g. http://host/genesys/2/chat
+	bases  []string // each ends without a slash, e.g. http://host/genesys/2/chat
+	cur    atomic.Int64
 	hc     *http.Client
 	apiKey string
 	auth   string
 }
 
+// base returns the current node's base URL.
+func (c *Client) base() string { return c.bases[int(c.cur.Load())%len(c.bases)] }
+
 // New returns a Client for the base URL of the API, the part before the
 // service name (for example http://127.0.0.1:8080/genesys/2/chat).
 func New(baseURL string, opts Options) *Client {
-	c := &Client{base: strings.TrimRight(baseURL, "/"), hc: opts.HTTPClient, apiKey: opts.APIKey, auth: opts.Authorization}
+	c := &Client{bases: []string{strings.TrimRight(baseURL, "/")}, hc: opts.HTTPClient, apiKey: opts.APIKey, auth: opts.Authorization}
+	for _, n := range opts.Nodes {
+		c.bases = append(c.bases, strings.TrimRight(n, "/"))
+	}
 	if c.hc == nil {
 		c.hc = &http.Client{Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
@@ -93,7 +112,7 @@ func (c *Client) RequestChat(ctx context.Context, service string, req ChatReques
 	f.add("emailAddress", req.EmailAddress)
 	f.add("text", req.Text)
 	f.userData(req.UserData)
-	resp, err := c.post(ctx, c.base+"/"+url.PathEscape(service), f)
+	resp, err := c.post(ctx, "/"+url.PathEscape(service), f)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -141,6 +160,11 @@ func (ch *Chat) Send(ctx context.Context, text string, opts *SendOptions) (*Resp
 		if opts.TranscriptPosition > 0 {
 			f.addInt("transcriptPosition", opts.TranscriptPosition)
 		}
+	}
+	if (opts == nil || opts.ClientMessageID == "") && len(ch.c.bases) > 1 {
+		var b [12]byte
+		rand.Read(b[:])
+		f.add("clientMessageId", hex.EncodeToString(b[:])) // a retry on another node stays one message
 	}
 	return ch.call(ctx, "send", f)
 }
@@ -236,12 +260,14 @@ func (ch *Chat) form() *form {
 	return f
 }
 
-func (ch *Chat) url(op string) string {
-	return ch.c.base + "/" + url.PathEscape(ch.Service) + "/" + url.PathEscape(ch.ID) + "/" + op
+func (ch *Chat) url(op string) string { return ch.c.base() + ch.path(op) }
+
+func (ch *Chat) path(op string) string {
+	return "/" + url.PathEscape(ch.Service) + "/" + url.PathEscape(ch.ID) + "/" + op
 }
 
 func (ch *Chat) call(ctx context.Context, op string, f *form) (*Response, error) {
-	resp, err := ch.c.post(ctx, ch.url(op), f)
+	resp, err := ch.c.post(ctx, ch.path(op), f)
 	if resp != nil && resp.Alias != "" {
 		ch.mu.Lock()
 		ch.alias = resp.Alias
@@ -250,9 +276,36 @@ func (ch *Chat) call(ctx context.Context, op string, f *form) (*Response, error)
 	return resp, err
 }
 
-// post sends a form and decodes the answer.
-func (c *Client) post(ctx context.Context, u string, f *form) (*Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(f.String()))
+// post sends a form to the current node's base URL plus path and decodes
+// the answer, moving to the next node on a connection failure or a 502 or
+// 503 while there are others to try.
+func (c *Client) post(ctx context.Context, path string, f *form) (*Response, error) {
+	body := f.String()
+	for tries := 1; ; tries++ {
+		at := c.cur.Load()
+		resp, err := c.postOnce(ctx, c.bases[int(at)%len(c.bases)]+path, body)
+		if tries >= len(c.bases) || !failover(err) || ctx.Err() != nil {
+			return resp, err
+		}
+		c.cur.CompareAndSwap(at, at+1)
+	}
+}
+
+// failover reports whether err means the node is gone or cannot serve:
+// a connection failure, or a 502 or 503 answer.
+func failover(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode == 0 && (ae.HTTPStatus == http.StatusBadGateway || ae.HTTPStatus == http.StatusServiceUnavailable)
+	}
+	return true
+}
+
+func (c *Client) postOnce(ctx context.Context, u, body string) (*Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("chatv2: %w", err)
 	}

@@ -174,10 +174,17 @@ func TestClusterSurvivesSIGKILL(t *testing.T) {
 		cs.acked = append(cs.acked, text)
 	}
 
+	deadURL := nodes[0].chatURL()
 	nodes[0].p.Kill() // SIGKILL
+	// The customers of the dead node keep its address first: their client
+	// fails over to the other nodes on the connection failure.
+	failover := chatv2.New(deadURL, chatv2.Options{Nodes: []string{nodes[1].chatURL(), nodes[2].chatURL()}})
 	start := time.Now()
 	for i, cs := range all {
 		via := resume(cs.chat, nodes[1+i%2])
+		if cs.home == 0 {
+			via = failover.Resume(service, cs.chat.ID, cs.chat.UserID, cs.chat.SecureKey, cs.chat.Alias())
+		}
 		text := fmt.Sprint("after-kill-", i)
 		if err := sendRetry(ctx, via, text); err != nil {
 			t.Fatalf("chat %d (home %d) after the kill: %v", i, cs.home, err)

@@ -129,7 +129,7 @@ func settingsSection() *sectionSpec {
 			{Option: Option{Name: "transcript-auto-save", Default: "1", Kind: KindInt, Min: 0, Max: 2, Range: "one of 0, 1, 2", Effect: Immediate, Implemented: true,
 				Doc: "When the transcript is stored: 0 only at session end (and of every live session at a graceful shutdown); 1 after every event, which is acknowledged and shown to the other parties only once durable; 2 like 1 and agents are told about each save. (Default is Confab's choice: the reference's is 0; the group commit makes saving every event cheap, and with 0 a crash loses every live chat.)"},
 				bind: num(func(s *Settings) *int { return &s.TranscriptAutoSave })},
-			{Option: Option{Name: "transcript-save-on-error", Default: "none", Kind: KindEnum, Values: []string{"none", "close"}, Effect: Immediate,
+			{Option: Option{Name: "transcript-save-on-error", Default: "none", Kind: KindEnum, Values: []string{"none", "close"}, Effect: Immediate, Implemented: true,
 				Doc: "When storage rejects an intermediate transcript for good: close ends the session (reason 5) without a final save; none keeps it going. (Value none and the default are Confab's choice.)"},
 				bind: word(func(s *Settings) *string { return &s.TranscriptSaveOnError })},
 			{Option: Option{Name: "transcript-resend-attempts", Default: "3", Kind: KindInt, Min: 0, Max: 100, Effect: Immediate,

@@ -330,6 +330,7 @@ func TestImplemented(t *testing.T) {
 		"settings/stop-abandoned-interaction",
 		"settings/session-restoration-mode",
 		"settings/transcript-auto-save",
+		"settings/transcript-save-on-error",
 		"store/driver",
 		"store/dsn",
 		"cluster/lease",

@@ -80,4 +80,11 @@ func (s *Server) writeFailed(sess *chat.Session, pos int, err error) {
 		return
 	}
 	s.log.Error("intermediate transcript: event not stored", "session", sess.ID(), "pos", pos, "err", err)
+	if s.cfg.Load().Settings.TranscriptSaveOnError == "close" && sess.State() == chat.Alive {
+		// transcript-save-on-error=close: a session whose transcript cannot
+		// be kept ends, its parties removed by the server (reason 5).
+		if _, _, cerr := sess.Close(chat.CloseRequest{Reason: chat.RemovedByServer}); cerr != nil {
+			s.log.Error("transcript-save-on-error=close: close failed", "session", sess.ID(), "err", cerr)
+		}
+	}
 }
