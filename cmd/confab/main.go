@@ -54,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = piiCmd(args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(args[1:], stdout, stderr)
+	case "drain":
+		err = drainCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "confab %s\n", version)
 	case "help", "-h", "--help":
@@ -87,6 +89,7 @@ commands:
   config    list the configuration options (flags: --config FILE --all --unimplemented)
   agent     manage agent accounts: agent add|list|remove (see docs/agent-protocol.md)
   pii       manage masking rules: pii list|add|remove|test (see docs/masking.md)
+  drain     make a cluster node hand its chats to the others: drain --url AGENT_URL --token ADMIN_TOKEN
   bench     run the load generator: bench dense|async|churn|throughput|cometd (see docs/benchmarks.md)
   version   print the version
 `)

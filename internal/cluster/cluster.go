@@ -211,9 +211,19 @@ func (c *Cluster) Resolve(ctx context.Context, sessionID string) (Route, error) 
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return Route{}, err
 			}
-			if err == nil && c.opts.Clock.Now().Before(n.LeaseUntil) {
+			if err == nil && c.opts.Clock.Now().Before(n.LeaseUntil) && !n.Draining {
 				return Route{Node: n.ID, URLs: n.URLs}, nil
 			}
+		} else if c.Draining() {
+			// This node hands its sessions over: a live node claims it.
+			urls, err := c.liveOther(ctx)
+			if err != nil {
+				return Route{}, err
+			}
+			if urls != nil {
+				return Route{Node: "another", URLs: urls}, nil
+			}
+			return Route{Local: true}, nil
 		} else if c.Epoch(sessionID) == o.Epoch {
 			return Route{Local: true}, nil
 		}

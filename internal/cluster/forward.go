@@ -28,6 +28,14 @@ const maxESPBody = 1 << 20
 func (c *Cluster) Middleware(has func(sessionID string) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, port := sessionOf(r)
+		if id == "" && c.Draining() && isRequestChat(r) {
+			// A draining node takes no new sessions; the client tries
+			// another node.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"statusCode":1,"errors":[{"code":100,"advice":"this node is draining; start the chat on another node"}]}` + "\n"))
+			return
+		}
 		if id == "" || has(id) {
 			next.ServeHTTP(w, r)
 			return
@@ -88,6 +96,15 @@ func (c *Cluster) transport() http.RoundTripper {
 		}
 	}
 	return c.rt
+}
+
+// isRequestChat reports whether r starts a chat on the customer API.
+func isRequestChat(r *http.Request) bool {
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/genesys/2/chat/") {
+		return false
+	}
+	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/genesys/2/chat/"), "/")
+	return rest != "" && !strings.Contains(rest, "/")
 }
 
 // sessionOf returns the session id a request addresses and the port id of

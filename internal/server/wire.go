@@ -14,5 +14,6 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildMasking,
 		s.buildWeb,
 		s.buildCluster,
+		s.buildDrain,
 	}
 }

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,7 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/cluster"
+	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/restore"
 	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
@@ -139,4 +143,62 @@ func nodeID(dataDir string) (string, error) {
 		return "", fmt.Errorf("node id: %w", err)
 	}
 	return id, nil
+}
+
+// drainAPI is POST /api/v1/drain (start draining) and GET /api/v1/drain
+// (progress) on the agent listener, with the admin token.
+type drainAPI struct {
+	s *Server
+	p *parts
+}
+
+func (d drainAPI) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/drain", d.serve)
+	mux.HandleFunc("GET /api/v1/drain", d.serve)
+}
+
+func (d drainAPI) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	want := ""
+	if d.p.adminToken != nil {
+		want = d.p.adminToken()
+	}
+	if want == "" || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error":"unauthorized","field":"Authorization"}` + "\n"))
+		return
+	}
+	c := d.p.ha.c
+	handed := 0
+	if r.Method == http.MethodPost {
+		d.s.ready.Store(false) // /readyz answers 503 from now on
+		handOver, err := c.Drain(r.Context())
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		if handOver {
+			// The others claim these sessions as their customers and
+			// workflows come back (through any node: this one forwards).
+			for _, sess := range d.s.engine.Sessions() {
+				if sess.State() == chat.Alive && d.s.engine.Drop(sess.ID()) {
+					handed++
+				}
+			}
+		}
+	}
+	json.NewEncoder(w).Encode(map[string]any{
+		"node": c.NodeID(), "draining": c.Draining(), "handedOver": handed, "live": d.s.engine.Alive(),
+	})
+}
+
+// buildDrain mounts the drain API when the node is in a cluster.
+func (s *Server) buildDrain(p *parts) error {
+	if p.ha.c == nil {
+		return nil
+	}
+	p.add(config.PortAgent, drainAPI{s: s, p: p}, nil)
+	return nil
 }
