@@ -55,8 +55,11 @@ func (c *Counter) Set(n int64) { c.v.Store(n) }
 // Value returns the KPI value: for a cumulative counter, what was added
 // since the last reset.
 func (c *Counter) Value() int64 {
-	if c.fn != nil {
+	if c.fn != nil && c.kind == Current {
 		return c.fn()
+	}
+	if c.fn != nil {
+		return c.fn() - c.base.Load()
 	}
 	return c.v.Load() - c.base.Load()
 }
@@ -70,8 +73,8 @@ func (c *Counter) raw() int64 {
 }
 
 func (c *Counter) reset() {
-	if c.kind == Cumulative && c.fn == nil {
-		c.base.Store(c.v.Load())
+	if c.kind == Cumulative {
+		c.base.Store(c.raw())
 	}
 }
 
@@ -180,6 +183,32 @@ func (s *Set) Gauge(name, prom, help string, f func() int64) *Counter {
 	return c
 }
 
+// CounterFunc adds a Cumulative counter whose raw value (since start) f
+// computes when read; a reset subtracts the value f had then. f must be
+// cheap, never decrease and be safe to call from any goroutine. It
+// returns the existing counter if name is taken.
+func (s *Set) CounterFunc(name, prom, help string, f func() int64) *Counter {
+	return s.computed(name, prom, help, Cumulative, [2]string{}, f)
+}
+
+// LabelledGauge is Gauge for a member of a labelled Prometheus family:
+// prom{label="value"}.
+func (s *Set) LabelledGauge(name, prom, label, value, help string, f func() int64) *Counter {
+	return s.computed(name, prom, help, Current, [2]string{label, value}, f)
+}
+
+func (s *Set) computed(name, prom, help string, kind Kind, lbl [2]string, f func() int64) *Counter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.byName[name]; c != nil {
+		return c
+	}
+	c := &Counter{name: name, prom: prom, help: help, kind: kind, fn: f, lbl: lbl}
+	s.counters = append(s.counters, c)
+	s.byName[name] = c
+	return c
+}
+
 // Lookup returns the counter with the given /Counters name, or nil.
 func (s *Set) Lookup(name string) *Counter {
 	s.mu.Lock()
@@ -285,7 +314,7 @@ func (r *Reader) Changed() bool {
 	defer r.mu.Unlock()
 	changed := false
 	for _, c := range r.set.list() {
-		if c.fn != nil {
+		if c.fn != nil && c.kind == Current {
 			continue
 		}
 		v := c.Value()

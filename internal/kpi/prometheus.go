@@ -58,6 +58,7 @@ var familyHelps = map[string]string{
 	"confab_timeouts_total":                        "Parties removed by a timeout, by kind (disconnect: protocol inactivity or lost connection; inactivity: idle session).",
 	"confab_limit_refusals_total":                  "Requests refused because a load limit was reached, by what was refused.",
 	"confab_slow_consumer_disconnects_total":       "Connections closed because they could not keep up, by API.",
+	"confab_routing_agents":                        "Logged-in agents and bots, by routing state.",
 	"confab_requests_total":                        "HTTP requests served, by API.",
 	"confab_request_errors_total":                  "Requests answered with HTTP status 400 or above, by API.",
 	"confab_request_processing_milliseconds_total": "Time spent processing requests, by API, in milliseconds.",

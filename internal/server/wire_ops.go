@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/confab/confab/internal/api/health"
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
@@ -70,7 +72,12 @@ func (s *Server) buildOps(p *parts) error {
 	sessions := oplog.New(s.log.With("part", "sessions"))
 	p.addJournal(sessions)
 	p.addStop(sessions.Close)
-	p.add(config.PortHealth, health.New(health.Options{Counters: s.ops.counters}), nil)
+	var collectors []prometheus.Collector
+	if p.router != nil { // wire_routing_metrics.go
+		routingCounters(s.ops.counters, p.router)
+		collectors = append(collectors, queueCollector{router: p.router, cfg: s.cfg.Load})
+	}
+	p.add(config.PortHealth, health.New(health.Options{Counters: s.ops.counters, Collectors: collectors}), nil)
 	s.ops.printer = s.ops.counters.StartPrinter(s.clock, s.log.With("part", "kpi"), func() kpi.PrintSettings {
 		h := s.cfg.Load().Health
 		return kpi.PrintSettings{Period: h.LogOutputTimeout, Always: h.LogOutputProviso == "always", Content: kpi.Content(h.LogOutputContent)}
