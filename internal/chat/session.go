@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
 )
 
@@ -521,6 +522,10 @@ type Info struct {
 	// HistorySubject is the subject as the contact history stores it:
 	// Subject, or a differently masked copy (clean-subject, mask.go).
 	HistorySubject string
+	// IdleNotices is the include-notices the workflow set for this session
+	// (ConfigureIdle), "" when it set none: which notices count as
+	// activity for its inactivity control (the reporting statistics).
+	IdleNotices config.NoticeSet
 }
 
 func (s *Session) infoLocked() Info {
@@ -533,6 +538,9 @@ func (s *Session) infoLocked() Info {
 	}
 	for i, p := range s.parties {
 		info.Participants[i] = *p
+	}
+	if o := s.tm.override; o != nil && o.IncludeNotices != nil {
+		info.IdleNotices = *o.IncludeNotices
 	}
 	return info
 }

@@ -152,11 +152,8 @@ func (s *Server) statistics(f *chat.Final) kv.Map {
 }
 
 func statsOptions(cfg *config.Config) stats.Options {
-	o := stats.Options{Mode: stats.Mode(cfg.Settings.AttachSessionStatistics), AsyncIdleThreshold: cfg.Settings.AsyncIdleAlert}
-	if cfg.Inactivity.Enabled {
-		o.IdleThreshold = cfg.Inactivity.TimeoutAlert
-	}
-	return o
+	return stats.Options{Mode: stats.Mode(cfg.Settings.AttachSessionStatistics),
+		IdleNotices: cfg.Inactivity.IncludeNotices, AsyncIdleNotices: cfg.Settings.AsyncIdleNotices}
 }
 
 // interim computes intermediate statistics of an async session per

@@ -6,7 +6,7 @@
 //
 // What the transcript cannot tell is named where it matters: a session
 // closed by a storage error and one closed by the workflow carry the same
-// reason code (5), so csg_SessionEndedReason reports both as FORCE; idle
-// periods are measured as gaps between activities longer than the
-// configured threshold, not from the inactivity timers' own notices.
+// reason code (5), so csg_SessionEndedReason reports both as FORCE. Idle
+// periods come from the IDLE_CONTROL_ALERT / IDLE_CONTROL_CLOSE notices
+// the engine's inactivity and async idle control put in the transcript.
 package stats

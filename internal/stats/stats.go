@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
 )
 
@@ -28,12 +29,14 @@ const (
 // Options parameterise Compute.
 type Options struct {
 	Mode Mode
-	// IdleThreshold is the inactivity threshold of regular sessions
-	// ([inactivity-control] timeout-alert); 0 when inactivity control is
-	// off, which makes the cse_ActiveIdle* statistics zero.
-	IdleThreshold time.Duration
-	// AsyncIdleThreshold is async-idle-alert, for cse_AsyncIdle*.
-	AsyncIdleThreshold time.Duration
+	// IdleNotices is [inactivity-control] include-notices: the notices
+	// that count as activity for inactivity control, so end an idle
+	// period of cse_ActiveIdle* (a session's own value, set by the
+	// workflow, replaces it). The periods themselves come from the
+	// engine's IDLE_CONTROL_ALERT notices in the transcript.
+	IdleNotices config.NoticeSet
+	// AsyncIdleNotices is async-idle-notices, the same for cse_AsyncIdle*.
+	AsyncIdleNotices config.NoticeSet
 }
 
 // Timestamp is the layout of ChatServerSessionStartedAt/ClosedAt: UTC,

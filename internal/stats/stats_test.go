@@ -6,6 +6,7 @@ import (
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/stats"
 )
@@ -87,9 +88,29 @@ var start = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 func run(t *testing.T, async bool, ud kv.Map, steps []step) *chat.Final {
 	t.Helper()
+	return runTimed(t, "", async, ud, steps)
+}
+
+// noFlexTimeout keeps the scripted customer from timing out (it sends no
+// requests between its steps).
+const noFlexTimeout = "[settings]\nflex-disconnect-timeout = 1728000\n"
+
+// runTimed is run with the engine's timers on under the configuration
+// ini (none when ini is ""): inactivity control and async idle control
+// then put their IDLE_CONTROL_* notices into the transcript as the
+// scripted clock passes their deadlines.
+func runTimed(t *testing.T, ini string, async bool, ud kv.Map, steps []step) *chat.Final {
+	t.Helper()
 	clk := clock.NewFake(start)
 	cap := &capture{}
 	e := chat.New(chat.Options{Clock: clk, Journal: cap})
+	if ini != "" {
+		cfg, _, err := config.Parse("stats.ini", []byte(ini))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.SetTimers(chat.TimerOptions{Config: func() *config.Config { return cfg }})
+	}
 	s, _, _, err := e.Create(chat.CreateRequest{Tenant: "1", Endpoint: "default", Async: async, UserData: ud,
 		Creator: chat.JoinRequest{UserID: "cust", Nick: "Ann", Type: chat.Client, Protocol: chat.Flex}})
 	if err != nil {
@@ -128,8 +149,12 @@ func agentBotCoachScript() []step {
 }
 
 func TestStatistics(t *testing.T) {
-	f := run(t, false, kv.Map{"GCTI_LanguageName": "english", "MediaOrigin": "web"}, agentBotCoachScript())
-	got := stats.Compute(f, stats.Options{Mode: stats.All, IdleThreshold: 15 * time.Second})
+	ini := noFlexTimeout + "[inactivity-control]\nenabled = true\ntimeout-alert = 16\ntimeout-close = 86400\n"
+	f := runTimed(t, ini, false, kv.Map{"GCTI_LanguageName": "english", "MediaOrigin": "web"}, agentBotCoachScript())
+	if n := countNotices(f, chat.IdleAlert); n != 1 {
+		t.Fatalf("the script has %d IDLE_CONTROL_ALERT notices, want 1 (at 46 s)", n)
+	}
+	got := stats.Compute(f, stats.Options{Mode: stats.All})
 	want := map[string]string{
 		"ChatServerSessionStartedAt":     "2026-12-01T09:00:00.000Z",
 		"ChatServerSessionClosedAt":      "2026-12-01T09:01:20.000Z",
@@ -156,10 +181,12 @@ func TestStatistics(t *testing.T) {
 		"cse_SessionHandleTotalCount":    "1",
 		"cse_SessionHandleTotalTime":     "70",
 		"cse_SessionHandleMaxTime":       "70",
-		// Activity at 10, 15, 25, 30 (x4), 50, 55, 70, 80: the 20 s gap from
-		// 30 to 50 exceeds 15 s by 5.
+		// Activity (for include-notices) at 10, 15, 25, 30, 50, 55, 70,
+		// 80: inactivity control alerts at 46 (30 + 16); the agent's
+		// message at 50 ends the idle period: 4 s over the threshold,
+		// 20 s without activity.
 		"cse_ActiveIdleTotalCount": "1",
-		"cse_ActiveIdleTotalTime":  "5",
+		"cse_ActiveIdleTotalTime":  "4",
 		"cse_ActiveIdleMaxTime":    "20",
 		// Customer runs [25,30] and [70]; agent runs [15], [50,55].
 		// Agent replies: 25→50 (25 s). Customer waits: 30→50 (20 s).
@@ -269,7 +296,8 @@ func TestEndings(t *testing.T) {
 // TestAsync scripts an async session: the agent leaves (dormant), the
 // customer writes 100 s later, another agent joins 30 s after that.
 func TestAsync(t *testing.T) {
-	f := run(t, true, nil, []step{
+	ini := noFlexTimeout + "async-idle-alert = 60\nasync-idle-close = 1728000\n"
+	f := runTimed(t, ini, true, nil, []step{
 		{5, join("a1", chat.Agent, chat.VisAll, false)},  // 5
 		{5, say("a1", "Hi")},                             // 10
 		{10, say("cust", "question")},                    // 20
@@ -280,14 +308,19 @@ func TestAsync(t *testing.T) {
 		{40, leave("a2", chat.KeepAlive)},                // 200: dormant again
 		{300, leave("cust", chat.KeepAlive)},             // 500: closes; dormant 300
 	})
-	got := stats.Compute(f, stats.Options{Mode: stats.Fired, AsyncIdleThreshold: 60 * time.Second})
+	if n := countNotices(f, chat.IdleAlert); n != 2 {
+		t.Fatalf("the script has %d async IDLE_CONTROL_ALERT notices, want 2 (at 85 and 260 s)", n)
+	}
+	got := stats.Compute(f, stats.Options{Mode: stats.Fired})
 	want := map[string]string{
 		"csg_ChatAsyncMode":          "1",
 		"cse_AsyncDormantTotalCount": "2",
 		"cse_AsyncDormantTotalTime":  "400",
 		"cse_AsyncDormantMaxTime":    "300",
-		// Quiet gaps with no agent after the first: 25→125 (100 s) and
-		// 200→500 (300 s), over 60 s by 40 and 240.
+		// The async idle alerts come at 85 (25 + 60) and 260 (200 + 60),
+		// with no agent in the session: the periods end at the
+		// customer's message at 125 and at the close at 500 — 40 and
+		// 240 s over the threshold, 100 and 300 s without activity.
 		"cse_AsyncIdleTotalCount": "2",
 		"cse_AsyncIdleTotalTime":  "280",
 		"cse_AsyncIdleMaxTime":    "300",
@@ -347,6 +380,93 @@ func TestInterim(t *testing.T) {
 			for _, k := range []string{"ChatServerSessionClosedAt", "csg_SessionEndedBy"} {
 				if _, ok := ud[k]; ok {
 					t.Errorf("intermediate statistics carry %s", k)
+				}
+			}
+		})
+	}
+}
+
+func countNotices(f *chat.Final, n chat.NoticeType) int {
+	c := 0
+	for i := range f.Events {
+		if ev := &f.Events[i]; ev.Kind == chat.Notice && ev.Notice == n {
+			c++
+		}
+	}
+	return c
+}
+
+func typing(id string) func(*testing.T, *chat.Session) {
+	return func(t *testing.T, s *chat.Session) {
+		t.Helper()
+		if _, err := s.Notify(id, chat.Note{Type: chat.TypingStarted, Visibility: chat.VisAll}); err != nil {
+			t.Fatalf("typing %s: %v", id, err)
+		}
+	}
+}
+
+func configureIdle(o chat.IdleOverride) func(*testing.T, *chat.Session) {
+	return func(t *testing.T, s *chat.Session) {
+		t.Helper()
+		if err := s.ConfigureIdle(o, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestIdleFromNotices: cse_ActiveIdle* follow the engine's inactivity
+// control as the transcript records it — one period per run of alerts,
+// from the first alert to the next activity, IDLE_CONTROL_CLOSE or the
+// close — with the session's own values where the workflow set them.
+func TestIdleFromNotices(t *testing.T) {
+	secs := func(n int) *time.Duration { d := time.Duration(n) * time.Second; return &d }
+	on := true
+	typingSet := config.NoticesTyping
+	agent := join("agent", chat.Agent, chat.VisAll, false)
+	cases := []struct {
+		name                string
+		ini                 string
+		steps               []step
+		count, total, maxim string
+	}{
+		{"alert then activity", "enabled = true\ntimeout-alert = 10\ntimeout-close = 86400\n", []step{
+			{5, agent},
+			{30, say("cust", "hello?")}, // alert at 15: 20 s over, 30 s quiet
+			{5, leave("agent", chat.ForceClose)},
+		}, "1", "20", "30"},
+		{"no alert below the threshold", "enabled = true\ntimeout-alert = 10\ntimeout-close = 86400\n", []step{
+			{5, agent},
+			{9, say("cust", "hello?")},
+			{9, say("agent", "yes")},
+			{5, leave("agent", chat.ForceClose)},
+		}, "", "", ""},
+		{"alert, alert2 and the close are one period", "enabled = true\ntimeout-alert = 10\ntimeout-alert2 = 10\ntimeout-close = 10\n", []step{
+			{5, agent},
+			{40, func(*testing.T, *chat.Session) {}}, // alerts at 15 and 25, closed at 35
+		}, "1", "20", "30"},
+		{"the workflow's own timeout", "enabled = false\n", []step{
+			{5, agent},
+			{0, configureIdle(chat.IdleOverride{Enabled: &on, TimeoutAlert: secs(5), TimeoutClose: secs(86400)})},
+			{15, say("cust", "hello?")}, // alert at 10: 10 s over, 15 s since the join
+			{2, say("agent", "sorry")},
+			{1, leave("agent", chat.ForceClose)},
+		}, "1", "10", "15"},
+		{"typing counts when the workflow says so", "enabled = true\ntimeout-alert = 10\ntimeout-close = 86400\n", []step{
+			{5, agent},
+			{0, configureIdle(chat.IdleOverride{IncludeNotices: &typingSet})},
+			{15, typing("cust")},        // alert at 15, ended at 20: 5 over, 15 quiet
+			{12, say("cust", "hello?")}, // alert at 30, ended at 32: 2 over, 12 quiet
+			{1, leave("agent", chat.ForceClose)},
+		}, "2", "7", "15"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ini := noFlexTimeout + "[inactivity-control]\n" + c.ini
+			f := runTimed(t, ini, false, nil, c.steps)
+			got := stats.Compute(f, stats.Options{Mode: stats.Fired, IdleNotices: config.NoticesNone})
+			for k, w := range map[string]string{"cse_ActiveIdleTotalCount": c.count, "cse_ActiveIdleTotalTime": c.total, "cse_ActiveIdleMaxTime": c.maxim} {
+				if g := got.String(k); g != w {
+					t.Errorf("%s = %q, want %q (alerts: %d)", k, g, w, countNotices(f, chat.IdleAlert))
 				}
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/config"
 )
 
 // role is how a party counts for the statistics.
@@ -61,21 +62,46 @@ func identity(f *chat.Final, userID string) string {
 	return "user:" + userID
 }
 
-// isActivity reports whether ev resets the idle clocks: joins, departures,
-// messages and user notices other than typing, read confirmations and the
-// server's own idle-control notices.
-func isActivity(ev *chat.Event) bool {
-	if ev.Kind != chat.Notice {
-		return true
+// idlePeriod follows one kind of inactivity control through the
+// transcript: a period starts at the engine's first IDLE_CONTROL_ALERT
+// after the last activity and ends at the next event that counts as
+// activity for that control, at IDLE_CONTROL_CLOSE or at the close.
+type idlePeriod struct {
+	notices  config.NoticeSet // which notices count as activity
+	last     time.Time        // the last activity
+	alerted  time.Time        // the period's first alert; zero outside a period
+	counting bool             // the period counts (the state it needs held at its alert)
+}
+
+// activity ends the running period into a (when it counts) at at.
+func (p *idlePeriod) end(a *acc, at time.Time) {
+	if !p.alerted.IsZero() && p.counting {
+		a.count++
+		a.total += at.Sub(p.alerted)
+		a.max = max(a.max, at.Sub(p.last))
 	}
-	switch ev.Notice {
-	case chat.TypingStarted, chat.TypingStopped, chat.IdleAlert, chat.IdleClose, chat.IdleSet:
-		return false
+	p.alerted = time.Time{}
+}
+
+// alert starts a period at at unless one runs; counting says whether it
+// counts.
+func (p *idlePeriod) alert(at time.Time, counting bool) {
+	if p.alerted.IsZero() {
+		p.alerted, p.counting = at, counting
 	}
-	return !ev.IsReadConfirm()
+}
+
+// isAsyncAlert tells the async idle alert (which names the workflow's
+// check time) from inactivity control's alerts.
+func isAsyncAlert(ev *chat.Event) bool {
+	_, ok := ev.UserData[chat.KeyAsyncCheckAt]
+	return ok
 }
 
 func analyse(f *chat.Final, o Options) *timeline {
+	if f.IdleNotices != "" {
+		o.IdleNotices = f.IdleNotices
+	}
 	t := &timeline{agents: map[string]bool{}, coaches: map[string]bool{}, monitors: map[string]bool{}, bots: map[string]bool{}}
 	roles := map[string]role{} // user id → role
 	var (
@@ -83,7 +109,8 @@ func analyse(f *chat.Final, o Options) *timeline {
 		handleStart, custFrom time.Time
 		everAgent             bool
 		dormantFrom           time.Time // zero when not dormant
-		lastActivity          = f.CreatedAt
+		active                = idlePeriod{notices: o.IdleNotices, last: f.CreatedAt}
+		asyncIdle             = idlePeriod{notices: o.AsyncIdleNotices, last: f.CreatedAt}
 		noAgent               []span // periods with no agent, for the async exclusions
 		noAgentFrom           = f.CreatedAt
 	)
@@ -111,25 +138,25 @@ func analyse(f *chat.Final, o Options) *timeline {
 			dormantFrom = time.Time{}
 		}
 	}
-	idleGap := func(at time.Time) {
-		gap := at.Sub(lastActivity)
-		switch {
-		case agentsIn > 0 && o.IdleThreshold > 0 && gap > o.IdleThreshold:
-			t.activeIdle.count++
-			t.activeIdle.total += gap - o.IdleThreshold
-			t.activeIdle.max = max(t.activeIdle.max, gap)
-		case f.Async && agentsIn == 0 && everAgent && o.AsyncIdleThreshold > 0 && gap > o.AsyncIdleThreshold:
-			t.asyncIdle.count++
-			t.asyncIdle.total += gap - o.AsyncIdleThreshold
-			t.asyncIdle.max = max(t.asyncIdle.max, gap)
-		}
-	}
 	for i := range f.Events {
 		ev := &f.Events[i]
 		at := ev.Time
-		if isActivity(ev) {
-			idleGap(at)
-			lastActivity = at
+		switch {
+		case ev.Kind == chat.Notice && ev.Notice == chat.IdleAlert && isAsyncAlert(ev):
+			asyncIdle.alert(at, f.Async && agentsIn == 0 && everAgent)
+		case ev.Kind == chat.Notice && ev.Notice == chat.IdleAlert:
+			active.alert(at, agentsIn > 0)
+		case ev.Kind == chat.Notice && ev.Notice == chat.IdleClose:
+			active.end(&t.activeIdle, at)
+			asyncIdle.end(&t.asyncIdle, at)
+		}
+		if ev.Qualifies(active.notices) {
+			active.end(&t.activeIdle, at)
+			active.last = at
+		}
+		if ev.Qualifies(asyncIdle.notices) {
+			asyncIdle.end(&t.asyncIdle, at)
+			asyncIdle.last = at
 		}
 		switch ev.Kind {
 		case chat.NewParty:
@@ -217,7 +244,8 @@ func analyse(f *chat.Final, o Options) *timeline {
 			}
 		}
 	}
-	idleGap(f.ClosedAt)
+	active.end(&t.activeIdle, f.ClosedAt)
+	asyncIdle.end(&t.asyncIdle, f.ClosedAt)
 	endDormant(f.ClosedAt)
 	if agentsIn > 0 { // cannot happen for a closed session; be safe
 		t.handle.add(f.ClosedAt.Sub(handleStart))
