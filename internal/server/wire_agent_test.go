@@ -408,7 +408,6 @@ func TestDroppedAgentSocketEndToEnd(t *testing.T) {
 		q := n.list(t, "default")
 		return len(q) == 1 && q[0].State == "assigned"
 	})
-	dropped := time.Now()
 	ws.CloseNow()
 	s, _ := n.srv.Engine().Get(ch.ID)
 	var left chat.Event
@@ -422,8 +421,11 @@ func TestDroppedAgentSocketEndToEnd(t *testing.T) {
 		}
 		return false
 	})
-	if left.Reason != chat.LeftDisconnect || time.Since(dropped) > 2*time.Second {
-		t.Fatalf("partyLeft reason %d after %v; want 3 at once", left.Reason, time.Since(dropped))
+	// Reason 3 is the socket's drop; a departure by flex-disconnect-timeout
+	// (45 s, beyond the wait above) would carry another reason. No wall-clock
+	// bound is asserted.
+	if left.Reason != chat.LeftDisconnect {
+		t.Fatalf("partyLeft reason %d; want 3", left.Reason)
 	}
 	// Readers see an event once it is durable (the commit watermark), which
 	// may be a moment after ReadAll shows it: poll.
