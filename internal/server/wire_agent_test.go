@@ -421,9 +421,9 @@ func TestDroppedAgentSocketEndToEnd(t *testing.T) {
 		}
 		return false
 	})
-	// Reason 3 is the socket's drop; a departure by flex-disconnect-timeout
-	// (45 s, beyond the wait above) would carry another reason. No wall-clock
-	// bound is asserted.
+	// The agent's departure can only come from the socket's drop: agents
+	// (basic protocol) have no flex timeout, and no session timer falls due
+	// within the wait above. No wall-clock bound is asserted.
 	if left.Reason != chat.LeftDisconnect {
 		t.Fatalf("partyLeft reason %d; want 3", left.Reason)
 	}
