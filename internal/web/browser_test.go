@@ -252,7 +252,7 @@ func TestWidgetAndDesk(t *testing.T) {
 		chromedp.WindowSize(1280, 900),
 	)
 	defer cancelA()
-	root, cancelT := context.WithTimeout(actx, 60*time.Second)
+	root, cancelT := context.WithTimeout(actx, 90*time.Second)
 	defer cancelT()
 	customer := newBrowser(t, root, "customer")
 	customer.do("start", chromedp.EmulateViewport(360, 740)) // a phone
@@ -283,9 +283,13 @@ func TestWidgetAndDesk(t *testing.T) {
 	// The agent signs in with the first run's link and accepts.
 	agent.do("open the desk", chromedp.Navigate(links["demo-agent"]))
 	agent.poll(`location.hash === '' && !!sessionStorage.getItem('confab-desk-token')`)
-	agent.do("offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=offer-accept]`)))
-	agent.screenshot(shots, "desk-offer")
-	agent.do("accept", chromedp.Click(chromedp.CSS(`[data-testid=offer-accept]`)))
+	// Not ready: the router offers nothing; the waiting list shows the chat.
+	agent.poll(`document.querySelector('[data-testid=desk-state-shown]').dataset.state === 'not-ready' && document.querySelectorAll('[data-testid=desk-waiting]').length === 1`)
+	if n := eval[int](agent, `document.querySelectorAll('[data-testid=desk-offer]').length`); n != 0 {
+		t.Fatalf("a not-ready agent has %d offers", n)
+	}
+	readyAndAccept(agent, "route")
+	agent.screenshot(shots, "desk-offer-accepted")
 	agent.do("tab", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-chat-tab]`)))
 	agent.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('Where is my order?'))`)
 	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message]')].some(e => e.dataset.fromType === 'Agent' && e.dataset.kind === 'ParticipantJoined')`)
@@ -370,7 +374,36 @@ func TestWidgetAndDesk(t *testing.T) {
 	if bad := agent.unnamedControls(); len(bad) > 0 {
 		t.Errorf("desk controls without an accessible name: %v", bad)
 	}
-	agent.do("end", chromedp.Click(chromedp.CSS(`[data-testid=desk-end]`)))
+	agent.poll(`document.querySelector('[data-testid=desk-history]').textContent.includes('No earlier chat')`)
+
+	// A second agent, created through the admin API, signs in in a third
+	// context; the first transfers the chat to it and the customer goes on.
+	bobLink := createAgent(t, srv, base, strings.TrimSpace(string(adminTok)), "bob")
+	bob := newBrowser(t, customer.ctx, "bob", chromedp.WithNewBrowserContext())
+	bob.do("open the desk", chromedp.Navigate(bobLink))
+	bob.poll(`location.hash === '' && document.querySelector('[data-testid=desk-state-shown]').dataset.state === 'not-ready'`)
+	agent.do("transfer to bob",
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-transfer-to]`), "bob"),
+		chromedp.Click(chromedp.CSS(`[data-testid=desk-transfer]`)))
+	agent.poll(`document.querySelector('[data-testid=desk-transfer-answer]').textContent.includes('refused')`) // bob is not ready yet
+	readyAndAccept(bob, "transfer")
+	// Now bob is ready: the same transfer is offered to him.
+	agent.do("transfer again", chromedp.Click(chromedp.CSS(`[data-testid=desk-transfer]`)))
+	bob.do("transfer offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-offer][data-kind=transfer] [data-testid=offer-accept]`)))
+	bob.poll(`/^\d+ s$/.test(document.querySelector('[data-testid=offer-countdown]').textContent)`)
+	bob.do("accept the transfer", chromedp.Click(chromedp.CSS(`[data-testid=offer-accept]`)))
+	agent.poll(`document.querySelector('[data-testid=desk-transfer-answer]').textContent.includes('accepted')`)
+	agent.do("handed over", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-close-tab]`)))
+	bob.do("bob's tab", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-chat-tab]`)))
+	customer.do("customer writes to bob", chromedp.SendKeys(chromedp.CSS(`[data-testid=chat-input]`), "Thanks, anyone there?"), chromedp.KeyEvent(kb.Enter))
+	bob.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('Thanks, anyone there?'))`)
+	bob.do("bob answers", chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-input]`), "Bob here"), chromedp.KeyEvent(kb.Enter))
+	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message][data-from-type=Agent][data-kind=Message]')].some(e => e.textContent.includes('Bob here'))`)
+	bob.screenshot(shots, "desk-transferred")
+	if bad := bob.unnamedControls(); len(bad) > 0 {
+		t.Errorf("second desk controls without an accessible name: %v", bad)
+	}
+	bob.do("end", chromedp.Click(chromedp.CSS(`[data-testid=desk-end]`)))
 	customer.do("ended", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-ended]`)))
 	if href := eval[string](customer, `document.querySelector('[data-testid=chat-transcript]').href`); !strings.HasPrefix(href, "blob:") {
 		t.Errorf("transcript download link %q", href)
@@ -386,10 +419,50 @@ func TestWidgetAndDesk(t *testing.T) {
 	demo.screenshot(shots, "widget-demo")
 	demo.do("start page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`a[href="/desk/"]`)))
 
-	for _, b := range []*browser{customer, agent, sup, demo} {
+	for _, b := range []*browser{customer, agent, sup, bob, demo} {
 		if errs := b.consoleErrors(); len(errs) > 0 {
 			t.Errorf("%s: browser console errors: %q", b.name, errs)
 		}
 	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// readyAndAccept sets the desk's agent ready through the state control and
+// accepts the offer of the given kind the router then makes, checking its
+// countdown.
+func readyAndAccept(b *browser, kind string) {
+	b.t.Helper()
+	if !eval[bool](b, `(s => { s.value = 'ready'; s.dispatchEvent(new Event('change')); return true })(document.querySelector('[data-testid=desk-state]'))`) {
+		b.t.Fatalf("%s: the state control did not change", b.name)
+	}
+	b.poll(`document.querySelector('[data-testid=desk-state-shown]').dataset.state === 'ready'`)
+	if kind != "route" {
+		return
+	}
+	b.do("offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-offer][data-kind=route] [data-testid=offer-accept]`)))
+	b.poll(`/^\d+ s$/.test(document.querySelector('[data-testid=offer-countdown]').textContent) && document.title.startsWith('(1)')`)
+	b.do("accept", chromedp.Click(chromedp.CSS(`[data-testid=offer-accept]`)))
+	b.poll(`document.querySelectorAll('[data-testid=desk-offer]').length === 0`)
+}
+
+// createAgent adds an agent account of the demo queue through the admin API
+// and returns its desk sign-in link.
+func createAgent(t *testing.T, srv *server.Server, base, adminToken, id string) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"id":%q,"name":"Bob","type":"AGENT","queues":["default"],"capacity":3}`, id)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+srv.Addr(config.PortAgent)+"/api/v1/agents", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var acc struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&acc); err != nil || resp.StatusCode != http.StatusCreated || acc.Token == "" {
+		t.Fatalf("POST /api/v1/agents = %d, token %q, %v", resp.StatusCode, acc.Token, err)
+	}
+	return base + "/desk/#token=" + acc.Token
 }

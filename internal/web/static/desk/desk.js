@@ -1,6 +1,8 @@
 // Confab agent desk and supervisor console. One WebSocket to /agent/v1/ws (the agent protocol,
 // docs/agent-protocol.md); the token is passed as the access_token query parameter, since a
 // browser cannot set headers on a WebSocket, and kept in sessionStorage (this tab only).
+import { createRouting } from './routing.js';
+
 const TOKEN_KEY = 'confab-desk-token';
 const ADMIN_KEY = 'confab-desk-admin-token';
 const $ = (id) => document.getElementById(id);
@@ -28,7 +30,7 @@ const chats = new Map(); // sessionId -> chat
 let active = '';
 let pollTimer = 0;
 let audio = null;
-const known = new Set(); // interaction ids already alerted
+let routing = null; // routing.js: state, offers, transfer, workbin, history
 
 function request(op, fields = {}) {
   const id = String(nextId++);
@@ -64,7 +66,7 @@ function connect(token) {
         break;
       }
       case 'events': onEvents(f); break;
-      default: break;
+      default: routing.onFrame(f); break;
     }
   };
   ws.onclose = (ev) => {
@@ -73,6 +75,7 @@ function connect(token) {
     clearInterval(pollTimer);
     for (const p of pending.values()) p.reject(new Error('disconnected'));
     pending.clear();
+    routing.reset();
     for (const c of chats.values()) endChat(c, 'Disconnected: you left this chat.');
     if (!opened || !me) {
       // Refused before the upgrade (a wrong token answers 401).
@@ -104,6 +107,7 @@ function signedIn(agent) {
   $('who').textContent = `${agent.name || agent.id} (${agent.userType === 'SUPERVISOR' ? 'supervisor' : 'agent'})`;
   $('conn').textContent = 'Connected';
   $('console').hidden = agent.userType !== 'SUPERVISOR';
+  routing.signedIn();
   poll();
   pollTimer = setInterval(poll, 2000);
   if (agent.userType === 'SUPERVISOR') {
@@ -118,7 +122,6 @@ $('signin-form').addEventListener('submit', (e) => {
   if (!t) { $('signin-error').textContent = 'Enter your agent token.'; return; }
   sessionStorage.setItem(TOKEN_KEY, t);
   $('token').value = '';
-  try { audio = audio || new AudioContext(); } catch { audio = null; }
   connect(t);
 });
 $('signout').addEventListener('click', () => {
@@ -147,21 +150,23 @@ async function poll() {
   list.replaceChildren(...items.map((it) => {
     const data = it.userData || {};
     const who = [data.FirstName, data.LastName].filter(Boolean).join(' ') || data.EmailAddress || 'Customer';
-    const fresh = !known.has(it.id);
-    known.add(it.id);
-    return el('li', { class: `offer${fresh ? ' offer-new' : ''}`, 'data-testid': 'desk-offer', 'data-interaction': it.id },
+    // Agents get chats as offers from the router; a supervisor may take one from the queue.
+    return el('li', { class: 'offer', 'data-testid': 'desk-waiting', 'data-interaction': it.id },
       el('div', { class: 'offer-main' },
         el('strong', { text: it.subject || '(no subject)' }),
-        el('span', { class: 'muted', text: `${who} · queue ${it.queue} · waiting ${waitText(it.createdAt)}` })),
-      el('button', {
-        type: 'button', 'data-testid': 'offer-accept', 'aria-label': `Accept chat: ${it.subject || who}`,
-        text: 'Accept', onclick: () => accept(it),
-      }));
+        el('span', { class: 'muted', text: `${who} · queue ${it.queue} · ${it.state || 'queued'} · waiting ${waitText(it.createdAt)}` })),
+      me && me.userType === 'SUPERVISOR' ? el('button', {
+        type: 'button', class: 'quiet', 'data-testid': 'queue-take', 'aria-label': `Take chat: ${it.subject || who}`,
+        text: 'Take', onclick: () => accept(it),
+      }) : null);
   }));
-  if (items.some((it) => list.querySelector(`[data-interaction="${CSS.escape(it.id)}"].offer-new`))) alertSound();
   if (me && me.userType === 'SUPERVISOR') renderQueues(items);
 }
 
+// The browser lets a page make sound only after a user gesture: the first one creates the context.
+document.addEventListener('pointerdown', () => {
+  try { audio = audio || new AudioContext(); } catch { audio = null; }
+}, { once: true });
 function alertSound() {
   if (!audio || audio.state !== 'running') return;
   const o = audio.createOscillator();
@@ -300,14 +305,18 @@ function openChat(sessionId, userId, interaction, role) {
   for (const [k, v] of Object.entries(interaction.userData || {})) {
     info.append(el('dt', { text: k }), el('dd', { text: typeof v === 'string' ? v : JSON.stringify(v) }));
   }
+  const c = { sessionId, userId, role, tab, log, typing, input, unread: 0, ended: false, seen: new Set(), typingSent: false, typingTimer: 0 };
   const panel = el('section', { id: `panel-${sessionId}`, role: 'tabpanel', 'aria-labelledby': tab.id, class: 'panel', hidden: true },
     el('div', { class: 'convo' }, log, typing, compose,
-      el('div', { class: 'end-row' }, el('label', { for: after.id, text: 'After-action' }), after, end, closeTabBtn)),
+      el('div', { class: 'end-row' }, el('label', { for: after.id, text: 'After-action' }), after, end, closeTabBtn),
+      role === 'AGENT' ? routing.handover(c, interaction) : null),
     el('aside', { class: 'details', 'aria-label': 'Interaction details' },
       el('h3', { text: 'Interaction' }),
       el('p', { class: 'muted', text: `${interaction.queue ? `Queue ${interaction.queue} · ` : ''}${role === 'SUPERVISOR' ? 'monitoring' : 'assigned to you'}` }),
-      info));
-  const c = { sessionId, userId, role, tab, panel, log, typing, input, unread: 0, ended: false, seen: new Set(), typingSent: false, typingTimer: 0 };
+      info,
+      el('h3', { text: 'Previous interactions' }),
+      routing.history(c)));
+  c.panel = panel;
   chats.set(sessionId, c);
   tab.addEventListener('click', () => select(sessionId));
   tab.addEventListener('keydown', (e) => {
@@ -413,7 +422,7 @@ function endChat(c, text) {
   if (c.ended) return;
   c.ended = true;
   c.log.append(el('li', { class: 'system', text }));
-  c.compose.querySelectorAll('textarea, select, button').forEach((x) => { x.disabled = true; });
+  c.panel.querySelectorAll('.compose textarea, .compose select, .compose button, .compose input, .handover input, .handover select, .handover button, [data-testid=desk-hold]').forEach((x) => { x.disabled = true; });
   c.end.hidden = true;
   c.closeTabBtn.hidden = false;
   c.typing.textContent = '';
@@ -506,6 +515,8 @@ async function downloadDoc(id, filename) {
 }
 
 // ---- start ---------------------------------------------------------------------------------------
+routing = createRouting({ $, el, request, openChat, chats, endChat, flash, alertSound });
+
 async function start() {
   try {
     const r = await fetch('/desk/config.json');
