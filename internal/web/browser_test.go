@@ -288,8 +288,7 @@ func TestWidgetAndDesk(t *testing.T) {
 	if n := eval[int](agent, `document.querySelectorAll('[data-testid=desk-offer]').length`); n != 0 {
 		t.Fatalf("a not-ready agent has %d offers", n)
 	}
-	readyAndAccept(agent, "route")
-	agent.screenshot(shots, "desk-offer-accepted")
+	readyAndAccept(agent, "route", shots)
 	agent.do("tab", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-chat-tab]`)))
 	agent.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('Where is my order?'))`)
 	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message]')].some(e => e.dataset.fromType === 'Agent' && e.dataset.kind === 'ParticipantJoined')`)
@@ -386,7 +385,7 @@ func TestWidgetAndDesk(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-transfer-to]`), "bob"),
 		chromedp.Click(chromedp.CSS(`[data-testid=desk-transfer]`)))
 	agent.poll(`document.querySelector('[data-testid=desk-transfer-answer]').textContent.includes('refused')`) // bob is not ready yet
-	readyAndAccept(bob, "transfer")
+	readyAndAccept(bob, "transfer", shots)
 	// Now bob is ready: the same transfer is offered to him.
 	agent.do("transfer again", chromedp.Click(chromedp.CSS(`[data-testid=desk-transfer]`)))
 	bob.do("transfer offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-offer][data-kind=transfer] [data-testid=offer-accept]`)))
@@ -430,7 +429,8 @@ func TestWidgetAndDesk(t *testing.T) {
 // readyAndAccept sets the desk's agent ready through the state control and
 // accepts the offer of the given kind the router then makes, checking its
 // countdown.
-func readyAndAccept(b *browser, kind string) {
+// The desk with the offer is screenshot as desk-offer.png into dir.
+func readyAndAccept(b *browser, kind, dir string) {
 	b.t.Helper()
 	if !eval[bool](b, `(s => { s.value = 'ready'; s.dispatchEvent(new Event('change')); return true })(document.querySelector('[data-testid=desk-state]'))`) {
 		b.t.Fatalf("%s: the state control did not change", b.name)
@@ -441,6 +441,7 @@ func readyAndAccept(b *browser, kind string) {
 	}
 	b.do("offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-offer][data-kind=route] [data-testid=offer-accept]`)))
 	b.poll(`/^\d+ s$/.test(document.querySelector('[data-testid=offer-countdown]').textContent) && document.title.startsWith('(1)')`)
+	b.screenshot(dir, "desk-offer")
 	b.do("accept", chromedp.Click(chromedp.CSS(`[data-testid=offer-accept]`)))
 	b.poll(`document.querySelectorAll('[data-testid=desk-offer]').length === 0`)
 }
