@@ -30,7 +30,13 @@ type Options struct {
 	// Drop removes a session from the engine without closing it (this node
 	// lost it to a newer owner).
 	Drop func(sessionID string)
-	Log  *slog.Logger
+	// MayRestore, when set, decides whether a request may restore a
+	// session of a dead owner here (session-restore-extend-by): api is
+	// "webapi" or "esp", induce whether an ESP request asks for it
+	// (InduceRestore). A refused request is served here, where the session
+	// is not found. Nil allows every request.
+	MayRestore func(api string, induce bool) bool
+	Log        *slog.Logger
 }
 
 // Cluster is this node's membership and ownership.
@@ -198,6 +204,12 @@ type Route struct {
 // served: forwarded to a live owner, or claimed from a dead one and
 // restored here.
 func (c *Cluster) Resolve(ctx context.Context, sessionID string) (Route, error) {
+	return c.resolve(ctx, sessionID, true)
+}
+
+// resolve is Resolve; with mayClaim false a dead owner's session is not
+// claimed (Route{Local: true}: the handler finds no session).
+func (c *Cluster) resolve(ctx context.Context, sessionID string, mayClaim bool) (Route, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		o, err := c.opts.Store.GetOwner(ctx, sessionID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -225,6 +237,9 @@ func (c *Cluster) Resolve(ctx context.Context, sessionID string) (Route, error) 
 			}
 			return Route{Local: true}, nil
 		} else if c.Epoch(sessionID) == o.Epoch {
+			return Route{Local: true}, nil
+		}
+		if !mayClaim {
 			return Route{Local: true}, nil
 		}
 		err = c.claimAndRestore(ctx, o)

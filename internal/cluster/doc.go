@@ -10,6 +10,12 @@
 // the next epoch (a compare-and-set on the owner row) and restores it from
 // the intermediate transcript as a restart does (package restore).
 //
+// Which requests may restore a dead owner's session is Options.MayRestore
+// (ExtendBy: session-restore-extend-by): customer requests always, ESP
+// requests only with InduceRestore=true when the option allows the
+// workflow; a refused request is served here, where the session is not
+// found.
+//
 // Fencing: every event write carries the writer's epoch
 // (store.EventRow.Epoch) and the store refuses a stale one (ErrFenced), so a
 // node that was paused past its lease and wakes up cannot add to a session

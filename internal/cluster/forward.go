@@ -27,7 +27,7 @@ const maxESPBody = 1 << 20
 // passes through.
 func (c *Cluster) Middleware(has func(sessionID string) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, port := sessionOf(r)
+		id, port, induce := sessionOf(r)
 		if id == "" && c.Draining() && isRequestChat(r) {
 			// A draining node takes no new sessions; the client tries
 			// another node.
@@ -40,7 +40,7 @@ func (c *Cluster) Middleware(has func(sessionID string) bool, next http.Handler)
 			next.ServeHTTP(w, r)
 			return
 		}
-		route, err := c.Resolve(r.Context(), id)
+		route, err := c.resolve(r.Context(), id, c.opts.MayRestore == nil || c.opts.MayRestore(port, induce))
 		if err != nil {
 			c.opts.Log.Error("cluster: cannot route a request", "session", id, "err", err)
 			w.Header().Set("Content-Type", "application/json")
@@ -107,15 +107,16 @@ func isRequestChat(r *http.Request) bool {
 	return rest != "" && !strings.Contains(rest, "/")
 }
 
-// sessionOf returns the session id a request addresses and the port id of
-// its API; "" when it addresses none (a new chat, health, ...).
-func sessionOf(r *http.Request) (id, port string) {
+// sessionOf returns the session id a request addresses, the port id of its
+// API ("" when it addresses none: a new chat, health, ...), and whether an
+// ESP request carries InduceRestore=true.
+func sessionOf(r *http.Request) (id, port string, induce bool) {
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/genesys/2/chat/"):
 		segs := strings.Split(strings.TrimPrefix(p, "/genesys/2/chat/"), "/")
 		if len(segs) >= 3 && segs[1] != "" && segs[2] != "" {
-			return segs[1], "webapi"
+			return segs[1], "webapi", false
 		}
 	case strings.HasPrefix(p, "/esp/") && r.Method == http.MethodPost && r.Body != nil:
 		orig := r.Body
@@ -125,14 +126,16 @@ func sessionOf(r *http.Request) (id, port string) {
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(body), orig), orig}
 		if err != nil || len(body) > maxESPBody {
-			return "", ""
+			return "", "", false
 		}
 		var req struct {
-			InteractionID string `json:"InteractionId"`
+			InteractionID string          `json:"InteractionId"`
+			InduceRestore json.RawMessage `json:"InduceRestore"`
 		}
 		if json.Unmarshal(body, &req) == nil {
-			return req.InteractionID, "esp"
+			v := strings.Trim(string(req.InduceRestore), `"`)
+			return req.InteractionID, "esp", v == "true" || v == "1"
 		}
 	}
-	return "", ""
+	return "", "", false
 }

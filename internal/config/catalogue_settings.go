@@ -114,7 +114,7 @@ func settingsSection() *sectionSpec {
 				Doc: "After restoring a session, ask the node that served it before to drop its copy."},
 				bind: flag(func(s *Settings) *bool { return &s.SessionRestoreDoPurge })},
 			{Option: Option{Name: "session-restore-extend-by", Default: "none", Kind: KindEnum, Values: []string{"none", "agent", "esp", "both"}, Effect: Immediate,
-				Doc: "Who besides the customer may trigger a restoration: nobody, the agent desktop, the workflow (esp), or both."},
+				Doc: "Who besides the customer may trigger a restoration: nobody, the agent desktop, the workflow (esp), or both. esp and both work in a cluster (an ESP request with InduceRestore=true restores a dead node's session); agent (desktop restoration with ChatServerWebapiToken) is not implemented yet."},
 				bind: word(func(s *Settings) *string { return &s.SessionRestoreExtendBy })},
 			{Option: Option{Name: "session-restore-push-send", Default: "false", Kind: KindBool, Effect: Immediate,
 				Doc: "After a desktop or workflow restoration, resume push notifications and time the customer with flex-push-timeout."},

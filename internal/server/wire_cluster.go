@@ -92,7 +92,8 @@ func (s *Server) buildCluster(p *parts) error {
 		Restore: func(ctx context.Context, sessionID string) error {
 			return restore.One(ctx, restoreOpts(), sessionID)
 		},
-		Drop: func(sessionID string) { s.engine.Drop(sessionID) },
+		Drop:       func(sessionID string) { s.engine.Drop(sessionID) },
+		MayRestore: cluster.ExtendBy(func() string { return s.cfg.Load().Settings.SessionRestoreExtendBy }),
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Load().Cluster.Lease*3)
 	defer cancel()

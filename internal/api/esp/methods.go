@@ -160,8 +160,8 @@ func (h *Handler) closeSession(ctx context.Context, s *chat.Session, p params) (
 }
 
 func (h *Handler) sessionInfo(_ context.Context, s *chat.Session, _ params) (wire.Reply, *fault) {
-	// InduceRestore is accepted and has nothing to do: a session found here
-	// is served by this node.
+	// InduceRestore has done its work before the request gets here: the
+	// cluster's middleware restored the session (session-restore-extend-by).
 	info := s.Info()
 	restored := 0
 	if info.Restored {
