@@ -432,6 +432,7 @@ func TestWidgetAndDesk(t *testing.T) {
 // The desk with the offer is screenshot as desk-offer.png into dir.
 func readyAndAccept(b *browser, kind, dir string) {
 	b.t.Helper()
+	b.poll(`document.querySelector('[data-testid=desk-state-shown]').dataset.state === 'not-ready'`) // signed in
 	if !eval[bool](b, `(s => { s.value = 'ready'; s.dispatchEvent(new Event('change')); return true })(document.querySelector('[data-testid=desk-state]'))`) {
 		b.t.Fatalf("%s: the state control did not change", b.name)
 	}
@@ -466,4 +467,78 @@ func createAgent(t *testing.T, srv *server.Server, base, adminToken, id string) 
 		t.Fatalf("POST /api/v1/agents = %d, token %q, %v", resp.StatusCode, acc.Token, err)
 	}
 	return base + "/desk/#token=" + acc.Token
+}
+
+// TestDeskHoldAndHistory drives the desk's workbin and history: the demo
+// agent serves a customer's first chat and ends it; the same customer
+// (same email) starts an async chat, which the agent accepts with the
+// first chat listed beside it, holds to its workbin and gets back as a
+// wake offer when the customer writes again.
+func TestDeskHoldAndHistory(t *testing.T) {
+	exe := chromium(t)
+	srv, links := node(t)
+	base := "http://" + srv.Addr(config.PortWebAPI)
+	shots := screenshotDir(t)
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Async shop</title></head>
+<body><main><h1>Async shop</h1></main>
+<script src="%s/widget/widget.js" data-service="customer-support" data-async="true"></script></body></html>`, base)
+	}))
+	defer shop.Close()
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900))
+	defer cancelA()
+	root, cancelT := context.WithTimeout(actx, 60*time.Second)
+	defer cancelT()
+	customer := newBrowser(t, root, "customer")
+	agent := newBrowser(t, customer.ctx, "agent", chromedp.WithNewBrowserContext())
+
+	start := func(subject, text string) {
+		customer.do("prechat "+subject,
+			chromedp.SetValue(chromedp.CSS(`[data-testid=prechat-name]`), "Lee"),
+			chromedp.SetValue(chromedp.CSS(`[data-testid=prechat-email]`), "lee@example.com"),
+			chromedp.SetValue(chromedp.CSS(`[data-testid=prechat-subject]`), subject),
+			chromedp.Click(chromedp.CSS(`[data-testid=prechat-start]`)))
+		customer.do("write "+text, chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-input]`)),
+			chromedp.SendKeys(chromedp.CSS(`[data-testid=chat-input]`), text), chromedp.KeyEvent(kb.Enter))
+	}
+	customer.do("open the shop", chromedp.Navigate(shop.URL), chromedp.Click(chromedp.CSS(`[data-testid=chat-open]`)))
+	start("broken lamp", "My lamp flickers")
+	agent.do("open the desk", chromedp.Navigate(links["demo-agent"]))
+	readyAndAccept(agent, "route", shots)
+	agent.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('My lamp flickers'))`)
+	agent.do("end the first chat", chromedp.Click(chromedp.CSS(`[data-testid=desk-end]`)))
+	customer.do("first ended", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-new]`)), chromedp.Click(chromedp.CSS(`[data-testid=chat-new]`)))
+	agent.do("close the first tab", chromedp.Click(chromedp.CSS(`[data-testid=desk-close-tab]`)))
+
+	// The second chat: offered (to the agent who served the contact last),
+	// with the first one beside it.
+	start("lamp again", "Still flickering")
+	agent.do("second offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=offer-accept]`)))
+	agent.do("accept", chromedp.Click(chromedp.CSS(`[data-testid=offer-accept]`)))
+	agent.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('Still flickering'))`)
+	agent.poll(`[...document.querySelectorAll('[data-testid=desk-history-item]')].some(e => e.textContent.includes('broken lamp') && e.textContent.includes('My lamp flickers'))`)
+	if bad := agent.unnamedControls(); len(bad) > 0 {
+		t.Errorf("desk controls without an accessible name: %v", bad)
+	}
+
+	// Hold to the workbin; the customer's next message wakes the chat.
+	agent.do("hold", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-hold]`)), chromedp.Click(chromedp.CSS(`[data-testid=desk-hold]`)))
+	agent.poll(`[...document.querySelectorAll('[data-testid=desk-workbin-item]')].some(e => e.textContent.includes('lamp again'))`)
+	agent.screenshot(shots, "desk-workbin")
+	customer.do("write while held", chromedp.SendKeys(chromedp.CSS(`[data-testid=chat-input]`), "Hello again"), chromedp.KeyEvent(kb.Enter))
+	agent.do("wake offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-offer][data-kind=wake] [data-testid=offer-accept]`)))
+	agent.do("accept the wake", chromedp.Click(chromedp.CSS(`[data-testid=offer-accept]`)))
+	agent.poll(`[...document.querySelectorAll('[data-testid=desk-chat-tab]')].length === 1 && [...document.querySelectorAll('[data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('Hello again'))`)
+
+	for _, b := range []*browser{customer, agent} {
+		if errs := b.consoleErrors(); len(errs) > 0 {
+			t.Errorf("%s: browser console errors: %q", b.name, errs)
+		}
+	}
 }

@@ -275,7 +275,10 @@ async function monitor(it) {
 
 // ---- chats ---------------------------------------------------------------------------------------
 function openChat(sessionId, userId, interaction, role) {
-  if (chats.has(sessionId)) { select(sessionId); return; }
+  const old = chats.get(sessionId);
+  if (old && !old.ended) { select(sessionId); return; }
+  if (old) closeTab(old); // back from the workbin or transferred back: a fresh tab
+
   const label = interaction.subject || (interaction.userData && interaction.userData.FirstName) || sessionId;
   const tab = el('button', {
     type: 'button', role: 'tab', id: `tab-${sessionId}`, 'aria-controls': `panel-${sessionId}`,
