@@ -218,10 +218,14 @@ func screenshotDir(t *testing.T) string {
 // TestWidgetAndDesk drives headless Chromium against a real node: a
 // customer on a page of another origin (a second loopback port) starts a
 // chat in the widget with the keyboard alone, the demo agent signs in to
-// the desk in a second browser context with the first run's link, accepts,
-// and they write both ways with typing indicators; the customer's page
-// reloads mid-chat and shows every message once; the supervisor sees the
-// chat in the console; the agent ends the chat and the widget shows it.
+// the desk in a second browser context with the first run's link, sets
+// itself ready, gets the router's offer and accepts it, and they write both
+// ways with typing indicators; the customer's page reloads mid-chat and
+// shows every message once; the supervisor sees the chat in the console;
+// the agent transfers the chat to a second agent created through the admin
+// API (refused while it is not ready, accepted once it is), who goes on with
+// the customer, consults the first agent (INT, unseen by the customer) and
+// ends the chat; the widget shows it.
 // Every control of both pages has an accessible name, and no page logs an
 // error.
 func TestWidgetAndDesk(t *testing.T) {
@@ -402,7 +406,21 @@ func TestWidgetAndDesk(t *testing.T) {
 	if bad := bob.unnamedControls(); len(bad) > 0 {
 		t.Errorf("second desk controls without an accessible name: %v", bad)
 	}
-	bob.do("end", chromedp.Click(chromedp.CSS(`[data-testid=desk-end]`)))
+	// Bob consults the first agent (INT): it joins unseen by the customer.
+	bob.do("consult", chromedp.SetValue(chromedp.CSS(`[data-testid=desk-transfer-mode]`), "INT"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-transfer-to]`), "demo-agent"),
+		chromedp.Click(chromedp.CSS(`[data-testid=desk-transfer]`)))
+	agent.do("invite offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-offer][data-kind=invite] [data-testid=offer-accept]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=offer-accept]`)))
+	bob.poll(`document.querySelector('[data-testid=desk-transfer-answer]').textContent.includes('accepted')`)
+	agent.do("consult note", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-input]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=desk-visibility]`), "INT"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-input]`), "refund is fine"), chromedp.KeyEvent(kb.Enter))
+	bob.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-visibility=INT]')].some(e => e.textContent.includes('refund is fine'))`)
+	if seen := eval[string](customer, `document.body.innerText`); strings.Contains(seen, "refund is fine") {
+		t.Fatal("the customer sees the consultation")
+	}
+	bob.do("end", chromedp.SetValue(chromedp.CSS(`[data-testid=desk-after-action]`), "FORCE_CLOSE"), chromedp.Click(chromedp.CSS(`[data-testid=desk-end]`)))
 	customer.do("ended", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-ended]`)))
 	if href := eval[string](customer, `document.querySelector('[data-testid=chat-transcript]').href`); !strings.HasPrefix(href, "blob:") {
 		t.Errorf("transcript download link %q", href)
