@@ -76,9 +76,13 @@ func resume(c *chatv2.Chat, via *node) *chatv2.Chat {
 // once its lease ends), bounded.
 func sendRetry(ctx context.Context, c *chatv2.Chat, text string) error {
 	var last error
+	// One client message id for every try, as a real client retries: a try
+	// that was taken but whose answer was lost (a timeout on a loaded
+	// machine, a node paused mid-request) is not added again.
+	opts := &chatv2.SendOptions{ClientMessageID: "retry-" + text}
 	for range 100 {
 		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		resp, err := c.Send(actx, text, nil)
+		resp, err := c.Send(actx, text, opts)
 		cancel()
 		if err == nil && resp.StatusCode == 0 {
 			return nil
