@@ -52,8 +52,14 @@ var e2eAgents = []struct {
 }
 
 // startE2E seeds the agents into the data directory's store, then starts a
-// node on 127.0.0.1 with generated admin and ESP tokens.
+// node on 127.0.0.1 with generated admin and ESP tokens; it logs nothing.
 func startE2E(t *testing.T, dir string, ini string) *e2eNode {
+	t.Helper()
+	return startNode(t, dir, ini, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startNode is startE2E logging to log.
+func startNode(t *testing.T, dir, ini string, log *slog.Logger) *e2eNode {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, dir, sqlite.Options{})
@@ -73,8 +79,7 @@ func startE2E(t *testing.T, dir string, ini string) *e2eNode {
 		t.Fatal(err)
 	}
 	n := &e2eNode{}
-	n.srv, err = server.New(ctx, server.Options{Config: cfg, DataDir: dir, Listen: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: &n.out})
+	n.srv, err = server.New(ctx, server.Options{Config: cfg, DataDir: dir, Listen: "127.0.0.1:0", Logger: log, Out: &n.out})
 	if err != nil {
 		t.Fatal(err)
 	}

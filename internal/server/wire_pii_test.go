@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,9 +14,7 @@ import (
 
 	wire "github.com/confab/confab/client/agent"
 	"github.com/confab/confab/client/chatv2"
-	"github.com/confab/confab/internal/api/agent"
 	"github.com/confab/confab/internal/config"
-	"github.com/confab/confab/internal/server"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/sqlite"
 )
@@ -26,45 +23,6 @@ const (
 	piiCard   = "4111 1111 1111 1111"
 	piiMasked = "**** **** **** ****"
 )
-
-// startNode starts a node like startE2E, logging to log.
-func startNode(t *testing.T, dir, ini string, log *slog.Logger) *e2eNode {
-	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, dir, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range e2eAgents {
-		err := st.AddAgent(ctx, store.Agent{ID: a.id, Name: a.name, TokenHash: agent.HashToken(a.token), Type: a.typ,
-			Queues: a.queues, Capacity: a.capacity})
-		if err != nil && !strings.Contains(err.Error(), "exists") {
-			t.Fatal(err)
-		}
-	}
-	st.Close(ctx)
-	cfg, _, err := config.Parse("pii.ini", []byte(ini))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &e2eNode{}
-	n.srv, err = server.New(ctx, server.Options{Config: cfg, DataDir: dir, Listen: "127.0.0.1:0", Logger: log, Out: &n.out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		n.srv.Shutdown(ctx)
-	})
-	n.agentURL = "http://" + n.srv.Addr(config.PortAgent)
-	n.chatURL = "http://" + n.srv.Addr(config.PortWebAPI) + "/genesys/2/chat"
-	n.adminToken = readToken(t, filepath.Join(dir, "admin.token"))
-	return n
-}
 
 // cardCopy says which copy of the card number a text carries: "clear",
 // "masked", or "" for neither.
