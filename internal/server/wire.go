@@ -12,6 +12,7 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildRecords,
 		s.buildProtection,
 		s.buildMasking,
+		s.buildResponses,
 		s.buildWeb,
 		s.buildCluster,
 		s.buildDrain,

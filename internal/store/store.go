@@ -24,6 +24,7 @@ type Store interface {
 	Agents
 	Settings
 	PIIRules
+	StandardResponses
 
 	// Close flushes every queued write, then releases the store. Writes
 	// queued after Close has begun fail with ErrClosed. If ctx ends before

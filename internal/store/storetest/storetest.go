@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListByContact", testListByContact},
 		{"Settings", testSettings},
 		{"PIIRules", testPIIRules},
+		{"StandardResponses", testStandardResponses},
 		{"Close", testClose},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
