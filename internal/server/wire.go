@@ -13,6 +13,7 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildProtection,
 		s.buildMasking,
 		s.buildResponses,
+		s.buildConsole,
 		s.buildWeb,
 		s.buildCluster,
 		s.buildDrain,
