@@ -2,9 +2,11 @@
 // docs/agent-protocol.md); the token is passed as the access_token query parameter, since a
 // browser cannot set headers on a WebSocket, and kept in sessionStorage (this tab only).
 import { createRouting } from './routing.js';
+import { createConsole } from './console.js';
+import { createResponses } from './responses.js';
+import * as rich from './rich.js';
 
 const TOKEN_KEY = 'confab-desk-token';
-const ADMIN_KEY = 'confab-desk-admin-token';
 const $ = (id) => document.getElementById(id);
 
 const el = (tag, attrs = {}, ...kids) => {
@@ -31,6 +33,8 @@ let active = '';
 let pollTimer = 0;
 let audio = null;
 let routing = null; // routing.js: state, offers, transfer, workbin, history
+let konsole = null; // console.js: the supervisor console
+let responses = null; // responses.js: standard responses
 
 function request(op, fields = {}) {
   const id = String(nextId++);
@@ -73,6 +77,7 @@ function connect(token) {
     if (sock !== ws) return;
     sock = null;
     clearInterval(pollTimer);
+    konsole.stop();
     for (const p of pending.values()) p.reject(new Error('disconnected'));
     pending.clear();
     routing.reset();
@@ -106,15 +111,18 @@ function signedIn(agent) {
   $('signout').hidden = false;
   $('who').textContent = `${agent.name || agent.id} (${agent.userType === 'SUPERVISOR' ? 'supervisor' : 'agent'})`;
   $('conn').textContent = 'Connected';
-  $('console').hidden = agent.userType !== 'SUPERVISOR';
+  const sup = agent.userType === 'SUPERVISOR';
+  $('console').hidden = !sup;
+  $('app').classList.toggle('supervisor', sup);
   routing.signedIn();
   poll();
   pollTimer = setInterval(poll, 2000);
-  if (agent.userType === 'SUPERVISOR') {
-    loadKPI();
-    if (sessionStorage.getItem(ADMIN_KEY)) loadLive();
+  if (sup) {
+    konsole.start();
+    if (!managed) { managed = true; responses.manage(); }
   }
 }
+let managed = false;
 
 $('signin-form').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -126,11 +134,11 @@ $('signin-form').addEventListener('submit', (e) => {
 });
 $('signout').addEventListener('click', () => {
   sessionStorage.removeItem(TOKEN_KEY);
-  sessionStorage.removeItem(ADMIN_KEY);
   const ws = sock;
   sock = null;
   if (ws) ws.close(1000);
   clearInterval(pollTimer);
+  konsole.stop();
   for (const c of [...chats.values()]) closeTab(c);
   showSignin('');
 });
@@ -160,7 +168,6 @@ async function poll() {
         text: 'Take', onclick: () => accept(it),
       }) : null);
   }));
-  if (me && me.userType === 'SUPERVISOR') renderQueues(items);
 }
 
 // The browser lets a page make sound only after a user gesture: the first one creates the context.
@@ -190,91 +197,9 @@ async function accept(it) {
 
 function flash(text) { $('conn').textContent = text; }
 
-// ---- supervisor console ------------------------------------------------------------------------
-function renderQueues(items) {
-  const by = new Map();
-  for (const it of items) {
-    const q = by.get(it.queue) || { n: 0, oldest: it.createdAt };
-    q.n++;
-    if (new Date(it.createdAt) < new Date(q.oldest)) q.oldest = it.createdAt;
-    by.set(it.queue, q);
-  }
-  const rows = [...by.entries()].sort().map(([name, q]) => el('tr', {},
-    el('th', { scope: 'row', text: name }), el('td', { text: String(q.n) }), el('td', { text: waitText(q.oldest) })));
-  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: '3', class: 'muted', text: 'No chat is waiting.' })));
-  $('queues').replaceChildren(...rows);
-}
-
-// The node's KPI counters (GET /Counters on the health listener).
-const KPIS = [
-  ['session_current', 'Chats now'], ['flex_users_current', 'Customers now'],
-  ['agent_connections_current', 'Agent connections'], ['session_created', 'Chats started'],
-  ['session_closed', 'Chats ended'], ['message_client', 'Customer messages'], ['message_agent', 'Agent messages'],
-];
-async function loadKPI() {
-  if (!me || me.userType !== 'SUPERVISOR') return;
-  const base = config.health ? `${location.protocol}//${config.health}` : '';
-  try {
-    const resp = await fetch(`${base}/Counters`);
-    const k = await resp.json();
-    $('kpi').replaceChildren(...KPIS.filter(([n]) => n in k).flatMap(([n, label]) => [
-      el('dt', { text: label }), el('dd', { 'data-kpi': n, text: String(k[n]) })]));
-  } catch {
-    $('kpi').replaceChildren(el('dd', { class: 'muted', text: 'The counters cannot be read from this page.' }));
-    return;
-  }
-  setTimeout(loadKPI, 5000);
-}
-
-$('admin-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  const t = $('admin-token').value.trim();
-  if (t) sessionStorage.setItem(ADMIN_KEY, t);
-  $('admin-token').value = '';
-  loadLive();
-});
-
-async function loadLive() {
-  const t = sessionStorage.getItem(ADMIN_KEY);
-  if (!t) return;
-  const base = config.agent ? `${location.protocol}//${config.agent}` : '';
-  let list;
-  try {
-    const resp = await fetch(`${base}/api/v1/interactions?limit=500`, { headers: { Authorization: `Bearer ${t}` } });
-    if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
-    list = await resp.json();
-  } catch (err) {
-    $('admin-error').textContent = `The admin API refused or cannot be reached: ${err.message}`;
-    return;
-  }
-  $('admin-error').textContent = '';
-  const live = list.filter((it) => it.state === 'queued' || it.state === 'assigned' || it.state === 'held');
-  const rows = live.map((it) => el('tr', {},
-    el('th', { scope: 'row', text: it.subject || it.id }), el('td', { text: it.queue || '' }),
-    el('td', { text: it.state }), el('td', { text: it.agentId || '' }),
-    el('td', {}, el('button', {
-      type: 'button', 'data-testid': 'console-monitor', 'aria-label': `Monitor chat ${it.subject || it.id}`,
-      text: 'Monitor', onclick: () => monitor(it),
-    }))));
-  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'No live chat.' })));
-  $('live').replaceChildren(...rows);
-  setTimeout(loadLive, 5000);
-}
-
-async function monitor(it) {
-  if (chats.has(it.sessionId)) { select(it.sessionId); return; }
-  try {
-    // A supervisor joining with VIP visibility is seen by supervisors only: the customer and the
-    // agent are not told. Messages then go out as chosen: VIP (notes), INT (coach) or ALL (barge in).
-    const r = await request('join', { sessionId: it.sessionId, userType: 'SUPERVISOR', visibility: 'VIP' });
-    openChat(r.sessionId, r.userId, it, 'SUPERVISOR');
-  } catch (err) {
-    flash(`Could not monitor: ${err.message}`);
-  }
-}
-
 // ---- chats ---------------------------------------------------------------------------------------
-function openChat(sessionId, userId, interaction, role) {
+// openChat opens a chat's tab; a supervisor's mode is VIP (monitoring) or INT (coaching).
+function openChat(sessionId, userId, interaction, role, mode = 'VIP') {
   const old = chats.get(sessionId);
   if (old && !old.ended) { select(sessionId); return; }
   if (old) closeTab(old); // back from the workbin or transferred back: a fresh tab
@@ -291,13 +216,20 @@ function openChat(sessionId, userId, interaction, role) {
     el('option', { value: 'ALL', text: 'Everyone' }),
     el('option', { value: 'INT', text: 'Internal (agents and supervisors)' }),
     me && me.userType === 'SUPERVISOR' ? el('option', { value: 'VIP', text: 'Supervisors only' }) : null);
-  if (role === 'SUPERVISOR') vis.value = 'VIP';
+  if (role === 'SUPERVISOR') vis.value = mode;
   const send = el('button', { type: 'submit', 'data-testid': 'desk-send', text: 'Send' });
   const file = el('input', { id: `file-${sessionId}`, type: 'file', 'data-testid': 'desk-file-input' });
+  const attached = el('p', { class: 'attached', 'data-testid': 'desk-attached', hidden: true });
   const compose = el('form', { class: 'compose', 'aria-label': 'Write a message' },
-    el('label', { for: input.id, class: 'sr', text: 'Message' }), input,
+    el('label', { for: input.id, class: 'sr', text: 'Message' }), input, attached,
     el('div', { class: 'compose-row' }, el('label', { for: vis.id, text: 'Visible to' }), vis,
       el('label', { for: file.id, text: 'Send a file' }), file, send));
+  const pushURL = el('input', { id: `push-${sessionId}`, type: 'url', 'data-testid': 'desk-push-url', placeholder: 'https://…', autocomplete: 'off' });
+  const notice = el('form', { class: 'handover', 'aria-label': 'Push a page to the customer' },
+    el('label', { for: pushURL.id, text: 'Push a page' }), pushURL,
+    el('button', { type: 'submit', class: 'quiet', 'data-testid': 'desk-push', text: 'Push' }));
+  const barge = role === 'SUPERVISOR' ? el('button', { type: 'button', 'data-testid': 'desk-barge-in', text: 'Barge in',
+    title: 'Become visible to the customer and the agents' }) : null;
   const after = el('select', { id: `after-${sessionId}`, 'data-testid': 'desk-after-action' },
     el('option', { value: 'CLOSE_IF_NO_AGENTS', text: 'Close unless another agent stays' }),
     el('option', { value: 'KEEP_ALIVE', text: 'Leave, keep the chat open' }),
@@ -308,14 +240,38 @@ function openChat(sessionId, userId, interaction, role) {
   for (const [k, v] of Object.entries(interaction.userData || {})) {
     info.append(el('dt', { text: k }), el('dd', { text: typeof v === 'string' ? v : JSON.stringify(v) }));
   }
-  const c = { sessionId, userId, role, tab, log, typing, input, unread: 0, ended: false, seen: new Set(), typingSent: false, typingTimer: 0 };
+  const ud = interaction.userData || {};
+  const c = { sessionId, userId, role, tab, log, typing, input, unread: 0, ended: false, seen: new Set(), typingSent: false, typingTimer: 0,
+    customerName: ud.FirstName || '', attachment: null };
+  // setAttachment attaches eventAttributes (a structured standard response) to the next send.
+  c.setAttachment = (a) => {
+    c.attachment = a;
+    attached.hidden = !a;
+    attached.replaceChildren(...(a ? [`Sends as a structured message: ${a.label} `, el('button', {
+      type: 'button', class: 'quiet', 'data-testid': 'desk-attached-remove', text: 'Send as plain text',
+      onclick: () => c.setAttachment(null),
+    })] : []));
+  };
+  // sendRich sends a structured message built by the composer; true when it was sent.
+  const sendRich = async (text, attrs) => {
+    if (c.ended) return false;
+    try {
+      await request('send', { sessionId, text, msgType: 'text', visibility: vis.value, eventAttributes: attrs });
+      return true;
+    } catch (err) {
+      flash(`Not sent: ${err.message}`);
+      return false;
+    }
+  };
   const panel = el('section', { id: `panel-${sessionId}`, role: 'tabpanel', 'aria-labelledby': tab.id, class: 'panel', hidden: true },
-    el('div', { class: 'convo' }, log, typing, compose,
-      el('div', { class: 'end-row' }, el('label', { for: after.id, text: 'After-action' }), after, end, closeTabBtn),
+    el('div', { class: 'convo' }, log, typing, compose, rich.composer(el, sessionId, sendRich), notice,
+      el('div', { class: 'end-row' }, barge, el('label', { for: after.id, text: 'After-action' }), after, end, closeTabBtn),
       role === 'AGENT' ? routing.handover(c, interaction) : null),
     el('aside', { class: 'details', 'aria-label': 'Interaction details' },
+      el('h3', { text: 'Standard responses' }),
+      responses.panel(c),
       el('h3', { text: 'Interaction' }),
-      el('p', { class: 'muted', text: `${interaction.queue ? `Queue ${interaction.queue} · ` : ''}${role === 'SUPERVISOR' ? 'monitoring' : 'assigned to you'}` }),
+      el('p', { class: 'muted', 'data-testid': 'desk-role', text: `${interaction.queue ? `Queue ${interaction.queue} · ` : ''}${role === 'SUPERVISOR' ? (mode === 'INT' ? 'coaching (agents see you)' : 'monitoring (only supervisors see you)') : 'assigned to you'}` }),
       info,
       el('h3', { text: 'Previous interactions' }),
       routing.history(c)));
@@ -337,16 +293,47 @@ function openChat(sessionId, userId, interaction, role) {
     input.value = '';
     clearTimeout(c.typingTimer);
     c.typingSent = false;
+    const att = c.attachment;
+    c.setAttachment(null);
     try {
-      await request('send', { sessionId, text, msgType: 'text', visibility: vis.value });
+      const fields = { sessionId, text, msgType: 'text', visibility: vis.value };
+      if (att) fields.eventAttributes = att.attributes;
+      await request('send', fields);
     } catch (err) {
       input.value = text;
+      c.setAttachment(att);
       flash(`Not sent: ${err.message}`);
     }
   });
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); compose.requestSubmit(); }
+    // "/shortcut" then Tab inserts that standard response.
+    if (e.key === 'Tab' && !e.shiftKey && /^\/[a-z0-9_-]+$/.test(input.value.trim())) { e.preventDefault(); responses.shortcut(c); }
   });
+  notice.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const url = pushURL.value.trim();
+    if (!url || c.ended) return;
+    try {
+      await request('notify', { sessionId, noticeType: 'USER_PUSHED_URL', text: url, visibility: vis.value });
+      pushURL.value = '';
+    } catch (err) {
+      flash(`Not pushed: ${err.message}`);
+    }
+  });
+  if (barge) {
+    barge.addEventListener('click', async () => {
+      if (c.ended) return;
+      try {
+        await request('barge-in', { sessionId });
+        barge.hidden = true;
+        vis.value = 'ALL';
+        panel.querySelector('[data-testid=desk-role]').textContent = `${interaction.queue ? `Queue ${interaction.queue} · ` : ''}barged in (everybody sees you)`;
+      } catch (err) {
+        flash(`Could not barge in: ${err.message}`);
+      }
+    });
+  }
   input.addEventListener('input', () => {
     if (c.ended || vis.value !== 'ALL') return;
     if (!input.value.trim()) return;
@@ -425,7 +412,7 @@ function endChat(c, text) {
   if (c.ended) return;
   c.ended = true;
   c.log.append(el('li', { class: 'system', text }));
-  c.panel.querySelectorAll('.compose textarea, .compose select, .compose button, .compose input, .handover input, .handover select, .handover button, [data-testid=desk-hold]').forEach((x) => { x.disabled = true; });
+  c.panel.querySelectorAll('.compose textarea, .compose select, .compose button, .compose input, .handover input, .handover select, .handover button, [data-testid=desk-hold], .rich-form input, .rich-form textarea, .rich-form select, .rich-form button, [data-testid=desk-barge-in], .sr-box button').forEach((x) => { x.disabled = true; });
   c.end.hidden = true;
   c.closeTabBtn.hidden = false;
   c.typing.textContent = '';
@@ -451,6 +438,7 @@ function renderEvent(c, ev, replay) {
   const badge = ev.visibility && ev.visibility !== 'ALL'
     ? el('span', { class: `vis vis-${ev.visibility.toLowerCase()}`, text: ev.visibility === 'INT' ? 'INT' : 'VIP', title: ev.visibility === 'INT' ? 'internal: not shown to the customer' : 'supervisors only' })
     : null;
+  if (from.userType === 'CLIENT' && from.nickname && !c.customerName) c.customerName = from.nickname;
   let item = null;
   switch (ev.kind) {
     case 'message':
@@ -458,6 +446,10 @@ function renderEvent(c, ev, replay) {
         el('span', { class: 'from', text: who }), badge,
         el('p', { class: 'text', text: ev.text || '' }),
         el('time', { class: 'time', datetime: ev.time, text: new Date(ev.time).toLocaleTimeString() }));
+      {
+        const element = rich.parse(ev.eventAttributes);
+        if (element) { item.append(rich.render(el, element)); item.dataset.rich = element.contentType; }
+      }
       if (!mine && c.typingFrom === from.userId) c.typing.textContent = '';
       if (!mine && !replay && active !== c.sessionId) { c.unread++; renderUnread(c); }
       break;
@@ -517,8 +509,22 @@ async function downloadDoc(id, filename) {
   }
 }
 
+// api calls a JSON API of the agent listener with the agent's token; a refusal throws an Error
+// with the server's message, status and field.
+async function api(method, path, body) {
+  const headers = auth();
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const resp = await fetch(`${apiBase()}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (resp.status === 204) return null;
+  const data = await resp.json().catch(() => null);
+  if (!resp.ok) throw Object.assign(new Error((data && data.message) || `HTTP ${resp.status}`), { status: resp.status, field: data && data.field });
+  return data;
+}
+
 // ---- start ---------------------------------------------------------------------------------------
 routing = createRouting({ $, el, request, openChat, chats, endChat, flash, alertSound });
+konsole = createConsole({ $, el, request, openChat, chats, flash, api });
+responses = createResponses({ $, el, api, flash, me: () => me || {} });
 
 async function start() {
   try {
