@@ -28,7 +28,9 @@ import (
 // supervisor monitors it and writes a VIP note that neither the customer's
 // widget nor the agent shows, then barges in and the customer sees it; the
 // agent invites the first agent to a conference, who joins and writes to
-// the customer; the agent ends the chat. No page logs an error.
+// the customer; the agent pushes a page; a second customer's chat goes to
+// the first agent, whose other tab then counts an unread message; the agent
+// ends the first chat. No page logs an error.
 func TestDeskSupervisionAndResponses(t *testing.T) {
 	exe := chromium(t)
 	srv, links := node(t)
@@ -187,17 +189,41 @@ func TestDeskSupervisionAndResponses(t *testing.T) {
 	if html := eval[string](alex, `document.body.innerHTML`); strings.Contains(html, "refund policy") {
 		t.Fatal("the invited agent sees the supervisor's VIP note")
 	}
-	// Bob has a second tab's worth of news? His one tab stays selected: no unread badge.
-	if n := eval[string](bob, `document.querySelector('[data-testid=desk-chat-tab] .unread').hidden ? '' : 'shown'`); n != "" {
-		t.Errorf("the selected tab shows an unread badge")
+	// A notice: Bob pushes a page to the customer.
+	bob.do("push a page", chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-push-url]`), "https://shop.example/bulbs"),
+		chromedp.Click(chromedp.CSS(`[data-testid=desk-push]`)))
+	bob.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-kind=notice]')].some(e => e.textContent.includes('pushed https://shop.example/bulbs'))`)
+
+	// Several chats at once: with Bob not ready, a second customer's chat goes to Alex (capacity 3,
+	// in the conference already); the customer of the first chat writes, and Alex's first tab
+	// counts it as unread until he selects it.
+	readyState := func(b *browser, state string) {
+		b.t.Helper()
+		eval[bool](b, `(s => { s.value = '`+state+`'; s.dispatchEvent(new Event('change')); return true })(document.querySelector('[data-testid=desk-state]'))`)
+		b.poll(`document.querySelector('[data-testid=desk-state-shown]').dataset.state === '` + state + `'`)
 	}
-	alex.screenshot(shots, "desk-conference")
+	readyState(bob, "not-ready")
+	customer2 := newBrowser(t, sup.ctx, "customer2", chromedp.WithNewBrowserContext())
+	customer2.do("second customer", chromedp.Navigate(shop.URL), chromedp.Click(chromedp.CSS(`[data-testid=chat-open]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=prechat-name]`), "Lee"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=prechat-email]`), "lee@example.com"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=prechat-subject]`), "lamp shade"),
+		chromedp.Click(chromedp.CSS(`[data-testid=prechat-start]`)))
+	alex.do("second offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-offer][data-kind=route] [data-testid=offer-accept]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=desk-offer][data-kind=route] [data-testid=offer-accept]`)))
+	alex.poll(`(t => t.length === 2 && t[1].getAttribute('aria-selected') === 'true' && t[1].textContent.includes('lamp shade'))(document.querySelectorAll('[data-testid=desk-chat-tab]'))`)
+	customer.do("customer writes", chromedp.SendKeys(chromedp.CSS(`[data-testid=chat-input]`), "Thank you both"), chromedp.KeyEvent(kb.Enter))
+	alex.poll(`(b => !b.hidden && b.textContent === '1')(document.querySelectorAll('[data-testid=desk-chat-tab]')[0].querySelector('.unread'))`)
+	alex.screenshot(shots, "desk-two-chats")
+	alex.do("first tab", chromedp.Click(chromedp.CSS(`[data-testid=desk-chat-tab]:first-child`)))
+	alex.poll(`document.querySelectorAll('[data-testid=desk-chat-tab]')[0].querySelector('.unread').hidden`)
+	sup.poll(`document.querySelectorAll('[data-testid=console-chat]').length === 2`)
 
 	bob.do("end", chromedp.SetValue(chromedp.CSS(`[data-testid=desk-after-action]`), "FORCE_CLOSE"), chromedp.Click(chromedp.CSS(`[data-testid=desk-end]`)))
 	customer.do("ended", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-ended]`)))
-	sup.poll(`document.querySelectorAll('[data-testid=console-chat]').length === 0`)
+	sup.poll(`document.querySelectorAll('[data-testid=console-chat]').length === 1`)
 
-	for _, b := range []*browser{sup, customer, alex, bob} {
+	for _, b := range []*browser{sup, customer, customer2, alex, bob} {
 		if bad := b.unnamedControls(); len(bad) > 0 {
 			t.Errorf("%s: controls without an accessible name: %v", b.name, bad)
 		}
