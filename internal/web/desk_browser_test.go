@@ -29,8 +29,9 @@ import (
 // widget nor the agent shows, then barges in and the customer sees it; the
 // agent invites the first agent to a conference, who joins and writes to
 // the customer; the agent pushes a page; a second customer's chat goes to
-// the first agent, whose other tab then counts an unread message; the agent
-// ends the first chat. No page logs an error.
+// the first agent, whose other tab then counts an unread message; the
+// supervisor coaches that chat (the agent sees the advice, the customer
+// does not); the agent ends the first chat. No page logs an error.
 func TestDeskSupervisionAndResponses(t *testing.T) {
 	exe := chromium(t)
 	srv, links := node(t)
@@ -217,7 +218,22 @@ func TestDeskSupervisionAndResponses(t *testing.T) {
 	alex.screenshot(shots, "desk-two-chats")
 	alex.do("first tab", chromedp.Click(chromedp.CSS(`[data-testid=desk-chat-tab]:first-child`)))
 	alex.poll(`document.querySelectorAll('[data-testid=desk-chat-tab]')[0].querySelector('.unread').hidden`)
+	// The supervisor coaches the second chat (INT): Alex sees the advice, the second customer does not.
 	sup.poll(`document.querySelectorAll('[data-testid=console-chat]').length === 2`)
+	sup.do("coach", chromedp.Click(chromedp.CSS(`[data-testid=console-chat]:not([data-session="`+eval[string](bob, `document.querySelector('[data-testid=desk-chat-tab]').id.slice(4)`)+`"]) [data-testid=console-coach]`)))
+	sup.poll(`document.querySelectorAll('[data-testid=desk-chat-tab]').length === 2 && document.querySelector('[data-testid=desk-chat-tab][aria-selected=true]').textContent.includes('lamp shade')`)
+	if v := eval[string](sup, `document.querySelector('[role=tabpanel]:not([hidden]) [data-testid=desk-visibility]').value`); v != "INT" {
+		t.Fatalf("a coaching supervisor writes with visibility %q", v)
+	}
+	sup.do("advice", chromedp.SendKeys(chromedp.CSS(`[role=tabpanel]:not([hidden]) [data-testid=desk-input]`), "offer the shade discount"), chromedp.KeyEvent(kb.Enter))
+	alex.do("second tab", chromedp.Click(chromedp.CSS(`[data-testid=desk-chat-tab]:nth-child(2)`)))
+	alex.poll(`[...document.querySelectorAll('[role=tabpanel]:not([hidden]) [data-testid=desk-event][data-visibility=INT]')].some(e => e.textContent.includes('INT') && e.textContent.includes('offer the shade discount'))`)
+	customer2.do("customer 2 writes", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-input]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=chat-input]`), "Is the shade in stock?"), chromedp.KeyEvent(kb.Enter))
+	alex.poll(`[...document.querySelectorAll('[role=tabpanel]:not([hidden]) [data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('Is the shade in stock?'))`)
+	if html := eval[string](customer2, `document.body.innerHTML`); strings.Contains(html, "shade discount") {
+		t.Fatal("the second customer's widget shows the coach's advice")
+	}
 
 	bob.do("end", chromedp.SetValue(chromedp.CSS(`[data-testid=desk-after-action]`), "FORCE_CLOSE"), chromedp.Click(chromedp.CSS(`[data-testid=desk-end]`)))
 	customer.do("ended", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-ended]`)))
