@@ -412,7 +412,9 @@ func TestWidgetAndDesk(t *testing.T) {
 	agent.do("invite offer", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-offer][data-kind=invite] [data-testid=offer-accept]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=offer-accept]`)))
 	bob.poll(`document.querySelector('[data-testid=desk-transfer-answer]').textContent.includes('accepted')`)
-	agent.do("consult note", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-input]`)),
+	// The ended tab of the transferred chat gives way to the consultation's fresh one.
+	agent.poll(`document.querySelectorAll('[data-testid=desk-input]').length === 1 && !document.querySelector('[data-testid=desk-input]').disabled`)
+	agent.do("consult note",
 		chromedp.SetValue(chromedp.CSS(`[data-testid=desk-visibility]`), "INT"),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-input]`), "refund is fine"), chromedp.KeyEvent(kb.Enter))
 	bob.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-visibility=INT]')].some(e => e.textContent.includes('refund is fine'))`)

@@ -184,7 +184,8 @@ func TestDeskSupervisionAndResponses(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid=offer-accept]`)))
 	bob.poll(`document.querySelector('[data-testid=desk-transfer-answer]').textContent.includes('accepted')`)
 	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message][data-kind=ParticipantJoined]')].some(e => e.textContent.includes('Alex'))`)
-	alex.do("alex writes", chromedp.WaitVisible(chromedp.CSS(`[data-testid=desk-input]`)),
+	alex.poll(`document.querySelectorAll('[data-testid=desk-input]').length === 1 && !document.querySelector('[data-testid=desk-input]').disabled`)
+	alex.do("alex writes",
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=desk-input]`), "Alex from the workshop here"), chromedp.KeyEvent(kb.Enter))
 	customer.poll(`[...document.querySelectorAll('[data-testid=chat-message][data-kind=Message]')].some(e => e.textContent.includes('Alex from the workshop here'))`)
 	if html := eval[string](alex, `document.body.innerHTML`); strings.Contains(html, "refund policy") {
