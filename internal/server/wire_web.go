@@ -12,8 +12,10 @@ import (
 // listener: the start page, the widget and its demo page, the agent desk.
 // On a first run of a node whose customer and agent listeners are both on
 // loopback, with Options.DemoAccounts set and no agent account in the
-// store, it creates a demo agent and a demo supervisor and prints a sign-in
-// link for each (the token is in the link's fragment, shown once).
+// store, it creates a demo agent and a demo supervisor and prints a
+// one-time sign-in link for each (web.SignIns: the first use gives the
+// account a new token and hands it to the desk; a second use gets a page
+// saying the link was used).
 func (s *Server) buildWeb(p *parts) error {
 	cfg := s.cfg.Load()
 	service := config.DefaultService
@@ -33,6 +35,7 @@ func (s *Server) buildWeb(p *parts) error {
 			}
 			return loc
 		},
+		SignIns: web.NewSignIns(p.store),
 	}), nil)
 	var demo []web.DemoAccount
 	if s.demoAccounts && web.Loopback(cfg.Ports[config.PortWebAPI]) && web.Loopback(cfg.Ports[config.PortAgent]) {
@@ -49,7 +52,7 @@ func (s *Server) buildWeb(p *parts) error {
 			"web     agent desk and console         " + base + "/desk/",
 		}
 		for _, a := range demo {
-			lines = append(lines, "first run: "+string(a.Type)+" "+a.ID+" created; sign-in link (shown once): "+base+"/desk/#token="+a.Token)
+			lines = append(lines, "first run: "+string(a.Type)+" "+a.ID+" created; sign-in link (shown once): "+base+web.SignInPath(a.Code)+" (works once)")
 		}
 		return lines
 	})

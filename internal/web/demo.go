@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,12 +10,13 @@ import (
 	"github.com/confab/confab/internal/store"
 )
 
-// DemoAccount is an account a first run created, with its token (shown
-// once: only its hash is stored).
+// DemoAccount is an account a first run created, with the code of its
+// one-time sign-in link (shown once: only its hash is stored, and the
+// link works once, see SignIns).
 type DemoAccount struct {
 	ID, Name string
 	Type     store.UserType
-	Token    string
+	Code     string
 	// Queues and Capacity are the routing attributes: the built-in queue,
 	// so the supervisor may monitor its chats.
 	Queues   []string
@@ -47,10 +46,12 @@ func Loopback(addr string) bool {
 }
 
 // EnsureDemo creates the demo agent and the demo supervisor when the store
-// has no account at all, and returns them with their new tokens; with any
-// account present it does nothing and returns none. The caller must only
-// call it for a loopback listener (see Loopback).
-func EnsureDemo(ctx context.Context, st store.Agents) ([]DemoAccount, error) {
+// has no account at all, and returns them with the codes of their one-time
+// sign-in links (SignInPath); with any account present it does nothing and
+// returns none. The accounts' stored tokens are never shown: the first use
+// of a link gives its account a new one. The caller must only call it for
+// a loopback listener (see Loopback).
+func EnsureDemo(ctx context.Context, st AccountStore) ([]DemoAccount, error) {
 	have, err := st.ListAgents(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("demo accounts: list agents: %w", err)
@@ -60,14 +61,21 @@ func EnsureDemo(ctx context.Context, st store.Agents) ([]DemoAccount, error) {
 	}
 	accounts := demoAccounts()
 	for i := range accounts {
-		var b [24]byte
-		rand.Read(b[:])
-		accounts[i].Token = base64.RawURLEncoding.EncodeToString(b[:])
+		accounts[i].Code = newSecret()
 		a := accounts[i]
-		if err := st.AddAgent(ctx, store.Agent{ID: a.ID, Name: a.Name, Type: a.Type, TokenHash: agent.HashToken(a.Token),
+		// The code first: an account without a working link would lock the
+		// first run out (a second start sees accounts and makes no new ones).
+		if err := st.PutSetting(ctx, signInKey(a.Code), a.ID); err != nil {
+			return nil, fmt.Errorf("demo accounts: sign-in link of %s: %w", a.ID, err)
+		}
+		if err := st.AddAgent(ctx, store.Agent{ID: a.ID, Name: a.Name, Type: a.Type, TokenHash: agent.HashToken(newSecret()),
 			Queues: a.Queues, Capacity: a.Capacity}); err != nil {
 			return nil, fmt.Errorf("demo accounts: add %s: %w", a.ID, err)
 		}
 	}
 	return accounts, nil
 }
+
+// SignInPath is the path of the one-time sign-in link with code, on the
+// customer listener where the desk is served.
+func SignInPath(code string) string { return "/desk/signin/" + code }

@@ -26,6 +26,9 @@ type Options struct {
 	// addresses are known only once the listeners are open). Nil means
 	// every API is on the page's own listener.
 	Locate func() Locations
+	// SignIns, when set, redeems the first run's one-time sign-in links
+	// at /desk/signin/{code}.
+	SignIns *SignIns
 }
 
 // Handler serves the pages.
@@ -53,6 +56,7 @@ func New(opts Options) *Handler {
 //	GET /widget/widget.js   the embeddable widget (any origin may load it)
 //	GET /desk/              the agent desktop and supervisor console
 //	GET /desk/config.json   where the agent socket and admin API listen
+//	GET /desk/signin/{code} a first-run one-time sign-in link (with Options.SignIns)
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", h.serveFile)
 	mux.HandleFunc("GET /widget/", h.serveFile)
@@ -60,6 +64,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /static.css", h.serveFile)
 	mux.HandleFunc("GET /index.js", h.serveFile)
 	mux.HandleFunc("GET /desk/config.json", h.serveConfig)
+	if h.opts.SignIns != nil {
+		mux.Handle("GET /desk/signin/{code}", h.opts.SignIns)
+	}
 }
 
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request) {

@@ -2,7 +2,7 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -84,18 +84,89 @@ func TestEnsureDemo(t *testing.T) {
 	if len(made) != 2 || made[0].Type != store.UserAgent || made[1].Type != store.UserSupervisor {
 		t.Fatalf("first run made %+v", made)
 	}
-	for _, a := range made {
-		got, err := st.GetAgentByTokenHash(ctx, agent.HashToken(a.Token))
-		if err != nil || got.ID != a.ID {
-			t.Errorf("token of %s finds %+v, %v", a.ID, got, err)
-		}
+	if made[0].Code == "" || made[0].Code == made[1].Code {
+		t.Fatalf("sign-in codes %q, %q", made[0].Code, made[1].Code)
 	}
 	again, err := web.EnsureDemo(ctx, st)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("a second run made %+v, %v", again, err)
 	}
-	b, _ := json.Marshal(made)
-	if strings.Count(string(b), "Token") != 2 {
-		t.Fatal("tokens missing")
+	// Each code works once and gives its own account a token that signs it in.
+	si := web.NewSignIns(st)
+	for _, a := range made {
+		got, token, err := si.Redeem(ctx, a.Code)
+		if err != nil || got.ID != a.ID || token == "" {
+			t.Fatalf("redeem %s: %+v %q %v", a.ID, got, token, err)
+		}
+		byToken, err := st.GetAgentByTokenHash(ctx, agent.HashToken(token))
+		if err != nil || byToken.ID != a.ID || byToken.Type != a.Type || len(byToken.Queues) != 1 {
+			t.Errorf("the new token of %s finds %+v, %v", a.ID, byToken, err)
+		}
+		if _, _, err := si.Redeem(ctx, a.Code); !errors.Is(err, web.ErrSignInUsed) {
+			t.Errorf("second use of %s: %v", a.ID, err)
+		}
 	}
+	for _, code := range []string{"", "nope", strings.Repeat("x", 65)} {
+		if _, _, err := si.Redeem(ctx, code); !errors.Is(err, web.ErrSignInUnknown) {
+			t.Errorf("redeem %q: %v", code, err)
+		}
+	}
+}
+
+// TestSignInLink follows a one-time link over HTTP: the first GET
+// redirects to the desk with a working token in the fragment, the second
+// gets the "already used" page, an unknown code the "not valid" one.
+func TestSignInLink(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(ctx)
+	made, err := web.EnsureDemo(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	web.New(web.Options{SignIns: web.NewSignIns(st)}).Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (*http.Response, string) {
+		resp, err := noFollow.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	link := web.SignInPath(made[0].Code)
+	resp, _ := get(link)
+	loc := resp.Header.Get("Location")
+	token, ok := strings.CutPrefix(loc, "/desk/#token=")
+	if resp.StatusCode != http.StatusSeeOther || !ok || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("first use: %d, Location %q, Cache-Control %q", resp.StatusCode, loc, resp.Header.Get("Cache-Control"))
+	}
+	if a, err := st.GetAgentByTokenHash(ctx, agent.HashToken(token)); err != nil || a.ID != "demo-agent" {
+		t.Fatalf("the link's token finds %+v, %v", a, err)
+	}
+	for _, tt := range []struct {
+		path   string
+		status int
+		text   string
+	}{
+		{link, http.StatusGone, "already been used"},
+		{web.SignInPath("not-a-code"), http.StatusNotFound, "not valid"},
+	} {
+		resp, body := get(tt.path)
+		if resp.StatusCode != tt.status || !strings.Contains(body, tt.text) || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s = %d %q:\n%s", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+	// The supervisor's link is its own, still unused.
+	if resp, _ := get(web.SignInPath(made[1].Code)); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("supervisor link: %d", resp.StatusCode)
+	}
+	noFollow.CloseIdleConnections()
 }

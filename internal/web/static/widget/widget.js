@@ -1,8 +1,10 @@
 // Confab chat widget: one <script src=".../widget/widget.js" data-service="..."> tag on any
 // page (any origin). It speaks the customer Chat API v2: REST calls for the requests and the
-// WebSocket push for the events. The chat survives page reloads (the session is kept in
-// localStorage) and network drops (the push reconnects from the last position; events are shown
-// once each, by index).
+// WebSocket push for the events, or, with data-transport="cometd", the CometD form of the API
+// (cometd.js; files still go over REST). Rich messages are rendered by rich.js. The chat
+// survives page reloads and closed tabs (the session is kept in localStorage) and network drops
+// (the push reconnects from the last position; events are shown once each, by index; a message
+// resent after a lost answer keeps its clientMessageId, so the server adds it once).
 (() => {
   'use strict';
   const script = document.currentScript;
@@ -14,6 +16,18 @@
   const title = ds.title || 'Chat with us';
   const fields = (ds.fields || 'name,email,subject').split(',').map((f) => f.trim()).filter(Boolean);
   const asyncMode = ds.async === 'true';
+  const transport = ds.transport === 'cometd' ? 'cometd' : 'rest';
+  // The widget's other modules, from the same node (the host page's origin does not matter: the
+  // node serves them with CORS headers).
+  let rich = null;
+  let bayeux = null;
+  const modules = Promise.all([
+    import(`${base}/widget/rich.js`),
+    transport === 'cometd' ? import(`${base}/widget/cometd.js`) : null,
+  ]).then(([r, c]) => {
+    rich = r;
+    if (c) bayeux = new c.Bayeux(base, service, { onData: (f) => fromBayeux(f), onDown: () => { if (chat && !chat.ended) reconnect(); } });
+  });
   const storeKey = `confab-widget:${base}:${service}`;
   const api = `${base}/genesys/2/chat/${encodeURIComponent(service)}`;
 
@@ -132,7 +146,16 @@
     return resp.json();
   }
   const session = () => ({ userId: chat.userId, secureKey: chat.secureKey, alias: chat.alias });
-  const op = (name, params = {}) => post(`/${encodeURIComponent(chat.chatId)}/${name}`, { ...session(), ...params });
+  // The CometD names of the operations whose REST names differ.
+  const cometdOps = { send: 'sendMessage', refresh: 'requestNotifications' };
+  // op runs a Chat API operation on the chat. Over CometD the answer arrives on the channel
+  // (fromBayeux), so the promise only says the server took the request; files always use REST.
+  const op = (name, params = {}) => {
+    if (bayeux && !name.startsWith('file')) {
+      return bayeux.publish({ operation: cometdOps[name] || name, chatId: chat.chatId, ...session(), ...params }).then(() => ({ statusCode: 0 }));
+    }
+    return post(`/${encodeURIComponent(chat.chatId)}/${name}`, { ...session(), ...params });
+  };
 
   // ---- views ----------------------------------------------------------------------------------
   function show(view) {
@@ -180,12 +203,20 @@
     switch (kindOf(m)) {
       case 'Message': {
         const bot = isBot(m);
+        // Rich content replaces the text (its fallback) when the widget knows its type; quick
+        // replies go under the text. The customer's own messages end any earlier quick replies.
+        const r = rich.render(m, { el, mine, reply: (text, to) => sendText(text, { 'general-properties': { 'related-event-id': String(to.index) } }) });
+        if (mine) for (const b of log.querySelectorAll('.cfb-quick-replies button')) b.disabled = true;
+        const text = rich.linkify(el, el('p', { class: 'cfb-text' }), m.text || '');
         item = el('li', { class: `cfb-msg ${mine ? 'cfb-mine' : 'cfb-theirs'}${bot ? ' cfb-bot' : ''}` },
           mine ? null : el('span', { class: 'cfb-avatar', 'aria-hidden': 'true', text: (from.nickname || '?').slice(0, 1).toUpperCase() }),
-          el('div', { class: 'cfb-bubble' },
-            el('span', { class: 'cfb-from', text: bot ? `${who} (bot)` : who }),
-            el('p', { class: 'cfb-text', text: m.text || '' }),
-            el('time', { class: 'cfb-time', text: timeOf(m) })));
+          el('div', { class: 'cfb-col' },
+            el('div', { class: 'cfb-bubble' },
+              el('span', { class: 'cfb-from', text: bot ? `${who} (bot)` : who }),
+              r.body || text,
+              el('time', { class: 'cfb-time', text: timeOf(m) })),
+            r.replies));
+        if (r.body || r.replies) item.dataset.rich = r.body ? 'cards' : 'quick-replies';
         transcript.push(`[${timeOf(m)}] ${who}: ${m.text || ''}`);
         if (!mine) { typing.textContent = ''; markRead(m.index); }
         break;
@@ -210,7 +241,11 @@
           /^https?:/.test(href) ? el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: m.text }) : m.text);
         break;
       }
-      case 'IdleAlert': case 'IdleClose': case 'Notice':
+      case 'IdleAlert': case 'IdleClose':
+        // Inactivity alerts: said at once to screen readers, marked for the eye.
+        if (m.text) { item = system(m.text, m); item.classList.add('cfb-alert'); item.setAttribute('role', 'alert'); }
+        break;
+      case 'Notice':
         if (m.text) item = system(m.text, m);
         break;
       case 'NicknameUpdated':
@@ -319,11 +354,12 @@
   // ---- push -----------------------------------------------------------------------------------
   function connect() {
     if (!chat || chat.ended) return;
+    if (bayeux) { connectBayeux(); return; }
     const q = new URLSearchParams({ ...session(), transcriptPosition: String(seen.size ? chat.next : 1) });
     const url = `${api.replace(/^http/, 'ws')}/${encodeURIComponent(chat.chatId)}/ws?${q}`;
     const sock = new WebSocket(url);
     ws = sock;
-    sock.onopen = () => { retry = 0; say(''); };
+    sock.onopen = () => { retry = 0; retryTimer = 0; say(''); };
     sock.onmessage = (ev) => {
       let f;
       try { f = JSON.parse(ev.data); } catch { return; }
@@ -343,6 +379,37 @@
     clearTimeout(retryTimer);
     retryTimer = setTimeout(connect, Math.min(10000, 500 * 2 ** retry++));
   }
+  // Back online: reconnect at once rather than at the next back-off step.
+  window.addEventListener('online', () => {
+    if (!chat || chat.ended || ws || !retryTimer) return;
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    connect();
+  });
+  // CometD: handshake, subscribe, then ask for the events from the last position; the server
+  // then follows the chat on the channel.
+  async function connectBayeux() {
+    try {
+      await bayeux.start();
+      retry = 0;
+      retryTimer = 0;
+      say('');
+      await op('refresh', { transcriptPosition: String(seen.size ? chat.next : 1) });
+    } catch {
+      if (chat && !chat.ended) reconnect();
+    }
+  }
+  let awaitingChat = null; // resolves with the requestChat answer over CometD
+  function fromBayeux(f) {
+    if (!chat) { if (awaitingChat) awaitingChat(f); return; }
+    if (f.chatId && f.chatId !== chat.chatId) return;
+    if (f.statusCode !== 0 && f.errors && f.errors.length && !f.chatEnded) {
+      say(`Not sent: ${f.errors[0].advice || 'refused'}`);
+    }
+    // Answers to sends and notices carry the position after their own event but not the
+    // events themselves: only the events shown move the position here.
+    receive(f, false);
+  }
   async function catchUp() {
     for (;;) {
       const f = await op('refresh', { transcriptPosition: String(chat.next) });
@@ -350,9 +417,14 @@
       if (!f.messages || f.messages.length < 1000) return;
     }
   }
-  function receive(f) {
-    for (const m of f.messages || []) add(m);
-    if (typeof f.nextPosition === 'number' && f.nextPosition > (chat.next || 0)) chat.next = f.nextPosition;
+  // receive shows a Chat API body's events; full says the body holds every event up to its
+  // nextPosition (a push frame, a refresh), so the position may move past hidden ones.
+  function receive(f, full = true) {
+    for (const m of f.messages || []) {
+      add(m);
+      if (m.index > 0 && m.index + 1 > (chat.next || 0)) chat.next = m.index + 1;
+    }
+    if (full && typeof f.nextPosition === 'number' && f.nextPosition > (chat.next || 0)) chat.next = f.nextPosition;
     save();
     if (f.chatEnded) finish();
   }
@@ -361,6 +433,7 @@
     chat.ended = true;
     save();
     if (ws) { const s = ws; ws = null; s.close(1000); }
+    if (bayeux) bayeux.stop();
     clearTimeout(retryTimer);
     typing.textContent = '';
     const blob = new Blob([`${title}\n\n${transcript.join('\n')}\n`], { type: 'text/plain' });
@@ -384,28 +457,63 @@
     startBtn.disabled = true;
     say('Connecting…');
     try {
+      await modules;
       const params = { nickname: nick, emailAddress: email.input.value.trim(), subject: subject.input.value.trim() };
-      if (asyncMode) params['userData[GCTI_Chat_AsyncMode]'] = 'true';
-      const r = await post('/', params);
+      let r;
+      if (bayeux) {
+        await bayeux.start();
+        const answer = new Promise((resolve) => { awaitingChat = resolve; });
+        await bayeux.publish({ operation: 'requestChat', ...params, ...(asyncMode ? { userData: { GCTI_Chat_AsyncMode: 'true' } } : {}) });
+        r = await answer;
+        awaitingChat = null;
+      } else {
+        if (asyncMode) params['userData[GCTI_Chat_AsyncMode]'] = 'true';
+        r = await post('/', params);
+      }
       if (r.statusCode !== 0 || !r.chatId) {
         say(`The chat could not start: ${(r.errors && r.errors[0] && r.errors[0].advice) || 'unknown error'}`);
+        if (bayeux) bayeux.stop();
         return;
       }
       chat = { chatId: r.chatId, userId: r.userId, secureKey: r.secureKey, alias: r.alias, next: 1 };
       save();
-      begin();
+      if (bayeux) receive(r, false); // the server follows the chat on this connection already
+      begin(!bayeux);
     } catch (err) {
       say('The chat server cannot be reached. Please try again.');
     } finally {
       startBtn.disabled = false;
     }
   });
-  function begin() {
+  async function begin(push = true) {
+    await modules;
     show('chat');
     say('');
-    connect();
+    if (push) connect();
     loadLimits();
     if (!panel.hidden) input.focus();
+  }
+  // sendText sends a customer message. A text whose answer was lost keeps its clientMessageId
+  // when sent again, so the server adds it once however often the customer retries.
+  const unanswered = new Map(); // text -> clientMessageId
+  async function sendText(text, attrs) {
+    if (!chat || chat.ended) return false;
+    const id = unanswered.get(text) || uid() + uid();
+    unanswered.set(text, id);
+    const params = { message: text, messageType: 'text', clientMessageId: id };
+    if (attrs) params.eventAttributes = bayeux ? attrs : JSON.stringify(attrs);
+    try {
+      const r = await op('send', params);
+      unanswered.delete(text);
+      if (r.statusCode !== 0) {
+        say(`Not sent: ${(r.errors && r.errors[0] && r.errors[0].advice) || 'error'}`);
+        if (r.chatEnded) finish();
+      }
+      return true;
+    } catch {
+      say('Not sent: the chat server cannot be reached.');
+      return false;
+    }
   }
   compose.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -414,16 +522,7 @@
     input.value = '';
     clearTimeout(typingTimer);
     typingSent = false;
-    try {
-      const r = await op('send', { message: text, messageType: 'text', clientMessageId: uid() + uid() });
-      if (r.statusCode !== 0) {
-        say(`Not sent: ${(r.errors && r.errors[0] && r.errors[0].advice) || 'error'}`);
-        if (r.chatEnded) finish();
-      }
-    } catch {
-      input.value = text;
-      say('Not sent: the chat server cannot be reached.');
-    }
+    if (!(await sendText(text))) input.value = text;
   });
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
@@ -454,6 +553,7 @@
   });
   againBtn.addEventListener('click', () => {
     chat = null;
+    unanswered.clear();
     save();
     seen.clear();
     transcript.length = 0;
