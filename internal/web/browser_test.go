@@ -205,14 +205,20 @@ func (b *browser) unnamedControls() []string {
 	return bad
 }
 
+// screenshotDir is where the browser tests write their screenshots:
+// $CONFAB_SCREENSHOTS (CONFAB_SCREENSHOTS=$PWD/docs/images refreshes the
+// quickstart's), else confab-screenshots in the system's temporary
+// directory, kept after the run for a reviewer and never in the repository.
 func screenshotDir(t *testing.T) string {
-	if d := os.Getenv("CONFAB_SCREENSHOTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
+	d := os.Getenv("CONFAB_SCREENSHOTS")
+	if d == "" {
+		d = filepath.Join(os.TempDir(), "confab-screenshots")
 	}
-	return t.TempDir()
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", d)
+	return d
 }
 
 // TestWidgetAndDesk drives headless Chromium against a real node: a

@@ -98,30 +98,48 @@ func (s *SignIns) Redeem(ctx context.Context, code string) (store.Agent, string,
 
 // ServeHTTP serves GET /desk/signin/{code}: the first use redirects to
 // the desk with the new token in the fragment (which the browser never
-// sends to a server; the desk keeps it for the tab only); a second use,
-// or a code that was never issued, gets a page saying so.
+// sends to a server; the desk keeps it for the tab only). A second use, or
+// a code that was never issued, redirects to a page saying so (a redirect
+// rather than an error status, which browsers log as a page error).
 func (s *SignIns) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hdr := w.Header()
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Referrer-Policy", "no-referrer")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("X-Frame-Options", "DENY")
-	hdr.Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; frame-ancestors 'none'")
+	signInHeaders(w)
 	_, token, err := s.Redeem(r.Context(), r.PathValue("code"))
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/desk/#token="+token, http.StatusSeeOther)
 	case errors.Is(err, ErrSignInUsed):
-		signInPage(w, http.StatusGone, "This sign-in link has already been used",
-			"A first-run sign-in link works once. If it was you who used it, the desk is signed in in that tab. "+
-				"Otherwise give the account a new token with the admin API (PATCH /api/v1/agents/{id} with "+
-				"{\"rotateToken\":true}) and sign in at /desk/ with it.")
+		http.Redirect(w, r, signInFailedPath+"?why=used", http.StatusSeeOther)
 	case errors.Is(err, ErrSignInUnknown):
-		signInPage(w, http.StatusNotFound, "This sign-in link is not valid",
-			"Check that the whole link was copied. Sign in at /desk/ with an agent token instead.")
+		http.Redirect(w, r, signInFailedPath+"?why=unknown", http.StatusSeeOther)
 	default:
 		signInPage(w, http.StatusServiceUnavailable, "Sign-in failed", "The server could not complete the sign-in; try again in a moment.")
 	}
+}
+
+// signInFailedPath is the page a link that does not work leads to.
+const signInFailedPath = "/desk/signin-failed"
+
+// serveFailed explains why a sign-in link did not work.
+func serveSignInFailed(w http.ResponseWriter, r *http.Request) {
+	signInHeaders(w)
+	if r.URL.Query().Get("why") == "used" {
+		signInPage(w, http.StatusOK, "This sign-in link has already been used",
+			"A first-run sign-in link works once. If it was you who used it, the desk is signed in in that tab. "+
+				"Otherwise give the account a new token with the admin API (PATCH /api/v1/agents/{id} with "+
+				"{\"rotateToken\":true}) and sign in at /desk/ with it.")
+		return
+	}
+	signInPage(w, http.StatusOK, "This sign-in link is not valid",
+		"Check that the whole link was copied. Sign in at /desk/ with an agent token instead.")
+}
+
+func signInHeaders(w http.ResponseWriter) {
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'")
 }
 
 func signInPage(w http.ResponseWriter, status int, title, text string) {

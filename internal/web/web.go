@@ -57,6 +57,7 @@ func New(opts Options) *Handler {
 //	GET /desk/              the agent desktop and supervisor console
 //	GET /desk/config.json   where the agent socket and admin API listen
 //	GET /desk/signin/{code} a first-run one-time sign-in link (with Options.SignIns)
+//	GET /desk/signin-failed the page a used or unknown link leads to
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", h.serveFile)
 	mux.HandleFunc("GET /widget/", h.serveFile)
@@ -66,6 +67,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /desk/config.json", h.serveConfig)
 	if h.opts.SignIns != nil {
 		mux.Handle("GET /desk/signin/{code}", h.opts.SignIns)
+		mux.HandleFunc("GET "+signInFailedPath, serveSignInFailed)
 	}
 }
 

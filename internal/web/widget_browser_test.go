@@ -13,12 +13,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -71,7 +73,25 @@ func widgetNode(t *testing.T) (*server.Server, *clock.Fake) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		// Routing retries a save that came before the history's record after
+		// a delay on the node's clock, and Shutdown waits for it: keep the
+		// fake clock moving while the node shuts down.
+		stop := make(chan struct{})
+		ticked := make(chan struct{})
+		go func() {
+			defer close(ticked)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+					clk.Advance(100 * time.Millisecond)
+				}
+			}
+		}()
 		srv.Shutdown(ctx)
+		close(stop)
+		<-ticked
 	})
 	return srv, clk
 }
@@ -213,12 +233,14 @@ func (d *goDesk) ctx() context.Context {
 }
 
 // accept takes the waiting chat (the pull way).
-func (d *goDesk) accept(sid string) {
+func (d *goDesk) accept(sid string) agent.Joined {
 	d.t.Helper()
-	if _, err := d.c.Accept(d.ctx(), sid, agent.JoinOptions{Nickname: "Ana"}); err != nil {
+	j, err := d.c.Accept(d.ctx(), sid, agent.JoinOptions{Nickname: "Ana"})
+	if err != nil {
 		d.t.Fatalf("accept %s: %v", sid, err)
 	}
 	d.sid = sid
+	return j
 }
 
 func (d *goDesk) send(m agent.Message) agent.Ack {
@@ -408,7 +430,7 @@ func allocator(t *testing.T, exe string) context.Context {
 func TestWidget(t *testing.T) {
 	exe := chromium(t)
 	srv, clk := widgetNode(t)
-	_ = "http://" + srv.Addr(config.PortWebAPI)
+	base := "http://" + srv.Addr(config.PortWebAPI)
 	page := shopPage(t)
 	shots := screenshotDir(t)
 	browserCtx := allocator(t, exe)
@@ -506,7 +528,7 @@ func TestWidget(t *testing.T) {
 		if bad := c.unnamedControls(); len(bad) > 0 {
 			t.Errorf("rich messages: controls without an accessible name: %v", bad)
 		}
-		c.screenshot(shots, "widget-rich")
+		c.screenshot(shots, "widget-phone-rich")
 		// The quick reply, reached with the keyboard, answers the question.
 		c.do("quick reply", chromedp.Focus(chromedp.CSS(`[data-testid=chat-quick-reply]:nth-child(1)`)), chromedp.KeyEvent(kb.Enter))
 		got := ana.wait("the quick reply", message("Balcony"))
@@ -552,7 +574,7 @@ func TestWidget(t *testing.T) {
 		ana.notify(agent.Notice{Type: "SYS_COMMAND", Text: "file-uploaded", UserData: map[string]any{"file-document-id": doc.ID}})
 		c.poll(`[...document.querySelectorAll('[data-testid=chat-message][data-from-type=Agent] [data-testid=chat-file]')].some(e => e.textContent.includes('guide.txt'))`)
 		c.download(t, `[data-testid=chat-message][data-from-type=Agent] [data-testid=chat-file]`, "water daily in July")
-		c.screenshot(shots, "widget-files")
+		c.screenshot(shots, "widget-phone-files")
 
 		// A reload mid-chat: the same items, each once, and the chat goes on.
 		before := eval[string](c, widgetItems)
@@ -587,7 +609,7 @@ func TestWidget(t *testing.T) {
 		// An inactivity alert (the node's clock moves past timeout-alert).
 		clk.Advance(61 * time.Second)
 		c.poll(`[...document.querySelectorAll('[data-testid=chat-message][data-kind=IdleAlert]')].some(e => e.getAttribute('role') === 'alert' && e.textContent.includes('Are you still there?'))`)
-		c.screenshot(shots, "widget-chat")
+		c.screenshot(shots, "widget-phone-alert")
 		if bad := c.unnamedControls(); len(bad) > 0 {
 			t.Errorf("conversation: controls without an accessible name: %v", bad)
 		}
@@ -612,9 +634,116 @@ func TestWidget(t *testing.T) {
 		if strings.Count(transcript, "Are you there?") != 1 {
 			t.Errorf("the transcript download has the retried message %d times", strings.Count(transcript, "Are you there?"))
 		}
-		c.screenshot(shots, "widget-ended")
+		c.screenshot(shots, "widget-phone-ended")
 		if bad := c.unnamedControls(); len(bad) > 0 {
 			t.Errorf("ended: controls without an accessible name: %v", bad)
 		}
+	})
+	// The CometD form of the API (data-transport="cometd"): the same chat,
+	// quick replies and a reload, over /genesys/cometd.
+	t.Run("cometd", func(t *testing.T) {
+		c := open(t, "cometd customer")
+		c.do("open the shop", chromedp.Navigate(shopURL(page, base, "transport", "cometd")))
+		startChat(c, "Sky", "soil")
+		c.write("Do you sell peat-free soil?")
+		c.poll(shownOnce("Do you sell peat-free soil?"))
+		ana := dialDesk(t, srv, "tok-ana")
+		ana.accept(chatOf(c))
+		ana.wait("the first message", message("Do you sell peat-free soil?"))
+		ana.notify(agent.Notice{Type: "TYPING_STARTED"})
+		c.poll(`document.querySelector('[data-testid=chat-typing]').textContent === 'Ana is typing…'`)
+		ana.send(agent.Message{Text: "Yes. Which size: 20 l or 40 l?", EventAttributes: map[string]any{
+			"structured-content": map[string]any{"genesys-chat": map[string]any{
+				"content": `{"type":"Message","contentType":"quick-replies","content":[{"id":1,"type":"quick-reply","action":"message","text":"20 l"},{"id":2,"type":"quick-reply","action":"message","text":"40 l"}]}`}}}})
+		c.do("quick reply", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-quick-reply]`)),
+			chromedp.Click(chromedp.CSS(`[data-testid=chat-quick-reply]:nth-child(2)`)))
+		ana.wait("the quick reply", message("40 l"))
+		ana.send(agent.Message{Text: "40 l bags are in stock"})
+		c.poll(shownOnce("40 l bags are in stock"))
+		before := eval[string](c, widgetItems)
+		c.do("reload", chromedp.Reload())
+		c.poll(shownOnce("40 l bags are in stock"))
+		if after := eval[string](c, widgetItems); after != before {
+			t.Fatalf("after the reload the transcript is\n%s\nbefore it was\n%s", after, before)
+		}
+		ana.send(agent.Message{Text: "Anything else?"})
+		c.poll(shownOnce("Anything else?"))
+		c.write("No, thanks")
+		ana.wait("the last message", message("No, thanks"))
+		noDuplicates(t, c)
+		// It was CometD: the browser holds the Bayeux cookie, which only
+		// /genesys/cometd sets.
+		cookies, err := chromedp.Call(c.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/genesys/cometd"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(cookies.Cookies, func(ck *network.Cookie) bool { return ck.Name == "BAYEUX_BROWSER" }) {
+			t.Error("the widget in CometD mode never talked to /genesys/cometd (no BAYEUX_BROWSER cookie)")
+		}
+		if _, err := ana.c.Release(ana.ctx(), ana.sid, "FORCE_CLOSE", "Bye"); err != nil {
+			t.Fatal(err)
+		}
+		c.do("ended", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-ended]`)))
+	})
+
+	// Async mode (data-async="true"): the customer closes the tab, the agent
+	// answers meanwhile, and a new tab of the same browser shows the answer.
+	t.Run("async", func(t *testing.T) {
+		holder := open(t, "async browser")
+		holder.do("blank", chromedp.Navigate("about:blank"))
+		tab := newBrowser(t, holder.ctx, "async tab 1")
+		all = append(all, tab)
+		shop := shopURL(page, base, "async", "true")
+		tab.do("open the shop", chromedp.Navigate(shop))
+		startChat(tab, "Lou", "delivery")
+		tab.write("Can you deliver next week?")
+		tab.poll(shownOnce("Can you deliver next week?"))
+		ana := dialDesk(t, srv, "tok-ana")
+		if j := ana.accept(chatOf(tab)); j.Interaction == nil || !j.Interaction.Async {
+			t.Errorf("the interaction is not async: %+v", j.Interaction)
+		}
+		ana.wait("the first message", message("Can you deliver next week?"))
+		if err := chromedp.Cancel(tab.ctx); err != nil {
+			t.Fatalf("close the tab: %v", err)
+		}
+		ana.send(agent.Message{Text: "Yes, on Tuesday"})
+		back := newBrowser(t, holder.ctx, "async tab 2")
+		all = append(all, back)
+		back.do("come back", chromedp.Navigate(shop))
+		back.poll(shownOnce("Yes, on Tuesday") + " && " + shownOnce("Can you deliver next week?"))
+		back.write("Tuesday is fine")
+		ana.wait("the answer after coming back", message("Tuesday is fine"))
+		noDuplicates(t, back)
+	})
+
+	// The first run's one-time sign-in link: the first use signs the desk
+	// in, a second use gets a page that says the link was used.
+	t.Run("first-run", func(t *testing.T) {
+		demo, links := node(t)
+		demoBase := "http://" + demo.Addr(config.PortWebAPI)
+		if !strings.HasPrefix(links["demo-agent"], demoBase+"/desk/signin/") {
+			t.Fatalf("sign-in link %q", links["demo-agent"])
+		}
+		start := open(t, "start page")
+		start.do("start page", chromedp.EmulateViewport(1000, 700), chromedp.Navigate(demoBase+"/"), chromedp.WaitVisible(chromedp.CSS(`a[href="/desk/"]`)))
+		start.screenshot(shots, "start-page")
+		if bad := start.unnamedControls(); len(bad) > 0 {
+			t.Errorf("start page: controls without an accessible name: %v", bad)
+		}
+		d := open(t, "first-run desk")
+		d.do("sign in", chromedp.Navigate(links["demo-agent"]))
+		d.poll(`location.pathname === '/desk/' && location.hash === '' && !!sessionStorage.getItem('confab-desk-token')`)
+		d.poll(`document.querySelector('[data-testid=desk-state-shown]').dataset.state === 'not-ready'`)
+		again := open(t, "second use")
+		again.do("second use", chromedp.Navigate(links["demo-agent"]))
+		again.poll(`(document.querySelector('[data-testid=signin-error]') || {}).textContent === 'This sign-in link has already been used'`)
+		again.screenshot(shots, "signin-used")
+		if got := eval[string](again, `location.pathname + ' ' + !sessionStorage.getItem('confab-desk-token')`); got != "/desk/signin-failed true" {
+			t.Errorf("the used link led to %s", got)
+		}
+		// The supervisor's link is still good.
+		sup := open(t, "first-run supervisor")
+		sup.do("sign in", chromedp.Navigate(links["demo-supervisor"]))
+		sup.do("console", chromedp.WaitVisible(chromedp.CSS(`#console`)))
 	})
 }
