@@ -17,7 +17,7 @@ import (
 
 func TestPages(t *testing.T) {
 	mux := http.NewServeMux()
-	web.New(web.Options{Locate: func() web.Locations { return web.Locations{Agent: "127.0.0.1:9"} }}).Register(mux)
+	web.New(web.Options{Locate: func() web.Locations { return web.Locations{Agent: "127.0.0.1:9"} }, SignIns: web.NewSignIns(nil)}).Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	for _, tt := range []struct {
@@ -28,6 +28,9 @@ func TestPages(t *testing.T) {
 		{"/widget/", "text/html", `src="/widget/widget.js" data-service="customer-support"`, false},
 		{"/widget/widget.js", "javascript", `data-testid': 'prechat-start'`, true},
 		{"/widget/widget.css", "text/css", "#confab-widget", false},
+		{"/widget/rich.js", "javascript", "export function render", true},
+		{"/widget/cometd.js", "javascript", "/genesys/cometd", true},
+		{"/desk/signin-failed?why=used", "text/html", "already been used", false},
 		{"/desk/", "text/html", `data-testid="desk-signin"`, false},
 		{"/desk/desk.js", "javascript", "access_token", false},
 		{"/desk/config.json", "application/json", `"agent":"127.0.0.1:9","health":"","service":"customer-support"`, false},

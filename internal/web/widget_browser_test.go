@@ -512,15 +512,21 @@ func TestWidget(t *testing.T) {
 			"structured-content": map[string]any{"genesys-chat": map[string]any{"type": "Generic",
 				"content": `{"type":"Message","contentType":"quick-replies","content":[{"id":1,"type":"quick-reply","action":"message","text":"Balcony"},{"id":2,"type":"quick-reply","action":"message","text":"Window sill"}]}`}}}})
 		c.poll(`document.querySelector('[data-testid=chat-typing]').textContent === ''`)
-		ana.send(agent.Message{Text: "Two picks: Tiny Tim (https://shop.example/tiny-tim), Balconi Red (https://shop.example/balconi)", EventAttributes: map[string]any{
-			"structured-content": map[string]any{"genesys-chat": map[string]any{
-				"content": `{"type":"Structured","contentType":"generic","content":[{"id":"1","title":"Tiny Tim","desc":"Dwarf cherry tomato, 30 cm.","actions":[{"type":"Link","text":"View Tiny Tim","url":"https://shop.example/tiny-tim"}]},{"id":"2","title":"Balconi Red","desc":"Trailing, for hanging baskets.","actions":[{"type":"Link","text":"View Balconi Red","url":"https://shop.example/balconi"}]}]}`}}}})
+		ana.send(agent.Message{Text: "Tiny Tim, dwarf cherry tomato: https://shop.example/tiny-tim\nBalconi Red, trailing: https://shop.example/balconi", EventAttributes: map[string]any{
+			"structured-content": map[string]any{"genesys-chat": map[string]any{"type": "Generic",
+				"content": `{"type":"Structured","contentType":"generic","content":[{"id":"1","title":"Tiny Tim","subtitle":"Dwarf cherry tomato, 30 cm.","actions":[{"id":"1a","type":"Url","text":"View Tiny Tim","url":"https://shop.example/tiny-tim"},{"id":"1b","type":"Postback","text":"Tiny Tim, please"}]},{"id":"2","title":"Balconi Red","subtitle":"Trailing, for hanging baskets.","actions":[{"id":"2a","type":"Url","text":"View Balconi Red","url":"https://shop.example/balconi"}]}]}`}}}})
+		ana.send(agent.Message{Text: "Sowing calendar: https://shop.example/calendar", EventAttributes: map[string]any{
+			"structured-content": map[string]any{"genesys-chat": map[string]any{"type": "Generic",
+				"content": `{"type":"Structured","contentType":"buttons","content":[{"id":"1","type":"Url","text":"Sowing calendar","url":"https://shop.example/calendar"},{"id":"2","type":"Url","text":"Not a web link","url":"javascript:alert(1)"}]}`}}}})
 		ana.send(agent.Message{Text: "Growing guide: https://shop.example/guide.", EventAttributes: map[string]any{
 			"structured-content": map[string]any{"genesys-chat": map[string]any{"content": `{"contentType":"datepicker","content":{}}`}}}})
 		c.do("quick replies", chromedp.WaitVisible(chromedp.CSS(`[data-rich=quick-replies] [data-testid=chat-quick-reply]`)))
-		c.poll(`document.querySelectorAll('[data-rich=cards] [data-testid=chat-card]').length === 2`)
-		if got := eval[string](c, `[...document.querySelectorAll('[data-rich=cards] [data-testid=chat-card-link]')].map(a => a.textContent + '>' + a.href + '>' + a.target).join(' ')`); got != "View Tiny Tim>https://shop.example/tiny-tim>_blank View Balconi Red>https://shop.example/balconi>_blank" {
-			t.Errorf("card links: %s", got)
+		c.poll(`document.querySelectorAll('[data-rich=cards] [data-testid=chat-card]').length === 2 && !!document.querySelector('[data-rich=buttons]')`)
+		if got := eval[string](c, `[...document.querySelectorAll('[data-rich=cards] [data-testid=chat-card-link], [data-rich=cards] [data-testid=chat-card-button]')].map(a => a.tagName + ':' + a.textContent + '>' + (a.href || '') + '>' + (a.target || '')).join(' ')`); got != "A:View Tiny Tim>https://shop.example/tiny-tim>_blank BUTTON:Tiny Tim, please>> A:View Balconi Red>https://shop.example/balconi>_blank" {
+			t.Errorf("card actions: %s", got)
+		}
+		if got := eval[string](c, `[...document.querySelector('[data-rich=buttons] .cfb-buttons').querySelectorAll('a, span')].map(a => a.tagName + ':' + a.textContent + '>' + (a.href || '')).join(' ')`); got != "A:Sowing calendar>https://shop.example/calendar SPAN:Not a web link: javascript:alert(1)>" {
+			t.Errorf("link buttons: %s", got)
 		}
 		if got := eval[string](c, `(() => { const a = [...document.querySelectorAll('.cfb-inline-link')].find(a => a.textContent.includes('guide')); return a ? a.href + '|' + a.closest('[data-testid=chat-message]').textContent : '' })()`); !strings.HasPrefix(got, "https://shop.example/guide|") || !strings.Contains(got, "Growing guide: https://shop.example/guide.") {
 			t.Errorf("the unknown rich type does not show its fallback text with the link: %q", got)

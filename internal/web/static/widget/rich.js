@@ -1,9 +1,10 @@
-// Confab chat widget: rich messages. A message may carry structured content in its
-// eventAttributes (structured-content → genesys-chat → content, the widget channel's JSON as a
-// string, and an optional type); its text is always the plain fallback. This module turns the
-// content types the widget knows — quick replies, cards (generic, carousel, list) with buttons and
-// links — into DOM elements; anything else, or content that does not parse, shows the fallback
-// text instead. Links open only http(s) URLs, in a new tab; nothing is ever inserted as HTML.
+// Confab chat widget: rich messages (docs/rich-messages.md). A message may carry structured
+// content in its eventAttributes (structured-content → genesys-chat → content, the widget
+// channel's JSON as a string, and an optional type); its text is always the plain fallback. This
+// module turns the content types the widget knows — quick replies, cards (generic; carousel and
+// list are read the same way) with link and reply actions, and link buttons — into DOM elements;
+// anything else, or content that does not parse, shows the fallback text instead. Links open
+// only http(s) URLs, in a new tab; nothing is ever inserted as HTML.
 
 const ORIGIN = 'genesys-chat';
 
@@ -59,6 +60,13 @@ export function render(m, ctx) {
     const replies = quickReplies(items, m, ctx);
     return { body: null, replies };
   }
+  if (type === 'buttons') {
+    const links = items.map((it) => action(it, m, ctx)).filter(Boolean);
+    if (!links.length) return { body: null, replies: null };
+    const body = ctx.el('div', { class: 'cfb-buttons', role: 'group', 'aria-label': str(c.title) || 'Links' });
+    body.append(...links);
+    return { body, replies: null };
+  }
   if (type === 'generic' || type === 'carousel' || type === 'list' || type === 'cards') {
     const cards = items.map((it) => card(it, m, ctx)).filter(Boolean);
     if (!cards.length) return { body: null, replies: null };
@@ -94,17 +102,26 @@ function card(it, m, ctx) {
   const desc = str(it.desc || it.description || it.subtitle, 1000);
   if (!title && !desc) return null;
   const img = safeURL(it.image || it.imageUrl);
-  const actions = (Array.isArray(it.actions) ? it.actions : []).slice(0, 5).map((a) => {
-    if (!a || typeof a !== 'object') return null;
-    const text = str(a.text || a.title, 120);
-    if (!text) return null;
-    const href = safeURL(a.url);
-    if (href) return el('a', { href, target: '_blank', rel: 'noopener noreferrer', class: 'cfb-card-action', 'data-testid': 'chat-card-link', text });
-    return el('button', { type: 'button', class: 'cfb-card-action', 'data-testid': 'chat-card-button', text, onclick: () => ctx.reply(str(a.payload, 200) || text, m) });
-  }).filter(Boolean);
+  const actions = (Array.isArray(it.actions) ? it.actions : []).slice(0, 5).map((a) => action(a, m, ctx)).filter(Boolean);
   return el('article', { class: 'cfb-card', 'data-testid': 'chat-card', 'aria-label': title || desc.slice(0, 60) },
     img ? el('img', { src: img, alt: str(it.imageAlt, 200) || title, loading: 'lazy' }) : null,
     title ? el('h3', { class: 'cfb-card-title', text: title }) : null,
     desc ? linkify(el, el('p', { class: 'cfb-card-desc' }), desc) : null,
     actions.length ? el('div', { class: 'cfb-card-actions' }, ...actions) : null);
+}
+
+// action is a card's or a button list's action: a link (Url, or any action with an http(s) url)
+// opened in a new tab, a reply (Postback: sends its text, like a quick reply), or — for a url
+// that is not http(s) — plain text.
+function action(a, m, ctx) {
+  if (!a || typeof a !== 'object') return null;
+  const { el } = ctx;
+  const text = str(a.text || a.title, 120);
+  if (!text) return null;
+  if (a.url !== undefined) {
+    const href = safeURL(a.url);
+    if (href) return el('a', { href, target: '_blank', rel: 'noopener noreferrer', class: 'cfb-card-action', 'data-testid': 'chat-card-link', text });
+    return el('span', { class: 'cfb-card-text', text: `${text}: ${str(a.url, 300)}` });
+  }
+  return el('button', { type: 'button', class: 'cfb-card-action', 'data-testid': 'chat-card-button', text, onclick: () => ctx.reply(str(a.payload, 200) || text, m) });
 }

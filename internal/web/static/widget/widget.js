@@ -216,7 +216,7 @@
               r.body || text,
               el('time', { class: 'cfb-time', text: timeOf(m) })),
             r.replies));
-        if (r.body || r.replies) item.dataset.rich = r.body ? 'cards' : 'quick-replies';
+        if (r.body || r.replies) item.dataset.rich = r.replies ? 'quick-replies' : r.body.classList.contains('cfb-buttons') ? 'buttons' : 'cards';
         transcript.push(`[${timeOf(m)}] ${who}: ${m.text || ''}`);
         if (!mine) { typing.textContent = ''; markRead(m.index); }
         break;
