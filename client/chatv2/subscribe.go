@@ -27,11 +27,29 @@ type Subscription struct {
 
 // Subscribe opens the push channel, asking for the events from index from
 // on (1: the whole transcript; 0: only what happens from now on). The first
-// frame, with what is already there, arrives at once.
+// frame, with what is already there, arrives at once. With Options.Nodes
+// a node that cannot be reached, or answers the handshake 502 or 503, is
+// left for the next one.
 func (ch *Chat) Subscribe(ctx context.Context, from int) (*Subscription, error) {
-	u, err := url.Parse(ch.url("ws"))
+	for tries := 1; ; tries++ {
+		at := ch.c.cur.Load()
+		sub, status, err := ch.subscribeAt(ctx, ch.c.bases[int(at)%len(ch.c.bases)], from)
+		// With Options.Nodes, a node that cannot be reached or answers the
+		// handshake 502/503 is left for the next, as calls do.
+		moveOn := err != nil && (status == 0 || status == http.StatusBadGateway || status == http.StatusServiceUnavailable)
+		if err == nil || tries >= len(ch.c.bases) || !moveOn || ctx.Err() != nil {
+			return sub, err
+		}
+		ch.c.cur.CompareAndSwap(at, at+1)
+	}
+}
+
+// subscribeAt dials the push channel at one node's base URL; status is the
+// handshake's HTTP status when the server answered one.
+func (ch *Chat) subscribeAt(ctx context.Context, base string, from int) (*Subscription, int, error) {
+	u, err := url.Parse(base + ch.path("ws"))
 	if err != nil {
-		return nil, fmt.Errorf("chatv2: %w", err)
+		return nil, -1, fmt.Errorf("chatv2: %w", err)
 	}
 	switch u.Scheme {
 	case "http":
@@ -53,14 +71,18 @@ func (ch *Chat) Subscribe(ctx context.Context, from int) (*Subscription, error) 
 		h.Set("Authorization", ch.c.auth)
 	}
 	conn, hr, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: ch.c.hc, HTTPHeader: h})
-	if hr != nil && hr.Body != nil {
-		hr.Body.Close()
+	status := 0
+	if hr != nil {
+		status = hr.StatusCode
+		if hr.Body != nil {
+			hr.Body.Close()
+		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("chatv2: subscribe to chat %s: %w", ch.ID, err)
+		return nil, status, fmt.Errorf("chatv2: subscribe to chat %s: %w", ch.ID, err)
 	}
 	conn.SetReadLimit(maxFrame)
-	return &Subscription{conn: conn, next: from}, nil
+	return &Subscription{conn: conn, next: from}, status, nil
 }
 
 // Position returns the index to subscribe from to continue where this

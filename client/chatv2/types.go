@@ -130,12 +130,19 @@ func (e *ResyncError) Error() string {
 
 // ClosedError is returned by Subscription.Next when the server closed the
 // channel without ending the chat (for example when it shuts down, code
-// 1001). Subscribe again from Resume to continue.
+// 1001, or when the chat moved to another node of the cluster, code 4010,
+// CloseMoved). Subscribe again from Resume to continue; with Options.Nodes,
+// through whichever node answers.
 type ClosedError struct {
+	// Code is the WebSocket close code.
 	Code   int
 	Reason string
 	Resume int
 }
+
+// CloseMoved is the close code of a push channel whose chat another node
+// of the cluster took over: subscribe again from ClosedError.Resume.
+const CloseMoved = 4010
 
 func (e *ClosedError) Error() string {
 	return fmt.Sprintf("chatv2: push channel closed (%d %s); resume from index %d", e.Code, e.Reason, e.Resume)

@@ -92,7 +92,7 @@ func (s *Server) buildCluster(p *parts) error {
 		Restore: func(ctx context.Context, sessionID string) error {
 			return restore.One(ctx, restoreOpts(), sessionID)
 		},
-		Drop:       func(sessionID string) { s.engine.Drop(sessionID) },
+		Drop:       func(sessionID string) { p.dropSession(s, sessionID) },
 		MayRestore: cluster.ExtendBy(func() string { return s.cfg.Load().Settings.SessionRestoreExtendBy }),
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Load().Cluster.Lease*3)
@@ -109,6 +109,17 @@ func (s *Server) buildCluster(p *parts) error {
 	p.addJournal(c)
 	p.say("cluster: node %s (lease %v)", id, s.cfg.Load().Cluster.Lease)
 	return nil
+}
+
+// dropSession removes a session another node takes over from the engine
+// and moves its customer's push sockets (closed with webapi.CloseMoved, so
+// the client subscribes again through any node).
+func (p *parts) dropSession(s *Server, id string) bool {
+	had := s.engine.Drop(id)
+	if p.customer != nil {
+		p.customer.Moved(id)
+	}
+	return had
 }
 
 // wrapCluster routes requests for sessions the engine does not hold.
@@ -184,7 +195,7 @@ func (d drainAPI) serve(w http.ResponseWriter, r *http.Request) {
 			// The others claim these sessions as their customers and
 			// workflows come back (through any node: this one forwards).
 			for _, sess := range d.s.engine.Sessions() {
-				if sess.State() == chat.Alive && d.s.engine.Drop(sess.ID()) {
+				if sess.State() == chat.Alive && d.p.dropSession(d.s, sess.ID()) {
 					handed++
 				}
 			}

@@ -107,6 +107,9 @@ type API struct {
 	stopOnce sync.Once
 	bufs     sync.Pool // *[]byte answer buffers
 	events   sync.Pool // *[]chat.Event read buffers
+	// beforePushCheck, set only by tests, runs between a push socket's
+	// registration and its check that the engine still holds the chat.
+	beforePushCheck func()
 
 	mu      sync.Mutex // guards the following
 	closing bool

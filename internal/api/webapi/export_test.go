@@ -8,3 +8,7 @@ func Held(a *API, chatID string) int { return a.presence.holds(chatID) }
 
 // Watching reports how many customers the inactivity timers watch.
 func Watching(a *API) int { return a.presence.watching() }
+
+// BeforePushRegister sets a hook run between a push socket's registration
+// and its check that the engine still holds the chat.
+func BeforePushRegister(a *API, f func()) { a.beforePushCheck = f }

@@ -10,7 +10,8 @@ import (
 )
 
 // WebSocket close codes of the push channel, besides 1000 (the chat ended)
-// and 1001 (the server is going away).
+// and 1001 (the server is going away); CloseReplaced (4009) and CloseMoved
+// (4010) are defined next to their causes.
 const (
 	// CloseResync: the connection fell more than MaxBacklog events behind;
 	// the last frame named the index to resume from (resyncFrom).
@@ -85,6 +86,13 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 		go old.Close(CloseReplaced, "replaced by a newer connection of the same customer")
 	}
 	defer a.guard.dropPush(rq.chatID, c)
+	if a.beforePushCheck != nil {
+		a.beforePushCheck()
+	}
+	if !a.stillHeld(rq) {
+		c.Close(CloseMoved, movedReason) // dropped while this socket opened
+		return
+	}
 	rq.sess.Touch(rq.me.UserID) // the handshake is a request
 	release := a.presence.hold(rq.chatID)
 	defer release()
