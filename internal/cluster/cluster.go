@@ -51,6 +51,7 @@ type Cluster struct {
 	stopped  bool
 	leaseErr error // the last renewal's failure
 	claims   map[string]*claim
+	taking   bool            // a TakeOver runs in the background
 	rt       *http.Transport // forwarding; made on first use
 }
 
@@ -98,13 +99,16 @@ func (c *Cluster) tick() {
 	err := c.renew(ctx)
 	cancel()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.leaseErr = err
 	if err != nil {
 		c.opts.Log.Error("cluster: lease not renewed", "node", c.opts.NodeID, "err", err)
 	}
 	if !c.stopped {
 		c.timer = c.opts.Clock.AfterFunc(c.opts.Lease/3, c.tick)
+	}
+	c.mu.Unlock()
+	if err == nil {
+		c.takeOverInBackground() // draining nodes' sessions (takeover.go)
 	}
 }
 

@@ -201,8 +201,17 @@ func (d drainAPI) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	// owned: the sessions the store still names this node the owner of;
+	// the others take them over at their next lease renewal (eager
+	// handover, package cluster), or they end.
+	owned, err := c.StillOwned(r.Context())
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
 	json.NewEncoder(w).Encode(map[string]any{
-		"node": c.NodeID(), "draining": c.Draining(), "handedOver": handed, "live": d.s.engine.Alive(),
+		"node": c.NodeID(), "draining": c.Draining(), "handedOver": handed, "live": d.s.engine.Alive(), "owned": owned,
 	})
 }
 

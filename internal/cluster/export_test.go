@@ -1,0 +1,4 @@
+package cluster
+
+// ShareOf exposes the takeover's partition to the external tests.
+func ShareOf(sessionID string, takers []string) string { return shareOf(sessionID, takers) }

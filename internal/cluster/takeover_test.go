@@ -1,0 +1,108 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/cluster"
+)
+
+// TestDrainTakeOverIsEager drains node a holding 40 sessions while b and c
+// are live: b's next lease renewal (its fake clock advanced by a third of
+// the lease, a's lease still running) claims and restores b's share at
+// once, no request needed; c's TakeOver claims the rest; the two shares
+// together are every session, each claimed once at epoch 2, and a's
+// progress (StillOwned) goes from 40 to 0.
+func TestDrainTakeOverIsEager(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	const lease, sessions = 9 * time.Second, 40
+	var mu sync.Mutex
+	restoredBy := map[string]string{}
+	restorer := func(node string) func(context.Context, string) error {
+		return func(_ context.Context, id string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if prev, ok := restoredBy[id]; ok {
+				t.Errorf("session %s restored by %s and again by %s", id, prev, node)
+			}
+			restoredBy[id] = node
+			return nil
+		}
+	}
+	clkA, clkB, clkC := clock.NewFake(t0), clock.NewFake(t0), clock.NewFake(t0)
+	a := cluster.New(cluster.Options{Store: st, Clock: clkA, NodeID: "a", Lease: lease})
+	b := cluster.New(cluster.Options{Store: st, Clock: clkB, NodeID: "b", Lease: lease, Restore: restorer("b")})
+	c := cluster.New(cluster.Options{Store: st, Clock: clkC, NodeID: "c", Lease: lease, Restore: restorer("c")})
+	for _, n := range []*cluster.Cluster{a, b, c} {
+		if err := n.Start(ctx, map[string]string{"webapi": "http://127.0.0.1:1"}); err != nil {
+			t.Fatal(err)
+		}
+		defer n.Stop(ctx)
+	}
+	for i := range sessions {
+		if err := a.SessionCreated(&chat.Info{ID: fmt.Sprint("d", i)}).Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := b.TakeOver(ctx); err != nil || n != 0 {
+		t.Fatalf("b took %d sessions of a node that is not draining (%v)", n, err)
+	}
+	if handOver, err := a.Drain(ctx); err != nil || !handOver {
+		t.Fatalf("Drain: %v, %v; want a hand-over", handOver, err)
+	}
+	if n, err := a.TakeOver(ctx); err != nil || n != 0 {
+		t.Fatalf("the draining node took %d sessions (%v)", n, err)
+	}
+	if n, _ := a.StillOwned(ctx); n != sessions {
+		t.Fatalf("a still owns %d, want %d before the others act", n, sessions)
+	}
+	wantB := 0
+	for i := range sessions {
+		if cluster.ShareOf(fmt.Sprint("d", i), []string{"b", "c"}) == "b" {
+			wantB++
+		}
+	}
+	if wantB == 0 || wantB == sessions {
+		t.Fatalf("the partition gives b %d of %d sessions", wantB, sessions)
+	}
+	clkB.Advance(lease / 3) // b renews its lease, then takes its share
+	var bShare int
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		bShare = len(restoredBy)
+		mu.Unlock()
+		owned, err := a.StillOwned(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bShare == wantB && owned == sessions-wantB && b.Owned() == wantB {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b's renewal took %d sessions; a still owns %d", bShare, owned)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	n, err := c.TakeOver(ctx)
+	if err != nil || n != sessions-bShare || n == 0 {
+		t.Fatalf("c took %d (%v), want the other %d", n, err, sessions-bShare)
+	}
+	if owned, _ := a.StillOwned(ctx); owned != 0 {
+		t.Fatalf("a still owns %d after the takeover", owned)
+	}
+	for i := range sessions {
+		id := fmt.Sprint("d", i)
+		o, err := st.GetOwner(ctx, id)
+		if err != nil || o.Epoch != 2 || o.NodeID != restoredBy[id] {
+			t.Errorf("%s: owner %+v (%v), restored by %q", id, o, err, restoredBy[id])
+		}
+	}
+	t.Logf("b took %d, c took %d", bShare, n)
+}
