@@ -26,7 +26,7 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: confab bench <%s> [flags]\n", strings.Join(Scenarios(), "|"))
+		fmt.Fprintf(stderr, "usage: confab bench <%s> [flags]\n       confab bench failover --store-dsn DSN [--mode kill|throughput] [--nodes 3] [flags]\n", strings.Join(Scenarios(), "|"))
 		fs.PrintDefaults()
 	}
 	var o Options
@@ -58,6 +58,9 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	if len(args) == 0 {
 		fs.Usage()
 		return ErrUsage
+	}
+	if args[0] == "failover" { // a cluster of nodes: its own flags (failover.go)
+		return failoverCommand(ctx, args[1:], exe, stdout, stderr)
 	}
 	// The scenario comes first; flags may also come before it.
 	if !strings.HasPrefix(args[0], "-") {

@@ -1,0 +1,580 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/confab/confab/client/agent"
+	"github.com/confab/confab/client/chatv2"
+)
+
+// The HA load: chats spread over a fleet's nodes, each with a customer
+// sending through its home node (the node that created the chat and owns
+// it) and listening on WebSocket push through one of the nodes (its home
+// for a third of the chats, another node — forwarded — for the rest), and
+// an agent on a socket of the home node. Both sides send, one message at a
+// time (the next once the previous was acknowledged), every Pace. When a
+// node is killed its customers' clients move to the other nodes (chatv2
+// Options.Nodes, the same client message id on a retry), their push
+// subscribers subscribe again from their position, and its agents open
+// sockets on the survivors and join each of their chats again on the node
+// that restored it (they try each survivor: without agent forwarding a
+// join is answered only by the owner). Every text is unique, so losses
+// and duplicates are counted exactly at the end, in each transcript and
+// on each push channel.
+
+// HAOptions shape an HA load.
+type HAOptions struct {
+	Chats int
+	// AgentsPerNode is how many agent sockets each node serves (the fleet
+	// needs Nodes × AgentsPerNode tokens).
+	AgentsPerNode int
+	// Pace is the pause between one side's messages (0: as fast as they
+	// are acknowledged).
+	Pace time.Duration
+	// Log receives progress lines (nil: none).
+	Log io.Writer
+}
+
+// HALoad is a running HA load over a fleet. Safe for concurrent use.
+type HALoad struct {
+	f     *Fleet
+	o     HAOptions
+	hc    *http.Client
+	chats []*haChat
+	desks []*haDesk
+	ack   Histogram // send → acknowledgement
+
+	acked  atomic.Int64
+	failed atomic.Int64 // sends not acknowledged (node gone, not yet restored)
+
+	stop    chan struct{}
+	senders sync.WaitGroup
+	readers sync.WaitGroup
+	cancel  context.CancelFunc
+
+	mu     sync.Mutex // guards the following
+	killAt time.Time
+	killed int // the killed node, -1 before
+}
+
+type haChat struct {
+	i, home, subNode int
+	desk             *haDesk
+	cust             *chatv2.Chat // REST, through its home node first
+	subc             *chatv2.Chat // push, through subNode first
+
+	mu        sync.Mutex // guards the following
+	acked     []string
+	got       map[string]int // texts received on push
+	afterKill [2]int         // customer, agent acknowledgements after the kill
+	answered  time.Time      // first customer acknowledgement after the kill
+	agentBack time.Time      // first agent acknowledgement after the kill
+	conn      *agent.Client  // the agent's socket serving this chat
+}
+
+type haDesk struct {
+	token string
+	home  int
+
+	mu    sync.Mutex // guards conns
+	conns map[int]*agent.Client
+}
+
+// NewHALoad creates the chats (with their push subscribers and accepting
+// agents) over the fleet; Start starts the senders.
+func NewHALoad(ctx context.Context, f *Fleet, o HAOptions) (*HALoad, error) {
+	n := len(f.Nodes)
+	if o.AgentsPerNode <= 0 {
+		o.AgentsPerNode = 1
+	}
+	if len(f.Tokens) < n*o.AgentsPerNode {
+		return nil, fmt.Errorf("ha load: %d agent tokens, need %d", len(f.Tokens), n*o.AgentsPerNode)
+	}
+	l := &HALoad{f: f, o: o, stop: make(chan struct{}), killed: -1,
+		hc: &http.Client{Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+			MaxIdleConns:        4096,
+			MaxIdleConnsPerHost: 1024,
+			IdleConnTimeout:     90 * time.Second,
+		}}}
+	for d := range n * o.AgentsPerNode {
+		l.desks = append(l.desks, &haDesk{token: f.Tokens[d], home: d % n, conns: map[int]*agent.Client{}})
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	l.cancel = cancel
+	l.chats = make([]*haChat, o.Chats)
+	errs := make(chan error, o.Chats)
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range o.Chats {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, err := l.newChat(ctx, i)
+			if err != nil {
+				errs <- fmt.Errorf("chat %d: %w", i, err)
+				return
+			}
+			l.chats[i] = c
+			l.readers.Add(1)
+			go l.subscribe(rctx, c)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *HALoad) client(first int) *chatv2.Client {
+	urls := l.f.ChatURLs(first)
+	return chatv2.New(urls[0], chatv2.Options{HTTPClient: l.hc, Nodes: urls[1:]})
+}
+
+func (l *HALoad) newChat(ctx context.Context, i int) (*haChat, error) {
+	n := len(l.f.Nodes)
+	home := i % n
+	ch := &haChat{i: i, home: home, subNode: (home + i/n) % n, got: map[string]int{}}
+	// Node home's desks, in turn.
+	ch.desk = l.desks[home+n*((i/n)%l.o.AgentsPerNode)]
+	c, _, err := l.client(home).RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: fmt.Sprint("ha-", i)})
+	if err != nil {
+		return nil, err
+	}
+	ch.cust = c
+	ch.subc = l.client(ch.subNode).Resume(c.Service, c.ID, c.UserID, c.SecureKey, c.Alias())
+	conn, err := ch.desk.conn(ctx, l, home)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Accept(ctx, c.ID, agent.JoinOptions{}); err != nil {
+		return nil, fmt.Errorf("agent accepts: %w", err)
+	}
+	ch.conn = conn
+	return ch, nil
+}
+
+// conn returns the desk's socket on a node, dialling it when needed.
+func (d *haDesk) conn(ctx context.Context, l *HALoad, node int) (*agent.Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c := d.conns[node]; c != nil {
+		select {
+		case <-c.Done():
+		default:
+			return c, nil
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := agent.Dial(dctx, l.f.Nodes[node].URLs.Agent, d.token, &agent.Options{FrameBuffer: 1 << 12, HTTPClient: l.hc})
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for range c.Frames() {
+		}
+	}()
+	d.conns[node] = c
+	return c, nil
+}
+
+// subscribe keeps a chat's push channel open, subscribing again from its
+// position whenever it closes (moved, node gone), and records the texts.
+func (l *HALoad) subscribe(ctx context.Context, c *haChat) {
+	defer l.readers.Done()
+	pos := 1
+	for ctx.Err() == nil {
+		sub, err := c.subc.Subscribe(ctx, pos)
+		if err != nil {
+			sleepCtx(ctx, 100*time.Millisecond)
+			continue
+		}
+		for {
+			resp, err := sub.Next(ctx)
+			if err != nil {
+				var re *chatv2.ResyncError
+				var ce *chatv2.ClosedError
+				switch {
+				case errors.As(err, &re):
+					pos = re.From
+				case errors.As(err, &ce):
+					pos = ce.Resume
+				default:
+					pos = sub.Position()
+				}
+				sub.Close()
+				if err == io.EOF { // exactly: a broken connection wraps EOF too
+					return // the chat ended
+				}
+				break
+			}
+			c.mu.Lock()
+			for _, m := range resp.Messages {
+				if m.Type == chatv2.TypeMessage {
+					c.got[m.Text]++
+				}
+			}
+			c.mu.Unlock()
+			pos = sub.Position()
+		}
+	}
+}
+
+// Start starts both sides' senders.
+func (l *HALoad) Start(ctx context.Context) {
+	for _, c := range l.chats {
+		l.senders.Add(2)
+		go l.sendCustomer(ctx, c)
+		go l.sendAgent(ctx, c)
+	}
+}
+
+func (l *HALoad) stopped() bool {
+	select {
+	case <-l.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (l *HALoad) pause(ctx context.Context) {
+	if l.o.Pace > 0 {
+		select {
+		case <-ctx.Done():
+		case <-l.stop:
+		case <-time.After(l.o.Pace):
+		}
+	}
+}
+
+func (l *HALoad) kill() (time.Time, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.killAt, l.killed
+}
+
+// acknowledged records an acknowledged text of a side (0 customer, 1
+// agent).
+func (l *HALoad) acknowledged(c *haChat, side int, text string, sent time.Time) {
+	now := time.Now()
+	l.ack.RecordDuration(now.Sub(sent))
+	l.acked.Add(1)
+	killAt, _ := l.kill()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.acked = append(c.acked, text)
+	if !killAt.IsZero() && sent.After(killAt) {
+		c.afterKill[side]++
+		if side == 0 && c.answered.IsZero() {
+			c.answered = now
+		}
+		if side == 1 && c.agentBack.IsZero() {
+			c.agentBack = now
+		}
+	}
+}
+
+func (l *HALoad) sendCustomer(ctx context.Context, c *haChat) {
+	defer l.senders.Done()
+	for k := 0; !l.stopped() && ctx.Err() == nil; k++ {
+		text := fmt.Sprintf("c-%d-%d", c.i, k)
+		// A retry keeps the client message id: a try that was taken but
+		// whose answer was lost is not added twice.
+		opts := &chatv2.SendOptions{ClientMessageID: text}
+		for !l.stopped() && ctx.Err() == nil {
+			sent := time.Now()
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			resp, err := c.cust.Send(sctx, text, opts)
+			cancel()
+			if err == nil && resp.StatusCode == 0 {
+				l.acknowledged(c, 0, text, sent)
+				break
+			}
+			l.failed.Add(1)
+			sleepCtx(ctx, 100*time.Millisecond)
+		}
+		l.pause(ctx)
+	}
+}
+
+func (l *HALoad) sendAgent(ctx context.Context, c *haChat) {
+	defer l.senders.Done()
+	for k := 0; !l.stopped() && ctx.Err() == nil; k++ {
+		c.mu.Lock()
+		conn := c.conn
+		c.mu.Unlock()
+		if conn == nil {
+			if conn = l.rejoin(ctx, c); conn == nil {
+				sleepCtx(ctx, 200*time.Millisecond)
+				continue
+			}
+		}
+		// A failed agent send is not retried with the same text (the agent
+		// protocol deduplicates per socket only): the next has a new one.
+		text := fmt.Sprintf("a-%d-%d", c.i, k)
+		sent := time.Now()
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := conn.Send(sctx, c.cust.ID, agent.Message{Text: text})
+		cancel()
+		if err == nil {
+			l.acknowledged(c, 1, text, sent)
+			l.pause(ctx)
+			continue
+		}
+		l.failed.Add(1)
+		c.mu.Lock()
+		c.conn = nil // rejoin: the socket or the session's node is gone
+		c.mu.Unlock()
+		sleepCtx(ctx, 100*time.Millisecond)
+	}
+}
+
+// rejoin joins the agent to its chat again on whichever live node holds
+// it (the one that restored it), trying the desk's home first.
+func (l *HALoad) rejoin(ctx context.Context, c *haChat) *agent.Client {
+	n := len(l.f.Nodes)
+	for k := range n {
+		node := (c.desk.home + k) % n
+		if !l.f.Alive(node) {
+			continue
+		}
+		conn, err := c.desk.conn(ctx, l, node)
+		if err != nil {
+			continue
+		}
+		jctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err = conn.Join(jctx, c.cust.ID, agent.JoinOptions{})
+		cancel()
+		if err == nil {
+			c.mu.Lock()
+			c.conn = conn
+			c.mu.Unlock()
+			return conn
+		}
+	}
+	return nil
+}
+
+// Kill SIGKILLs node i and notes the time.
+func (l *HALoad) Kill(i int) time.Time {
+	l.mu.Lock()
+	l.killAt, l.killed = time.Now(), i
+	l.mu.Unlock()
+	l.f.Kill(i)
+	return l.killAt
+}
+
+// Acked returns how many messages were acknowledged so far.
+func (l *HALoad) Acked() int64 { return l.acked.Load() }
+
+// WaitRecovered waits until every chat has had at least each
+// acknowledgements from each side since the kill (the killed node's chats
+// answer again on survivors, the others never stopped).
+func (l *HALoad) WaitRecovered(ctx context.Context, each int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		behind := 0
+		for _, c := range l.chats {
+			c.mu.Lock()
+			if c.afterKill[0] < each || c.afterKill[1] < each {
+				behind++
+			}
+			c.mu.Unlock()
+		}
+		if behind == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("ha load: %d of %d chats did not answer %d times on both sides within %v of the kill", behind, len(l.chats), each, timeout)
+		}
+		sleepCtx(ctx, 50*time.Millisecond)
+	}
+}
+
+// HAReport is what an HA load found. Times are in milliseconds.
+type HAReport struct {
+	Nodes    int `json:"nodes"`
+	Chats    int `json:"chats"`
+	Affected int `json:"affected"` // chats owned by the killed node
+	Acked    int `json:"acknowledged"`
+	// Lost: acknowledged texts missing from their transcript; Duplicates:
+	// texts present more than once. PushLost, PushDuplicates: the same on
+	// the customers' push channels.
+	Lost           int `json:"lost"`
+	Duplicates     int `json:"duplicates"`
+	PushLost       int `json:"pushLost"`
+	PushDuplicates int `json:"pushDuplicates"`
+	// NotAnswered: affected chats whose customer or agent never had a send
+	// acknowledged after the kill.
+	NotAnswered int `json:"notAnswered"`
+	// Answer: from the kill to each affected chat's first acknowledged
+	// customer send; AgentBack: to its agent's first (after the rejoin).
+	Answer    Percentiles `json:"answerMs"`
+	AgentBack Percentiles `json:"agentBackMs"`
+	AckMs     Percentiles `json:"ackMs"`
+	Failed    int64       `json:"failedSends"`
+	Problems  []string    `json:"problems,omitempty"`
+}
+
+// StopSenders stops the senders and waits for them.
+func (l *HALoad) StopSenders() {
+	select {
+	case <-l.stop:
+	default:
+		close(l.stop)
+	}
+	l.senders.Wait()
+}
+
+// Verify stops the senders, waits (up to settle) for every acknowledged
+// text to arrive on its chat's push channel, then reads every transcript
+// through a live node and counts what is lost or doubled.
+func (l *HALoad) Verify(ctx context.Context, settle time.Duration) HAReport {
+	l.StopSenders()
+	killAt, killed := l.kill()
+	deadline := time.Now().Add(settle)
+	for time.Now().Before(deadline) && l.pushMissing() > 0 {
+		sleepCtx(ctx, 50*time.Millisecond)
+	}
+	rep := HAReport{Nodes: len(l.f.Nodes), Chats: len(l.chats), Acked: int(l.acked.Load()), AckMs: l.ack.Summary(), Failed: l.failed.Load()}
+	var answer, back Histogram
+	live := 0
+	for live < len(l.f.Nodes) && !l.f.Alive(live) {
+		live++
+	}
+	reader := l.client(live)
+	for _, c := range l.chats {
+		c.mu.Lock()
+		acked := append([]string(nil), c.acked...)
+		got := make(map[string]int, len(c.got))
+		for k, v := range c.got {
+			got[k] = v
+		}
+		answered, agentBack := c.answered, c.agentBack
+		c.mu.Unlock()
+		if c.home == killed {
+			rep.Affected++
+			if answered.IsZero() || agentBack.IsZero() {
+				rep.NotAnswered++
+			} else {
+				answer.RecordDuration(answered.Sub(killAt))
+				back.RecordDuration(agentBack.Sub(killAt))
+			}
+		}
+		seen, err := transcript(ctx, reader.Resume(c.cust.Service, c.cust.ID, c.cust.UserID, c.cust.SecureKey, c.cust.Alias()))
+		if err != nil {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("chat %d: %v", c.i, err))
+			continue
+		}
+		for _, t := range acked {
+			if seen[t] == 0 {
+				rep.Lost++
+				if len(rep.Problems) < 20 {
+					rep.Problems = append(rep.Problems, fmt.Sprintf("chat %d (home %d): acknowledged %q lost", c.i, c.home, t))
+				}
+			}
+			if got[t] == 0 {
+				rep.PushLost++
+				if len(rep.Problems) < 20 {
+					rep.Problems = append(rep.Problems, fmt.Sprintf("chat %d (home %d, push via %d): acknowledged %q never pushed", c.i, c.home, c.subNode, t))
+				}
+			}
+		}
+		for t, k := range seen {
+			if k > 1 {
+				rep.Duplicates += k - 1
+				rep.Problems = append(rep.Problems, fmt.Sprintf("chat %d: %q %d times in the transcript", c.i, t, k))
+			}
+		}
+		for t, k := range got {
+			if k > 1 {
+				rep.PushDuplicates += k - 1
+				rep.Problems = append(rep.Problems, fmt.Sprintf("chat %d: %q pushed %d times", c.i, t, k))
+			}
+		}
+	}
+	rep.Answer, rep.AgentBack = answer.Summary(), back.Summary()
+	sort.Strings(rep.Problems)
+	return rep
+}
+
+// pushMissing counts acknowledged texts not yet received on push.
+func (l *HALoad) pushMissing() int {
+	missing := 0
+	for _, c := range l.chats {
+		c.mu.Lock()
+		for _, t := range c.acked {
+			if c.got[t] == 0 {
+				missing++
+			}
+		}
+		c.mu.Unlock()
+	}
+	return missing
+}
+
+// transcript reads a chat's whole transcript (page after page) and counts
+// its message texts.
+func transcript(ctx context.Context, c *chatv2.Chat) (map[string]int, error) {
+	seen := map[string]int{}
+	pos := 1
+	for range 1000 {
+		var resp *chatv2.Response
+		var err error
+		for try := 0; try < 20; try++ {
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			resp, err = c.Refresh(rctx, pos)
+			cancel()
+			if err == nil && resp.StatusCode == 0 {
+				break
+			}
+			sleepCtx(ctx, 200*time.Millisecond)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("refresh from %d: %w", pos, err)
+		}
+		for _, m := range resp.Messages {
+			if m.Type == chatv2.TypeMessage {
+				seen[m.Text]++
+			}
+		}
+		if len(resp.Messages) == 0 || resp.NextPosition <= pos {
+			return seen, nil
+		}
+		pos = resp.NextPosition
+	}
+	return seen, nil
+}
+
+// Close stops everything the load runs and closes its sockets.
+func (l *HALoad) Close() {
+	l.StopSenders()
+	if l.cancel != nil {
+		l.cancel()
+	}
+	l.readers.Wait()
+	for _, d := range l.desks {
+		d.mu.Lock()
+		for _, c := range d.conns {
+			c.Close()
+		}
+		d.mu.Unlock()
+	}
+	l.hc.CloseIdleConnections()
+}
