@@ -40,6 +40,10 @@ type HAOptions struct {
 	// Pace is the pause between one side's messages (0: as fast as they
 	// are acknowledged).
 	Pace time.Duration
+	// SingleHome creates every chat on node HomeNode (a drain's load)
+	// instead of spreading them over the nodes.
+	SingleHome bool
+	HomeNode   int
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 }
@@ -57,6 +61,7 @@ type HALoad struct {
 	failed atomic.Int64 // sends not acknowledged (node gone, not yet restored)
 
 	stop    chan struct{}
+	wake    chan struct{} // closed by Kill or Mark
 	senders sync.WaitGroup
 	readers sync.WaitGroup
 	cancel  context.CancelFunc
@@ -99,7 +104,7 @@ func NewHALoad(ctx context.Context, f *Fleet, o HAOptions) (*HALoad, error) {
 	if len(f.Tokens) < n*o.AgentsPerNode {
 		return nil, fmt.Errorf("ha load: %d agent tokens, need %d", len(f.Tokens), n*o.AgentsPerNode)
 	}
-	l := &HALoad{f: f, o: o, stop: make(chan struct{}), killed: -1,
+	l := &HALoad{f: f, o: o, stop: make(chan struct{}), wake: make(chan struct{}), killed: -1,
 		hc: &http.Client{Transport: &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			MaxIdleConns:        4096,
@@ -148,6 +153,9 @@ func (l *HALoad) client(first int) *chatv2.Client {
 func (l *HALoad) newChat(ctx context.Context, i int) (*haChat, error) {
 	n := len(l.f.Nodes)
 	home := i % n
+	if l.o.SingleHome {
+		home = l.o.HomeNode
+	}
 	ch := &haChat{i: i, home: home, subNode: (home + i/n) % n, got: map[string]int{}}
 	// Node home's desks, in turn.
 	ch.desk = l.desks[home+n*((i/n)%l.o.AgentsPerNode)]
@@ -253,13 +261,25 @@ func (l *HALoad) stopped() bool {
 	}
 }
 
-func (l *HALoad) pause(ctx context.Context) {
-	if l.o.Pace > 0 {
-		select {
-		case <-ctx.Done():
-		case <-l.stop:
-		case <-time.After(l.o.Pace):
-		}
+// pause waits Pace between one side's messages; the kill (or Mark) cuts
+// the wait of a side that has not sent since, so that the time to answer
+// again measures the cluster, not the pace.
+func (l *HALoad) pause(ctx context.Context, c *haChat, side int) {
+	if l.o.Pace <= 0 {
+		return
+	}
+	c.mu.Lock()
+	sentSince := c.afterKill[side] > 0
+	c.mu.Unlock()
+	wake := l.wake
+	if sentSince {
+		wake = nil
+	}
+	select {
+	case <-ctx.Done():
+	case <-l.stop:
+	case <-wake:
+	case <-time.After(l.o.Pace):
 	}
 }
 
@@ -309,7 +329,7 @@ func (l *HALoad) sendCustomer(ctx context.Context, c *haChat) {
 			l.failed.Add(1)
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
-		l.pause(ctx)
+		l.pause(ctx, c, 0)
 	}
 }
 
@@ -334,7 +354,7 @@ func (l *HALoad) sendAgent(ctx context.Context, c *haChat) {
 		cancel()
 		if err == nil {
 			l.acknowledged(c, 1, text, sent)
-			l.pause(ctx)
+			l.pause(ctx, c, 1)
 			continue
 		}
 		l.failed.Add(1)
@@ -375,8 +395,21 @@ func (l *HALoad) rejoin(ctx context.Context, c *haChat) *agent.Client {
 func (l *HALoad) Kill(i int) time.Time {
 	l.mu.Lock()
 	l.killAt, l.killed = time.Now(), i
+	at := l.killAt
 	l.mu.Unlock()
 	l.f.Kill(i)
+	close(l.wake)
+	return at
+}
+
+// Mark notes the time node i starts losing its chats without killing it
+// (a drain): from then on the load counts and times the chats of node i
+// answering again as it does after Kill.
+func (l *HALoad) Mark(i int) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.killAt, l.killed = time.Now(), i
+	close(l.wake)
 	return l.killAt
 }
 
@@ -577,4 +610,14 @@ func (l *HALoad) Close() {
 		d.mu.Unlock()
 	}
 	l.hc.CloseIdleConnections()
+}
+
+// ChatHomes returns each chat's id and the node that created (first owned)
+// it.
+func (l *HALoad) ChatHomes() map[string]int {
+	out := make(map[string]int, len(l.chats))
+	for _, c := range l.chats {
+		out[c.cust.ID] = c.home
+	}
+	return out
 }

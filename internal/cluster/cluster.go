@@ -208,12 +208,14 @@ type Route struct {
 // served: forwarded to a live owner, or claimed from a dead one and
 // restored here.
 func (c *Cluster) Resolve(ctx context.Context, sessionID string) (Route, error) {
-	return c.resolve(ctx, sessionID, true)
+	return c.resolve(ctx, sessionID, true, false)
 }
 
 // resolve is Resolve; with mayClaim false a dead owner's session is not
-// claimed (Route{Local: true}: the handler finds no session).
-func (c *Cluster) resolve(ctx context.Context, sessionID string, mayClaim bool) (Route, error) {
+// claimed (Route{Local: true}: the handler finds no session). forwarded
+// says another node sent the request here: a draining owner's session is
+// then claimed here rather than sent on to its heir.
+func (c *Cluster) resolve(ctx context.Context, sessionID string, mayClaim, forwarded bool) (Route, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		o, err := c.opts.Store.GetOwner(ctx, sessionID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -230,9 +232,22 @@ func (c *Cluster) resolve(ctx context.Context, sessionID string, mayClaim bool) 
 			if err == nil && c.opts.Clock.Now().Before(n.LeaseUntil) && !n.Draining {
 				return Route{Node: n.ID, URLs: n.URLs}, nil
 			}
+			if err == nil && n.Draining && mayClaim && !forwarded && !c.Draining() {
+				// A draining owner's session goes to the node whose share
+				// it is (the one its eager takeover picks), not to
+				// whichever node was asked first.
+				heir, urls, err := c.heirOf(ctx, sessionID)
+				if err != nil {
+					return Route{}, err
+				}
+				if heir != "" && heir != c.opts.NodeID {
+					return Route{Node: heir, URLs: urls}, nil
+				}
+			}
 		} else if c.Draining() {
-			// This node hands its sessions over: a live node claims it.
-			urls, err := c.liveOther(ctx)
+			// This node hands its sessions over: the live node whose share
+			// it is (as for the eager takeover, takeover.go) claims it.
+			urls, err := c.heir(ctx, sessionID)
 			if err != nil {
 				return Route{}, err
 			}

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"slices"
 
@@ -73,6 +74,45 @@ func (c *Cluster) TakeOver(ctx context.Context) (int, error) {
 		c.opts.Log.Info("cluster: took over sessions of draining nodes", "node", c.opts.NodeID, "sessions", taken)
 	}
 	return taken, errors.Join(errs...)
+}
+
+// heir returns the URLs of the node that takes a session of this
+// (draining) node: the live, not draining node whose share it is; nil if
+// there is none.
+func (c *Cluster) heir(ctx context.Context, sessionID string) (map[string]string, error) {
+	_, urls, err := c.heirOf(ctx, sessionID)
+	return urls, err
+}
+
+// heirOf returns the live, not draining node (this one included, when it
+// is not draining) whose share a session is, and its URLs; "" if there is
+// none.
+func (c *Cluster) heirOf(ctx context.Context, sessionID string) (string, map[string]string, error) {
+	nodes, err := c.opts.Store.ListNodes(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("cluster: list nodes: %w", err)
+	}
+	now := c.opts.Clock.Now()
+	urls := map[string]map[string]string{}
+	var takers []string
+	for _, n := range nodes {
+		if n.ID == c.opts.NodeID {
+			continue // added below unless draining: the registry may lag
+		}
+		if !n.Draining && now.Before(n.LeaseUntil) {
+			takers = append(takers, n.ID)
+			urls[n.ID] = n.URLs
+		}
+	}
+	if !c.Draining() {
+		takers = append(takers, c.opts.NodeID)
+	}
+	if len(takers) == 0 {
+		return "", nil, nil
+	}
+	slices.Sort(takers)
+	h := shareOf(sessionID, takers)
+	return h, urls[h], nil
 }
 
 // shareOf returns the node of takers (sorted, not empty) that takes a

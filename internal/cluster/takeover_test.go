@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ func TestDrainTakeOverIsEager(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
 	const lease, sessions = 9 * time.Second, 40
+	quiet := slog.New(slog.DiscardHandler)
 	var mu sync.Mutex
 	restoredBy := map[string]string{}
 	restorer := func(node string) func(context.Context, string) error {
@@ -36,9 +38,9 @@ func TestDrainTakeOverIsEager(t *testing.T) {
 		}
 	}
 	clkA, clkB, clkC := clock.NewFake(t0), clock.NewFake(t0), clock.NewFake(t0)
-	a := cluster.New(cluster.Options{Store: st, Clock: clkA, NodeID: "a", Lease: lease})
-	b := cluster.New(cluster.Options{Store: st, Clock: clkB, NodeID: "b", Lease: lease, Restore: restorer("b")})
-	c := cluster.New(cluster.Options{Store: st, Clock: clkC, NodeID: "c", Lease: lease, Restore: restorer("c")})
+	a := cluster.New(cluster.Options{Store: st, Clock: clkA, NodeID: "a", Lease: lease, Log: quiet})
+	b := cluster.New(cluster.Options{Store: st, Clock: clkB, NodeID: "b", Lease: lease, Restore: restorer("b"), Log: quiet})
+	c := cluster.New(cluster.Options{Store: st, Clock: clkC, NodeID: "c", Lease: lease, Restore: restorer("c"), Log: quiet})
 	for _, n := range []*cluster.Cluster{a, b, c} {
 		if err := n.Start(ctx, map[string]string{"webapi": "http://127.0.0.1:1"}); err != nil {
 			t.Fatal(err)
