@@ -25,6 +25,13 @@
 //     scheduler (one dispatcher and a fixed pool of workers over a heap of
 //     due times) polls them. An agent socket has one goroutine routing its
 //     events frames to the sessions it is in.
+//   - hafleet.go, haload.go, failover.go: `confab bench failover`. A Fleet
+//     is N child nodes on one PostgreSQL schema (made for the run and
+//     dropped); the HA load spreads chats over them (push customers through
+//     every node, agents on the owner's sockets) and follows them through a
+//     SIGKILL or a drain (clients move, subscribers resubscribe, agents join
+//     again where the chat now lives), counting every text exactly; the
+//     scenario times the failover or measures 1 vs N node throughput.
 //   - tracker.go: correctness. Every message text carries its stream (one
 //     sender in one session with one visibility), its number in the stream
 //     and its send time; each receiving party records what it got, so

@@ -23,6 +23,11 @@
 // forwards from then on. A session's close first releases its owner row with
 // the same check.
 //
+// Drain and graceful stop hand sessions over eagerly: each live node, at
+// its lease renewal, claims and restores its share (a hash of the session
+// id over the live, not draining nodes) of the sessions a draining node
+// still owns (takeover.go), off the renewal goroutine, one pass at a time.
+//
 // Concurrency: a Cluster is safe for concurrent use; mu guards the epochs of
 // the sessions this node owns. Lease renewal runs on a clock timer.
 package cluster
