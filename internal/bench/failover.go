@@ -126,7 +126,9 @@ func RunFailover(ctx context.Context, o FailoverOptions) (*FailoverResult, error
 	}
 	res := &FailoverResult{Date: time.Now().UTC().Format(time.RFC3339), Machine: thisMachine(), LoadAvgStart: loadAvg(),
 		Mode: o.Mode, Lease: o.Lease, Killed: -1}
-	RaiseFileLimit()
+	if nofile, err := RaiseFileLimit(); err == nil {
+		res.Machine.FileLimit = nofile
+	}
 	f, err := StartFleet(ctx, FleetOptions{Exe: o.Exe, Nodes: o.Nodes, DSN: o.DSN, Lease: o.Lease, Agents: o.Nodes * o.AgentsPerNode})
 	if err != nil {
 		return nil, err

@@ -68,7 +68,8 @@ type HALoad struct {
 
 	mu     sync.Mutex // guards the following
 	killAt time.Time
-	killed int // the killed node, -1 before
+	killed int         // the killed node, -1 before
+	closes map[int]int // push channels closed by the server, by close code
 }
 
 type haChat struct {
@@ -104,7 +105,7 @@ func NewHALoad(ctx context.Context, f *Fleet, o HAOptions) (*HALoad, error) {
 	if len(f.Tokens) < n*o.AgentsPerNode {
 		return nil, fmt.Errorf("ha load: %d agent tokens, need %d", len(f.Tokens), n*o.AgentsPerNode)
 	}
-	l := &HALoad{f: f, o: o, stop: make(chan struct{}), wake: make(chan struct{}), killed: -1,
+	l := &HALoad{f: f, o: o, stop: make(chan struct{}), wake: make(chan struct{}), killed: -1, closes: map[int]int{},
 		hc: &http.Client{Transport: &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 			MaxIdleConns:        4096,
@@ -222,6 +223,9 @@ func (l *HALoad) subscribe(ctx context.Context, c *haChat) {
 					pos = re.From
 				case errors.As(err, &ce):
 					pos = ce.Resume
+					l.mu.Lock()
+					l.closes[ce.Code]++
+					l.mu.Unlock()
 				default:
 					pos = sub.Position()
 				}
@@ -610,6 +614,18 @@ func (l *HALoad) Close() {
 		d.mu.Unlock()
 	}
 	l.hc.CloseIdleConnections()
+}
+
+// CloseCodes returns how many push channels the server closed, by
+// WebSocket close code (4010: the chat moved to another node).
+func (l *HALoad) CloseCodes() map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[int]int, len(l.closes))
+	for k, v := range l.closes {
+		out[k] = v
+	}
+	return out
 }
 
 // ChatHomes returns each chat's id and the node that created (first owned)

@@ -25,8 +25,8 @@ import (
 // SIGTERM at once. The other two nodes take the chats over eagerly: the
 // idle chats move too, though no request asks for them, and every chat
 // lands on the survivor whose share it is (both get some). The busy chats
-// carry on on both sides (push sockets closed with 4010 and subscribed
-// again, agents joined again on the new owner) with nothing acknowledged
+// carry on on both sides (every push socket closed with 4010, whether
+// on node 0 or forwarded to it, and subscribed again, agents joined again on the new owner) with nothing acknowledged
 // lost or doubled, and the idle chats answer with their whole transcript.
 func TestClusterDrainIntoTwo(t *testing.T) {
 	if testing.Short() {
@@ -140,6 +140,9 @@ func TestClusterDrainIntoTwo(t *testing.T) {
 	if rep.Affected != busy || rep.NotAnswered != 0 || rep.Lost != 0 || rep.Duplicates != 0 || rep.PushLost != 0 || rep.PushDuplicates != 0 || len(rep.Problems) != 0 {
 		t.Errorf("after the drain: %d of %d chats never answered; lost %d, duplicated %d in transcripts; lost %d, duplicated %d on push; %v",
 			rep.NotAnswered, rep.Affected, rep.Lost, rep.Duplicates, rep.PushLost, rep.PushDuplicates, rep.Problems)
+	}
+	if moved := l.CloseCodes()[chatv2.CloseMoved]; moved < busy {
+		t.Errorf("%d push sockets closed with %d (moved), want one for each of the %d busy chats; closes: %v", moved, chatv2.CloseMoved, busy, l.CloseCodes())
 	}
 	w.mu.Lock()
 	if len(w.errs) > 0 {
