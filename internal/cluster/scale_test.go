@@ -45,7 +45,7 @@ func buildExe(t *testing.T) string {
 // every session, which node held which epoch: a session whose epoch went
 // back, or one epoch held by two nodes, would mean two owners at once.
 type ownerWatch struct {
-	mu      sync.Mutex // guards the following
+	mu      sync.Mutex                  // guards the following
 	held    map[string]map[int64]string // session → epoch → node
 	last    map[string]int64
 	samples int
