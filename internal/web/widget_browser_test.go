@@ -620,6 +620,13 @@ func TestWidget(t *testing.T) {
 			t.Errorf("conversation: controls without an accessible name: %v", bad)
 		}
 
+		// Escape minimises the panel and gives the focus back to the launcher;
+		// Enter opens it again on the input.
+		c.do("escape", chromedp.Focus(chromedp.CSS(`[data-testid=chat-input]`)), chromedp.KeyEvent(kb.Escape))
+		c.poll(`document.querySelector('#confab-widget .cfb-panel').hidden && document.activeElement.dataset.testid === 'chat-open' && document.activeElement.getAttribute('aria-expanded') === 'false'`)
+		c.do("reopen", chromedp.KeyEvent(kb.Enter))
+		c.poll(`!document.querySelector('#confab-widget .cfb-panel').hidden && document.activeElement.dataset.testid === 'chat-input'`)
+
 		// The end, with the keyboard: Tab from the input to "End chat".
 		c.do("focus the input", chromedp.Focus(chromedp.CSS(`[data-testid=chat-input]`)))
 		for i := 0; i < 8 && !eval[bool](c, `document.activeElement.dataset.testid === 'chat-end'`); i++ {
@@ -648,8 +655,9 @@ func TestWidget(t *testing.T) {
 	// The CometD form of the API (data-transport="cometd"): the same chat,
 	// quick replies and a reload, over /genesys/cometd.
 	t.Run("cometd", func(t *testing.T) {
+		proxy := newCutProxy(t, srv.Addr(config.PortWebAPI))
 		c := open(t, "cometd customer")
-		c.do("open the shop", chromedp.Navigate(shopURL(page, base, "transport", "cometd")))
+		c.do("open the shop", chromedp.Navigate(shopURL(page, proxy.URL(), "transport", "cometd")))
 		startChat(c, "Sky", "soil")
 		c.write("Do you sell peat-free soil?")
 		c.poll(shownOnce("Do you sell peat-free soil?"))
@@ -666,6 +674,16 @@ func TestWidget(t *testing.T) {
 		ana.wait("the quick reply", message("40 l"))
 		ana.send(agent.Message{Text: "40 l bags are in stock"})
 		c.poll(shownOnce("40 l bags are in stock"))
+		// A network drop: the Bayeux socket breaks; after it the widget
+		// handshakes again and asks for the events from its last position.
+		dropFrom := len(c.consoleErrors())
+		proxy.Cut()
+		c.poll(`document.querySelector('.cfb-status').textContent.includes('reconnecting')`)
+		ana.send(agent.Message{Text: "Sent during the drop"})
+		proxy.Restore()
+		c.poll(shownOnce("Sent during the drop"))
+		drops[c] = [2]int{dropFrom, len(c.consoleErrors())}
+		noDuplicates(t, c)
 		before := eval[string](c, widgetItems)
 		c.do("reload", chromedp.Reload())
 		c.poll(shownOnce("40 l bags are in stock"))
@@ -679,7 +697,7 @@ func TestWidget(t *testing.T) {
 		noDuplicates(t, c)
 		// It was CometD: the browser holds the Bayeux cookie, which only
 		// /genesys/cometd sets.
-		cookies, err := chromedp.Call(c.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/genesys/cometd"}})
+		cookies, err := chromedp.Call(c.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{proxy.URL() + "/genesys/cometd"}})
 		if err != nil {
 			t.Fatal(err)
 		}
