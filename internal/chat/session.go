@@ -164,7 +164,7 @@ func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
 	if m.ClientMsgID != "" {
 		dedupKey = fromID + "\x00" + m.ClientMsgID
 		if pos, ok := s.sent[dedupKey]; ok {
-			return Receipt{Pos: pos, Time: s.events.at(pos).Time, Duplicate: true}, nil
+			return s.duplicateLocked(pos), nil // watermark.go
 		}
 	}
 	if err := s.checkSendLocked(from, m.Visibility, m.ReceiverID, "send"); err != nil {

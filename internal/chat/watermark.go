@@ -1,6 +1,14 @@
 package chat
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrNotStored: the journal could not make an event durable (after its
+// retries); the event was withdrawn and nobody will see it.
+var ErrNotStored = errors.New("chat: event not stored")
 
 // The commit watermark. With a journal that makes events durable
 // (transcript-auto-save on), an event is shown to the other parties only
@@ -14,11 +22,19 @@ import "context"
 // every later write already done (a group commit completes many at once), and
 // wakes the session's waiters. It exits when nothing is pending: there is no
 // goroutine per event, and none for an idle session.
+//
+// A write that fails (the journal's own retries, transcript-resend-attempts,
+// happen inside its Waiter) never lets the watermark pass an event nobody may
+// see: the tracker withdraws the failed events first — marked superseded, so
+// no reader, no final transcript and no later restoration shows them, and a
+// client message id they carried may be sent again — and only then moves
+// the watermark past them; the engine's OnWriteError decides what else
+// happens to the session (transcript-save-on-error).
 
 // pendingWrite is an appended event whose durability is awaited.
 type pendingWrite struct {
-	pos int
-	w   Waiter // nil: nothing to wait for beyond the earlier writes
+	lo, pos int    // the events it covers: lo..pos (one event unless grouped)
+	w       Waiter // nil: nothing to wait for beyond the earlier writes
 }
 
 // doneReporter is implemented by waiters that can say without blocking
@@ -27,6 +43,9 @@ type doneReporter interface {
 	Done() <-chan struct{}
 }
 
+// waiterDone reports, without blocking, whether w has completed
+// successfully: a failed write is not done for the watermark, which only the
+// tracker moves past it (after withdrawing its events).
 func waiterDone(w Waiter) bool {
 	if w == nil {
 		return true
@@ -45,7 +64,7 @@ func waiterDone(w Waiter) bool {
 	}
 	select {
 	case <-d.Done():
-		return true
+		return w.Wait(context.Background()) == nil // completed: returns at once
 	default:
 		return false
 	}
@@ -57,7 +76,7 @@ func (s *Session) trackLocked(pos int, w Waiter) {
 		s.durable = pos + 1
 		return
 	}
-	s.pending = append(s.pending, pendingWrite{pos: pos, w: w})
+	s.pending = append(s.pending, pendingWrite{lo: pos, pos: pos, w: w})
 	if !s.tracking {
 		s.tracking = true
 		go s.track()
@@ -83,6 +102,9 @@ func (s *Session) track() {
 		n := 0
 		if len(s.pending) > 0 && s.pending[0].pos == first.pos {
 			n = 1 // waited for above (settle may have taken it meanwhile)
+			if err != nil {
+				s.withdrawLocked(s.pending[0].lo, first.pos)
+			}
 		}
 		s.popLocked(n)
 		onErr := s.engine.onWriteError
@@ -129,9 +151,67 @@ func (s *Session) groupPendingLocked(from int) {
 			ws = append(ws, p.w)
 		}
 	}
-	last := s.pending[len(s.pending)-1].pos
+	lo, last := s.pending[i].lo, s.pending[len(s.pending)-1].pos
 	clear(s.pending[i+1:])
-	s.pending = append(s.pending[:i], pendingWrite{pos: last, w: ws})
+	s.pending = append(s.pending[:i], pendingWrite{lo: lo, pos: last, w: ws})
+}
+
+// withdrawLocked hides the events at positions lo..hi, whose write failed:
+// no reader sees them, the final transcript leaves them out, and a client
+// message id one carried is forgotten, so the sender may send it again.
+func (s *Session) withdrawLocked(lo, hi int) {
+	for i := lo; i <= hi && i < s.events.len(); i++ {
+		ev := s.events.at(i)
+		ev.Superseded = true
+		if ev.Kind == Message && ev.ClientMsgID != "" {
+			k := ev.From.UserID + "\x00" + ev.ClientMsgID
+			if s.sent[k] == i {
+				delete(s.sent, k)
+			}
+		}
+	}
+}
+
+// durableAt is the Waiter of a repeated send: it completes once the
+// watermark has passed the earlier message, failing if that message was
+// withdrawn (its write failed).
+type durableAt struct {
+	s   *Session
+	pos int
+}
+
+func (w durableAt) Wait(ctx context.Context) error {
+	for {
+		w.s.mu.Lock()
+		if w.s.durable > w.pos {
+			lost := w.s.events.at(w.pos).Superseded
+			w.s.mu.Unlock()
+			if lost {
+				return fmt.Errorf("session %s event %d: %w", w.s.id, w.pos, ErrNotStored)
+			}
+			return nil
+		}
+		if w.s.changed == nil {
+			w.s.changed = make(chan struct{})
+		}
+		ch := w.s.changed
+		w.s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// duplicateLocked is the receipt of a send that repeats the client message
+// id of the message at pos: acknowledged only once that message is durable.
+func (s *Session) duplicateLocked(pos int) Receipt {
+	rc := Receipt{Pos: pos, Time: s.events.at(pos).Time, Duplicate: true}
+	if pos >= s.durable {
+		rc.durable, rc.sess = durableAt{s: s, pos: pos}, s
+	}
+	return rc
 }
 
 // settle advances the watermark past the leading pending writes that are

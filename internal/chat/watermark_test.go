@@ -139,22 +139,65 @@ func TestWatermarkCloseIsAtomic(t *testing.T) {
 	}
 }
 
-// TestWatermarkWriteError checks a failed write is reported and does not
-// stall the session's readers.
+// TestWatermarkWriteError checks that a failed write is reported, that no
+// reader ever sees its event (not even once later writes have committed),
+// that the session's readers go on past it, and that its client message id
+// may be sent again.
 func TestWatermarkWriteError(t *testing.T) {
 	j := &gated{}
 	failures := make(chan int, 1)
 	e := chat.New(chat.Options{Clock: clock.NewFake(t0), Journal: j,
 		OnWriteError: func(_ *chat.Session, pos int, _ error) { failures <- pos }})
 	s, c, _, _ := e.Create(chat.CreateRequest{Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
-	j.gate(0).open(errors.New("disk full"))
+	a, _, _ := s.Join(chat.JoinRequest{Nick: "a", Type: chat.Agent, Protocol: chat.Basic})
+	j.gate(0).open(nil)
+	j.gate(1).open(nil)
+	waitVisible(t, s, a.UserID, 2)
+	lost, _ := s.Send(c.UserID, chat.Msg{Text: "lost", ClientMsgID: "m1"})    // pos 2
+	kept, _ := s.Send(c.UserID, chat.Msg{Text: "kept", ClientMsgID: "m2"})    // pos 3
+	again, err := s.Send(c.UserID, chat.Msg{Text: "lost", ClientMsgID: "m1"}) // a retry while pos 2 is in flight
+	if err != nil || !again.Duplicate || again.Pos != 2 {
+		t.Fatalf("retry in flight: %+v, %v; want a duplicate of position 2", again, err)
+	}
+	j.gate(3).open(nil) // the later write commits first
+	j.gate(2).open(errors.New("disk full"))
 	select {
 	case pos := <-failures:
-		if pos != 0 {
-			t.Fatalf("failure reported at %d, want 0", pos)
+		if pos != 2 {
+			t.Fatalf("failure reported at %d, want 2", pos)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("write failure not reported")
 	}
-	waitVisible(t, s, c.UserID, 1)
+	if err := lost.Wait(context.Background()); err == nil {
+		t.Fatal("the failed write was acknowledged")
+	}
+	if err := again.Wait(context.Background()); !errors.Is(err, chat.ErrNotStored) {
+		t.Fatalf("the duplicate of the failed write: %v, want ErrNotStored", err)
+	}
+	if err := kept.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, viewer := range []string{c.UserID, a.UserID} {
+		evs, next, _, _ := s.Read(viewer, 0, nil)
+		for _, ev := range evs {
+			if ev.Pos == 2 {
+				t.Fatalf("%s sees the event whose write failed", viewer)
+			}
+		}
+		if next != 4 || len(evs) != 3 {
+			t.Fatalf("%s reads %d events up to %d; want 3 (positions 0, 1, 3) up to 4", viewer, len(evs), next)
+		}
+	}
+	// The withdrawn message's client id is free again: a retry appends it.
+	re, err := s.Send(c.UserID, chat.Msg{Text: "lost", ClientMsgID: "m1"})
+	if err != nil || re.Duplicate || re.Pos != 4 {
+		t.Fatalf("resend after the failure: %+v, %v; want a new event at 4", re, err)
+	}
+	// A duplicate of a durable message is acknowledged at once.
+	if d, err := s.Send(c.UserID, chat.Msg{Text: "kept", ClientMsgID: "m2"}); err != nil || !d.Duplicate || d.Wait(context.Background()) != nil {
+		t.Fatalf("duplicate of a durable message: %+v, %v", d, err)
+	}
+	j.gate(4).open(nil)
+	waitVisible(t, s, c.UserID, 4)
 }

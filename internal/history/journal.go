@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/store"
 )
@@ -40,7 +41,12 @@ type Options struct {
 	// written; an error (the cluster's owner row was taken: the session is
 	// another node's now) skips the write.
 	BeforeClose func(ctx context.Context, sessionID string) error
-	Log         *slog.Logger
+	// Resend, when set, returns the live retry policy of failed saves
+	// (transcript-resend-attempts, transcript-resend-delay; resend.go).
+	Resend func() Resend
+	// Clock times the retries; default the real clock.
+	Clock clock.Clock
+	Log   *slog.Logger
 }
 
 // Journal records sessions in the contact history. Create one with New and
@@ -60,6 +66,7 @@ type Journal struct {
 	headers map[string]*Header
 
 	done chan struct{} // closed when the worker has drained and exited
+	rs   resender      // retries of failed event writes (resend.go)
 }
 
 // op is a record write run by the worker, in order.
@@ -132,7 +139,7 @@ func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 	if j.opts.Epoch != nil {
 		row.Epoch = j.opts.Epoch(sessionID)
 	}
-	return j.opts.Store.AppendEvent(context.Background(), row)
+	return j.resending(row, j.opts.Store.AppendEvent(context.Background(), row))
 }
 
 // SessionClosed queues the final transcript and closed status.
@@ -183,7 +190,7 @@ func (j *Journal) run() {
 				if prev != nil {
 					<-prev.done // a session's writes keep their order
 				}
-				o.result.err = j.apply(o)
+				o.result.err = j.applyRetrying(o)
 				close(o.result.done)
 				j.mu.Lock()
 				if j.last[id] == o.result {
@@ -326,9 +333,17 @@ func (j *Journal) close(ctx context.Context, f *chat.Final) error {
 	return nil
 }
 
+func (j *Journal) clock() clock.Clock {
+	if j.opts.Clock == nil {
+		return clock.Real()
+	}
+	return j.opts.Clock
+}
+
 // Close waits until every queued record write has run; writes queued later
 // fail with store.ErrClosed. It does not close the store.
 func (j *Journal) Close(ctx context.Context) error {
+	j.rs.halt() // retries in progress end with their last error
 	j.mu.Lock()
 	j.closed = true
 	j.mu.Unlock()

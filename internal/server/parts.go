@@ -120,7 +120,9 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 		BeforeClose: func(ctx context.Context, id string) error {
 			return p.ha.beforeClose(ctx, id)
 		},
-		Log: s.log,
+		Resend: s.resendPolicy, // wire_restore.go
+		Clock:  s.clock,
+		Log:    s.log,
 	})
 	p.journals = chat.Journals{p.history}
 	// The engine reports to p.journals, which the adapters may extend while

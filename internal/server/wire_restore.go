@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/history"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/restore"
 	"github.com/confab/confab/internal/routing"
@@ -73,7 +74,18 @@ func (p *parts) closedAttached(f *chat.Final) json.RawMessage {
 	return b
 }
 
-// writeFailed reports an event the store could not make durable.
+// resendPolicy is the live transcript-resend-attempts and
+// transcript-resend-delay.
+func (s *Server) resendPolicy() history.Resend {
+	st := s.cfg.Load().Settings
+	return history.Resend{Attempts: st.TranscriptResendAttempts, Delay: st.TranscriptResendDelay}
+}
+
+// writeFailed reports an event the store could not make durable, after its
+// retries (transcript-resend-attempts): the engine has withdrawn it, so no
+// party sees it and its sender was told. With transcript-save-on-error=close
+// the session ends, its parties removed by the server (reason 5); with the
+// default (none) it goes on without the event.
 func (s *Server) writeFailed(sess *chat.Session, pos int, err error) {
 	if errors.Is(err, store.ErrFenced) {
 		s.parts.ha.fenced(sess.ID())
