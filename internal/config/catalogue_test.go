@@ -331,6 +331,7 @@ func TestImplemented(t *testing.T) {
 		"settings/session-restoration-mode",
 		"settings/transcript-auto-save",
 		"settings/transcript-save-on-error",
+		"settings/transcript-resend-attempts", "settings/transcript-resend-delay",
 		"store/driver",
 		"store/dsn",
 		"cluster/lease",
