@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/confab/confab/internal/kv"
 )
 
 // ForwardedBy is the header a forwarded request carries: the forwarding
@@ -131,11 +133,40 @@ func sessionOf(r *http.Request) (id, port string, induce bool) {
 		var req struct {
 			InteractionID string          `json:"InteractionId"`
 			InduceRestore json.RawMessage `json:"InduceRestore"`
+			UserData      json.RawMessage `json:"UserData"`
 		}
 		if json.Unmarshal(body, &req) == nil {
 			v := strings.Trim(string(req.InduceRestore), `"`)
-			return req.InteractionID, "esp", v == "true" || v == "1"
+			id := req.InteractionID
+			if id == "" {
+				id = userDataInteraction(req.UserData)
+			}
+			return id, "esp", v == "true" || v == "1"
 		}
 	}
 	return "", "", false
+}
+
+// userDataInteraction is the InteractionId inside an ESP request's
+// UserData parameter (a JSON object, or a string holding JSON or the
+// list-like a:b|c:d form), as the ESP adapter finds the session when the
+// request has no InteractionId parameter.
+func userDataInteraction(raw json.RawMessage) string {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 {
+		return ""
+	}
+	text := string(t)
+	if t[0] == '"' {
+		if json.Unmarshal(t, &text) != nil {
+			return ""
+		}
+	} else if t[0] != '{' {
+		return ""
+	}
+	m, err := kv.Parse(text)
+	if err != nil {
+		return ""
+	}
+	return m.String("InteractionId")
 }
