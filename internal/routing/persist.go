@@ -162,6 +162,10 @@ func (r *Router) save(id string) {
 			r.log.Debug("routing: store closed; interaction not written", "interaction", id)
 		}
 		x.saved, x.saveFails = ver, 0
+	case errors.Is(err, store.ErrFenced):
+		// Another node owns the session now: its record is that node's.
+		r.log.Warn("routing: interaction update fenced; the session has a newer owner", "interaction", id, "err", err)
+		x.saved, x.saveFails = ver, 0
 	case errors.Is(err, errNotYet):
 		retry = notYetDelay
 	default:
@@ -179,6 +183,9 @@ func (r *Router) save(id string) {
 	sh.mu.Unlock()
 	if retry > 0 {
 		r.w.retry(r, id, retry)
+	}
+	if errors.Is(err, store.ErrFenced) && r.opts.Fenced != nil {
+		r.opts.Fenced(id)
 	}
 }
 
@@ -213,6 +220,9 @@ func (r *Router) write(ctx context.Context, snap Interaction, closed bool) error
 		}
 		rec.State = string(snap.State)
 		rec.UserData = ud
+		if r.opts.Epoch != nil {
+			rec.Epoch = r.opts.Epoch(snap.ID)
+		}
 		_, err = st.UpdateInteraction(ctx, rec)
 		if errors.Is(err, store.ErrConflict) {
 			continue // someone else wrote it meanwhile: read again

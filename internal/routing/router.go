@@ -45,6 +45,14 @@ type Options struct {
 	// interaction's contact (see StoreLastAgent); nil skips the look-up.
 	// It runs on its own goroutine while the interaction waits.
 	LastAgent func(ctx context.Context, interactionID string) (string, error)
+	// Epoch, when set, gives the owner epoch each interaction update
+	// carries (the cluster's fencing, store.Interaction.Epoch); 0 writes
+	// unfenced.
+	Epoch func(interactionID string) int64
+	// Fenced, when set, is told of an interaction whose update the store
+	// refused as fenced: another node owns the session now. The Router
+	// stops writing it.
+	Fenced func(interactionID string)
 }
 
 const shardCount = 16

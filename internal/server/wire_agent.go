@@ -46,6 +46,8 @@ func (s *Server) buildAgent(p *parts) error {
 		LastAgentTimeout: func() time.Duration { return s.cfg.Load().Routing.LastAgentTimeout },
 		BotFirst:         func(q string) bool { return s.cfg.Load().BotFirst(q) },
 		LastAgent:        routing.StoreLastAgent(p.store),
+		// The cluster's fencing of interaction updates (wire_cluster.go).
+		Epoch: p.ha.epochOf, Fenced: p.ha.fenced,
 	})
 	p.addJournal(router)
 	p.router = router

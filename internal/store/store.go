@@ -112,6 +112,12 @@ type Interaction struct {
 	Transcript json.RawMessage
 	// Stats are the reporting statistics, written by CloseInteraction.
 	Stats json.RawMessage
+	// Epoch, when not 0, fences UpdateInteraction as EventRow.Epoch fences
+	// an event: a store that keeps session ownership refuses the update
+	// with ErrFenced unless it is the session's current owner epoch (a
+	// session without an owner row is not fenced). It is not stored;
+	// reads return 0.
+	Epoch int64
 }
 
 // InteractionFilter selects interactions for ListInteractions. Empty fields
@@ -150,7 +156,8 @@ type Interactions interface {
 	// ID and CreatedAt, provided in.Version equals the stored version, and
 	// returns the new version (in.Version+1). ErrConflict if the version is
 	// stale, ErrNotFound if there is no such interaction, ErrInvalid if
-	// Status is not StatusOpen or StatusClosed.
+	// Status is not StatusOpen or StatusClosed, ErrFenced if in.Epoch is
+	// stale (see Interaction.Epoch).
 	UpdateInteraction(ctx context.Context, in Interaction) (version int64, err error)
 
 	// CloseInteraction marks the interaction closed at closedAt and stores

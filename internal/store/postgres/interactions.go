@@ -66,6 +66,9 @@ func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (in
 		return 0, fmt.Errorf("postgres: update interaction %s: %w", in.ID, err)
 	}
 	err := s.do(ctx, "interaction "+in.ID, func(ctx context.Context, tx pgx.Tx) error {
+		if err := fenceOwner(ctx, tx, in.ID, in.Epoch); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `UPDATE interactions SET session_id = $1, tenant = $2, endpoint = $3,
 			queue = $4, contact_id = $5, subject = $6, user_data = $7, status = $8, state = $9, owner = $10,
 			version = version + 1, closed_at = $11, transcript = $12, stats = $13

@@ -166,3 +166,24 @@ func (s *Store) ListOwned(ctx context.Context, nodeID string) ([]store.Owner, er
 	}
 	return out, nil
 }
+
+// fenceOwner refuses (ErrFenced) a write to a session carrying an owner
+// epoch that is not the session's current one, and otherwise holds the
+// owner row (FOR SHARE) until the transaction commits, so a claim waits for
+// the write. Epoch 0, or a session without an owner row, is not fenced.
+func fenceOwner(ctx context.Context, tx pgx.Tx, sessionID string, epoch int64) error {
+	if epoch == 0 {
+		return nil
+	}
+	var cur int64
+	err := tx.QueryRow(ctx, `SELECT epoch FROM session_owners WHERE session_id = $1 FOR SHARE`, sessionID).Scan(&cur)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	case cur != epoch:
+		return fmt.Errorf("%w: epoch %d, the owner's is %d", store.ErrFenced, epoch, cur)
+	}
+	return nil
+}
