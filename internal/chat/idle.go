@@ -104,6 +104,7 @@ func (s *Session) ConfigureIdle(upd IdleOverride, reset bool) error {
 	}
 	o.merge(upd)
 	s.tm.override = &o
+	s.saveSettingsLocked(s.engine.clock.Now()) // kept across a restoration (settings.go)
 	if h := s.engine.timers.Load(); h != nil {
 		now := s.engine.clock.Now()
 		s.tm.idleSince, s.tm.idleStage = now, stageAlert

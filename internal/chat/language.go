@@ -78,6 +78,7 @@ func (s *Session) setLanguageLocked(name string) {
 		return
 	}
 	s.language = name
+	s.saveSettingsLocked(s.engine.clock.Now()) // kept across a restoration (settings.go)
 	info := s.infoLocked()
 	s.engine.journal.SessionUpdated(&info)
 }

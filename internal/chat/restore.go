@@ -169,6 +169,9 @@ func (s *Session) rebuild(evs []Event, secrets map[string]string) {
 			}
 		case Notice:
 			switch {
+			case ev.isSettings(): // the session's own values (settings.go)
+				ev.Superseded = true
+				s.applySettingsLocked(ev.UserData)
 			case ev.Notice == TypingStarted || ev.Notice == TypingStopped:
 				ev.Superseded = true // a stale typing indication
 			case ev.Notice == NickChanged:
