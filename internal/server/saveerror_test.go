@@ -55,7 +55,8 @@ func refuseEvents(t *testing.T, ctx context.Context, dir string) func() {
 
 // advanceUntil moves the fake clock on by step (bounded) until cond holds;
 // each step waits for a timer to be pending first, so the clock never runs
-// ahead of a retry that is still being armed.
+// ahead of a retry that is still being armed. (The tests' other timers are
+// far off: flex-disconnect-timeout is set high.)
 func advanceUntil(t *testing.T, fk *clock.Fake, step time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -85,7 +86,7 @@ func TestTranscriptSaveOnError(t *testing.T) {
 			dir := t.TempDir()
 			fk := clock.NewFake(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 			var out bytes.Buffer
-			ini := "[settings]\ntranscript-auto-save = 1\ntranscript-resend-attempts = 1\ntranscript-resend-delay = 5\n"
+			ini := "[settings]\ntranscript-auto-save = 1\ntranscript-resend-attempts = 1\ntranscript-resend-delay = 5\nflex-disconnect-timeout = 100000\n"
 			if mode == "close" {
 				ini += "transcript-save-on-error = close\n"
 			}
