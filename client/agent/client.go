@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -49,6 +50,20 @@ type Options struct {
 	// wait for Frames to be read before the client stops reading the
 	// socket; default 1024.
 	FrameBuffer int
+	// Header is added to the handshake (besides Authorization).
+	Header http.Header
+	// Nodes are further agent URLs of the same cluster. With Nodes set,
+	// a connection that fails (not one the server closed on purpose, nor
+	// Close) is replaced by one to the next node in turn, and the client
+	// joins its sessions again as the same parties (failover.go): events
+	// go on from the last position delivered, with no gap and no
+	// duplicate, and a send that was in flight is sent again with its id,
+	// which the server applies at most once.
+	Nodes []string
+	// FailoverTimeout bounds how long the client tries to reconnect, and
+	// to join a session again (a failed node's session is restored once
+	// its lease ends); default 2 minutes.
+	FailoverTimeout time.Duration
 }
 
 // Client is one agent-protocol connection. Its methods are safe for
@@ -56,18 +71,32 @@ type Options struct {
 // long as the client lives; a client whose frames are not read stops reading
 // its socket and is eventually dropped by the server as a slow consumer.
 type Client struct {
-	ws     *websocket.Conn
+	urls   []string
+	token  string
+	opts   Options
 	hello  Frame
 	frames chan Frame
 	done   chan struct{}
 	quit   chan struct{} // closed by Close: stop delivering frames
+	moved  chan struct{} // replaced at each failover (closed: a new socket is up)
 
 	quitOnce sync.Once
 
-	mu      sync.Mutex // guards the following
-	pending map[string]chan Frame
-	nextID  int
-	err     error
+	mu       sync.Mutex // guards the following
+	ws       *websocket.Conn
+	cur      int // index of the current URL
+	pending  map[string]*call
+	nextID   int
+	err      error
+	sessions map[string]*session // sessions this client is in (failover.go)
+	next     map[string]int      // per session, the position after the last event delivered
+}
+
+// call is a request waiting for its answer.
+type call struct {
+	req  Request
+	data []byte
+	ch   chan Frame // closed: the connection ended
 }
 
 // Dial connects to the agent protocol at url (ws://host:port or
@@ -77,6 +106,28 @@ func Dial(ctx context.Context, url, token string, opts *Options) (*Client, error
 	if opts == nil {
 		opts = &Options{}
 	}
+	o := *opts
+	if o.FrameBuffer <= 0 {
+		o.FrameBuffer = 1024
+	}
+	if o.FailoverTimeout <= 0 {
+		o.FailoverTimeout = 2 * time.Minute
+	}
+	c := &Client{urls: append([]string{url}, o.Nodes...), token: token, opts: o,
+		frames: make(chan Frame, o.FrameBuffer), done: make(chan struct{}), quit: make(chan struct{}),
+		moved: make(chan struct{}), pending: make(map[string]*call),
+		sessions: make(map[string]*session), next: make(map[string]int)}
+	ws, hello, err := c.dial(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	c.ws, c.hello = ws, hello
+	go c.readLoop()
+	return c, nil
+}
+
+// wsURL is the WebSocket URL of a node's address.
+func wsURL(url string) string {
 	switch {
 	case strings.HasPrefix(url, "http://"):
 		url = "ws://" + strings.TrimPrefix(url, "http://")
@@ -86,70 +137,87 @@ func Dial(ctx context.Context, url, token string, opts *Options) (*Client, error
 	if rest := strings.SplitN(strings.TrimPrefix(strings.TrimPrefix(url, "ws://"), "wss://"), "/", 2); len(rest) == 1 || rest[1] == "" {
 		url = strings.TrimSuffix(url, "/") + Path
 	}
-	h := http.Header{}
-	if token != "" {
-		h.Set("Authorization", "Bearer "+token)
-	}
-	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: opts.HTTPClient, HTTPHeader: h})
-	if err != nil {
-		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			return nil, &HTTPError{StatusCode: resp.StatusCode}
-		}
-		return nil, fmt.Errorf("agent: dial %s: %w", url, err)
-	}
-	ws.SetReadLimit(-1)
-	buf := opts.FrameBuffer
-	if buf <= 0 {
-		buf = 1024
-	}
-	c := &Client{ws: ws, frames: make(chan Frame, buf), done: make(chan struct{}), quit: make(chan struct{}), pending: make(map[string]chan Frame)}
-	if err := c.readHello(ctx); err != nil {
-		ws.CloseNow()
-		return nil, err
-	}
-	go c.readLoop()
-	return c, nil
+	return url
 }
 
-func (c *Client) readHello(ctx context.Context) error {
-	_, data, err := c.ws.Read(ctx)
+// dial opens one socket and reads its hello.
+func (c *Client) dial(ctx context.Context, url string) (*websocket.Conn, Frame, error) {
+	url = wsURL(url)
+	h := c.opts.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if c.token != "" {
+		h.Set("Authorization", "Bearer "+c.token)
+	}
+	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: c.opts.HTTPClient, HTTPHeader: h})
 	if err != nil {
-		return fmt.Errorf("agent: read hello: %w", err)
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, Frame{}, &HTTPError{StatusCode: resp.StatusCode}
+		}
+		return nil, Frame{}, fmt.Errorf("agent: dial %s: %w", url, err)
 	}
-	if err := json.Unmarshal(data, &c.hello); err != nil || c.hello.Type != FrameHello {
-		return fmt.Errorf("agent: first frame is not a hello: %.200s", data)
+	ws.SetReadLimit(-1)
+	_, data, err := ws.Read(ctx)
+	var hello Frame
+	if err == nil {
+		if json.Unmarshal(data, &hello) != nil || hello.Type != FrameHello {
+			err = fmt.Errorf("agent: first frame is not a hello: %.200s", data)
+		}
+	} else {
+		err = fmt.Errorf("agent: read hello: %w", err)
 	}
-	return nil
+	if err != nil {
+		ws.CloseNow()
+		return nil, Frame{}, err
+	}
+	return ws, hello, nil
 }
 
 // Hello returns the server's first frame: the authenticated account and
-// the largest frame the server reads.
-func (c *Client) Hello() Frame { return c.hello }
+// the largest frame the server reads (of the current connection).
+func (c *Client) Hello() Frame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hello
+}
+
+func (c *Client) conn() *websocket.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ws
+}
 
 func (c *Client) readLoop() {
 	defer close(c.done)
 	defer close(c.frames)
+	ws := c.conn()
 	for {
-		_, data, err := c.ws.Read(context.Background())
+		_, data, err := ws.Read(context.Background())
 		if err != nil {
-			c.fail(err)
-			return
+			if ws = c.failover(ws, err); ws == nil {
+				return
+			}
+			continue
 		}
 		var f Frame
 		if err := json.Unmarshal(data, &f); err != nil {
 			c.fail(fmt.Errorf("agent: undecodable frame from server: %w", err))
-			c.ws.Close(websocket.StatusProtocolError, "undecodable frame")
+			ws.Close(websocket.StatusProtocolError, "undecodable frame")
 			return
 		}
 		if (f.Type == FrameResult || f.Type == FrameError) && f.ID != "" {
 			c.mu.Lock()
-			ch := c.pending[f.ID]
+			cl := c.pending[f.ID]
 			delete(c.pending, f.ID)
 			c.mu.Unlock()
-			if ch != nil {
-				ch <- f
+			if cl != nil {
+				cl.ch <- f
 				continue
 			}
+		}
+		if !c.observe(&f) {
+			continue
 		}
 		select {
 		case c.frames <- f:
@@ -164,15 +232,15 @@ func (c *Client) fail(err error) {
 	if c.err == nil {
 		c.err = err
 	}
-	for id, ch := range c.pending {
-		close(ch)
+	for id, cl := range c.pending {
+		close(cl.ch)
 		delete(c.pending, id)
 	}
 }
 
 // Frames delivers events frames and every frame no request waits for
-// (answers to ids sent with WriteRaw, error frames without an id). It is
-// closed when the connection ends.
+// (answers to ids sent with WriteRaw, error frames without an id, restored
+// frames). It is closed when the connection ends.
 func (c *Client) Frames() <-chan Frame { return c.frames }
 
 // Done is closed when the connection has ended; Err then says why.
@@ -200,7 +268,7 @@ func CloseStatus(err error) (code int, reason string) {
 // parties from their sessions at once (reason 3, disconnect).
 func (c *Client) Close() error {
 	c.quitOnce.Do(func() { close(c.quit) })
-	err := c.ws.Close(websocket.StatusNormalClosure, "bye")
+	err := c.conn().Close(websocket.StatusNormalClosure, "bye")
 	<-c.done
 	if err != nil && !errors.Is(err, context.Canceled) {
 		var ce websocket.CloseError
@@ -213,7 +281,9 @@ func (c *Client) Close() error {
 }
 
 // Do sends req and waits for its answer. An empty req.ID is filled in. An
-// error frame is returned as *Error.
+// error frame is returned as *Error. With Options.Nodes, a send whose
+// connection fails (or whose node did not answer, CodeNodeDown) is sent
+// again, with the same id, once its session is joined again.
 func (c *Client) Do(ctx context.Context, req Request) (Frame, error) {
 	c.mu.Lock()
 	if c.err != nil {
@@ -224,33 +294,62 @@ func (c *Client) Do(ctx context.Context, req Request) (Frame, error) {
 		c.nextID++
 		req.ID = "c" + strconv.Itoa(c.nextID)
 	}
-	ch := make(chan Frame, 1)
-	c.pending[req.ID] = ch
 	c.mu.Unlock()
 	data, err := json.Marshal(req)
-	if err == nil {
-		err = c.ws.Write(ctx, websocket.MessageText, data)
+	if err != nil {
+		return Frame{}, fmt.Errorf("agent: encode %s: %w", req.Op, err)
 	}
+	for {
+		if req.Op == OpSend || req.Op == OpNotify {
+			c.waitJoined(ctx, req.SessionID)
+		}
+		gen := c.sessionGen(req.SessionID)
+		f, ws, err := c.do(ctx, req, data)
+		if !c.retry(ctx, req, ws, gen, err) {
+			if err == nil {
+				c.answered(req, f)
+			}
+			return f, err
+		}
+	}
+}
+
+// do sends one try of a request and waits for its answer.
+func (c *Client) do(ctx context.Context, req Request, data []byte) (Frame, *websocket.Conn, error) {
+	cl := &call{req: req, data: data, ch: make(chan Frame, 1)}
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return Frame{}, nil, fmt.Errorf("%w: %v", ErrClosed, c.err)
+	}
+	c.pending[req.ID] = cl
+	ws := c.ws
+	c.mu.Unlock()
+	err := ws.Write(ctx, websocket.MessageText, data)
 	if err != nil {
 		c.mu.Lock()
-		delete(c.pending, req.ID)
+		if c.pending[req.ID] == cl {
+			delete(c.pending, req.ID)
+		}
 		c.mu.Unlock()
-		return Frame{}, fmt.Errorf("agent: send %s: %w", req.Op, err)
+		return Frame{}, ws, fmt.Errorf("%w: send %s: %v", errLost, req.Op, err)
 	}
 	select {
-	case f, ok := <-ch:
+	case f, ok := <-cl.ch:
 		if !ok {
-			return Frame{}, fmt.Errorf("%w while waiting for %s %s", ErrClosed, req.Op, req.ID)
+			return Frame{}, ws, fmt.Errorf("%w while waiting for %s %s", errLost, req.Op, req.ID)
 		}
 		if f.Type == FrameError {
-			return f, &Error{Code: f.Code, Name: f.Error, Message: f.Message, Field: f.Field}
+			return f, ws, &Error{Code: f.Code, Name: f.Error, Message: f.Message, Field: f.Field}
 		}
-		return f, nil
+		return f, ws, nil
 	case <-ctx.Done():
 		c.mu.Lock()
-		delete(c.pending, req.ID)
+		if c.pending[req.ID] == cl {
+			delete(c.pending, req.ID)
+		}
 		c.mu.Unlock()
-		return Frame{}, fmt.Errorf("agent: %s %s: %w", req.Op, req.ID, ctx.Err())
+		return Frame{}, ws, fmt.Errorf("agent: %s %s: %w", req.Op, req.ID, ctx.Err())
 	}
 }
 
@@ -261,7 +360,7 @@ func (c *Client) WriteRaw(ctx context.Context, data []byte, binary bool) error {
 	if binary {
 		typ = websocket.MessageBinary
 	}
-	return c.ws.Write(ctx, typ, data)
+	return c.conn().Write(ctx, typ, data)
 }
 
 // List returns the interactions waiting in queue ("" for every queue).

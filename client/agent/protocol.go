@@ -74,7 +74,21 @@ const (
 	FrameState    = "state"    // this agent's routing state changed (AgentState, Reason)
 	FrameTransfer = "transfer" // the outcome of this agent's transfer (Result, By)
 	FrameInvite   = "invite"   // the outcome of this agent's invitation (Result, By)
+
+	// FrameRestored: a session this socket was in through another node
+	// lost that node and was restored (Node, URL: where it lives now); the
+	// party of this socket left it with reason 8. Join it again (with
+	// UserID to keep the party's user id); this socket reaches it wherever
+	// it lives.
+	FrameRestored = "restored"
 )
+
+// KeyWebapiToken is the user-data key of a session's restoration token:
+// the result of accept and join carries it (Frame.WebapiToken, and the
+// accepted interaction's userData); a join that carries it in its userData
+// may restore the session of a failed node when session-restore-extend-by
+// is agent or both.
+const KeyWebapiToken = "ChatServerWebapiToken"
 
 // Error codes (Frame.Code) with their names (Frame.Error).
 const (
@@ -102,6 +116,7 @@ const (
 	CodeBusy        = 22 // "busy": a transfer or invitation of that chat by this agent is already open
 	CodeNotAsync    = 23 // "not-async": hold applies to async chats only
 	CodeLoggedIn    = 24 // "logged-in-elsewhere": the account's routing state belongs to another socket
+	CodeNodeDown    = 25 // "node-unavailable": the cluster node serving the session did not answer; retry
 )
 
 // ErrorNames maps each error code to its name.
@@ -114,6 +129,7 @@ var ErrorNames = map[int]string{
 	CodeNotDurable: "not-durable", CodeInternal: "internal",
 	CodeNoOffer: "no-offer", CodeExpired: "offer-expired", CodeOffered: "offered-elsewhere",
 	CodeUnavailable: "unavailable", CodeBusy: "busy", CodeNotAsync: "not-async", CodeLoggedIn: "logged-in-elsewhere",
+	CodeNodeDown:    "node-unavailable",
 	CodeRateLimited: "rate-limited", CodeSessionFull: "session-full",
 }
 
@@ -161,6 +177,11 @@ type Request struct {
 	// 100) interactions created after the one with id After.
 	Limit int    `json:"limit,omitempty"`
 	After string `json:"after,omitempty"`
+	// UserID: op join, rejoin a session as this party user id, one this
+	// account had in it and that has left (after a failover or a
+	// restoration), so its idempotent sends (by request id) stay
+	// idempotent.
+	UserID string `json:"userId,omitempty"`
 }
 
 // Frame is a frame sent by the server. Type says which fields are set.
@@ -188,6 +209,16 @@ type Frame struct {
 	Closed       bool          `json:"closed,omitempty"`
 	Interactions []Interaction `json:"interactions,omitempty"`
 	Interaction  *Interaction  `json:"interaction,omitempty"`
+	// Node is the id of the cluster node the session lives on (results of
+	// accept and join in a cluster, restored frames); URL is that node's
+	// agent listener (restored frames).
+	Node string `json:"node,omitempty"`
+	URL  string `json:"url,omitempty"`
+	// Restored marks a session that was restored after a failure
+	// (results of accept and join).
+	Restored bool `json:"restored,omitempty"`
+	// WebapiToken is the session's restoration token (see KeyWebapiToken).
+	WebapiToken string `json:"webapiToken,omitempty"`
 
 	// Events frames.
 	Events []Event `json:"events,omitempty"`

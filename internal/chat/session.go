@@ -432,8 +432,10 @@ func (s *Session) State() State {
 
 // partyLocked finds a party (present or left) by user id.
 func (s *Session) partyLocked(userID string) *Participant {
-	for _, p := range s.parties {
-		if p.UserID == userID {
+	// The latest party with the id: a user id may join again after it
+	// left (an agent rejoining after a failover).
+	for i := len(s.parties) - 1; i >= 0; i-- {
+		if p := s.parties[i]; p.UserID == userID {
 			return p
 		}
 	}

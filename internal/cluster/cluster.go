@@ -36,7 +36,10 @@ type Options struct {
 	// (InduceRestore). A refused request is served here, where the session
 	// is not found. Nil allows every request.
 	MayRestore func(api string, induce bool) bool
-	Log        *slog.Logger
+	// Secrets keeps the cluster's key of restoration tokens
+	// (WebapiToken); nil: no tokens.
+	Secrets store.Settings
+	Log     *slog.Logger
 }
 
 // Cluster is this node's membership and ownership.
@@ -53,6 +56,7 @@ type Cluster struct {
 	claims   map[string]*claim
 	taking   bool            // a TakeOver runs in the background
 	rt       *http.Transport // forwarding; made on first use
+	tokenKey []byte          // restoration tokens' key (agent.go)
 }
 
 // claim is a claim and restoration in progress, shared by concurrent
@@ -85,6 +89,9 @@ func (c *Cluster) Start(ctx context.Context, urls map[string]string) error {
 	c.mu.Lock()
 	c.urls = urls
 	c.mu.Unlock()
+	if err := c.loadTokenKey(ctx); err != nil {
+		return err
+	}
 	if err := c.renew(ctx); err != nil {
 		return err
 	}
@@ -202,6 +209,9 @@ type Route struct {
 	// Node and URLs name the live owner to forward to.
 	Node string
 	URLs map[string]string
+	// Restored: this node has just claimed the session from a dead owner
+	// and restored it (Local is set).
+	Restored bool
 }
 
 // Resolve finds where a session this node does not hold in its engine is
@@ -268,7 +278,7 @@ func (c *Cluster) resolve(ctx context.Context, sessionID string, mayClaim, forwa
 		if err != nil {
 			return Route{}, err
 		}
-		return Route{Local: true}, nil
+		return Route{Local: true, Restored: true}, nil
 	}
 	return Route{}, fmt.Errorf("cluster: session %s: ownership keeps changing", sessionID)
 }

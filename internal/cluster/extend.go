@@ -15,7 +15,11 @@ const (
 // (esp) restores only when it carries InduceRestore=true and the option is
 // esp or both; otherwise it is answered here, where the session is not
 // found, as the reference's ESP request fails on a node that does not hold
-// the session.
+// the session. An agent-desktop request (agent: a join or accept on the
+// agent socket, or the socket that lost the node serving one of its
+// sessions) restores only when induce (it carries the session's
+// ChatServerWebapiToken, or the socket was in the session) and the option
+// is agent or both.
 func ExtendBy(mode func() string) func(api string, induce bool) bool {
 	return func(api string, induce bool) bool {
 		switch api {
@@ -24,6 +28,9 @@ func ExtendBy(mode func() string) func(api string, induce bool) bool {
 		case "esp":
 			m := mode()
 			return induce && (m == ExtendESP || m == ExtendBoth)
+		case "agent":
+			m := mode()
+			return induce && (m == ExtendAgent || m == ExtendBoth)
 		}
 		return false
 	}

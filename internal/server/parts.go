@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/confab/confab/internal/api/agent"
 	"github.com/confab/confab/internal/api/webapi"
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
@@ -45,6 +46,7 @@ type parts struct {
 	linesAt    []func(addrs map[string]string) []string // operator lines that name bound addresses
 	lock       *datadir.Lock
 	router     *routing.Router       // set by buildAgent; restoration and closing use it
+	agents     *agent.Handler        // set by buildAgent; wire_haagent.go gives it the cluster
 	saveLive   func(context.Context) // set by wire_restore.go; runs at shutdown before the journal drains
 	ha         haHooks               // set by wire_cluster.go when the node is in a cluster
 	customer   *webapi.API           // the customer Chat API, for the transports built on it

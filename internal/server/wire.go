@@ -16,6 +16,7 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildConsole,
 		s.buildWeb,
 		s.buildCluster,
+		s.buildAgentCluster,
 		s.buildDrain,
 	}
 }

@@ -61,6 +61,7 @@ func (s *Server) buildAgent(p *parts) error {
 		// The node's counters (wire_ops.go).
 		Connected: s.agentConnected, SlowConsumer: s.ops.counters.SlowConsumers[1].Inc, Frame: s.agentFrame,
 	})
+	p.agents = agents
 	p.add(config.PortAgent, agents, agents.Shutdown)
 	p.ownedDropped = append(p.ownedDropped, agents.DroppedKeys)
 	adm := admin.New(admin.Options{Router: router, Token: adminToken, Log: s.log.With("adapter", "admin"),

@@ -94,6 +94,7 @@ func (s *Server) buildCluster(p *parts) error {
 		},
 		Drop:       func(sessionID string) { p.dropSession(s, sessionID) },
 		MayRestore: cluster.ExtendBy(func() string { return s.cfg.Load().Settings.SessionRestoreExtendBy }),
+		Secrets:    p.store,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Load().Cluster.Lease*3)
 	defer cancel()

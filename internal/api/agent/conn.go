@@ -35,6 +35,10 @@ type conn struct {
 	h     *Handler
 	ws    *websocket.Conn
 	agent store.Agent
+	// token is the socket's bearer token (relay.go dials other nodes
+	// with it); forwarded marks a socket another node opened for its own.
+	token     string
+	forwarded bool
 
 	ctx    context.Context // ends when the socket is torn down
 	cancel context.CancelFunc
@@ -55,7 +59,9 @@ type conn struct {
 	desk    *routing.Desk      // nil when the account's routing state is on another socket
 	members map[string]*member // by session id
 	answers map[string]*wire.Frame
-	order   []string // ids in answers, oldest first
+	order   []string             // ids in answers, oldest first
+	remotes map[string]*remote   // sessions served by another node, by id (relay.go)
+	ups     map[string]*upstream // sockets to other nodes, by URL
 }
 
 // member is this socket's party in one session.
@@ -70,6 +76,7 @@ type pendingAck struct {
 	dup   bool // answer with the earlier answer to id
 	frame wire.Frame
 	wait  chat.Waiter // nil when nothing must become durable first
+	relay *relayWait  // a request relayed to another node: its answer
 	after func()      // run once the answer is queued
 }
 
@@ -82,6 +89,8 @@ func newConn(h *Handler, ws *websocket.Conn, a store.Agent) *conn {
 		killed:   make(chan struct{}),
 		members:  make(map[string]*member),
 		answers:  make(map[string]*wire.Frame),
+		remotes:  make(map[string]*remote),
+		ups:      make(map[string]*upstream),
 		notes:    make(chan routing.Notice, noteQueue),
 		overflow: make(chan struct{}),
 	}
@@ -136,7 +145,9 @@ func (c *conn) serve() {
 	c.enqueue(hello)
 	// The desk starts not-ready; its first state frame follows hello. A
 	// second socket of the same account has no desk.
-	if desk, err := c.h.opts.Router.Login(routing.AccountOf(c.agent), c.sink); err == nil {
+	if c.forwarded {
+		// Another node's socket for its own: routing state lives there.
+	} else if desk, err := c.h.opts.Router.Login(routing.AccountOf(c.agent), c.sink); err == nil {
 		c.mu.Lock()
 		c.desk = desk
 		c.mu.Unlock()
@@ -200,6 +211,7 @@ func readFrame(r io.Reader, limit int) ([]byte, error) {
 func (c *conn) handle(data []byte) bool {
 	began := time.Now()
 	req, ferr := decodeRequest(data)
+	req.raw = data
 	if ferr != nil {
 		c.h.counted("invalid", began, true)
 		c.enqueue(errorFrame(req.ID, req.Op, ferr))
@@ -255,6 +267,12 @@ func (c *conn) answer(a pendingAck) {
 		}
 		return
 	}
+	if a.relay != nil {
+		c.waitRelay(&a)
+		if c.ctx.Err() != nil {
+			return
+		}
+	}
 	if a.wait != nil {
 		ctx, cancel := context.WithTimeout(c.ctx, ackTimeout)
 		err := a.wait.Wait(ctx)
@@ -267,7 +285,10 @@ func (c *conn) answer(a pendingAck) {
 		}
 	}
 	c.mu.Lock()
-	if _, ok := c.answers[a.id]; ok {
+	if a.frame.Type == wire.FrameError && a.frame.Code == wire.CodeNodeDown {
+		// Nothing was applied here: the same id may be sent again.
+		delete(c.answers, a.id)
+	} else if _, ok := c.answers[a.id]; ok {
 		f := a.frame
 		c.answers[a.id] = &f
 	}
@@ -376,6 +397,7 @@ func (c *conn) leaveAll() {
 	if d := c.routingDesk(); d != nil {
 		d.Logout()
 	}
+	c.closeUpstreams()
 	c.mu.Lock()
 	members := c.members
 	c.members = map[string]*member{}

@@ -40,7 +40,9 @@ type request struct {
 	Workbin         string          `json:"workbin"`
 	Limit           int             `json:"limit"`
 	After           string          `json:"after"`
+	UserID          string          `json:"userId"`
 
+	raw      []byte // the frame as it came (relayed to another node)
 	userData kv.Map
 	attrs    kv.Map
 }

@@ -64,6 +64,9 @@ type Options struct {
 	// Files completes file-uploaded notices (documents.go); nil passes them
 	// unchanged.
 	Files FileAttacher
+	// Cluster, when set, locates sessions that live on other nodes: the
+	// socket's operations on them are relayed there (relay.go).
+	Cluster Cluster
 	// Frame, when set, is told of every request frame: its op (one of the
 	// known ops, or "invalid" for a frame that did not decode), how long
 	// applying it took (not the wait until it is durable) and whether it
@@ -221,6 +224,7 @@ func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(-1) // the reader enforces the frame limit itself
 	c := newConn(h, ws, a)
+	c.token, c.forwarded = tok, r.Header.Get(ForwardedBy) != ""
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
 	h.mu.Unlock()

@@ -14,6 +14,9 @@ import (
 // apply carries out one decoded request and returns its answer, to be sent
 // once what it appended is durable.
 func (c *conn) apply(req *request) pendingAck {
+	if ra, ok := c.routeRemote(req); ok {
+		return ra
+	}
 	a := pendingAck{id: req.ID}
 	var err error
 	switch req.Op {
@@ -87,6 +90,12 @@ func (c *conn) joinRequest(req *request) (chat.JoinRequest, error) {
 	if err := checkKV("userData", validate.UserData, req.userData, lim); err != nil {
 		return chat.JoinRequest{}, err
 	}
+	if _, ok := req.userData[wire.KeyWebapiToken]; ok {
+		// The restoration token was for the cluster (relay.go), not the
+		// party's data.
+		req.userData = req.userData.Clone()
+		delete(req.userData, wire.KeyWebapiToken)
+	}
 	if n := validate.DropServerOwned(req.userData); n > 0 {
 		c.h.dropped.Add(int64(n))
 		c.h.log.Warn("agent join user data: server-owned keys dropped", "agent", c.agent.ID, "keys", n)
@@ -133,6 +142,7 @@ func (c *conn) accept(req *request, a *pendingAck) error {
 	a.frame.UserID = m.userID
 	ix := encodeInteraction(acc.Interaction)
 	a.frame.Interaction = &ix
+	c.located(a, acc.Session)
 	a.after = func() { c.startWatch(m) }
 	return nil
 }
@@ -152,12 +162,18 @@ func (c *conn) join(req *request, a *pendingAck) error {
 	if err != nil {
 		return err
 	}
-	if _, offered := c.h.opts.Router.OpenOffer(req.SessionID, c.agent.ID); offered {
+	if req.UserID != "" {
+		// A rejoin as a party this account had (after a failover or a
+		// restoration): allowed as the first join was.
+		if err := c.mayRejoin(sess, req.UserID); err != nil {
+			return err
+		}
+		jr.UserID = req.UserID
+	} else if _, offered := c.h.opts.Router.OpenOffer(req.SessionID, c.agent.ID); offered {
 		// Joining what is offered to this agent is accepting the offer.
 		req.InteractionID = req.SessionID
 		return c.accept(req, a)
-	}
-	if err := c.mayJoin(sess); err != nil {
+	} else if err := c.mayJoin(sess); err != nil {
 		return err
 	}
 	p, rc, err := sess.Join(jr)
@@ -168,8 +184,43 @@ func (c *conn) join(req *request, a *pendingAck) error {
 	c.addMember(m)
 	c.receipt(req, a, sess.ID(), rc)
 	a.frame.UserID = m.userID
+	c.located(a, sess)
 	a.after = func() { c.startWatch(m) }
 	return nil
+}
+
+// mayRejoin allows a join as userID: a party of this account in the
+// session that has left.
+func (c *conn) mayRejoin(sess *chat.Session, userID string) error {
+	p, err := sess.Participant(userID)
+	if err != nil || p.PersonID != c.agent.ID {
+		return fail(wire.CodeForbidden, "userId", "user %s of session %s is not a party of account %s", userID, sess.ID(), c.agent.ID)
+	}
+	if !p.Left {
+		return fail(wire.CodeJoined, "userId", "user %s is in session %s already", userID, sess.ID())
+	}
+	return nil
+}
+
+// located adds, in a cluster, where the session lives to an accept or
+// join result: this node, whether it was restored, and its restoration
+// token (also in the accepted interaction's user data).
+func (c *conn) located(a *pendingAck, sess *chat.Session) {
+	cl := c.h.opts.Cluster
+	if cl == nil {
+		return
+	}
+	a.frame.Node = cl.NodeID()
+	a.frame.Restored = sess.Info().Restored
+	a.frame.WebapiToken = cl.Token(sess.ID())
+	if ix := a.frame.Interaction; ix != nil {
+		ud := make(map[string]any, len(ix.UserData)+1)
+		for k, v := range ix.UserData {
+			ud[k] = v
+		}
+		ud[wire.KeyWebapiToken] = a.frame.WebapiToken
+		ix.UserData = ud
+	}
 }
 
 // joined returns the member for the request's session.
