@@ -300,9 +300,6 @@ func (c *Client) Do(ctx context.Context, req Request) (Frame, error) {
 		return Frame{}, fmt.Errorf("agent: encode %s: %w", req.Op, err)
 	}
 	for {
-		if req.Op == OpSend || req.Op == OpNotify {
-			c.waitJoined(ctx, req.SessionID)
-		}
 		gen := c.sessionGen(req.SessionID)
 		f, ws, err := c.do(ctx, req, data)
 		if !c.retry(ctx, req, ws, gen, err) {
@@ -321,6 +318,11 @@ func (c *Client) do(ctx context.Context, req Request, data []byte) (Frame, *webs
 	if c.err != nil {
 		c.mu.Unlock()
 		return Frame{}, nil, fmt.Errorf("%w: %v", ErrClosed, c.err)
+	}
+	if c.heldLocked(req) {
+		ws := c.ws
+		c.mu.Unlock()
+		return Frame{}, ws, errRejoining
 	}
 	c.pending[req.ID] = cl
 	ws := c.ws

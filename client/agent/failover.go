@@ -9,8 +9,23 @@ import (
 	"github.com/coder/websocket"
 )
 
-// errLost is a request's connection ending before its answer.
-var errLost = fmt.Errorf("%w: connection lost", ErrClosed)
+// errLost is a request's connection ending before its answer;
+// errRejoining a send or notice held back while its session is being
+// joined again.
+var (
+	errLost      = fmt.Errorf("%w: connection lost", ErrClosed)
+	errRejoining = errors.New("agent: the session is being joined again")
+)
+
+// heldLocked reports whether a request must wait until its session is
+// joined again.
+func (c *Client) heldLocked(req Request) bool {
+	if req.Op != OpSend && req.Op != OpNotify {
+		return false
+	}
+	s := c.sessions[req.SessionID]
+	return s != nil && !s.isUp
+}
 
 // session is a session this client is in: how to join it again.
 type session struct {
@@ -295,24 +310,6 @@ func (c *Client) rejoin(sessionID string) {
 // and send, which the server applies once per request id.
 var resendable = map[string]bool{OpSend: true, OpPing: true, OpList: true, OpWorkbin: true, OpHistory: true}
 
-// waitJoined waits, while a session this client is in is being joined
-// again (after a failover or a restored frame), until it is joined.
-func (c *Client) waitJoined(ctx context.Context, id string) {
-	c.mu.Lock()
-	s := c.sessions[id]
-	if s == nil || s.isUp {
-		c.mu.Unlock()
-		return
-	}
-	ready := s.ready
-	c.mu.Unlock()
-	select {
-	case <-ready:
-	case <-ctx.Done():
-	case <-c.done:
-	}
-}
-
 // sessionGen is how many times a session was joined so far (0: not in it).
 func (c *Client) sessionGen(id string) int {
 	if id == "" {
@@ -331,11 +328,13 @@ func (c *Client) sessionGen(id string) int {
 // send waits until its session is joined again (gen: the joins before the
 // try).
 func (c *Client) retry(ctx context.Context, req Request, ws *websocket.Conn, gen int, err error) bool {
-	if err == nil || !resendable[req.Op] {
+	if err == nil || !resendable[req.Op] && !(req.Op == OpNotify && errors.Is(err, errRejoining)) {
+		// A notice has no id the server keeps: it is sent again only when
+		// it was held back, never after it may have been applied.
 		return false
 	}
 	var e *Error
-	lost := errors.Is(err, errLost) && len(c.urls) > 1
+	lost := (errors.Is(err, errLost) && len(c.urls) > 1) || errors.Is(err, errRejoining)
 	down := errors.As(err, &e) && e.Code == CodeNodeDown
 	if !lost && !down {
 		return false
@@ -343,7 +342,7 @@ func (c *Client) retry(ctx context.Context, req Request, ws *websocket.Conn, gen
 	c.mu.Lock()
 	moved, cur := c.moved, c.ws
 	var ready chan struct{}
-	if req.Op == OpSend {
+	if req.Op == OpSend || req.Op == OpNotify {
 		s := c.sessions[req.SessionID]
 		if s == nil {
 			c.mu.Unlock()

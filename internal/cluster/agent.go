@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"time"
 
 	"github.com/confab/confab/internal/store"
@@ -122,9 +124,11 @@ func (c *Cluster) Follow(ctx context.Context, sessionID, lost string) (Followed,
 			live := false
 			if n, err := c.opts.Store.GetNode(ctx, o.NodeID); err == nil && o.NodeID != c.opts.NodeID {
 				live = c.opts.Clock.Now().Before(n.LeaseUntil) && !n.Draining
-				if live {
+				if live && (n.ID != lost || reachable(n.URLs["agent"])) {
 					return Followed{Route: Route{Node: n.ID, URLs: n.URLs}, Moved: n.ID != lost}, nil
 				}
+				// The lost node within its lease but not answering: most
+				// likely dead; its lease will end.
 			}
 			if !live && mayClaim {
 				err := c.claimAndRestore(ctx, o)
@@ -140,6 +144,21 @@ func (c *Cluster) Follow(ctx context.Context, sessionID, lost string) (Followed,
 			return Followed{}, err
 		}
 	}
+}
+
+// reachable reports whether a node's listener accepts a connection (a
+// node whose socket was lost but whose lease still runs may be alive).
+func reachable(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 // sleep waits d on the cluster's clock.

@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -97,7 +98,8 @@ func TestLocateAgentRestoresWithToken(t *testing.T) {
 }
 
 // TestFollowFindsTheRestoringNode: node b lost its socket to a (which owns
-// a session) and follows the session on its fake clock. With
+// a session) and follows the session on its fake clock. While a is within
+// its lease and its listener answers, Follow names a. With
 // session-restore-extend-by=none b never claims it itself: it keeps
 // looking, every third of the lease, until node c restores it, and then
 // names c. With agent, b claims and restores it itself once a's lease
@@ -114,10 +116,17 @@ func TestFollowFindsTheRestoringNode(t *testing.T) {
 		Restore: func(context.Context, string) error { return nil }})
 	c := cluster.New(cluster.Options{Store: st, Clock: clkC, NodeID: "c", Lease: lease, MayRestore: policy,
 		Restore: func(context.Context, string) error { return nil }})
+	// a's agent listener accepts connections while a lives: Follow probes
+	// a lost node that is still within its lease.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
 	for _, n := range []struct {
 		c   *cluster.Cluster
 		url string
-	}{{a, "http://127.0.0.1:1"}, {b, "http://127.0.0.1:2"}, {c, "http://127.0.0.1:3"}} {
+	}{{a, "http://" + ln.Addr().String()}, {b, "http://127.0.0.1:2"}, {c, "http://127.0.0.1:3"}} {
 		if err := n.c.Start(ctx, map[string]string{"agent": n.url}); err != nil {
 			t.Fatal(err)
 		}
@@ -158,6 +167,7 @@ func TestFollowFindsTheRestoringNode(t *testing.T) {
 	}
 
 	// a dies; extend-by none: b waits until c restores the session.
+	ln.Close()
 	clkB.Advance(lease + time.Second)
 	clkC.Advance(lease + time.Second)
 	ch := follow("s1")

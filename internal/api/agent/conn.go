@@ -68,6 +68,9 @@ type conn struct {
 type member struct {
 	sess   *chat.Session
 	userID string
+	// joinPos is the position of its newParty: a user id that joined
+	// again (a rejoin) has an earlier partyLeft that is not its own.
+	joinPos int
 }
 
 // pendingAck is an applied request waiting to be answered.
@@ -471,7 +474,7 @@ func (c *conn) watch(m *member) {
 				State: state.String(), Events: make([]wire.Event, len(evs))}
 			for i := range evs {
 				f.Events[i] = encodeEvent(&evs[i], start)
-				left = left || (evs[i].Kind == chat.PartyLeft && evs[i].From.UserID == m.userID)
+				left = left || (evs[i].Kind == chat.PartyLeft && evs[i].From.UserID == m.userID && evs[i].Pos > m.joinPos)
 			}
 			if !c.enqueue(f) {
 				return

@@ -136,7 +136,7 @@ func (c *conn) accept(req *request, a *pendingAck) error {
 	if err != nil {
 		return err
 	}
-	m := &member{sess: acc.Session, userID: acc.Participant.UserID}
+	m := &member{sess: acc.Session, userID: acc.Participant.UserID, joinPos: acc.Receipt.Pos}
 	c.addMember(m)
 	c.receipt(req, a, acc.Session.ID(), acc.Receipt)
 	a.frame.UserID = m.userID
@@ -180,7 +180,7 @@ func (c *conn) join(req *request, a *pendingAck) error {
 	if err != nil {
 		return err
 	}
-	m := &member{sess: sess, userID: p.UserID}
+	m := &member{sess: sess, userID: p.UserID, joinPos: rc.Pos}
 	c.addMember(m)
 	c.receipt(req, a, sess.ID(), rc)
 	a.frame.UserID = m.userID

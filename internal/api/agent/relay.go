@@ -77,8 +77,9 @@ type relayWait struct {
 
 // remote is this socket's party in a session served by another node.
 type remote struct {
-	up     *upstream
-	userID string
+	up      *upstream
+	userID  string
+	joinPos int // position of its newParty (see member)
 }
 
 // reqSession is the session a request addresses.
@@ -154,8 +155,8 @@ func (c *conn) relay(up *upstream, req *request, sessionID string) pendingAck {
 	}
 	op := req.Op
 	return pendingAck{id: req.ID, relay: w, after: func() {
-		close(w.sent)
 		c.relayed(op, sessionID, up, w.frame)
+		close(w.sent)
 	}}
 }
 
@@ -168,6 +169,9 @@ func (c *conn) relayed(op, sessionID string, up *upstream, f wire.Frame) {
 		c.mu.Lock()
 		if r := c.remotes[sessionID]; r != nil && r.up == up {
 			r.userID = f.UserID
+			if f.Pos != nil {
+				r.joinPos = *f.Pos
+			}
 		}
 		c.mu.Unlock()
 	case f.Type == wire.FrameResult && (op == wire.OpRelease || op == wire.OpHold):
@@ -268,7 +272,7 @@ func (c *conn) remoteEvents(up *upstream, f wire.Frame) {
 	}
 	gone := f.State == "closed"
 	for _, ev := range f.Events {
-		gone = gone || (ev.Kind == "partyLeft" && ev.From.UserID != "" && ev.From.UserID == r.userID)
+		gone = gone || (ev.Kind == "partyLeft" && ev.From.UserID != "" && ev.From.UserID == r.userID && ev.Pos > r.joinPos)
 	}
 	if gone {
 		c.dropRemote(f.SessionID, up)
