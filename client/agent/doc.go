@@ -10,4 +10,12 @@
 // A Client has one goroutine reading the socket. Answers are matched to
 // requests by id; everything else (transcript events, answers nobody waits
 // for) arrives on Frames, which must be read.
+//
+// With Options.Nodes the client survives its node (failover.go): the
+// reading goroutine replaces a failed connection by one to the next node,
+// and one goroutine per session joins it again as the same party; events
+// already delivered are dropped from the replay, and a send under way is
+// sent again with its id once its session is joined again. A restored
+// frame (the session moved after its node failed) has the session joined
+// again the same way.
 package agent

@@ -28,6 +28,12 @@
 // id over the live, not draining nodes) of the sessions a draining node
 // still owns (takeover.go), off the renewal goroutine, one pass at a time.
 //
+// Agent sockets (agent.go): LocateAgent routes an agent's join like a
+// request (a dead owner's session is restored only with the session's
+// ChatServerWebapiToken, an HMAC under a key kept in the store, and
+// session-restore-extend-by agent or both); Follow waits on the clock until
+// a session whose node an agent socket lost has a live owner again.
+//
 // Concurrency: a Cluster is safe for concurrent use; mu guards the epochs of
 // the sessions this node owns. Lease renewal runs on a clock timer.
 package cluster

@@ -329,6 +329,7 @@ func TestImplemented(t *testing.T) {
 		"settings/session-password-enforce",
 		"settings/stop-abandoned-interaction",
 		"settings/session-restoration-mode",
+		"settings/session-restore-extend-by",
 		"settings/transcript-auto-save",
 		"settings/transcript-save-on-error",
 		"settings/transcript-resend-attempts", "settings/transcript-resend-delay",

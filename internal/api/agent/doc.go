@@ -26,4 +26,15 @@
 // the socket and its sessions go on. When the socket ends, for whatever
 // reason, its parties leave their sessions at once with reason 3
 // (disconnect).
+//
+// # Clusters
+//
+// With Options.Cluster (SetCluster) a socket reaches sessions other nodes
+// own (relay.go): it keeps one upstream socket per owner node, opened with
+// the agent's token and the ForwardedBy header, relays the frames of those
+// sessions there as they came and copies the upstream's events back; a
+// pump per upstream hands answers to the acknowledger, which sends them in
+// request order. When an upstream ends, one goroutine per session it
+// served follows the session (Cluster.Follow) and sends a restored frame
+// once it lives again. Upstreams and followers end with the socket.
 package agent
