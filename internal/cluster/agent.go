@@ -81,10 +81,12 @@ func (c *Cluster) ValidToken(sessionID, tok string) bool {
 // this node does not hold: a live owner's route, or, for a dead owner's
 // session, a claim and restoration here when the join carries the
 // session's token and session-restore-extend-by allows agents; otherwise
-// Route{Local: true} (the handler finds no session).
-func (c *Cluster) LocateAgent(ctx context.Context, sessionID, token string) (Route, error) {
+// Route{Local: true} (the handler finds no session). forwarded: the socket
+// is another node's (a draining owner's session is claimed here rather
+// than sent on).
+func (c *Cluster) LocateAgent(ctx context.Context, sessionID, token string, forwarded bool) (Route, error) {
 	induce := token != "" && c.ValidToken(sessionID, token)
-	return c.resolve(ctx, sessionID, c.opts.MayRestore == nil || c.opts.MayRestore("agent", induce))
+	return c.resolve(ctx, sessionID, c.opts.MayRestore == nil || c.opts.MayRestore("agent", induce), forwarded)
 }
 
 // URLs returns this node's listener URLs by port id.

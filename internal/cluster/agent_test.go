@@ -65,7 +65,7 @@ func TestLocateAgentRestoresWithToken(t *testing.T) {
 	}
 	// While a lives, a join with a valid token is routed to it.
 	mode = cluster.ExtendBoth
-	r, err := b.LocateAgent(ctx, "s0", a.WebapiToken("s0"))
+	r, err := b.LocateAgent(ctx, "s0", a.WebapiToken("s0"), false)
 	if err != nil || r.Local || r.Node != "a" || r.URLs["agent"] != "http://127.0.0.1:1" {
 		t.Fatalf("live owner: %+v, %v; want a's agent listener", r, err)
 	}
@@ -73,7 +73,7 @@ func TestLocateAgentRestoresWithToken(t *testing.T) {
 	for i, tc := range cases {
 		id := fmt.Sprintf("s%d", i)
 		mode = tc.mode
-		r, err := b.LocateAgent(ctx, id, tc.token(id))
+		r, err := b.LocateAgent(ctx, id, tc.token(id), false)
 		if err != nil || !r.Local {
 			t.Fatalf("case %d: %+v, %v; want served by b", i, r, err)
 		}

@@ -29,8 +29,8 @@ func (a agentCluster) NodeID() string { return a.c.NodeID() }
 
 func (a agentCluster) Token(sessionID string) string { return a.c.WebapiToken(sessionID) }
 
-func (a agentCluster) Locate(ctx context.Context, sessionID, token string) (agent.Location, error) {
-	r, err := a.c.LocateAgent(ctx, sessionID, token)
+func (a agentCluster) Locate(ctx context.Context, sessionID, token string, forwarded bool) (agent.Location, error) {
+	r, err := a.c.LocateAgent(ctx, sessionID, token, forwarded)
 	if err != nil {
 		return agent.Location{}, err
 	}

@@ -24,8 +24,10 @@ type Cluster interface {
 	// unknown and the local handler answers), or at a live owner's agent
 	// listener (Node, URL). token is the ChatServerWebapiToken the join
 	// carried ("" if none): with a valid one, and session-restore-extend-by
-	// agent or both, a dead owner's session is restored here.
-	Locate(ctx context.Context, sessionID, token string) (Location, error)
+	// agent or both, a dead owner's session is restored here. forwarded:
+	// the socket is another node's (the cluster claims a draining owner's
+	// session here rather than sending it on).
+	Locate(ctx context.Context, sessionID, token string, forwarded bool) (Location, error)
 	// Follow waits, after the socket to node lost, until the session has
 	// a live owner again (another node restored it, or this one did when
 	// session-restore-extend-by lets agents restore) or has ended.
@@ -94,14 +96,14 @@ func reqSession(req *request) string {
 // the cluster; it reports false when the request is applied here.
 func (c *conn) routeRemote(req *request) (pendingAck, bool) {
 	cl := c.h.opts.Cluster
-	if cl == nil || c.forwarded || !relayOps[req.Op] {
+	if cl == nil || !relayOps[req.Op] {
 		return pendingAck{}, false
 	}
 	id := reqSession(req)
 	if id == "" {
 		return pendingAck{}, false
 	}
-	if r := c.remoteOf(id); r != nil {
+	if r := c.remoteOf(id); r != nil && !c.forwarded {
 		return c.relay(r.up, req, id), true
 	}
 	if !enteringOps[req.Op] || c.member(id) != nil {
@@ -111,13 +113,13 @@ func (c *conn) routeRemote(req *request) (pendingAck, bool) {
 		return pendingAck{}, false
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, storeTimeout)
-	loc, err := cl.Locate(ctx, id, webapiToken(req.userData))
+	loc, err := cl.Locate(ctx, id, webapiToken(req.userData), c.forwarded)
 	cancel()
 	if err != nil {
 		return c.failed(req, fail(wire.CodeNodeDown, "", "session %s cannot be located in the cluster now: %v", id, err)), true
 	}
-	if loc.Local || loc.URL == "" {
-		return pendingAck{}, false
+	if loc.Local || loc.URL == "" || c.forwarded {
+		return pendingAck{}, false // a forwarded socket never relays again
 	}
 	up, err := c.upstreamTo(loc)
 	if err != nil {
