@@ -105,6 +105,7 @@ type cutProxy struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex // guards the following
 	down   bool
+	mute   bool // answers are dropped: requests reach the node, nothing comes back
 	conns  map[net.Conn]bool
 	closed bool
 }
@@ -145,14 +146,32 @@ func (p *cutProxy) serve() {
 		p.conns[c], p.conns[up] = true, true
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go p.pipe(c, up)
-		go p.pipe(up, c)
+		go p.pipe(c, up, true)
+		go p.pipe(up, c, false)
 	}
 }
 
-func (p *cutProxy) pipe(dst, src net.Conn) {
+// pipe copies src to dst; toBrowser says it carries the node's answers,
+// which Mute drops.
+func (p *cutProxy) pipe(dst, src net.Conn, toBrowser bool) {
 	defer p.wg.Done()
-	io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			mute := p.mute && toBrowser
+			p.mu.Unlock()
+			if !mute {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	dst.Close()
 	src.Close()
 	p.mu.Lock()
@@ -171,10 +190,18 @@ func (p *cutProxy) Cut() {
 	}
 }
 
+// Mute drops everything the node sends from now on, on every connection,
+// while the browser's requests still reach it.
+func (p *cutProxy) Mute() {
+	p.mu.Lock()
+	p.mute = true
+	p.mu.Unlock()
+}
+
 // Restore lets connections through again.
 func (p *cutProxy) Restore() {
 	p.mu.Lock()
-	p.down = false
+	p.down, p.mute = false, false
 	p.mu.Unlock()
 }
 
@@ -361,6 +388,16 @@ func (b *browser) downloaded(t *testing.T, sel string) string {
 	return ""
 }
 
+// settledConsole returns the number of console errors once those the
+// browser logged before this call have reached the collector (they arrive
+// asynchronously): one round trip, then a short pause for the reader.
+func (b *browser) settledConsole() int {
+	b.t.Helper()
+	eval[bool](b, `true`)
+	time.Sleep(100 * time.Millisecond)
+	return len(b.consoleErrors())
+}
+
 // networkFailure reports whether a console entry is the browser's own
 // report of a request that found no network (what Chromium logs for every
 // fetch or socket a cut connection breaks), which no page can prevent.
@@ -435,12 +472,12 @@ func TestWidget(t *testing.T) {
 	shots := screenshotDir(t)
 	browserCtx := allocator(t, exe)
 	var all []*browser
-	drops := map[*browser][2]int{} // console entries logged during a deliberate network drop
+	drops := map[*browser][][2]int{} // console entries logged during a deliberate network drop
 	defer func() {
 		for _, b := range all {
 			var errs []string
 			for i, e := range b.consoleErrors() {
-				if w, ok := drops[b]; ok && i >= w[0] && i < w[1] && networkFailure(e) {
+				if slices.ContainsFunc(drops[b], func(w [2]int) bool { return i >= w[0] && i < w[1] }) && networkFailure(e) {
 					t.Logf("%s: during the network drop the browser logged %q", b.name, e)
 					continue
 				}
@@ -603,13 +640,31 @@ func TestWidget(t *testing.T) {
 		c.poll(`document.querySelector('.cfb-status').textContent.includes('Not sent') && document.querySelector('[data-testid=chat-input]').value === 'Are you there?'`)
 		proxy.Restore()
 		c.poll(shownOnce("Sent while you were offline"))
-		drops[c] = [2]int{dropFrom, len(c.consoleErrors())}
+		drops[c] = append(drops[c], [2]int{dropFrom, c.settledConsole()})
 		c.do("send again", chromedp.Focus(chromedp.CSS(`[data-testid=chat-input]`)), chromedp.KeyEvent(kb.Enter))
 		c.poll(shownOnce("Are you there?"))
 		ana.wait("the retried message", message("Are you there?"))
 		if n := ana.count(message("Are you there?")); n != 1 {
 			t.Errorf("the agent got the retried message %d times", n)
 		}
+		// An answer lost on the way back: the node takes the message, the
+		// connection dies before the widget hears so, and the customer sends
+		// it again — with the same clientMessageId, so it is there once.
+		dropFrom = len(c.consoleErrors())
+		proxy.Mute()
+		c.write("Did this arrive?")
+		ana.wait("the message whose answer is lost", message("Did this arrive?"))
+		proxy.Cut()
+		c.poll(`document.querySelector('.cfb-status').textContent.includes('Not sent') && document.querySelector('[data-testid=chat-input]').value === 'Did this arrive?'`)
+		proxy.Restore()
+		c.do("send it again", chromedp.Focus(chromedp.CSS(`[data-testid=chat-input]`)), chromedp.KeyEvent(kb.Enter))
+		c.poll(shownOnce("Did this arrive?") + ` && document.querySelector('[data-testid=chat-input]').value === '' && !document.querySelector('.cfb-status').textContent.includes('Not sent')`)
+		ana.send(agent.Message{Text: "Yes, once"})
+		c.poll(shownOnce("Yes, once"))
+		if n := ana.count(message("Did this arrive?")); n != 1 {
+			t.Errorf("the agent got the message sent twice %d times", n)
+		}
+		drops[c] = append(drops[c], [2]int{dropFrom, c.settledConsole()})
 		noDuplicates(t, c)
 
 		// An inactivity alert (the node's clock moves past timeout-alert).
@@ -682,7 +737,7 @@ func TestWidget(t *testing.T) {
 		ana.send(agent.Message{Text: "Sent during the drop"})
 		proxy.Restore()
 		c.poll(shownOnce("Sent during the drop"))
-		drops[c] = [2]int{dropFrom, len(c.consoleErrors())}
+		drops[c] = append(drops[c], [2]int{dropFrom, c.settledConsole()})
 		noDuplicates(t, c)
 		before := eval[string](c, widgetItems)
 		c.do("reload", chromedp.Reload())

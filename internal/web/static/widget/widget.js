@@ -375,7 +375,8 @@
     };
   }
   function reconnect() {
-    say('Connection lost, reconnecting…');
+    // A message that could not be sent says so until the connection is back.
+    if (!status.textContent.startsWith('Not sent')) say('Connection lost, reconnecting…');
     clearTimeout(retryTimer);
     retryTimer = setTimeout(connect, Math.min(10000, 500 * 2 ** retry++));
   }
@@ -530,6 +531,8 @@
       compose.requestSubmit();
     }
   });
+  // A keypress that arrives on its own (input methods, automation) must not leave a newline behind.
+  input.addEventListener('keypress', (e) => { if (e.key === 'Enter' && !e.shiftKey) e.preventDefault(); });
   input.addEventListener('input', () => {
     if (!chat || chat.ended) return;
     if (!typingSent && input.value.trim()) {
