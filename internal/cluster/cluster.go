@@ -48,6 +48,10 @@ type Cluster struct {
 
 	mu       sync.Mutex // guards the following
 	epochs   map[string]int64
+	// lost keeps the stale epoch of each session lost to a newer owner:
+	// a copy still in use here (a party on a socket holds it) goes on
+	// writing with it and is refused, never with 0, which is unfenced.
+	lost     map[string]int64
 	urls     map[string]string
 	draining bool
 	timer    clock.Timer
@@ -77,7 +81,7 @@ func New(opts Options) *Cluster {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Cluster{opts: opts, epochs: make(map[string]int64), claims: make(map[string]*claim)}
+	return &Cluster{opts: opts, epochs: make(map[string]int64), lost: make(map[string]int64), claims: make(map[string]*claim)}
 }
 
 // NodeID returns this node's id.
@@ -152,11 +156,16 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Epoch returns the owner epoch this node holds for a session, 0 if none.
+// Epoch returns the owner epoch this node holds for a session — the
+// stale one of a session it lost (writes with it are refused) — or 0 if
+// it never owned it.
 func (c *Cluster) Epoch(sessionID string) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.epochs[sessionID]
+	if e, ok := c.epochs[sessionID]; ok {
+		return e
+	}
+	return c.lost[sessionID]
 }
 
 // Owned returns how many sessions this node owns.
@@ -169,6 +178,7 @@ func (c *Cluster) Owned() int {
 func (c *Cluster) setEpoch(id string, epoch int64) {
 	c.mu.Lock()
 	c.epochs[id] = epoch
+	delete(c.lost, id)
 	c.mu.Unlock()
 }
 
@@ -176,8 +186,11 @@ func (c *Cluster) setEpoch(id string, epoch int64) {
 // session as fenced: another node owns it now. The local copy is dropped.
 func (c *Cluster) Lost(sessionID string) {
 	c.mu.Lock()
-	_, had := c.epochs[sessionID]
+	epoch, had := c.epochs[sessionID]
 	delete(c.epochs, sessionID)
+	if had {
+		c.lost[sessionID] = epoch
+	}
 	c.mu.Unlock()
 	if had {
 		c.opts.Log.Warn("cluster: session lost to a newer owner; local copy dropped", "session", sessionID, "node", c.opts.NodeID)
@@ -194,7 +207,12 @@ func (c *Cluster) Release(ctx context.Context, sessionID string) error {
 	c.mu.Lock()
 	epoch, ok := c.epochs[sessionID]
 	delete(c.epochs, sessionID)
+	_, lost := c.lost[sessionID]
+	delete(c.lost, sessionID)
 	c.mu.Unlock()
+	if lost {
+		return store.ErrFenced // a copy of a session another node owns
+	}
 	if !ok {
 		return nil
 	}
