@@ -46,8 +46,8 @@ type Options struct {
 type Cluster struct {
 	opts Options
 
-	mu       sync.Mutex // guards the following
-	epochs   map[string]int64
+	mu     sync.Mutex // guards the following
+	epochs map[string]int64
 	// lost keeps the stale epoch of each session lost to a newer owner:
 	// a copy still in use here (a party on a socket holds it) goes on
 	// writing with it and is refused, never with 0, which is unfenced.
