@@ -155,6 +155,7 @@ func TestDeskSupervisionAndResponses(t *testing.T) {
 	sup.screenshot(shots, "console-live")
 	sup.do("monitor", chromedp.Click(chromedp.CSS(`[data-testid=console-chat] [data-testid=console-monitor]`)))
 	sup.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('My lamp flickers'))`)
+	sup.poll(`document.querySelector('[role=tabpanel]:not([hidden]) .info').textContent.includes('kim@example.com')`) // the user data beside it
 	if v := eval[string](sup, `document.querySelector('[data-testid=desk-visibility]').value`); v != "VIP" {
 		t.Fatalf("a monitoring supervisor writes with visibility %q", v)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/confab/confab/internal/kpi"
+	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
 )
@@ -111,6 +112,8 @@ type Interaction struct {
 	Customer    string    `json:"customer,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 	WaitSeconds int64     `json:"ageSeconds"`
+	// UserData is the attached data, shown beside a monitored chat.
+	UserData kv.Map `json:"userData"`
 }
 
 // Figure is one KPI counter.
@@ -183,7 +186,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		pic.Interactions = append(pic.Interactions, Interaction{ID: v.ID, SessionID: v.SessionID, Queue: v.Queue, Subject: v.Subject,
 			State: v.State, Async: v.Async, AgentID: v.AgentID, Agents: inChat[v.ID], Customer: customer(v),
-			CreatedAt: v.CreatedAt, WaitSeconds: max(0, int64(now.Sub(v.CreatedAt)/time.Second))})
+			CreatedAt: v.CreatedAt, WaitSeconds: max(0, int64(now.Sub(v.CreatedAt)/time.Second)), UserData: v.UserData})
 	}
 	if h.opts.Counters != nil {
 		desc := map[string]string{}

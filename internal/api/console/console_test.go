@@ -106,6 +106,11 @@ func TestPicture(t *testing.T) {
 					t.Errorf("queue %d = %+v, want %s waiting %d oldest %d s", i, q, tc.queues[i], tc.waiting[i], tc.oldest[i])
 				}
 			}
+			for _, ix := range pic.Interactions {
+				if ix.UserData.String("ChatServerSessionId") != ix.SessionID {
+					t.Errorf("chat %s carries user data %v", ix.ID, ix.UserData)
+				}
+			}
 			found := false
 			for _, f := range pic.KPI {
 				if f.Name == "flex_users_current" {

@@ -79,7 +79,7 @@ export function createConsole({ $, el, request, openChat, chats, flash, api }) {
       // monitor: VIP, seen by supervisors only (the customer and the agents are not told); coach:
       // INT, the agents see it. Either may barge in from the chat's tab.
       const r = await request(op, { sessionId: it.sessionId });
-      openChat(r.sessionId, r.userId, { ...it, userData: {} }, 'SUPERVISOR', op === 'monitor' ? 'VIP' : 'INT');
+      openChat(r.sessionId, r.userId, it, 'SUPERVISOR', op === 'monitor' ? 'VIP' : 'INT');
       load();
     } catch (err) {
       flash(`Could not ${op}: ${err.message}`);

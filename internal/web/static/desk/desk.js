@@ -171,9 +171,13 @@ async function poll() {
 }
 
 // The browser lets a page make sound only after a user gesture: the first one creates the context.
-document.addEventListener('pointerdown', () => {
+// A keyboard-only agent's first key press counts as that gesture too.
+const unlockAudio = () => {
   try { audio = audio || new AudioContext(); } catch { audio = null; }
-}, { once: true });
+  if (audio && audio.state === 'suspended') audio.resume().catch(() => {});
+};
+document.addEventListener('pointerdown', unlockAudio, { once: true });
+document.addEventListener('keydown', unlockAudio, { once: true });
 function alertSound() {
   if (!audio || audio.state !== 'running') return;
   const o = audio.createOscillator();
