@@ -46,6 +46,9 @@ type FailoverOptions struct {
 	Recover       time.Duration // kill mode: bound on the recovery
 	Duration      time.Duration // throughput mode
 	Kill          int           // the node killed
+	// AgentsAnywhere: agents on sockets of every node (relayed), with
+	// client/agent's failover; otherwise on their chat's owner.
+	AgentsAnywhere bool
 	Log           io.Writer
 }
 
@@ -141,7 +144,7 @@ func RunFailover(ctx context.Context, o FailoverOptions) (*FailoverResult, error
 	} else if pace <= 0 {
 		pace = time.Second
 	}
-	l, err := NewHALoad(ctx, f, HAOptions{Chats: o.Chats, AgentsPerNode: o.AgentsPerNode, Pace: pace, Log: o.Log})
+	l, err := NewHALoad(ctx, f, HAOptions{Chats: o.Chats, AgentsPerNode: o.AgentsPerNode, Pace: pace, AgentsAnywhere: o.AgentsAnywhere, Log: o.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +238,7 @@ func failoverCommand(ctx context.Context, args []string, exe string, stdout, std
 	fs.IntVar(&o.After, "after", 2, "kill mode: acknowledged messages per side and chat after the kill")
 	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "throughput mode: how long both sides send")
 	fs.IntVar(&o.Kill, "kill", 0, "kill mode: the node to kill (0-based)")
+	fs.BoolVar(&o.AgentsAnywhere, "agents-anywhere", true, "agents on sockets of every node (relayed to the owner; client/agent fails over); false: on the owner's node")
 	jsonPath := fs.String("json", "", "write the result as JSON to this `file`")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return ErrUsage

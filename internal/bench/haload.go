@@ -40,6 +40,11 @@ type HAOptions struct {
 	// Pace is the pause between one side's messages (0: as fast as they
 	// are acknowledged).
 	Pace time.Duration
+	// AgentsAnywhere puts each chat's agent on a socket of any node, not
+	// only its owner's (the agent protocol relays to the owner), and lets
+	// client/agent's failover (Options.Nodes) move a socket whose node
+	// died and join its sessions again as the same parties.
+	AgentsAnywhere bool
 	// SingleHome creates every chat on node HomeNode (a drain's load)
 	// instead of spreading them over the nodes.
 	SingleHome bool
@@ -158,15 +163,23 @@ func (l *HALoad) newChat(ctx context.Context, i int) (*haChat, error) {
 		home = l.o.HomeNode
 	}
 	ch := &haChat{i: i, home: home, subNode: (home + i/n) % n, got: map[string]int{}}
-	// Node home's desks, in turn.
+	// Node home's desks, in turn; with AgentsAnywhere every desk in turn,
+	// whatever its node.
 	ch.desk = l.desks[home+n*((i/n)%l.o.AgentsPerNode)]
+	if l.o.AgentsAnywhere {
+		ch.desk = l.desks[(i/n)%len(l.desks)]
+	}
 	c, _, err := l.client(home).RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: fmt.Sprint("ha-", i)})
 	if err != nil {
 		return nil, err
 	}
 	ch.cust = c
 	ch.subc = l.client(ch.subNode).Resume(c.Service, c.ID, c.UserID, c.SecureKey, c.Alias())
-	conn, err := ch.desk.conn(ctx, l, home)
+	node := home
+	if l.o.AgentsAnywhere {
+		node = ch.desk.home
+	}
+	conn, err := ch.desk.conn(ctx, l, node)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +203,13 @@ func (d *haDesk) conn(ctx context.Context, l *HALoad, node int) (*agent.Client, 
 	}
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	c, err := agent.Dial(dctx, l.f.Nodes[node].URLs.Agent, d.token, &agent.Options{FrameBuffer: 1 << 12, HTTPClient: l.hc})
+	opts := &agent.Options{FrameBuffer: 1 << 12, HTTPClient: l.hc}
+	if l.o.AgentsAnywhere {
+		for k := 1; k < len(l.f.Nodes); k++ {
+			opts.Nodes = append(opts.Nodes, l.f.Nodes[(node+k)%len(l.f.Nodes)].URLs.Agent)
+		}
+	}
+	c, err := agent.Dial(dctx, l.f.Nodes[node].URLs.Agent, d.token, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +372,11 @@ func (l *HALoad) sendAgent(ctx context.Context, c *haChat) {
 		// protocol deduplicates per socket only): the next has a new one.
 		text := fmt.Sprintf("a-%d-%d", c.i, k)
 		sent := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		wait := 5 * time.Second
+		if l.o.AgentsAnywhere {
+			wait = 30 * time.Second // the client sends it again once it has rejoined
+		}
+		sctx, cancel := context.WithTimeout(ctx, wait)
 		_, err := conn.Send(sctx, c.cust.ID, agent.Message{Text: text})
 		cancel()
 		if err == nil {
@@ -362,9 +385,11 @@ func (l *HALoad) sendAgent(ctx context.Context, c *haChat) {
 			continue
 		}
 		l.failed.Add(1)
-		c.mu.Lock()
-		c.conn = nil // rejoin: the socket or the session's node is gone
-		c.mu.Unlock()
+		if !l.o.AgentsAnywhere { // there the client rejoins by itself
+			c.mu.Lock()
+			c.conn = nil // rejoin: the socket or the session's node is gone
+			c.mu.Unlock()
+		}
 		sleepCtx(ctx, 100*time.Millisecond)
 	}
 }

@@ -133,12 +133,14 @@ func drainState(ctx context.Context, p *bench.Process) (live, owned int, err err
 // TestClusterScaleSIGKILL is the full-size cluster test: 3 nodes on
 // one PostgreSQL, 300 chats (CONFAB_HA_CHATS), each with its customer on
 // WebSocket push — through its owner for a third of them, forwarded through
-// another node for the rest — and an agent on a socket of the owner (5 per
-// node), both sides sending every second. Node 0 is killed with SIGKILL
-// mid-stream. Every one of its chats must be restored on a survivor and
-// answer again on both sides (customers move with client/chatv2's node
-// list and subscribe again from their position; agents open sockets on the
-// survivors and join again where the chat now lives), with 0 acknowledged
+// another node for the rest — and an agent on a socket of any node (5 per
+// node; two thirds of the chats are relayed to their owner), both sides
+// sending every second. Node 0 is killed with SIGKILL mid-stream. Every one
+// of its chats must be restored on a survivor and answer again on both
+// sides (customers move with client/chatv2's node list and subscribe again
+// from their position; agents on the survivors' sockets are told where the
+// chat lives and join again as the same party, agents on node 0's sockets
+// move with client/agent's node list and do the same), with 0 acknowledged
 // messages lost and 0 duplicates, in the transcripts and on the push
 // channels; the owners table, sampled every 100 ms, never shows one epoch
 // of a session on two nodes or an epoch going back; at the end every
@@ -160,7 +162,7 @@ func TestClusterScaleSIGKILL(t *testing.T) {
 	}
 	defer f.Close()
 	ids := nodeIDs(t, f)
-	l, err := bench.NewHALoad(ctx, f, bench.HAOptions{Chats: chats, AgentsPerNode: 5, Pace: time.Second})
+	l, err := bench.NewHALoad(ctx, f, bench.HAOptions{Chats: chats, AgentsPerNode: 5, Pace: time.Second, AgentsAnywhere: true})
 	if err != nil {
 		t.Fatal(err)
 	}
