@@ -49,7 +49,7 @@ type FailoverOptions struct {
 	// AgentsAnywhere: agents on sockets of every node (relayed), with
 	// client/agent's failover; otherwise on their chat's owner.
 	AgentsAnywhere bool
-	Log           io.Writer
+	Log            io.Writer
 }
 
 // FailoverResult is a failover run's outcome.
