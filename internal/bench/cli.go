@@ -39,6 +39,10 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	fs.DurationVar(&o.PollInterval, "poll-interval", time.Second, "poll: interval between refreshes")
 	fs.IntVar(&o.SessionsPerAgent, "sessions-per-agent", 0, "sessions one agent socket holds (default 50; the server allows 100)")
 	fs.BoolVar(&o.Offers, "offers", false, "dense: agents are ready desks that take the server's offers (capacity = sessions-per-agent) instead of accepting chats themselves")
+	fs.StringVar(&o.AutoSave, "auto-save", "", "the child server's transcript-auto-save: 1 (default), 0, or for throughput both: rounds alternating 1 and 0, with the issue's ratio goals")
+	fs.Float64Var(&o.Rate, "rate", 0, "throughput: first a phase where all senders together offer this many messages per second, for CPU per message (default 2000 with --auto-save both)")
+	fs.DurationVar(&o.RateDuration, "rate-duration", 0, "throughput: length of the --rate phase (default 10s)")
+	fs.IntVar(&o.Rounds, "rounds", 1, "throughput --auto-save both: pairs of runs (1 then 0, 0 then 1, ...)")
 	target := fs.String("target", "", "drive a running server instead of starting one: a base URL, or webapi=URL,agent=URL,esp=URL,health=URL")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "with --target: the server's [admin] token")
 	fs.StringVar(&o.ESPToken, "esp-token", "", "with --target: the server's [esp] token")
@@ -114,6 +118,9 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 		o.ServerConfig = string(b)
 	}
 
+	if o.AutoSave == "both" {
+		return compareCommand(ctx, o, stdout, *jsonPath, *htmlPath)
+	}
 	res, err := Run(ctx, o)
 	if err != nil {
 		return fmt.Errorf("bench %s: %w", o.Scenario, err)
@@ -133,6 +140,31 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	}
 	if !res.Pass {
 		return fmt.Errorf("bench %s FAILED: %s", o.Scenario, strings.Join(res.Failures, "; "))
+	}
+	return nil
+}
+
+// compareCommand runs and reports `throughput --auto-save both`.
+func compareCommand(ctx context.Context, o Options, stdout io.Writer, jsonPath, htmlPath string) error {
+	c, err := RunCompare(ctx, o)
+	if err != nil {
+		return fmt.Errorf("bench %s: %w", o.Scenario, err)
+	}
+	out := bufio.NewWriter(stdout)
+	c.WriteTable(out)
+	out.Flush()
+	var errs []error
+	if jsonPath != "" {
+		errs = append(errs, c.WriteJSON(jsonPath))
+	}
+	if htmlPath != "" {
+		errs = append(errs, c.WriteHTML(htmlPath))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if !c.Pass {
+		return fmt.Errorf("bench %s FAILED: %s", o.Scenario, strings.Join(c.Failures, "; "))
 	}
 	return nil
 }

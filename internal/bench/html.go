@@ -162,6 +162,15 @@ func (r *Result) WriteHTML(path string) error {
 		{"vs reference", fmt.Sprintf("%.1f× (%s)", r.RefRatio, r.RefRatioOf)},
 		{"goal", goalText(r)},
 	}
+	if r.AutoSave != "" {
+		rows = append(rows, [2]string{"transcript-auto-save", r.AutoSave})
+	}
+	if p := r.Rated; p != nil {
+		rows = append(rows, [2]string{"fixed-rate phase", p.describe()})
+	}
+	for _, g := range r.Goals {
+		rows = append(rows, [2]string{"goal check", g.String()})
+	}
 	for k, v := range r.Extra {
 		rows = append(rows, [2]string{k, fmt.Sprint(v)})
 	}

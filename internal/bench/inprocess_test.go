@@ -43,7 +43,7 @@ func TestInProcess(t *testing.T) {
 	}
 	adminTok, espTok := randomToken(), randomToken()
 	cfgPath := filepath.Join(dir, "confab.ini")
-	if err := os.WriteFile(cfgPath, []byte(benchConfig(adminTok, espTok, "")), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(benchConfig(adminTok, espTok, os.Getenv("CONFAB_BENCH_AUTOSAVE"), "")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, _, err := config.Load(cfgPath)

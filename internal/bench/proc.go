@@ -85,6 +85,8 @@ type ServerOptions struct {
 	Dir string
 	// ExtraConfig is appended to the generated INI file.
 	ExtraConfig string
+	// AutoSave is the transcript-auto-save the file sets ("1" when empty).
+	AutoSave string
 	// Env is added to the child's environment.
 	Env []string
 	// StartTimeout bounds the wait for readiness (default 60 s).
@@ -123,10 +125,13 @@ type Process struct {
 // acknowledged message durable, no session limit, no per-address or
 // per-party rate limits (one address drives every customer), tokens the
 // generator knows.
-func benchConfig(adminToken, espToken, extra string) string {
+func benchConfig(adminToken, espToken, autoSave, extra string) string {
+	if autoSave == "" {
+		autoSave = "1"
+	}
 	return fmt.Sprintf(`; written by confab bench
 [settings]
-transcript-auto-save = 1
+transcript-auto-save = %s
 limit-for-sessions = 1000000
 limit-for-flex-users = 1000000
 ; dormant customers of the async scenario send nothing for minutes
@@ -142,7 +147,7 @@ token = %s
 
 [esp]
 token = %s
-%s`, adminToken, espToken, extra)
+%s`, autoSave, adminToken, espToken, extra)
 }
 
 func randomToken() string {
@@ -174,7 +179,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Process, error) {
 	p.DataDir = filepath.Join(p.Dir, "data")
 	p.ConfigPath = filepath.Join(p.Dir, "confab.ini")
 	p.LogPath = filepath.Join(p.Dir, "server.log")
-	if err := os.WriteFile(p.ConfigPath, []byte(benchConfig(p.AdminToken, p.ESPToken, opts.ExtraConfig)), 0o600); err != nil {
+	if err := os.WriteFile(p.ConfigPath, []byte(benchConfig(p.AdminToken, p.ESPToken, opts.AutoSave, opts.ExtraConfig)), 0o600); err != nil {
 		p.cleanup()
 		return nil, fmt.Errorf("start server: write config: %w", err)
 	}

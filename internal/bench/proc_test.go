@@ -83,7 +83,7 @@ func TestCheckLocal(t *testing.T) {
 // something else than documented.
 func TestBenchConfigLoads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.ini")
-	if err := os.WriteFile(path, []byte(benchConfig("a", "e", "")), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(benchConfig("a", "e", "", "")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, warnings, err := config.Load(path)

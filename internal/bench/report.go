@@ -23,6 +23,9 @@ type Result struct {
 	Machine   Machine   `json:"machine"`
 	Target    Endpoints `json:"target"`
 	Customers string    `json:"customers"`
+	// AutoSave is the server's transcript-auto-save ("1" unless the run
+	// asked for another).
+	AutoSave string `json:"auto_save,omitempty"`
 	// Options as resolved (defaults filled in).
 	Sessions        int     `json:"option_sessions"`
 	DurationOption  float64 `json:"option_duration_sec"`
@@ -86,6 +89,13 @@ type Result struct {
 	GoalMisses []string `json:"goal_misses,omitempty"`
 	RefRatio   float64  `json:"reference_ratio"`
 	RefRatioOf string   `json:"reference_ratio_of"`
+	// Goals are the issue's goals one by one, each met or missed (dense,
+	// throughput).
+	Goals []GoalCheck `json:"goals,omitempty"`
+	// Rated is the throughput scenario's fixed-rate phase (--rate), where
+	// CPU per message is measured at an offered rate the server keeps up
+	// with.
+	Rated *RatedPhase `json:"rated_phase,omitempty"`
 
 	Series   []Sample `json:"series"`
 	Failures []string `json:"failures,omitempty"`
@@ -98,7 +108,7 @@ type Result struct {
 
 func newResult(o *Options) *Result {
 	r := &Result{Scenario: o.Scenario, Command: o.Command, Date: time.Now().UTC().Truncate(time.Second),
-		Machine: thisMachine(), Customers: o.Customers, Sessions: o.Sessions,
+		Machine: thisMachine(), Customers: o.Customers, Sessions: o.Sessions, AutoSave: o.AutoSave,
 		DurationOption: o.Duration.Seconds(), Extra: map[string]any{}}
 	if o.Scenario == "dense" {
 		r.SessionLength = o.SessionLength.Seconds()
@@ -202,6 +212,12 @@ func (r *Result) WriteTable(w io.Writer) {
 	row("server CPU", "%.2f s in the run (%.2f s total); generator %.1f s", r.ServerCPUSeconds, r.ServerCPUSecondsTotal, r.GeneratorCPUSeconds)
 	row("server RSS peak", "%s (baseline %s, end %s)", mib(r.ServerRSSPeakBytes), mib(r.ServerRSSBaselineBytes), mib(r.ServerRSSEndBytes))
 	row("CPU per delivered message", "%.1f µs", r.CPUMicrosPerDelivered)
+	if r.AutoSave != "" {
+		row("transcript-auto-save", "%s", r.AutoSave)
+	}
+	if p := r.Rated; p != nil {
+		row("fixed-rate phase", "%s", p.describe())
+	}
 	row("memory per session", "%.0f bytes", r.MemoryPerSessionBytes)
 	keys := make([]string, 0, len(r.Extra))
 	for k := range r.Extra {
@@ -213,6 +229,9 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	row("vs reference", "%.1f× (%s)", r.RefRatio, r.RefRatioOf)
 	row("goal", "%s", goalText(r))
+	for _, g := range r.Goals {
+		row("goal check", "%s", g)
+	}
 	if r.Pass {
 		row("result", "PASS (correct)")
 	} else {

@@ -54,6 +54,18 @@ type Options struct {
 	// SessionsPerAgent, set themselves ready and accept what the server
 	// offers them, instead of accepting the chat of their session.
 	Offers bool
+	// AutoSave is the child server's transcript-auto-save: "1" (the
+	// default: every acknowledged message durable), "0", or, for
+	// throughput, "both": rounds alternating 1 and 0 (RunCompare).
+	AutoSave string
+	// Rate (throughput), when > 0, adds a phase before the full-speed one
+	// in which all senders together offer Rate messages per second for
+	// RateDuration, to measure CPU per message at a rate the server keeps
+	// up with (see rated.go).
+	Rate         float64
+	RateDuration time.Duration
+	// Rounds is the number of auto-save 1/0 pairs with AutoSave "both".
+	Rounds int
 
 	// Target, when set, is an already running server; AdminToken, ESPToken
 	// and AgentTokens must then be given. Otherwise Exe is started as a
@@ -112,6 +124,31 @@ func (o *Options) Defaults() error {
 	}
 	if o.Customers == "" {
 		o.Customers = ModeWS
+	}
+	switch o.AutoSave {
+	case "":
+		if o.Target == nil {
+			o.AutoSave = "1" // the generated configuration's; a --target's is its own
+		}
+	case "0", "1", "2":
+		if o.Target != nil {
+			return fmt.Errorf("--auto-save sets the child server's configuration; a --target has its own")
+		}
+	case "both":
+		if o.Scenario != "throughput" || o.Target != nil {
+			return fmt.Errorf("--auto-save both is for the throughput scenario with child servers (no --target)")
+		}
+	default:
+		return fmt.Errorf("--auto-save %q: want 0, 1, 2 or both", o.AutoSave)
+	}
+	if o.Rate < 0 {
+		return fmt.Errorf("--rate %v: want ≥ 0", o.Rate)
+	}
+	if o.Rate > 0 && o.RateDuration <= 0 {
+		o.RateDuration = 10 * time.Second
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 1
 	}
 	switch o.Customers {
 	case ModeWS, ModeLongPoll, ModePoll:

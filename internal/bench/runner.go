@@ -103,7 +103,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if o.Scenario == "abuse" {
 			extra = abuseConfig + extra
 		}
-		proc, err = StartServer(ctx, ServerOptions{Exe: o.Exe, Env: o.ServerEnv, ExtraConfig: extra, Prepare: prepare})
+		proc, err = StartServer(ctx, ServerOptions{Exe: o.Exe, Env: o.ServerEnv, ExtraConfig: extra, AutoSave: o.AutoSave, Prepare: prepare})
 		if err != nil {
 			return nil, err
 		}

@@ -130,6 +130,11 @@ func TestSmokeDense(t *testing.T) {
 	if want := 9 * res.SessionsCreated; res.MessagesSent != want {
 		t.Errorf("sent %d, want %d (2 workflow, 4 agent, 3 customer per session)", res.MessagesSent, want)
 	}
+	// The goals are reported one by one; the correctness ones must hold
+	// (the latency one is not judged here).
+	if len(res.Goals) != 3 || !res.Goals[1].Met || !res.Goals[2].Met {
+		t.Errorf("goal checks %+v; want p99, lost and duplicated, the last two met", res.Goals)
+	}
 }
 
 func TestSmokeAsync(t *testing.T) {
@@ -212,5 +217,55 @@ func TestSmokeAbuse(t *testing.T) {
 	}
 	if x["shutdown_clean"] != true {
 		t.Errorf("shutdown with stalled connections not clean: %v", res.Failures)
+	}
+}
+
+// TestSmokeThroughputCompare runs --auto-save both at a tiny size: two
+// rounds, one per setting, each with its fixed-rate phase, every message
+// delivered, and the four goals reported (met or not: speed is not judged).
+func TestSmokeThroughputCompare(t *testing.T) {
+	o := Options{Scenario: "throughput", Sessions: 2, Duration: time.Second, AutoSave: "both",
+		Rate: 40, RateDuration: time.Second, Exe: confabBinary(t)}
+	var log bytes.Buffer
+	o.Progress = &log
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	c, err := RunCompare(ctx, o)
+	if err != nil {
+		t.Fatalf("compare: %v\n%s", err, log.String())
+	}
+	var table bytes.Buffer
+	c.WriteTable(&table)
+	t.Logf("%s\n%s", log.String(), table.String())
+	if !c.Pass {
+		t.Fatalf("failed: %v", c.Failures)
+	}
+	if len(c.Rounds) != 2 || c.Rounds[0].AutoSave != "1" || c.Rounds[1].AutoSave != "0" {
+		t.Fatalf("rounds %d; want auto-save 1 then 0", len(c.Rounds))
+	}
+	for _, r := range c.Rounds {
+		if r.MessagesSent < 20 || r.MessagesDelivered != r.MessagesSent {
+			t.Errorf("auto-save %s: sent %d, delivered %d; want every message delivered", r.AutoSave, r.MessagesSent, r.MessagesDelivered)
+		}
+		p := r.Rated
+		if p == nil || p.Sent == 0 || p.Delivered != p.Sent || p.ServerCPUSeconds <= 0 {
+			t.Errorf("auto-save %s: fixed-rate phase %+v; want messages sent, all delivered, CPU measured", r.AutoSave, p)
+		}
+		if len(r.Goals) != 1 {
+			t.Errorf("auto-save %s: goals %+v; want the delivered-per-second one", r.AutoSave, r.Goals)
+		}
+	}
+	if len(c.Goals) != 4 || !c.Goals[3].Met {
+		t.Errorf("goals %+v; want four, the correctness one met", c.Goals)
+	}
+	if c.MemoryDeliveredPerSec <= 0 || c.DeliveredRatio <= 0 {
+		t.Errorf("delivered: durable %.0f, memory %.0f, ratio %.3f", c.DurableDeliveredPerSec, c.MemoryDeliveredPerSec, c.DeliveredRatio)
+	}
+	dir := t.TempDir()
+	if err := c.WriteJSON(filepath.Join(dir, "c.json")); err != nil {
+		t.Error(err)
+	}
+	if err := c.WriteHTML(filepath.Join(dir, "c.html")); err != nil {
+		t.Error(err)
 	}
 }

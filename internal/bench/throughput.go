@@ -12,6 +12,8 @@ import (
 // at a time: the next goes once the previous was acknowledged, hence
 // durable) for Duration. Every message has one recipient, the other side.
 // The rates are taken over the sending phase plus the drain that follows.
+// With Rate set, a fixed-rate phase (rated.go) comes first on the same
+// sessions; the full-speed window starts after it.
 
 func throughputAgents(o *Options) int { return agentsFor(o.Sessions, o.SessionsPerAgent) }
 
@@ -52,6 +54,21 @@ func runThroughput(ctx context.Context, e *env, res *Result) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	var parties []*Party
+	for _, p := range pairs {
+		if p != nil {
+			parties = append(parties, p.c.party, p.as.party)
+		}
+	}
+	if o.Rate > 0 {
+		var senders []pacedSender
+		for _, p := range pairs {
+			if p != nil {
+				senders = append(senders, p.c.send, func(ctx context.Context) error { return p.as.send(ctx, VisAll) })
+			}
+		}
+		runRated(ctx, e, res, senders, parties)
+	}
 	e.logf("throughput: %d sessions ready; sending for %v", e.m.Concurrent(), o.Duration)
 
 	w := e.startWindow()
@@ -75,12 +92,6 @@ func runThroughput(ctx context.Context, e *env, res *Result) error {
 	}
 	wg.Wait()
 	// Drain: every acknowledged message must arrive.
-	var parties []*Party
-	for _, p := range pairs {
-		if p != nil {
-			parties = append(parties, p.c.party, p.as.party)
-		}
-	}
 	waitAll(ctx, e, parties, 15*time.Second)
 	e.endWindow(w, res)
 	for _, p := range pairs {

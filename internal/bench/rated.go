@@ -1,0 +1,122 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// RatedPhase is the throughput scenario's fixed-rate phase: the same
+// sessions, every sender paced so that together they offer OfferedPerSec
+// messages per second, each still sent only once the previous one was
+// acknowledged. At a rate the server keeps up with, the server's CPU per
+// delivered message compares the cost of one message between
+// configurations (issue 17: auto-save 1 against 0 at 2,000 messages per
+// second) without the comparison depending on how far each saturates.
+type RatedPhase struct {
+	OfferedPerSec   float64 `json:"offered_per_sec"`
+	DurationSec     float64 `json:"duration_sec"` // pacing plus the drain
+	Sent            int64   `json:"messages_sent"`
+	Delivered       int64   `json:"messages_delivered"`
+	DeliveredPerSec float64 `json:"messages_delivered_per_sec"`
+	// KeptUp says the senders offered the rate: every sender was behind its
+	// schedule by less than one interval at the end.
+	KeptUp bool `json:"kept_up"`
+	// ServerCPUSeconds is the child's utime+stime over the phase; 0 with
+	// --target (no process to measure).
+	ServerCPUSeconds      float64 `json:"server_cpu_seconds"`
+	CPUMicrosPerDelivered float64 `json:"cpu_us_per_delivered_message"`
+	GeneratorCPUSeconds   float64 `json:"generator_cpu_seconds"`
+	LoadAvgStart          string  `json:"loadavg_start"`
+	LoadAvgEnd            string  `json:"loadavg_end"`
+}
+
+func (p *RatedPhase) describe() string {
+	kept := "kept up"
+	if !p.KeptUp {
+		kept = "did NOT keep up"
+	}
+	return fmt.Sprintf("%.0f msg/s offered for %.1f s (%s): %d delivered (%.0f/s), server CPU %.2f s = %.1f µs per delivered message, load %s → %s",
+		p.OfferedPerSec, p.DurationSec, kept, p.Delivered, p.DeliveredPerSec, p.ServerCPUSeconds, p.CPUMicrosPerDelivered, p.LoadAvgStart, p.LoadAvgEnd)
+}
+
+// pacedSender is one sender of the fixed-rate phase.
+type pacedSender func(ctx context.Context) error
+
+// runRated paces senders for e.o.RateDuration at e.o.Rate messages per
+// second in all, waits until parties hold everything, and records the phase.
+func runRated(ctx context.Context, e *env, res *Result, senders []pacedSender, parties []*Party) {
+	o := e.o
+	n := len(senders)
+	if n == 0 || o.Rate <= 0 {
+		return
+	}
+	interval := time.Duration(float64(time.Second) * float64(n) / o.Rate)
+	p := &RatedPhase{OfferedPerSec: o.Rate, LoadAvgStart: loadAvg(), KeptUp: true}
+	e.logf("throughput: fixed-rate phase, %.0f messages/s from %d senders (one every %v each) for %v",
+		o.Rate, n, interval, o.RateDuration)
+	var cpu0 float64
+	if e.proc != nil {
+		if st, err := e.proc.Stat(); err == nil {
+			cpu0 = st.CPUSeconds
+		}
+	}
+	gen0 := selfCPU()
+	sent0, dlv0 := e.tr.Sent.Load(), e.tr.Delivered.Load()
+	t0 := time.Now()
+	end := t0.Add(o.RateDuration)
+	var wg sync.WaitGroup
+	var mu sync.Mutex // guards p.KeptUp
+	for i, send := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Spread the senders over one interval so the offered load is
+			// even, not a burst every interval.
+			next := t0.Add(interval * time.Duration(i) / time.Duration(n))
+			for {
+				if !next.Before(end) {
+					return
+				}
+				if d := time.Until(next); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-ctx.Done():
+						return
+					}
+				}
+				if send(ctx) != nil {
+					return
+				}
+				next = next.Add(interval)
+				if late := time.Since(next); late > interval {
+					mu.Lock()
+					p.KeptUp = false
+					mu.Unlock()
+					next = time.Now() // do not burst to catch up
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	waitAll(ctx, e, parties, 15*time.Second)
+	p.DurationSec = round1(time.Since(t0).Seconds())
+	p.Sent = e.tr.Sent.Load() - sent0
+	p.Delivered = e.tr.Delivered.Load() - dlv0
+	if p.DurationSec > 0 {
+		p.DeliveredPerSec = round1(float64(p.Delivered) / time.Since(t0).Seconds())
+	}
+	if e.proc != nil {
+		if st, err := e.proc.Stat(); err == nil {
+			p.ServerCPUSeconds = float64(int64((st.CPUSeconds-cpu0)*1000+0.5)) / 1000
+		}
+	}
+	if p.Delivered > 0 && p.ServerCPUSeconds > 0 {
+		p.CPUMicrosPerDelivered = round1(p.ServerCPUSeconds * 1e6 / float64(p.Delivered))
+	}
+	p.GeneratorCPUSeconds = round1(selfCPU() - gen0)
+	p.LoadAvgEnd = loadAvg()
+	res.Rated = p
+	e.logf("throughput: fixed-rate phase done: %s", p.describe())
+}
