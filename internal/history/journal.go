@@ -67,6 +67,8 @@ type Journal struct {
 
 	done chan struct{} // closed when the worker has drained and exited
 	rs   resender      // retries of failed event writes (resend.go)
+	// fastEncode: Event and Header are the layout appendStored writes.
+	fastEncode bool
 }
 
 // op is a record write run by the worker, in order.
@@ -105,7 +107,8 @@ func New(opts Options) *Journal {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	j := &Journal{opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{}), last: make(map[string]*result), headers: make(map[string]*Header)}
+	j := &Journal{opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{}), last: make(map[string]*result), headers: make(map[string]*Header),
+		fastEncode: storedLayoutKnown()}
 	go j.run()
 	return j
 }
@@ -131,7 +134,7 @@ func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 	if j.opts.AutoSave() == 0 {
 		return nil
 	}
-	data, err := encodeStored(ev, h)
+	data, err := j.encodeStored(ev, h)
 	if err != nil {
 		return failed{fmt.Errorf("history: encode event %d of session %s: %w", ev.Pos, sessionID, err)}
 	}

@@ -208,7 +208,7 @@ func (j *Journal) SaveLive(ctx context.Context, sessions []*chat.Session) (int, 
 				info.CreatorSecret = secret
 				h = headerOf(&info)
 			}
-			data, err := encodeStored(&buf[i], h)
+			data, err := j.encodeStored(&buf[i], h)
 			if err != nil {
 				return saved, fmt.Errorf("history: encode event %d of session %s: %w", buf[i].Pos, info.ID, err)
 			}

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
+	"github.com/confab/confab/internal/wsbatch"
 )
 
 // Tuning of one connection.
@@ -42,7 +42,8 @@ type conn struct {
 
 	ctx    context.Context // ends when the socket is torn down
 	cancel context.CancelFunc
-	out    chan []byte     // encoded frames for the writer
+	cork   *wsbatch.Conn   // the socket under ws
+	out    chan *[]byte    // encoded frames for the writer (from h.bufs)
 	acks   chan pendingAck // applied requests, in order, for the acknowledger
 	killed chan struct{}   // closed by kill: the writer closes the socket
 	wg     sync.WaitGroup  // writer, acknowledger, pinger, pump, watchers
@@ -87,7 +88,7 @@ func newConn(h *Handler, ws *websocket.Conn, a store.Agent) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
 		h: h, ws: ws, agent: a, ctx: ctx, cancel: cancel,
-		out:      make(chan []byte, h.opts.Queue),
+		out:      make(chan *[]byte, h.opts.Queue),
 		acks:     make(chan pendingAck, ackQueue),
 		killed:   make(chan struct{}),
 		members:  make(map[string]*member),
@@ -305,18 +306,22 @@ func (c *conn) answer(a pendingAck) {
 // enqueue encodes f and queues it for the writer. A full queue closes the
 // socket as a slow consumer; enqueue then reports false.
 func (c *conn) enqueue(f wire.Frame) bool {
-	data, err := json.Marshal(f)
+	buf := c.h.getBuf()
+	data, err := encodeFrame(*buf, &f, c.h.fastFrames)
+	*buf = data
 	if err != nil {
+		c.h.putBuf(buf)
 		c.h.log.Error("agent: encode frame", "type", f.Type, "err", err)
 		return true
 	}
 	select {
 	case <-c.killed:
+		c.h.putBuf(buf)
 		return false
 	default:
 	}
 	select {
-	case c.out <- data:
+	case c.out <- buf:
 		return true
 	default:
 		c.h.log.Warn("agent: slow consumer, closing socket", "agent", c.agent.ID)
@@ -344,15 +349,20 @@ func (c *conn) kill(code websocket.StatusCode, reason string) {
 	}
 }
 
+// Writer batches: the frames queued when the writer wakes are written
+// corked and sent in one socket write, at most this many or this many bytes
+// at once.
+const (
+	batchFrames = 64
+	batchBytes  = 256 << 10
+)
+
 func (c *conn) writer() {
 	defer c.wg.Done()
 	for {
 		select {
-		case data := <-c.out:
-			ctx, cancel := context.WithTimeout(c.ctx, c.h.opts.WriteTimeout)
-			err := c.ws.Write(ctx, websocket.MessageText, data)
-			cancel()
-			if err != nil {
+		case buf := <-c.out:
+			if !c.writeBatch(buf) {
 				c.ws.CloseNow()
 				return
 			}
@@ -363,6 +373,41 @@ func (c *conn) writer() {
 			return
 		}
 	}
+}
+
+// writeBatch writes buf and whatever else is queued (up to a batch) and
+// sends them in one socket write within the write timeout.
+func (c *conn) writeBatch(buf *[]byte) bool {
+	if c.cork == nil { // not corkable: one write per frame
+		ctx, cancel := context.WithTimeout(c.ctx, c.h.opts.WriteTimeout)
+		err := c.ws.Write(ctx, websocket.MessageText, *buf)
+		cancel()
+		c.h.putBuf(buf)
+		return err == nil
+	}
+	c.cork.Cork()
+	size := 0
+	for n := 0; ; n++ {
+		// Corked, a write only copies into memory: the deadline is the
+		// Uncork's.
+		err := c.ws.Write(c.ctx, websocket.MessageText, *buf)
+		size += len(*buf)
+		c.h.putBuf(buf)
+		if err != nil {
+			c.cork.Uncork(time.Now().Add(c.h.opts.WriteTimeout))
+			return false
+		}
+		if n+1 >= batchFrames || size >= batchBytes {
+			break
+		}
+		select {
+		case buf = <-c.out:
+			continue
+		default:
+		}
+		break
+	}
+	return c.cork.Uncork(time.Now().Add(c.h.opts.WriteTimeout)) == nil
 }
 
 func (c *conn) pinger() {
@@ -461,6 +506,7 @@ func (c *conn) watch(m *member) {
 	start := m.sess.CreatedAt()
 	pos, replay := 0, true
 	buf := make([]chat.Event, 0, 16)
+	var wev []wire.Event // reused: enqueue encodes the frame before it returns
 	for {
 		changed := m.sess.Changed()
 		evs, next, state, err := m.sess.ReadN(m.userID, pos, readBatch, buf[:0])
@@ -471,12 +517,15 @@ func (c *conn) watch(m *member) {
 		left := false
 		if len(evs) > 0 {
 			f := wire.Frame{Type: wire.FrameEvents, SessionID: m.sess.ID(), Replay: replay, Next: next,
-				State: state.String(), Events: make([]wire.Event, len(evs))}
+				State: state.String(), Events: wev[:0]}
 			for i := range evs {
-				f.Events[i] = encodeEvent(&evs[i], start)
+				f.Events = append(f.Events, encodeEvent(&evs[i], start))
 				left = left || (evs[i].Kind == chat.PartyLeft && evs[i].From.UserID == m.userID && evs[i].Pos > m.joinPos)
 			}
-			if !c.enqueue(f) {
+			ok := c.enqueue(f)
+			clear(f.Events) // drop the texts and maps until the next frame
+			wev = f.Events[:0]
+			if !ok {
 				return
 			}
 		}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/confab/confab/internal/wsbatch"
+
 	wire "github.com/confab/confab/client/agent"
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/routing"
@@ -87,6 +89,10 @@ type Handler struct {
 	log  *slog.Logger
 	// dropped counts server-owned user-data keys agents sent at join.
 	dropped atomic.Int64
+	// bufs recycles encoded frames (*[]byte) once the writer sent them.
+	bufs sync.Pool
+	// fastFrames: the hand-made frame encoder knows the wire types.
+	fastFrames bool
 
 	mu       sync.Mutex // guards the following
 	conns    map[*conn]struct{}
@@ -111,7 +117,7 @@ func New(opts Options) *Handler {
 	if opts.MaxSessions <= 0 {
 		opts.MaxSessions = 100
 	}
-	h := &Handler{opts: opts, log: opts.Log, conns: make(map[*conn]struct{})}
+	h := &Handler{opts: opts, log: opts.Log, conns: make(map[*conn]struct{}), fastFrames: wireLayoutKnown()}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -218,13 +224,16 @@ func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.wg.Done()
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
+	// The socket is corkable: the writer sends the frames queued at one
+	// moment (several sessions' events, answers) in one write.
+	ws, cork, err := wsbatch.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.opts.OriginPatterns})
 	if err != nil {
 		return // Accept has answered the request
 	}
 	ws.SetReadLimit(-1) // the reader enforces the frame limit itself
 	c := newConn(h, ws, a)
 	c.token, c.forwarded = tok, r.Header.Get(ForwardedBy) != ""
+	c.cork = cork
 	h.mu.Lock()
 	h.conns[c] = struct{}{}
 	h.mu.Unlock()

@@ -1,0 +1,53 @@
+package jsonw
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/confab/confab/internal/kv"
+)
+
+func TestStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote\back`, "<a href='x'>&amp;</a>", "tab\tnl\ncr\rbs\bff\f\x00\x1f",
+		"é ü 日本 🙂", "\u2028\u2029", "bad \xff utf8 \xc3", "\x7f del"} {
+		want, _ := json.Marshal(s)
+		if got := String(nil, s); string(got) != string(want) {
+			t.Errorf("String(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
+
+func TestMapAndTimeMatchEncodingJSON(t *testing.T) {
+	m := kv.Map{"b": "2", "a": kv.Map{"z": "<x>", "y": map[string]any{"k": "v"}}, "n": 3.5, "c": ""}
+	want, _ := json.Marshal(m)
+	got, ok := Map(nil, m)
+	if !ok || string(got) != string(want) {
+		t.Errorf("Map = %s (%v), want %s", got, ok, want)
+	}
+	if got, _ := Map(nil, nil); string(got) != "null" {
+		t.Errorf("nil map = %s", got)
+	}
+	for _, tm := range []time.Time{time.Date(2026, 12, 1, 11, 2, 3, 4000, time.UTC), time.Date(1999, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)), {}} {
+		want, _ := json.Marshal(tm)
+		got, ok := Time(nil, tm)
+		if !ok || string(got) != string(want) {
+			t.Errorf("Time(%v) = %s, want %s", tm, got, want)
+		}
+	}
+	if _, ok := Time(nil, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)); ok {
+		t.Error("year 10000 accepted; encoding/json refuses it")
+	}
+}
+
+func FuzzString(f *testing.F) {
+	for _, s := range []string{"", "a<b>&c", "\xff", "\u2028", "日本"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := String(nil, s); string(got) != string(want) {
+			t.Fatalf("String(%q) = %s, want %s", s, got, want)
+		}
+	})
+}

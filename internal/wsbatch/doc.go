@@ -1,0 +1,16 @@
+// Package wsbatch lets the writer goroutine of a WebSocket send several
+// queued messages with one socket write. github.com/coder/websocket flushes
+// every message to the socket on its own (one write system call each); on a
+// socket carrying many sessions (an agent's) the frames of one moment then
+// cost a system call apiece. Accept hands the library a connection that
+// can be corked: between Cork and Uncork what the library writes is
+// collected in memory and Uncork writes it in one go, in order.
+//
+// Concurrency: Cork and Uncork are called by one goroutine (the socket's
+// writer); the library may write from other goroutines meanwhile (pings,
+// close frames), and every byte reaches the socket in the order it was
+// written. A write blocked on the network holds the connection's lock, so
+// other writers wait as they would on the socket itself; the library's
+// write timeouts (which close the connection) and Uncork's deadline bound
+// it.
+package wsbatch

@@ -1,0 +1,127 @@
+package wsbatch
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Conn is a net.Conn whose writes can be held back and sent together.
+type Conn struct {
+	net.Conn
+
+	mu     sync.Mutex // guards the following
+	corked bool
+	buf    []byte // written while corked, not yet sent
+}
+
+// Write sends p, or keeps it for Uncork while the connection is corked.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corked {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	if len(c.buf) > 0 {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// Cork holds back every write until Uncork.
+func (c *Conn) Cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+// Uncork sends what was held back in one write, which must end by
+// deadline, and lets later writes through.
+func (c *Conn) Uncork(deadline time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	if len(c.buf) == 0 {
+		return nil
+	}
+	if err := c.Conn.SetWriteDeadline(deadline); err != nil {
+		return fmt.Errorf("wsbatch: set write deadline: %w", err)
+	}
+	err := c.flushLocked()
+	c.Conn.SetWriteDeadline(time.Time{})
+	return err
+}
+
+// Held reports how many bytes wait for Uncork.
+func (c *Conn) Held() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.buf)
+}
+
+// maxKept bounds the buffer kept between batches.
+const maxKept = 64 << 10
+
+func (c *Conn) flushLocked() error {
+	_, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > maxKept {
+		c.buf = nil
+	} else {
+		c.buf = c.buf[:0]
+	}
+	if err != nil {
+		return fmt.Errorf("wsbatch: write: %w", err)
+	}
+	return nil
+}
+
+// Accept is websocket.Accept on a connection that can be corked: the
+// returned Conn is the socket under the WebSocket.
+func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, *Conn, error) {
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(hw, r, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if hw.conn == nil {
+		ws.CloseNow()
+		return nil, nil, fmt.Errorf("wsbatch: the connection was not hijacked through the wrapper")
+	}
+	return ws, hw.conn, nil
+}
+
+// hijackWriter hands the WebSocket library a corkable connection when it
+// hijacks the request's.
+type hijackWriter struct {
+	http.ResponseWriter
+	conn *Conn
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &Conn{Conn: nc}
+	// The upgrade response was flushed before the hijack; the writer is
+	// empty, but flush anything it holds before pointing it at c.
+	if brw.Writer.Buffered() > 0 {
+		if err := brw.Writer.Flush(); err != nil {
+			nc.Close()
+			return nil, nil, fmt.Errorf("wsbatch: flush before hijack: %w", err)
+		}
+	}
+	brw.Writer.Reset(c)
+	w.conn = c
+	return c, brw, nil
+}
+
+func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
