@@ -43,6 +43,7 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	fs.Float64Var(&o.Rate, "rate", 0, "throughput: first a phase where all senders together offer this many messages per second, for CPU per message (default 2000 with --auto-save both)")
 	fs.DurationVar(&o.RateDuration, "rate-duration", 0, "throughput: length of the --rate phase (default 10s)")
 	fs.IntVar(&o.Rounds, "rounds", 1, "throughput --auto-save both: pairs of runs (1 then 0, 0 then 1, ...)")
+	serverExe := fs.String("server-exe", "", "the confab `binary` to start as the server (default: this one), to compare builds with one generator")
 	target := fs.String("target", "", "drive a running server instead of starting one: a base URL, or webapi=URL,agent=URL,esp=URL,health=URL")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "with --target: the server's [admin] token")
 	fs.StringVar(&o.ESPToken, "esp-token", "", "with --target: the server's [esp] token")
@@ -109,6 +110,9 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 		}
 	} else {
 		o.Exe = exe
+		if *serverExe != "" {
+			o.Exe = *serverExe
+		}
 	}
 	if *serverConfig != "" {
 		b, err := os.ReadFile(*serverConfig)

@@ -345,6 +345,10 @@ func (s *Session) Read(userID string, from int, buf []Event) ([]Event, int, Stat
 func (s *Session) ReadN(userID string, from, max int, buf []Event) ([]Event, int, State, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.readNLocked(userID, from, max, buf)
+}
+
+func (s *Session) readNLocked(userID string, from, max int, buf []Event) ([]Event, int, State, error) {
 	p := s.partyLocked(userID)
 	if p == nil {
 		return buf, 0, s.state, fmt.Errorf("read session %s as %s: %w", s.id, userID, ErrNotParticipant)

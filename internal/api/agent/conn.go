@@ -508,8 +508,7 @@ func (c *conn) watch(m *member) {
 	buf := make([]chat.Event, 0, 16)
 	var wev []wire.Event // reused: enqueue encodes the frame before it returns
 	for {
-		changed := m.sess.Changed()
-		evs, next, state, err := m.sess.ReadN(m.userID, pos, readBatch, buf[:0])
+		evs, next, state, changed, err := m.sess.ReadNChanged(m.userID, pos, readBatch, buf[:0])
 		if err != nil {
 			c.dropMember(m)
 			return

@@ -47,6 +47,18 @@ func (st *stream) changed() <-chan struct{} { return st.sess.Changed() }
 // read takes what is new without waiting and advances the cursor past it.
 func (st *stream) read() (batch, error) {
 	evs, next, state, err := st.sess.ReadN(st.userID, st.pos, st.limit+1, st.buf[:0])
+	return st.took(evs, next, state, err)
+}
+
+// readChanged is read that also returns the channel closing at the next
+// change after it (one trip through the session's lock for both).
+func (st *stream) readChanged() (batch, <-chan struct{}, error) {
+	evs, next, state, ch, err := st.sess.ReadNChanged(st.userID, st.pos, st.limit+1, st.buf[:0])
+	b, err := st.took(evs, next, state, err)
+	return b, ch, err
+}
+
+func (st *stream) took(evs []chat.Event, next int, state chat.State, err error) (batch, error) {
 	st.buf = evs
 	if err != nil {
 		return batch{}, err

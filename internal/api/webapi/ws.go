@@ -156,8 +156,7 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, rq *request, start in
 
 	b := &body{}
 	for first := true; ; first = false {
-		ch := st.changed()
-		bt, err := st.read()
+		bt, ch, err := st.readChanged()
 		if err != nil {
 			return websocket.StatusInternalError, "chat unavailable"
 		}
