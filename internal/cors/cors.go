@@ -107,17 +107,32 @@ func (p *Policy) Apply(h http.Header, r *http.Request) {
 		h["Access-Control-Allow-Origin"] = anyOrigin
 	case p.Open():
 		h.Set("Access-Control-Allow-Origin", o)
-		h.Add("Vary", "Origin")
+		varyOrigin(h)
 	case p.Allowed(o):
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Set("Access-Control-Allow-Credentials", "true")
-		h.Add("Vary", "Origin")
+		varyOrigin(h)
 	default:
-		h.Add("Vary", "Origin")
+		varyOrigin(h)
 	}
 }
 
-var anyOrigin = []string{"*"} // shared, read-only
+// varyOrigin adds "Vary: Origin"; on every answer, so without allocating
+// when the header has no Vary yet.
+func varyOrigin(h http.Header) {
+	if _, ok := h["Vary"]; !ok {
+		h["Vary"] = varyOriginValue
+		return
+	}
+	h.Add("Vary", "Origin")
+}
+
+// Shared, read-only header values: a later Add appends to a copy (their
+// capacity is their length).
+var (
+	anyOrigin       = []string{"*"}
+	varyOriginValue = []string{"Origin"}
+)
 
 // Preflight answers a CORS preflight (OPTIONS) with 204: the headers of
 // Apply plus those of AnswerPreflight.

@@ -249,17 +249,45 @@ func (c *conn) handle(data []byte) bool {
 // appended is durable.
 func (c *conn) acknowledger() {
 	defer c.wg.Done()
+	var w ackWindow
+	defer w.stop()
 	for {
 		select {
 		case a := <-c.acks:
-			c.answer(a)
+			c.answer(a, &w)
 		case <-c.ctx.Done():
 			return
 		}
 	}
 }
 
-func (c *conn) answer(a pendingAck) {
+// ackWindow is the acknowledger's bound on waiting for durability: one
+// context with a deadline ackTimeout ahead, renewed once a second, so that
+// every wait is bounded by ackTimeout less at most a second without a
+// timer per answer.
+type ackWindow struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	made   time.Time
+}
+
+func (w *ackWindow) get(parent context.Context) context.Context {
+	now := time.Now()
+	if w.ctx == nil || now.Sub(w.made) > time.Second {
+		w.stop()
+		w.ctx, w.cancel = context.WithTimeout(parent, ackTimeout)
+		w.made = now
+	}
+	return w.ctx
+}
+
+func (w *ackWindow) stop() {
+	if w.cancel != nil {
+		w.cancel()
+	}
+}
+
+func (c *conn) answer(a pendingAck, w *ackWindow) {
 	if a.dup {
 		c.mu.Lock()
 		f := c.answers[a.id]
@@ -278,9 +306,7 @@ func (c *conn) answer(a pendingAck) {
 		}
 	}
 	if a.wait != nil {
-		ctx, cancel := context.WithTimeout(c.ctx, ackTimeout)
-		err := a.wait.Wait(ctx)
-		cancel()
+		err := a.wait.Wait(w.get(c.ctx))
 		if err != nil {
 			if c.ctx.Err() != nil {
 				return
@@ -389,8 +415,8 @@ func (c *conn) writeBatch(buf *[]byte) bool {
 	size := 0
 	for n := 0; ; n++ {
 		// Corked, a write only copies into memory: the deadline is the
-		// Uncork's.
-		err := c.ws.Write(c.ctx, websocket.MessageText, *buf)
+		// Uncork's (and a context without one costs the library no timer).
+		err := c.ws.Write(context.Background(), websocket.MessageText, *buf)
 		size += len(*buf)
 		c.h.putBuf(buf)
 		if err != nil {

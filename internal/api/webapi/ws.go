@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/confab/confab/internal/wsbatch"
 )
 
 // WebSocket close codes of the push channel, besides 1000 (the chat ended)
@@ -60,7 +63,7 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	authorized := a.authenticate(rq)
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	c, cc, err := wsbatch.Accept(w, r, &websocket.AcceptOptions{
 		// Widgets run on customers' sites, not on this origin, and the
 		// credentials travel in the URL, not in cookies, so a cross-site
 		// page gains nothing from connecting: any origin may.
@@ -78,7 +81,7 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 	c.SetReadLimit(int64(rq.lim.body))
 	ctx := c.CloseRead(context.Background())
 	if !authorized {
-		a.writeFrame(ctx, c, unauthorizedBody())
+		a.writeFrame(ctx, c, cc, unauthorizedBody())
 		c.Close(CloseUnauthorized, "unauthorized")
 		return
 	}
@@ -96,7 +99,7 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 	rq.sess.Touch(rq.me.UserID) // the handshake is a request
 	release := a.presence.hold(rq.chatID)
 	defer release()
-	code, reason := a.push(ctx, c, rq, start)
+	code, reason := a.push(ctx, c, cc, rq, start)
 	if code == 0 {
 		c.CloseNow()
 		return
@@ -133,7 +136,7 @@ func headerHas(h http.Header, name, token string) bool {
 // push runs the connection's writer loop until the chat ends, the client
 // falls behind or goes away, or the server shuts down. It returns the close
 // code to send (0: the connection is already broken).
-func (a *API) push(ctx context.Context, c *websocket.Conn, rq *request, start int) (websocket.StatusCode, string) {
+func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq *request, start int) (websocket.StatusCode, string) {
 	evbuf := a.getEvents()
 	defer func() { a.putEvents(evbuf) }()
 	if start == readNewest {
@@ -167,14 +170,14 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, rq *request, start in
 			a.fill(b, rq, batch{next: bt.events[0].ID()})
 			b.status, b.resyncFrom = 1, b.next
 			b.errs = []apiError{{codeUnavailable, "fell behind; resync from index " + strconv.Itoa(b.next)}}
-			a.writeFrame(ctx, c, b)
+			a.writeFrame(ctx, c, cc, b)
 			if a.slow != nil {
 				a.slow()
 			}
 			return CloseResync, "resync from index " + strconv.Itoa(b.next)
 		case first || len(bt.events) > 0 || bt.ended:
 			a.fill(b, rq, bt)
-			if !a.writeFrame(ctx, c, b) {
+			if !a.writeFrame(ctx, c, cc, b) {
 				return 0, ""
 			}
 			if bt.ended {
@@ -199,11 +202,22 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, rq *request, start in
 	}
 }
 
-// writeFrame sends b as one text frame within the write timeout.
-func (a *API) writeFrame(ctx context.Context, c *websocket.Conn, b *body) bool {
+// writeFrame sends b as one text frame within the write timeout. On a
+// corkable connection (cc) the frame is written corked — into memory, with
+// no per-write timeout context — and sent by Uncork under a socket
+// deadline.
+func (a *API) writeFrame(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, b *body) bool {
 	buf := a.getBuf()
 	defer a.putBuf(buf)
 	*buf = appendBody(*buf, b)
+	if cc != nil {
+		cc.Cork()
+		err := c.Write(context.Background(), websocket.MessageText, *buf)
+		if uerr := cc.Uncork(time.Now().Add(a.wtimeout)); err == nil {
+			err = uerr
+		}
+		return err == nil
+	}
 	wctx, cancel := context.WithTimeout(ctx, a.wtimeout)
 	defer cancel()
 	return c.Write(wctx, websocket.MessageText, *buf) == nil
