@@ -43,6 +43,13 @@
 //     per-second series.
 //   - report.go, html.go: the stdout table, the JSON result and a
 //     self-contained HTML report with inline SVG charts.
+//   - goalcheck.go, goals.go: the issues' goals, each judged met or missed
+//     (dense: p99 < 100 ms, 0 lost, 0 duplicated; throughput: 20,000
+//     delivered per second) in the table, the JSON and the HTML.
+//   - rated.go, compare.go: throughput's fixed-rate phase (--rate: CPU per
+//     message at an offered rate the server keeps up with) and
+//     --auto-save both (RunCompare: rounds alternating transcript-auto-save
+//     1 and 0, each on a fresh server, and the ratios of issue 17).
 //
 // # Concurrency
 //
