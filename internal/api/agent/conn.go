@@ -161,13 +161,18 @@ func (c *conn) serve() {
 }
 
 func (c *conn) readLoop() {
+	var buf []byte // reused: a request is decoded (its strings copied) before the next read
 	for {
 		typ, r, err := c.ws.Reader(c.ctx)
 		if err != nil {
 			return
 		}
 		limit := c.h.opts.MaxFrame()
-		data, err := readFrame(r, limit)
+		if cap(buf) > maxPooledFrame {
+			buf = nil
+		}
+		data, err := readFrameInto(buf[:0], r, limit)
+		buf = data
 		switch {
 		case errors.Is(err, errTooLarge):
 			c.enqueue(errorFrame("", "", fail(wire.CodeTooLarge, "", "frame larger than %d bytes (xml-request-max-size)", limit)))
@@ -188,11 +193,13 @@ func (c *conn) readLoop() {
 	}
 }
 
-// readFrame reads one message of at most limit bytes. A larger message is
+// readFrameInto reads one message of at most limit bytes. A larger message is
 // read to its end and discarded (errTooLarge), unless it is larger than
 // hardFrameMul times the limit (errHardLimit).
-func readFrame(r io.Reader, limit int) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+//
+// The frame is appended to buf (which it may grow).
+func readFrameInto(buf []byte, r io.Reader, limit int) ([]byte, error) {
+	data, err := readAllInto(buf, io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +215,26 @@ func readFrame(r io.Reader, limit int) ([]byte, error) {
 		return nil, errHardLimit
 	}
 	return nil, errTooLarge
+}
+
+// readAllInto is io.ReadAll appending to buf.
+func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 512)
+	}
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			if err == io.EOF {
+				return buf, nil
+			}
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+	}
 }
 
 // handle decodes and applies one frame and queues its answer. It reports
