@@ -78,6 +78,10 @@ func appendFrame(dst []byte, f *wire.Frame) (_ []byte, ok bool) {
 		}
 	}
 	flag("closed", f.Closed)
+	str("node", f.Node)
+	str("url", f.URL)
+	flag("restored", f.Restored)
+	str("webapiToken", f.WebapiToken)
 	if len(f.Events) > 0 {
 		dst = jsonw.Key(dst, false, "events")
 		dst = append(dst, '[')
@@ -208,7 +212,7 @@ func (h *Handler) putBuf(b *[]byte) {
 var (
 	knownFrameFields = []string{"type", "id", "op", "duplicate", "code", "error", "message", "field",
 		"sessionId", "userId", "pos", "eventId", "time", "closed", "interactions", "interaction",
-		"events", "replay", "next", "state", "agent", "maxFrameSize", "interactionId", "offerKind",
+		"node", "url", "restored", "webapiToken", "events", "replay", "next", "state", "agent", "maxFrameSize", "interactionId", "offerKind",
 		"expiresAt", "from", "visibility", "result", "by", "agentState", "reason", "history",
 		"contactId", "nextAfter"}
 	knownEventFields = []string{"pos", "eventId", "kind", "time", "timeShift", "from", "visibility",
