@@ -205,6 +205,16 @@ func (f *form) parseURLEncoded(s string) *failure {
 		if err != nil {
 			return invalid(clip(name), "the value is not valid percent-encoding")
 		}
+		// Values (and user data keys) outlive the request — message texts,
+		// client message ids and user data stay in the transcript — so they
+		// own their bytes: one that needed no unescaping is still a
+		// substring of the body, which would stay pinned in memory with it.
+		if len(value) > 0 && len(value) == len(rawValue) {
+			value = strings.Clone(value)
+		}
+		if len(name) == len(rawName) && strings.HasPrefix(name, "userData[") {
+			name = strings.Clone(name)
+		}
 		if fl := f.add(name, value); fl != nil {
 			return fl
 		}

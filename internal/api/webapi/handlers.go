@@ -199,9 +199,8 @@ func opSend(a *API, rq *request) {
 		a.fail(rq.w, fl)
 		return
 	}
-	// The texts are kept in the transcript; form values are substrings of the
-	// request body, which must not stay pinned in memory with them.
-	msg, mt = strings.Clone(msg), strings.Clone(mt)
+	// The texts are kept in the transcript; form values own their bytes
+	// (decodeForm), so the request body is not pinned in memory with them.
 	rc, err := rq.sess.Send(rq.me.UserID, chat.Msg{Text: msg, Type: mt, Attrs: attrs, ClientMsgID: id})
 	if err != nil {
 		a.changeFailed(rq, err, "message", start)
