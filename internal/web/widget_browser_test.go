@@ -692,6 +692,10 @@ func TestWidget(t *testing.T) {
 		}
 		c.do("end", chromedp.KeyEvent(kb.Enter))
 		c.do("ended", chromedp.WaitVisible(chromedp.CSS(`[data-testid=chat-ended]`)))
+		// The transcript stays readable; the controls to write are gone.
+		if got := eval[string](c, `[...document.querySelectorAll('[data-testid=chat-message]')].filter(e => e.offsetParent !== null).length + ' ' + (document.querySelector('[data-testid=chat-input]').offsetParent === null)`); !strings.HasSuffix(got, " true") || strings.HasPrefix(got, "0 ") {
+			t.Errorf("ended chat: visible items and input hidden: %s", got)
+		}
 		ana.wait("the customer leaving", func(e agent.Event) bool { return e.Kind == "partyLeft" && e.From.UserType == "CLIENT" })
 		transcript := c.downloaded(t, `[data-testid=chat-transcript]`)
 		for _, want := range []string{"Garden help", "You: Which tomatoes grow on a balcony?", "Ana: Sent while you were offline", "You: Balcony", "shared the file guide.txt", "Are you still there?"} {

@@ -102,7 +102,8 @@
   const attach = el('div', { class: 'cfb-attach', hidden: true },
     el('label', { for: fileId, class: 'cfb-link', text: 'Attach a file' }), fileInput, fileLimits);
   const endBtn = el('button', { type: 'button', class: 'cfb-link', 'data-testid': 'chat-end', text: 'End chat' });
-  const conversation = el('div', { class: 'cfb-chat', hidden: true }, log, typing, compose, el('div', { class: 'cfb-actions' }, attach, endBtn));
+  const actions = el('div', { class: 'cfb-actions' }, attach, endBtn);
+  const conversation = el('div', { class: 'cfb-chat', hidden: true }, log, typing, compose, actions);
 
   // Ended state.
   const download = el('a', { class: 'cfb-link', 'data-testid': 'chat-transcript', text: 'Download transcript' });
@@ -158,9 +159,14 @@
   };
 
   // ---- views ----------------------------------------------------------------------------------
+  // show switches between the pre-chat form, the chat and the ended chat (its transcript stays
+  // readable above the ended notice; only the controls to write go).
   function show(view) {
     prechat.hidden = view !== 'prechat';
-    conversation.hidden = view !== 'chat';
+    conversation.hidden = view === 'prechat';
+    compose.hidden = view !== 'chat';
+    actions.hidden = view !== 'chat';
+    typing.hidden = view !== 'chat';
     ended.hidden = view !== 'ended';
   }
   function open() {
