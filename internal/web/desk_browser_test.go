@@ -152,6 +152,7 @@ func TestDeskSupervisionAndResponses(t *testing.T) {
 	sup.poll(`(r => r && r.querySelector('[data-col=load]').textContent.startsWith('1 chat'))(document.querySelector('[data-testid=console-agent][data-agent=bob]'))`)
 	sup.poll(`(r => r && r.textContent.includes('assigned') && r.textContent.includes('bob'))(document.querySelector('[data-testid=console-chat]'))`)
 	sup.poll(`Number((document.querySelector('[data-kpi=session_current]') || {}).textContent) === 1`)
+	eval[bool](sup, `(document.querySelector('.side').scrollTop = 0, window.scrollTo(0, 0), true)`)
 	sup.screenshot(shots, "console-live")
 	sup.do("monitor", chromedp.Click(chromedp.CSS(`[data-testid=console-chat] [data-testid=console-monitor]`)))
 	sup.poll(`[...document.querySelectorAll('[data-testid=desk-event][data-kind=message]')].some(e => e.textContent.includes('My lamp flickers'))`)

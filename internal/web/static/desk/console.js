@@ -13,6 +13,7 @@ const MAIN_KPIS = [
   ['message_client', 'Customer messages'], ['message_agent', 'Agent messages'],
 ];
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 export const duration = (s) => (s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`);
 
 export function createConsole({ $, el, request, openChat, chats, flash, api }) {
@@ -45,7 +46,7 @@ export function createConsole({ $, el, request, openChat, chats, flash, api }) {
     const arows = pic.agents.map((a) => el('tr', { 'data-testid': 'console-agent', 'data-agent': a.id, 'data-state': a.state },
       el('th', { scope: 'row', text: a.name || a.id }),
       el('td', { text: `${STATE_TEXT[a.state] || a.state}${a.reason ? ` (${a.reason})` : ''}` }),
-      el('td', { 'data-col': 'load', text: `${(a.interactions || []).length} chats${(a.offers || []).length ? ` + ${a.offers.length} offered` : ''}` }),
+      el('td', { 'data-col': 'load', text: `${plural((a.interactions || []).length, 'chat')}${(a.offers || []).length ? ` + ${a.offers.length} offered` : ''}` }),
       el('td', { 'data-col': 'capacity', text: `${a.load} / ${a.capacity}` })));
     if (!arows.length) arows.push(el('tr', {}, el('td', { colspan: '4', class: 'muted', text: 'No agent of your queues is signed in.' })));
     $('console-agents').replaceChildren(...arows);
@@ -58,12 +59,12 @@ export function createConsole({ $, el, request, openChat, chats, flash, api }) {
         'aria-label': `${text} chat ${label}`, text, disabled: joined, onclick: () => supervise(op, it),
       });
       return el('tr', { 'data-testid': 'console-chat', 'data-session': it.sessionId },
-        el('th', { scope: 'row' }, el('span', { text: label }), el('span', { class: 'muted', text: ` · ${duration(it.ageSeconds)}` })),
-        el('td', { text: it.queue }), el('td', { text: it.state }),
+        el('th', { scope: 'row' }, el('span', { text: label }), el('span', { class: 'muted', text: ` · ${it.queue} · ${duration(it.ageSeconds)}` })),
+        el('td', { text: it.state }),
         el('td', { text: (it.agents || []).join(', ') || it.agentId || '—' }),
         el('td', { class: 'actions' }, btn('monitor', 'Monitor'), btn('coach', 'Coach')));
     });
-    if (!lrows.length) lrows.push(el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'No live chat in your queues.' })));
+    if (!lrows.length) lrows.push(el('tr', {}, el('td', { colspan: '4', class: 'muted', text: 'No live chat in your queues.' })));
     $('live').replaceChildren(...lrows);
 
     const by = new Map(pic.kpi.map((f) => [f.name, f]));

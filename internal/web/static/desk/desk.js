@@ -114,6 +114,8 @@ function signedIn(agent) {
   const sup = agent.userType === 'SUPERVISOR';
   $('console').hidden = !sup;
   $('app').classList.toggle('supervisor', sup);
+  $('empty').textContent = sup ? 'No chat open. Monitor or coach a chat from the console, or take one that waits.'
+    : 'No chat open. Set yourself ready and accept an offer to start.';
   routing.signedIn();
   poll();
   pollTimer = setInterval(poll, 2000);
