@@ -93,3 +93,37 @@ func eventSize(text string, maps ...kv.Map) int {
 	}
 	return n
 }
+
+// Throttled reports whether every present customer of the session is out
+// of send tokens now, without charging anything: an adapter may then
+// refuse a customer's charged operation (a send, a notice, a nickname
+// change) with ErrRate before it reads the request's body. It is false
+// when the rate is off or any present customer could send.
+func (s *Session) Throttled() bool {
+	b := s.engine.settings.Load().Bounds
+	if b.Rate <= 0 {
+		return false
+	}
+	now := s.engine.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := false
+	for _, p := range s.parties {
+		if p.Left || p.Type != Client {
+			continue
+		}
+		bk := s.buckets[p.UserID]
+		if bk == nil {
+			return false
+		}
+		tokens := bk.tokens
+		if d := now.Sub(bk.at); d > 0 {
+			tokens += d.Seconds() * b.Rate
+		}
+		if tokens >= 1 {
+			return false
+		}
+		found = true
+	}
+	return found
+}

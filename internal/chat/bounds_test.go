@@ -55,6 +55,40 @@ func TestSendRate(t *testing.T) {
 	}
 }
 
+// TestThrottled checks the peek an adapter makes before reading a body:
+// true only while every present customer is out of tokens, and it charges
+// nothing.
+func TestThrottled(t *testing.T) {
+	f := newFixture(t, boundedSettings(chat.Bounds{Rate: 2, Burst: 2}))
+	if f.s.Throttled() {
+		t.Fatal("throttled before any send")
+	}
+	for range 2 {
+		if _, err := f.s.Send(f.client.UserID, chat.Msg{Text: "m"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 { // peeking charges nothing: stays throttled, no more
+		if !f.s.Throttled() {
+			t.Fatal("not throttled with the customer's bucket empty")
+		}
+	}
+	f.clock.Advance(500 * time.Millisecond) // one token
+	if f.s.Throttled() {
+		t.Fatal("throttled with a token back")
+	}
+	if _, err := f.s.Send(f.client.UserID, chat.Msg{Text: "m"}); err != nil {
+		t.Fatalf("the peeks took the token: %v", err)
+	}
+	if !f.s.Throttled() {
+		t.Fatal("not throttled after the token was used")
+	}
+	off := newFixture(t, boundedSettings(chat.Bounds{}))
+	if off.s.Throttled() {
+		t.Fatal("throttled with the rate off")
+	}
+}
+
 // TestSessionFull checks session-max-messages and -transcript-bytes: at
 // the limit sends are refused with ErrFull, every party gets one notice,
 // and the session goes on (parties can leave, it can close).

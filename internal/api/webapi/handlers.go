@@ -26,10 +26,14 @@ const (
 
 // session wraps a session operation: decode the body, authenticate, count
 // the request as protocol activity, then run the operation.
-func (a *API) session(h op) http.HandlerFunc {
+func (a *API) session(h op, charged bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cfg := a.config()
 		rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId"), service: r.PathValue("service")}
+		if charged && a.throttled(rq.chatID) {
+			a.rateRefused(w)
+			return
+		}
 		f, fl := decodeForm(r, rq.lim.body)
 		if fl == nil {
 			fl = sessionFields(f)
@@ -153,8 +157,7 @@ func (a *API) changeFailed(rq *request, err error, field string, start int) {
 		rq.me.Left = true
 		a.answer(rq, 2, start)
 	case errors.Is(err, chat.ErrRate):
-		rq.w.Header().Set("Retry-After", "1")
-		a.fail(rq.w, &failure{status: http.StatusTooManyRequests, errs: []apiError{{codeRateLimited, "sending too fast (party-send-rate); wait a moment and try again"}}})
+		a.rateRefused(rq.w)
 	case errors.Is(err, chat.ErrFull):
 		a.answer(rq, 2, start, apiError{codeTooLong, "the chat has reached its size limit (session-max-messages, session-max-transcript-bytes): nothing more can be added to it"})
 	case errors.Is(err, chat.ErrInvalid):

@@ -132,3 +132,23 @@ func clientOf(ctx context.Context) *http.Request {
 	r, _ := ctx.Value(clientKey{}).(*http.Request)
 	return r
 }
+
+// throttled reports whether the chat named by a request's URL has every
+// customer out of party-send-rate tokens, so that a charged operation can
+// be refused before its body is read or decoded (a flood of large sends
+// then costs the node no parsing). It charges nothing: a request that is
+// let through is charged, and authenticated, as before.
+func (a *API) throttled(chatID string) bool {
+	if chatID == "" {
+		return false
+	}
+	s, err := a.engine.Get(chatID)
+	return err == nil && s.Throttled()
+}
+
+// rateRefused answers a charged operation over party-send-rate: HTTP 429
+// with Retry-After, the same answer before and after the body is read.
+func (a *API) rateRefused(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	a.fail(w, &failure{status: http.StatusTooManyRequests, errs: []apiError{{codeRateLimited, "sending too fast (party-send-rate); wait a moment and try again"}}})
+}

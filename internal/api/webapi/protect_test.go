@@ -197,6 +197,53 @@ func TestSendBoundsShapes(t *testing.T) {
 	})
 }
 
+// TestRateRefusedBeforeBody checks the per-chat pre-check: while the
+// chat's customer is out of party-send-rate tokens, a charged operation is
+// refused with the 429 answer before its body is decoded (a body that
+// would get 400 or 413 gets the 429), and the pre-check charges nothing.
+func TestRateRefusedBeforeBody(t *testing.T) {
+	fake := clock.NewFake(epoch)
+	h := startNode(t, configWith(t, "[protection]\nparty-send-rate = 1\nparty-send-burst = 2\n"), fake)
+	ctx := ctxT(t)
+	c, _, err := h.client.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(op, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, h.base+"/customer-support/"+c.ID+"/"+op, strings.NewReader(body))
+		req.Header.Set("Content-Type", formType)
+		status, got := h.do(req)
+		return status, string(got)
+	}
+	bad := "userId=%zz&message=hi"                                  // not a form: 400 once decoded
+	huge := creds(c) + "&message=" + strings.Repeat("x", 200<<10) // past xml-request-max-size: 413
+	if status, got := post("send", bad); status != http.StatusBadRequest {
+		t.Fatalf("bad body with tokens left: %d %s (want 400: the test must see the body decoded)", status, got)
+	}
+	for range 2 {
+		if status, got := post("send", creds(c)+"&message=hi"); status != 200 {
+			t.Fatalf("send within the burst: %d %s", status, got)
+		}
+	}
+	for _, tc := range []struct{ op, body string }{{"send", bad}, {"send", huge}, {"startTyping", bad}, {"customNotice", huge}} {
+		status, got := post(tc.op, tc.body)
+		if status != http.StatusTooManyRequests || !strings.Contains(got, `"code":429`) {
+			t.Fatalf("%s over the rate with a %d-byte body: %d %s, want the 429 before the body", tc.op, len(tc.body), status, got)
+		}
+	}
+	// Not charged: refresh and disconnect still read their bodies.
+	if status, got := post("refresh", bad); status != http.StatusBadRequest {
+		t.Fatalf("refresh over the rate: %d %s, want 400 (refresh is not charged)", status, got)
+	}
+	fake.Advance(time.Second) // one token; the refusals above took none
+	if status, got := post("send", creds(c)+"&message=hi"); status != 200 {
+		t.Fatalf("send after a second: %d %s", status, got)
+	}
+	if status, _ := post("send", creds(c)+"&message=hi"); status != http.StatusTooManyRequests {
+		t.Fatalf("second send after a second: %d", status)
+	}
+}
+
 func decodeJSON(t *testing.T, resp *http.Response, v any) {
 	t.Helper()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {

@@ -13,24 +13,27 @@ const basePath = "/genesys/2/chat/"
 
 // sessionOps are the per-chat operations of the REST API, by the last path
 // segment. Every one is a POST of session fields plus its own.
+// charged marks the operations party-send-rate charges: they are refused
+// before their body is read while the chat's customer is out of tokens.
 var sessionOps = []struct {
-	name string
-	op   op
+	name    string
+	op      op
+	charged bool
 }{
-	{"send", opSend},
-	{"refresh", opRefresh},
-	{"startTyping", opStartTyping},
-	{"stopTyping", opStopTyping},
-	{"disconnect", opDisconnect},
-	{"customNotice", opCustomNotice},
-	{"pushUrl", opPushURL},
-	{"updateData", opUpdateData},
-	{"updateNickname", opUpdateNickname},
-	{"readReceipt", opReadReceipt},
-	{"file/limits", opFileLimits},
-	{"file", nil}, // streamed: handleUpload decodes its own body
-	{"file/{fileId}/download", opFileDownload},
-	{"file/{fileId}/delete", opFileDelete},
+	{"send", opSend, true},
+	{"refresh", opRefresh, false},
+	{"startTyping", opStartTyping, true},
+	{"stopTyping", opStopTyping, true},
+	{"disconnect", opDisconnect, false},
+	{"customNotice", opCustomNotice, true},
+	{"pushUrl", opPushURL, true},
+	{"updateData", opUpdateData, false},
+	{"updateNickname", opUpdateNickname, true},
+	{"readReceipt", opReadReceipt, true},
+	{"file/limits", opFileLimits, false},
+	{"file", nil, false}, // streamed: handleUpload decodes its own body
+	{"file/{fileId}/download", opFileDownload, false},
+	{"file/{fileId}/delete", opFileDelete, false},
 }
 
 // Register mounts every route of the API on mux:
@@ -49,7 +52,7 @@ func (a *API) Register(mux *http.ServeMux) {
 			mux.Handle("POST "+basePath+"{service}/{chatId}/"+s.name, a.cors(a.handleUpload))
 			continue
 		}
-		mux.Handle("POST "+basePath+"{service}/{chatId}/"+s.name, a.cors(a.session(s.op)))
+		mux.Handle("POST "+basePath+"{service}/{chatId}/"+s.name, a.cors(a.session(s.op, s.charged)))
 	}
 	mux.Handle("GET "+basePath+"{service}/{chatId}/ws", a.cors(a.handleWS))
 	mux.Handle(basePath, a.cors(a.handleOther))
