@@ -19,9 +19,10 @@ import (
 // The abuse scenario runs issue 12's attacks against a server that keeps
 // its [protection] defaults, while Sessions well-behaved customers chat,
 // and compares the well-behaved customers' latency and errors without and
-// with the floods. It runs two phases of Duration/2: a baseline with only
-// the well-behaved customers, then the same customers while these floods
-// run:
+// with the floods. The run is cut into windows of about abuseWindow that
+// alternate, baseline first: baseline windows have only the well-behaved
+// customers; flood windows start these floods afresh and stop them at the
+// window's end:
 //
 //   - creation: 4 workers from one client address start 2,000 chats a
 //     second (refused by chat-create-rate);
@@ -31,6 +32,13 @@ import (
 //     32000 and then nothing (cut off by body-timeout);
 //   - push sockets: one chat's credentials open 200 WebSockets a second
 //     (each past push-connections-per-party replaces the oldest, 4009).
+//
+// Interleaving the windows puts both kinds under the same machine state
+// (the other work on a shared machine drifts over a run), and the
+// customers chat without pause across them. A round trip is counted in
+// the window it started and ended in; one that spans a switch, or falls in
+// the settling pause after a flood window (its floods stopping and their
+// connections closing), is counted apart ("transition"), in neither.
 //
 // Client addresses come from X-Forwarded-For, believed because the server
 // trusts 127.0.0.1 as a proxy (as behind a load balancer): every
@@ -48,38 +56,78 @@ party-send-rate = 5
 trusted-proxies = 127.0.0.1, ::1
 `
 
+// abuseWindow is the length of one baseline or flood window, and
+// abuseSettle the pause after a flood window that counts for neither.
+const (
+	abuseWindow = 10 * time.Second
+	abuseSettle = time.Second
+)
+
+// Phases of the abuse run, as abuseMeter.phase holds them.
+const (
+	phaseTransition = iota
+	phaseBaseline
+	phaseFlood
+	phaseCount
+)
+
+// abuseMeter sorts the well-behaved customers' round trips and errors by
+// the phase they happened in.
+type abuseMeter struct {
+	phase  atomic.Int32
+	lat    [phaseCount]Histogram
+	errs   [phaseCount]atomic.Int64
+	chats  [phaseCount]atomic.Int64
+	window [phaseCount]atomic.Int64 // windows run, by phase
+}
+
+// timed runs one round trip and records it in its phase's histogram (or
+// its error in its phase's count).
+func (m *abuseMeter) timed(e *env, kind string, f func() error) error {
+	p0 := m.phase.Load()
+	t0 := time.Now()
+	err := f()
+	d := time.Since(t0)
+	p := p0
+	if m.phase.Load() != p0 {
+		p = phaseTransition
+	}
+	if err != nil {
+		e.m.Error(kind, err)
+		m.errs[p].Add(1)
+		return err
+	}
+	m.lat[p].RecordDuration(d)
+	return nil
+}
+
 // abuseCustomer is one well-behaved customer: a chat every few seconds,
 // a message every 500 ms, and a refresh, from its own address.
-func (e *env) abuseCustomer(ctx context.Context, addr string, until time.Time, lat *Histogram, n *atomic.Int64) {
+func (e *env) abuseCustomer(ctx context.Context, addr string, until time.Time, m *abuseMeter) {
 	c := chatv2.New(e.urls.WebAPI+"/genesys/2/chat", chatv2.Options{HTTPClient: forwardedClient(e.hc, addr)})
 	for ctx.Err() == nil && time.Now().Before(until) {
-		t0 := time.Now()
-		ch, _, err := c.RequestChat(ctx, e.service, chatv2.ChatRequest{Nickname: "Polite", UserData: map[string]string{"EmailAddress": addr + "@example.com"}})
+		var ch *chatv2.Chat
+		err := m.timed(e, "abuse.customer.request", func() (err error) {
+			ch, _, err = c.RequestChat(ctx, e.service, chatv2.ChatRequest{Nickname: "Polite", UserData: map[string]string{"EmailAddress": addr + "@example.com"}})
+			return err
+		})
 		if err != nil {
-			e.m.Error("abuse.customer.request", err)
 			sleepCtx(ctx, time.Second)
 			continue
 		}
-		lat.RecordDuration(time.Since(t0))
 		e.m.SessionOpened()
-		n.Add(1)
+		m.chats[m.phase.Load()].Add(1)
 		for i := 0; i < 8 && ctx.Err() == nil && time.Now().Before(until); i++ {
 			sleepCtx(ctx, 500*time.Millisecond)
-			t0 = time.Now()
-			if _, err := ch.Send(ctx, fmt.Sprintf("message %d from a patient customer", i), nil); err != nil {
-				e.m.Error("abuse.customer.send", err)
+			text := fmt.Sprintf("message %d from a patient customer", i)
+			if m.timed(e, "abuse.customer.send", func() error { _, err := ch.Send(ctx, text, nil); return err }) != nil {
 				continue
 			}
-			lat.RecordDuration(time.Since(t0))
-			t0 = time.Now()
-			if _, err := ch.Refresh(ctx, 1); err != nil {
-				e.m.Error("abuse.customer.refresh", err)
-				continue
-			}
-			lat.RecordDuration(time.Since(t0))
+			m.timed(e, "abuse.customer.refresh", func() error { _, err := ch.Refresh(ctx, 1); return err })
 		}
 		if _, err := ch.Disconnect(ctx); err != nil && ctx.Err() == nil {
 			e.m.Error("abuse.customer.disconnect", err)
+			m.errs[m.phase.Load()].Add(1)
 			e.m.SessionAbandoned()
 		} else {
 			e.m.SessionClosed()
@@ -87,54 +135,77 @@ func (e *env) abuseCustomer(ctx context.Context, addr string, until time.Time, l
 	}
 }
 
-// phase runs the well-behaved customers for d and returns their latency.
-func (e *env) abusePhase(ctx context.Context, d time.Duration, tag int) (Percentiles, int64) {
-	var lat Histogram
-	var chats atomic.Int64
-	until := time.Now().Add(d)
-	var wg sync.WaitGroup
-	for i := 0; i < e.o.Sessions; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e.abuseCustomer(ctx, fmt.Sprintf("198.18.%d.%d", tag, i+1), until, &lat, &chats)
-		}()
-	}
-	wg.Wait()
-	return lat.Summary(), chats.Load()
-}
-
-func runAbuse(ctx context.Context, e *env, res *Result) error {
-	half := e.o.Duration / 2
-	errs0 := e.m.ErrorTotal()
-	base, baseChats := e.abusePhase(ctx, half, 1)
-	errsBase := e.m.ErrorTotal() - errs0
-	e.logf("baseline: %d chats, p50 %.1f ms, p99 %.1f ms, %d errors", baseChats, base.P50, base.P99, errsBase)
-
-	fctx, stop := context.WithCancel(ctx)
-	var fl floodCounts
+// runFloods starts every flood and returns the function that stops them
+// and waits until they have ended.
+func (e *env) runFloods(ctx context.Context, fl *floodCounts) (stop func()) {
+	fctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
-		go func() { defer wg.Done(); e.floodCreate(fctx, &fl) }()
+		go func() { defer wg.Done(); e.floodCreate(fctx, fl) }()
 	}
 	wg.Add(1)
-	go func() { defer wg.Done(); e.floodMessages(fctx, &fl) }()
+	go func() { defer wg.Done(); e.floodMessages(fctx, fl) }()
 	wg.Add(1)
-	go func() { defer wg.Done(); e.floodSlowBodies(fctx, 1000, &fl) }()
+	go func() { defer wg.Done(); e.floodSlowBodies(fctx, 1000, fl) }()
 	wg.Add(1)
-	go func() { defer wg.Done(); e.floodPush(fctx, &fl) }()
-	errs1 := e.m.ErrorTotal()
-	flood, floodChats := e.abusePhase(ctx, half, 2)
-	errsFlood := e.m.ErrorTotal() - errs1
-	stop()
-	wg.Wait()
-	e.logf("flood: %d chats, p50 %.1f ms, p99 %.1f ms, %d errors", floodChats, flood.P50, flood.P99, errsFlood)
+	go func() { defer wg.Done(); e.floodPush(fctx, fl) }()
+	return func() { cancel(); wg.Wait() }
+}
+
+// abuseWindows is how many windows a run of d has: an even number (as
+// many flood windows as baseline ones), at least 2.
+func abuseWindows(d time.Duration) int {
+	n := int((d + abuseWindow/2) / abuseWindow)
+	return max(2, n+n%2)
+}
+
+func runAbuse(ctx context.Context, e *env, res *Result) error {
+	windows := abuseWindows(e.o.Duration)
+	win := e.o.Duration / time.Duration(windows)
+	m := &abuseMeter{}
+	m.phase.Store(phaseBaseline)
+	until := time.Now().Add(e.o.Duration + time.Duration(windows/2)*abuseSettle)
+	var cwg sync.WaitGroup
+	for i := 0; i < e.o.Sessions; i++ {
+		cwg.Add(1)
+		go func() {
+			defer cwg.Done()
+			e.abuseCustomer(ctx, fmt.Sprintf("198.18.%d.%d", i/250+1, i%250+1), until, m)
+		}()
+	}
+	var fl floodCounts
+	for w := 0; w < windows && ctx.Err() == nil; w++ {
+		if w%2 == 0 {
+			m.phase.Store(phaseBaseline)
+			m.window[phaseBaseline].Add(1)
+			sleepCtx(ctx, win)
+			continue
+		}
+		m.phase.Store(phaseFlood)
+		m.window[phaseFlood].Add(1)
+		stop := e.runFloods(ctx, &fl)
+		sleepCtx(ctx, win)
+		m.phase.Store(phaseTransition)
+		stop()
+		sleepCtx(ctx, abuseSettle)
+	}
+	m.phase.Store(phaseTransition)
+	cwg.Wait()
+
+	base, flood, trans := m.lat[phaseBaseline].Summary(), m.lat[phaseFlood].Summary(), m.lat[phaseTransition].Summary()
+	errsBase, errsFlood, errsTrans := m.errs[phaseBaseline].Load(), m.errs[phaseFlood].Load(), m.errs[phaseTransition].Load()
+	e.logf("baseline: %d windows, %d round trips, p50 %.1f ms, p99 %.1f ms, %d errors", windows/2, m.lat[phaseBaseline].Count(), base.P50, base.P99, errsBase)
+	e.logf("flood: %d windows, %d round trips, p50 %.1f ms, p99 %.1f ms, %d errors", windows/2, m.lat[phaseFlood].Count(), flood.P50, flood.P99, errsFlood)
 
 	x := res.Extra
 	x["wellbehaved_customers"] = e.o.Sessions
-	x["baseline_chats"], x["baseline_p50_ms"], x["baseline_p99_ms"], x["baseline_errors"] = baseChats, base.P50, base.P99, errsBase
-	x["flood_chats"], x["flood_p50_ms"], x["flood_p99_ms"], x["flood_errors"] = floodChats, flood.P50, flood.P99, errsFlood
+	x["windows"], x["window_seconds"] = windows, round1(win.Seconds())
+	x["baseline_chats"], x["baseline_p50_ms"], x["baseline_p99_ms"], x["baseline_errors"] = m.chats[phaseBaseline].Load(), base.P50, base.P99, errsBase
+	x["baseline_round_trips"] = m.lat[phaseBaseline].Count()
+	x["flood_chats"], x["flood_p50_ms"], x["flood_p99_ms"], x["flood_errors"] = m.chats[phaseFlood].Load(), flood.P50, flood.P99, errsFlood
+	x["flood_round_trips"] = m.lat[phaseFlood].Count()
+	x["transition_round_trips"], x["transition_p99_ms"], x["transition_errors"] = m.lat[phaseTransition].Count(), trans.P99, errsTrans
 	if base.P99 > 0 {
 		x["p99_ratio"] = round1(flood.P99 / base.P99)
 	}
@@ -143,8 +214,8 @@ func runAbuse(ctx context.Context, e *env, res *Result) error {
 	x["flood_slow_conns_opened"], x["flood_slow_conns_cut"] = fl.slowOpened.Load(), fl.slowCut.Load()
 	x["flood_push_opened"], x["flood_push_replaced"] = fl.pushOpened.Load(), fl.pushReplaced.Load()
 	x["flood_other_answers"] = fl.other.Load()
-	if errsFlood > 0 || errsBase > 0 {
-		res.addFailure("well-behaved customers saw %d errors at baseline and %d during the floods", errsBase, errsFlood)
+	if errsFlood > 0 || errsBase > 0 || errsTrans > 0 {
+		res.addFailure("well-behaved customers saw %d errors at baseline, %d during the floods and %d between", errsBase, errsFlood, errsTrans)
 	}
 	return ctx.Err()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kpi"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/limiter"
 	"github.com/confab/confab/internal/limits"
 	"github.com/confab/confab/internal/loglevel"
 	"github.com/confab/confab/internal/oplog"
@@ -32,6 +33,9 @@ type ops struct {
 	// (removing it resets the counters).
 	logContentSet bool
 	routes        sync.Map // route pattern → route
+	// authLog bounds the "authentication failed" lines: a flood of bad
+	// credentials must not cost a log write each.
+	authLog limiter.Gate
 }
 
 // initOps creates the counters and the load limits, which the store and
@@ -301,7 +305,9 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		}
 		if status == http.StatusUnauthorized {
 			s.ops.counters.AuthFailures.Inc()
-			s.log.Warn("authentication failed", "api", rt.api, "op", op, "remote", r.RemoteAddr)
+			if ok, held := s.ops.authLog.Allow(s.clock.Now()); ok {
+				s.log.Warn("authentication failed", "api", rt.api, "op", op, "remote", r.RemoteAddr, "not_logged_before", held)
+			}
 		}
 	})
 }
