@@ -53,6 +53,8 @@ const abuseConfig = `
 [protection]
 chat-create-rate = 30
 party-send-rate = 5
+cometd-handshake-rate = 60
+cometd-clients-per-address = 100
 trusted-proxies = 127.0.0.1, ::1
 `
 

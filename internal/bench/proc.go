@@ -141,6 +141,8 @@ flex-disconnect-timeout = 3600
 ; the generator is one address driving thousands of customers at full speed
 chat-create-rate = 0
 party-send-rate = 0
+cometd-handshake-rate = 0
+cometd-clients-per-address = 0
 
 [admin]
 token = %s

@@ -52,6 +52,15 @@ func protectionSection() *sectionSpec {
 		{Option: Option{Name: "push-connections-per-party", Default: "4", Kind: KindInt, Min: 1, Max: 1000, Effect: Immediate, Implemented: true,
 			Doc: "Most push (WebSocket) connections one customer may hold; a new one replaces the oldest, which is closed with code 4009."},
 			bind: num(func(s *Protection) *int { return &s.PushPerParty })},
+		{Option: Option{Name: "cometd-handshake-rate", Default: "60", Kind: KindInt, Min: 0, Max: 1000000, Effect: Immediate, Implemented: true,
+			Doc: "CometD handshakes per minute one client address may make (0: no limit); over it the handshake is refused with Bayeux error 429 and advice to handshake again after a minute."},
+			bind: num(func(s *Protection) *int { return &s.CometdHandshakeRate })},
+		{Option: Option{Name: "cometd-handshake-burst", Default: "20", Kind: KindInt, Min: 1, Max: 1000000, Effect: Immediate, Implemented: true,
+			Doc: "How many CometD handshakes one client address may make at once before cometd-handshake-rate applies."},
+			bind: num(func(s *Protection) *int { return &s.CometdHandshakeBurst })},
+		{Option: Option{Name: "cometd-clients-per-address", Default: "100", Kind: KindInt, Min: 0, Max: 1000000, Effect: Immediate, Implemented: true,
+			Doc: "Most live CometD clients (handshakes not yet expired or disconnected) one client address may hold (0: no limit); a handshake past it is refused with Bayeux error 429. The clients that follow one chat's customer are bounded by push-connections-per-party: a new one replaces the oldest (error 409, advice reconnect none)."},
+			bind: num(func(s *Protection) *int { return &s.CometdClientsPerAddr })},
 		{Option: Option{Name: "header-timeout", Default: "10", Kind: KindSeconds, Min: 1, Max: 3600, Effect: Restart, Implemented: true,
 			Doc: "Time a client has to send a request's headers, on every listener."},
 			bind: dur(func(s *Protection) *time.Duration { return &s.HeaderTimeout })},
@@ -88,12 +97,17 @@ type Protection struct {
 	ChatCreateBurst    int
 	TrustedProxies     string // see Proxies
 	PushPerParty       int
-	HeaderTimeout      time.Duration
-	BodyTimeout        time.Duration
-	WriteTimeout       time.Duration
-	IdleTimeout        time.Duration
-	MaxHeaderBytes     int
-	ContactAttributes  string // see ContactAttributeNames
+	// CometD: handshakes per minute per client address (0: no limit), their
+	// burst, and live clients per address (0: no limit).
+	CometdHandshakeRate  int
+	CometdHandshakeBurst int
+	CometdClientsPerAddr int
+	HeaderTimeout        time.Duration
+	BodyTimeout          time.Duration
+	WriteTimeout         time.Duration
+	IdleTimeout          time.Duration
+	MaxHeaderBytes       int
+	ContactAttributes    string // see ContactAttributeNames
 }
 
 // Proxies returns trusted-proxies as prefixes (a bare address is a /32 or

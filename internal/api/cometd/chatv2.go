@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 
 	"github.com/confab/confab/internal/api/webapi"
 )
@@ -42,6 +43,46 @@ func restOperation(name string) (string, bool) {
 type chatService struct {
 	srv *Server
 	api *webapi.API
+
+	mu     sync.Mutex            // guards the following
+	follow map[binding][]*Client // clients whose feed follows a customer, oldest first
+}
+
+// followed records that c's feed now follows b and returns the clients it
+// replaces: the oldest past push-connections-per-party.
+func (cs *chatService) followed(b binding, c *Client) []*Client {
+	max := 0
+	if cs.api != nil {
+		max = cs.api.PushPerParty()
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	list := append(cs.follow[b], c)
+	var old []*Client
+	if n := len(list) - max; max > 0 && n > 0 {
+		old = append(old, list[:n]...)
+		list = append([]*Client(nil), list[n:]...)
+	}
+	cs.follow[b] = list
+	return old
+}
+
+// unfollowed forgets that c's feed follows b.
+func (cs *chatService) unfollowed(b binding, c *Client) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	list := cs.follow[b]
+	for i, x := range list {
+		if x == c {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(cs.follow, b)
+	} else {
+		cs.follow[b] = list
+	}
 }
 
 // binding is the chat a client's feed follows.
@@ -84,7 +125,15 @@ func (cs *chatService) publish(ctx context.Context, c *Client, channel, service 
 	if err != nil {
 		return ""
 	}
-	c.SetSource(binding{res.ChatID, res.UserID}, &chatFeed{feed: feed, channel: channel})
+	// Recorded before SetSource, which closes the feed (and so forgets c)
+	// at once when c is already gone.
+	b = binding{res.ChatID, res.UserID}
+	replaced := cs.followed(b, c)
+	c.SetSource(b, &chatFeed{feed: feed, channel: channel, cs: cs, c: c, b: b})
+	for _, old := range replaced {
+		// Not under c.op: the replaced client's removal takes its own.
+		go old.replace()
+	}
 	return ""
 }
 
@@ -169,6 +218,9 @@ func clipName(s string) string {
 type chatFeed struct {
 	feed    *webapi.Feed
 	channel string
+	cs      *chatService // the service whose follow table lists c
+	c       *Client
+	b       binding
 }
 
 func (f *chatFeed) Changed() <-chan struct{} { return f.feed.Changed() }
@@ -190,4 +242,7 @@ func (f *chatFeed) Drain(dst []Message) ([]Message, bool, bool) {
 	return dst, false, false
 }
 
-func (f *chatFeed) Close() { f.feed.Close() }
+func (f *chatFeed) Close() {
+	f.feed.Close()
+	f.cs.unfollowed(f.b, f.c)
+}

@@ -26,6 +26,7 @@ type Client struct {
 	srv     *Server
 	id      string
 	browser string // BAYEUX_BROWSER value it is bound to
+	addr    string // client address it is charged to ("" for none)
 
 	// op serialises the client's publishes with the draining of its
 	// deliveries; held before mu.
@@ -42,6 +43,7 @@ type Client struct {
 	connected bool // a first connect has been answered
 	holding   int  // connects being held
 	gone      bool
+	replaced  bool // removed for a newer client following the same customer
 	expiry    clock.Timer
 }
 
@@ -250,4 +252,19 @@ func (c *Client) close() {
 		src.Close()
 		c.op.Unlock()
 	}
+}
+
+// replace removes the client for a newer one following the same chat's
+// customer: its held connect gets errReplaced, advice reconnect none.
+func (c *Client) replace() {
+	c.mu.Lock()
+	c.replaced = true
+	c.mu.Unlock()
+	c.srv.remove(c, whyReplaced)
+}
+
+func (c *Client) wasReplaced() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.replaced
 }

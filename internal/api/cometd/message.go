@@ -188,6 +188,12 @@ func bayeuxError(code int, args, msg string) string {
 const (
 	errUnknownClient = "402::Unknown client"
 	errNoClientID    = "401::No client ID"
+	// errHandshakeRate refuses a handshake over [protection]
+	// cometd-handshake-rate or cometd-clients-per-address.
+	errHandshakeRate = "429::Too many handshakes from this address"
+	// errReplaced answers a client replaced by a newer one following the
+	// same chat's customer (push-connections-per-party).
+	errReplaced = "409::Replaced by a newer client of the same customer"
 )
 
 func boolp(v bool) *bool { return &v }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/confab/confab/internal/api/webapi"
 )
 
 // connectReq is a /meta/connect to hold, handed back to the transport.
@@ -23,7 +25,7 @@ func (s *Server) handle(ctx context.Context, m *Message, transport, browser stri
 		return s.fail(m, e, ""), nil
 	}
 	if m.Channel == ChannelHandshake {
-		return s.handshake(m, browser), nil
+		return s.handshake(ctx, m, browser), nil
 	}
 	if m.ClientID == "" {
 		return s.fail(m, errNoClientID, ReconnectHandshake), nil
@@ -79,7 +81,7 @@ func (s *Server) advice() *Advice {
 	return &Advice{Reconnect: ReconnectRetry, Interval: ms(s.interval.Milliseconds()), Timeout: ms(s.timeout.Milliseconds())}
 }
 
-func (s *Server) handshake(m *Message, browser string) *Message {
+func (s *Server) handshake(ctx context.Context, m *Message, browser string) *Message {
 	if m.Version != "" && !strings.HasPrefix(m.Version, "1.") {
 		return s.fail(m, bayeuxError(502, m.Version, "Unsupported protocol version"), "")
 	}
@@ -88,7 +90,17 @@ func (s *Server) handshake(m *Message, browser string) *Message {
 	}) {
 		return s.fail(m, bayeuxError(501, strings.Join(serverTransports(), ","), "Unsupported connection types"), "")
 	}
-	c := s.add(browser)
+	adm := webapi.HandshakeAdmission{Allowed: true}
+	if s.api != nil {
+		adm = s.api.AdmitHandshake(ctx)
+	}
+	if !adm.Allowed {
+		return s.refuseHandshake(m)
+	}
+	c, full := s.add(browser, adm.Addr, adm.MaxLive)
+	if full {
+		return s.refuseHandshake(m)
+	}
 	if c == nil {
 		r := s.fail(m, bayeuxError(503, "", "Server unavailable"), ReconnectHandshake)
 		r.Advice.Interval = ms(5000)
@@ -99,6 +111,14 @@ func (s *Server) handshake(m *Message, browser string) *Message {
 	r.Version = "1.0"
 	r.SupportedConnectionTypes = serverTransports()
 	r.Advice = s.advice()
+	return r
+}
+
+// refuseHandshake answers a handshake over the client address's bounds:
+// error 429, advice to handshake again in a minute.
+func (s *Server) refuseHandshake(m *Message) *Message {
+	r := s.fail(m, errHandshakeRate, ReconnectHandshake)
+	r.Advice.Interval = ms(60000)
 	return r
 }
 
@@ -129,6 +149,9 @@ func (s *Server) connectReply(cr *connectReq, why holdReason, dropped bool) *Mes
 	case dropped || why == heldKicked && cr.c.isGone():
 		if dropped {
 			s.remove(cr.c, whySlow)
+		}
+		if cr.c.wasReplaced() {
+			return s.fail(&cr.msg, errReplaced, ReconnectNone)
 		}
 		return s.fail(&cr.msg, errUnknownClient, ReconnectHandshake)
 	case why == heldStopping:

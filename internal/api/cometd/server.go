@@ -80,13 +80,15 @@ type Server struct {
 	done     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
 
-	mu      sync.Mutex // guards the following
-	clients map[string]*Client
-	closing bool
-	conns   map[*websocket.Conn]struct{}
-	live    sync.WaitGroup // WebSocket handlers; Add only under mu while !closing
-	dropped int            // clients dropped as slow consumers
-	expired int            // clients expired for not connecting
+	mu       sync.Mutex // guards the following
+	clients  map[string]*Client
+	byAddr   map[string]int // live clients by client address (cometd-clients-per-address)
+	closing  bool
+	conns    map[*websocket.Conn]struct{}
+	live     sync.WaitGroup // WebSocket handlers; Add only under mu while !closing
+	dropped  int            // clients dropped as slow consumers
+	expired  int            // clients expired for not connecting
+	replaced int            // clients replaced by a newer one of the same customer
 }
 
 // New returns a Server for the API.
@@ -95,7 +97,7 @@ func New(opts Options) *Server {
 		api: opts.API, clock: opts.Clock, log: opts.Log, cors: opts.CORS,
 		timeout: opts.Timeout, interval: opts.Interval, grace: opts.Grace,
 		maxQueue: opts.MaxQueue, maxCl: opts.MaxClients, maxBody: opts.MaxBody, wtimeout: opts.WriteTimeout,
-		done: make(chan struct{}), clients: map[string]*Client{}, conns: map[*websocket.Conn]struct{}{},
+		done: make(chan struct{}), clients: map[string]*Client{}, byAddr: map[string]int{}, conns: map[*websocket.Conn]struct{}{},
 	}
 	if s.clock == nil {
 		s.clock = clock.Real()
@@ -127,7 +129,7 @@ func New(opts Options) *Server {
 	if s.wtimeout <= 0 {
 		s.wtimeout = DefaultWriteTimeout
 	}
-	s.chat = &chatService{srv: s, api: s.api}
+	s.chat = &chatService{srv: s, api: s.api, follow: map[binding][]*Client{}}
 	return s
 }
 
@@ -205,13 +207,14 @@ type Stats struct {
 	Clients       int // live clients
 	SlowConsumers int // clients dropped because they fell behind
 	Expired       int // clients expired because they stopped connecting
+	Replaced      int // clients replaced by a newer one following the same customer
 }
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Clients: len(s.clients), SlowConsumers: s.dropped, Expired: s.expired}
+	return Stats{Clients: len(s.clients), SlowConsumers: s.dropped, Expired: s.expired, Replaced: s.replaced}
 }
 
 // newID returns 24 random bytes in URL-safe base64 (192 bits).
@@ -273,18 +276,27 @@ func (s *Server) liveBrowser(browser string) bool {
 	return false
 }
 
-// add registers a new client for browser, or returns nil when the server
-// is full or shutting down.
-func (s *Server) add(browser string) *Client {
-	c := newClient(s, browser)
+// add registers a new client for browser, charged to the client address
+// addr ("" for none), or returns nil when the server is full or shutting
+// down; full is set when addr already holds maxLive live clients (0: no
+// limit).
+func (s *Server) add(browser, addr string, maxLive int) (c *Client, full bool) {
+	c = newClient(s, browser)
+	c.addr = addr
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if addr != "" && maxLive > 0 && s.byAddr[addr] >= maxLive {
+		return nil, true
+	}
 	if s.closing || len(s.clients) >= s.maxCl {
-		return nil
+		return nil, false
 	}
 	s.clients[c.id] = c
+	if addr != "" {
+		s.byAddr[addr]++
+	}
 	c.touch()
-	return c
+	return c, false
 }
 
 // remove drops a client: its source is closed, a held connect is answered.
@@ -292,11 +304,18 @@ func (s *Server) remove(c *Client, why string) {
 	s.mu.Lock()
 	_, ok := s.clients[c.id]
 	delete(s.clients, c.id)
+	if ok && c.addr != "" {
+		if s.byAddr[c.addr]--; s.byAddr[c.addr] <= 0 {
+			delete(s.byAddr, c.addr)
+		}
+	}
 	switch why {
 	case whySlow:
 		s.dropped++
 	case whyExpired:
 		s.expired++
+	case whyReplaced:
+		s.replaced++
 	}
 	s.mu.Unlock()
 	if ok {
@@ -307,8 +326,9 @@ func (s *Server) remove(c *Client, why string) {
 
 // Reasons for remove that are counted.
 const (
-	whySlow    = "slow consumer"
-	whyExpired = "expired"
+	whySlow     = "slow consumer"
+	whyExpired  = "expired"
+	whyReplaced = "replaced"
 )
 
 // track registers a live WebSocket; it fails once Shutdown has begun.

@@ -24,8 +24,10 @@ const CloseReplaced websocket.StatusCode = 4009
 // address and push connections per customer. See [protection] in
 // docs/configuration.md.
 type guard struct {
-	creates *limiter.Keyed
-	dropped atomic.Int64 // server-owned user-data keys dropped
+	creates    *limiter.Keyed
+	handshakes *limiter.Keyed // CometD handshakes per client address
+	refusals   limiter.Gate   // bounds the refusals' log lines
+	dropped    atomic.Int64   // server-owned user-data keys dropped
 
 	proxyMu  sync.Mutex // guards the following
 	proxyCfg *config.Config
@@ -36,7 +38,7 @@ type guard struct {
 }
 
 func newGuard(a *API) *guard {
-	return &guard{creates: limiter.NewKeyed(a.clock, 0), pushes: map[string][]*websocket.Conn{}}
+	return &guard{creates: limiter.NewKeyed(a.clock, 0), handshakes: limiter.NewKeyed(a.clock, 0), pushes: map[string][]*websocket.Conn{}}
 }
 
 // trusted returns the trusted proxies of cfg, parsed once per configuration.
@@ -61,7 +63,7 @@ func (a *API) allowCreate(w http.ResponseWriter, r *http.Request, cfg *config.Co
 	if a.guard.creates.Allow(addr.String(), float64(p.ChatCreateRate)/60, p.ChatCreateBurst) {
 		return true
 	}
-	a.log.Debug("chat refused: creation rate", "client", addr)
+	a.refusalLog("chat refused: creation rate", "client", addr)
 	w.Header().Set("Retry-After", "60")
 	a.fail(w, &failure{status: http.StatusTooManyRequests, errs: []apiError{{codeRateLimited,
 		fmt.Sprintf("too many new chats from this address (chat-create-rate %d per minute); try again later", p.ChatCreateRate)}}})

@@ -215,7 +215,7 @@ func TestRateRefusedBeforeBody(t *testing.T) {
 		status, got := h.do(req)
 		return status, string(got)
 	}
-	bad := "userId=%zz&message=hi"                                  // not a form: 400 once decoded
+	bad := "userId=%zz&message=hi"                                // not a form: 400 once decoded
 	huge := creds(c) + "&message=" + strings.Repeat("x", 200<<10) // past xml-request-max-size: 413
 	if status, got := post("send", bad); status != http.StatusBadRequest {
 		t.Fatalf("bad body with tokens left: %d %s (want 400: the test must see the body decoded)", status, got)
