@@ -35,7 +35,16 @@ type Options struct {
 	// was. With Nodes set, a Send without a ClientMessageID gets a random
 	// one, so that a send repeated on another node is not appended twice.
 	Nodes []string
+	// KeepAlive is how often a push subscription sends the server a
+	// keepalive frame: an open socket alone is not the customer's activity
+	// for the server's flex-disconnect-timeout (default 45 s), what the
+	// client sends on it is. 0 means DefaultKeepAlive; negative sends none.
+	KeepAlive time.Duration
 }
+
+// DefaultKeepAlive is the push subscriptions' keepalive period when
+// Options.KeepAlive is 0.
+const DefaultKeepAlive = 15 * time.Second
 
 // Client talks to one Chat API v2 base URL (and, with Options.Nodes, its
 // alternates). It is safe for concurrent use.
@@ -45,6 +54,7 @@ type Client struct {
 	hc     *http.Client
 	apiKey string
 	auth   string
+	alive  time.Duration // keepalive period of subscriptions; <= 0: none
 }
 
 // base returns the current node's base URL.
@@ -53,7 +63,10 @@ func (c *Client) base() string { return c.bases[int(c.cur.Load())%len(c.bases)] 
 // New returns a Client for the base URL of the API, the part before the
 // service name (for example http://127.0.0.1:8080/genesys/2/chat).
 func New(baseURL string, opts Options) *Client {
-	c := &Client{bases: []string{strings.TrimRight(baseURL, "/")}, hc: opts.HTTPClient, apiKey: opts.APIKey, auth: opts.Authorization}
+	c := &Client{bases: []string{strings.TrimRight(baseURL, "/")}, hc: opts.HTTPClient, apiKey: opts.APIKey, auth: opts.Authorization, alive: opts.KeepAlive}
+	if c.alive == 0 {
+		c.alive = DefaultKeepAlive
+	}
 	for _, n := range opts.Nodes {
 		c.bases = append(c.bases, strings.TrimRight(n, "/"))
 	}

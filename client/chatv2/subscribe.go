@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -23,6 +25,8 @@ type Subscription struct {
 	conn  *websocket.Conn
 	next  int // index to resume from
 	ended bool
+	stop  chan struct{} // closed by Close: ends the keepalive loop
+	once  sync.Once
 }
 
 // Subscribe opens the push channel, asking for the events from index from
@@ -82,7 +86,41 @@ func (ch *Chat) subscribeAt(ctx context.Context, base string, from int) (*Subscr
 		return nil, status, fmt.Errorf("chatv2: subscribe to chat %s: %w", ch.ID, err)
 	}
 	conn.SetReadLimit(maxFrame)
-	return &Subscription{conn: conn, next: from}, status, nil
+	s := &Subscription{conn: conn, next: from, stop: make(chan struct{})}
+	if ch.c.alive > 0 {
+		go s.keepAlive(ch.c.alive)
+	}
+	return s, status, nil
+}
+
+// keepaliveFrame is what a keepalive sends; the server ignores its content.
+var keepaliveFrame = []byte("{}")
+
+// KeepAlive sends one keepalive frame now. The subscription sends them by
+// itself every Options.KeepAlive; an open socket alone is not activity.
+func (s *Subscription) KeepAlive(ctx context.Context) error {
+	if err := s.conn.Write(ctx, websocket.MessageText, keepaliveFrame); err != nil {
+		return fmt.Errorf("chatv2: push keepalive: %w", err)
+	}
+	return nil
+}
+
+func (s *Subscription) keepAlive(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			err := s.KeepAlive(ctx)
+			cancel()
+			if err != nil {
+				return // the connection is gone; Next reports why
+			}
+		}
+	}
 }
 
 // Position returns the index to subscribe from to continue where this
@@ -99,6 +137,7 @@ func (s *Subscription) Next(ctx context.Context) (*Response, error) {
 	}
 	_, data, err := s.conn.Read(ctx)
 	if err != nil {
+		s.once.Do(func() { close(s.stop) }) // the connection is over (a cancelled Read closes it too)
 		var ce websocket.CloseError
 		if errors.As(err, &ce) {
 			if ce.Code == websocket.StatusNormalClosure {
@@ -130,6 +169,7 @@ func (s *Subscription) Next(ctx context.Context) (*Response, error) {
 
 // Close closes the channel.
 func (s *Subscription) Close() error {
+	s.once.Do(func() { close(s.stop) })
 	err := s.conn.Close(websocket.StatusNormalClosure, "")
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("chatv2: close push channel: %w", err)

@@ -21,6 +21,12 @@ import (
 // (push_notification_deviceid and push_notification_type, or
 // GCTI_GMS_PushDeviceId); a push adapter may also set it per customer
 // (SetPushSubscribed, e.g. a CometD subscribe and unsubscribe).
+//
+// Connections: a request in progress (a waiting long poll, an open CometD
+// feed) holds the customer (Hold): it is activity up to now, but only until
+// _client_timeout after the last request. A push socket only attaches it
+// (Attach): connected, not activity, so an idle socket cannot keep a
+// customer, or its session's place, past flex-disconnect-timeout.
 
 // User data keys that subscribe a customer to push notifications.
 const (
@@ -33,7 +39,8 @@ const (
 // customerTimer is one present customer's protocol-inactivity state.
 type customerTimer struct {
 	userID  string
-	holds   int32     // open push connections and waiting long polls
+	holds   int32     // requests in progress: waiting long polls, open push feeds
+	sockets int32     // open push sockets: connected, but not activity (Attach)
 	pushSet bool      // SetPushSubscribed decided, pushOn holds the answer
 	pushOn  bool      //
 	pinged  time.Time // last flex-push-timeout ping
@@ -175,13 +182,38 @@ func (s *Session) Hold(userID string) (release func()) {
 	}
 }
 
-// Held returns how many holds a customer has, or -1 when the customer is
-// not timed (not a present flex customer, or timers are off).
+// Attach marks a customer as connected through a push socket until detach
+// is called. Unlike Hold, an open socket is not activity: what the client
+// sends on it is (the adapter calls Touch), so a socket that brings nothing
+// does not keep the customer, or its session's place under
+// limit-for-sessions, past flex-disconnect-timeout (or flex-push-timeout)
+// after the last request. Held counts it: a connected customer is not sent
+// push notifications.
+func (s *Session) Attach(userID string) (detach func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.customerLocked(userID)
+	if c == nil {
+		return func() {}
+	}
+	c.sockets++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if c := s.customerLocked(userID); c != nil && c.sockets > 0 {
+			c.sockets--
+		}
+	}
+}
+
+// Held returns how many holds and attached sockets a customer has, or -1
+// when the customer is not timed (not a present flex customer, or timers
+// are off).
 func (s *Session) Held(userID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c := s.customerLocked(userID); c != nil {
-		return int(c.holds)
+		return int(c.holds + c.sockets)
 	}
 	return -1
 }

@@ -7,10 +7,12 @@ import (
 // presence connects the customer API to the engine's protocol-inactivity
 // timing (flex-disconnect-timeout and flex-push-timeout live in the
 // engine's one deadline per session, see chat.Session.Hold): it remembers
-// which customer each chat has, and a live push connection or a waiting
-// long poll holds that customer, so it is never removed while connected;
-// releasing the last hold counts as a request. Every request the API
-// answers also counts (the engine's Touch and every change do).
+// which customer each chat has. A waiting long poll or an open CometD feed
+// holds that customer, so it is not removed while one waits (up to
+// _client_timeout); releasing the last hold counts as a request. A push
+// WebSocket only attaches the customer (connected, but not activity): its
+// client's keepalive frames are what count. Every request the API answers
+// also counts (the engine's Touch and every change do).
 type presence struct {
 	api *API
 
@@ -45,6 +47,23 @@ func (p *presence) hold(chatID string) (release func()) {
 		return func() {}
 	}
 	return s.Hold(userID)
+}
+
+// attach marks the customer of chatID as connected through a push socket
+// until detach is called; unlike hold, the socket is not activity (see
+// chat.Session.Attach).
+func (p *presence) attach(chatID string) (detach func()) {
+	p.mu.Lock()
+	userID, ok := p.byChat[chatID]
+	p.mu.Unlock()
+	if !ok {
+		return func() {}
+	}
+	s, err := p.api.engine.Get(chatID)
+	if err != nil {
+		return func() {}
+	}
+	return s.Attach(userID)
 }
 
 // forget drops the customer of chatID (it left).

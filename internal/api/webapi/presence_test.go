@@ -133,49 +133,33 @@ func TestFlexDisconnectTimeout(t *testing.T) {
 	}
 }
 
-// TestPushKeepsCustomer checks that a live WebSocket, and a waiting long
-// poll, count as activity however long they last, and that the period
-// starts again when they end.
+// TestPushKeepsCustomer checks that a WebSocket's keepalive frames count as
+// activity (the open socket alone does not), and that a waiting long poll
+// counts as activity however long it lasts, the period starting again when
+// it ends.
 func TestPushKeepsCustomer(t *testing.T) {
 	fake := clock.NewFake(epoch)
 	h := startAPI(t, configWith(t, "[settings]\nflex-disconnect-timeout = 10\n"), fake, webapi.Options{})
 	ctx := ctxT(t)
 
-	t.Run("websocket", func(t *testing.T) {
+	t.Run("websocket keepalives", func(t *testing.T) {
 		c, s, _ := h.newChat(ctx, "Ann")
-		sub, err := c.Subscribe(ctx, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sub.Next(ctx); err != nil { // the first frame: the hold is in place
-			t.Fatal(err)
-		}
-		reading := make(chan error, 1)
-		go func() { // a live client keeps reading (and so answers pings)
-			for {
-				if _, err := sub.Next(ctx); err != nil {
-					reading <- err
-					return
-				}
-			}
-		}()
+		sub := silentSubscribe(t, h, c)
 		for i := 0; i < 12; i++ {
 			fake.Advance(5 * time.Second) // 60 s in all, pings every 25 s included
+			keepalive(t, sub, s, c.UserID, fake.Now())
 		}
 		if !present(t, s, c.UserID) {
-			t.Fatal("removed while its WebSocket was open")
+			t.Fatal("removed although its WebSocket sent keepalives")
 		}
-		sub.Close()
-		<-reading
-		eventually(t, "the connection's hold to end", func() bool { return webapi.Held(h.api, c.ID) == 0 })
+		// The socket stays open but sends nothing more: it does not hold
+		// the customer past flex-disconnect-timeout.
 		fake.Advance(9 * time.Second)
 		if !present(t, s, c.UserID) {
-			t.Fatal("removed less than the timeout after the WebSocket closed")
+			t.Fatal("removed less than the timeout after the last keepalive")
 		}
-		fake.Advance(6 * time.Second) // the timer re-armed a whole period while held
-		if present(t, s, c.UserID) {
-			t.Fatal("still present a timeout after the WebSocket closed")
-		}
+		fake.Advance(2 * time.Second)
+		eventually(t, "the silent customer to be removed", func() bool { return !present(t, s, c.UserID) })
 		checkRemovedForInactivity(t, s, c)
 	})
 
@@ -290,39 +274,80 @@ func TestClosedChatGrace(t *testing.T) {
 }
 
 // TestIdlePushSocketDoesNotHoldForever reproduces the attack of issue 12:
-// a customer that opens a push socket and then makes no request. The socket
-// holds it past flex-disconnect-timeout, but not past _client_timeout after
-// its last request; then it is removed (reason 3) and the session slot is
-// free again.
+// a customer that opens a push socket and then makes no request and sends
+// nothing on it (its client still answers pings, as a script's library
+// does). The socket does not keep it past flex-disconnect-timeout: it is
+// removed (reason 3) and, with no agent, its session closes and its place
+// under limit-for-sessions is free again.
 func TestIdlePushSocketDoesNotHoldForever(t *testing.T) {
 	fake := clock.NewFake(epoch)
 	h := startAPI(t, configWith(t, "[settings]\nflex-disconnect-timeout = 10\n[chat]\n_client_timeout = 120\n"), fake, webapi.Options{})
 	ctx := ctxT(t)
-	c, s, _ := h.newChat(ctx, "Ann")
-	sub, err := c.Subscribe(ctx, 1)
+	t.Run("with an agent", func(t *testing.T) {
+		c, s, _ := h.newChat(ctx, "Ann")
+		silentSubscribe(t, h, c)
+		fake.Advance(9 * time.Second)
+		if !present(t, s, c.UserID) {
+			t.Fatal("removed before flex-disconnect-timeout")
+		}
+		fake.Advance(2 * time.Second)
+		eventually(t, "the idle customer to be removed", func() bool { return !present(t, s, c.UserID) })
+		checkRemovedForInactivity(t, s, c)
+	})
+	t.Run("alone in the queue", func(t *testing.T) {
+		c, _, err := h.client.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Bob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := h.engine.Get(c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		silentSubscribe(t, h, c)
+		alive := h.engine.Alive()
+		fake.Advance(11 * time.Second)
+		eventually(t, "the idle customer's session to close", func() bool { return s.State() != chat.Alive })
+		if n := h.engine.Alive(); n != alive-1 {
+			t.Fatalf("%d sessions alive after the close, want %d: the slot was not freed", n, alive-1)
+		}
+	})
+}
+
+// silentSubscribe opens c's push socket from a client that sends no
+// keepalives by itself, reads the first frame (the socket is then
+// attached) and keeps reading, as a live or scripted client does (and so
+// answers pings).
+func silentSubscribe(t *testing.T, h *harness, c *chatv2.Chat) *chatv2.Subscription {
+	t.Helper()
+	ctx := ctxT(t)
+	quiet := chatv2.New(h.base, chatv2.Options{KeepAlive: -1}).Resume("customer-support", c.ID, c.UserID, c.SecureKey, c.Alias())
+	sub, err := quiet.Subscribe(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Close()
+	t.Cleanup(func() { sub.Close() })
 	if _, err := sub.Next(ctx); err != nil {
 		t.Fatal(err)
 	}
-	go func() { // keep reading, as a live (or scripted) client does
+	go func() {
 		for {
 			if _, err := sub.Next(ctx); err != nil {
 				return
 			}
 		}
 	}()
-	for range 23 {
-		fake.Advance(5 * time.Second) // 115 s of a silent socket
+	return sub
+}
+
+// keepalive sends one keepalive frame and waits until the server has
+// counted it as the customer's activity at now.
+func keepalive(t *testing.T, sub *chatv2.Subscription, s *chat.Session, userID string, now time.Time) {
+	t.Helper()
+	if err := sub.KeepAlive(ctxT(t)); err != nil {
+		t.Fatal(err)
 	}
-	if !present(t, s, c.UserID) {
-		t.Fatal("removed before _client_timeout while its socket was open")
-	}
-	for range 3 {
-		fake.Advance(5 * time.Second) // past 120 s
-	}
-	eventually(t, "the idle customer to be removed", func() bool { return !present(t, s, c.UserID) })
-	checkRemovedForInactivity(t, s, c)
+	eventually(t, "the keepalive to count", func() bool {
+		p, err := s.Participant(userID)
+		return err == nil && !p.LastActivity.Before(now)
+	})
 }

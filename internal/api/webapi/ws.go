@@ -2,6 +2,7 @@ package webapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,9 +32,11 @@ const (
 // or 1: the whole transcript; 0: only what happens from now on; -1: the
 // newest event and what follows). Each frame the server sends is a common
 // response body: the first at once with what is already there (possibly no
-// messages), then one per batch of new events. The client sends nothing;
-// WebSocket pings keep the connection alive and it counts as the customer's
-// activity for flex-disconnect-timeout. The last frame has chatEnded true
+// messages), then one per batch of new events. The server pings the
+// connection when idle. The open socket alone is not the customer's
+// activity: each frame the client sends (a keepalive, content ignored) is,
+// for flex-disconnect-timeout, so a client sends one at least that often
+// (the widget and client/chatv2 every 15 s). The last frame has chatEnded true
 // and is followed by close code 1000, or is a resync frame followed by 4008,
 // or the server closes with 1001 when it shuts down. A client that
 // reconnects with transcriptPosition = the last frame's nextPosition misses
@@ -79,7 +82,14 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer a.untrack(c)
 	c.SetReadLimit(int64(rq.lim.body))
-	ctx := c.CloseRead(context.Background())
+	ctx, stopRead := context.WithCancel(context.Background())
+	defer stopRead()
+	var touch func()
+	if authorized {
+		sess, userID := rq.sess, rq.me.UserID
+		touch = func() { sess.Touch(userID) }
+	}
+	go a.readKeepalives(ctx, stopRead, c, touch)
 	if !authorized {
 		a.writeFrame(ctx, c, cc, unauthorizedBody())
 		c.Close(CloseUnauthorized, "unauthorized")
@@ -97,14 +107,41 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rq.sess.Touch(rq.me.UserID) // the handshake is a request
-	release := a.presence.hold(rq.chatID)
-	defer release()
+	detach := a.presence.attach(rq.chatID)
+	defer detach()
 	code, reason := a.push(ctx, c, cc, rq, start)
 	if code == 0 {
 		c.CloseNow()
 		return
 	}
 	c.Close(code, reason)
+}
+
+// keepaliveEvery is how often a push socket's frames count as the
+// customer's activity: more frames in between are read and dropped.
+const keepaliveEvery = time.Second
+
+// readKeepalives reads what the client sends on its push socket until it
+// goes away (then it calls stop): any data frame (its content is ignored,
+// `{}` by convention) is a keepalive and counts as a request of the
+// customer for flex-disconnect-timeout, at most once per keepaliveEvery.
+// Control frames (pongs, the close) are handled by the read too.
+func (a *API) readKeepalives(ctx context.Context, stop func(), c *websocket.Conn, touch func()) {
+	defer stop()
+	var last time.Time
+	for {
+		_, r, err := c.Reader(ctx)
+		if err != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return // over the read limit: the library has closed the socket
+		}
+		if now := a.clock.Now(); touch != nil && now.Sub(last) >= keepaliveEvery {
+			last = now
+			touch()
+		}
+	}
 }
 
 // notUpgrade says why r is not a WebSocket handshake the library will

@@ -365,13 +365,16 @@
     const url = `${api.replace(/^http/, 'ws')}/${encodeURIComponent(chat.chatId)}/ws?${q}`;
     const sock = new WebSocket(url);
     ws = sock;
-    sock.onopen = () => { retry = 0; retryTimer = 0; say(''); };
+    // The open socket alone is not activity: a keepalive frame every 15 s is (flex-disconnect-timeout).
+    let alive = 0;
+    sock.onopen = () => { retry = 0; retryTimer = 0; say(''); alive = setInterval(() => sock.send('{}'), 15000); };
     sock.onmessage = (ev) => {
       let f;
       try { f = JSON.parse(ev.data); } catch { return; }
       receive(f);
     };
     sock.onclose = (ev) => {
+      clearInterval(alive);
       if (ws !== sock) return;
       ws = null;
       if (!chat || chat.ended) return;
