@@ -97,16 +97,22 @@ func EncodeEvent(ev *chat.Event, sessionStart time.Time) Event {
 // buffer sized up front from the events' text, so that closing a session
 // costs one copy of its transcript, not a doubling series of them.
 func EncodeFinal(f *chat.Final) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, finalSize(f)))
+	if err := WriteFinal(buf, f); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// finalSize is a guess of the length of f's final transcript, a little
+// over it, so that one buffer holds it.
+func finalSize(f *chat.Final) int {
 	size := 512 + 160*len(f.Participants)
 	for i := range f.Events {
 		ev := &f.Events[i]
 		size += 256 + len(ev.Text) + ev.UserData.Size() + ev.Attrs.Size()
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	if err := WriteFinal(buf, f); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return size
 }
 
 // WriteFinal streams the stored final transcript of a closed session to w,
@@ -146,16 +152,22 @@ func WriteFinal(w io.Writer, f *chat.Final) error {
 	if _, err := w.Write(b); err != nil {
 		return err
 	}
+	// One scratch buffer for every event, so that a long transcript costs
+	// the largest event's size in encoding, not another copy of itself
+	// (json.Marshal would return a new slice per event). The Encoder writes
+	// what Marshal gives plus a newline, which is cut off.
+	var scratch bytes.Buffer
+	enc := json.NewEncoder(&scratch)
 	for i := range f.Events {
 		ev := EncodeEvent(f.Events[i].ForStore(true), f.CreatedAt)
-		b, err := json.Marshal(&ev)
-		if err != nil {
+		scratch.Reset()
+		if i > 0 {
+			scratch.WriteByte(',')
+		}
+		if err := enc.Encode(&ev); err != nil {
 			return err
 		}
-		if i > 0 {
-			b = append([]byte{','}, b...)
-		}
-		if _, err := w.Write(b); err != nil {
+		if _, err := w.Write(bytes.TrimSuffix(scratch.Bytes(), []byte("\n"))); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 
@@ -300,10 +301,16 @@ func (j *Journal) create(ctx context.Context, info *chat.Info) error {
 }
 
 func (j *Journal) close(ctx context.Context, f *chat.Final) error {
-	transcript, err := EncodeFinal(f)
-	if err != nil {
-		return fmt.Errorf("encode final transcript of session %s: %w", f.ID, err)
-	}
+	// Streamed: the store's writer encodes the transcript from the session's
+	// events when the close's turn comes, into the buffer it binds, so no
+	// finished copy waits in the queue beside the events.
+	transcript := store.JSONWriter{Size: finalSize(f), Write: func(w io.Writer) error {
+		if err := WriteFinal(w, f); err != nil {
+			return fmt.Errorf("encode final transcript of session %s: %w", f.ID, err)
+		}
+		return nil
+	}}
+	var err error
 	stats := json.RawMessage(`{}`)
 	if len(f.Stats) > 0 {
 		if stats, err = json.Marshal(f.Stats); err != nil {

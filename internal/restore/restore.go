@@ -190,7 +190,7 @@ func closeEmpty(ctx context.Context, opts Options, in store.Interaction) error {
 	if err != nil {
 		return err
 	}
-	if err := opts.Store.CloseInteraction(ctx, in.ID, opts.Engine.Clock().Now(), transcript, json.RawMessage(`{}`), data); err != nil {
+	if err := opts.Store.CloseInteraction(ctx, in.ID, opts.Engine.Clock().Now(), store.Bytes(transcript), json.RawMessage(`{}`), data); err != nil {
 		return fmt.Errorf("close interaction %s without transcript: %w", in.ID, err)
 	}
 	return nil

@@ -161,7 +161,11 @@ func (m *memStore) UpdateInteraction(_ context.Context, in store.Interaction) (i
 	return in.Version, nil
 }
 
-func (m *memStore) CloseInteraction(_ context.Context, id string, closedAt time.Time, transcript, stats, ud json.RawMessage) error {
+func (m *memStore) CloseInteraction(_ context.Context, id string, closedAt time.Time, doc store.JSONWriter, stats, ud json.RawMessage) error {
+	transcript, err := store.Render(doc)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.recs[id]

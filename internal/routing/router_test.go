@@ -365,7 +365,7 @@ func TestPersistence(t *testing.T) {
 	s.Leave(chat.LeaveRequest{UserID: a.UserID})
 	s.Leave(chat.LeaveRequest{UserID: c.UserID})
 	time.Sleep(150 * time.Millisecond)
-	st.CloseInteraction(context.Background(), s.ID(), time.Now(), []byte(`{}`), []byte(`{}`), []byte(`{"FirstName":"Kim"}`))
+	st.CloseInteraction(context.Background(), s.ID(), time.Now(), store.Bytes([]byte(`{}`)), []byte(`{}`), []byte(`{"FirstName":"Kim"}`))
 	if err := f.router.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -161,14 +161,17 @@ type Interactions interface {
 	UpdateInteraction(ctx context.Context, in Interaction) (version int64, err error)
 
 	// CloseInteraction marks the interaction closed at closedAt and stores
-	// its final transcript and statistics; a non-nil userData replaces the
+	// its final transcript (a JSONWriter, written by the store's writer when
+	// the close's turn comes, so that the transcript is not held as a
+	// finished copy while the close waits) and statistics; a non-nil
+	// userData replaces the
 	// stored user data. In the same transaction it deletes the session's
 	// intermediate events (see Events; the interaction id is the session
 	// id), so a crash leaves either the open record with its events or the
 	// closed record without them. It does not check the version (it
 	// increments it), and closing again overwrites. ErrNotFound if there is
 	// no such interaction (nothing is deleted then).
-	CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript, stats, userData json.RawMessage) error
+	CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript JSONWriter, stats, userData json.RawMessage) error
 
 	// ListInteractions returns the interactions matching f ordered by
 	// CreatedAt, then ID (descending when f.Newest).

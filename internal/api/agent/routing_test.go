@@ -106,7 +106,7 @@ func TestHoldWorkbinAndHistoryOverTheSocket(t *testing.T) {
 		if err := st.CreateInteraction(ctx, store.Interaction{ID: id, ContactID: contact, Queue: "q", CreatedAt: time.Unix(int64(1000+i), 0)}); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.CloseInteraction(ctx, id, time.Unix(int64(2000+i), 0), json.RawMessage(`{"sessionId":"`+id+`"}`), nil, nil); err != nil {
+		if err := st.CloseInteraction(ctx, id, time.Unix(int64(2000+i), 0), store.Bytes(json.RawMessage(`{"sessionId":"`+id+`"}`)), nil, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -100,12 +100,17 @@ func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (in
 
 // CloseInteraction closes an interaction and drops its intermediate events
 // in one transaction; see store.Interactions.
-func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript, stats, userData json.RawMessage) error {
+func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript store.JSONWriter, stats, userData json.RawMessage) error {
 	err := s.do(ctx, "interaction "+id, func(ctx context.Context, tx pgx.Tx) error {
+		// Encoded here, on the writer, when this close's turn has come.
+		doc, err := store.Render(transcript)
+		if err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `UPDATE interactions SET status = 'closed', closed_at = $1,
 			transcript = $2, stats = $3, user_data = coalesce($4, user_data), version = version + 1
 			WHERE id = $5`,
-			micros(closedAt), blob(transcript), blob(stats), blob(userData), id)
+			micros(closedAt), blob(doc), blob(stats), blob(userData), id)
 		if err != nil {
 			return classify(err)
 		}

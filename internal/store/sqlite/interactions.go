@@ -95,12 +95,17 @@ func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (in
 }
 
 // CloseInteraction closes an interaction; see store.Interactions.
-func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript, stats, userData json.RawMessage) error {
+func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript store.JSONWriter, stats, userData json.RawMessage) error {
 	err := s.do(ctx, id, func(ctx context.Context, w *writer) error {
+		// Encoded here, on the writer, when this close's turn has come.
+		doc, err := store.Render(transcript)
+		if err != nil {
+			return err
+		}
 		res, err := w.conn.ExecContext(ctx, `UPDATE interactions SET status = 'closed', closed_at = ?,
 			transcript = ?, stats = ?, user_data = coalesce(?, user_data), version = version + 1
 			WHERE id = ?`,
-			micros(closedAt), blob(transcript), blob(stats), blob(userData), id)
+			micros(closedAt), blob(doc), blob(stats), blob(userData), id)
 		if err != nil {
 			return classify(err)
 		}

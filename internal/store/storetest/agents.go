@@ -68,7 +68,7 @@ func testListByContact(t *testing.T, s store.Store) {
 	for i, c := range []string{c1, c2, c1, "", c1} {
 		must(t, "CreateInteraction", s.CreateInteraction(ctx, store.Interaction{ID: fmt.Sprintf("k%d", i), ContactID: c, CreatedAt: at(i)}))
 	}
-	must(t, "CloseInteraction", s.CloseInteraction(ctx, "k2", at(9), []byte(`{"t":2}`), nil, nil))
+	must(t, "CloseInteraction", s.CloseInteraction(ctx, "k2", at(9), store.Bytes([]byte(`{"t":2}`)), nil, nil))
 	ids := func(f store.InteractionFilter) string {
 		list, err := s.ListInteractions(ctx, f)
 		must(t, "ListInteractions", err)

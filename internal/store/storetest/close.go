@@ -22,7 +22,7 @@ func testCloseDropsEvents(t *testing.T, s store.Store) {
 	}
 	must(t, "AppendEvent orphan", appendWait(t, s, store.EventRow{SessionID: "orphan", Position: 0, EventID: 1, Time: at(0), Data: raw(`{}`)}))
 
-	must(t, "CloseInteraction", s.CloseInteraction(ctx, "live-1", at(9), raw(`{"events":[]}`), raw(`{}`), raw(`{"IsOnline":"0"}`)))
+	must(t, "CloseInteraction", s.CloseInteraction(ctx, "live-1", at(9), store.Bytes(raw(`{"events":[]}`)), raw(`{}`), raw(`{"IsOnline":"0"}`)))
 	for _, tc := range []struct {
 		id   string
 		want int
@@ -33,7 +33,7 @@ func testCloseDropsEvents(t *testing.T, s store.Store) {
 			t.Errorf("after closing live-1, %s has %d events, want %d", tc.id, len(evs), tc.want)
 		}
 	}
-	wantErr(t, "CloseInteraction orphan", s.CloseInteraction(ctx, "orphan", at(9), raw(`{}`), raw(`{}`), nil), store.ErrNotFound)
+	wantErr(t, "CloseInteraction orphan", s.CloseInteraction(ctx, "orphan", at(9), store.Bytes(raw(`{}`)), raw(`{}`), nil), store.ErrNotFound)
 	if evs, err := s.LoadEvents(ctx, "orphan"); err != nil || len(evs) != 1 {
 		t.Errorf("a failed close deleted events: %d, %v", len(evs), err)
 	}

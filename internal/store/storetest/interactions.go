@@ -97,15 +97,15 @@ func testCloseInteraction(t *testing.T, s store.Store) {
 
 	transcript := raw(`{"events":[{"pos":0,"text":"hello"}]}`)
 	stats := raw(`{"messages":1}`)
-	must(t, "CloseInteraction", s.CloseInteraction(ctx, "chat-1", at(60), transcript, stats, nil))
+	must(t, "CloseInteraction", s.CloseInteraction(ctx, "chat-1", at(60), store.Bytes(transcript), stats, nil))
 	in.Status, in.Version, in.ClosedAt, in.Transcript, in.Stats = store.StatusClosed, 2, at(60), transcript, stats
 	checkInteraction(t, s, in) // nil userData keeps the stored user data
 
-	must(t, "CloseInteraction again", s.CloseInteraction(ctx, "chat-1", at(61), transcript, stats, raw(`{"a":"2"}`)))
+	must(t, "CloseInteraction again", s.CloseInteraction(ctx, "chat-1", at(61), store.Bytes(transcript), stats, raw(`{"a":"2"}`)))
 	in.Version, in.ClosedAt, in.UserData = 3, at(61), raw(`{"a":"2"}`)
 	checkInteraction(t, s, in)
 
-	wantErr(t, "CloseInteraction unknown", s.CloseInteraction(ctx, "no-such-chat", at(60), transcript, stats, nil), store.ErrNotFound)
+	wantErr(t, "CloseInteraction unknown", s.CloseInteraction(ctx, "no-such-chat", at(60), store.Bytes(transcript), stats, nil), store.ErrNotFound)
 }
 
 func testListInteractions(t *testing.T, s store.Store) {
