@@ -36,6 +36,11 @@ import (
 // widgetINI turns inactivity alerts on; the node's clock is fake, so an
 // alert comes only when the test advances it.
 const widgetINI = `
+[settings]
+; the fake clock jumps past timeout-alert at once, faster than the widget's
+; real-time push keepalives (every 15 s): protocol inactivity
+; (flex-disconnect-timeout) is not what these tests check
+flex-disconnect-timeout = 100000
 [inactivity-control]
 enabled = true
 timeout-alert = 60
