@@ -86,7 +86,26 @@ func (c *Cluster) ValidToken(sessionID, tok string) bool {
 // than sent on).
 func (c *Cluster) LocateAgent(ctx context.Context, sessionID, token string, forwarded bool) (Route, error) {
 	induce := token != "" && c.ValidToken(sessionID, token)
-	return c.resolve(ctx, sessionID, c.opts.MayRestore == nil || c.opts.MayRestore("agent", induce), forwarded)
+	return c.resolve(WithRestorer(ctx, "agent"), sessionID, c.opts.MayRestore == nil || c.opts.MayRestore("agent", induce), forwarded)
+}
+
+// restorerKey is the context key of WithRestorer.
+type restorerKey struct{}
+
+// WithRestorer marks ctx with the API of the request that may restore a
+// dead owner's session under it: "webapi" (a customer), "esp" (the
+// workflow), "agent" (a desktop).
+func WithRestorer(ctx context.Context, api string) context.Context {
+	return context.WithValue(ctx, restorerKey{}, api)
+}
+
+// RestoredBy returns the API a restoration under ctx was asked by (see
+// WithRestorer); "" for none (a restart, a drain's takeover). Options.Restore
+// reads it: session-restore-push-send concerns the desktop's and the
+// workflow's restorations only.
+func RestoredBy(ctx context.Context) string {
+	s, _ := ctx.Value(restorerKey{}).(string)
+	return s
 }
 
 // URLs returns this node's listener URLs by port id.
@@ -113,6 +132,7 @@ type Followed struct {
 // lets desktops restore (the socket had a party in it). It ends with ctx.
 func (c *Cluster) Follow(ctx context.Context, sessionID, lost string) (Followed, error) {
 	mayClaim := c.opts.MayRestore == nil || c.opts.MayRestore("agent", true)
+	ctx = WithRestorer(ctx, "agent")
 	for {
 		o, err := c.opts.Store.GetOwner(ctx, sessionID)
 		switch {

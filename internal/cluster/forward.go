@@ -42,7 +42,7 @@ func (c *Cluster) Middleware(has func(sessionID string) bool, next http.Handler)
 			next.ServeHTTP(w, r)
 			return
 		}
-		route, err := c.resolve(r.Context(), id, c.opts.MayRestore == nil || c.opts.MayRestore(port, induce), r.Header.Get(ForwardedBy) != "")
+		route, err := c.resolve(WithRestorer(r.Context(), port), id, c.opts.MayRestore == nil || c.opts.MayRestore(port, induce), r.Header.Get(ForwardedBy) != "")
 		if err != nil {
 			c.opts.Log.Error("cluster: cannot route a request", "session", id, "err", err)
 			w.Header().Set("Content-Type", "application/json")

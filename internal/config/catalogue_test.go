@@ -336,6 +336,7 @@ func TestImplemented(t *testing.T) {
 		"settings/stop-abandoned-interaction",
 		"settings/session-restoration-mode",
 		"settings/session-restore-extend-by",
+		"settings/session-restore-push-send",
 		"settings/transcript-auto-save",
 		"settings/transcript-save-on-error",
 		"settings/transcript-resend-attempts", "settings/transcript-resend-delay",

@@ -43,7 +43,11 @@ type Options struct {
 	Secret func(sessionID, userID string) string
 	// Alias is the app-dbid of flex-push-content and the answers' alias.
 	Alias string
-	Log   *slog.Logger
+	// Resume, when set, says whether a restored session's subscription is
+	// resumed (false after a desktop's or workflow's restoration with
+	// session-restore-push-send off); nil resumes every one.
+	Resume func(sessionID string) bool
+	Log    *slog.Logger
 }
 
 // Stats are the service's counters since it started.
@@ -162,8 +166,13 @@ func customer(info *chat.Info) (chat.Participant, bool) {
 }
 
 // SessionCreated subscribes the customer when the request asked for push
-// notifications and flex-push-on-join allows it.
+// notifications and flex-push-on-join allows it; a restored session (which
+// reaches the push service as created) subscribes again by the same rule,
+// unless Resume says no.
 func (s *Service) SessionCreated(info *chat.Info) chat.Waiter {
+	if info.Restored && s.opts.Resume != nil && !s.opts.Resume(info.ID) {
+		return nil // restored without its push notifications
+	}
 	if cfg, _ := s.on(); cfg.Settings.FlexPushOnJoin {
 		s.subscribe(info)
 	} else if _, ok := ParseSubscription(info.UserData); ok {

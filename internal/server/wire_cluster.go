@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/cluster"
@@ -27,6 +28,9 @@ import (
 type haHooks struct {
 	c   *cluster.Cluster
 	own map[string]bool // sessions this node owned before its restart
+	// noPush holds the sessions being restored without their push
+	// notifications (session-restore-push-send, wire_haagent.go).
+	noPush sync.Map
 }
 
 func (h *haHooks) epochOf(id string) int64 {
@@ -90,7 +94,7 @@ func (s *Server) buildCluster(p *parts) error {
 	c := cluster.New(cluster.Options{
 		Store: own, Clock: s.clock, NodeID: id, Lease: s.cfg.Load().Cluster.Lease, Log: s.log.With("part", "cluster"),
 		Restore: func(ctx context.Context, sessionID string) error {
-			return restore.One(ctx, restoreOpts(), sessionID)
+			return p.ha.restoreClaimed(ctx, s, restoreOpts(), sessionID) // wire_haagent.go
 		},
 		Drop:       func(sessionID string) { p.dropSession(s, sessionID) },
 		MayRestore: cluster.ExtendBy(func() string { return s.cfg.Load().Settings.SessionRestoreExtendBy }),

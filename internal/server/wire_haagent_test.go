@@ -1,0 +1,189 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	wire "github.com/confab/confab/client/agent"
+	"github.com/confab/confab/client/chatv2"
+	"github.com/confab/confab/internal/api/agent"
+	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/server"
+	"github.com/confab/confab/internal/store"
+	"github.com/confab/confab/internal/store/postgres"
+	"github.com/confab/confab/internal/store/postgres/pgtest"
+)
+
+// startClustered starts an in-process node of a cluster on the PostgreSQL
+// schema of dsn with its own fake clock.
+func startClustered(t *testing.T, ini string, clk clock.Clock) *e2eNode {
+	t.Helper()
+	ctx := context.Background()
+	cfg, _, err := config.Parse("ha.ini", []byte(ini))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &e2eNode{}
+	n.srv, err = server.New(ctx, server.Options{Config: cfg, DataDir: t.TempDir(), Listen: "127.0.0.1:0", Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: &bytes.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.srv.Shutdown(ctx)
+	})
+	n.agentURL = "http://" + n.srv.Addr(config.PortAgent)
+	n.chatURL = "http://" + n.srv.Addr(config.PortWebAPI) + "/genesys/2/chat"
+	return n
+}
+
+func pushSubscribed(t *testing.T, n *e2eNode) string {
+	t.Helper()
+	_, m := getBody(t, "http://"+n.srv.Addr(config.PortHealth)+"/metrics")
+	for _, line := range strings.Split(m, "\n") {
+		if v, ok := strings.CutPrefix(line, "confab_push_subscribed "); ok {
+			return v
+		}
+	}
+	t.Fatal("no confab_push_subscribed in /metrics")
+	return ""
+}
+
+// TestRestoreAndPushSend: node a owns a push-subscribed customer's chat
+// (flex-push-on-join) with an agent; a is dead to node b (b's fake clock
+// passes a's lease). The chat is restored on b either by the agent joining
+// again with its ChatServerWebapiToken (session-restore-extend-by=agent)
+// or by the customer. After the desktop's restoration the push
+// subscription resumes and flex-push-timeout times the customer only with
+// session-restore-push-send; otherwise the customer is removed after
+// flex-disconnect-timeout. A customer's own restoration resumes it
+// whatever the option says (flex-push-on-join, as at creation).
+func TestRestoreAndPushSend(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		byAgent  bool
+		pushSend bool
+		wantSub  string
+		removed  bool
+	}{
+		{"desktop restores, push-send off", true, false, "0", true},
+		{"desktop restores, push-send on", true, true, "1", false},
+		{"customer restores, push-send off", false, false, "1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			dsn, schema := pgtest.Schema(t)
+			st, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, MaxConns: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.AddAgent(ctx, store.Agent{ID: "alice", Name: "Alice", TokenHash: agent.HashToken("tok-alice"),
+				Type: store.UserAgent, Queues: []string{"default"}, Capacity: 2}); err != nil {
+				t.Fatal(err)
+			}
+			st.Close(ctx)
+			ini := fmt.Sprintf(`[store]
+driver = postgres
+dsn = %s&search_path=%s
+[cluster]
+lease = 2
+[settings]
+session-restore-extend-by = agent
+session-restore-push-send = %v
+flex-push-enabled = true
+flex-push-on-join = true
+flex-push-timeout = 300
+flex-disconnect-timeout = 60
+`, dsn, schema, tc.pushSend)
+			t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+			clkA, clkB := clock.NewFake(t0), clock.NewFake(t0)
+			a := startClustered(t, ini, clkA)
+			b := startClustered(t, ini, clkB)
+
+			cust := chatv2.New(a.chatURL, chatv2.Options{})
+			defer cust.CloseIdleConnections()
+			ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Kim",
+				UserData: map[string]string{"GCTI_Chat_PushSubscribe": "true", "GCTI_GMS_PushDeviceId": "device-1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			onA := a.dial(t, "tok-alice")
+			j, err := onA.Accept(ctx, ch.ID, wire.JoinOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := pushSubscribed(t, a); got != "1" {
+				t.Fatalf("a: %s push subscriptions, want 1", got)
+			}
+			clkB.Advance(3 * time.Second) // a's lease (2 s) ended on b's clock
+			onB := b.dial(t, "tok-alice")
+			if tc.byAgent {
+				f, err := onB.Do(ctx, wire.Request{Op: wire.OpJoin, SessionID: ch.ID, UserID: j.UserID,
+					UserData: map[string]any{wire.KeyWebapiToken: j.Interaction.UserData[wire.KeyWebapiToken]}})
+				if err != nil || !f.Restored || f.Node == "" {
+					t.Fatalf("the desktop's restoring join on b: %+v, %v", f, err)
+				}
+			} else {
+				viaB := chatv2.New(b.chatURL, chatv2.Options{}).Resume(ch.Service, ch.ID, ch.UserID, ch.SecureKey, ch.Alias())
+				if r, err := viaB.Send(ctx, "back", nil); err != nil || r.StatusCode != 0 {
+					t.Fatalf("the customer's restoring send on b: %+v, %v", r, err)
+				}
+				if _, err := onB.Do(ctx, wire.Request{Op: wire.OpJoin, SessionID: ch.ID, UserID: j.UserID}); err != nil {
+					t.Fatalf("rejoin on b: %v", err)
+				}
+			}
+			if got := pushSubscribed(t, b); got != tc.wantSub {
+				t.Errorf("b after the restoration: %s push subscriptions, want %s", got, tc.wantSub)
+			}
+			clkB.Advance(61 * time.Second) // past flex-disconnect-timeout, within flex-push-timeout
+			if _, err := onB.Send(ctx, ch.ID, wire.Message{Text: "still there?"}); err != nil {
+				t.Fatal(err)
+			}
+			removed := false
+			waitFor := func(ev wire.Event) bool {
+				if ev.Kind == "partyLeft" && ev.From.UserType == "CLIENT" {
+					removed = true
+				}
+				return ev.Text == "still there?"
+			}
+			sawEvent(t, onB, waitFor)
+			if removed != tc.removed {
+				t.Errorf("customer removed after 61 s: %v, want %v", removed, tc.removed)
+			}
+		})
+	}
+}
+
+// sawEvent reads frames until match says stop.
+func sawEvent(t *testing.T, c *wire.Client, match func(wire.Event) bool) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case f, ok := <-c.Frames():
+			if !ok {
+				t.Fatalf("connection ended: %v", c.Err())
+			}
+			for _, ev := range f.Events {
+				if match(ev) {
+					return
+				}
+			}
+		case <-timeout:
+			t.Fatal("timed out waiting for an event")
+		}
+	}
+}
