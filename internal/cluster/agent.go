@@ -131,7 +131,10 @@ type Followed struct {
 // node, which claims and restores it itself when session-restore-extend-by
 // lets desktops restore (the socket had a party in it). It ends with ctx.
 func (c *Cluster) Follow(ctx context.Context, sessionID, lost string) (Followed, error) {
-	mayClaim := c.opts.MayRestore == nil || c.opts.MayRestore("agent", true)
+	// lost is this node when it handed the session over (drain) or lost
+	// it to fencing: it waits for the new owner and never claims it back.
+	self := lost == c.opts.NodeID
+	mayClaim := !self && (c.opts.MayRestore == nil || c.opts.MayRestore("agent", true))
 	ctx = WithRestorer(ctx, "agent")
 	for {
 		o, err := c.opts.Store.GetOwner(ctx, sessionID)
@@ -140,17 +143,18 @@ func (c *Cluster) Follow(ctx context.Context, sessionID, lost string) (Followed,
 			return Followed{Closed: true, Moved: true}, nil
 		case err != nil:
 			c.opts.Log.Warn("cluster: follow a lost session", "session", sessionID, "err", err)
-		case o.NodeID == c.opts.NodeID && c.Epoch(sessionID) == o.Epoch:
-			return Followed{Route: Route{Local: true, Restored: true}, Moved: true}, nil
+		case o.NodeID == c.opts.NodeID:
+			if !self && c.Epoch(sessionID) == o.Epoch {
+				return Followed{Route: Route{Local: true, Restored: true}, Moved: true}, nil
+			}
+			// Still this node's in the store: the hand-over is to come.
 		default:
-			live := false
-			if n, err := c.opts.Store.GetNode(ctx, o.NodeID); err == nil && o.NodeID != c.opts.NodeID {
-				live = c.opts.Clock.Now().Before(n.LeaseUntil) && !n.Draining
-				if live && (n.ID != lost || reachable(n.URLs["agent"])) {
-					return Followed{Route: Route{Node: n.ID, URLs: n.URLs}, Moved: n.ID != lost}, nil
-				}
-				// The lost node within its lease but not answering: most
-				// likely dead; its lease will end.
+			n, err := c.opts.Store.GetNode(ctx, o.NodeID)
+			live := err == nil && c.opts.Clock.Now().Before(n.LeaseUntil) && !n.Draining
+			// The lost node within its lease but not answering is most
+			// likely dead: its lease will end.
+			if live && (n.ID != lost || reachable(n.URLs["agent"])) {
+				return Followed{Route: Route{Node: n.ID, URLs: n.URLs}, Moved: n.ID != lost}, nil
 			}
 			if !live && mayClaim {
 				err := c.claimAndRestore(ctx, o)

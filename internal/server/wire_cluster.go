@@ -124,6 +124,9 @@ func (p *parts) dropSession(s *Server, id string) bool {
 	if p.customer != nil {
 		p.customer.Moved(id)
 	}
+	if p.agents != nil {
+		p.agents.Moved(id) // restored frames once it lives elsewhere (wire_haagent.go)
+	}
 	return had
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,88 @@ func sawEvent(t *testing.T, c *wire.Client, match func(wire.Event) bool) {
 		case <-timeout:
 			t.Fatal("timed out waiting for an event")
 		}
+	}
+}
+
+// TestDrainTellsAgentsWhereTheChatWent: an agent on node b's socket is in a
+// chat b owns; b drains; node a takes the chat over at its next lease
+// renewal (a's fake clock); the agent's socket on b is told where the chat
+// lives now (a restored frame naming a), its client joins again through b
+// (relayed to a) as the same party, and its next message reaches the
+// customer, who goes on through b (forwarded to a).
+func TestDrainTellsAgentsWhereTheChatWent(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn, schema := pgtest.Schema(t)
+	st, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddAgent(ctx, store.Agent{ID: "alice", Name: "Alice", TokenHash: agent.HashToken("tok-alice"),
+		Type: store.UserAgent, Queues: []string{"default"}, Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close(ctx)
+	ini := fmt.Sprintf("[store]\ndriver = postgres\ndsn = %s&search_path=%s\n[cluster]\nlease = 3\n", dsn, schema)
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	clkA, clkB := clock.NewFake(t0), clock.NewFake(t0)
+	a := startClustered(t, ini, clkA)
+	b := startClustered(t, ini, clkB)
+	cust := chatv2.New(b.chatURL, chatv2.Options{})
+	defer cust.CloseIdleConnections()
+	ch, _, err := cust.RequestChat(ctx, "customer-support", chatv2.ChatRequest{Nickname: "Kim"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onB, err := wire.Dial(ctx, b.agentURL, "tok-alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer onB.Close()
+	if _, err := onB.Accept(ctx, ch.ID, wire.JoinOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	token := readToken(t, b.srv.DataDir()+"/admin.token")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.agentURL+"/api/v1/drain", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("drain b: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	aNode := strings.TrimSpace(readToken(t, a.srv.DataDir()+"/node.id"))
+	var restored wire.Frame
+	for i := 0; restored.Type == ""; i++ {
+		if i == 100 {
+			t.Fatal("the agent on b was never told where the chat went")
+		}
+		clkA.Advance(time.Second) // a's renewals take b's chats over
+		clkB.Advance(time.Second) // b's socket looks for the new owner
+		select {
+		case f := <-onB.Frames():
+			if f.Type == wire.FrameRestored {
+				restored = f
+			}
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if restored.SessionID != ch.ID || restored.Node != aNode || !restored.Restored || restored.URL != a.agentURL {
+		t.Fatalf("restored frame %+v; want the chat on a (%s, %s)", restored, aNode, a.agentURL)
+	}
+	if _, err := onB.Send(ctx, ch.ID, wire.Message{Text: "from b's socket"}); err != nil {
+		t.Fatalf("send after the move: %v", err)
+	}
+	resp2, err := ch.Refresh(ctx, 1)
+	if err != nil || resp2.StatusCode != 0 {
+		t.Fatalf("customer through b: %+v, %v", resp2, err)
+	}
+	n := 0
+	for _, m := range resp2.Messages {
+		if m.Text == "from b's socket" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the customer saw the agent's message %d times, want once: %+v", n, resp2.Messages)
 	}
 }

@@ -72,6 +72,7 @@ type member struct {
 	// joinPos is the position of its newParty: a user id that joined
 	// again (a rejoin) has an earlier partyLeft that is not its own.
 	joinPos int
+	stop    chan struct{} // closed when the session moved away (Moved)
 }
 
 // pendingAck is an applied request waiting to be answered.
@@ -487,7 +488,9 @@ func (c *conn) pinger() {
 // disconnect), stops the goroutines and closes the socket.
 func (c *conn) teardown() {
 	c.leaveAll()
-	c.cancel()
+	c.mu.Lock()
+	c.cancel() // under mu: no goroutine is added (goLocked) after it
+	c.mu.Unlock()
 	c.ws.CloseNow()
 	c.wg.Wait()
 }
@@ -527,6 +530,9 @@ func (c *conn) checkMember(sessionID string) *opError {
 
 func (c *conn) addMember(m *member) {
 	c.mu.Lock()
+	if m.stop == nil {
+		m.stop = make(chan struct{})
+	}
 	c.members[m.sess.ID()] = m
 	c.mu.Unlock()
 }
@@ -592,6 +598,8 @@ func (c *conn) watch(m *member) {
 		replay = false
 		select {
 		case <-changed:
+		case <-m.stop: // the session moved to another node (relay.go)
+			return
 		case <-c.ctx.Done():
 			return
 		}

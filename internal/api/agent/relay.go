@@ -253,6 +253,9 @@ func (c *conn) pumpUpstream(up *upstream) {
 		if f.Type == wire.FrameEvents {
 			c.remoteEvents(up, f)
 		}
+		if f.Type == wire.FrameRestored {
+			c.dropRemote(f.SessionID, up) // it moved on from that node
+		}
 		if f.Type == wire.FrameHello || f.Type == wire.FrameState {
 			continue
 		}
@@ -309,8 +312,46 @@ func (c *conn) upstreamLost(up *upstream) {
 	}
 	c.h.log.Warn("agent: node serving sessions of this socket lost", "agent", c.agent.ID, "node", up.node, "sessions", len(lost))
 	for _, id := range lost {
-		c.wg.Add(1)
-		go c.follow(id, up.node)
+		c.goFollow(id, up.node)
+	}
+}
+
+// goFollow starts following a session, unless the socket is ending.
+func (c *conn) goFollow(id, lost string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx.Err() != nil {
+		return
+	}
+	c.wg.Add(1)
+	go c.follow(id, lost)
+}
+
+// Moved tells the sockets in a session that this node no longer holds it
+// (a drain handed it over, or another node fenced this one): each stops
+// watching it and follows it to its new owner, then gets a restored frame
+// (a socket another node opened passes it on to that node's socket).
+func (h *Handler) Moved(sessionID string) {
+	if h.opts.Cluster == nil {
+		return
+	}
+	h.mu.Lock()
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		m := c.members[sessionID]
+		if m != nil {
+			delete(c.members, sessionID)
+		}
+		c.mu.Unlock()
+		if m != nil {
+			close(m.stop)
+			c.goFollow(sessionID, h.opts.Cluster.NodeID())
+		}
 	}
 }
 
