@@ -164,7 +164,10 @@ func (c *conn) serve() {
 func (c *conn) readLoop() {
 	var buf []byte // reused: a request is decoded (its strings copied) before the next read
 	for {
-		typ, r, err := c.ws.Reader(c.ctx)
+		// No context: a read ends when the socket closes (teardown, or the
+		// writer's close after kill), and one with a Done channel would
+		// cost the library a timer registration per frame.
+		typ, r, err := c.ws.Reader(context.Background())
 		if err != nil {
 			return
 		}
