@@ -31,7 +31,8 @@ import (
 //   - slow bodies: 1,000 connections send headers with Content-Length:
 //     32000 and then nothing (cut off by body-timeout);
 //   - push sockets: one chat's credentials open 200 WebSockets a second
-//     (each past push-connections-per-party replaces the oldest, 4009).
+//     (each past push-connections-per-party replaces the oldest, 4009;
+//     past push-connect-rate the handshake is refused with 429).
 //
 // Interleaving the windows puts both kinds under the same machine state
 // (the other work on a shared machine drifts over a run), and the
@@ -53,6 +54,7 @@ const abuseConfig = `
 [protection]
 chat-create-rate = 30
 party-send-rate = 5
+push-connect-rate = 60
 cometd-handshake-rate = 60
 cometd-clients-per-address = 100
 trusted-proxies = 127.0.0.1, ::1
@@ -214,7 +216,7 @@ func runAbuse(ctx context.Context, e *env, res *Result) error {
 	x["flood_create_ok"], x["flood_create_429"] = fl.createOK.Load(), fl.create429.Load()
 	x["flood_msg_ok"], x["flood_msg_429"], x["flood_msg_full"] = fl.msgOK.Load(), fl.msg429.Load(), fl.msgFull.Load()
 	x["flood_slow_conns_opened"], x["flood_slow_conns_cut"] = fl.slowOpened.Load(), fl.slowCut.Load()
-	x["flood_push_opened"], x["flood_push_replaced"] = fl.pushOpened.Load(), fl.pushReplaced.Load()
+	x["flood_push_opened"], x["flood_push_replaced"], x["flood_push_refused"] = fl.pushOpened.Load(), fl.pushReplaced.Load(), fl.pushRefused.Load()
 	x["flood_other_answers"] = fl.other.Load()
 	if errsFlood > 0 || errsBase > 0 || errsTrans > 0 {
 		res.addFailure("well-behaved customers saw %d errors at baseline, %d during the floods and %d between", errsBase, errsFlood, errsTrans)
@@ -256,6 +258,7 @@ type floodCounts struct {
 	msgOK, msg429, msgFull          atomic.Int64
 	slowOpened, slowCut             atomic.Int64
 	pushOpened, pushReplaced, other atomic.Int64
+	pushRefused                     atomic.Int64
 }
 
 // Flood paces, per worker: the generator shares the machine's CPUs with
@@ -389,7 +392,10 @@ func (e *env) floodPush(ctx context.Context, fl *floodCounts) {
 	for ctx.Err() == nil {
 		sub, err := ch.Subscribe(ctx, 0)
 		if err != nil {
-			sleepCtx(ctx, 10*time.Millisecond)
+			if ctx.Err() == nil {
+				fl.pushRefused.Add(1) // push-connect-rate: 429 before the upgrade
+			}
+			sleepCtx(ctx, pushEvery)
 			continue
 		}
 		fl.pushOpened.Add(1)

@@ -142,6 +142,7 @@ flex-disconnect-timeout = 3600
 chat-create-rate = 0
 party-send-rate = 0
 cometd-handshake-rate = 0
+push-connect-rate = 0
 cometd-clients-per-address = 0
 
 [admin]

@@ -52,6 +52,9 @@ func protectionSection() *sectionSpec {
 		{Option: Option{Name: "push-connections-per-party", Default: "4", Kind: KindInt, Min: 1, Max: 1000, Effect: Immediate, Implemented: true,
 			Doc: "Most push (WebSocket) connections one customer may hold; a new one replaces the oldest, which is closed with code 4009."},
 			bind: num(func(s *Protection) *int { return &s.PushPerParty })},
+		{Option: Option{Name: "push-connect-rate", Default: "60", Kind: KindInt, Min: 0, Max: 1000000, Effect: Immediate, Implemented: true,
+			Doc: "Push WebSockets per minute one customer may open (0: no limit), in bursts of push-connections-per-party + 10; over it the handshake is refused with HTTP 429 before the upgrade."},
+			bind: num(func(s *Protection) *int { return &s.PushConnectRate })},
 		{Option: Option{Name: "cometd-handshake-rate", Default: "60", Kind: KindInt, Min: 0, Max: 1000000, Effect: Immediate, Implemented: true,
 			Doc: "CometD handshakes per minute one client address may make (0: no limit); over it the handshake is refused with Bayeux error 429 and advice to handshake again after a minute."},
 			bind: num(func(s *Protection) *int { return &s.CometdHandshakeRate })},
@@ -97,6 +100,7 @@ type Protection struct {
 	ChatCreateBurst    int
 	TrustedProxies     string // see Proxies
 	PushPerParty       int
+	PushConnectRate    int // push WebSockets opened per minute per customer; 0: no limit
 	// CometD: handshakes per minute per client address (0: no limit), their
 	// burst, and live clients per address (0: no limit).
 	CometdHandshakeRate  int

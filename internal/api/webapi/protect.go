@@ -26,6 +26,7 @@ const CloseReplaced websocket.StatusCode = 4009
 type guard struct {
 	creates    *limiter.Keyed
 	handshakes *limiter.Keyed // CometD handshakes per client address
+	pushOpens  *limiter.Keyed // push WebSockets opened, per chat
 	refusals   limiter.Gate   // bounds the refusals' log lines
 	dropped    atomic.Int64   // server-owned user-data keys dropped
 
@@ -38,7 +39,7 @@ type guard struct {
 }
 
 func newGuard(a *API) *guard {
-	return &guard{creates: limiter.NewKeyed(a.clock, 0), handshakes: limiter.NewKeyed(a.clock, 0), pushes: map[string][]*websocket.Conn{}}
+	return &guard{creates: limiter.NewKeyed(a.clock, 0), handshakes: limiter.NewKeyed(a.clock, 0), pushOpens: limiter.NewKeyed(a.clock, 0), pushes: map[string][]*websocket.Conn{}}
 }
 
 // trusted returns the trusted proxies of cfg, parsed once per configuration.

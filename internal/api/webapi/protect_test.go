@@ -255,3 +255,37 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestPushConnectRate reproduces one chat's credentials opening push
+// sockets without end: past push-connections-per-party + 10 at once, and
+// then faster than push-connect-rate, the handshake is refused with HTTP
+// 429 before the upgrade (the fake clock refills the bucket).
+func TestPushConnectRate(t *testing.T) {
+	fake := clock.NewFake(epoch)
+	h := startAPI(t, configWith(t, "[protection]\npush-connections-per-party = 1\npush-connect-rate = 6\n"), fake, webapi.Options{})
+	ctx := ctxT(t)
+	c, _, _ := h.newChat(ctx, "Ann")
+	open := func() error {
+		sub, err := c.Subscribe(ctx, 1)
+		if err == nil {
+			sub.Close()
+		}
+		return err
+	}
+	for i := range 11 {
+		if err := open(); err != nil {
+			t.Fatalf("socket %d within the burst: %v", i, err)
+		}
+	}
+	err := open()
+	if err == nil || !strings.Contains(err.Error(), "429") {
+		t.Fatalf("socket past the burst: %v, want the handshake refused with 429", err)
+	}
+	fake.Advance(10 * time.Second) // 6 a minute: one more
+	if err := open(); err != nil {
+		t.Fatalf("socket after 10 s: %v", err)
+	}
+	if err := open(); err == nil || !strings.Contains(err.Error(), "429") {
+		t.Fatalf("second socket after 10 s: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package webapi
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -66,6 +67,15 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	authorized := a.authenticate(rq)
+	if p := cfg.Protection; authorized && !a.guard.pushOpens.Allow(rq.chatID, float64(p.PushConnectRate)/60, p.PushPerParty+10) {
+		// Refused before the upgrade: a flood of sockets costs no hijack,
+		// goroutine or first frame.
+		a.refusalLog("push socket refused: push-connect-rate", "chat", rq.chatID)
+		w.Header().Set("Retry-After", "10")
+		a.fail(w, &failure{status: http.StatusTooManyRequests, errs: []apiError{{codeRateLimited,
+			fmt.Sprintf("too many push connections opened for this chat (push-connect-rate %d per minute); try again later", p.PushConnectRate)}}})
+		return
+	}
 	c, cc, err := wsbatch.Accept(w, r, &websocket.AcceptOptions{
 		// Widgets run on customers' sites, not on this origin, and the
 		// credentials travel in the URL, not in cookies, so a cross-site
