@@ -68,8 +68,11 @@ func protectionSection() *sectionSpec {
 			Doc: "Time a client has to send a request's headers, on every listener."},
 			bind: dur(func(s *Protection) *time.Duration { return &s.HeaderTimeout })},
 		{Option: Option{Name: "body-timeout", Default: "30", Kind: KindSeconds, Min: 1, Max: 3600, Effect: Restart, Implemented: true,
-			Doc: "Time a client has to send a request's body once its headers are in, on every listener; a client that stops sending is cut off."},
+			Doc: "Time a client has to send a request's body once its headers are in, on every listener, plus one second for every body-min-rate bytes it has sent; a client that stops sending, or sends slower than body-min-rate, is cut off."},
 			bind: dur(func(s *Protection) *time.Duration { return &s.BodyTimeout })},
+		{Option: Option{Name: "body-min-rate", Default: "16384", Kind: KindInt, Min: 0, Max: 1 << 30, Effect: Restart, Implemented: true,
+			Doc: "Bytes per second a request's body must keep arriving at, on every listener: each body-min-rate bytes received extend body-timeout by one second, so a large upload (agent-upload-max-size) on a slow link is not cut off while it makes progress (0: body-timeout bounds the whole body)."},
+			bind: num(func(s *Protection) *int { return &s.BodyMinRate })},
 		{Option: Option{Name: "write-timeout", Default: "30", Kind: KindSeconds, Min: 1, Max: 3600, Effect: Restart, Implemented: true,
 			Doc: "Time an answer may take to be written to a client (added to a long poll's wait); streams and WebSockets bound each write instead."},
 			bind: dur(func(s *Protection) *time.Duration { return &s.WriteTimeout })},
@@ -108,6 +111,7 @@ type Protection struct {
 	CometdClientsPerAddr int
 	HeaderTimeout        time.Duration
 	BodyTimeout          time.Duration
+	BodyMinRate          int // bytes per second that extend BodyTimeout; 0: none
 	WriteTimeout         time.Duration
 	IdleTimeout          time.Duration
 	MaxHeaderBytes       int

@@ -26,44 +26,85 @@ func sessionBounds(p config.Protection) chat.Bounds {
 const longPollAllowance = 30 * time.Second
 
 // withDeadlines bounds every request of a listener: its body must arrive
-// within body-timeout of the handler starting, and its answer must be
-// written within write-timeout (plus the long-poll allowance). The read
-// deadline is lifted once the body has been read to its end, so that it
-// does not cut off a handler that goes on streaming (net/http's
+// within body-timeout of the handler starting plus one second for every
+// body-min-rate bytes received so far (so a client that stops sending, or
+// trickles slower than the minimum rate, is cut off, while a large upload
+// that keeps making progress is not), and its answer must be written
+// within write-timeout (plus the long-poll allowance) of the handler
+// starting or, for a request whose body was read to its end, of that end.
+// The read deadline is lifted once the body has been read to its end, so
+// that it does not cut off a handler that goes on streaming (net/http's
 // background read would otherwise see it fire and cancel the request). A
 // WebSocket upgrade clears both (net/http does on hijack), and a stream
-// that sets its own per-write deadline replaces the write one.
-func withDeadlines(h http.Handler, p config.Protection) http.Handler {
+// that sets its own per-write deadline replaces the write one. now is the
+// wall clock (net deadlines run on it); tests inject their own.
+func withDeadlines(h http.Handler, p config.Protection, now func() time.Time) http.Handler {
 	body, write := p.BodyTimeout, p.WriteTimeout+longPollAllowance
+	if p.WriteTimeout <= 0 {
+		write = 0
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
-		now := time.Now()
+		t := now()
 		if body > 0 && r.Body != nil && r.Body != http.NoBody {
-			if rc.SetReadDeadline(now.Add(body)) == nil {
-				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+			if rc.SetReadDeadline(t.Add(body)) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc, now: now, start: t, grace: body,
+					rate: int64(p.BodyMinRate), set: t.Add(body), write: write}
 			}
 		}
-		if p.WriteTimeout > 0 {
-			rc.SetWriteDeadline(now.Add(write))
+		if write > 0 {
+			rc.SetWriteDeadline(t.Add(write))
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-// deadlineBody lifts the read deadline when the body has been read to EOF.
+// deadlineBody moves the read deadline on as the body arrives (by one
+// second per rate bytes) and lifts it when the body has been read to EOF,
+// when the write deadline starts again from that moment.
 type deadlineBody struct {
 	io.ReadCloser
-	rc     *http.ResponseController
-	lifted bool
+	rc    *http.ResponseController
+	now   func() time.Time
+	start time.Time     // the handler's start
+	grace time.Duration // body-timeout
+	rate  int64         // body-min-rate; 0: the deadline does not move
+	write time.Duration // write deadline from the body's end; 0: none
+	got   int64         // bytes read so far
+	set   time.Time     // the read deadline last set
+	done  bool          // EOF seen, deadline lifted
 }
+
+// minDeadlineStep is how far the earned deadline must pass the one set
+// before it is moved (a deadline is not reset on every small read).
+const minDeadlineStep = time.Second
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF && !b.lifted {
-		b.lifted = true
+	if b.done {
+		return n, err
+	}
+	b.got += int64(n)
+	switch {
+	case err == io.EOF:
+		b.done = true
 		b.rc.SetReadDeadline(time.Time{})
+		if b.write > 0 {
+			b.rc.SetWriteDeadline(b.now().Add(b.write))
+		}
+	case n > 0 && b.rate > 0:
+		if dl := b.deadline(); dl.Sub(b.set) >= minDeadlineStep {
+			b.set = dl
+			b.rc.SetReadDeadline(dl)
+		}
 	}
 	return n, err
+}
+
+// deadline is when the body must have arrived by what has arrived so far.
+func (b *deadlineBody) deadline() time.Time {
+	earned := time.Duration(float64(b.got) / float64(b.rate) * float64(time.Second))
+	return b.start.Add(b.grace + earned)
 }
 
 // httpGrace is how long Shutdown lets in-flight requests finish: 3 s, or

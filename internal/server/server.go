@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
@@ -221,7 +222,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		prot := cfg.Protection // [protection] transport timeouts
 		srv := &http.Server{
-			Handler:           withDeadlines(s.instrument(s.parts.ha.wrapCluster(s, muxes[addr])), prot),
+			Handler:           withDeadlines(s.instrument(s.parts.ha.wrapCluster(s, muxes[addr])), prot, time.Now),
 			ReadHeaderTimeout: prot.HeaderTimeout,
 			IdleTimeout:       prot.IdleTimeout,
 			MaxHeaderBytes:    prot.MaxHeaderBytes,
