@@ -28,6 +28,11 @@
 // store's outbox by a persister goroutine (coalesced per session), so a
 // restarted node loads them (Load) and keeps resending.
 //
+// In a cluster (Options.Owner) only a session's owner resends or loads its
+// pending notification; Forget and Adopt move it with the session
+// (handover.go), so a move between nodes neither repeats nor loses an
+// attempt.
+//
 // Ping sends one trigger to a subscribed customer; the session-timers work
 // (flex-push-timeout) calls it through a one-method interface.
 //

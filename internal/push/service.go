@@ -47,7 +47,11 @@ type Options struct {
 	// resumed (false after a desktop's or workflow's restoration with
 	// session-restore-push-send off); nil resumes every one.
 	Resume func(sessionID string) bool
-	Log    *slog.Logger
+	// Owner, when set, reports whether this node owns a session now (a
+	// cluster's owner row); only the owner resends or loads its pending
+	// notification (handover.go). Nil: every session is this node's.
+	Owner func(ctx context.Context, sessionID string) (bool, error)
+	Log   *slog.Logger
 }
 
 // Stats are the service's counters since it started.
@@ -64,6 +68,7 @@ type Stats struct {
 	Resends    int64 // reliable notifications sent again for want of a refresh
 	Acked      int64 // reliable notifications acknowledged by a refresh
 	Expired    int64 // reliable notifications whose resends ran out
+	Moved      int64 // subscriptions dropped because another node took the session over
 	// Latency of delivered POSTs, on the service's clock.
 	LatencyCount int64
 	LatencyTotal time.Duration
@@ -407,6 +412,13 @@ func (s *Service) stopLocked(sb *sub) {
 // sent again with the next attempt number, or given up once
 // flex-push-resend-attempts resends have been made.
 func (s *Service) resend(sessionID string) {
+	octx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	mine := s.owned(octx, sessionID)
+	cancel()
+	if !mine {
+		s.Forget(sessionID) // its owner resends it (handover.go)
+		return
+	}
 	connected := s.opts.Connected != nil && s.opts.Connected(sessionID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -559,11 +571,20 @@ func (s *Service) Load(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// In a cluster the outbox holds every node's records: this node takes
+	// those of its own sessions (handover.go).
+	mine := make([]bool, len(items))
+	for i, it := range items {
+		mine[i] = s.owned(ctx, it.Key)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cfg := s.opts.Config()
 	n := 0
-	for _, it := range items {
+	for i, it := range items {
+		if !mine[i] {
+			continue
+		}
 		var r record
 		if err := json.Unmarshal(it.Value, &r); err != nil || r.SessionID == "" || !r.Pending {
 			s.log.Warn("push: unreadable outbox record dropped", "key", it.Key, "err", err)

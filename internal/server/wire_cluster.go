@@ -94,7 +94,11 @@ func (s *Server) buildCluster(p *parts) error {
 	c := cluster.New(cluster.Options{
 		Store: own, Clock: s.clock, NodeID: id, Lease: s.cfg.Load().Cluster.Lease, Log: s.log.With("part", "cluster"),
 		Restore: func(ctx context.Context, sessionID string) error {
-			return p.ha.restoreClaimed(ctx, s, restoreOpts(), sessionID) // wire_haagent.go
+			if err := p.ha.restoreClaimed(ctx, s, restoreOpts(), sessionID); err != nil { // wire_haagent.go
+				return err
+			}
+			p.adoptPush(ctx, s, sessionID)
+			return nil
 		},
 		Drop:       func(sessionID string) { p.dropSession(s, sessionID) },
 		MayRestore: cluster.ExtendBy(func() string { return s.cfg.Load().Settings.SessionRestoreExtendBy }),
@@ -121,6 +125,9 @@ func (s *Server) buildCluster(p *parts) error {
 // the client subscribes again through any node).
 func (p *parts) dropSession(s *Server, id string) bool {
 	had := s.engine.Drop(id)
+	if p.files != nil {
+		p.files.push.Forget(id) // its new owner resends what is pending
+	}
 	if p.customer != nil {
 		p.customer.Moved(id)
 	}
@@ -230,4 +237,48 @@ func (s *Server) buildDrain(p *parts) error {
 	}
 	p.add(config.PortAgent, drainAPI{s: s, p: p}, nil)
 	return nil
+}
+
+// pushOwner is the push service's ownership check in a cluster: a session
+// is this node's when its owner row names this node (asked of the store,
+// so a paused node learns it lost the session before it resends). Nil on a
+// store nodes do not share.
+func (s *Server) pushOwner(p *parts) func(ctx context.Context, sessionID string) (bool, error) {
+	own, ok := p.store.(store.Ownership)
+	if !ok {
+		return nil
+	}
+	var once sync.Once
+	var me string
+	var meErr error
+	return func(ctx context.Context, sessionID string) (bool, error) {
+		once.Do(func() { me, meErr = nodeID(s.dataDir) })
+		if meErr != nil {
+			return false, meErr
+		}
+		o, err := own.GetOwner(ctx, sessionID)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil // closed, or never owned
+		}
+		if err != nil {
+			return false, err
+		}
+		return o.NodeID == me, nil
+	}
+}
+
+// adoptPush carries on, on this node, with the pending reliable push
+// notification of a session just claimed from another node.
+func (p *parts) adoptPush(ctx context.Context, s *Server, id string) {
+	if p.files == nil {
+		return
+	}
+	if by := cluster.RestoredBy(ctx); (by == "agent" || by == "esp") && !s.cfg.Load().Settings.SessionRestorePushSend {
+		return // push notifications stay off after this restoration (session-restore-push-send)
+	}
+	if ok, err := p.files.push.Adopt(ctx, id); err != nil {
+		s.log.Warn("push: pending notification of a claimed session not adopted", "session", id, "err", err)
+	} else if ok {
+		s.log.Info("push: pending notification adopted with the session", "session", id)
+	}
 }

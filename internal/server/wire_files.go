@@ -40,6 +40,7 @@ func (s *Server) fileParts(p *parts) *fileParts {
 	fp.push = push.New(push.Options{
 		Config: s.Config, Clock: s.clock, Outbox: p.store, Alias: "1", Log: s.log.With("adapter", "push"),
 		Resume: p.ha.resumePush, // wire_haagent.go
+		Owner:  s.pushOwner(p),  // wire_cluster.go
 		Encode: func(dst []byte, ev *chat.Event) ([]byte, bool) {
 			if a := fp.api.Load(); a != nil {
 				return a.EncodeEvent(dst, ev)
