@@ -39,7 +39,11 @@ type Options struct {
 	// Secrets keeps the cluster's key of restoration tokens
 	// (WebapiToken); nil: no tokens.
 	Secrets store.Settings
-	Log     *slog.Logger
+	// Purge, when set, returns the live session-restore-do-purge: after a
+	// claim and restoration the previous owner is asked to drop its copy
+	// (purge.go).
+	Purge func() bool
+	Log   *slog.Logger
 }
 
 // Cluster is this node's membership and ownership.
@@ -61,6 +65,8 @@ type Cluster struct {
 	taking   bool            // a TakeOver runs in the background
 	rt       *http.Transport // forwarding; made on first use
 	tokenKey []byte          // restoration tokens' key (agent.go)
+
+	purges sync.WaitGroup // purge requests in flight (purge.go)
 }
 
 // claim is a claim and restoration in progress, shared by concurrent
@@ -150,6 +156,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	}
 	n := store.Node{ID: c.opts.NodeID, URLs: c.urls, LeaseUntil: c.opts.Clock.Now(), Draining: true}
 	c.mu.Unlock()
+	c.purges.Wait()
 	if err := c.opts.Store.PutNode(ctx, n); err != nil {
 		return fmt.Errorf("cluster: end the lease of %s: %w", n.ID, err)
 	}
@@ -338,6 +345,7 @@ func (c *Cluster) claim(ctx context.Context, from store.Owner) error {
 	if err := c.opts.Restore(ctx, from.SessionID); err != nil {
 		return fmt.Errorf("cluster: restore claimed session %s: %w", from.SessionID, err)
 	}
+	c.sendPurge(from)
 	return nil
 }
 

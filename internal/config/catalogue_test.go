@@ -344,6 +344,7 @@ func TestImplemented(t *testing.T) {
 		"settings/transcript-auto-save",
 		"settings/transcript-save-on-error",
 		"settings/transcript-resend-attempts", "settings/transcript-resend-delay",
+		"settings/session-restore-do-purge",
 		"store/driver",
 		"store/dsn",
 		"cluster/lease",

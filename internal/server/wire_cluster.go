@@ -103,6 +103,7 @@ func (s *Server) buildCluster(p *parts) error {
 		Drop:       func(sessionID string) { p.dropSession(s, sessionID) },
 		MayRestore: cluster.ExtendBy(func() string { return s.cfg.Load().Settings.SessionRestoreExtendBy }),
 		Secrets:    p.store,
+		Purge:      func() bool { return s.cfg.Load().Settings.SessionRestoreDoPurge },
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Load().Cluster.Lease*3)
 	defer cancel()
@@ -116,6 +117,7 @@ func (s *Server) buildCluster(p *parts) error {
 		p.ha.own[id] = true
 	}
 	p.addJournal(c)
+	p.add(config.PortAgent, purgeRoute{c}, nil) // session-restore-do-purge requests from the others
 	p.say("cluster: node %s (lease %v)", id, s.cfg.Load().Cluster.Lease)
 	return nil
 }
@@ -282,3 +284,8 @@ func (p *parts) adoptPush(ctx context.Context, s *Server, id string) {
 		s.log.Info("push: pending notification adopted with the session", "session", id)
 	}
 }
+
+// purgeRoute mounts the cluster's purge requests on the agent listener.
+type purgeRoute struct{ c *cluster.Cluster }
+
+func (r purgeRoute) Register(mux *http.ServeMux) { mux.Handle(cluster.PurgePath, r.c.PurgeHandler()) }
