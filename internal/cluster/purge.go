@@ -47,6 +47,7 @@ func (c *Cluster) sendPurge(from store.Owner) {
 			return
 		}
 		req.Header.Set(ForwardedBy, c.opts.NodeID)
+		req.Close = true // one request: no idle connection left behind
 		resp, err := (&http.Client{Transport: c.transport(), Timeout: purgeTimeout}).Do(req)
 		if err != nil {
 			c.opts.Log.Info("cluster: purge request not delivered", "session", from.SessionID, "to", from.NodeID, "err", err)

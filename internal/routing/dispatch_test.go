@@ -340,3 +340,31 @@ func waitOffer(t *testing.T, k *desk, id string) {
 	}
 	wantOffers(t, k, id)
 }
+
+// TestForgetLeavesTheQueue checks a forgotten interaction (its session
+// moved to another node) leaves its queue: its open offer ends, and no desk
+// is offered it again, while the next chat is.
+func TestForgetLeavesTheQueue(t *testing.T) {
+	g := newRig(t)
+	a := g.login("a1", store.UserAgent, 1, "q")
+	g.ready(a)
+	s, _ := g.chat("q", false, nil)
+	if got := a.offers(); len(got) != 1 || got[0] != s.ID() {
+		t.Fatalf("offers %v, want %s", got, s.ID())
+	}
+	g.router.Forget(s.ID())
+	if _, err := g.router.Get(s.ID()); !errors.Is(err, routing.ErrNotFound) {
+		t.Fatalf("Get after Forget: %v", err)
+	}
+	if w := g.router.Waiting("q"); len(w) != 0 {
+		t.Fatalf("still waiting after Forget: %+v", w)
+	}
+	g.clk.Advance(offerTimeout + time.Second) // the offer would have expired and come back
+	if got := a.offers(); len(got) != 0 {
+		t.Fatalf("the forgotten interaction was offered again: %v", got)
+	}
+	s2, _ := g.chat("q", false, nil)
+	if got := a.offers(); len(got) != 1 || got[0] != s2.ID() {
+		t.Fatalf("after Forget the desk is offered %v, want the next chat %s", got, s2.ID())
+	}
+}

@@ -131,12 +131,14 @@ func (r *Router) Get(id string) (Interaction, error) {
 }
 
 // Forget drops a live interaction from memory without writing it: its
-// session was purged and lives on elsewhere.
+// session was purged, or another node owns it now. It also leaves its
+// queue, and an open offer of it ends, so no desk here is offered it again.
 func (r *Router) Forget(id string) {
 	sh := r.shard(id)
 	sh.mu.Lock()
 	delete(sh.m, id)
 	sh.mu.Unlock()
+	r.syncRoute(id) // not live any more: the route is dropped
 }
 
 // update applies f to a live interaction and publishes the change if f

@@ -130,6 +130,9 @@ func (p *parts) dropSession(s *Server, id string) bool {
 	if p.files != nil {
 		p.files.push.Forget(id) // its new owner resends what is pending
 	}
+	if p.router != nil {
+		p.router.Forget(id) // its new owner routes it
+	}
 	if p.customer != nil {
 		p.customer.Moved(id)
 	}

@@ -66,6 +66,12 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// idleTxParam and idleTxTimeout: see Open.
+const (
+	idleTxParam   = "idle_in_transaction_session_timeout"
+	idleTxTimeout = "5000" // milliseconds, well inside the default lease (10 s)
+)
+
 // Open connects to the database named by dsn (a libpq connection string or
 // URL), migrates its schema and starts the writer.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
@@ -80,6 +86,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("postgres: schema %q: use letters, digits and _ only", opts.Schema)
 		}
 		cfg.ConnConfig.RuntimeParams["search_path"] = opts.Schema
+	}
+	// A node paused in the middle of a batch (SIGSTOP, a stalled VM) must
+	// not keep its transaction — and the owner rows its fencing holds FOR
+	// SHARE — past the moment another node may claim its sessions: the
+	// server ends a transaction left idle this long (the batch is rolled
+	// back and its writes fail, to be retried). A DSN may set its own.
+	if _, set := cfg.ConnConfig.RuntimeParams[idleTxParam]; !set {
+		cfg.ConnConfig.RuntimeParams[idleTxParam] = idleTxTimeout
 	}
 	where := fmt.Sprintf("%s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
 	fail := func(err error) error { return fmt.Errorf("postgres: open %s: %w", where, err) }
