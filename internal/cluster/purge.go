@@ -73,13 +73,21 @@ func (c *Cluster) PurgeHandler() http.Handler {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			json.NewEncoder(w).Encode(map[string]string{"error": "owner unknown: " + err.Error(), "field": "sessionId"})
 			return
-		case o.NodeID == c.opts.NodeID && o.Epoch == c.Epoch(id):
+		case o.NodeID == c.opts.NodeID && o.Epoch == c.held(id):
 			json.NewEncoder(w).Encode(map[string]any{"purged": false, "reason": "this node owns the session"})
 			return
 		}
-		had := c.Epoch(id) != 0
+		had := c.held(id) != 0
 		c.Lost(id)
 		json.NewEncoder(w).Encode(map[string]any{"purged": had})
 	})
 	return mux
+}
+
+// held is the epoch at which this node holds a session as its owner, 0 if
+// it does not (a session lost to another node is not held).
+func (c *Cluster) held(sessionID string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epochs[sessionID]
 }

@@ -74,14 +74,14 @@ func TestPurgeAfterRestore(t *testing.T) {
 				if !on || id != "p1" {
 					t.Fatalf("a dropped %s with do-purge %v", id, on)
 				}
-				if a.Epoch("p1") != 0 || a.Epoch("p2") != 1 {
-					t.Fatalf("a's epochs after the purge: p1 %d, p2 %d", a.Epoch("p1"), a.Epoch("p2"))
+				if a.Owned() != 1 || a.Epoch("p2") != 1 {
+					t.Fatalf("a owns %d sessions after the purge (p2 at epoch %d); want p2 alone", a.Owned(), a.Epoch("p2"))
 				}
 			default:
 				if on {
 					t.Fatal("with do-purge on a kept its copy")
 				}
-				if a.Epoch("p1") != 1 {
+				if a.Owned() != 2 {
 					t.Fatal("with do-purge off a lost its copy")
 				}
 			}
