@@ -131,6 +131,7 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	}
 	out := bufio.NewWriter(stdout)
 	res.WriteTable(out)
+	res.WriteTimeline(out)
 	out.Flush()
 	var errs []error
 	if *jsonPath != "" {

@@ -149,6 +149,7 @@ func (r *Result) WriteHTML(path string) error {
 			{"rss", "#8c564b", col(func(s Sample) float64 { return float64(s.ServerRSS) / (1 << 20) })},
 		}),
 	}
+	charts = append(charts, timelineCharts(r)...) // timeline.go
 	rows := [][2]string{
 		{"sessions created / closed", fmt.Sprintf("%d / %d", r.SessionsCreated, r.SessionsClosed)},
 		{"concurrent sessions max", fmt.Sprint(r.ConcurrentSessionsMax)},

@@ -97,8 +97,12 @@ type Result struct {
 	// with.
 	Rated *RatedPhase `json:"rated_phase,omitempty"`
 
-	Series   []Sample `json:"series"`
-	Failures []string `json:"failures,omitempty"`
+	Series []Sample `json:"series"`
+	// StoreTimeline is the server's commit path second by second
+	// (timeline.go); StoreTimelineNote says why it is empty, if it is.
+	StoreTimeline     []StorePoint `json:"store_timeline,omitempty"`
+	StoreTimelineNote string       `json:"store_timeline_note,omitempty"`
+	Failures          []string     `json:"failures,omitempty"`
 	// Warnings are problems outside the measured phase (for example a
 	// server that did not shut down cleanly after the run); they do not
 	// fail the run.

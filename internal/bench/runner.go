@@ -161,6 +161,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		defer wg.Done()
 		sampleLoop(sctx, smp, logw, o.ProgressEvery)
 	}()
+	tl := newTimeline(urls.Health, m.start) // timeline.go
+	if urls.Health != "" {
+		wg.Go(func() { tl.run(sctx) })
+	}
 	logf(logw, "running %s: %s", o.Scenario, describe(&o))
 	start, genCPU := time.Now(), selfCPU()
 	runErr := sc.run(ctx, e, res)
@@ -207,6 +211,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	res.fill(m, tr, smp.all())
+	res.StoreTimeline, res.StoreTimelineNote = tl.result()
 	if runErr != nil {
 		res.addFailure("scenario: %v", runErr)
 	}

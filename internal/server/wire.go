@@ -10,6 +10,7 @@ func (s *Server) adapterBuilders() []func(*parts) error {
 		s.buildAgent,
 		s.buildOps,
 		s.buildRecords,
+		s.buildStoreStats,
 		s.buildProtection,
 		s.buildMasking,
 		s.buildResponses,

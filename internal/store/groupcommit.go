@@ -187,6 +187,8 @@ type GroupCommit[T any] struct {
 	closedC *Commit // completed with ErrClosed; given to writes after Close
 	spare   []*segment[T]
 	stats   GroupCommitStats
+
+	flushHist, batchHist Hist // per batch: flush time (µs) and size
 }
 
 // segment is one batch in formation: a Commit and its writes.
@@ -289,6 +291,12 @@ func (g *GroupCommit[T]) Stats() GroupCommitStats {
 	return st
 }
 
+// Timing returns the histograms of the batches flushed so far: the time
+// each took to write and commit (µs), and their sizes.
+func (g *GroupCommit[T]) Timing() (flushMicros, batchSize HistSnapshot) {
+	return g.flushHist.Snapshot(), g.batchHist.Snapshot()
+}
+
 // Close stops taking writes (later ones report ErrClosed), waits until every
 // queued write has been flushed, and stops the writer goroutine. If ctx ends
 // first, queued batches that have not started fail with an error wrapping
@@ -344,6 +352,8 @@ func (g *GroupCommit[T]) run() {
 		failed, err := g.flush(s.items)
 		took := time.Since(began)
 		c, n := s.c, len(s.items)
+		g.flushHist.RecordDuration(took)
+		g.batchHist.Record(uint64(n))
 		clear(s.items) // drop references for the garbage collector
 		s.items, s.c = s.items[:0], nil
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,7 +24,8 @@ type op struct {
 // writer runs the batches; its methods run on the group-commit goroutine
 // only.
 type writer struct {
-	s *Store
+	s        *Store
+	syncHist store.Hist // time of each COMMIT (µs); read by WriterStats
 }
 
 // maxChunk is the number of events inserted by one statement.
@@ -78,9 +80,11 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	if err := r.flushChunk(ctx); err != nil {
 		return fail("append events", err)
 	}
+	began := time.Now()
 	if err := tx.Commit(ctx); err != nil {
 		return nil, batchErr(batch, "commit", err)
 	}
+	w.syncHist.RecordDuration(time.Since(began))
 	return r.failed, nil
 }
 

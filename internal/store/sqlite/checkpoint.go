@@ -4,6 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/confab/confab/internal/store"
 )
 
 // checkpointer copies the WAL back into the database file on a connection
@@ -11,15 +15,31 @@ import (
 // batch waits for a checkpoint (WAL mode lets a checkpoint run while the
 // writer appends). The writer asks for one with request once enough pages
 // went to the WAL; requests made while one runs fold into the next.
+//
+// Its counters are atomics, read by WriterStats from any goroutine.
 type checkpointer struct {
 	db   *sql.DB
 	req  chan struct{} // capacity 1
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	// before, when set (tests), runs on the checkpointer's goroutine just
+	// before each checkpoint statement.
+	before func()
+
+	runs     atomic.Uint64
+	busy     atomic.Uint64 // checkpoints that could not copy every frame
+	copied   atomic.Uint64 // pages copied back into the database
+	running  atomic.Bool
+	catchUp  atomic.Bool   // a pass left a few frames for the writer to copy
+	catchUps atomic.Uint64 // catch-up checkpoints the writer ran
+	took     store.Hist    // µs per checkpoint
+
+	lastLog, lastDone int64 // the previous checkpoint's frame counts; run's goroutine only
 }
 
-func startCheckpointer(db *sql.DB) *checkpointer {
-	c := &checkpointer{db: db, req: make(chan struct{}, 1), stop: make(chan struct{})}
+func startCheckpointer(db *sql.DB, before func()) *checkpointer {
+	c := &checkpointer{db: db, req: make(chan struct{}, 1), stop: make(chan struct{}), before: before}
 	c.wg.Add(1)
 	go c.run()
 	return c
@@ -40,12 +60,70 @@ func (c *checkpointer) run() {
 		case <-c.stop:
 			return
 		case <-c.req:
-			// PASSIVE never waits for readers or the writer. An error
-			// (SQLITE_BUSY from a concurrent checkpoint) only postpones the
-			// work to the next request.
-			c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)")
+			// Frames appended while a pass ran are copied by the next
+			// pass, which is shorter; once few remain the writer copies
+			// them between two batches (catchUp), so the WAL is wholly
+			// copied back and the next transaction starts it afresh.
+			// Without that, a writer that never pauses keeps the WAL
+			// growing without bound.
+			for range maxPasses {
+				left, ok := c.checkpoint()
+				if !ok {
+					break
+				}
+				if left <= catchUpFrames {
+					if left > 0 {
+						c.catchUp.Store(true)
+					}
+					break
+				}
+			}
 		}
 	}
+}
+
+// Checkpoint passes per request, and the frames left that the writer copies
+// itself.
+const (
+	maxPasses     = 4
+	catchUpFrames = 512
+)
+
+// takeCatchUp reports, once, that a pass left a few frames for the writer.
+func (c *checkpointer) takeCatchUp() bool { return c.catchUp.Swap(false) }
+
+// checkpoint runs one PASSIVE checkpoint, which never waits for readers or
+// the writer, and returns the frames it left in the WAL. An error
+// (SQLITE_BUSY from a concurrent checkpoint) only postpones the work to the
+// next request (ok false).
+func (c *checkpointer) checkpoint() (left int64, ok bool) {
+	if c.before != nil {
+		c.before()
+	}
+	c.running.Store(true)
+	began := time.Now()
+	var busy, log, done int64
+	err := c.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+	c.took.RecordDuration(time.Since(began))
+	c.running.Store(false)
+	c.runs.Add(1)
+	if err != nil || busy != 0 || (log >= 0 && done < log) {
+		c.busy.Add(1)
+	}
+	if err == nil && done >= 0 {
+		// The counts are of the WAL as it is now: since it was last
+		// reset if it shrank, else since the previous checkpoint.
+		n := done
+		if log >= c.lastLog && done >= c.lastDone {
+			n = done - c.lastDone
+		}
+		c.copied.Add(uint64(n))
+		c.lastLog, c.lastDone = log, done
+	}
+	if err != nil || busy != 0 || log < 0 {
+		return 0, false
+	}
+	return log - done, true
 }
 
 // close stops the goroutine and closes its connection.

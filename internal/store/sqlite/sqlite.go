@@ -94,6 +94,10 @@ type Options struct {
 	CheckpointPages int
 	// Now is the clock for default creation times; default time.Now.
 	Now func() time.Time
+	// BeforeCheckpoint, if set, runs on the checkpointer's goroutine just
+	// before each WAL checkpoint starts (the crash test kills the process
+	// there).
+	BeforeCheckpoint func()
 }
 
 func (o *Options) setDefaults() {
@@ -120,13 +124,14 @@ func (o *Options) setDefaults() {
 // Store is the SQLite implementation of store.Store. It is safe for
 // concurrent use.
 type Store struct {
-	path string
-	now  func() time.Time
-	rdb  *sql.DB // read pool, query_only
-	wdb  *sql.DB // the writer's pool of one connection
-	w    *writer
-	ckpt *checkpointer
-	gc   *store.GroupCommit[op]
+	path     string
+	now      func() time.Time
+	pageSize int64   // of a new file; WriterStats reads the real one
+	rdb      *sql.DB // read pool, query_only
+	wdb      *sql.DB // the writer's pool of one connection
+	w        *writer
+	ckpt     *checkpointer
+	gc       *store.GroupCommit[op]
 
 	closed atomic.Bool // set when Close begins; reads fail with ErrClosed
 
@@ -164,7 +169,7 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 	}
 	fail := func(err error) error { return fmt.Errorf("sqlite: open %s: %w", path, err) }
 
-	s := &Store{path: path, now: opts.Now}
+	s := &Store{path: path, now: opts.Now, pageSize: int64(opts.PageSize)}
 	defer func() {
 		if err != nil {
 			s.closeDBs()
@@ -179,7 +184,8 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 		fmt.Sprintf("page_size(%d)", opts.PageSize),
 		"synchronous("+syncMode+")",
 		"temp_store(MEMORY)",
-		"wal_autocheckpoint(0)", // the checkpointer does it, off the writer's path
+		"wal_autocheckpoint(0)",        // the checkpointer does it, off the writer's path
+		"journal_size_limit(67108864)", // a WAL started afresh is cut back to 64 MiB
 	)
 	// The driver applies _journal_mode after the _pragma list: the page
 	// size must be set before WAL mode fixes it.
@@ -211,6 +217,10 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 	if err := migrate(ctx, conn); err != nil {
 		conn.Close()
 		return nil, fail(err)
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA page_size").Scan(&s.pageSize); err != nil {
+		conn.Close()
+		return nil, fail(fmt.Errorf("read page size: %w", err))
 	}
 	if err := dropPartialDocuments(ctx, conn); err != nil {
 		conn.Close()
@@ -246,7 +256,7 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 		return nil, fail(err)
 	}
 	cdb.SetMaxOpenConns(1)
-	s.ckpt = startCheckpointer(cdb)
+	s.ckpt = startCheckpointer(cdb, opts.BeforeCheckpoint)
 	s.w.ckpt = s.ckpt
 
 	s.gc = store.NewGroupCommit(store.GroupCommitConfig[op]{
@@ -355,6 +365,30 @@ func (s *Store) Path() string { return s.path }
 // Stats returns the writer's counters: batches, writes, last and largest
 // batch size, failures, queued writes.
 func (s *Store) Stats() store.GroupCommitStats { return s.gc.Stats() }
+
+// WriterStats returns the commit path's counters: batches, their flush and
+// commit times and sizes, the pages written to the WAL, the WAL's size and
+// the checkpoints; see store.WriterStats.
+func (s *Store) WriterStats(ctx context.Context) (store.WriterStats, error) {
+	if err := s.readable(); err != nil {
+		return store.WriterStats{}, err
+	}
+	gs := s.gc.Stats()
+	flush, batch := s.gc.Timing()
+	st := store.WriterStats{
+		Driver: "sqlite", Shards: 1,
+		Batches: gs.Batches, Writes: gs.Writes, FailedBatches: gs.FailedBatches, FailedWrites: gs.FailedWrites,
+		Pending: gs.Pending, FlushMicros: flush, BatchSize: batch, SyncMicros: s.w.syncHist.Snapshot(),
+		PagesWritten: s.w.pages.Load(), PageSize: s.pageSize,
+		Checkpoints: s.ckpt.runs.Load() + s.ckpt.catchUps.Load(), CheckpointMicros: s.ckpt.took.Snapshot(),
+		CheckpointedPages: s.ckpt.copied.Load(), CheckpointBusy: s.ckpt.busy.Load(),
+		Checkpointing: s.ckpt.running.Load(),
+	}
+	if fi, err := os.Stat(s.path + "-wal"); err == nil {
+		st.WALBytes = fi.Size()
+	}
+	return st, nil
+}
 
 // Close flushes every queued write and closes the database; see
 // store.Store.Close.

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	sqlite "modernc.org/sqlite"
 
@@ -51,6 +53,10 @@ type writer struct {
 	ckptPages int           // checkpoint once this many pages went to the WAL
 	walPages  int           // pages written to the WAL since the last checkpoint
 	ckpt      *checkpointer // runs the checkpoints; nil until Open starts it
+
+	// Read by WriterStats from other goroutines.
+	pages    atomic.Uint64 // pages written to the WAL
+	syncHist store.Hist    // time of each COMMIT statement (µs)
 }
 
 func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, error) {
@@ -145,10 +151,12 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		w.abort(ctx)
 		return nil, w.batchErr(batch, "append events", err)
 	}
+	began := time.Now()
 	if _, err := w.commit.ExecContext(ctx); err != nil {
 		w.abort(ctx)
 		return nil, w.batchErr(batch, "commit", err)
 	}
+	w.syncHist.RecordDuration(time.Since(began))
 	w.newSIDs = w.newSIDs[:0]
 	return r.failed, nil
 }
@@ -402,10 +410,22 @@ func (w *writer) afterBatch() {
 		}
 		n, _, err := st.Status(sqlite.DBStatusCacheWrite, true)
 		w.walPages += n
+		w.pages.Add(uint64(max(n, 0)))
 		return err
 	})
 	if err != nil {
 		w.walPages += w.ckptPages / 16 // cannot count: checkpoint every 16 batches
+	}
+	if w.ckpt != nil && w.ckpt.takeCatchUp() {
+		// The few frames the checkpointer's last pass left: copied here,
+		// between two batches, the WAL is then wholly in the database and
+		// the next transaction writes it from its start (see checkpointer).
+		began := time.Now()
+		var busy, log, done int64
+		if err := w.conn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err == nil {
+			w.ckpt.catchUps.Add(1)
+		}
+		w.ckpt.took.RecordDuration(time.Since(began))
 	}
 	if w.walPages < w.ckptPages {
 		return

@@ -1,0 +1,266 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/confab/confab/internal/api/storestats"
+)
+
+// StorePoint is one second of the store's latency timeline, from the
+// differences of two samples of the server's GET /debug/store.
+type StorePoint struct {
+	T float64 `json:"t"` // seconds since the run started
+
+	Batches float64 `json:"commits_per_sec"`
+	Writes  float64 `json:"writes_per_sec"`
+	// Flush is a batch's time on the writer (statements and commit), Sync
+	// the commit alone (WAL write and fsync); upper bounds of 12.5% wide
+	// buckets.
+	FlushP50Ms float64 `json:"flush_p50_ms"`
+	FlushP99Ms float64 `json:"flush_p99_ms"`
+	FlushMaxMs float64 `json:"flush_max_ms"`
+	SyncP50Ms  float64 `json:"sync_p50_ms"`
+	SyncP99Ms  float64 `json:"sync_p99_ms"`
+	BatchP50   float64 `json:"batch_p50"`
+	BatchP99   float64 `json:"batch_p99"`
+	BatchMax   float64 `json:"batch_max"`
+	// Busy is the share of the second the writer spent flushing (0–1).
+	Busy    float64 `json:"writer_busy"`
+	Pending int     `json:"pending"`
+
+	PagesPerSec    float64 `json:"pages_written_per_sec"`
+	WALBytesPerSec float64 `json:"wal_bytes_written_per_sec"`
+	WALSizeBytes   int64   `json:"wal_size_bytes"`
+
+	Checkpoints     uint64  `json:"checkpoints"`
+	CheckpointMs    float64 `json:"checkpoint_ms"` // time spent checkpointing in the second
+	CheckpointPages uint64  `json:"checkpointed_pages"`
+	Checkpointing   bool    `json:"checkpointing"`
+
+	GCCycles     uint64  `json:"gc_cycles"`
+	GCPauseMaxMs float64 `json:"gc_pause_max_ms"`
+	GCPauseMs    float64 `json:"gc_pause_ms"` // total (upper bound)
+	HeapBytes    uint64  `json:"heap_bytes"`
+}
+
+// timeline samples the server's store statistics every second.
+type timeline struct {
+	url    string
+	start  time.Time
+	client *http.Client
+
+	mu     sync.Mutex // guards the following
+	prev   *storestats.Snapshot
+	points []StorePoint
+	note   string // why there is no timeline, if there is none
+}
+
+func newTimeline(healthURL string, start time.Time) *timeline {
+	return &timeline{url: healthURL + "/debug/store", start: start, client: &http.Client{Timeout: 2 * time.Second}}
+}
+
+// run samples until ctx ends; a server without the endpoint ends it at once.
+func (t *timeline) run(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	if !t.sample(ctx) {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if !t.sample(ctx) {
+				return
+			}
+		}
+	}
+}
+
+// sample takes one snapshot and adds a point; false when the server has no
+// statistics to give.
+func (t *timeline) sample(ctx context.Context) bool {
+	snap, err := t.fetch(ctx)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil && t.prev == nil {
+			t.note = err.Error()
+			return false
+		}
+		return true // a missed second; the next point spans two
+	}
+	if snap.Store == nil {
+		t.note = "server: " + snap.StoreError
+		return false
+	}
+	if t.prev != nil {
+		t.points = append(t.points, point(t.prev, snap, t.start))
+	}
+	t.prev = snap
+	return true
+}
+
+func (t *timeline) fetch(ctx context.Context) (*storestats.Snapshot, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s (a server without the store timeline)", t.url, resp.Status)
+	}
+	var snap storestats.Snapshot
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&snap); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", t.url, err)
+	}
+	return &snap, nil
+}
+
+// point derives one second from two snapshots.
+func point(a, b *storestats.Snapshot, start time.Time) StorePoint {
+	dt := float64(b.Time-a.Time) / 1000
+	if dt <= 0 {
+		dt = 1e-3
+	}
+	sa, sb := a.Store, b.Store
+	flush := sb.FlushMicros.Sub(sa.FlushMicros)
+	sync := sb.SyncMicros.Sub(sa.SyncMicros)
+	batch := sb.BatchSize.Sub(sa.BatchSize)
+	ckpt := sb.CheckpointMicros.Sub(sa.CheckpointMicros)
+	gc := b.GC.PauseMicros.Sub(a.GC.PauseMicros)
+	ms := func(us uint64) float64 { return round2(float64(us) / 1000) }
+	p := StorePoint{
+		T:               round1(time.UnixMilli(b.Time).Sub(start).Seconds()),
+		Batches:         round1(float64(sb.Batches-sa.Batches) / dt),
+		Writes:          round1(float64(sb.Writes-sa.Writes) / dt),
+		FlushP50Ms:      ms(flush.Quantile(0.5)),
+		FlushP99Ms:      ms(flush.Quantile(0.99)),
+		FlushMaxMs:      ms(flush.Max()),
+		SyncP50Ms:       ms(sync.Quantile(0.5)),
+		SyncP99Ms:       ms(sync.Quantile(0.99)),
+		BatchP50:        float64(batch.Quantile(0.5)),
+		BatchP99:        float64(batch.Quantile(0.99)),
+		BatchMax:        float64(batch.Max()),
+		Busy:            round2(float64(flush.Sum) / 1e6 / dt),
+		Pending:         sb.Pending,
+		PagesPerSec:     round1(float64(sb.PagesWritten-min(sa.PagesWritten, sb.PagesWritten)) / dt),
+		WALSizeBytes:    sb.WALBytes,
+		Checkpoints:     sb.Checkpoints - min(sa.Checkpoints, sb.Checkpoints),
+		CheckpointMs:    ms(ckpt.Sum),
+		CheckpointPages: sb.CheckpointedPages - min(sa.CheckpointedPages, sb.CheckpointedPages),
+		Checkpointing:   sb.Checkpointing,
+		GCCycles:        b.GC.Cycles - min(a.GC.Cycles, b.GC.Cycles),
+		GCPauseMaxMs:    ms(gc.Max()),
+		GCPauseMs:       ms(gc.Sum),
+		HeapBytes:       b.GC.HeapBytes,
+	}
+	switch {
+	case sb.WALPosition > 0:
+		p.WALBytesPerSec = round1(float64(sb.WALPosition-min(sa.WALPosition, sb.WALPosition)) / dt)
+	case sb.PageSize > 0:
+		p.WALBytesPerSec = round1(p.PagesPerSec * float64(sb.PageSize))
+	}
+	return p
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// stop returns the points and, if there are none, why.
+func (t *timeline) result() ([]StorePoint, string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]StorePoint(nil), t.points...), t.note
+}
+
+// worstStorePoint returns the index of the second with the slowest flush
+// p99, -1 if there is none.
+func worstStorePoint(ps []StorePoint) int {
+	w := -1
+	for i, p := range ps {
+		if w < 0 || p.FlushP99Ms > ps[w].FlushP99Ms {
+			w = i
+		}
+	}
+	return w
+}
+
+// WriteTimeline prints the store timeline, one line per second.
+func (r *Result) WriteTimeline(w io.Writer) {
+	if len(r.StoreTimeline) == 0 {
+		if r.StoreTimelineNote != "" {
+			fmt.Fprintf(w, "store timeline: none (%s)\n", r.StoreTimelineNote)
+		}
+		return
+	}
+	fmt.Fprintln(w, "store timeline (per second; flush = a batch's statements and commit, sync = the commit; ms are bucket upper bounds):")
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "t s\tcommits/s\twrites/s\tflush p50\tp99\tmax ms\tsync p50\tp99 ms\tbatch p50\tp99\tmax\tbusy\tpending\tpages/s\tWAL MB/s\tWAL MiB\tckpt n\tms\tpages\tgc n\tpause max ms\t")
+	for _, p := range r.StoreTimeline {
+		fmt.Fprintf(tw, "%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f%%\t%d\t%.0f\t%.2f\t%.1f\t%d\t%.0f\t%d\t%d\t%.2f\t\n",
+			p.T, p.Batches, p.Writes, p.FlushP50Ms, p.FlushP99Ms, p.FlushMaxMs, p.SyncP50Ms, p.SyncP99Ms,
+			p.BatchP50, p.BatchP99, p.BatchMax, p.Busy*100, p.Pending, p.PagesPerSec, p.WALBytesPerSec/1e6,
+			float64(p.WALSizeBytes)/(1<<20), p.Checkpoints, p.CheckpointMs, p.CheckpointPages, p.GCCycles, p.GCPauseMaxMs)
+	}
+	tw.Flush()
+	if i := worstStorePoint(r.StoreTimeline); i >= 0 {
+		p := r.StoreTimeline[i]
+		fmt.Fprintf(w, "worst second: t=%.0fs flush p99 %.2f ms (max %.2f), sync p99 %.2f ms, batch p99 %.0f, %d checkpoints (%.0f ms), GC pause max %.2f ms\n",
+			p.T, p.FlushP99Ms, p.FlushMaxMs, p.SyncP99Ms, p.BatchP99, p.Checkpoints, p.CheckpointMs, p.GCPauseMaxMs)
+	}
+}
+
+// timelineCharts draws the store timeline for the HTML report.
+func timelineCharts(r *Result) []template.HTML {
+	ps := r.StoreTimeline
+	if len(ps) == 0 {
+		return nil
+	}
+	xs := make([]float64, len(ps))
+	col := func(f func(StorePoint) float64) []float64 {
+		out := make([]float64, len(ps))
+		for i, p := range ps {
+			out[i] = f(p)
+		}
+		return out
+	}
+	for i, p := range ps {
+		xs[i] = p.T
+	}
+	return []template.HTML{
+		svgChart("Store commit time (per second)", "ms", xs, []chartLine{
+			{"flush p50", "#1f77b4", col(func(p StorePoint) float64 { return p.FlushP50Ms })},
+			{"flush p99", "#d62728", col(func(p StorePoint) float64 { return p.FlushP99Ms })},
+			{"sync p99", "#ff7f0e", col(func(p StorePoint) float64 { return p.SyncP99Ms })},
+			{"GC pause max", "#7f7f7f", col(func(p StorePoint) float64 { return p.GCPauseMaxMs })},
+		}),
+		svgChart("Store batches", "writes per batch, commits/s", xs, []chartLine{
+			{"batch p50", "#1f77b4", col(func(p StorePoint) float64 { return p.BatchP50 })},
+			{"batch p99", "#d62728", col(func(p StorePoint) float64 { return p.BatchP99 })},
+			{"commits/s", "#2ca02c", col(func(p StorePoint) float64 { return p.Batches })},
+		}),
+		svgChart("Store writes to the log", "pages/s, MiB", xs, []chartLine{
+			{"pages written/s", "#9467bd", col(func(p StorePoint) float64 { return p.PagesPerSec })},
+			{"WAL size MiB", "#8c564b", col(func(p StorePoint) float64 { return float64(p.WALSizeBytes) / (1 << 20) })},
+			{"checkpointed pages", "#17becf", col(func(p StorePoint) float64 { return float64(p.CheckpointPages) })},
+		}),
+		svgChart("Checkpoints and writer load", "ms in the second, %", xs, []chartLine{
+			{"checkpoint ms", "#17becf", col(func(p StorePoint) float64 { return p.CheckpointMs })},
+			{"writer busy %", "#d62728", col(func(p StorePoint) float64 { return p.Busy * 100 })},
+			{"GC pause ms", "#7f7f7f", col(func(p StorePoint) float64 { return p.GCPauseMs })},
+		}),
+	}
+}
