@@ -176,6 +176,10 @@ type WriterStats struct {
 	CheckpointBusy    uint64       `json:"checkpoint_busy"`
 	// Checkpointing is true while a checkpoint runs.
 	Checkpointing bool `json:"checkpointing"`
+
+	// EventLogRows are the rows of the append-only event log not yet
+	// trimmed, those of closed sessions included (SQLite).
+	EventLogRows int64 `json:"event_log_rows,omitempty"`
 }
 
 // Add sums o into s (the shards of a sharded store): counters and
@@ -199,6 +203,7 @@ func (s *WriterStats) Add(o WriterStats) {
 	s.CheckpointedPages += o.CheckpointedPages
 	s.CheckpointBusy += o.CheckpointBusy
 	s.Checkpointing = s.Checkpointing || o.Checkpointing
+	s.EventLogRows += o.EventLogRows
 }
 
 func addHist(a, b HistSnapshot) HistSnapshot {

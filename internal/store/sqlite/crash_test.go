@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,11 +46,26 @@ func TestCrashChild(t *testing.T) {
 	// A bound in case the parent dies without killing us.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := sqlite.Open(ctx, dir, sqlite.Options{})
+	var mu sync.Mutex // serialises lines on stdout
+	var acks atomic.Int64
+	opts := sqlite.Options{}
+	var s *sqlite.Store
+	if os.Getenv(crashCkptEnv) != "" {
+		// Checkpoint often; once enough is acknowledged, the next
+		// checkpoint kills the process while it runs.
+		opts.CheckpointPages = 64
+		var once sync.Once
+		opts.BeforeCheckpoint = func() {
+			if acks.Load() < 1000 {
+				return
+			}
+			once.Do(func() { go killDuringCheckpoint(ctx, s, &mu) })
+		}
+	}
+	s, err := sqlite.Open(ctx, dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex // serialises lines on stdout
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -71,11 +90,86 @@ func TestCrashChild(t *testing.T) {
 				mu.Lock()
 				fmt.Fprintf(os.Stdout, "ACK %s %d\n", session, pos-int64(len(window))+1)
 				mu.Unlock()
+				acks.Add(1)
 				window = window[1:]
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// crashCkptEnv makes TestCrashChild kill itself during a WAL checkpoint.
+const crashCkptEnv = "CONFAB_STORE_CRASH_CHECKPOINT"
+
+// killDuringCheckpoint waits until the checkpoint statement runs, lets it
+// go on for up to 300 µs (it copies at least 64 pages and syncs the
+// database file), and sends the process SIGKILL.
+func killDuringCheckpoint(ctx context.Context, s *sqlite.Store, mu *sync.Mutex) {
+	deadline := time.Now().Add(50 * time.Millisecond)
+	during := false
+	for !during && time.Now().Before(deadline) {
+		st, err := s.WriterStats(ctx)
+		during = err == nil && st.Checkpointing
+	}
+	time.Sleep(time.Duration(rand.Int64N(300)) * time.Microsecond)
+	mu.Lock() // no acknowledgement line is cut in half
+	fmt.Fprintf(os.Stdout, "KILL checkpointing=%v\n", during)
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {}
+}
+
+// TestCrashDuringCheckpoint has the child kill itself with SIGKILL while a
+// WAL checkpoint copies pages into the database file, three times on the
+// same directory, and checks each time that the store reopens intact with
+// every acknowledged event.
+func TestCrashDuringCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	dir := t.TempDir()
+	acked := make(map[crashAck]bool)
+	rounds := 3
+	if raceEnabled {
+		rounds = 1
+	}
+	during := 0
+	for round := range rounds {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1", "-test.v=false")
+		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashCkptEnv+"=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("round %d: child ended with %v, not killed: %s", round, err, stderr.String())
+		}
+		n, killLine := 0, ""
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			switch {
+			case len(f) == 3 && f[0] == "ACK":
+				pos, err := strconv.ParseInt(f[2], 10, 64)
+				if err != nil {
+					t.Fatalf("bad line %q", line)
+				}
+				acked[crashAck{f[1], pos}] = true
+				n++
+			case len(f) > 0 && f[0] == "KILL":
+				killLine = line
+			}
+		}
+		if killLine == "" {
+			t.Fatalf("round %d: the child was killed, but not by its checkpoint hook: %s", round, stderr.String())
+		}
+		if strings.HasSuffix(killLine, "=true") {
+			during++
+		}
+		t.Logf("round %d: %d acknowledgements, %s", round, n, killLine)
+		checkAcked(t, dir, acked)
+	}
+	if during == 0 {
+		t.Fatal("no kill landed while a checkpoint ran")
+	}
 }
 
 type crashAck struct {

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/confab/confab/internal/store"
@@ -15,16 +17,40 @@ func (s *Store) AppendEvent(ctx context.Context, e store.EventRow) store.Ticket 
 	return s.gc.Enqueue(ctx, op{ev: e})
 }
 
-// LoadEvents returns a session's stored events ordered by position.
-func (s *Store) LoadEvents(ctx context.Context, sessionID string) ([]store.EventRow, error) {
+// LoadEvents returns a session's stored events ordered by position: its
+// block of the event log and its rows after it (see eventlog.go), read in
+// one read transaction.
+func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.EventRow, err error) {
 	if err := s.readable(); err != nil {
 		return nil, err
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT e.position, e.event_id, e.at, e.data
-		FROM event_sessions s JOIN session_events e ON e.sid = s.sid
-		WHERE s.session_id = ? ORDER BY e.position`, sessionID)
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("sqlite: load events of session %s: %w", sessionID, err)
+		}
+	}()
+	tx, err := s.rdb.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: load events of session %s: %w", sessionID, err)
+		return nil, err
+	}
+	defer tx.Rollback()
+	var sid, first, blockEnd, tailFrom int64
+	err = tx.QueryRowContext(ctx, "SELECT sid, first_seq, block_end, tail_from FROM event_sessions WHERE session_id = ?",
+		sessionID).Scan(&sid, &first, &blockEnd, &tailFrom)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT position, event_id, at, data FROM event_log
+			WHERE seq >= ?1 AND seq < ?2 AND sid = ?4
+		UNION ALL
+		SELECT position, event_id, at, data FROM event_log
+			WHERE seq >= ?3 AND (seq < ?1 OR seq >= ?2) AND sid = ?4
+		ORDER BY 1`, first, blockEnd, tailFrom, sid)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var evs []store.EventRow
@@ -32,15 +58,12 @@ func (s *Store) LoadEvents(ctx context.Context, sessionID string) ([]store.Event
 		e := store.EventRow{SessionID: sessionID}
 		var at int64
 		if err := rows.Scan(&e.Position, &e.EventID, &at, (*[]byte)(&e.Data)); err != nil {
-			return nil, fmt.Errorf("sqlite: load events of session %s: %w", sessionID, err)
+			return nil, err
 		}
 		e.Time = fromMicros(at)
 		evs = append(evs, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: load events of session %s: %w", sessionID, err)
-	}
-	return evs, nil
+	return evs, rows.Err()
 }
 
 // DeleteEvents removes a session's events; see store.Events.

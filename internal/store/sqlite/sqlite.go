@@ -382,7 +382,7 @@ func (s *Store) WriterStats(ctx context.Context) (store.WriterStats, error) {
 		PagesWritten: s.w.pages.Load(), PageSize: s.pageSize,
 		Checkpoints: s.ckpt.runs.Load() + s.ckpt.catchUps.Load(), CheckpointMicros: s.ckpt.took.Snapshot(),
 		CheckpointedPages: s.ckpt.copied.Load(), CheckpointBusy: s.ckpt.busy.Load(),
-		Checkpointing: s.ckpt.running.Load(),
+		Checkpointing: s.ckpt.running.Load(), EventLogRows: s.w.logRows.Load(),
 	}
 	if fi, err := os.Stat(s.path + "-wal"); err == nil {
 		st.WALBytes = fi.Size()

@@ -23,10 +23,6 @@ type op struct {
 	what string // names fn's write in errors: "interaction X", "document Y"
 }
 
-// maxSIDCache bounds the session-key cache; it is emptied when full (a miss
-// costs one indexed lookup).
-const maxSIDCache = 1 << 18
-
 // writer owns the write connection. Every method runs on the group-commit
 // goroutine only (or during Open/Close, when that goroutine is not
 // running), so nothing here needs a lock.
@@ -35,20 +31,18 @@ type writer struct {
 
 	begin, commit, rollback  *sql.Stmt
 	savepoint, release, undo *sql.Stmt
-	insEvent, getEvent       *sql.Stmt
-	getSID, insSID           *sql.Stmt
+	insOne, findEvent        *sql.Stmt
+	insSession, delSession   *sql.Stmt
+	moveSession, trim        *sql.Stmt
 	inserts                  [maxChunk + 1]*sql.Stmt // inserts[n] inserts n events
 
-	chunk []int // reused by flush
-	args  []any // reused by flush
+	chunk []pending // reused by flush
+	args  []any     // reused by flush
 
-	// sids caches event_sessions: session id -> sid. It always agrees with
-	// the database as seen by the writer's transaction, because only the
-	// writer writes that table.
-	sids map[string]int64
-	// newSIDs lists the sessions given a sid in the current transaction,
-	// to forget if it rolls back.
-	newSIDs []string
+	// log is where every open session's events are (eventlog.go); it
+	// always agrees with the database as the writer's transaction sees it,
+	// because only the writer writes those tables.
+	log eventLog
 
 	ckptPages int           // checkpoint once this many pages went to the WAL
 	walPages  int           // pages written to the WAL since the last checkpoint
@@ -57,10 +51,31 @@ type writer struct {
 	// Read by WriterStats from other goroutines.
 	pages    atomic.Uint64 // pages written to the WAL
 	syncHist store.Hist    // time of each COMMIT statement (µs)
+	logRows  atomic.Int64  // rows in the event log, trimmed ones excepted
 }
 
+// pending is an event waiting in the chunk: its index in the batch and the
+// seq it was given.
+type pending struct {
+	i   int
+	seq int64
+	sid int64
+}
+
+const findEvent = `SELECT event_id, at, data FROM event_log
+		WHERE seq >= ?1 AND seq < ?2 AND sid = ?4 AND position = ?5
+	UNION ALL
+	SELECT event_id, at, data FROM event_log
+		WHERE seq >= ?3 AND (seq < ?1 OR seq >= ?2) AND sid = ?4 AND position = ?5
+	LIMIT 1`
+
 func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, error) {
-	w := &writer{conn: conn, sids: make(map[string]int64), ckptPages: ckptPages}
+	l, err := loadLog(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{conn: conn, log: *l, ckptPages: ckptPages}
+	w.logRows.Store(w.log.nextSeq - w.log.trimmed)
 	for _, p := range []struct {
 		st **sql.Stmt
 		q  string
@@ -71,11 +86,12 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 		{&w.savepoint, "SAVEPOINT op"},
 		{&w.release, "RELEASE op"},
 		{&w.undo, "ROLLBACK TO op"},
-		{&w.insEvent, `INSERT INTO session_events (sid, position, event_id, at, data) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (sid, position) DO NOTHING`},
-		{&w.getEvent, "SELECT event_id, at, data FROM session_events WHERE sid = ? AND position = ?"},
-		{&w.getSID, "SELECT sid FROM event_sessions WHERE session_id = ?"},
-		{&w.insSID, "INSERT INTO event_sessions (session_id) VALUES (?) RETURNING sid"},
+		{&w.insOne, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?, ?, ?, ?, ?, ?)"},
+		{&w.findEvent, findEvent},
+		{&w.insSession, "INSERT INTO event_sessions (session_id, first_seq, block_end, tail_from) VALUES (?, ?, ?, ?) RETURNING sid"},
+		{&w.delSession, "DELETE FROM event_sessions WHERE sid = ?"},
+		{&w.moveSession, "UPDATE event_sessions SET first_seq = ?, block_end = ?, tail_from = ? WHERE sid = ?"},
+		{&w.trim, "DELETE FROM event_log WHERE seq < ?"},
 	} {
 		st, err := conn.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -90,7 +106,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 // close releases the statements and the connection.
 func (w *writer) close() error {
 	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.savepoint, w.release, w.undo,
-		w.insEvent, w.getEvent, w.getSID, w.insSID} {
+		w.insOne, w.findEvent, w.insSession, w.delSession, w.moveSession, w.trim} {
 		if st != nil {
 			st.Close()
 		}
@@ -105,14 +121,22 @@ func (w *writer) close() error {
 
 // flush writes one batch in one transaction; see store.GroupCommitConfig.
 //
-// Runs of events are inserted maxChunk rows per statement. A chunk that
-// fails on its own (a duplicate position, a rejected row) wrote nothing, as
-// a failed statement is undone; its rows are then written one by one to find
-// the replays and the culprits.
+// An event at a position past its session's last is appended without a
+// read; runs of them are inserted maxChunk rows per statement. A chunk
+// that fails on its own (a rejected row) wrote nothing, as a failed
+// statement is undone; its rows are then written one by one to find the
+// culprits. An event at a position already taken is a replay: it is
+// compared with the stored one (identical: nothing to do; different:
+// ErrConflict).
 func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	ctx := context.Background() // a context without Done: no watcher per statement
 	if _, err := w.begin.ExecContext(ctx); err != nil {
 		return nil, w.batchErr(batch, "begin transaction", err)
+	}
+	w.log.begin()
+	if err := w.maintain(ctx); err != nil {
+		w.abort(ctx)
+		return nil, w.batchErr(batch, "event log", err)
 	}
 	r := batchRun{w: w, batch: batch, chunk: w.chunk[:0]}
 	defer func() { w.chunk = r.chunk[:0] }()
@@ -139,7 +163,10 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 			r.fail(i, err)
 			continue
 		}
-		r.chunk = append(r.chunk, i)
+		if err := r.add(ctx, i); err != nil {
+			w.abort(ctx)
+			return nil, w.batchErr(batch, "append events", err)
+		}
 		if len(r.chunk) == maxChunk {
 			if err := r.flushChunk(ctx); err != nil {
 				w.abort(ctx)
@@ -157,7 +184,8 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		return nil, w.batchErr(batch, "commit", err)
 	}
 	w.syncHist.RecordDuration(time.Since(began))
-	w.newSIDs = w.newSIDs[:0]
+	w.log.committed()
+	w.logRows.Store(w.log.nextSeq - w.log.trimmed)
 	return r.failed, nil
 }
 
@@ -170,7 +198,59 @@ type batchRun struct {
 	batch    []op
 	failed   []store.ItemError
 	poisoned map[string]poison // sessions with a failed event in this batch
-	chunk    []int             // indexes of the events waiting to be inserted
+	chunk    []pending         // the events waiting to be inserted
+}
+
+// add gives event i its place: a new position joins the chunk with the next
+// seq; a position already taken is checked against the stored event. A
+// returned error fails the batch.
+func (r *batchRun) add(ctx context.Context, i int) error {
+	w, e := r.w, &r.batch[i].ev
+	l := &w.log
+	s, err := w.session(ctx, e.SessionID, l.nextSeq)
+	if err != nil {
+		if isItemErr(err) {
+			r.fail(i, err)
+			return nil
+		}
+		return err
+	}
+	if e.Position >= s.next {
+		l.changed(s)
+		s.skipTo(e.Position)
+		s.next = e.Position + 1
+		r.chunk = append(r.chunk, pending{i: i, seq: l.nextSeq, sid: s.sid})
+		l.nextSeq++
+		return nil
+	}
+	if !s.mayHave(e.Position) { // a known gap filled late
+		l.changed(s)
+		s.fill(e.Position)
+		r.chunk = append(r.chunk, pending{i: i, seq: l.nextSeq, sid: s.sid})
+		l.nextSeq++
+		return nil
+	}
+	// A replay (or a gap filled late that was not tracked): the stored
+	// event, if any, may be in the chunk not yet inserted.
+	if err := r.flushChunk(ctx); err != nil {
+		return err
+	}
+	if r.skip(i) {
+		return nil
+	}
+	eid, at, data, ok, err := w.stored(ctx, s, e.Position)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		r.chunk = append(r.chunk, pending{i: i, seq: l.nextSeq, sid: s.sid})
+		l.nextSeq++
+		return nil
+	}
+	if eid != e.EventID || at != micros(e.Time) || !bytes.Equal(data, e.Data) {
+		r.fail(i, fmt.Errorf("%w: a different event is stored at this position", store.ErrConflict))
+	}
+	return nil
 }
 
 // skip fails event i if an earlier event of its session failed in this
@@ -206,13 +286,9 @@ func (r *batchRun) flushChunk(ctx context.Context) error {
 	w := r.w
 	defer func() { r.chunk = r.chunk[:0] }()
 	args := w.args[:0]
-	for _, i := range r.chunk {
-		e := &r.batch[i].ev
-		sid, err := w.sid(ctx, e.SessionID)
-		if err != nil {
-			return err
-		}
-		args = append(args, sid, e.Position, e.EventID, micros(e.Time), []byte(e.Data))
+	for _, p := range r.chunk {
+		e := &r.batch[p.i].ev
+		args = append(args, p.seq, p.sid, e.Position, e.EventID, micros(e.Time), []byte(e.Data))
 	}
 	st, err := w.insertStmt(ctx, len(r.chunk))
 	if err == nil {
@@ -223,15 +299,16 @@ func (r *batchRun) flushChunk(ctx context.Context) error {
 	if err == nil || !isItemErr(err) {
 		return err
 	}
-	for _, i := range r.chunk {
-		if r.skip(i) {
+	for _, p := range r.chunk {
+		if r.skip(p.i) {
 			continue
 		}
-		if err := w.appendEvent(ctx, &r.batch[i].ev); err != nil {
+		e := &r.batch[p.i].ev
+		if _, err := w.insOne.ExecContext(ctx, p.seq, p.sid, e.Position, e.EventID, micros(e.Time), []byte(e.Data)); err != nil {
 			if !isItemErr(err) {
 				return err
 			}
-			r.fail(i, err)
+			r.fail(p.i, err)
 		}
 	}
 	return nil
@@ -243,8 +320,8 @@ func (w *writer) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 	if st := w.inserts[n]; st != nil {
 		return st, nil
 	}
-	q := "INSERT INTO session_events (sid, position, event_id, at, data) VALUES " +
-		strings.Repeat("(?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?)"
+	q := "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES " +
+		strings.Repeat("(?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?)"
 	st, err := w.conn.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
@@ -260,15 +337,18 @@ type poison struct {
 }
 
 // run executes a function op in a savepoint, so that a failure on its own
-// undoes its partial writes and leaves the transaction going. If the
-// savepoint itself cannot be rolled back or released, the error is that
-// of the savepoint statement, which fails the batch.
+// undoes its partial writes (and the event log's bookkeeping of them) and
+// leaves the transaction going. If the savepoint itself cannot be rolled
+// back or released, the error is that of the savepoint statement, which
+// fails the batch.
 func (w *writer) run(ctx context.Context, o *op) error {
 	if _, err := w.savepoint.ExecContext(ctx); err != nil {
 		return err
 	}
+	mark := len(w.log.undo)
 	err := o.fn(ctx, w)
 	if err != nil {
+		w.log.rollbackTo(mark)
 		if _, uerr := w.undo.ExecContext(ctx); uerr != nil {
 			return fmt.Errorf("roll back savepoint after %v: %w", err, uerr)
 		}
@@ -280,13 +360,10 @@ func (w *writer) run(ctx context.Context, o *op) error {
 }
 
 // abort rolls back the transaction after a failure (SQLite may have done
-// so already) and forgets the session keys it created.
+// so already) and the event log's bookkeeping with it.
 func (w *writer) abort(ctx context.Context) {
 	w.rollback.ExecContext(ctx) // "no transaction is active" is fine
-	for _, s := range w.newSIDs {
-		delete(w.sids, s)
-	}
-	w.newSIDs = w.newSIDs[:0]
+	w.log.rollback()
 }
 
 // batchErr wraps the failure of a whole batch with the first few sessions
@@ -312,35 +389,6 @@ func (w *writer) batchErr(batch []op, stage string, err error) error {
 	return fmt.Errorf("sqlite: batch of %d writes (sessions %s) failed at %s: %w", len(batch), list, stage, err)
 }
 
-// appendEvent inserts one event; an identical replay is a no-op and a
-// different event at the same place is ErrConflict.
-func (w *writer) appendEvent(ctx context.Context, e *store.EventRow) error {
-	if err := validEvent(e); err != nil {
-		return err
-	}
-	sid, err := w.sid(ctx, e.SessionID)
-	if err != nil {
-		return err
-	}
-	at := micros(e.Time)
-	res, err := w.insEvent.ExecContext(ctx, sid, e.Position, e.EventID, at, []byte(e.Data))
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		return err
-	}
-	var eid, at2 int64
-	var data []byte
-	if err := w.getEvent.QueryRowContext(ctx, sid, e.Position).Scan(&eid, &at2, &data); err != nil {
-		return err
-	}
-	if eid != e.EventID || at2 != at || !bytes.Equal(data, e.Data) {
-		return fmt.Errorf("%w: a different event is stored at this position", store.ErrConflict)
-	}
-	return nil
-}
-
 func validEvent(e *store.EventRow) error {
 	switch {
 	case e.SessionID == "":
@@ -351,52 +399,6 @@ func validEvent(e *store.EventRow) error {
 		return fmt.Errorf("%w: nil data", store.ErrInvalid)
 	}
 	return nil
-}
-
-// sid returns the session's key, creating it if needed.
-func (w *writer) sid(ctx context.Context, session string) (int64, error) {
-	if sid, ok := w.sids[session]; ok {
-		return sid, nil
-	}
-	sid, ok, err := w.lookupSID(ctx, session)
-	if err != nil {
-		return 0, err
-	}
-	if !ok {
-		if err := w.insSID.QueryRowContext(ctx, session).Scan(&sid); err != nil {
-			return 0, err
-		}
-		w.newSIDs = append(w.newSIDs, session)
-	}
-	if len(w.sids) >= maxSIDCache {
-		clear(w.sids)
-	}
-	w.sids[session] = sid
-	return sid, nil
-}
-
-// lookupSID reads a session's key from the database.
-func (w *writer) lookupSID(ctx context.Context, session string) (int64, bool, error) {
-	var sid int64
-	err := w.getSID.QueryRowContext(ctx, session).Scan(&sid)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
-	}
-	return sid, err == nil, err
-}
-
-// deleteEvents removes a session's events and key.
-func (w *writer) deleteEvents(ctx context.Context, session string) error {
-	sid, ok, err := w.lookupSID(ctx, session)
-	if err != nil || !ok {
-		return err
-	}
-	delete(w.sids, session)
-	if _, err := w.conn.ExecContext(ctx, "DELETE FROM session_events WHERE sid = ?", sid); err != nil {
-		return err
-	}
-	_, err = w.conn.ExecContext(ctx, "DELETE FROM event_sessions WHERE sid = ?", sid)
-	return err
 }
 
 // afterBatch asks for a WAL checkpoint once enough pages have gone to it.

@@ -137,7 +137,7 @@ func TestConstraintFailureNamesSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.do(ctx, "trigger", func(ctx context.Context, w *writer) error {
-		_, err := w.conn.ExecContext(ctx, `CREATE TEMP TRIGGER poison BEFORE INSERT ON main.session_events
+		_, err := w.conn.ExecContext(ctx, `CREATE TEMP TRIGGER poison BEFORE INSERT ON main.event_log
 			WHEN NEW.data = CAST('{"poison":true}' AS BLOB) BEGIN SELECT RAISE(ABORT, 'poisoned event'); END`)
 		return err
 	})
