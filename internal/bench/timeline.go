@@ -39,6 +39,7 @@ type StorePoint struct {
 	PagesPerSec    float64 `json:"pages_written_per_sec"`
 	WALBytesPerSec float64 `json:"wal_bytes_written_per_sec"`
 	WALSizeBytes   int64   `json:"wal_size_bytes"`
+	EventLogRows   int64   `json:"event_log_rows,omitempty"`
 
 	Checkpoints     uint64  `json:"checkpoints"`
 	CheckpointMs    float64 `json:"checkpoint_ms"` // time spent checkpointing in the second
@@ -159,6 +160,7 @@ func point(a, b *storestats.Snapshot, start time.Time) StorePoint {
 		Pending:         sb.Pending,
 		PagesPerSec:     round1(float64(sb.PagesWritten-min(sa.PagesWritten, sb.PagesWritten)) / dt),
 		WALSizeBytes:    sb.WALBytes,
+		EventLogRows:    sb.EventLogRows,
 		Checkpoints:     sb.Checkpoints - min(sa.Checkpoints, sb.Checkpoints),
 		CheckpointMs:    ms(ckpt.Sum),
 		CheckpointPages: sb.CheckpointedPages - min(sa.CheckpointedPages, sb.CheckpointedPages),

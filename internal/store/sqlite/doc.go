@@ -27,8 +27,22 @@
 // delay neither acknowledgements nor the next batch. Reads go straight to the database through a separate
 // pool of read-only connections.
 //
-// One process at a time may use a data directory: the writer keeps a cache
-// of session keys that another writer would invalidate.
+// # Intermediate events
+//
+// Events go to an append-only log (event_log) keyed by the store's next
+// sequence number, with no other index: the rows of a batch, whatever their
+// sessions, fill the last pages of one B-tree, and an append never reads.
+// The writer keeps, in memory and in event_sessions, where each open
+// session's rows are (a block written in one piece, then rows carrying its
+// key); an event at a position already stored is a replay, compared with
+// the stored row. A closed session's rows are removed later, by range, with
+// every row below the oldest open session; a session that stays open while
+// the log grows is moved up it; Open compacts the log into one block per
+// open session, so restoration reads each session's rows only. See
+// eventlog.go.
+//
+// One process at a time may use a data directory: the writer keeps the
+// event log's bookkeeping in memory, which another writer would invalidate.
 //
 // # Concurrency
 //
