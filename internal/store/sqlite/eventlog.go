@@ -7,7 +7,7 @@ import (
 	"slices"
 )
 
-// The intermediate transcripts are an append-only log (migration 0005):
+// The intermediate transcripts are an append-only log (migration 0006):
 // every event is one row of event_log keyed by the store's next sequence
 // number, so the rows of one batch, whatever their sessions, fill the last
 // pages of one B-tree. Where a session's rows are is kept in event_sessions

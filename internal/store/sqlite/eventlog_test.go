@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/confab/confab/internal/store"
@@ -131,9 +133,9 @@ func TestEventLogTrimAndRelocate(t *testing.T) {
 	}
 }
 
-// TestMigrateEventsToLog builds a schema-version-4 database with
-// intermediate events in the old per-session table and checks that
-// migration 5 moves them into the log unchanged.
+// TestMigrateEventsToLog builds a database of the schema version before the
+// event log, with intermediate events in the old per-session table, and
+// checks that the event log's migration moves them into the log unchanged.
 func TestMigrateEventsToLog(t *testing.T) {
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
@@ -147,7 +149,11 @@ func TestMigrateEventsToLog(t *testing.T) {
 	if _, err := db.Exec(createMigrationsTable); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range ms[:4] {
+	before := slices.IndexFunc(ms, func(m store.Migration) bool { return strings.HasSuffix(m.Name, "_event_log") })
+	if before < 0 {
+		t.Fatal("no event log migration")
+	}
+	for _, m := range ms[:before] {
 		if _, err := db.Exec(m.SQL); err != nil {
 			t.Fatalf("%s: %v", m.Name, err)
 		}
@@ -179,7 +185,7 @@ func TestMigrateEventsToLog(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, dir, Options{})
 	if err != nil {
-		t.Fatalf("open the version-4 database: %v", err)
+		t.Fatalf("open the database of version %d: %v", before, err)
 	}
 	defer s.Close(ctx)
 	wantEvents(t, s, "a", 5, body("a"))
