@@ -47,7 +47,11 @@ type Options struct {
 	Resend func() Resend
 	// Clock times the retries; default the real clock.
 	Clock clock.Clock
-	Log   *slog.Logger
+	// OnContact, when set, is told the contact a new session was
+	// identified with ("" for none) before its record is created: routing
+	// then writes the record's attached data without reading it.
+	OnContact func(sessionID, contactID string)
+	Log       *slog.Logger
 }
 
 // Journal records sessions in the contact history. Create one with New and
@@ -284,6 +288,9 @@ func (j *Journal) create(ctx context.Context, info *chat.Info) error {
 			return fmt.Errorf("identify contact of session %s: %w", info.ID, err)
 		}
 		contactID = id
+	}
+	if j.opts.OnContact != nil {
+		j.opts.OnContact(info.ID, contactID)
 	}
 	ud, err := json.Marshal(info.UserData)
 	if err != nil {

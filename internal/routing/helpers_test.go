@@ -106,11 +106,35 @@ func mustGet(t *testing.T, r *routing.Router, id string) routing.Interaction {
 // memStore is an in-memory store.Interactions that behaves like the real
 // one in what routing relies on: versions and conflicts.
 type memStore struct {
-	mu   sync.Mutex
-	recs map[string]store.Interaction
+	mu    sync.Mutex
+	recs  map[string]store.Interaction
+	reads map[string]int // GetInteraction calls by id
 }
 
-func newMemStore() *memStore { return &memStore{recs: map[string]store.Interaction{}} }
+func newMemStore() *memStore {
+	return &memStore{recs: map[string]store.Interaction{}, reads: map[string]int{}}
+}
+
+// UpdateRouting sets state and user data without a version check, as the
+// real stores' store.RoutingWriter does.
+func (m *memStore) UpdateRouting(_ context.Context, u store.RoutingUpdate) store.Ticket {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.recs[u.ID]
+	if !ok {
+		return store.FailedTicket(store.ErrNotFound)
+	}
+	r.State, r.UserData = u.State, u.UserData
+	r.Version++
+	m.recs[u.ID] = r
+	return store.FailedTicket(nil) // a completed ticket
+}
+
+func (m *memStore) readsOf(id string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reads[id]
+}
 
 // historyCreate creates the record as the history journal does.
 func (m *memStore) historyCreate(info chat.Info) {
@@ -138,6 +162,7 @@ func (m *memStore) CreateInteraction(_ context.Context, in store.Interaction) er
 func (m *memStore) GetInteraction(_ context.Context, id string) (store.Interaction, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.reads[id]++
 	r, ok := m.recs[id]
 	if !ok {
 		return store.Interaction{}, store.ErrNotFound

@@ -93,6 +93,10 @@ type ixn struct {
 	base      kv.Map      // the session's (customer's) user data
 	password  string
 	contactID string
+	// contactKnown: the contact history's identification is known (the
+	// contact id, or that there is none), so writes need not read the
+	// record to learn it.
+	contactKnown bool
 
 	present   map[string]chat.Party // parties in the session, by user id
 	agents    int                   // present parties that handle the chat (see handles)

@@ -145,13 +145,17 @@ func (r *Router) save(id string) {
 		sh.mu.Unlock()
 		return
 	}
-	snap, ver, closed := x.snapshot(r.opts.AppName), x.ver, x.closed
+	snap, ver, closed, known := x.snapshot(r.opts.AppName), x.ver, x.closed, x.contactKnown
 	sh.mu.Unlock()
 
 	var err error
 	if r.opts.Store != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-		err = r.write(ctx, snap, closed)
+		if rw, ok := r.opts.Store.(store.RoutingWriter); ok && known && !closed {
+			err = r.writeBlind(ctx, rw, snap)
+		} else {
+			err = r.write(ctx, snap, closed)
+		}
 		cancel()
 	}
 	retry := time.Duration(0)
@@ -189,8 +193,33 @@ func (r *Router) save(id string) {
 	}
 }
 
+// writeBlind sets a live interaction's state and attached data without
+// reading its record (the store coalesces the updates of one interaction
+// that meet in a batch). The closed interaction's last write goes through
+// write, which waits for history's closing transaction to land first.
+func (r *Router) writeBlind(ctx context.Context, rw store.RoutingWriter, snap Interaction) error {
+	ud, err := json.Marshal(snap.UserData)
+	if err != nil {
+		return fmt.Errorf("encode attached data of %s: %w", snap.ID, err)
+	}
+	err = rw.UpdateRouting(ctx, store.RoutingUpdate{ID: snap.ID, State: string(snap.State), UserData: ud, Epoch: r.epoch(snap.ID)}).Wait(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		// The contact history creates the record; it may still be queued.
+		if r.clock.Now().Sub(snap.CreatedAt) < createGrace {
+			return errNotYet
+		}
+		return fmt.Errorf("interaction %s: no record %v after creation: %w", snap.ID, createGrace, err)
+	}
+	if err != nil {
+		return fmt.Errorf("update interaction %s: %w", snap.ID, err)
+	}
+	return nil
+}
+
 // write updates the interaction's record with the snapshot's state and
-// attached data, once history has created the record.
+// attached data, once history has created the record; reading the record
+// first, it learns the contact the history identified (later writes are
+// blind, see writeBlind).
 func (r *Router) write(ctx context.Context, snap Interaction, closed bool) error {
 	st := r.opts.Store
 	for attempt := 0; attempt < 5; attempt++ {
@@ -212,17 +241,15 @@ func (r *Router) write(ctx context.Context, snap Interaction, closed bool) error
 		}
 		if rec.ContactID != "" {
 			snap.UserData[KeyContactID] = rec.ContactID
-			r.learnContact(snap.ID, rec.ContactID)
 		}
+		r.learnContact(snap.ID, rec.ContactID)
 		ud, err := json.Marshal(snap.UserData)
 		if err != nil {
 			return fmt.Errorf("encode attached data of %s: %w", snap.ID, err)
 		}
 		rec.State = string(snap.State)
 		rec.UserData = ud
-		if r.opts.Epoch != nil {
-			rec.Epoch = r.opts.Epoch(snap.ID)
-		}
+		rec.Epoch = r.epoch(snap.ID)
 		_, err = st.UpdateInteraction(ctx, rec)
 		if errors.Is(err, store.ErrConflict) {
 			continue // someone else wrote it meanwhile: read again
@@ -235,13 +262,31 @@ func (r *Router) write(ctx context.Context, snap Interaction, closed bool) error
 	return fmt.Errorf("update interaction %s: %w (5 attempts)", snap.ID, store.ErrConflict)
 }
 
+// LearnContact tells routing the contact the history identified for an
+// interaction ("" for none), so that its record writes need no read.
+func (r *Router) LearnContact(id, contactID string) { r.learnContact(id, contactID) }
+
 // learnContact attaches the contact id history identified.
 func (r *Router) learnContact(id, contactID string) {
 	sh := r.shard(id)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if x := sh.m[id]; x != nil && x.contactID == "" {
+	x := sh.m[id]
+	if x == nil {
+		return
+	}
+	x.contactKnown = true
+	if contactID != "" && x.contactID == "" {
 		x.contactID = contactID
 		r.changedLocked(x, ChangeUpdated)
 	}
+}
+
+// epoch is the owner epoch routing's writes carry (Options.Epoch); 0
+// writes unfenced.
+func (r *Router) epoch(id string) int64 {
+	if r.opts.Epoch == nil {
+		return 0
+	}
+	return r.opts.Epoch(id)
 }

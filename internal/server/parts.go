@@ -124,7 +124,12 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 		},
 		Resend: s.resendPolicy, // wire_restore.go
 		Clock:  s.clock,
-		Log:    s.log,
+		OnContact: func(id, contact string) { // routing writes its record updates without a read
+			if p.router != nil {
+				p.router.LearnContact(id, contact)
+			}
+		},
+		Log: s.log,
 	})
 	p.journals = chat.Journals{p.history}
 	// The engine reports to p.journals, which the adapters may extend while

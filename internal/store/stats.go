@@ -180,6 +180,9 @@ type WriterStats struct {
 	// EventLogRows are the rows of the append-only event log not yet
 	// trimmed, those of closed sessions included (SQLite).
 	EventLogRows int64 `json:"event_log_rows,omitempty"`
+	// EventLogReloads counts the times the writer read the log's
+	// bookkeeping again because another connection had written (SQLite).
+	EventLogReloads uint64 `json:"event_log_reloads,omitempty"`
 }
 
 // Add sums o into s (the shards of a sharded store): counters and
@@ -204,6 +207,7 @@ func (s *WriterStats) Add(o WriterStats) {
 	s.CheckpointBusy += o.CheckpointBusy
 	s.Checkpointing = s.Checkpointing || o.Checkpointing
 	s.EventLogRows += o.EventLogRows
+	s.EventLogReloads += o.EventLogReloads
 }
 
 func addHist(a, b HistSnapshot) HistSnapshot {

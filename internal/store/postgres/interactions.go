@@ -98,6 +98,17 @@ func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (in
 	return in.Version + 1, nil
 }
 
+// UpdateRouting queues routing's update of an interaction's state and user
+// data; see store.RoutingWriter.
+func (s *Store) UpdateRouting(ctx context.Context, u store.RoutingUpdate) store.Ticket {
+	if err := store.CheckRoutingUpdate(u); err != nil {
+		return store.FailedTicket(fmt.Errorf("postgres: routing update %s: %w", u.ID, err))
+	}
+	return s.gc.Enqueue(ctx, op{route: &u, what: "interaction " + u.ID})
+}
+
+var _ store.RoutingWriter = (*Store)(nil)
+
 // CloseInteraction closes an interaction and drops its intermediate events
 // in one transaction; see store.Interactions.
 func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript store.JSONWriter, stats, userData json.RawMessage) error {

@@ -16,9 +16,10 @@ import (
 // op is one write queued on the writer: an event (fn == nil), or any other
 // write as a function run inside the batch transaction.
 type op struct {
-	ev   store.EventRow
-	fn   func(ctx context.Context, tx pgx.Tx) error
-	what string
+	ev    store.EventRow
+	fn    func(ctx context.Context, tx pgx.Tx) error
+	route *store.RoutingUpdate // a routing update (coalesced per interaction per batch)
+	what  string
 }
 
 // writer runs the batches; its methods run on the group-commit goroutine
@@ -49,8 +50,25 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		tx.Rollback(context.WithoutCancel(ctx))
 		return nil, batchErr(batch, stage, err)
 	}
+	last := lastRoutes(batch)
+	var follow [][2]int // superseded routing updates: (index, index of the last)
 	for i := range batch {
 		o := &batch[i]
+		if o.route != nil {
+			if j := last[o.route.ID]; j != i {
+				follow = append(follow, [2]int{i, j})
+				continue
+			}
+			u := o.route
+			rop := op{what: o.what, fn: func(ctx context.Context, tx pgx.Tx) error { return updateRouting(ctx, tx, u) }}
+			if err := run(ctx, tx, &rop); err != nil {
+				if !isItemErr(err) {
+					return fail(o.what, err)
+				}
+				r.failed = append(r.failed, store.ItemError{Index: i, Err: err})
+			}
+			continue
+		}
 		if o.fn != nil {
 			if err := r.flushChunk(ctx); err != nil {
 				return fail("append events", err)
@@ -85,7 +103,51 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		return nil, batchErr(batch, "commit", err)
 	}
 	w.syncHist.RecordDuration(time.Since(began))
+	if len(follow) > 0 {
+		byIndex := make(map[int]error, len(r.failed))
+		for _, f := range r.failed {
+			byIndex[f.Index] = f.Err
+		}
+		for _, f := range follow {
+			if err, ok := byIndex[f[1]]; ok {
+				r.failed = append(r.failed, store.ItemError{Index: f[0], Err: err})
+			}
+		}
+	}
 	return r.failed, nil
+}
+
+// lastRoutes maps each interaction with routing updates in the batch to
+// the index of its last one; nil if there are none.
+func lastRoutes(batch []op) map[string]int {
+	var last map[string]int
+	for i := range batch {
+		if u := batch[i].route; u != nil {
+			if last == nil {
+				last = make(map[string]int)
+			}
+			last[u.ID] = i
+		}
+	}
+	return last
+}
+
+// updateRouting writes a routing update without reading the record; an
+// update with an epoch is refused (ErrFenced) if the session's owner row
+// has another.
+func updateRouting(ctx context.Context, tx pgx.Tx, u *store.RoutingUpdate) error {
+	if err := fenceOwner(ctx, tx, u.ID, u.Epoch); err != nil {
+		return err
+	}
+	tag, err := tx.Exec(ctx, `UPDATE interactions SET state = $1, user_data = $2, version = version + 1 WHERE id = $3`,
+		u.State, blob(u.UserData), u.ID)
+	if err != nil {
+		return classify(err)
+	}
+	if tag.RowsAffected() != 1 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 // run executes a function op in a savepoint, so that a failure on its own
@@ -365,7 +427,7 @@ func batchErr(batch []op, stage string, err error) error {
 	seen := make(map[string]bool)
 	for i := range batch {
 		n := batch[i].ev.SessionID
-		if batch[i].fn != nil {
+		if batch[i].fn != nil || batch[i].route != nil {
 			n = batch[i].what
 		}
 		if !seen[n] {

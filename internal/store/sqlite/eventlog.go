@@ -167,7 +167,6 @@ func (l *eventLog) lowWater() int64 {
 // closed sessions and rewrites the others in one block per session, so
 // that loading a session's events at restoration reads its rows only.
 func loadLog(ctx context.Context, conn *sql.Conn) (*eventLog, error) {
-	l := &eventLog{byName: map[string]*logSession{}, bySID: map[int64]*logSession{}, span: defaultSpan}
 	var rows, maxSeq int64
 	if err := conn.QueryRowContext(ctx, "SELECT count(*), coalesce(max(seq), 0) FROM event_log").Scan(&rows, &maxSeq); err != nil {
 		return nil, fmt.Errorf("read event log: %w", err)
@@ -177,6 +176,35 @@ func loadLog(ctx context.Context, conn *sql.Conn) (*eventLog, error) {
 			return nil, fmt.Errorf("compact event log: %w", err)
 		}
 	}
+	return readLog(ctx, conn)
+}
+
+// syncLog runs at the start of each batch, in its transaction (which holds
+// the database's write lock): if another connection committed since the
+// writer last looked, the bookkeeping is read again from the tables.
+func (w *writer) syncLog(ctx context.Context) error {
+	var v int64
+	if err := w.dataVersion.QueryRowContext(ctx).Scan(&v); err != nil {
+		return fmt.Errorf("read data version: %w", err)
+	}
+	if v == w.seenVersion {
+		return nil
+	}
+	l, err := readLog(ctx, w.conn)
+	if err != nil {
+		return err
+	}
+	l.span = w.log.span
+	w.log, w.seenVersion = *l, v
+	w.reloads.Add(1)
+	return nil
+}
+
+// readLog reads the log's bookkeeping: the sessions, their next positions,
+// the log's ends.
+func readLog(ctx context.Context, conn *sql.Conn) (*eventLog, error) {
+	l := &eventLog{byName: map[string]*logSession{}, bySID: map[int64]*logSession{}, span: defaultSpan}
+	var maxSeq int64
 	if err := conn.QueryRowContext(ctx, "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM event_log").Scan(&l.trimmed, &maxSeq); err != nil {
 		return nil, fmt.Errorf("read event log: %w", err)
 	}

@@ -239,3 +239,46 @@ func TestEventAppendWritesFewPages(t *testing.T) {
 		t.Fatalf("%d pages for 100 events of 100 sessions", pages)
 	}
 }
+
+// TestSecondHandle opens a second Store on the same file while the first
+// writes (as a command-line tool or a test does): the second's Open
+// compacts the log under the first, both append, and each sees every
+// event; the first reads its bookkeeping again instead of trusting a
+// stale one.
+func TestSecondHandle(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	a, err := Open(ctx, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	appendN(t, a, "x", 0, 10)
+	appendN(t, a, "closed", 0, 10)
+	if err := a.DeleteEvents(ctx, "closed"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, dir, Options{}) // compacts: x's rows move, closed's go
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	appendN(t, b, "y", 0, 5)
+	appendN(t, a, "x", 10, 20) // a's next seq and x's rows are stale now
+	appendN(t, b, "x", 20, 25)
+	appendN(t, a, "y", 5, 8)
+	for _, s := range []*Store{a, b} {
+		wantEvents(t, s, "x", 25, body("x"))
+		wantEvents(t, s, "y", 8, body("y"))
+		wantEvents(t, s, "closed", 0, nil)
+		if err := s.AppendEvent(ctx, ev("x", 3, `{"other":1}`)).Wait(ctx); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("conflict: %v", err)
+		}
+		if err := s.AppendEvent(ctx, ev("x", 22, body("x")(22))).Wait(ctx); err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+	}
+	if st, _ := a.WriterStats(ctx); st.EventLogReloads == 0 {
+		t.Fatal("the first handle never read the log again")
+	}
+}

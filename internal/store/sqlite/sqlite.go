@@ -383,6 +383,7 @@ func (s *Store) WriterStats(ctx context.Context) (store.WriterStats, error) {
 		Checkpoints: s.ckpt.runs.Load() + s.ckpt.catchUps.Load(), CheckpointMicros: s.ckpt.took.Snapshot(),
 		CheckpointedPages: s.ckpt.copied.Load(), CheckpointBusy: s.ckpt.busy.Load(),
 		Checkpointing: s.ckpt.running.Load(), EventLogRows: s.w.logRows.Load(),
+		EventLogReloads: s.w.reloads.Load(),
 	}
 	if fi, err := os.Stat(s.path + "-wal"); err == nil {
 		st.WALBytes = fi.Size()

@@ -18,9 +18,10 @@ import (
 // op is one write queued on the writer: an event (fn == nil), or any other
 // write as a function run inside the batch transaction.
 type op struct {
-	ev   store.EventRow
-	fn   func(ctx context.Context, w *writer) error
-	what string // names fn's write in errors: "interaction X", "document Y"
+	ev    store.EventRow
+	fn    func(ctx context.Context, w *writer) error
+	route *store.RoutingUpdate // a routing update (coalesced per interaction per batch)
+	what  string               // names fn's write in errors: "interaction X", "document Y"
 }
 
 // writer owns the write connection. Every method runs on the group-commit
@@ -34,15 +35,20 @@ type writer struct {
 	insOne, findEvent        *sql.Stmt
 	insSession, delSession   *sql.Stmt
 	moveSession, trim        *sql.Stmt
+	updRoute, dataVersion    *sql.Stmt
 	inserts                  [maxChunk + 1]*sql.Stmt // inserts[n] inserts n events
 
 	chunk []pending // reused by flush
 	args  []any     // reused by flush
 
 	// log is where every open session's events are (eventlog.go); it
-	// always agrees with the database as the writer's transaction sees it,
-	// because only the writer writes those tables.
-	log eventLog
+	// agrees with the database as the writer's transaction sees it: this
+	// writer changes those tables, and if another connection (a second
+	// Store on the same file: a command-line tool, a test) committed
+	// anything meanwhile, syncLog reads the bookkeeping again.
+	log         eventLog
+	seenVersion int64 // PRAGMA data_version when log was last in agreement
+	reloads     atomic.Uint64
 
 	ckptPages int           // checkpoint once this many pages went to the WAL
 	walPages  int           // pages written to the WAL since the last checkpoint
@@ -92,6 +98,8 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 		{&w.delSession, "DELETE FROM event_sessions WHERE sid = ?"},
 		{&w.moveSession, "UPDATE event_sessions SET first_seq = ?, block_end = ?, tail_from = ? WHERE sid = ?"},
 		{&w.trim, "DELETE FROM event_log WHERE seq < ?"},
+		{&w.updRoute, "UPDATE interactions SET state = ?, user_data = ?, version = version + 1 WHERE id = ?"},
+		{&w.dataVersion, "PRAGMA data_version"},
 	} {
 		st, err := conn.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -100,13 +108,17 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 		}
 		*p.st = st
 	}
+	if err := w.dataVersion.QueryRowContext(ctx).Scan(&w.seenVersion); err != nil {
+		w.close()
+		return nil, fmt.Errorf("read data version: %w", err)
+	}
 	return w, nil
 }
 
 // close releases the statements and the connection.
 func (w *writer) close() error {
 	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.savepoint, w.release, w.undo,
-		w.insOne, w.findEvent, w.insSession, w.delSession, w.moveSession, w.trim} {
+		w.insOne, w.findEvent, w.insSession, w.delSession, w.moveSession, w.trim, w.updRoute, w.dataVersion} {
 		if st != nil {
 			st.Close()
 		}
@@ -133,6 +145,10 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	if _, err := w.begin.ExecContext(ctx); err != nil {
 		return nil, w.batchErr(batch, "begin transaction", err)
 	}
+	if err := w.syncLog(ctx); err != nil {
+		w.abort(ctx)
+		return nil, w.batchErr(batch, "event log", err)
+	}
 	w.log.begin()
 	if err := w.maintain(ctx); err != nil {
 		w.abort(ctx)
@@ -140,8 +156,23 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	}
 	r := batchRun{w: w, batch: batch, chunk: w.chunk[:0]}
 	defer func() { w.chunk = r.chunk[:0] }()
+	last := lastRoutes(batch)
 	for i := range batch {
 		o := &batch[i]
+		if o.route != nil {
+			if j := last[o.route.ID]; j != i {
+				r.follow = append(r.follow, [2]int{i, j}) // superseded by j
+				continue
+			}
+			if err := w.updateRouting(ctx, o.route); err != nil {
+				if !isItemErr(err) {
+					w.abort(ctx)
+					return nil, w.batchErr(batch, o.what, err)
+				}
+				r.failed = append(r.failed, store.ItemError{Index: i, Err: err})
+			}
+			continue
+		}
 		if o.fn != nil {
 			if err := r.flushChunk(ctx); err != nil {
 				w.abort(ctx)
@@ -186,7 +217,55 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	w.syncHist.RecordDuration(time.Since(began))
 	w.log.committed()
 	w.logRows.Store(w.log.nextSeq - w.log.trimmed)
-	return r.failed, nil
+	return r.outcomes(), nil
+}
+
+// lastRoutes maps each interaction with routing updates in the batch to
+// the index of its last one; nil if there are none.
+func lastRoutes(batch []op) map[string]int {
+	var last map[string]int
+	for i := range batch {
+		if u := batch[i].route; u != nil {
+			if last == nil {
+				last = make(map[string]int)
+			}
+			last[u.ID] = i
+		}
+	}
+	return last
+}
+
+// updateRouting writes a routing update without reading the record.
+func (w *writer) updateRouting(ctx context.Context, u *store.RoutingUpdate) error {
+	res, err := w.updRoute.ExecContext(ctx, u.State, blob(u.UserData), u.ID)
+	if err != nil {
+		return classify(err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if err == nil {
+			err = store.ErrNotFound
+		}
+		return err
+	}
+	return nil
+}
+
+// outcomes returns the batch's failed writes, superseded routing updates
+// failing with the update that replaced them.
+func (r *batchRun) outcomes() []store.ItemError {
+	if len(r.follow) == 0 {
+		return r.failed
+	}
+	byIndex := make(map[int]error, len(r.failed))
+	for _, f := range r.failed {
+		byIndex[f.Index] = f.Err
+	}
+	for _, f := range r.follow {
+		if err, ok := byIndex[f[1]]; ok {
+			r.failed = append(r.failed, store.ItemError{Index: f[0], Err: err})
+		}
+	}
+	return r.failed
 }
 
 // maxChunk is the number of events inserted by one statement.
@@ -199,6 +278,7 @@ type batchRun struct {
 	failed   []store.ItemError
 	poisoned map[string]poison // sessions with a failed event in this batch
 	chunk    []pending         // the events waiting to be inserted
+	follow   [][2]int          // superseded routing updates: (index, index of the last)
 }
 
 // add gives event i its place: a new position joins the chunk with the next
@@ -374,7 +454,7 @@ func (w *writer) batchErr(batch []op, stage string, err error) error {
 	seen := make(map[string]bool)
 	for i := range batch {
 		n := batch[i].ev.SessionID
-		if batch[i].fn != nil {
+		if batch[i].fn != nil || batch[i].route != nil {
 			n = batch[i].what
 		}
 		if !seen[n] {

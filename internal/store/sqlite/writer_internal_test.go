@@ -234,3 +234,44 @@ func TestBatchFailure(t *testing.T) {
 		t.Fatalf("after recovery: %d events, want 1", n)
 	}
 }
+
+// TestRoutingUpdatesCoalesced queues three routing updates of one
+// interaction and one of another into one batch: one write each, the last
+// one's content, every ticket with its outcome.
+func TestRoutingUpdatesCoalesced(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	for _, id := range []string{"r1", "r2"} {
+		if err := s.CreateInteraction(ctx, store.Interaction{ID: id, State: "queued"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := hold(t, s)
+	var tks []store.Ticket
+	for i := range 3 {
+		tks = append(tks, s.UpdateRouting(ctx, store.RoutingUpdate{ID: "r1", State: fmt.Sprint("s", i), UserData: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))}))
+	}
+	tks = append(tks, s.UpdateRouting(ctx, store.RoutingUpdate{ID: "r2", State: "assigned"}))
+	ghost := []store.Ticket{s.UpdateRouting(ctx, store.RoutingUpdate{ID: "ghost", State: "a"}), s.UpdateRouting(ctx, store.RoutingUpdate{ID: "ghost", State: "b"})}
+	release()
+	for i, tk := range tks {
+		if err := tk.Wait(ctx); err != nil {
+			t.Fatalf("update %d: %v", i, err)
+		}
+	}
+	for i, tk := range ghost {
+		if err := tk.Wait(ctx); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("update %d of an unknown interaction: %v", i, err)
+		}
+	}
+	r1, err := s.GetInteraction(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.State != "s2" || string(r1.UserData) != `{"i":2}` || r1.Version != 2 {
+		t.Fatalf("r1 after three coalesced updates: state %q, data %s, version %d (want s2, the last, written once)", r1.State, r1.UserData, r1.Version)
+	}
+	if r2, _ := s.GetInteraction(ctx, "r2"); r2.State != "assigned" || r2.Version != 2 {
+		t.Fatalf("r2: %+v", r2)
+	}
+}
