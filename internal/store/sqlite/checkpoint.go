@@ -23,8 +23,8 @@ type checkpointer struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	// before, when set (tests), runs on the checkpointer's goroutine just
-	// before each checkpoint statement.
+	// before, when set (tests), runs on a goroutine of its own as each
+	// checkpoint statement starts.
 	before func()
 
 	runs     atomic.Uint64
@@ -97,10 +97,10 @@ func (c *checkpointer) takeCatchUp() bool { return c.catchUp.Swap(false) }
 // (SQLITE_BUSY from a concurrent checkpoint) only postpones the work to the
 // next request (ok false).
 func (c *checkpointer) checkpoint() (left int64, ok bool) {
-	if c.before != nil {
-		c.before()
-	}
 	c.running.Store(true)
+	if c.before != nil {
+		go c.before() // beside the checkpoint statement, which starts now
+	}
 	began := time.Now()
 	var busy, log, done int64
 	err := c.db.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)

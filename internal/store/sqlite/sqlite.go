@@ -94,9 +94,9 @@ type Options struct {
 	CheckpointPages int
 	// Now is the clock for default creation times; default time.Now.
 	Now func() time.Time
-	// BeforeCheckpoint, if set, runs on the checkpointer's goroutine just
-	// before each WAL checkpoint starts (the crash test kills the process
-	// there).
+	// BeforeCheckpoint, if set, runs on a goroutine of its own as each WAL
+	// checkpoint of the checkpointer starts (the crash test kills the
+	// process then).
 	BeforeCheckpoint func()
 }
 
