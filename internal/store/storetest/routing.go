@@ -68,7 +68,7 @@ func testRoutingUpdates(t *testing.T, s store.Store) {
 		t.Fatalf("version %d after %d more updates (from 2)", got.Version, n)
 	}
 	// A closed record takes routing's last word too.
-	must(t, "close", s.CloseInteraction(ctx, "route-1", at(9), raw(`[]`), raw(`{}`), nil))
+	must(t, "close", s.CloseInteraction(ctx, "route-1", at(9), store.Bytes(raw(`[]`)), raw(`{}`), nil))
 	must(t, "UpdateRouting after close", rw.UpdateRouting(ctx, store.RoutingUpdate{ID: "route-1", State: "completed",
 		UserData: raw(`{"IsOnline":"0"}`)}).Wait(ctx))
 	got, err = s.GetInteraction(ctx, "route-1")
