@@ -38,10 +38,11 @@ func TestRecordWritesWithoutReads(t *testing.T) {
 			t.Fatal(err)
 		}
 		cancel()
-		// At most the first write reads the record, to learn the contact
-		// (also when told: the first save may run before the telling).
-		if n := st.readsOf(s.ID()); n > 1 {
-			t.Errorf("told=%v: %d reads of the record for 7 changes, want at most 1", told, n)
+		// Only the first writes read the record, to learn the contact (also
+		// when told: the first save may run before the telling): one that
+		// may find no record yet (history creates it) and one that finds it.
+		if n := st.readsOf(s.ID()); n > 2 {
+			t.Errorf("told=%v: %d reads of the record for 7 changes, want at most 2", told, n)
 		}
 		rec, ud := st.get(t, s.ID())
 		if rec.State != string(routing.Assigned) || ud.String(routing.KeyContactID) != "C-9" || rec.Version < 3 {
