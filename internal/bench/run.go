@@ -101,7 +101,7 @@ func (o *Options) Defaults() error {
 		"churn":      {32, 30 * time.Second},
 		"throughput": {50, 30 * time.Second},
 		"cometd":     {2000, 30 * time.Second},
-		"abuse":      {40, 60 * time.Second},
+		"abuse":      {40, 120 * time.Second},
 	}
 	d, ok := defs[o.Scenario]
 	if !ok {
