@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/jsonw"
 	"github.com/confab/confab/internal/kv"
 )
 
@@ -171,7 +171,7 @@ func appendField(dst []byte, name, value string) []byte {
 	dst = append(dst, ',', '"')
 	dst = append(dst, name...)
 	dst = append(dst, '"', ':')
-	return appendString(dst, value)
+	return jsonw.String(dst, value)
 }
 
 // appendEvent writes one message object. Which optional fields appear
@@ -183,7 +183,7 @@ func appendEvent(dst []byte, ev *chat.Event, typ string) []byte {
 		nick = "system"
 	}
 	dst = append(dst, `{"from":{"nickname":`...)
-	dst = appendString(dst, nick)
+	dst = jsonw.String(dst, nick)
 	dst = append(dst, `,"participantId":`...)
 	dst = strconv.AppendInt(dst, int64(ev.From.Num), 10)
 	dst = append(dst, `,"type":"`...)
@@ -196,11 +196,11 @@ func appendEvent(dst []byte, ev *chat.Event, typ string) []byte {
 	switch {
 	case typ == typeMessage:
 		dst = append(dst, `,"text":`...)
-		dst = appendString(dst, ev.Text)
+		dst = jsonw.String(dst, ev.Text)
 	case typ == typeFileAdded || typ == typeFileRemoved || typ == typeTypingDone:
 	case ev.Text != "":
 		dst = append(dst, `,"text":`...)
-		dst = appendString(dst, ev.Text)
+		dst = jsonw.String(dst, ev.Text)
 	}
 	dst = append(dst, `,"utcTime":`...)
 	dst = strconv.AppendInt(dst, ev.Time.UnixMilli(), 10)
@@ -248,7 +248,7 @@ func appendErrors(dst []byte, errs []apiError) []byte {
 		dst = append(dst, `{"code":`...)
 		dst = strconv.AppendInt(dst, int64(e.code), 10)
 		dst = append(dst, `,"advice":`...)
-		dst = appendString(dst, e.advice)
+		dst = jsonw.String(dst, e.advice)
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')
@@ -266,73 +266,18 @@ func appendKV(dst []byte, m kv.Map) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = jsonw.String(dst, k)
 		dst = append(dst, ':')
 		switch v := m[k].(type) {
 		case kv.Map:
 			dst = appendKV(dst, v)
 		case string:
-			dst = appendString(dst, v)
+			dst = jsonw.String(dst, v)
 		default: // not produced by kv; written as an empty string
 			dst = append(dst, `""`...)
 		}
 	}
 	return append(dst, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string the way encoding/json does:
-// control characters, quotes, backslashes, <, >, & and U+2028/U+2029
-// escaped, invalid UTF-8 replaced by U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // Header values shared by every answer; net/http only reads them.

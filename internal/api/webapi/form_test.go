@@ -1,7 +1,6 @@
 package webapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -169,21 +168,6 @@ func FuzzUserDataKey(f *testing.F) {
 			if p == "" || !utf8.ValidString(p) {
 				t.Fatalf("%q: segment %q", s, p)
 			}
-		}
-	})
-}
-
-// FuzzAppendString checks the hand-written JSON string encoder against
-// encoding/json: same decoded value, valid JSON, for any input.
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "q\"b\\n\n\t\x00<&>", "\u2028\u2029", "\xff\xfe", "é😀"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := appendString(nil, s)
-		want, _ := json.Marshal(s)
-		if string(got) != string(want) {
-			t.Fatalf("appendString(%q) = %s, encoding/json gives %s", s, got, want)
 		}
 	})
 }
