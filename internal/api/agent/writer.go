@@ -1,0 +1,120 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/coder/websocket"
+
+	wire "github.com/confab/confab/client/agent"
+)
+
+// The socket's outbound side: frames are encoded once, queued, and written
+// by one writer goroutine in corked batches.
+
+// enqueue encodes f and queues it for the writer. A full queue closes the
+// socket as a slow consumer; enqueue then reports false.
+func (c *conn) enqueue(f wire.Frame) bool {
+	buf := c.h.getBuf()
+	data, err := encodeFrame(*buf, &f, c.h.fastFrames)
+	*buf = data
+	if err != nil {
+		c.h.putBuf(buf)
+		c.h.log.Error("agent: encode frame", "type", f.Type, "err", err)
+		return true
+	}
+	select {
+	case <-c.killed:
+		c.h.putBuf(buf)
+		return false
+	default:
+	}
+	select {
+	case c.out <- buf:
+		return true
+	default:
+		c.h.log.Warn("agent: slow consumer, closing socket", "agent", c.agent.ID)
+		if c.h.opts.SlowConsumer != nil {
+			c.h.opts.SlowConsumer()
+		}
+		c.kill(wire.CloseSlowConsumer, "slow consumer")
+		return false
+	}
+}
+
+// kill removes the agent's parties from their sessions at once and has the
+// writer close the socket with a code and reason, after the frame it may be
+// writing (the close frame reaches a slow reader after what it has not read
+// yet, or not at all if the socket stays blocked for WriteTimeout).
+func (c *conn) kill(code websocket.StatusCode, reason string) {
+	first := false
+	c.killOnce.Do(func() {
+		c.killCode, c.killReason = code, reason
+		close(c.killed)
+		first = true
+	})
+	if first {
+		c.leaveAll()
+	}
+}
+
+// Writer batches: the frames queued when the writer wakes are written
+// corked and sent in one socket write, at most this many or this many bytes
+// at once.
+const (
+	batchFrames = 64
+	batchBytes  = 256 << 10
+)
+
+func (c *conn) writer() {
+	defer c.wg.Done()
+	for {
+		select {
+		case buf := <-c.out:
+			if !c.writeBatch(buf) {
+				c.ws.CloseNow()
+				return
+			}
+		case <-c.killed:
+			c.ws.Close(c.killCode, c.killReason)
+			return
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// writeBatch writes buf and whatever else is queued (up to a batch) and
+// sends them in one socket write within the write timeout.
+func (c *conn) writeBatch(buf *[]byte) bool {
+	if c.cork == nil { // not corkable: one write per frame
+		ctx, cancel := context.WithTimeout(c.ctx, c.h.opts.WriteTimeout)
+		err := c.ws.Write(ctx, websocket.MessageText, *buf)
+		cancel()
+		c.h.putBuf(buf)
+		return err == nil
+	}
+	c.cork.Cork()
+	size := 0
+	for n := 0; ; n++ {
+		// Corked, a write only copies into memory: the deadline is the
+		// Uncork's (and a context without one costs the library no timer).
+		err := c.ws.Write(context.Background(), websocket.MessageText, *buf)
+		size += len(*buf)
+		c.h.putBuf(buf)
+		if err != nil {
+			c.cork.Uncork(time.Now().Add(c.h.opts.WriteTimeout))
+			return false
+		}
+		if n+1 >= batchFrames || size >= batchBytes {
+			break
+		}
+		select {
+		case buf = <-c.out:
+			continue
+		default:
+		}
+		break
+	}
+	return c.cork.Uncork(time.Now().Add(c.h.opts.WriteTimeout)) == nil
+}
