@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,28 +18,13 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
-	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/confab/confab/internal/browsertest"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/server"
 )
-
-// chromium returns the path of Debian's headless Chromium. Outside CI a
-// missing browser skips the test; in CI (CI=true) it fails it.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; .ci/run installs it (apt-get install -y chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium); the browser test needs it")
-	return ""
-}
 
 // node starts a real server on 127.0.0.1 with the first-run demo accounts
 // and returns it with the sign-in links it printed.
@@ -138,30 +122,13 @@ func (b *browser) screenshot(dir, name string) {
 	}
 }
 
-// download clicks the control sel names with downloads going to a fresh
-// directory and waits for a file there holding want.
+// download clicks the control sel names and checks that the file it
+// downloads holds want.
 func (b *browser) download(t *testing.T, sel, want string) {
 	t.Helper()
-	dir := t.TempDir()
-	_, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
-		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir,
-		BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID,
-	})
-	if err != nil {
-		t.Fatalf("%s: download behaviour: %v", b.name, err)
+	if got := b.downloaded(t, sel); got != want {
+		t.Fatalf("%s: the download from %s holds %q, want %q", b.name, sel, got, want)
 	}
-	b.do("download "+sel, chromedp.Click(chromedp.CSS(sel)))
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if data, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && string(data) == want {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: no download holding %q", b.name, want)
 }
 
 func (b *browser) consoleErrors() []string {
@@ -235,7 +202,7 @@ func screenshotDir(t *testing.T) string {
 // Every control of both pages has an accessible name, and no page logs an
 // error.
 func TestWidgetAndDesk(t *testing.T) {
-	exe := chromium(t)
+	exe := browsertest.Chromium(t)
 	srv, links := node(t)
 	base := "http://" + srv.Addr(config.PortWebAPI)
 	shots := screenshotDir(t)
@@ -249,19 +216,7 @@ func TestWidgetAndDesk(t *testing.T) {
 	}))
 	defer shop.Close()
 
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelA()
+	actx := browsertest.Allocator(t, exe, 1280, 900)
 	root, cancelT := context.WithTimeout(actx, 90*time.Second)
 	defer cancelT()
 	customer := newBrowser(t, root, "customer")
@@ -500,7 +455,7 @@ func createAgent(t *testing.T, srv *server.Server, base, adminToken, id string) 
 // first chat listed beside it, holds to its workbin and gets back as a
 // wake offer when the customer writes again.
 func TestDeskHoldAndHistory(t *testing.T) {
-	exe := chromium(t)
+	exe := browsertest.Chromium(t)
 	srv, links := node(t)
 	base := "http://" + srv.Addr(config.PortWebAPI)
 	shots := screenshotDir(t)
@@ -511,13 +466,7 @@ func TestDeskHoldAndHistory(t *testing.T) {
 <script src="%s/widget/widget.js" data-service="customer-support" data-async="true"></script></body></html>`, base)
 	}))
 	defer shop.Close()
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 900))
-	defer cancelA()
+	actx := browsertest.Allocator(t, exe, 1280, 900)
 	root, cancelT := context.WithTimeout(actx, 60*time.Second)
 	defer cancelT()
 	customer := newBrowser(t, root, "customer")

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/confab/confab/internal/browsertest"
 	"github.com/confab/confab/internal/config"
 )
 
@@ -33,7 +34,7 @@ import (
 // supervisor coaches that chat (the agent sees the advice, the customer
 // does not); the agent ends the first chat. No page logs an error.
 func TestDeskSupervisionAndResponses(t *testing.T) {
-	exe := chromium(t)
+	exe := browsertest.Chromium(t)
 	srv, links := node(t)
 	base := "http://" + srv.Addr(config.PortWebAPI)
 	shots := screenshotDir(t)
@@ -49,13 +50,7 @@ func TestDeskSupervisionAndResponses(t *testing.T) {
 <script src="%s/widget/widget.js" data-service="customer-support"></script></body></html>`, base)
 	}))
 	defer shop.Close()
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1400, 1000))
-	defer cancelA()
+	actx := browsertest.Allocator(t, exe, 1400, 1000)
 	root, cancelT := context.WithTimeout(actx, 120*time.Second)
 	defer cancelT()
 	sup := newBrowser(t, root, "supervisor")

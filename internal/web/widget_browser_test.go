@@ -26,6 +26,7 @@ import (
 
 	"github.com/confab/confab/client/agent"
 	apiagent "github.com/confab/confab/internal/api/agent"
+	"github.com/confab/confab/internal/browsertest"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/server"
@@ -442,19 +443,7 @@ func (b *browser) write(text string) {
 }
 
 func allocator(t *testing.T, exe string) context.Context {
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	t.Cleanup(cancelA)
+	actx := browsertest.Allocator(t, exe, 1280, 900)
 	root, cancelT := context.WithTimeout(actx, 150*time.Second)
 	t.Cleanup(cancelT)
 	// The first tab owns the browser; it stays open while the subtests
@@ -470,7 +459,7 @@ func allocator(t *testing.T, exe string) context.Context {
 // browser and one node serve every subtest; each subtest has its own
 // browser context (its own storage). No page may log an error.
 func TestWidget(t *testing.T) {
-	exe := chromium(t)
+	exe := browsertest.Chromium(t)
 	srv, clk := widgetNode(t)
 	base := "http://" + srv.Addr(config.PortWebAPI)
 	page := shopPage(t)

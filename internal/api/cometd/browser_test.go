@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -13,23 +11,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/confab/confab/internal/browsertest"
 	"github.com/confab/confab/internal/chat"
 )
-
-// chromium returns the path of Debian's headless Chromium. Outside CI a
-// missing browser skips the test; in CI (CI=true) it fails it.
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed; .ci/run installs it (apt-get install -y chromium)")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium); the browser test needs it")
-	return ""
-}
 
 // TestBrowserDialogue runs the stock cometd JavaScript client (npm
 // cometd 9.0.0, vendored in testdata/browser/cometd) in headless Chromium,
@@ -39,7 +23,7 @@ func chromium(t *testing.T) string {
 // websocket and once over long-polling (which sends credentials, so it
 // needs the CORS answer with Access-Control-Allow-Credentials).
 func TestBrowserDialogue(t *testing.T) {
-	exe := chromium(t)
+	exe := browsertest.Chromium(t)
 	page := httptest.NewServer(http.FileServer(http.Dir("testdata/browser")))
 	defer page.Close()
 	for _, transport := range []string{"websocket", "long-polling"} {
@@ -51,20 +35,7 @@ func TestBrowserDialogue(t *testing.T) {
 }
 
 func browserDialogue(t *testing.T, h *harness, exe, url, transport string) {
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
+	actx := browsertest.Allocator(t, exe, 0, 0, chromedp.Flag("disable-quic", true))
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
