@@ -192,8 +192,10 @@ func (c *Client) readLoop() {
 	defer close(c.done)
 	defer close(c.frames)
 	ws := c.conn()
+	var data []byte // the frame read last (its buffer reused: decodeFrame copies what it keeps)
 	for {
-		_, data, err := ws.Read(context.Background())
+		var err error
+		data, err = readFrame(context.Background(), ws, data[:0])
 		if err != nil {
 			if ws = c.failover(ws, err); ws == nil {
 				return
@@ -201,7 +203,7 @@ func (c *Client) readLoop() {
 			continue
 		}
 		var f Frame
-		if err := json.Unmarshal(data, &f); err != nil {
+		if err := decodeFrame(data, &f); err != nil {
 			c.fail(fmt.Errorf("agent: undecodable frame from server: %w", err))
 			ws.Close(websocket.StatusProtocolError, "undecodable frame")
 			return
@@ -295,7 +297,7 @@ func (c *Client) Do(ctx context.Context, req Request) (Frame, error) {
 		req.ID = "c" + strconv.Itoa(c.nextID)
 	}
 	c.mu.Unlock()
-	data, err := json.Marshal(req)
+	data, err := encodeRequest(&req)
 	if err != nil {
 		return Frame{}, fmt.Errorf("agent: encode %s: %w", req.Op, err)
 	}

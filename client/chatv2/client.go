@@ -55,6 +55,10 @@ type Client struct {
 	apiKey string
 	auth   string
 	alive  time.Duration // keepalive period of subscriptions; <= 0: none
+	// bodies holds the buffers answers are read into (*[]byte):
+	// decodeResponse copies what it keeps, so a buffer is reused as soon
+	// as its answer is decoded.
+	bodies sync.Pool
 }
 
 // base returns the current node's base URL.
@@ -67,6 +71,7 @@ func New(baseURL string, opts Options) *Client {
 	if c.alive == 0 {
 		c.alive = DefaultKeepAlive
 	}
+	c.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
 	for _, n := range opts.Nodes {
 		c.bases = append(c.bases, strings.TrimRight(n, "/"))
 	}
@@ -333,12 +338,18 @@ func (c *Client) postOnce(ctx context.Context, u, body string) (*Response, error
 	if err != nil {
 		return nil, fmt.Errorf("chatv2: POST %s: %w", u, err)
 	}
+	bp := c.bodies.Get().(*[]byte)
 	defer func() {
 		io.Copy(io.Discard, hr.Body) // let the connection be reused
 		hr.Body.Close()
+		c.bodies.Put(bp)
 	}()
 	var resp Response
-	derr := json.NewDecoder(hr.Body).Decode(&resp)
+	data, derr := readBody(hr.Body, (*bp)[:0])
+	*bp = data
+	if derr == nil {
+		derr = decodeResponse(data, &resp, true)
+	}
 	if hr.StatusCode != http.StatusOK {
 		return nil, &APIError{HTTPStatus: hr.StatusCode, Problems: resp.Errors}
 	}
@@ -351,11 +362,32 @@ func (c *Client) postOnce(ctx context.Context, u, body string) (*Response, error
 	return &resp, nil
 }
 
+// readBody reads an answer's body into buf (grown as needed).
+func readBody(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
 // form builds an application/x-www-form-urlencoded body the way browser
 // widgets do, userData[key] brackets percent-encoded.
 type form struct{ b strings.Builder }
 
-func newForm() *form { return &form{} }
+func newForm() *form {
+	f := &form{}
+	f.b.Grow(256) // a send's fields and text in one allocation
+	return f
+}
 
 // add appends a field unless its value is empty.
 func (f *form) add(name, value string) {

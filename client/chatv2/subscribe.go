@@ -2,7 +2,6 @@ package chatv2
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -27,6 +27,17 @@ type Subscription struct {
 	ended bool
 	stop  chan struct{} // closed by Close: ends the keepalive loop
 	once  sync.Once
+	buf   []byte // the last frame read (reused by Next)
+
+	// The context of the Next calls: one watch per context rather than
+	// one per read (a context.AfterFunc registered and removed for every
+	// frame). The watch closes the connection only while a Next is
+	// reading, as a cancelled read does.
+	reading atomic.Bool     // a Next is reading
+	wmu     sync.Mutex      // guards the following
+	wDone   <-chan struct{} // Done of the watched context
+	wStop   func() bool     // ends the watch; nil when none
+	wClosed bool            // the subscription is over: no new watch
 }
 
 // Subscribe opens the push channel, asking for the events from index from
@@ -135,7 +146,24 @@ func (s *Subscription) Next(ctx context.Context) (*Response, error) {
 	if s.ended {
 		return nil, io.EOF
 	}
-	_, data, err := s.conn.Read(ctx)
+	s.watch(ctx)
+	s.reading.Store(true)
+	var data []byte
+	err := ctx.Err()
+	if err == nil {
+		data, err = readFrame(context.Background(), s.conn, s.buf[:0])
+		s.buf = data
+	} else {
+		s.conn.CloseNow()
+	}
+	s.reading.Store(false)
+	if err != nil {
+		s.unwatch() // the connection is over
+	}
+	if err != nil && ctx.Err() != nil {
+		s.once.Do(func() { close(s.stop) })
+		return nil, fmt.Errorf("chatv2: read push frame: %w", ctx.Err())
+	}
 	if err != nil {
 		s.once.Do(func() { close(s.stop) }) // the connection is over (a cancelled Read closes it too)
 		var ce websocket.CloseError
@@ -149,7 +177,7 @@ func (s *Subscription) Next(ctx context.Context) (*Response, error) {
 		return nil, fmt.Errorf("chatv2: read push frame: %w", err)
 	}
 	var resp Response
-	if err := json.Unmarshal(data, &resp); err != nil {
+	if err := decodeResponse(data, &resp, false); err != nil {
 		return nil, fmt.Errorf("chatv2: decode push frame: %w", err)
 	}
 	switch {
@@ -167,9 +195,68 @@ func (s *Subscription) Next(ctx context.Context) (*Response, error) {
 	return &resp, nil
 }
 
+// watch makes a cancellation of ctx close the connection while Next
+// reads. The watch of the previous Next is kept when ctx is the same (the
+// same Done channel), and replaced otherwise.
+func (s *Subscription) watch(ctx context.Context) {
+	done := ctx.Done()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if done == s.wDone || s.wClosed {
+		return
+	}
+	if s.wStop != nil {
+		s.wStop()
+		s.wStop = nil
+	}
+	s.wDone = done
+	if done != nil {
+		s.wStop = context.AfterFunc(ctx, func() {
+			if s.reading.Load() {
+				s.conn.CloseNow()
+			}
+		})
+	}
+}
+
+// unwatch ends the watch for good (the subscription is over), so that a
+// long-lived context does not keep it.
+func (s *Subscription) unwatch() {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.wClosed = true
+	if s.wStop != nil {
+		s.wStop()
+		s.wStop = nil
+	}
+}
+
+// readFrame reads one message into buf (grown as needed), as Conn.Read
+// does but without a new buffer for every frame.
+func readFrame(ctx context.Context, conn *websocket.Conn, buf []byte) ([]byte, error) {
+	_, r, err := conn.Reader(ctx)
+	if err != nil {
+		return buf, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
 // Close closes the channel.
 func (s *Subscription) Close() error {
 	s.once.Do(func() { close(s.stop) })
+	s.unwatch()
 	err := s.conn.Close(websocket.StatusNormalClosure, "")
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("chatv2: close push channel: %w", err)

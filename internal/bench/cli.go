@@ -52,6 +52,8 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	htmlPath := fs.String("html", "", "write a self-contained HTML report to this `file`")
 	serverConfig := fs.String("server-config", "", "an INI `file` appended to the generated server configuration")
 	progress := fs.Duration("progress", 5*time.Second, "interval of the progress line on stderr")
+	fs.BoolVar(&o.StdHTTP, "net-http", false, "the generator's HTTP through net/http's Transport instead of its lean keep-alive transport (to compare the generator's own CPU)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the generator (this process only, not the child server) to this `file`")
 	fs.Func("server-env", "`KEY=VALUE` added to the child server's environment (repeatable)", func(s string) error {
 		if !strings.Contains(s, "=") {
 			return fmt.Errorf("want KEY=VALUE, got %q", s)
@@ -122,6 +124,14 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 		o.ServerConfig = string(b)
 	}
 
+	generatorGC()
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if o.AutoSave == "both" {
 		return compareCommand(ctx, o, stdout, *jsonPath, *htmlPath)
 	}

@@ -163,11 +163,11 @@ func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 // WriteTable prints every round's headline figures and the goals.
 func (c *Comparison) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "round\tauto-save\tload\tdelivered/s (peak)\tp50 / p99 ms\tCPU/msg full speed\tat %.0f/s: delivered/s, CPU/msg\tresult\n", c.Rate)
+	fmt.Fprintf(tw, "round\tauto-save\tload\tdelivered/s (peak)\tp50 / p99 ms\tCPU/msg full speed (generator)\tat %.0f/s: delivered/s, CPU/msg (generator)\tresult\n", c.Rate)
 	for i, r := range c.Rounds {
 		rated := "—"
 		if p := r.Rated; p != nil {
-			rated = fmt.Sprintf("%.0f, %.1f µs", p.DeliveredPerSec, p.CPUMicrosPerDelivered)
+			rated = fmt.Sprintf("%.0f, %.1f µs (%.1f µs)", p.DeliveredPerSec, p.CPUMicrosPerDelivered, p.GeneratorCPUMicrosPerDelivered)
 			if !p.KeptUp {
 				rated += " (did not keep up)"
 			}
@@ -176,9 +176,9 @@ func (c *Comparison) WriteTable(w io.Writer) {
 		if !r.Pass {
 			result = "FAIL"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s → %s\t%.0f (%.0f)\t%.2f / %.2f\t%.1f µs\t%s\t%s\n", i/2+1, r.AutoSave,
+		fmt.Fprintf(tw, "%d\t%s\t%s → %s\t%.0f (%.0f)\t%.2f / %.2f\t%.1f µs (%.1f µs)\t%s\t%s\n", i/2+1, r.AutoSave,
 			firstField(r.LoadAvgStart), firstField(r.LoadAvgEnd), r.MessagesDeliveredPerSec, r.PeakDeliveredPerSec,
-			r.Latency.P50, r.Latency.P99, r.CPUMicrosPerDelivered, rated, result)
+			r.Latency.P50, r.Latency.P99, r.CPUMicrosPerDelivered, r.GeneratorCPUMicrosPerDelivered, rated, result)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "mean delivered/s: auto-save 1 %.0f, auto-save 0 %.0f (ratio %.3f)\n", c.DurableDeliveredPerSec, c.MemoryDeliveredPerSec, c.DeliveredRatio)
@@ -257,7 +257,7 @@ func (c *Comparison) WriteHTML(path string) error {
 		}
 		rows = append(rows, []string{fmt.Sprint(i/2 + 1), r.AutoSave, r.LoadAvgStart + " → " + r.LoadAvgEnd,
 			fmt.Sprintf("%.0f (%.0f)", r.MessagesDeliveredPerSec, r.PeakDeliveredPerSec),
-			fmt.Sprintf("%.2f / %.2f", r.Latency.P50, r.Latency.P99), fmt.Sprintf("%.1f µs", r.CPUMicrosPerDelivered), rated, result})
+			fmt.Sprintf("%.2f / %.2f", r.Latency.P50, r.Latency.P99), fmt.Sprintf("%.1f µs (generator %.1f µs)", r.CPUMicrosPerDelivered, r.GeneratorCPUMicrosPerDelivered), rated, result})
 		xs := make([]float64, len(r.Series))
 		dl := make([]float64, len(r.Series))
 		for j, s := range r.Series {

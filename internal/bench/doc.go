@@ -42,7 +42,14 @@
 //     precision, lock-free recording), counters, errors by kind and the
 //     per-second series.
 //   - report.go, html.go: the stdout table, the JSON result and a
-//     self-contained HTML report with inline SVG charts.
+//     self-contained HTML report with inline SVG charts; each gives the
+//     server's and the generator's own CPU per delivered message.
+//   - transport.go: the generator's HTTP/1.1 transport (customers' calls,
+//     agents' and push handshakes): the calling goroutine writes and reads
+//     on a kept-alive connection, none of net/http Transport's per
+//     connection goroutines and hand-offs (--net-http goes back to it).
+//     profile.go: --cpuprofile (the generator only) and the generator's
+//     GC setting.
 //   - goalcheck.go, goals.go: the issues' goals, each judged met or missed
 //     (dense: p99 < 100 ms, 0 lost, 0 duplicated; throughput: 20,000
 //     delivered per second) in the table, the JSON and the HTML.

@@ -31,8 +31,11 @@ type RatedPhase struct {
 	ServerCPUSeconds      float64 `json:"server_cpu_seconds"`
 	CPUMicrosPerDelivered float64 `json:"cpu_us_per_delivered_message"`
 	GeneratorCPUSeconds   float64 `json:"generator_cpu_seconds"`
-	LoadAvgStart          string  `json:"loadavg_start"`
-	LoadAvgEnd            string  `json:"loadavg_end"`
+	// GeneratorCPUMicrosPerDelivered is the generator's own CPU per
+	// delivered message over the phase.
+	GeneratorCPUMicrosPerDelivered float64 `json:"generator_cpu_us_per_delivered_message"`
+	LoadAvgStart                   string  `json:"loadavg_start"`
+	LoadAvgEnd                     string  `json:"loadavg_end"`
 }
 
 func (p *RatedPhase) describe() string {
@@ -40,8 +43,8 @@ func (p *RatedPhase) describe() string {
 	if !p.KeptUp {
 		kept = "did NOT keep up"
 	}
-	return fmt.Sprintf("%.0f msg/s offered for %.1f s (%s; senders at most %.0f ms behind): %d delivered (%.0f/s), server CPU %.2f s = %.1f µs per delivered message, load %s → %s",
-		p.OfferedPerSec, p.DurationSec, kept, p.MaxLagMs, p.Delivered, p.DeliveredPerSec, p.ServerCPUSeconds, p.CPUMicrosPerDelivered, p.LoadAvgStart, p.LoadAvgEnd)
+	return fmt.Sprintf("%.0f msg/s offered for %.1f s (%s; senders at most %.0f ms behind): %d delivered (%.0f/s), server CPU %.2f s = %.1f µs per delivered message, generator %.1f µs, load %s → %s",
+		p.OfferedPerSec, p.DurationSec, kept, p.MaxLagMs, p.Delivered, p.DeliveredPerSec, p.ServerCPUSeconds, p.CPUMicrosPerDelivered, p.GeneratorCPUMicrosPerDelivered, p.LoadAvgStart, p.LoadAvgEnd)
 }
 
 // pacedSender is one sender of the fixed-rate phase.
@@ -125,7 +128,11 @@ func runRated(ctx context.Context, e *env, res *Result, senders []pacedSender, p
 	if p.Delivered > 0 && p.ServerCPUSeconds > 0 {
 		p.CPUMicrosPerDelivered = round1(p.ServerCPUSeconds * 1e6 / float64(p.Delivered))
 	}
-	p.GeneratorCPUSeconds = round1(selfCPU() - gen0)
+	genCPU := selfCPU() - gen0
+	p.GeneratorCPUSeconds = round1(genCPU)
+	if p.Delivered > 0 {
+		p.GeneratorCPUMicrosPerDelivered = round1(genCPU * 1e6 / float64(p.Delivered))
+	}
 	p.LoadAvgEnd = loadAvg()
 	res.Rated = p
 	e.logf("throughput: fixed-rate phase done: %s", p.describe())

@@ -67,9 +67,18 @@ type Result struct {
 	ServerThreads          int     `json:"server_threads"`
 	GeneratorCPUSeconds    float64 `json:"generator_cpu_seconds"` // this process, same machine
 	CPUMicrosPerDelivered  float64 `json:"cpu_us_per_delivered_message"`
-	MemoryPerSessionBytes  float64 `json:"memory_per_session_bytes"`
-	LoadAvgStart           string  `json:"loadavg_start"`
-	LoadAvgEnd             string  `json:"loadavg_end"`
+	// GeneratorCPUMicrosPerDelivered is the generator's own CPU (this
+	// process's utime+stime from getrusage, the same span as
+	// ServerCPUSeconds) per delivered message: how much of the shared box
+	// the load itself takes.
+	GeneratorCPUMicrosPerDelivered float64 `json:"generator_cpu_us_per_delivered_message"`
+	// The same two figures over the measured window only (throughput: the
+	// full-speed sending and its drain, without set-up and tear-down).
+	WindowServerCPUMicros    float64 `json:"window_server_cpu_us_per_delivered_message,omitempty"`
+	WindowGeneratorCPUMicros float64 `json:"window_generator_cpu_us_per_delivered_message,omitempty"`
+	MemoryPerSessionBytes    float64 `json:"memory_per_session_bytes"`
+	LoadAvgStart             string  `json:"loadavg_start"`
+	LoadAvgEnd               string  `json:"loadavg_end"`
 
 	// Extra holds scenario-specific figures (async: active sessions; churn:
 	// records verified).
@@ -164,6 +173,15 @@ func (r *Result) fill(m *Metrics, tr *Tracker, series []Sample) {
 	if r.MessagesDelivered > 0 && r.ServerCPUSeconds > 0 {
 		r.CPUMicrosPerDelivered = round1(r.ServerCPUSeconds * 1e6 / float64(r.MessagesDelivered))
 	}
+	if r.MessagesDelivered > 0 {
+		r.GeneratorCPUMicrosPerDelivered = round1(r.GeneratorCPUSeconds * 1e6 / float64(r.MessagesDelivered))
+	}
+	if w := r.window; w != nil && w.delivered > 0 {
+		r.WindowGeneratorCPUMicros = round1(w.genCPU * 1e6 / float64(w.delivered))
+		if w.srvCPU >= 0 {
+			r.WindowServerCPUMicros = round1(w.srvCPU * 1e6 / float64(w.delivered))
+		}
+	}
 	// Memory per session means something only where sessions are held
 	// (dense, async); churn and throughput hold few.
 	if (r.Scenario == "dense" || r.Scenario == "async") && r.ConcurrentSessionsMax > 0 && r.ServerRSSPeakBytes > 0 {
@@ -215,7 +233,7 @@ func (r *Result) WriteTable(w io.Writer) {
 	row("lost / duplicated / reordered / leaked", "%d / %d / %d / %d", r.Lost, r.Duplicated, r.Reordered, r.Leaked)
 	row("server CPU", "%.2f s in the run (%.2f s total); generator %.1f s", r.ServerCPUSeconds, r.ServerCPUSecondsTotal, r.GeneratorCPUSeconds)
 	row("server RSS peak", "%s (baseline %s, end %s)", mib(r.ServerRSSPeakBytes), mib(r.ServerRSSBaselineBytes), mib(r.ServerRSSEndBytes))
-	row("CPU per delivered message", "%.1f µs", r.CPUMicrosPerDelivered)
+	row("CPU per delivered message", "%s", r.cpuPerMessage())
 	if r.AutoSave != "" {
 		row("transcript-auto-save", "%s", r.AutoSave)
 	}
@@ -258,6 +276,16 @@ func (r *Result) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "first %s error: %s\n", k, strings.TrimSpace(r.ErrorSamples[k]))
 		}
 	}
+}
+
+// cpuPerMessage says the server's and the generator's CPU per delivered
+// message, over the run and over its measured window.
+func (r *Result) cpuPerMessage() string {
+	s := fmt.Sprintf("server %.1f µs, generator %.1f µs (utime+stime of each process)", r.CPUMicrosPerDelivered, r.GeneratorCPUMicrosPerDelivered)
+	if r.WindowGeneratorCPUMicros > 0 {
+		s += fmt.Sprintf("; full-speed window: server %.1f µs, generator %.1f µs", r.WindowServerCPUMicros, r.WindowGeneratorCPUMicros)
+	}
+	return s
 }
 
 func gib(b int64) string { return fmt.Sprintf("%.1fGiB", float64(b)/(1<<30)) }

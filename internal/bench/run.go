@@ -80,6 +80,11 @@ type Options struct {
 	// ServerConfig is appended to the child server's configuration file.
 	ServerConfig string
 
+	// StdHTTP makes the generator's HTTP go through net/http's Transport
+	// instead of its lean loopback transport (to compare the generator's
+	// own cost; the server sees the same requests either way).
+	StdHTTP bool
+
 	// Progress receives a progress line every ProgressEvery (default 5 s);
 	// nil for none.
 	Progress      io.Writer
@@ -208,9 +213,14 @@ func (e *env) poller(ctx context.Context) *pollScheduler {
 	return e.sched
 }
 
-// newHTTPClient returns the client every customer and the workflow share: a
-// keep-alive pool large enough for the run's concurrency, to 127.0.0.1 only.
-func newHTTPClient() *http.Client {
+// newHTTPClient returns the client every customer, agent handshake and the
+// workflow share, to 127.0.0.1 only: the lean keep-alive transport
+// (transport.go), or with std net/http's own Transport with a pool large
+// enough for the run's concurrency.
+func newHTTPClient(std bool) *http.Client {
+	if !std {
+		return &http.Client{Transport: newLoopTransport(8192)}
+	}
 	return &http.Client{Transport: &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        8192,
@@ -272,17 +282,26 @@ func hostname() string {
 	return h
 }
 
-// window is a span of a run over which message rates are measured.
+// window is a span of a run over which message rates are measured, with
+// the CPU both processes spent in it.
 type window struct {
 	t0              time.Time
 	sent0, dlv0     int64
+	gen0, srv0      float64 // generator (this process) and server CPU seconds at t0
 	sec             float64
 	sent, delivered int64
+	genCPU, srvCPU  float64 // CPU seconds spent in the window; srvCPU < 0: not measured
 }
 
 // startWindow starts measuring message rates.
 func (e *env) startWindow() *window {
-	return &window{t0: time.Now(), sent0: e.tr.Sent.Load(), dlv0: e.tr.Delivered.Load()}
+	w := &window{t0: time.Now(), sent0: e.tr.Sent.Load(), dlv0: e.tr.Delivered.Load(), gen0: selfCPU(), srv0: -1}
+	if e.proc != nil {
+		if st, err := e.proc.Stat(); err == nil {
+			w.srv0 = st.CPUSeconds
+		}
+	}
+	return w
 }
 
 // endWindow ends it and records it in res.
@@ -290,5 +309,12 @@ func (e *env) endWindow(w *window, res *Result) {
 	w.sec = time.Since(w.t0).Seconds()
 	w.sent = e.tr.Sent.Load() - w.sent0
 	w.delivered = e.tr.Delivered.Load() - w.dlv0
+	w.genCPU = selfCPU() - w.gen0
+	w.srvCPU = -1
+	if e.proc != nil && w.srv0 >= 0 {
+		if st, err := e.proc.Stat(); err == nil {
+			w.srvCPU = st.CPUSeconds - w.srv0
+		}
+	}
 	res.window = w
 }

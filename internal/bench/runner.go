@@ -118,7 +118,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	m := NewMetrics()
 	tr := NewTracker(m.start, filler, m.RecordLatency)
-	hc := newHTTPClient()
+	hc := newHTTPClient(o.StdHTTP)
 	defer hc.CloseIdleConnections()
 	e := &env{
 		o: &o, urls: urls, runID: strconv.FormatInt(time.Now().UnixNano()%1e9, 36),

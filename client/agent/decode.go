@@ -1,0 +1,295 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/confab/confab/client/internal/jsonscan"
+)
+
+// decodeFrame decodes a server frame into f without reflection when it can
+// (client/internal/jsonscan: the fields of events, result and error frames
+// are read by hand; the nested records of the rarer frames — interactions,
+// the hello's account, history, user data — go to encoding/json one value
+// at a time), and with encoding/json as a whole otherwise, so the result is
+// always what json.Unmarshal gives.
+func decodeFrame(data []byte, f *Frame) error {
+	var sc jsonscan.Scanner
+	sc.Reset(data)
+	if scanFrame(&sc, f) && sc.End() {
+		return nil
+	}
+	*f = Frame{}
+	return json.Unmarshal(data, f)
+}
+
+// The JSON names of each type's fields, in the order of the scanners'
+// cases: a key matching one only case-insensitively is left to
+// encoding/json.
+var (
+	frameKeys = []string{"type", "id", "op", "duplicate", "code", "error", "message", "field",
+		"sessionId", "userId", "pos", "eventId", "time", "closed", "interactions", "interaction",
+		"node", "url", "restored", "webapiToken", "events", "replay", "next", "state", "agent",
+		"maxFrameSize", "interactionId", "offerKind", "expiresAt", "from", "visibility", "result",
+		"by", "agentState", "reason", "history", "contactId", "nextAfter"}
+	eventKeys = []string{"pos", "eventId", "kind", "time", "timeShift", "from", "visibility",
+		"receiverId", "text", "msgType", "treatAs", "noticeType", "reason", "askerId", "userData",
+		"eventAttributes"}
+	partyKeys = []string{"userId", "num", "nickname", "userType", "bot"}
+)
+
+// keyBit returns the index of key in names, or len(names) after skipping
+// the value of a key the type does not have (giving up when encoding/json
+// would match it case-insensitively) or giving up on a key seen before in
+// the same object.
+func keyBit(sc *jsonscan.Scanner, key string, names []string, mask *uint64) int {
+	for i, n := range names {
+		if n == key {
+			if *mask&(1<<uint(i)) != 0 {
+				sc.Fail() // a duplicate: encoding/json merges or replaces
+			}
+			*mask |= 1 << uint(i)
+			return i
+		}
+	}
+	if jsonscan.Folds(key, names) {
+		sc.Fail()
+	} else {
+		sc.Skip()
+	}
+	return len(names)
+}
+
+// into hands one value to encoding/json.
+func into(sc *jsonscan.Scanner, v any) {
+	raw := sc.Skip()
+	if !sc.Failed() && json.Unmarshal([]byte(raw), v) != nil {
+		sc.Fail()
+	}
+}
+
+// timeOf reads a time the way encoding/json does: time.Time's own
+// UnmarshalJSON on the raw value.
+func timeOf(sc *jsonscan.Scanner, t *time.Time) {
+	raw := sc.Skip()
+	if !sc.Failed() && t.UnmarshalJSON([]byte(raw)) != nil {
+		sc.Fail()
+	}
+}
+
+func scanFrame(sc *jsonscan.Scanner, f *Frame) bool {
+	if !sc.Object() {
+		return false
+	}
+	var mask uint64
+	for first := true; ; first = false {
+		k, ok := sc.Key(first)
+		if !ok {
+			break
+		}
+		bit := keyBit(sc, k, frameKeys, &mask)
+		if bit == len(frameKeys) || sc.Null() {
+			continue
+		}
+		switch bit {
+		case 0:
+			f.Type = sc.String()
+		case 1:
+			f.ID = sc.String()
+		case 2:
+			f.Op = sc.String()
+		case 3:
+			f.Duplicate = sc.Bool()
+		case 4:
+			f.Code = int(sc.Int())
+		case 5:
+			f.Error = sc.String()
+		case 6:
+			f.Message = sc.String()
+		case 7:
+			f.Field = sc.String()
+		case 8:
+			f.SessionID = sc.String()
+		case 9:
+			f.UserID = sc.String()
+		case 10:
+			p := int(sc.Int())
+			f.Pos = &p
+		case 11:
+			f.EventID = int(sc.Int())
+		case 12:
+			f.Time = new(time.Time)
+			timeOf(sc, f.Time)
+		case 13:
+			f.Closed = sc.Bool()
+		case 14:
+			into(sc, &f.Interactions)
+		case 15:
+			into(sc, &f.Interaction)
+		case 16:
+			f.Node = sc.String()
+		case 17:
+			f.URL = sc.String()
+		case 18:
+			f.Restored = sc.Bool()
+		case 19:
+			f.WebapiToken = sc.String()
+		case 20:
+			f.Events = scanEvents(sc)
+		case 21:
+			f.Replay = sc.Bool()
+		case 22:
+			f.Next = int(sc.Int())
+		case 23:
+			f.State = sc.String()
+		case 24:
+			into(sc, &f.Agent)
+		case 25:
+			f.MaxFrameSize = int(sc.Int())
+		case 26:
+			f.InteractionID = sc.String()
+		case 27:
+			f.OfferKind = sc.String()
+		case 28:
+			f.ExpiresAt = new(time.Time)
+			timeOf(sc, f.ExpiresAt)
+		case 29:
+			f.From = sc.String()
+		case 30:
+			f.Visibility = sc.String()
+		case 31:
+			f.Result = sc.String()
+		case 32:
+			f.By = sc.String()
+		case 33:
+			f.AgentState = sc.String()
+		case 34:
+			f.Reason = sc.String()
+		case 35:
+			into(sc, &f.History)
+		case 36:
+			f.ContactID = sc.String()
+		case 37:
+			f.NextAfter = sc.String()
+		}
+	}
+	return !sc.Failed()
+}
+
+func scanEvents(sc *jsonscan.Scanner) []Event {
+	if !sc.Array() {
+		return nil
+	}
+	evs := []Event{}
+	for first := true; sc.Elem(first); first = false {
+		evs = append(evs, Event{})
+		scanEvent(sc, &evs[len(evs)-1])
+	}
+	return evs
+}
+
+func scanEvent(sc *jsonscan.Scanner, ev *Event) {
+	if !sc.Object() {
+		return
+	}
+	var mask uint64
+	for first := true; ; first = false {
+		k, ok := sc.Key(first)
+		if !ok {
+			return
+		}
+		bit := keyBit(sc, k, eventKeys, &mask)
+		if bit == len(eventKeys) || sc.Null() {
+			continue
+		}
+		switch bit {
+		case 0:
+			ev.Pos = int(sc.Int())
+		case 1:
+			ev.EventID = int(sc.Int())
+		case 2:
+			ev.Kind = sc.String()
+		case 3:
+			timeOf(sc, &ev.Time)
+		case 4:
+			ev.TimeShift = int(sc.Int())
+		case 5:
+			scanParty(sc, &ev.From)
+		case 6:
+			ev.Visibility = sc.String()
+		case 7:
+			ev.ReceiverID = sc.String()
+		case 8:
+			ev.Text = sc.String()
+		case 9:
+			ev.MsgType = sc.String()
+		case 10:
+			ev.TreatAs = sc.String()
+		case 11:
+			ev.NoticeType = sc.String()
+		case 12:
+			into(sc, &ev.Reason)
+		case 13:
+			ev.AskerID = sc.String()
+		case 14:
+			into(sc, &ev.UserData)
+		case 15:
+			into(sc, &ev.EventAttributes)
+		}
+	}
+}
+
+func scanParty(sc *jsonscan.Scanner, p *Party) {
+	if !sc.Object() {
+		return
+	}
+	var mask uint64
+	for first := true; ; first = false {
+		k, ok := sc.Key(first)
+		if !ok {
+			return
+		}
+		bit := keyBit(sc, k, partyKeys, &mask)
+		if bit == len(partyKeys) || sc.Null() {
+			continue
+		}
+		switch bit {
+		case 0:
+			p.UserID = sc.String()
+		case 1:
+			p.Num = int(sc.Int())
+		case 2:
+			p.Nickname = sc.String()
+		case 3:
+			p.UserType = sc.String()
+		case 4:
+			p.Bot = sc.Bool()
+		}
+	}
+}
+
+// readFrame reads one message into buf (grown as needed), as Conn.Read
+// does but without a new buffer for every frame.
+func readFrame(ctx context.Context, conn *websocket.Conn, buf []byte) ([]byte, error) {
+	_, r, err := conn.Reader(ctx)
+	if err != nil {
+		return buf, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}

@@ -1,0 +1,384 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// loopTransport is the http.RoundTripper of the generator's customers and
+// agent handshakes: plain HTTP/1.1 over kept-alive connections to the
+// server under test, without net/http's Transport machinery. That
+// Transport runs two goroutines per connection and hands every request and
+// answer between them and the caller over channels (three goroutine
+// switches per customer send, with their selects and wake-ups), which on
+// two shared cores is CPU the server does not get. Here the calling
+// goroutine writes the request and reads the answer itself; the server sees
+// the same requests (request line, Host, the request's headers, a
+// User-Agent, Content-Length, the body).
+//
+// A connection is taken from the idle list of its host (or dialled),
+// used by one request at a time, and put back once the answer's body has
+// been read to its end (or closed after it was); an answer that asks to
+// close, a body closed early, or any error closes it. A request that fails
+// on a reused connection before any byte of the answer arrived (the server
+// closed it while it was idle) is tried once more on a new one. A 101
+// answer (a WebSocket handshake) hands the connection over: its Body is the
+// connection, as net/http's Transport does. Contexts are honoured: a
+// cancelled request's connection is closed.
+//
+// Concurrency: safe for concurrent use; mu guards the idle lists only.
+type loopTransport struct {
+	dialer  net.Dialer
+	maxIdle int // idle connections kept per host
+
+	mu   sync.Mutex // guards the following
+	idle map[string][]*loopConn
+}
+
+func newLoopTransport(maxIdle int) *loopTransport {
+	return &loopTransport{dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+		maxIdle: maxIdle, idle: map[string][]*loopConn{}}
+}
+
+// loopConn is one connection, owned by one request at a time.
+type loopConn struct {
+	t     *loopTransport
+	host  string
+	conn  net.Conn
+	br    *bufio.Reader
+	wbuf  []byte // the request being written (reused)
+	reuse bool   // taken from the idle list
+}
+
+// errRetryIdle marks a failure on a reused connection before the answer
+// began: the server had closed it.
+var errRetryIdle = errors.New("bench: idle connection closed by the server")
+
+// RoundTrip implements http.RoundTripper.
+func (t *loopTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "http" {
+		closeBody(req)
+		return nil, fmt.Errorf("bench transport: scheme %q not supported (plain http to the server under test only)", req.URL.Scheme)
+	}
+	var body []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("bench transport: read request body: %w", err)
+		}
+		body = b
+	}
+	host := req.URL.Host
+	for try := 0; ; try++ {
+		lc, err := t.get(req.Context(), host)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := lc.roundTrip(req, body)
+		if errors.Is(err, errRetryIdle) && try == 0 && req.Context().Err() == nil {
+			continue
+		}
+		return resp, err
+	}
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// get returns an idle connection to host or dials one.
+func (t *loopTransport) get(ctx context.Context, host string) (*loopConn, error) {
+	t.mu.Lock()
+	if l := t.idle[host]; len(l) > 0 {
+		lc := l[len(l)-1]
+		t.idle[host] = l[:len(l)-1]
+		t.mu.Unlock()
+		lc.reuse = true
+		return lc, nil
+	}
+	t.mu.Unlock()
+	conn, err := t.dialer.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, fmt.Errorf("bench transport: dial %s: %w", host, err)
+	}
+	return &loopConn{t: t, host: host, conn: conn, br: bufio.NewReaderSize(conn, 8<<10)}, nil
+}
+
+// put returns a connection whose answer was read whole to the idle list.
+func (t *loopTransport) put(lc *loopConn) {
+	t.mu.Lock()
+	if t.idle != nil && len(t.idle[lc.host]) < t.maxIdle {
+		t.idle[lc.host] = append(t.idle[lc.host], lc)
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	lc.conn.Close()
+}
+
+// CloseIdleConnections closes the idle connections (http.Client calls it).
+func (t *loopTransport) CloseIdleConnections() {
+	t.mu.Lock()
+	idle := t.idle
+	t.idle = map[string][]*loopConn{}
+	t.mu.Unlock()
+	for _, l := range idle {
+		for _, lc := range l {
+			lc.conn.Close()
+		}
+	}
+}
+
+// roundTrip writes one request and reads its answer's head.
+func (lc *loopConn) roundTrip(req *http.Request, body []byte) (*http.Response, error) {
+	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		lc.conn.Close()
+		return nil, err
+	}
+	// A cancelled request breaks its connection's reads and writes; the
+	// watch ends with the answer's body (or here, on failure).
+	stop := context.AfterFunc(ctx, func() { lc.conn.SetDeadline(time.Unix(1, 0)) })
+	fail := func(err error) (*http.Response, error) {
+		stop()
+		lc.conn.Close()
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("bench transport: %s %s: %w", req.Method, req.URL, cerr)
+		}
+		return nil, err
+	}
+	lc.wbuf = appendRequest(lc.wbuf[:0], req, body)
+	if _, err := lc.conn.Write(lc.wbuf); err != nil {
+		if lc.reuse {
+			return fail(fmt.Errorf("%w: %v", errRetryIdle, err))
+		}
+		return fail(fmt.Errorf("bench transport: write %s %s: %w", req.Method, req.URL, err))
+	}
+	if _, err := lc.br.Peek(1); err != nil {
+		if lc.reuse {
+			return fail(fmt.Errorf("%w: %v", errRetryIdle, err))
+		}
+		return fail(fmt.Errorf("bench transport: read answer to %s %s: %w", req.Method, req.URL, err))
+	}
+	resp, err := readAnswerHead(lc.br, req)
+	if err != nil {
+		return fail(fmt.Errorf("bench transport: read answer to %s %s: %w", req.Method, req.URL, err))
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// The connection now belongs to whoever upgraded it.
+		stop()
+		resp.Body = &upgraded{br: lc.br, Conn: lc.conn}
+		return resp, nil
+	}
+	resp.Body = &loopBody{lc: lc, rc: resp.Body, stop: stop, keep: !resp.Close && req.Method != http.MethodHead}
+	return resp, nil
+}
+
+// readAnswerHead reads an answer's status line and headers and sets up
+// its body, as http.ReadResponse does for the answers a Go server sends
+// (HTTP/1.x; Content-Length, chunked, or no body); anything else, and a
+// 101, is left to http.ReadResponse (the head is peeked, not consumed).
+func readAnswerHead(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	if p, err := br.Peek(12); err != nil || !bytes.HasPrefix(p, []byte("HTTP/1.1 ")) || p[9] == '1' {
+		return http.ReadResponse(br, req)
+	}
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return nil, fmt.Errorf("status line: %w", err)
+	}
+	line = bytes.TrimRight(line, "\r\n")
+	code, err := strconv.Atoi(string(line[9:12]))
+	if err != nil || code < 100 || (len(line) > 12 && line[12] != ' ') {
+		return nil, fmt.Errorf("malformed status line %q", line)
+	}
+	resp := &http.Response{Status: string(line[9:]), StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, 4), Request: req, ContentLength: -1}
+	chunked := false
+	for {
+		h, err := br.ReadSlice('\n')
+		if err != nil {
+			return nil, fmt.Errorf("header: %w", err)
+		}
+		h = bytes.TrimRight(h, "\r\n")
+		if len(h) == 0 {
+			break
+		}
+		k, v, ok := bytes.Cut(h, []byte(":"))
+		if !ok || len(k) == 0 || h[0] == ' ' || h[0] == '\t' {
+			return nil, fmt.Errorf("malformed header %q", h)
+		}
+		v = bytes.TrimSpace(v)
+		key := headerKey(k)
+		switch key {
+		case "Content-Length":
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil || n < 0 || resp.ContentLength >= 0 {
+				return nil, fmt.Errorf("bad Content-Length %q", v)
+			}
+			resp.ContentLength = n
+		case "Transfer-Encoding":
+			if !bytes.EqualFold(v, []byte("chunked")) {
+				return nil, fmt.Errorf("unsupported Transfer-Encoding %q", v)
+			}
+			chunked = true
+		case "Connection":
+			if bytes.EqualFold(v, []byte("close")) {
+				resp.Close = true
+			}
+		}
+		resp.Header[key] = append(resp.Header[key], string(v))
+	}
+	switch {
+	case req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified:
+		resp.Body = http.NoBody
+		resp.ContentLength = 0
+	case chunked:
+		resp.Header.Del("Content-Length")
+		resp.ContentLength = -1
+		resp.TransferEncoding = []string{"chunked"}
+		resp.Body = io.NopCloser(httputil.NewChunkedReader(br))
+	case resp.ContentLength >= 0:
+		resp.Body = io.NopCloser(&io.LimitedReader{R: br, N: resp.ContentLength})
+	default: // the body runs to the connection's end
+		resp.Close = true
+		resp.Body = io.NopCloser(br)
+	}
+	return resp, nil
+}
+
+// headerKey returns the canonical form of a header name, without an
+// allocation for the names Confab's answers carry.
+func headerKey(k []byte) string {
+	switch string(k) {
+	case "Content-Type":
+		return "Content-Type"
+	case "Content-Length":
+		return "Content-Length"
+	case "Date":
+		return "Date"
+	case "Connection":
+		return "Connection"
+	case "Transfer-Encoding":
+		return "Transfer-Encoding"
+	case "Cache-Control":
+		return "Cache-Control"
+	case "X-Content-Type-Options":
+		return "X-Content-Type-Options"
+	}
+	return textproto.CanonicalMIMEHeaderKey(string(k))
+}
+
+// appendRequest writes req's request line, headers and body.
+func appendRequest(b []byte, req *http.Request, body []byte) []byte {
+	b = append(b, req.Method...)
+	b = append(b, ' ')
+	b = append(b, req.URL.RequestURI()...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	if req.Host != "" {
+		b = append(b, req.Host...)
+	} else {
+		b = append(b, req.URL.Host...)
+	}
+	b = append(b, "\r\n"...)
+	keys := make([]string, 0, len(req.Header))
+	for k := range req.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if k == "Host" || k == "Content-Length" {
+			continue
+		}
+		for _, v := range req.Header[k] {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	if _, ok := req.Header["User-Agent"]; !ok {
+		b = append(b, "User-Agent: confab-bench\r\n"...)
+	}
+	if body != nil || (req.Method != http.MethodGet && req.Method != http.MethodHead) {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "\r\n"...)
+	return append(b, body...)
+}
+
+// loopBody is an answer's body; reading it to its end gives the
+// connection back.
+type loopBody struct {
+	lc   *loopConn
+	rc   io.ReadCloser
+	stop func() bool
+	keep bool
+	done bool
+}
+
+func (b *loopBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.finish(b.keep)
+	} else if err != nil {
+		b.finish(false)
+	}
+	return n, err
+}
+
+func (b *loopBody) Close() error {
+	if !b.done {
+		// Closed before its end: the connection is not reusable, unless
+		// nothing is left (the caller read exactly the body's length).
+		keep := false
+		if b.keep {
+			var one [1]byte
+			n, err := b.rc.Read(one[:0])
+			keep = n == 0 && err == io.EOF
+		}
+		b.finish(keep)
+	}
+	return nil
+}
+
+func (b *loopBody) finish(keep bool) {
+	b.done = true
+	// A watch that already fired (the request's context ended) may have
+	// broken the connection: it is not reused then.
+	watching := b.stop()
+	b.rc.Close()
+	if keep && watching && b.lc.br.Buffered() == 0 {
+		b.lc.t.put(b.lc)
+		return
+	}
+	b.lc.conn.Close()
+}
+
+// upgraded is the Body of a 101 answer: the connection itself, reading
+// through what was already buffered.
+type upgraded struct {
+	br *bufio.Reader
+	net.Conn
+}
+
+func (u *upgraded) Read(p []byte) (int, error) { return u.br.Read(p) }

@@ -1,0 +1,167 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/coder/websocket"
+)
+
+// TestLoopTransport drives the generator's transport against net/http's
+// server: answers with a length, chunked and closing ones, the connection
+// kept between requests, a retry after the server closed an idle one, and
+// the request's method, path, headers and body as the server sees them.
+func TestLoopTransport(t *testing.T) {
+	big := strings.Repeat("y", 10000)
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/echo":
+			r.ParseForm()
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, r.Method+" "+r.URL.RawQuery+" "+r.Header.Get("Content-Type")+" "+r.Header.Get("X-Test")+" "+r.PostForm.Get("message"))
+		case "/big":
+			w.Write([]byte(big)) // over net/http's buffer: chunked
+		case "/close":
+			w.Header().Set("Connection", "close")
+			w.Write([]byte("bye"))
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	lt := newLoopTransport(16)
+	hc := &http.Client{Transport: lt}
+	defer hc.CloseIdleConnections()
+	do := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		req.Header.Set("X-Test", "yes")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("%s %s: read body: %v", method, path, err)
+		}
+		return resp.StatusCode, string(b)
+	}
+	for i := 0; i < 5; i++ {
+		if code, got := do("POST", "/echo?a=1", "message=hi+there"); code != 200 || got != "POST a=1 application/x-www-form-urlencoded yes hi there" {
+			t.Fatalf("echo: %d %q", code, got)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("5 sequential requests used %d connections, want 1 (kept alive)", n)
+	}
+	if code, got := do("GET", "/big", ""); code != 200 || got != big {
+		t.Fatalf("big: %d, %d bytes", code, len(got))
+	}
+	if code, _ := do("GET", "/empty", ""); code != http.StatusNoContent {
+		t.Fatalf("empty: %d", code)
+	}
+	before := conns.Load()
+	if _, got := do("GET", "/close", ""); got != "bye" {
+		t.Fatalf("close: %q", got)
+	}
+	do("POST", "/echo", "message=x")
+	if n := conns.Load() - before; n < 1 {
+		t.Fatalf("after an answer with Connection: close the next request reused a closed connection")
+	}
+	// The server drops every connection: the idle one in the pool is dead,
+	// and the next request must go through on a new one.
+	srv.CloseClientConnections()
+	if code, got := do("POST", "/echo", "message=again"); code != 200 || !strings.HasSuffix(got, " again") {
+		t.Fatalf("after the server closed the idle connection: %d %q", code, got)
+	}
+}
+
+// TestLoopTransportCancel checks that a cancelled request ends with the
+// context's error while the server has not answered.
+func TestLoopTransportCancel(t *testing.T) {
+	started := make(chan struct{})
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	hc := &http.Client{Transport: newLoopTransport(4)}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/wait", strings.NewReader("x=1"))
+	resp, err := hc.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("a cancelled request succeeded")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled request: %v, want context.Canceled", err)
+	}
+}
+
+// TestLoopTransportWebSocket checks the handshake path: a 101 answer hands
+// the connection to the WebSocket library.
+func TestLoopTransportWebSocket(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		c.Write(ctx, websocket.MessageText, []byte("hello")) // sent at once: may arrive with the 101
+		for {
+			typ, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			c.Write(ctx, typ, append([]byte("echo "), b...))
+		}
+	}))
+	defer srv.Close()
+	hc := &http.Client{Transport: newLoopTransport(4)}
+	ctx := context.Background()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if _, b, err := c.Read(ctx); err != nil || string(b) != "hello" {
+		t.Fatalf("first frame %q, %v", b, err)
+	}
+	for _, m := range []string{"one", "two"} {
+		if err := c.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		if _, b, err := c.Read(ctx); err != nil || string(b) != "echo "+m {
+			t.Fatalf("echo of %s: %q, %v", m, b, err)
+		}
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+}
