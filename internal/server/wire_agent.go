@@ -57,7 +57,7 @@ func (s *Server) buildAgent(p *parts) error {
 		Engine: s.engine, Router: router, Agents: p.store, MaxFrame: maxFrame, Files: s.fileParts(p).docs,
 		OriginPatterns: corsPolicy(s.cfg.Load()).Patterns(),
 		History:        p.store, KnownQueue: s.knownQueue(p, router),
-		Log: s.log.With("adapter", "agent"),
+		Log: s.log.With("adapter", "agent"), Clock: s.clock,
 		// The node's counters (wire_ops.go).
 		Connected: s.agentConnected, SlowConsumer: s.ops.counters.SlowConsumers[1].Inc, Frame: s.agentFrame,
 	})

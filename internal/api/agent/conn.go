@@ -48,6 +48,8 @@ type conn struct {
 	killed chan struct{}   // closed by kill: the writer closes the socket
 	wg     sync.WaitGroup  // writer, acknowledger, pinger, pump, watchers
 
+	backlog backlog // the watchers' backpressure (backpressure.go)
+
 	notes    chan routing.Notice // routing's notices for the pump
 	overflow chan struct{}       // closed when notes overflowed
 	overOnce sync.Once
@@ -389,6 +391,7 @@ func (c *conn) teardown() {
 	c.mu.Unlock()
 	c.ws.CloseNow()
 	c.wg.Wait()
+	c.releaseWatchers() // stops a stall timer left by the last held-back watcher
 }
 
 // leaveAll removes the agent's parties from their sessions with reason 3
@@ -463,8 +466,23 @@ func (c *conn) watch(m *member) {
 	buf := make([]chat.Event, 0, 16)
 	var wev []wire.Event // reused: enqueue encodes the frame before it returns
 	for {
+		if !c.reserve() { // the queue is backlogged: hold back (backpressure.go)
+			if drained := c.holdBack(); drained != nil {
+				select {
+				case <-drained:
+				case <-m.stop:
+					return
+				case <-c.killed:
+					return
+				case <-c.ctx.Done():
+					return
+				}
+			}
+			continue
+		}
 		evs, next, state, changed, err := m.sess.ReadNChanged(m.userID, pos, readBatch, buf[:0])
 		if err != nil {
+			c.unreserve()
 			c.dropMember(m)
 			return
 		}
@@ -476,12 +494,14 @@ func (c *conn) watch(m *member) {
 				f.Events = append(f.Events, encodeEvent(&evs[i], start))
 				left = left || (evs[i].Kind == chat.PartyLeft && evs[i].From.UserID == m.userID && evs[i].Pos > m.joinPos)
 			}
-			ok := c.enqueue(f)
+			ok := c.enqueueReserved(f)
 			clear(f.Events) // drop the texts and maps until the next frame
 			wev = f.Events[:0]
 			if !ok {
 				return
 			}
+		} else {
+			c.unreserve()
 		}
 		pos = next
 		if len(evs) == readBatch && !left {

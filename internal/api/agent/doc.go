@@ -16,9 +16,13 @@
 // queues the answer (answers leave in request order). A watcher takes
 // Session.Changed, reads what its party may see and queues it as an events
 // frame; its first frame replays the transcript so far. Everything the
-// socket sends goes through one bounded queue drained by the writer; when
-// the queue is full the socket is closed with code 4001 "slow consumer".
-// Every write has a deadline.
+// socket sends goes through one bounded queue drained by the writer.
+// Watchers hold back while it is half full (by frames or bytes) and go on
+// once the writer has drained it to a quarter, reading everything that
+// arrived meanwhile in one frame (backpressure.go): the transcript is the
+// queue. When the queue is full all the same (answers and notices do not
+// wait), or the watchers stay held back for the write timeout, the socket
+// is closed with code 4001 "slow consumer". Every write has a deadline.
 //
 // A request id that was seen before on the socket is never applied again:
 // it is answered with the first answer, marked duplicate. A frame that

@@ -20,6 +20,7 @@ import (
 
 	wire "github.com/confab/confab/client/agent"
 	"github.com/confab/confab/internal/chat"
+	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
 )
@@ -43,8 +44,19 @@ type Options struct {
 	// own (see websocket.AcceptOptions); non-browser clients send none.
 	OriginPatterns []string
 	// Queue is how many frames may wait for a slow socket; default 256.
+	// Session watchers hold back while it is over half full
+	// (backpressure.go); a full queue closes the socket (4001).
 	Queue int
-	// WriteTimeout bounds every write; default 10s.
+	// QueueBytes is the size in bytes of queued frames over half of which
+	// watchers hold back too; default 4 MiB.
+	QueueBytes int
+	// Clock times how long watchers may stay held back (WriteTimeout)
+	// before the socket is closed as a slow consumer; default the wall
+	// clock.
+	Clock clock.Clock
+	// WriteTimeout bounds every write, and how long watchers may stay
+	// held back by a backlogged queue before the socket is closed as a
+	// slow consumer; default 10s.
 	WriteTimeout time.Duration
 	// PingInterval is how often an idle socket is pinged; default 30s.
 	PingInterval time.Duration
@@ -107,6 +119,12 @@ func New(opts Options) *Handler {
 	}
 	if opts.Queue <= 0 {
 		opts.Queue = 256
+	}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = defaultQueueBytes
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real()
 	}
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 10 * time.Second

@@ -15,24 +15,37 @@ import (
 // enqueue encodes f and queues it for the writer. A full queue closes the
 // socket as a slow consumer; enqueue then reports false.
 func (c *conn) enqueue(f wire.Frame) bool {
+	c.backlog.queued.Add(1)
+	return c.enqueueReserved(f)
+}
+
+// enqueueReserved is enqueue of a frame whose place in the queue a watcher
+// reserved (backpressure.go).
+func (c *conn) enqueueReserved(f wire.Frame) bool {
 	buf := c.h.getBuf()
 	data, err := encodeFrame(*buf, &f, c.h.fastFrames)
 	*buf = data
 	if err != nil {
 		c.h.putBuf(buf)
+		c.unreserve()
 		c.h.log.Error("agent: encode frame", "type", f.Type, "err", err)
 		return true
 	}
 	select {
 	case <-c.killed:
 		c.h.putBuf(buf)
+		c.unreserve()
 		return false
 	default:
 	}
+	n := len(data)
+	c.backlog.bytes.Add(int64(n)) // before the send: the writer subtracts after it
 	select {
 	case c.out <- buf:
 		return true
 	default:
+		c.dequeued(1, n)
+		c.h.putBuf(buf)
 		c.h.log.Warn("agent: slow consumer, closing socket", "agent", c.agent.ID)
 		if c.h.opts.SlowConsumer != nil {
 			c.h.opts.SlowConsumer()
@@ -71,10 +84,12 @@ func (c *conn) writer() {
 	for {
 		select {
 		case buf := <-c.out:
-			if !c.writeBatch(buf) {
+			frames, size, ok := c.writeBatch(buf)
+			if !ok {
 				c.ws.CloseNow()
 				return
 			}
+			c.dequeued(frames, size) // wakes held-back watchers (backpressure.go)
 		case <-c.killed:
 			c.ws.Close(c.killCode, c.killReason)
 			return
@@ -85,28 +100,30 @@ func (c *conn) writer() {
 }
 
 // writeBatch writes buf and whatever else is queued (up to a batch) and
-// sends them in one socket write within the write timeout.
-func (c *conn) writeBatch(buf *[]byte) bool {
+// sends them in one socket write within the write timeout. It returns how
+// many frames, of how many bytes, it took from the queue.
+func (c *conn) writeBatch(buf *[]byte) (frames, size int, ok bool) {
 	if c.cork == nil { // not corkable: one write per frame
 		ctx, cancel := context.WithTimeout(c.ctx, c.h.opts.WriteTimeout)
 		err := c.ws.Write(ctx, websocket.MessageText, *buf)
 		cancel()
+		size = len(*buf)
 		c.h.putBuf(buf)
-		return err == nil
+		return 1, size, err == nil
 	}
 	c.cork.Cork()
-	size := 0
-	for n := 0; ; n++ {
+	for {
 		// Corked, a write only copies into memory: the deadline is the
 		// Uncork's (and a context without one costs the library no timer).
 		err := c.ws.Write(context.Background(), websocket.MessageText, *buf)
+		frames++
 		size += len(*buf)
 		c.h.putBuf(buf)
 		if err != nil {
 			c.cork.Uncork(time.Now().Add(c.h.opts.WriteTimeout))
-			return false
+			return frames, size, false
 		}
-		if n+1 >= batchFrames || size >= batchBytes {
+		if frames >= batchFrames || size >= batchBytes {
 			break
 		}
 		select {
@@ -116,5 +133,5 @@ func (c *conn) writeBatch(buf *[]byte) bool {
 		}
 		break
 	}
-	return c.cork.Uncork(time.Now().Add(c.h.opts.WriteTimeout)) == nil
+	return frames, size, c.cork.Uncork(time.Now().Add(c.h.opts.WriteTimeout)) == nil
 }
