@@ -51,6 +51,7 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	jsonPath := fs.String("json", "", "write the result as JSON to this `file`")
 	htmlPath := fs.String("html", "", "write a self-contained HTML report to this `file`")
 	serverConfig := fs.String("server-config", "", "an INI `file` appended to the generated server configuration")
+	fs.StringVar(&o.StoreDSN, "store-dsn", "", "run the server on PostgreSQL: the `DSN` of a database where each server gets a fresh schema (dropped after)")
 	progress := fs.Duration("progress", 5*time.Second, "interval of the progress line on stderr")
 	fs.BoolVar(&o.StdHTTP, "net-http", false, "the generator's HTTP through net/http's Transport instead of its lean keep-alive transport (to compare the generator's own CPU)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the generator (this process only, not the child server) to this `file`")

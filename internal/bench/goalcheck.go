@@ -42,7 +42,7 @@ func (r *Result) perGoalChecks() []GoalCheck {
 			{Name: "dense messages duplicated", Want: "0", Got: fmt.Sprint(r.Duplicated), Met: r.Duplicated == 0},
 		}
 	case "throughput":
-		gs := []GoalCheck{{Name: "throughput delivered per second", Want: fmt.Sprintf("≥ %.0f", goalThroughputPerSec),
+		gs := []GoalCheck{{Name: "throughput delivered per second" + storeLabel(r.Store), Want: fmt.Sprintf("≥ %.0f", goalThroughputPerSec),
 			Got: fmt.Sprintf("%.0f", r.MessagesDeliveredPerSec), Met: r.MessagesDeliveredPerSec >= goalThroughputPerSec}}
 		if r.AutoSave != "" && r.AutoSave != "1" {
 			gs[0].Name += fmt.Sprintf(" (auto-save %s: the goal is for auto-save 1)", r.AutoSave)

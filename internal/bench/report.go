@@ -26,6 +26,9 @@ type Result struct {
 	// AutoSave is the server's transcript-auto-save ("1" unless the run
 	// asked for another).
 	AutoSave string `json:"auto_save,omitempty"`
+	// Store is the child server's store: sqlite or postgres ("" with
+	// --target).
+	Store string `json:"store,omitempty"`
 	// Options as resolved (defaults filled in).
 	Sessions        int     `json:"option_sessions"`
 	DurationOption  float64 `json:"option_duration_sec"`

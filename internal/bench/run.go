@@ -79,6 +79,10 @@ type Options struct {
 	ServerEnv []string
 	// ServerConfig is appended to the child server's configuration file.
 	ServerConfig string
+	// StoreDSN, when set, runs the child server on PostgreSQL: a fresh
+	// schema in this database per server, dropped after the run
+	// (pgstore.go). The agents are created there too.
+	StoreDSN string
 
 	// StdHTTP makes the generator's HTTP go through net/http's Transport
 	// instead of its lean loopback transport (to compare the generator's

@@ -85,7 +85,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		urls = *o.Target
 	} else {
 		var err error
-		logf(logw, "starting %s serve ...", o.Exe)
+		bs, err := setupStore(ctx, &o) // pgstore.go
+		if err != nil {
+			return nil, err
+		}
+		defer bs.cleanup()
+		res.Store = bs.name
+		logf(logw, "starting %s serve (store %s) ...", o.Exe, bs.name)
 		prepare := func(dataDir string) error {
 			if nAgents == 0 {
 				return nil
@@ -95,11 +101,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if o.Offers {
 				extra = []string{"--queues", "default", "--capacity", strconv.Itoa(min(o.SessionsPerAgent, 100))}
 			}
-			tokens, err = createAgents(ctx, o.Exe, dataDir, nAgents, extra...)
+			tokens, err = createAgents(ctx, o.Exe, dataDir, nAgents, append(extra, bs.agentFlags...)...)
 			logf(logw, "created %d agents in %v", nAgents, time.Since(t0).Round(time.Millisecond))
 			return err
 		}
-		extra := o.ServerConfig
+		extra := o.ServerConfig + bs.config
 		if o.Scenario == "abuse" {
 			extra = abuseConfig + extra
 		}

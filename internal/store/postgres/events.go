@@ -42,9 +42,9 @@ func (s *Store) LoadEvents(ctx context.Context, sessionID string) ([]store.Event
 
 // DeleteEvents removes a session's events; see store.Events.
 func (s *Store) DeleteEvents(ctx context.Context, sessionID string) error {
-	err := s.do(ctx, sessionID, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `DELETE FROM session_events WHERE session_id = $1`, sessionID)
-		return err
+	err := s.doStmt(ctx, sessionID, &stmt{
+		build: fixed(`DELETE FROM session_events WHERE session_id = $1`, sessionID),
+		check: func(int64) error { return nil },
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete events of session %s: %w", sessionID, err)

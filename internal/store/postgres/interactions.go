@@ -30,13 +30,14 @@ func (s *Store) CreateInteraction(ctx context.Context, in store.Interaction) err
 	if in.CreatedAt.IsZero() {
 		in.CreatedAt = s.now()
 	}
-	err := s.do(ctx, "interaction "+in.ID, func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO interactions (`+interactionCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15)`,
+	err := s.doStmt(ctx, "interaction "+in.ID, &stmt{
+		build: fixed(`INSERT INTO interactions (`+interactionCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15)
+			ON CONFLICT (id) DO NOTHING`,
 			in.ID, in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
 			blob(in.UserData), string(in.Status), in.State, in.Owner,
-			micros(in.CreatedAt), nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats))
-		return classify(err)
+			micros(in.CreatedAt), nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats)),
+		check: one(fmt.Errorf("%w: the id is taken", store.ErrExists)),
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: create interaction %s: %w", in.ID, err)
@@ -109,27 +110,27 @@ func (s *Store) UpdateRouting(ctx context.Context, u store.RoutingUpdate) store.
 
 var _ store.RoutingWriter = (*Store)(nil)
 
+// closeInteraction closes an interaction and, if there was one, deletes its
+// session's events; it returns a row if it did.
+const closeInteraction = `WITH c AS (UPDATE interactions SET status = 'closed', closed_at = $1,
+		transcript = $2, stats = $3, user_data = coalesce($4, user_data), version = version + 1
+		WHERE id = $5 RETURNING id),
+	d AS (DELETE FROM session_events WHERE session_id = $5 AND EXISTS (SELECT 1 FROM c))
+SELECT 1 FROM c`
+
 // CloseInteraction closes an interaction and drops its intermediate events
 // in one transaction; see store.Interactions.
 func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript store.JSONWriter, stats, userData json.RawMessage) error {
-	err := s.do(ctx, "interaction "+id, func(ctx context.Context, tx pgx.Tx) error {
-		// Encoded here, on the writer, when this close's turn has come.
-		doc, err := store.Render(transcript)
-		if err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `UPDATE interactions SET status = 'closed', closed_at = $1,
-			transcript = $2, stats = $3, user_data = coalesce($4, user_data), version = version + 1
-			WHERE id = $5`,
-			micros(closedAt), blob(doc), blob(stats), blob(userData), id)
-		if err != nil {
-			return classify(err)
-		}
-		if tag.RowsAffected() != 1 {
-			return store.ErrNotFound
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM session_events WHERE session_id = $1`, id)
-		return err
+	err := s.doStmt(ctx, "interaction "+id, &stmt{
+		build: func() (string, []any, error) {
+			// Encoded here, on the writer, when this close's turn has come.
+			doc, err := store.Render(transcript)
+			if err != nil {
+				return "", nil, err
+			}
+			return closeInteraction, []any{micros(closedAt), blob(doc), blob(stats), blob(userData), id}, nil
+		},
+		check: one(store.ErrNotFound),
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: close interaction %s: %w", id, err)

@@ -82,12 +82,10 @@ func (s *Store) OwnNew(ctx context.Context, sessionID, nodeID string) store.Tick
 	if sessionID == "" || nodeID == "" {
 		return store.FailedTicket(fmt.Errorf("postgres: own session: %w: empty session or node id", store.ErrInvalid))
 	}
-	return s.gc.Enqueue(ctx, op{what: "owner of " + sessionID, fn: func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO session_owners (session_id, node_id, epoch) VALUES ($1, $2, 1)`, sessionID, nodeID)
-		if err = classify(err); err != nil {
-			return fmt.Errorf("postgres: own session %s: %w", sessionID, err)
-		}
-		return nil
+	return s.gc.Enqueue(ctx, op{what: "owner of " + sessionID, st: &stmt{
+		build: fixed(`INSERT INTO session_owners (session_id, node_id, epoch) VALUES ($1, $2, 1)
+			ON CONFLICT (session_id) DO NOTHING`, sessionID, nodeID),
+		check: one(fmt.Errorf("postgres: own session %s: %w: it has an owner", sessionID, store.ErrExists)),
 	}})
 }
 
@@ -131,15 +129,9 @@ func (s *Store) Claim(ctx context.Context, from store.Owner, nodeID string) (sto
 
 // Release deletes a closed session's owner row; see store.Ownership.
 func (s *Store) Release(ctx context.Context, sessionID string, epoch int64) error {
-	err := s.do(ctx, "owner of "+sessionID, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM session_owners WHERE session_id = $1 AND epoch = $2`, sessionID, epoch)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("%w: epoch %d", store.ErrFenced, epoch)
-		}
-		return nil
+	err := s.doStmt(ctx, "owner of "+sessionID, &stmt{
+		build: fixed(`DELETE FROM session_owners WHERE session_id = $1 AND epoch = $2`, sessionID, epoch),
+		check: one(fmt.Errorf("%w: epoch %d", store.ErrFenced, epoch)),
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: release %s: %w", sessionID, err)

@@ -195,6 +195,17 @@ func (s *Store) do(ctx context.Context, what string, fn func(ctx context.Context
 	return s.gc.Enqueue(ctx, op{fn: fn, what: what}).Wait(ctx)
 }
 
+// doStmt queues a one-statement write (see stmt) and waits until its batch
+// has committed.
+func (s *Store) doStmt(ctx context.Context, what string, st *stmt) error {
+	return s.gc.Enqueue(ctx, op{st: st, what: what}).Wait(ctx)
+}
+
+// fixed is a stmt build of a statement known in advance.
+func fixed(sql string, args ...any) func() (string, []any, error) {
+	return func() (string, []any, error) { return sql, args, nil }
+}
+
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/confab/confab/internal/store"
 )
@@ -19,14 +21,26 @@ type op struct {
 	ev    store.EventRow
 	fn    func(ctx context.Context, tx pgx.Tx) error
 	route *store.RoutingUpdate // a routing update (coalesced per interaction per batch)
+	st    *stmt                // a one-statement write (pipelinable, pipeline.go)
 	what  string
+}
+
+// exec runs a function or statement op inside tx.
+func (o *op) exec(ctx context.Context, tx pgx.Tx) error {
+	if o.st != nil {
+		return o.st.exec(ctx, tx)
+	}
+	return o.fn(ctx, tx)
 }
 
 // writer runs the batches; its methods run on the group-commit goroutine
 // only.
 type writer struct {
 	s        *Store
-	syncHist store.Hist // time of each COMMIT (µs); read by WriterStats
+	syncHist store.Hist // time of each COMMIT, or each pipeline's round trip (µs); read by WriterStats
+
+	noPipeline            bool          // tests and benchmarks: the statement path only
+	nPipelined, nFellBack atomic.Uint64 // batches written by the pipeline, and sent from it to the statement path
 }
 
 // maxChunk is the number of events inserted by one statement.
@@ -41,6 +55,22 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		return nil, batchErr(batch, "connect", err)
 	}
 	defer conn.Release()
+	if !w.noPipeline {
+		failed, err := w.pipelined(ctx, conn, batch)
+		if !errors.Is(err, errFallBack) {
+			if err == nil {
+				w.nPipelined.Add(1)
+			}
+			return failed, err
+		}
+		w.nFellBack.Add(1)
+	}
+	return w.statements(ctx, conn, batch)
+}
+
+// statements writes one batch in an explicit transaction, statement by
+// statement, each write that may fail alone in a savepoint.
+func (w *writer) statements(ctx context.Context, conn *pgxpool.Conn, batch []op) ([]store.ItemError, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return nil, batchErr(batch, "begin transaction", err)
@@ -69,7 +99,7 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 			}
 			continue
 		}
-		if o.fn != nil {
+		if o.fn != nil || o.st != nil {
 			if err := r.flushChunk(ctx); err != nil {
 				return fail("append events", err)
 			}
@@ -103,17 +133,7 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		return nil, batchErr(batch, "commit", err)
 	}
 	w.syncHist.RecordDuration(time.Since(began))
-	if len(follow) > 0 {
-		byIndex := make(map[int]error, len(r.failed))
-		for _, f := range r.failed {
-			byIndex[f.Index] = f.Err
-		}
-		for _, f := range follow {
-			if err, ok := byIndex[f[1]]; ok {
-				r.failed = append(r.failed, store.ItemError{Index: f[0], Err: err})
-			}
-		}
-	}
+	failedAt(&r, follow)
 	return r.failed, nil
 }
 
@@ -157,7 +177,7 @@ func run(ctx context.Context, tx pgx.Tx, o *op) error {
 	if err != nil {
 		return err
 	}
-	if err := o.fn(ctx, sp); err != nil {
+	if err := o.exec(ctx, sp); err != nil {
 		if rerr := sp.Rollback(ctx); rerr != nil {
 			return fmt.Errorf("roll back savepoint after %v: %w", err, rerr)
 		}
@@ -427,7 +447,7 @@ func batchErr(batch []op, stage string, err error) error {
 	seen := make(map[string]bool)
 	for i := range batch {
 		n := batch[i].ev.SessionID
-		if batch[i].fn != nil || batch[i].route != nil {
+		if batch[i].fn != nil || batch[i].route != nil || batch[i].st != nil {
 			n = batch[i].what
 		}
 		if !seen[n] {

@@ -1,0 +1,339 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/confab/confab/internal/store"
+)
+
+// The pipelined batch: one round trip per batch. Every write of the batch
+// becomes part of a few statements — the events of a run of the batch in
+// one multi-row INSERT (fenced in SQL), the routing updates in one
+// multi-row UPDATE (fenced in SQL, one row per interaction), each other
+// pipelinable write (a stmt) one statement — queued in order on one
+// pgx.Batch with no BEGIN or COMMIT: PostgreSQL runs the statements of a
+// pipeline up to its Sync as one implicit transaction and commits it at
+// the Sync, so the batch is sent, executed and committed in one network
+// round trip. The statements are prepared once per connection (pgx's
+// statement cache).
+//
+// Writes that fail alone do so without an error from the server: a fenced
+// event or routing update is filtered out by the statement's epoch check
+// and reported from the owner epochs it returns; an update or close of a
+// missing record affects no row. Anything the server refuses (an event
+// already stored: a replay or a conflict; a constraint) aborts the implicit
+// transaction, nothing of the batch is written, and the batch is written
+// again by the statement path (writer.go), which handles each case with
+// savepoints. A batch holding a write only the statement path knows (an fn)
+// goes there at once, as does one whose events of a session carry different
+// epochs.
+
+// stmt is a write that is one SQL statement whose outcome is its count of
+// affected (or returned) rows, so that it can go in a pipeline.
+type stmt struct {
+	// build returns the statement and its arguments, once, on the writer
+	// (a close renders its transcript here); an error fails the write
+	// alone.
+	build func() (sql string, args []any, err error)
+	// check maps the count to the write's outcome (nil: done).
+	check func(n int64) error
+
+	built bool
+	sql   string
+	args  []any
+	err   error
+}
+
+func (st *stmt) prepare() (string, []any, error) {
+	if !st.built {
+		st.sql, st.args, st.err = st.build()
+		st.built = true
+	}
+	return st.sql, st.args, st.err
+}
+
+// exec runs the statement inside tx (the statement path).
+func (st *stmt) exec(ctx context.Context, tx pgx.Tx) error {
+	sql, args, err := st.prepare()
+	if err != nil {
+		return err
+	}
+	tag, err := tx.Exec(ctx, sql, args...)
+	if err != nil {
+		return classify(err)
+	}
+	return st.check(tag.RowsAffected())
+}
+
+// one is a check for a statement that must affect exactly one row.
+func one(none error) func(int64) error {
+	return func(n int64) error {
+		if n != 1 {
+			return none
+		}
+		return nil
+	}
+}
+
+// pipeEvents inserts a run of events, leaving out those whose epoch is not
+// their session's owner epoch, and returns the owner rows it looked at
+// (holding them FOR SHARE until the batch commits, so a claim waits for
+// the writes of the epoch it ends). A position already stored fails the
+// statement (unique violation): the statement path then sorts replays from
+// conflicts.
+const pipeEvents = `WITH u AS (
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bigint[])
+			AS u(session_id, position, event_id, at, data, epoch)),
+	o AS (SELECT session_id, epoch FROM session_owners
+		WHERE session_id IN (SELECT session_id FROM u WHERE epoch <> 0) FOR SHARE),
+	ins AS (INSERT INTO session_events (session_id, position, event_id, at, data)
+		SELECT u.session_id, u.position, u.event_id, u.at, u.data FROM u LEFT JOIN o USING (session_id)
+		WHERE u.epoch = 0 OR o.epoch IS NULL OR o.epoch = u.epoch)
+SELECT session_id, epoch FROM o`
+
+// pipeRoutes writes routing updates (one per interaction) without reading
+// the records, fenced like pipeEvents, and returns for each whether it was
+// written and the owner epoch, if any.
+const pipeRoutes = `WITH u AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[]) AS u(id, state, user_data, epoch)),
+	o AS (SELECT session_id, epoch FROM session_owners
+		WHERE session_id IN (SELECT id FROM u WHERE epoch <> 0) FOR SHARE),
+	upd AS (UPDATE interactions AS i SET state = u.state, user_data = u.user_data, version = i.version + 1
+		FROM u LEFT JOIN o ON o.session_id = u.id
+		WHERE i.id = u.id AND (u.epoch = 0 OR o.epoch IS NULL OR o.epoch = u.epoch)
+		RETURNING i.id)
+SELECT u.id, o.epoch, EXISTS (SELECT 1 FROM upd WHERE upd.id = u.id) FROM u LEFT JOIN o ON o.session_id = u.id`
+
+// pipeline is one pipelined batch in formation.
+type pipeline struct {
+	r      batchRun // the outcome: failed writes, poisoned sessions (tx unused)
+	b      pgx.Batch
+	reads  []func(pgx.BatchResults) error // one per queued statement, in order
+	events []int                          // batch indexes of the events not yet queued
+	routes []int                          // ... of the routing updates not yet queued
+}
+
+// errFallBack says the batch must go to the statement path.
+var errFallBack = errors.New("postgres: batch not pipelinable")
+
+// pipelinable reports whether the batch can be pipelined: only events,
+// routing updates and stmts, and one epoch per session among the events.
+func pipelinable(batch []op) bool {
+	var epochs map[string]int64
+	for i := range batch {
+		o := &batch[i]
+		switch {
+		case o.fn != nil:
+			return false
+		case o.route != nil || o.st != nil:
+		default:
+			if epochs == nil {
+				epochs = make(map[string]int64)
+			}
+			if ep, seen := epochs[o.ev.SessionID]; seen && ep != o.ev.Epoch {
+				return false
+			}
+			epochs[o.ev.SessionID] = o.ev.Epoch
+		}
+	}
+	return true
+}
+
+// pipelined writes the batch in one round trip. errFallBack (or an error
+// from the server, which rolled the whole batch back) sends it to the
+// statement path; any other error fails the batch.
+func (w *writer) pipelined(ctx context.Context, conn *pgxpool.Conn, batch []op) ([]store.ItemError, error) {
+	if !pipelinable(batch) {
+		return nil, errFallBack
+	}
+	p := &pipeline{r: batchRun{batch: batch}}
+	last := lastRoutes(batch)
+	var follow [][2]int // superseded routing updates: (index, index of the last)
+	for i := range batch {
+		o := &batch[i]
+		switch {
+		case o.route != nil:
+			if j := last[o.route.ID]; j != i {
+				follow = append(follow, [2]int{i, j})
+				continue
+			}
+			p.routes = append(p.routes, i)
+		case o.st != nil:
+			// A barrier: what came before it is queued before it (a close
+			// deletes the events appended ahead of it; an update follows
+			// the create).
+			p.queueEvents()
+			p.queueRoutes()
+			p.queueStmt(i, o.st)
+		default:
+			if p.r.skip(i) {
+				continue
+			}
+			if err := validEvent(&o.ev); err != nil {
+				p.r.fail(i, err)
+				continue
+			}
+			p.events = append(p.events, i)
+			if len(p.events) == maxChunk {
+				p.queueEvents()
+			}
+		}
+	}
+	p.queueEvents()
+	p.queueRoutes()
+	if p.b.Len() > 0 {
+		began := time.Now()
+		br := conn.SendBatch(ctx, &p.b)
+		var err error
+		for _, read := range p.reads {
+			if err = read(br); err != nil {
+				break
+			}
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("%w: %w", errFallBack, err)
+			}
+			return nil, batchErr(batch, "pipeline", err)
+		}
+		// Statements and commit are one round trip here: the commit's time
+		// cannot be told apart.
+		w.syncHist.RecordDuration(time.Since(began))
+	}
+	failedAt(&p.r, follow)
+	return p.r.failed, nil
+}
+
+// failedAt gives each superseded routing update its last one's outcome.
+func failedAt(r *batchRun, follow [][2]int) {
+	if len(follow) == 0 || len(r.failed) == 0 {
+		return
+	}
+	byIndex := make(map[int]error, len(r.failed))
+	for _, f := range r.failed {
+		byIndex[f.Index] = f.Err
+	}
+	for _, f := range follow {
+		if err, ok := byIndex[f[1]]; ok {
+			r.failed = append(r.failed, store.ItemError{Index: f[0], Err: err})
+		}
+	}
+}
+
+func (p *pipeline) queueStmt(i int, st *stmt) {
+	sql, args, err := st.prepare()
+	if err != nil {
+		p.r.failed = append(p.r.failed, store.ItemError{Index: i, Err: err})
+		return
+	}
+	p.b.Queue(sql, args...)
+	p.reads = append(p.reads, func(br pgx.BatchResults) error {
+		tag, err := br.Exec()
+		if err != nil {
+			return err
+		}
+		if err := st.check(tag.RowsAffected()); err != nil {
+			p.r.failed = append(p.r.failed, store.ItemError{Index: i, Err: err})
+		}
+		return nil
+	})
+}
+
+func (p *pipeline) queueEvents() {
+	if len(p.events) == 0 {
+		return
+	}
+	chunk := p.events
+	p.events = nil
+	n := len(chunk)
+	sids, poss, eids, ats, datas, epochs := make([]string, n), make([]int64, n), make([]int64, n), make([]int64, n), make([][]byte, n), make([]int64, n)
+	for k, i := range chunk {
+		e := &p.r.batch[i].ev
+		sids[k], poss[k], eids[k], ats[k], datas[k], epochs[k] = e.SessionID, e.Position, e.EventID, micros(e.Time), []byte(e.Data), e.Epoch
+	}
+	p.b.Queue(pipeEvents, sids, poss, eids, ats, datas, epochs)
+	p.reads = append(p.reads, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		owners := make(map[string]int64)
+		for rows.Next() {
+			var id string
+			var epoch int64
+			if err := rows.Scan(&id, &epoch); err != nil {
+				rows.Close()
+				return err
+			}
+			owners[id] = epoch
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// The statement left these out. A session's events in the batch
+		// carry one epoch (pipelinable), so all of them are fenced or none.
+		for _, i := range chunk {
+			e := &p.r.batch[i].ev
+			if cur, ok := owners[e.SessionID]; ok && e.Epoch != 0 && cur != e.Epoch {
+				p.r.failed = append(p.r.failed, store.ItemError{Index: i, Err: fmt.Errorf(
+					"postgres: append event session %s position %d: %w: epoch %d, the owner's is %d",
+					e.SessionID, e.Position, store.ErrFenced, e.Epoch, cur)})
+			}
+		}
+		return nil
+	})
+}
+
+func (p *pipeline) queueRoutes() {
+	if len(p.routes) == 0 {
+		return
+	}
+	idx := p.routes
+	p.routes = nil
+	n := len(idx)
+	ids, states, datas, epochs := make([]string, n), make([]string, n), make([][]byte, n), make([]int64, n)
+	at := make(map[string]int, n)
+	for k, i := range idx {
+		u := p.r.batch[i].route
+		ids[k], states[k], datas[k], epochs[k] = u.ID, u.State, []byte(u.UserData), u.Epoch
+		at[u.ID] = i
+	}
+	p.b.Queue(pipeRoutes, ids, states, datas, epochs)
+	p.reads = append(p.reads, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var owner *int64
+			var written bool
+			if err := rows.Scan(&id, &owner, &written); err != nil {
+				return err
+			}
+			i, ok := at[id]
+			if !ok || written {
+				continue
+			}
+			err := store.ErrNotFound
+			if u := p.r.batch[i].route; owner != nil && u.Epoch != 0 && *owner != u.Epoch {
+				err = fmt.Errorf("%w: epoch %d, the owner's is %d", store.ErrFenced, u.Epoch, *owner)
+			}
+			p.r.failed = append(p.r.failed, store.ItemError{Index: i, Err: err})
+		}
+		return rows.Err()
+	})
+}
