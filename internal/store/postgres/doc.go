@@ -8,10 +8,14 @@
 // group-commit writer per store (store.GroupCommit), which takes everything
 // queued, writes it in one transaction and commits; an event is
 // acknowledged once that transaction has committed (synchronous_commit as
-// the server is configured, on by default). A write that fails on its own
-// (a conflicting replay, a stale version, a taken id) is undone with its
-// savepoint and fails alone; an environmental failure (the connection lost)
-// fails the whole batch.
+// the server is configured, on by default). A batch is normally one round
+// trip (pipeline.go): a pipeline of multi-row statements that the server
+// runs and commits as one implicit transaction, where a write that fails
+// alone (fenced, not found, a taken id) simply has no effect; a batch the
+// server refuses there (a replayed or conflicting event, a constraint) is
+// written again statement by statement (writer.go), where a write that
+// fails on its own is undone with its savepoint and fails alone. An
+// environmental failure (the connection lost) fails the whole batch.
 //
 // Several nodes write to one database at once, so uniqueness that SQLite
 // gets from its single writer is enforced by the database here: contact
@@ -26,4 +30,9 @@
 //
 // Concurrency: a Store is safe for concurrent use. Reads use the pool; the
 // writer goroutine holds one connection per batch.
+//
+// Every write to a session carrying an owner epoch is fenced in the
+// statement that makes it: the owner row is read FOR SHARE (held until the
+// batch commits, so a claim waits for it) and a write whose epoch is not
+// the owner's is left out and fails with store.ErrFenced.
 package postgres
