@@ -151,6 +151,19 @@ type GroupCommitConfig[T any] struct {
 	// its writes failed and how long writing and committing it took (the
 	// node's counters); it runs on the writer goroutine and must be quick.
 	OnBatch func(n, failed int, took time.Duration)
+
+	// Window, when positive, is the commit window: a batch smaller than
+	// WindowBatch waits for company until Window has passed since its
+	// first write arrived, when writes arrive fast enough that more are
+	// expected meanwhile (see groupcommit_window.go). 0 commits at once.
+	Window time.Duration
+	// WindowBatch is the batch size that ends the wait; default 64.
+	WindowBatch int
+	// Now and AfterFunc are the commit window's clock (clock.Clock
+	// adapted; tests inject a fake one); default the wall clock. AfterFunc
+	// runs f once d has passed unless the returned stop is called first.
+	Now       func() time.Time
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 }
 
 // GroupCommitStats are the counters of a GroupCommit.
@@ -162,6 +175,9 @@ type GroupCommitStats struct {
 	LastBatch     int    // size of the last batch flushed
 	MaxBatch      int    // size of the largest batch flushed
 	Pending       int    // writes queued now
+	Windows       uint64 // batches that waited in the commit window
+	WindowWrites  uint64 // writes that joined a batch while it waited
+	WindowMicros  uint64 // time batches spent waiting, in µs
 }
 
 // GroupCommit is a storage-agnostic group-commit queue: many goroutines
@@ -187,6 +203,7 @@ type GroupCommit[T any] struct {
 	closedC *Commit // completed with ErrClosed; given to writes after Close
 	spare   []*segment[T]
 	stats   GroupCommitStats
+	win     window // the commit window's state
 
 	flushHist, batchHist Hist // per batch: flush time (µs) and size
 }
@@ -195,6 +212,7 @@ type GroupCommit[T any] struct {
 type segment[T any] struct {
 	c     *Commit
 	items []T
+	first time.Time // when its first write arrived (with a commit window)
 }
 
 // NewGroupCommit starts a GroupCommit and its writer goroutine; Close stops
@@ -221,6 +239,7 @@ func NewGroupCommit[T any](cfg GroupCommitConfig[T]) *GroupCommit[T] {
 	if g.maxBatch > g.maxPending {
 		g.maxBatch = g.maxPending
 	}
+	g.win.init(windowConfig{cfg.Window, cfg.WindowBatch, cfg.Now, cfg.AfterFunc})
 	go g.run()
 	return g
 }
@@ -259,9 +278,13 @@ func (g *GroupCommit[T]) Enqueue(ctx context.Context, v T) Ticket {
 	i := len(s.items)
 	s.items = append(s.items, v)
 	g.pending++
+	g.win.arrived++
 	c := s.c
 	wake := g.idle
 	g.idle = false
+	if g.win.waiting && g.pending >= g.win.target {
+		g.win.endLocked()
+	}
 	g.mu.Unlock()
 	if wake {
 		g.wake <- struct{}{}
@@ -278,6 +301,9 @@ func (g *GroupCommit[T]) newSegmentLocked() *segment[T] {
 		s = &segment[T]{}
 	}
 	s.c = newCommit()
+	if g.win.size > 0 {
+		s.first = g.win.now()
+	}
 	g.queue = append(g.queue, s)
 	return s
 }
@@ -314,6 +340,9 @@ func (g *GroupCommit[T]) Close(ctx context.Context) error {
 		}
 		wake = g.idle
 		g.idle = false
+		if g.win.waiting {
+			g.win.endLocked() // flush what is queued now
+		}
 	}
 	g.mu.Unlock()
 	if wake {
@@ -392,16 +421,30 @@ func (g *GroupCommit[T]) run() {
 func (g *GroupCommit[T]) take() *segment[T] {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for len(g.queue) == 0 {
-		if g.closing {
-			return nil
+	for {
+		for len(g.queue) == 0 {
+			if g.closing {
+				return nil
+			}
+			g.idle = true
+			g.mu.Unlock()
+			<-g.wake
+			g.mu.Lock()
 		}
-		g.idle = true
-		g.mu.Unlock()
-		<-g.wake
-		g.mu.Lock()
+		s := g.queue[0]
+		if g.win.size == 0 || !g.lingerLocked(s) {
+			break
+		}
+		// The batch waited (and g.mu was released): Close may have given
+		// up on it meanwhile; look again.
+		if len(g.queue) > 0 && g.queue[0] == s {
+			break
+		}
 	}
 	s := g.queue[0]
+	if g.win.size > 0 {
+		g.win.tookLocked()
+	}
 	copy(g.queue, g.queue[1:])
 	g.queue[len(g.queue)-1] = nil
 	g.queue = g.queue[:len(g.queue)-1]

@@ -30,9 +30,14 @@ func BenchmarkWriterAppend(b *testing.B) {
 	}{{"FULL", sqlite.SyncFull}, {"NORMAL", sqlite.SyncNormal}} {
 		for _, waiters := range []int{64, 1024, 4096} {
 			b.Run(fmt.Sprintf("sync=%s/waiters=%d", sync.name, waiters), func(b *testing.B) {
-				benchWaiters(b, sync.mode, waiters)
+				benchWaiters(b, sqlite.Options{Synchronous: sync.mode}, waiters)
 			})
 		}
+		// The same without the commit window: every batch commits as soon
+		// as the writer takes it.
+		b.Run(fmt.Sprintf("sync=%s/waiters=64/window=off", sync.name), func(b *testing.B) {
+			benchWaiters(b, sqlite.Options{Synchronous: sync.mode, CommitWindow: -1}, 64)
+		})
 		b.Run(fmt.Sprintf("sync=%s/pipelined", sync.name), func(b *testing.B) {
 			benchPipelined(b, sync.mode, 16)
 		})
@@ -47,8 +52,8 @@ func benchEvent(session string, pos int64) store.EventRow {
 	}
 }
 
-func benchStore(b *testing.B, mode sqlite.Sync) *sqlite.Store {
-	s, err := sqlite.Open(context.Background(), b.TempDir(), sqlite.Options{Synchronous: mode})
+func benchStore(b *testing.B, opts sqlite.Options) *sqlite.Store {
+	s, err := sqlite.Open(context.Background(), b.TempDir(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,8 +75,8 @@ func report(b *testing.B, s *sqlite.Store, start store.GroupCommitStats) {
 	}
 }
 
-func benchWaiters(b *testing.B, mode sqlite.Sync, sessions int) {
-	s := benchStore(b, mode)
+func benchWaiters(b *testing.B, opts sqlite.Options, sessions int) {
+	s := benchStore(b, opts)
 	ctx := context.Background()
 	// Prebuild the events so that the timed loop measures the store only.
 	evs := make([][]store.EventRow, sessions)
@@ -104,7 +109,7 @@ func benchWaiters(b *testing.B, mode sqlite.Sync, sessions int) {
 }
 
 func benchPipelined(b *testing.B, mode sqlite.Sync, sessions int) {
-	s := benchStore(b, mode)
+	s := benchStore(b, sqlite.Options{Synchronous: mode})
 	ctx := context.Background()
 	per := b.N/sessions + 1
 	evs := make([][]store.EventRow, sessions)

@@ -92,6 +92,16 @@ type Options struct {
 	// CheckpointPages is the number of pages written to the WAL after
 	// which the writer checkpoints it into the database; default 4096.
 	CheckpointPages int
+	// CommitWindow is the longest a small batch waits for company before
+	// it commits (store.GroupCommitConfig.Window): at moderate rates it
+	// turns many commits of one or two writes, each with its fsync, into
+	// fewer larger ones, at the price of at most this much latency, and
+	// only while writes arrive often enough to fill it. Default
+	// DefaultCommitWindow; negative commits every batch at once.
+	CommitWindow time.Duration
+	// CommitWindowBatch is the batch size that commits without waiting;
+	// default 64.
+	CommitWindowBatch int
 	// Now is the clock for default creation times; default time.Now.
 	Now func() time.Time
 	// BeforeCheckpoint, if set, runs on a goroutine of its own as each WAL
@@ -119,7 +129,13 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.CommitWindow == 0 {
+		o.CommitWindow = DefaultCommitWindow
+	}
 }
+
+// DefaultCommitWindow is Options.CommitWindow's default.
+const DefaultCommitWindow = 2 * time.Millisecond
 
 // Store is the SQLite implementation of store.Store. It is safe for
 // concurrent use.
@@ -260,11 +276,13 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 	s.w.ckpt = s.ckpt
 
 	s.gc = store.NewGroupCommit(store.GroupCommitConfig[op]{
-		MaxPending: opts.MaxPending,
-		MaxBatch:   opts.MaxBatch,
-		Flush:      s.w.flush,
-		AfterBatch: s.w.afterBatch,
-		OnBatch:    opts.OnBatch,
+		MaxPending:  opts.MaxPending,
+		MaxBatch:    opts.MaxBatch,
+		Flush:       s.w.flush,
+		AfterBatch:  s.w.afterBatch,
+		OnBatch:     opts.OnBatch,
+		Window:      max(opts.CommitWindow, 0),
+		WindowBatch: opts.CommitWindowBatch,
 	})
 	return s, nil
 }
