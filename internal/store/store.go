@@ -161,9 +161,11 @@ type Interactions interface {
 	UpdateInteraction(ctx context.Context, in Interaction) (version int64, err error)
 
 	// CloseInteraction marks the interaction closed at closedAt and stores
-	// its final transcript (a JSONWriter, written by the store's writer when
-	// the close's turn comes, so that the transcript is not held as a
-	// finished copy while the close waits) and statistics; a non-nil
+	// its final transcript (a JSONWriter, which the store writes once per
+	// attempt: a store may write it on its writer when the close's turn
+	// comes, so that no finished copy waits in the queue, or before queueing
+	// the close, so that its writer never waits for an encoding — SQLite
+	// does that) and statistics; a non-nil
 	// userData replaces the
 	// stored user data. In the same transaction it deletes the session's
 	// intermediate events (see Events; the interaction id is the session

@@ -34,6 +34,11 @@ type checkpointer struct {
 	catchUp  atomic.Bool   // a pass left a few frames for the writer to copy
 	catchUps atomic.Uint64 // catch-up checkpoints the writer ran
 	took     store.Hist    // µs per checkpoint
+	// maxFrames is the longest the WAL was (in frames since it was last
+	// started afresh) when a checkpoint ran: it stays near the checkpoint
+	// interval while the WAL restarts, and grows with everything written
+	// if it does not.
+	maxFrames atomic.Int64
 
 	lastLog, lastDone int64 // the previous checkpoint's frame counts; run's goroutine only
 }
@@ -60,6 +65,11 @@ func (c *checkpointer) run() {
 		case <-c.stop:
 			return
 		case <-c.req:
+			if c.catchUp.Load() {
+				// The writer has the last frames to copy; a pass now
+				// would only take the checkpoint lock from it.
+				continue
+			}
 			// Frames appended while a pass ran are copied by the next
 			// pass, which is shorter; once few remain the writer copies
 			// them between two batches (catchUp), so the WAL is wholly
@@ -72,8 +82,14 @@ func (c *checkpointer) run() {
 					break
 				}
 				if left <= catchUpFrames {
-					if left > 0 {
-						c.catchUp.Store(true)
+					// Even when the pass copied every frame it saw: the
+					// batch committing meanwhile added more, and the WAL
+					// restarts only if a transaction begins with every
+					// frame copied back.
+					c.catchUp.Store(true)
+					select { // requests made meanwhile wait for the catch-up
+					case <-c.req:
+					default:
 					}
 					break
 				}
@@ -123,7 +139,18 @@ func (c *checkpointer) checkpoint() (left int64, ok bool) {
 	if err != nil || busy != 0 || log < 0 {
 		return 0, false
 	}
+	c.sawFrames(log)
 	return log - done, true
+}
+
+// sawFrames records the WAL's length as a checkpoint saw it.
+func (c *checkpointer) sawFrames(n int64) {
+	for {
+		m := c.maxFrames.Load()
+		if n <= m || c.maxFrames.CompareAndSwap(m, n) {
+			return
+		}
+	}
 }
 
 // close stops the goroutine and closes its connection.

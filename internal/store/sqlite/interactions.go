@@ -107,16 +107,16 @@ var _ store.RoutingWriter = (*Store)(nil)
 
 // CloseInteraction closes an interaction; see store.Interactions.
 func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript store.JSONWriter, stats, userData json.RawMessage) error {
-	err := s.do(ctx, id, func(ctx context.Context, w *writer) error {
-		// Encoded here, on the writer, when this close's turn has come.
-		doc, err := store.Render(transcript)
-		if err != nil {
-			return err
-		}
-		res, err := w.conn.ExecContext(ctx, `UPDATE interactions SET status = 'closed', closed_at = ?,
-			transcript = ?, stats = ?, user_data = coalesce(?, user_data), version = version + 1
-			WHERE id = ?`,
-			micros(closedAt), blob(doc), blob(stats), blob(userData), id)
+	// Encoded here, by the closing goroutine, not on the writer: a batch
+	// carrying hundreds of closes (sessions ending together) used to spend
+	// most of its time encoding their transcripts while every other write
+	// waited (store timeline, dense: batches of 100–500 ms).
+	doc, err := store.Render(transcript)
+	if err != nil {
+		return fmt.Errorf("sqlite: close interaction %s: %w", id, err)
+	}
+	err = s.do(ctx, id, func(ctx context.Context, w *writer) error {
+		res, err := w.closeIn.ExecContext(ctx, micros(closedAt), blob(doc), blob(stats), blob(userData), id)
 		if err != nil {
 			return classify(err)
 		}

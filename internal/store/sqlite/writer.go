@@ -36,6 +36,7 @@ type writer struct {
 	insSession, delSession   *sql.Stmt
 	moveSession, trim        *sql.Stmt
 	updRoute, dataVersion    *sql.Stmt
+	closeIn                  *sql.Stmt               // CloseInteraction's update
 	inserts                  [maxChunk + 1]*sql.Stmt // inserts[n] inserts n events
 
 	chunk []pending // reused by flush
@@ -100,6 +101,9 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 		{&w.trim, "DELETE FROM event_log WHERE seq < ?"},
 		{&w.updRoute, "UPDATE interactions SET state = ?, user_data = ?, version = version + 1 WHERE id = ?"},
 		{&w.dataVersion, "PRAGMA data_version"},
+		{&w.closeIn, `UPDATE interactions SET status = 'closed', closed_at = ?,
+			transcript = ?, stats = ?, user_data = coalesce(?, user_data), version = version + 1
+			WHERE id = ?`},
 	} {
 		st, err := conn.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -118,7 +122,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 // close releases the statements and the connection.
 func (w *writer) close() error {
 	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.savepoint, w.release, w.undo,
-		w.insOne, w.findEvent, w.insSession, w.delSession, w.moveSession, w.trim, w.updRoute, w.dataVersion} {
+		w.insOne, w.findEvent, w.insSession, w.delSession, w.moveSession, w.trim, w.updRoute, w.dataVersion, w.closeIn} {
 		if st != nil {
 			st.Close()
 		}
@@ -504,8 +508,10 @@ func (w *writer) afterBatch() {
 		// the next transaction writes it from its start (see checkpointer).
 		began := time.Now()
 		var busy, log, done int64
-		if err := w.conn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done); err == nil {
+		err := w.conn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+		if err == nil {
 			w.ckpt.catchUps.Add(1)
+			w.ckpt.sawFrames(log)
 		}
 		w.ckpt.took.RecordDuration(time.Since(began))
 	}
