@@ -35,6 +35,10 @@ type StorePoint struct {
 	// Busy is the share of the second the writer spent flushing (0–1).
 	Busy    float64 `json:"writer_busy"`
 	Pending int     `json:"pending"`
+	// WindowWaits are the batches per second that waited in the commit
+	// window, WindowMs the time they waited in the second.
+	WindowWaits float64 `json:"window_waits_per_sec,omitempty"`
+	WindowMs    float64 `json:"window_ms,omitempty"`
 
 	PagesPerSec    float64 `json:"pages_written_per_sec"`
 	WALBytesPerSec float64 `json:"wal_bytes_written_per_sec"`
@@ -158,6 +162,8 @@ func point(a, b *storestats.Snapshot, start time.Time) StorePoint {
 		BatchMax:        float64(batch.Max()),
 		Busy:            round2(float64(flush.Sum) / 1e6 / dt),
 		Pending:         sb.Pending,
+		WindowWaits:     round1(float64(sb.WindowWaits-min(sa.WindowWaits, sb.WindowWaits)) / dt),
+		WindowMs:        ms(sb.WindowMicros - min(sa.WindowMicros, sb.WindowMicros)),
 		PagesPerSec:     round1(float64(sb.PagesWritten-min(sa.PagesWritten, sb.PagesWritten)) / dt),
 		WALSizeBytes:    sb.WALBytes,
 		EventLogRows:    sb.EventLogRows,
@@ -210,11 +216,11 @@ func (r *Result) WriteTimeline(w io.Writer) {
 	}
 	fmt.Fprintln(w, "store timeline (per second; flush = a batch's statements and commit, sync = the commit; ms are bucket upper bounds):")
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "t s\tcommits/s\twrites/s\tflush p50\tp99\tmax ms\tsync p50\tp99 ms\tbatch p50\tp99\tmax\tbusy\tpending\tpages/s\tWAL MB/s\tWAL MiB\tckpt n\tms\tpages\tgc n\tpause max ms\t")
+	fmt.Fprintln(tw, "t s\tcommits/s\twrites/s\tflush p50\tp99\tmax ms\tsync p50\tp99 ms\tbatch p50\tp99\tmax\tbusy\tpending\twin/s\twin ms\tpages/s\tWAL MB/s\tWAL MiB\tckpt n\tms\tpages\tgc n\tpause max ms\t")
 	for _, p := range r.StoreTimeline {
-		fmt.Fprintf(tw, "%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f%%\t%d\t%.0f\t%.2f\t%.1f\t%d\t%.0f\t%d\t%d\t%.2f\t\n",
+		fmt.Fprintf(tw, "%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f%%\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t%d\t%.0f\t%d\t%d\t%.2f\t\n",
 			p.T, p.Batches, p.Writes, p.FlushP50Ms, p.FlushP99Ms, p.FlushMaxMs, p.SyncP50Ms, p.SyncP99Ms,
-			p.BatchP50, p.BatchP99, p.BatchMax, p.Busy*100, p.Pending, p.PagesPerSec, p.WALBytesPerSec/1e6,
+			p.BatchP50, p.BatchP99, p.BatchMax, p.Busy*100, p.Pending, p.WindowWaits, p.WindowMs, p.PagesPerSec, p.WALBytesPerSec/1e6,
 			float64(p.WALSizeBytes)/(1<<20), p.Checkpoints, p.CheckpointMs, p.CheckpointPages, p.GCCycles, p.GCPauseMaxMs)
 	}
 	tw.Flush()

@@ -95,7 +95,7 @@ func (w *window) tookLocked() {
 // reports whether it waited (g.mu was released meanwhile).
 func (g *GroupCommit[T]) lingerLocked(s *segment[T]) bool {
 	w := &g.win
-	if g.closing || g.pending >= w.batch {
+	if g.closing || g.pending >= w.batch || len(s.items) >= g.maxBatch {
 		return false
 	}
 	if w.skip > 0 {

@@ -155,6 +155,13 @@ type WriterStats struct {
 	SyncMicros  HistSnapshot `json:"sync_us"`
 	BatchSize   HistSnapshot `json:"batch_size"`
 
+	// WindowWaits counts the batches that waited in the commit window for
+	// company (see GroupCommitConfig.Window), WindowWrites the writes that
+	// joined them meanwhile and WindowMicros the time they waited.
+	WindowWaits  uint64 `json:"window_waits,omitempty"`
+	WindowWrites uint64 `json:"window_writes,omitempty"`
+	WindowMicros uint64 `json:"window_us,omitempty"`
+
 	// PagesWritten counts the database pages the writer wrote to the WAL
 	// (SQLite); PageSize is their size in bytes.
 	PagesWritten uint64 `json:"pages_written"`
@@ -197,6 +204,9 @@ func (s *WriterStats) Add(o WriterStats) {
 	s.FlushMicros = addHist(s.FlushMicros, o.FlushMicros)
 	s.SyncMicros = addHist(s.SyncMicros, o.SyncMicros)
 	s.BatchSize = addHist(s.BatchSize, o.BatchSize)
+	s.WindowWaits += o.WindowWaits
+	s.WindowWrites += o.WindowWrites
+	s.WindowMicros += o.WindowMicros
 	s.PagesWritten += o.PagesWritten
 	s.PageSize = max(s.PageSize, o.PageSize)
 	s.WALBytes += o.WALBytes

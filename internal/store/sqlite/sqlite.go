@@ -396,7 +396,8 @@ func (s *Store) WriterStats(ctx context.Context) (store.WriterStats, error) {
 	st := store.WriterStats{
 		Driver: "sqlite", Shards: 1,
 		Batches: gs.Batches, Writes: gs.Writes, FailedBatches: gs.FailedBatches, FailedWrites: gs.FailedWrites,
-		Pending: gs.Pending, FlushMicros: flush, BatchSize: batch, SyncMicros: s.w.syncHist.Snapshot(),
+		Pending: gs.Pending, WindowWaits: gs.Windows, WindowWrites: gs.WindowWrites, WindowMicros: gs.WindowMicros,
+		FlushMicros: flush, BatchSize: batch, SyncMicros: s.w.syncHist.Snapshot(),
 		PagesWritten: s.w.pages.Load(), PageSize: s.pageSize,
 		Checkpoints: s.ckpt.runs.Load() + s.ckpt.catchUps.Load(), CheckpointMicros: s.ckpt.took.Snapshot(),
 		CheckpointedPages: s.ckpt.copied.Load(), CheckpointBusy: s.ckpt.busy.Load(),
