@@ -54,6 +54,20 @@ type StorePoint struct {
 	GCPauseMaxMs float64 `json:"gc_pause_max_ms"`
 	GCPauseMs    float64 `json:"gc_pause_ms"` // total (upper bound)
 	HeapBytes    uint64  `json:"heap_bytes"`
+	// GCCPUMs and AssistCPUMs are the CPU time of the GC (all of it, and
+	// the assists that allocating goroutines were made to do) reported by
+	// the cycles that ended in the second; GCSharePct is that GC time over
+	// the process's CPU time since the previous cycle ended (0 when no
+	// cycle ended). The runtime's estimates: time on a P.
+	GCCPUMs     float64 `json:"gc_cpu_ms,omitempty"`
+	AssistCPUMs float64 `json:"gc_assist_cpu_ms,omitempty"`
+	GCSharePct  float64 `json:"gc_share_pct,omitempty"`
+	// RunnableP99Ms and RunnableMaxMs are how long goroutines waited
+	// runnable for a CPU before they ran (sampled by the runtime; bucket
+	// upper bounds): the server short of CPU, whatever it waits for.
+	RunnableP99Ms float64 `json:"runnable_p99_ms"`
+	RunnableMaxMs float64 `json:"runnable_max_ms"`
+	Goroutines    uint64  `json:"goroutines,omitempty"`
 }
 
 // timeline samples the server's store statistics every second.
@@ -147,6 +161,7 @@ func point(a, b *storestats.Snapshot, start time.Time) StorePoint {
 	batch := sb.BatchSize.Sub(sa.BatchSize)
 	ckpt := sb.CheckpointMicros.Sub(sa.CheckpointMicros)
 	gc := b.GC.PauseMicros.Sub(a.GC.PauseMicros)
+	runnable := b.GC.RunnableMicros.Sub(a.GC.RunnableMicros)
 	ms := func(us uint64) float64 { return round2(float64(us) / 1000) }
 	p := StorePoint{
 		T:               round1(time.UnixMilli(b.Time).Sub(start).Seconds()),
@@ -175,6 +190,14 @@ func point(a, b *storestats.Snapshot, start time.Time) StorePoint {
 		GCPauseMaxMs:    ms(gc.Max()),
 		GCPauseMs:       ms(gc.Sum),
 		HeapBytes:       b.GC.HeapBytes,
+		GCCPUMs:         round2(max(b.GC.GCCPUSeconds-a.GC.GCCPUSeconds, 0) * 1000),
+		AssistCPUMs:     round2(max(b.GC.AssistCPUSeconds-a.GC.AssistCPUSeconds, 0) * 1000),
+		RunnableP99Ms:   ms(runnable.Quantile(0.99)),
+		RunnableMaxMs:   ms(runnable.Max()),
+		Goroutines:      b.GC.Goroutines,
+	}
+	if cpu := b.GC.CPUSeconds - a.GC.CPUSeconds; cpu > 0 {
+		p.GCSharePct = round1(p.GCCPUMs / 10 / cpu)
 	}
 	switch {
 	case sb.WALPosition > 0:
@@ -216,19 +239,45 @@ func (r *Result) WriteTimeline(w io.Writer) {
 	}
 	fmt.Fprintln(w, "store timeline (per second; flush = a batch's statements and commit, sync = the commit; ms are bucket upper bounds):")
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "t s\tcommits/s\twrites/s\tflush p50\tp99\tmax ms\tsync p50\tp99 ms\tbatch p50\tp99\tmax\tbusy\tpending\twin/s\twin ms\tpages/s\tWAL MB/s\tWAL MiB\tckpt n\tms\tpages\tgc n\tpause max ms\t")
+	fmt.Fprintln(tw, "t s\tcommits/s\twrites/s\tflush p50\tp99\tmax ms\tsync p50\tp99 ms\tbatch p50\tp99\tmax\tbusy\tpending\twin/s\twin ms\tpages/s\tWAL MB/s\tWAL MiB\tckpt n\tms\tpages\tgc n\tpause max ms\tgc cpu ms\tassist\tgc %\trunnable p99\tmax ms\tgoroutines\t")
 	for _, p := range r.StoreTimeline {
-		fmt.Fprintf(tw, "%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f%%\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t%d\t%.0f\t%d\t%d\t%.2f\t\n",
+		fmt.Fprintf(tw, "%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f%%\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t%d\t%.0f\t%d\t%d\t%.2f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t\n",
 			p.T, p.Batches, p.Writes, p.FlushP50Ms, p.FlushP99Ms, p.FlushMaxMs, p.SyncP50Ms, p.SyncP99Ms,
 			p.BatchP50, p.BatchP99, p.BatchMax, p.Busy*100, p.Pending, p.WindowWaits, p.WindowMs, p.PagesPerSec, p.WALBytesPerSec/1e6,
-			float64(p.WALSizeBytes)/(1<<20), p.Checkpoints, p.CheckpointMs, p.CheckpointPages, p.GCCycles, p.GCPauseMaxMs)
+			float64(p.WALSizeBytes)/(1<<20), p.Checkpoints, p.CheckpointMs, p.CheckpointPages, p.GCCycles, p.GCPauseMaxMs,
+			p.GCCPUMs, p.AssistCPUMs, p.GCSharePct, p.RunnableP99Ms, p.RunnableMaxMs, p.Goroutines)
 	}
 	tw.Flush()
 	if i := worstStorePoint(r.StoreTimeline); i >= 0 {
 		p := r.StoreTimeline[i]
-		fmt.Fprintf(w, "worst second: t=%.0fs flush p99 %.2f ms (max %.2f), sync p99 %.2f ms, batch p99 %.0f, %d checkpoints (%.0f ms), GC pause max %.2f ms\n",
-			p.T, p.FlushP99Ms, p.FlushMaxMs, p.SyncP99Ms, p.BatchP99, p.Checkpoints, p.CheckpointMs, p.GCPauseMaxMs)
+		fmt.Fprintf(w, "worst second: t=%.0fs flush p99 %.2f ms (max %.2f), sync p99 %.2f ms, batch p99 %.0f, %d checkpoints (%.0f ms), GC pause max %.2f ms, runnable p99 %.2f ms\n",
+			p.T, p.FlushP99Ms, p.FlushMaxMs, p.SyncP99Ms, p.BatchP99, p.Checkpoints, p.CheckpointMs, p.GCPauseMaxMs, p.RunnableP99Ms)
 	}
+	if g := gcSummary(r.StoreTimeline); g != "" {
+		fmt.Fprintln(w, g)
+	}
+}
+
+// gcSummary sums the GC's share of the server's CPU over the timeline and
+// names the second whose goroutines waited longest for a CPU.
+func gcSummary(ps []StorePoint) string {
+	var gc, assist, cpu float64
+	worst := -1
+	for i, p := range ps {
+		gc += p.GCCPUMs
+		assist += p.AssistCPUMs
+		if p.GCSharePct > 0 {
+			cpu += p.GCCPUMs / (p.GCSharePct / 100)
+		}
+		if worst < 0 || p.RunnableP99Ms > ps[worst].RunnableP99Ms {
+			worst = i
+		}
+	}
+	if cpu <= 0 || worst < 0 {
+		return ""
+	}
+	return fmt.Sprintf("GC: %.1f s of CPU, %.0f%% of the server's (assists %.1f s, %.0f%%; the runtime's estimate, time on a P); goroutines waited runnable longest at t=%.0fs: p99 %.2f ms, max %.2f ms",
+		gc/1000, 100*gc/cpu, assist/1000, 100*assist/cpu, ps[worst].T, ps[worst].RunnableP99Ms, ps[worst].RunnableMaxMs)
 }
 
 // timelineCharts draws the store timeline for the HTML report.
@@ -254,6 +303,7 @@ func timelineCharts(r *Result) []template.HTML {
 			{"flush p99", "#d62728", col(func(p StorePoint) float64 { return p.FlushP99Ms })},
 			{"sync p99", "#ff7f0e", col(func(p StorePoint) float64 { return p.SyncP99Ms })},
 			{"GC pause max", "#7f7f7f", col(func(p StorePoint) float64 { return p.GCPauseMaxMs })},
+			{"runnable p99", "#9467bd", col(func(p StorePoint) float64 { return p.RunnableP99Ms })},
 		}),
 		svgChart("Store batches", "writes per batch, commits/s", xs, []chartLine{
 			{"batch p50", "#1f77b4", col(func(p StorePoint) float64 { return p.BatchP50 })},
@@ -269,6 +319,7 @@ func timelineCharts(r *Result) []template.HTML {
 			{"checkpoint ms", "#17becf", col(func(p StorePoint) float64 { return p.CheckpointMs })},
 			{"writer busy %", "#d62728", col(func(p StorePoint) float64 { return p.Busy * 100 })},
 			{"GC pause ms", "#7f7f7f", col(func(p StorePoint) float64 { return p.GCPauseMs })},
+			{"GC CPU ms", "#bcbd22", col(func(p StorePoint) float64 { return p.GCCPUMs })},
 		}),
 	}
 }

@@ -1,7 +1,9 @@
 // Package storestats serves GET /debug/store on the health listener: the
 // cumulative counters of the store's commit path (store.WriterStats: batches,
 // flush and commit times, batch sizes, pages written, WAL size, checkpoints)
-// and the Go runtime's GC pauses, as one JSON document. `confab bench`
+// and the Go runtime's figures (GC pauses, the GC's and its assists' CPU
+// time, how long goroutines waited runnable for a CPU, the goroutine
+// count), as one JSON document. `confab bench`
 // samples it every second and turns the differences into its latency
 // timeline.
 //

@@ -31,6 +31,21 @@ type GC struct {
 	// of the runtime's buckets; Sum is an upper bound too).
 	PauseMicros store.HistSnapshot `json:"pause_us"`
 	HeapBytes   uint64             `json:"heap_bytes"`
+	// CPU time of the process's Ps (the runtime's estimate: time on a P,
+	// which includes time the OS took the thread away), of the GC in all
+	// (background marking, assists, pauses, idle marking) and of the
+	// assists alone (goroutines made to mark while they allocate), in
+	// seconds. The runtime brings them up to date at the end of each GC
+	// cycle, so a difference covers the time since the previous cycle: it
+	// tells how much the GC took from the server's work.
+	CPUSeconds       float64 `json:"cpu_s,omitempty"`
+	GCCPUSeconds     float64 `json:"gc_cpu_s,omitempty"`
+	AssistCPUSeconds float64 `json:"assist_cpu_s,omitempty"`
+	// RunnableMicros is how long goroutines waited runnable for a P before
+	// they ran (the runtime samples it): long waits with a modest CPU use
+	// mean the process is short of CPU (other processes, GC), not of work.
+	RunnableMicros store.HistSnapshot `json:"runnable_us"`
+	Goroutines     uint64             `json:"goroutines,omitempty"`
 }
 
 // Handler serves the snapshot.
@@ -76,7 +91,16 @@ func Take(ctx context.Context, st store.StatsSource) Snapshot {
 	return snap
 }
 
-var gcMetrics = []string{"/gc/cycles/total:gc-cycles", "/sched/pauses/total/gc:seconds", "/memory/classes/heap/objects:bytes"}
+var gcMetrics = []string{
+	"/gc/cycles/total:gc-cycles",
+	"/sched/pauses/total/gc:seconds",
+	"/memory/classes/heap/objects:bytes",
+	"/cpu/classes/total:cpu-seconds",
+	"/cpu/classes/gc/total:cpu-seconds",
+	"/cpu/classes/gc/mark/assist:cpu-seconds",
+	"/sched/latencies:seconds",
+	"/sched/goroutines:goroutines",
+}
 
 func readGC() GC {
 	samples := make([]metrics.Sample, len(gcMetrics))
@@ -86,18 +110,45 @@ func readGC() GC {
 	metrics.Read(samples)
 	var g GC
 	for _, s := range samples {
-		switch s.Value.Kind() {
-		case metrics.KindUint64:
-			if s.Name == gcMetrics[0] {
-				g.Cycles = s.Value.Uint64()
-			} else {
-				g.HeapBytes = s.Value.Uint64()
+		switch s.Name {
+		case "/gc/cycles/total:gc-cycles":
+			g.Cycles = uint64Of(s)
+		case "/memory/classes/heap/objects:bytes":
+			g.HeapBytes = uint64Of(s)
+		case "/sched/goroutines:goroutines":
+			g.Goroutines = uint64Of(s)
+		case "/cpu/classes/total:cpu-seconds":
+			g.CPUSeconds = float64Of(s)
+		case "/cpu/classes/gc/total:cpu-seconds":
+			g.GCCPUSeconds = float64Of(s)
+		case "/cpu/classes/gc/mark/assist:cpu-seconds":
+			g.AssistCPUSeconds = float64Of(s)
+		case "/sched/pauses/total/gc:seconds":
+			if s.Value.Kind() == metrics.KindFloat64Histogram {
+				g.PauseMicros = fromSeconds(s.Value.Float64Histogram())
 			}
-		case metrics.KindFloat64Histogram:
-			g.PauseMicros = fromSeconds(s.Value.Float64Histogram())
+		case "/sched/latencies:seconds":
+			if s.Value.Kind() == metrics.KindFloat64Histogram {
+				g.RunnableMicros = fromSeconds(s.Value.Float64Histogram())
+			}
 		}
 	}
 	return g
+}
+
+// uint64Of and float64Of read a sample, 0 if the runtime does not know it.
+func uint64Of(s metrics.Sample) uint64 {
+	if s.Value.Kind() == metrics.KindUint64 {
+		return s.Value.Uint64()
+	}
+	return 0
+}
+
+func float64Of(s metrics.Sample) float64 {
+	if s.Value.Kind() == metrics.KindFloat64 {
+		return s.Value.Float64()
+	}
+	return 0
 }
 
 // fromSeconds converts a runtime histogram of seconds into microsecond

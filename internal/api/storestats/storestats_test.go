@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
 
@@ -60,6 +61,7 @@ func TestServesWriterStats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	runtime.GC() // the runtime's CPU classes are brought up to date by a cycle
 	after := get()
 	w := after.Store
 	if w.Driver != "sqlite" || w.Writes-before.Store.Writes != n || w.Batches-before.Store.Batches != n {
@@ -76,6 +78,15 @@ func TestServesWriterStats(t *testing.T) {
 	}
 	if after.Time < before.Time || after.GC.HeapBytes == 0 {
 		t.Errorf("time %d → %d, heap %d", before.Time, after.Time, after.GC.HeapBytes)
+	}
+	g := after.GC
+	if g.CPUSeconds <= 0 || g.CPUSeconds < before.GC.CPUSeconds || g.GCCPUSeconds > g.CPUSeconds ||
+		g.AssistCPUSeconds > g.GCCPUSeconds || g.Goroutines == 0 {
+		t.Errorf("runtime CPU %.3f s (before %.3f), GC %.3f s, assists %.3f s, %d goroutines",
+			g.CPUSeconds, before.GC.CPUSeconds, g.GCCPUSeconds, g.AssistCPUSeconds, g.Goroutines)
+	}
+	if g.RunnableMicros.Count() == 0 {
+		t.Error("no scheduling latencies sampled")
 	}
 }
 
