@@ -31,8 +31,8 @@ type GC struct {
 	// of the runtime's buckets; Sum is an upper bound too).
 	PauseMicros store.HistSnapshot `json:"pause_us"`
 	HeapBytes   uint64             `json:"heap_bytes"`
-	// CPU time of the process's Ps (the runtime's estimate: time on a P,
-	// which includes time the OS took the thread away), of the GC in all
+	// CPU time the process's Ps were not idle (the runtime's estimate: time
+	// on a P, which includes time the OS took the thread away), of the GC in all
 	// (background marking, assists, pauses, idle marking) and of the
 	// assists alone (goroutines made to mark while they allocate), in
 	// seconds. The runtime brings them up to date at the end of each GC
@@ -96,6 +96,7 @@ var gcMetrics = []string{
 	"/sched/pauses/total/gc:seconds",
 	"/memory/classes/heap/objects:bytes",
 	"/cpu/classes/total:cpu-seconds",
+	"/cpu/classes/idle:cpu-seconds",
 	"/cpu/classes/gc/total:cpu-seconds",
 	"/cpu/classes/gc/mark/assist:cpu-seconds",
 	"/sched/latencies:seconds",
@@ -118,7 +119,9 @@ func readGC() GC {
 		case "/sched/goroutines:goroutines":
 			g.Goroutines = uint64Of(s)
 		case "/cpu/classes/total:cpu-seconds":
-			g.CPUSeconds = float64Of(s)
+			g.CPUSeconds += float64Of(s) // GOMAXPROCS × the time since start…
+		case "/cpu/classes/idle:cpu-seconds":
+			g.CPUSeconds -= float64Of(s) // …less the idle Ps' time
 		case "/cpu/classes/gc/total:cpu-seconds":
 			g.GCCPUSeconds = float64Of(s)
 		case "/cpu/classes/gc/mark/assist:cpu-seconds":
