@@ -34,14 +34,11 @@ func (c *Cluster) loadTokenKey(ctx context.Context) error {
 	}
 	v, err := st.GetSetting(ctx, tokenKeySetting)
 	if errors.Is(err, store.ErrNotFound) {
+		// Insert if absent: of two first nodes starting at once, both
+		// get the key the first insert stored.
 		var b [32]byte
 		rand.Read(b[:])
-		if err := st.PutSetting(ctx, tokenKeySetting, base64.RawURLEncoding.EncodeToString(b[:])); err != nil {
-			return fmt.Errorf("cluster: store the token key: %w", err)
-		}
-		// Read it back: of two first nodes starting at once, the last
-		// write is the key.
-		v, err = st.GetSetting(ctx, tokenKeySetting)
+		v, err = st.InsertSetting(ctx, tokenKeySetting, base64.RawURLEncoding.EncodeToString(b[:]))
 	}
 	if err != nil {
 		return fmt.Errorf("cluster: read the token key: %w", err)

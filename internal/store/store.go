@@ -399,6 +399,11 @@ type Settings interface {
 	GetSetting(ctx context.Context, key string) (string, error)
 	// PutSetting stores value under key, replacing any previous value.
 	PutSetting(ctx context.Context, key, value string) error
+	// InsertSetting stores value under key only if the key has no value
+	// yet, atomically, and returns the value the key holds afterwards:
+	// of several callers racing to create a setting (two nodes' first
+	// start), every one gets the one value that was stored first.
+	InsertSetting(ctx context.Context, key, value string) (string, error)
 }
 
 // CheckAgent validates the routing attributes of an agent record and

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"AgentRouting", testAgentRouting},
 		{"ListByContact", testListByContact},
 		{"Settings", testSettings},
+		{"InsertSetting", testInsertSetting},
 		{"PIIRules", testPIIRules},
 		{"StandardResponses", testStandardResponses},
 		{"Close", testClose},
