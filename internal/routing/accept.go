@@ -94,7 +94,7 @@ func (r *Router) acceptQueued(id, personID string, join chat.JoinRequest) (Accep
 		r.syncRoute(id)
 		return Accepted{}, fmt.Errorf("accept %q: join its session: %w", id, err)
 	}
-	snap := x.snapshot(r.opts.AppName)
+	snap := r.snap(x)
 	sh.mu.Unlock()
 	return Accepted{Session: sess, Participant: p, Receipt: rc, Interaction: snap}, nil
 }

@@ -32,6 +32,9 @@ const (
 	KeyAsyncStatus     = "GCTI_Chat_AsyncStatus"
 	KeySessionPassword = "ChatServerSessionPassword"
 	KeyContactID       = "ContactId"
+	// KeyWebapiToken is the session's restoration token in a cluster
+	// (Options.Located adds it).
+	KeyWebapiToken = "ChatServerWebapiToken"
 )
 
 // Values of GCTI_Chat_AsyncStatus. Positive values ask the workflow to route

@@ -145,7 +145,7 @@ func (r *Router) save(id string) {
 		sh.mu.Unlock()
 		return
 	}
-	snap, ver, closed, known := x.snapshot(r.opts.AppName), x.ver, x.closed, x.contactKnown
+	snap, ver, closed, known := r.snap(x), x.ver, x.closed, x.contactKnown
 	sh.mu.Unlock()
 
 	var err error

@@ -29,7 +29,7 @@ func (r *Router) live(keep func(*ixn) bool) []Interaction {
 		sh.mu.Lock()
 		for _, x := range sh.m {
 			if keep(x) {
-				out = append(out, x.snapshot(r.opts.AppName))
+				out = append(out, r.snap(x))
 			}
 		}
 		sh.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/store"
 )
 
@@ -53,6 +54,12 @@ type Options struct {
 	// refused as fenced: another node owns the session now. The Router
 	// stops writing it.
 	Fenced func(interactionID string)
+	// Located, when set, completes an interaction's attached data with
+	// where its session lives (in a cluster: ChatServerAppName naming the
+	// node that owns it, ChatServerWebapiToken), so a desktop finds the
+	// session's node after a restoration or hand-over. It is called with
+	// a shard lock held and must not block.
+	Located func(interactionID string, ud kv.Map)
 }
 
 const shardCount = 16
@@ -113,7 +120,7 @@ func (r *Router) shard(id string) *shard {
 // new snapshot and marks x for the store writer. x's shard lock is held.
 func (r *Router) changedLocked(x *ixn, kind string) {
 	x.ver++
-	snap := x.snapshot(r.opts.AppName)
+	snap := r.snap(x)
 	r.hub.publish(Change{Type: kind, Time: r.clock.Now(), Interaction: snap})
 	r.markDirty(x.view.ID)
 }
@@ -127,7 +134,7 @@ func (r *Router) Get(id string) (Interaction, error) {
 	if x == nil {
 		return Interaction{}, fmt.Errorf("interaction %q: %w", id, ErrNotFound)
 	}
-	return x.snapshot(r.opts.AppName), nil
+	return r.snap(x), nil
 }
 
 // Forget drops a live interaction from memory without writing it: its
@@ -202,4 +209,14 @@ func (r *Router) Flush(ctx context.Context) error {
 		}
 	}
 	return r.w.flush(ctx, r)
+}
+
+// snap is x's snapshot with its attached data (and, in a cluster, where
+// its session lives); x's shard lock is held.
+func (r *Router) snap(x *ixn) Interaction {
+	v := x.snapshot(r.opts.AppName)
+	if r.opts.Located != nil {
+		r.opts.Located(v.ID, v.UserData)
+	}
+	return v
 }

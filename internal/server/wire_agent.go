@@ -47,7 +47,7 @@ func (s *Server) buildAgent(p *parts) error {
 		BotFirst:         func(q string) bool { return s.cfg.Load().BotFirst(q) },
 		LastAgent:        routing.StoreLastAgent(p.store),
 		// The cluster's fencing of interaction updates (wire_cluster.go).
-		Epoch: p.ha.epochOf, Fenced: p.ha.fenced,
+		Epoch: p.ha.epochOf, Fenced: p.ha.fenced, Located: p.ha.located,
 	})
 	p.addJournal(router)
 	p.router = router

@@ -18,6 +18,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/cluster"
 	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/restore"
 	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
@@ -38,6 +39,20 @@ func (h *haHooks) epochOf(id string) int64 {
 		return 0
 	}
 	return h.c.Epoch(id)
+}
+
+// located names, in an interaction's attached data, the node that owns
+// its session now (ChatServerAppName: the node's id) and gives the
+// session's restoration token (ChatServerWebapiToken), as the reference
+// updates the interaction at a restoration so desktops can rejoin.
+func (h *haHooks) located(id string, ud kv.Map) {
+	if h.c == nil {
+		return
+	}
+	ud[routing.KeyAppName] = h.c.NodeID()
+	if tok := h.c.WebapiToken(id); tok != "" {
+		ud[routing.KeyWebapiToken] = tok
+	}
 }
 
 func (h *haHooks) beforeClose(ctx context.Context, id string) error {

@@ -50,7 +50,7 @@ func (s *Server) restoreSessions(ctx context.Context, p *parts) error {
 // attached data.
 func stripRoutingKeys(m kv.Map) {
 	for _, k := range []string{routing.KeyAppName, routing.KeySessionID, routing.KeyIsOnline,
-		routing.KeyAsyncStatus, routing.KeySessionPassword, routing.KeyContactID} {
+		routing.KeyAsyncStatus, routing.KeySessionPassword, routing.KeyContactID, routing.KeyWebapiToken} {
 		delete(m, k)
 	}
 }
