@@ -136,8 +136,11 @@ func (r *Router) claim(id, personID string) (*offer, error) {
 	if a := d.agents[personID]; a != nil {
 		if o := a.offers[id]; o != nil {
 			delete(a.offers, id)
-			o.timer.Stop()
-			d.counts.OffersAccepted++
+			o.stopTimer()
+			r.releaseLocked(o)
+			if !o.pending {
+				d.counts.OffersAccepted++
+			}
 			a.assigned[id] = true
 			if o.rt != nil {
 				o.rt.offer = nil

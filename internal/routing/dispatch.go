@@ -27,6 +27,7 @@ type dispatcher struct {
 	bins      map[string]map[string]bool // workbin owner → interaction ids
 	binOf     map[string]string          // interaction id → workbin owner
 	pending   map[*queueRec]bool         // queues to dispatch before the lock is released
+	blocked   map[string]*route          // routes another node offers (share.go), until RetryBlocked
 	seq       uint64                     // arrival order
 	resolving int                        // last-agent look-ups running
 	counts    Counters
@@ -56,6 +57,7 @@ func (d *dispatcher) init() {
 	d.bins = map[string]map[string]bool{}
 	d.binOf = map[string]string{}
 	d.pending = map[*queueRec]bool{}
+	d.blocked = map[string]*route{}
 	d.counts.StateChanges = map[string]int64{}
 }
 
@@ -117,6 +119,7 @@ type route struct {
 	resolving bool        // waiting for its last agent to be looked up
 	parkedOn  string      // agent id it waits for (wake), or ""
 	parkTimer clock.Timer // ends the wait for parkedOn
+	foreign   *Foreign    // another node's interaction (share.go), or nil
 }
 
 // offer is an open offer to one agent.
@@ -127,7 +130,18 @@ type offer struct {
 	rt      *route // route kinds
 	ask     *ask   // transfer and invite
 	expires time.Time
-	timer   clock.Timer
+	timer   clock.Timer // nil while pending
+	// pending: held back until the cluster's share reserves the
+	// interaction (share.go); the agent has not been told, timeout is the
+	// offer's once it is.
+	pending bool
+	timeout time.Duration
+}
+
+func (o *offer) stopTimer() {
+	if o.timer != nil {
+		o.timer.Stop()
+	}
 }
 
 func (r *Router) queueLocked(name string) *queueRec {
@@ -266,7 +280,6 @@ func (r *Router) pickLocked(q *queueRec, e *entry) *agentRec {
 
 // offerLocked offers e to a.
 func (r *Router) offerLocked(e *entry, a *agentRec, kind OfferKind) {
-	d := &r.d
 	id := e.id()
 	timeout := r.offerTimeout()
 	if (kind == OfferLastAgent || kind == OfferWake) && r.lastAgentTimeout() > 0 {
@@ -280,15 +293,28 @@ func (r *Router) offerLocked(e *entry, a *agentRec, kind OfferKind) {
 		e.ask.stopDeadline()
 	}
 	a.offers[id] = o
-	d.counts.Offers++
-	o.timer = r.clock.AfterFunc(timeout, func() { r.expire(o) })
-	snap, _ := r.Get(id)
-	w := Offer{Kind: kind, Interaction: snap, ExpiresAt: o.expires}
-	if e.ask != nil {
-		w.From, w.Visibility = e.ask.from.acc.ID, e.ask.vis
+	if r.opts.Share != nil && e.rt != nil {
+		// In a cluster the offer waits for the interaction's reservation
+		// (share.go), holding the agent's capacity meanwhile.
+		o.pending, o.timeout = true, timeout
+		r.opts.Share.Reserve(id, timeout+reserveMargin, func(ok bool) { r.reserved(o, ok) })
+	} else {
+		r.sendOfferLocked(o, timeout)
 	}
-	a.sink(Notice{Type: NoticeOffer, Offer: &w, InteractionID: id})
 	r.availLocked(a)
+}
+
+// sendOfferLocked starts an offer's timeout and tells its agent.
+func (r *Router) sendOfferLocked(o *offer, timeout time.Duration) {
+	d := &r.d
+	d.counts.Offers++
+	o.expires = r.clock.Now().Add(timeout)
+	o.timer = r.clock.AfterFunc(timeout, func() { r.expire(o) })
+	w := Offer{Kind: o.kind, Interaction: r.snapOf(o), ExpiresAt: o.expires}
+	if o.ask != nil {
+		w.From, w.Visibility = o.ask.from.acc.ID, o.ask.vis
+	}
+	o.agent.sink(Notice{Type: NoticeOffer, Offer: &w, InteractionID: o.id})
 }
 
 // expire ends an offer nobody answered: the agent becomes not-ready and
@@ -315,7 +341,19 @@ func (r *Router) endOfferLocked(o *offer, result string) {
 	d := &r.d
 	a := o.agent
 	delete(a.offers, o.id)
-	o.timer.Stop()
+	o.stopTimer()
+	if o.pending {
+		// Never shown to the agent: nothing to count, tell or reject;
+		// its reservation is released when the answer comes.
+		rt := o.rt
+		rt.offer = nil
+		if result != ResultTaken && result != ResultClosed && d.routes[rt.id] == rt {
+			r.enqueueLocked(rt)
+		}
+		r.availLocked(a)
+		return
+	}
+	r.releaseLocked(o)
 	switch result {
 	case ResultRejected:
 		d.counts.OffersRejected++
@@ -402,13 +440,20 @@ func (r *Router) syncRoute(id string) {
 		}
 		return
 	}
+	if rt != nil && rt.foreign != nil {
+		r.dropRouteLocked(id, ResultTaken) // this node's own now (restored here)
+		rt = nil
+	}
 	if rt != nil {
 		return
 	}
-	d.seq++
 	rt = &route{id: id, queue: v.queue}
-	rt.e = &entry{seq: d.seq, idx: -1, rt: rt}
+	rt.e = &entry{seq: r.seqNow(), idx: -1, rt: rt}
 	d.routes[id] = rt
+	if r.opts.Share != nil {
+		snap, _ := r.Get(id)
+		r.opts.Share.Queued(snap, time.Unix(0, int64(rt.e.seq)))
+	}
 	switch {
 	case v.wakeBy != "" && r.lastAgentTimeout() > 0:
 		d.counts.Wakes++
@@ -435,6 +480,10 @@ func (r *Router) dropRouteLocked(id, result string) {
 		return
 	}
 	delete(d.routes, id)
+	delete(d.blocked, id)
+	if r.opts.Share != nil && rt.foreign == nil {
+		r.opts.Share.Dequeued(id)
+	}
 	if rt.offer != nil {
 		r.endOfferLocked(rt.offer, result)
 	}
@@ -506,9 +555,12 @@ func (r *Router) partyMoved(id, personID string, joined bool) {
 		if o := a.offers[id]; o != nil && o.rt != nil {
 			// Joined directly while the interaction was offered to it.
 			delete(a.offers, id)
-			o.timer.Stop()
+			o.stopTimer()
+			r.releaseLocked(o)
 			o.rt.offer = nil
-			d.counts.OffersAccepted++
+			if !o.pending {
+				d.counts.OffersAccepted++
+			}
 		}
 		a.assigned[id] = true
 	} else if a.assigned[id] {

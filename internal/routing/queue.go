@@ -14,10 +14,16 @@ import (
 
 // Waiting returns the queued interactions of a queue ("" for every queue),
 // oldest first.
+// In a cluster the other live nodes' queued interactions are listed too.
 func (r *Router) Waiting(queue string) []Interaction {
-	return r.live(func(x *ixn) bool {
+	out := r.live(func(x *ixn) bool {
 		return !x.closed && x.state() == Queued && (queue == "" || x.view.Queue == queue)
 	})
+	if r.opts.Share != nil {
+		out = append(out, r.foreignWaiting(queue)...)
+		sortInteractions(out)
+	}
+	return out
 }
 
 // live returns the snapshots of the in-memory interactions keep selects,

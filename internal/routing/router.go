@@ -60,6 +60,10 @@ type Options struct {
 	// session's node after a restoration or hand-over. It is called with
 	// a shard lock held and must not block.
 	Located func(interactionID string, ud kv.Map)
+	// Share, when set, routes across a cluster: this node's queued
+	// interactions are offered to agents on every node and the other
+	// nodes' to agents here, each offer reserved cluster-wide (share.go).
+	Share Share
 }
 
 const shardCount = 16

@@ -115,8 +115,7 @@ func (r *Router) openAsk(from *agentRec, id, to string, kind OfferKind, vis chat
 	}
 	d.asks[key] = t
 	r.askOpenedLocked(t, async)
-	d.seq++
-	t.e = &entry{seq: d.seq, idx: -1, ask: t}
+	t.e = &entry{seq: r.seqNow(), idx: -1, ask: t}
 	q := r.queueLocked(t.target)
 	q.waiting.push(t.e)
 	d.pending[q] = true
@@ -163,7 +162,7 @@ func (r *Router) failAskLocked(t *ask, result, by string) {
 		o := t.offer
 		t.offer = nil
 		delete(o.agent.offers, o.id)
-		o.timer.Stop()
+		o.stopTimer()
 		if result != ResultAccepted {
 			o.agent.sink(Notice{Type: NoticeRevoked, InteractionID: o.id, Result: result})
 		}
