@@ -31,8 +31,9 @@ type node struct {
 func (n *node) chatURL() string { return n.p.URLs.WebAPI + "/genesys/2/chat" }
 
 // startCluster starts n real nodes on one PostgreSQL schema with a short
-// lease, and creates agent accounts in it.
-func startCluster(t *testing.T, ctx context.Context, n, agents int) ([]*node, []string, string) {
+// lease (and the extra configuration lines), and creates agent accounts
+// in it.
+func startCluster(t *testing.T, ctx context.Context, n, agents int, extra ...string) ([]*node, []string, string) {
 	t.Helper()
 	dsn, schema := pgtest.Schema(t)
 	dsn += "&search_path=" + schema
@@ -40,7 +41,7 @@ func startCluster(t *testing.T, ctx context.Context, n, agents int) ([]*node, []
 	if out, err := exec.Command("go", "build", "-o", exe, "github.com/confab/confab/cmd/confab").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cfg := "[store]\ndriver = postgres\ndsn = " + dsn + "\n[cluster]\nlease = 2\n"
+	cfg := "[store]\ndriver = postgres\ndsn = " + dsn + "\n[cluster]\nlease = 2\n" + strings.Join(extra, "\n") + "\n"
 	var nodes []*node
 	for i := range n {
 		p, err := bench.StartServer(ctx, bench.ServerOptions{Exe: exe, Dir: t.TempDir(), ExtraConfig: cfg})

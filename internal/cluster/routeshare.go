@@ -80,20 +80,21 @@ func NewRouteShare(opts RouteShareOptions) *RouteShare {
 
 var _ routing.Share = (*RouteShare)(nil)
 
-// Start clears what a previous run of this node shared (its restored
-// sessions are shared again as they are queued) and starts polling the
-// other nodes' routes into r.
-func (s *RouteShare) Start(ctx context.Context, r *routing.Router) error {
-	if err := s.opts.Store.ClearRoutes(ctx, s.opts.NodeID); err != nil {
-		return err
-	}
+// Reset clears what a previous run of this node shared (its restored
+// sessions are shared again as they are queued); call it before the
+// router has sessions.
+func (s *RouteShare) Reset(ctx context.Context) error {
+	return s.opts.Store.ClearRoutes(ctx, s.opts.NodeID)
+}
+
+// Start starts polling the other nodes' routes into r.
+func (s *RouteShare) Start(r *routing.Router) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.router = r
 	if s.opts.Poll > 0 && !s.stopped {
 		s.timer = s.opts.Clock.AfterFunc(s.opts.Poll, s.tick)
 	}
-	return nil
 }
 
 func (s *RouteShare) tick() {

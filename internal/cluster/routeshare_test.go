@@ -31,10 +31,11 @@ func newRouteNode(t *testing.T, st *postgres.Store, id string, clk *clock.Fake) 
 		t.Fatal(err)
 	}
 	sh := cluster.NewRouteShare(cluster.RouteShareOptions{Store: st, NodeID: id, Clock: clk, Manual: true})
-	r := routing.New(routing.Options{Clock: clk, Share: sh})
-	if err := sh.Start(ctx, r); err != nil {
+	if err := sh.Reset(ctx); err != nil {
 		t.Fatal(err)
 	}
+	r := routing.New(routing.Options{Clock: clk, Share: sh})
+	sh.Start(r)
 	t.Cleanup(sh.Stop)
 	return &routeNode{id: id, clk: clk, r: r, share: sh}
 }
@@ -187,7 +188,7 @@ func TestCrossNodeOfferLapsesWithItsNode(t *testing.T) {
 	if got := bob.offers(); len(got) != 0 {
 		t.Fatalf("bob was offered %v within a's reservation", got)
 	}
-	b.clk.Advance(6 * time.Second) // past offer-timeout + the margin
+	b.clk.Advance(3 * time.Second) // past offer-timeout + the margin (2 s)
 	b.settle(t)
 	if got := bob.offers(); !slices.Equal(got, []string{"x1"}) {
 		t.Fatalf("bob was offered %v after a's reservation lapsed, want x1", got)

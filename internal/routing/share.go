@@ -20,9 +20,11 @@ import (
 // relay to its owner (whose Accept claims it atomically); RemoteJoined and
 // RemoteLeft count the agent's chats on other nodes in its load.
 
-// reserveMargin is how much longer than the offer a reservation lasts: the
-// time for the offer's end to release it.
-const reserveMargin = 5 * time.Second
+// reserveMargin is how much longer than the offer a reservation lasts:
+// the reservation's round trip happens before the offer's timeout starts,
+// and the offer's end releases it. A dead node's offers lapse this long
+// after their timeout.
+const reserveMargin = 2 * time.Second
 
 // Share is the cluster's shared routing state (package cluster implements
 // it over the store). Its methods are called with routing's lock held:
@@ -229,3 +231,7 @@ func (r *Router) foreignWaiting(queue string) []Interaction {
 	}
 	return out
 }
+
+// SetShare sets Options.Share (the cluster is built after the router);
+// call it before the first session.
+func (r *Router) SetShare(s Share) { r.opts.Share = s }

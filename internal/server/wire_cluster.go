@@ -32,6 +32,9 @@ type haHooks struct {
 	// noPush holds the sessions being restored without their push
 	// notifications (session-restore-push-send, wire_haagent.go).
 	noPush sync.Map
+	// share routes queued chats across the nodes (wire_harouting.go).
+	share  *cluster.RouteShare
+	router *routing.Router
 }
 
 func (h *haHooks) epochOf(id string) int64 {
@@ -80,10 +83,19 @@ func (h *haHooks) started(ctx context.Context, addrs map[string]string) error {
 	for id, addr := range addrs {
 		urls[id] = "http://" + addr
 	}
-	return h.c.Start(ctx, urls)
+	if err := h.c.Start(ctx, urls); err != nil {
+		return err
+	}
+	if h.share != nil {
+		h.share.Start(h.router)
+	}
+	return nil
 }
 
 func (h *haHooks) stop(ctx context.Context) {
+	if h.share != nil {
+		h.share.Stop()
+	}
 	if h.c != nil {
 		h.c.Stop(ctx)
 	}
@@ -132,6 +144,9 @@ func (s *Server) buildCluster(p *parts) error {
 		p.ha.own[id] = true
 	}
 	p.addJournal(c)
+	if err := s.buildRouteShare(ctx, p, id); err != nil {
+		return err
+	}
 	p.add(config.PortAgent, purgeRoute{c}, nil) // session-restore-do-purge requests from the others
 	p.say("cluster: node %s (lease %v)", id, s.cfg.Load().Cluster.Lease)
 	return nil

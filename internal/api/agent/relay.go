@@ -169,13 +169,19 @@ func (c *conn) relayed(op, sessionID string, up *upstream, f wire.Frame) {
 		c.dropRemote(sessionID, up)
 	case f.Type == wire.FrameResult && enteringOps[op]:
 		c.mu.Lock()
-		if r := c.remotes[sessionID]; r != nil && r.up == up {
+		r := c.remotes[sessionID]
+		if r != nil && r.up == up {
 			r.userID = f.UserID
 			if f.Pos != nil {
 				r.joinPos = *f.Pos
 			}
 		}
 		c.mu.Unlock()
+		if r != nil && r.up == up {
+			// The chat counts in the agent's load here (its open offer
+			// of it, from the cluster's routing, ends as accepted).
+			c.h.opts.Router.RemoteJoined(sessionID, c.agent.ID)
+		}
 	case f.Type == wire.FrameResult && (op == wire.OpRelease || op == wire.OpHold):
 		c.dropRemote(sessionID, up)
 	}
@@ -300,6 +306,9 @@ func (c *conn) upstreamLost(up *upstream) {
 		}
 	}
 	c.mu.Unlock()
+	for _, id := range lost {
+		c.h.opts.Router.RemoteLeft(id, c.agent.ID) // it rejoins after a restoration
+	}
 	up.mu.Lock()
 	for id, w := range up.waits {
 		w.frame = errorFrame(id, "", fail(wire.CodeNodeDown, "", "node %s serving the session failed; try again", up.node))
@@ -395,10 +404,14 @@ func (c *conn) setRemote(id string, r *remote) {
 
 func (c *conn) dropRemote(id string, up *upstream) {
 	c.mu.Lock()
-	if r := c.remotes[id]; r != nil && r.up == up {
+	r := c.remotes[id]
+	if r != nil && r.up == up {
 		delete(c.remotes, id)
 	}
 	c.mu.Unlock()
+	if r != nil && r.up == up {
+		c.h.opts.Router.RemoteLeft(id, c.agent.ID)
+	}
 }
 
 // closeUpstreams closes the socket's upstreams: the other nodes remove its
