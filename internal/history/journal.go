@@ -139,11 +139,9 @@ func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 	if j.opts.AutoSave() == 0 {
 		return nil
 	}
-	data, err := j.encodeStored(ev, h)
-	if err != nil {
-		return failed{fmt.Errorf("history: encode event %d of session %s: %w", ev.Pos, sessionID, err)}
-	}
-	row := store.EventRow{SessionID: sessionID, Position: int64(ev.Pos), EventID: int64(ev.ID()), Time: ev.Time, Data: data}
+	// Encoded by the store's writer, not here under the session's lock (deferred.go).
+	row := store.EventRow{SessionID: sessionID, Position: int64(ev.Pos), EventID: int64(ev.ID()), Time: ev.Time,
+		Encoder: j.deferEvent(ev, h)}
 	if j.opts.Epoch != nil {
 		row.Epoch = j.opts.Epoch(sessionID)
 	}

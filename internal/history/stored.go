@@ -9,8 +9,8 @@ import (
 	"github.com/confab/confab/internal/jsonw"
 )
 
-// The intermediate transcript's events are encoded on the message path,
-// with the session's lock held (the engine calls EventAppended under it),
+// The intermediate transcript's events are encoded on the message path
+// (by the store's writer, deferred.go; before, under the session's lock),
 // so they are written by hand, without reflection: the bytes are those
 // json.Marshal gives for a storedEvent (TestAppendStoredMatchesEncodingJSON
 // compares them), at a fraction of its cost and with one allocation, the

@@ -7,6 +7,7 @@ import (
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/kv"
+	"github.com/confab/confab/internal/store"
 )
 
 func storedCases() []struct {
@@ -102,4 +103,63 @@ func BenchmarkEncodeStored(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestDeferredEventMatchesEncodeStored: the row the store's writer encodes
+// (deferred.go) holds the bytes encodeStored gives at the moment of
+// EventAppended, on both encoders, and keeps them when the engine changes
+// its own copy afterwards (a read confirmation superseded, a reused event).
+func TestDeferredEventMatchesEncodeStored(t *testing.T) {
+	for _, fast := range []bool{false, true} {
+		j := &Journal{fastEncode: fast}
+		for _, c := range storedCases() {
+			want, err := encodeStored(&c.ev, c.h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := j.deferEvent(&c.ev, c.h)
+			c.ev.Superseded, c.ev.Text, c.ev.Pos = true, "changed after EventAppended", c.ev.Pos+100
+			for try := 0; try < 2; try++ { // a retried write encodes again: the same bytes
+				got, err := d.EncodeEvent()
+				if err != nil || !bytes.Equal(got, want) {
+					t.Errorf("fast=%v %s, encoding %d:\n got %s (%v)\nwant %s", fast, c.name, try, got, err, want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkEventUnderLock is the intermediate event's cost inside
+// EventAppended, with the session's lock held: encoding it there (before)
+// or copying it for the store's writer to encode (after, deferred.go;
+// "writer" is the encoding the writer then does off the lock).
+func BenchmarkEventUnderLock(b *testing.B) {
+	ev := chat.Event{Pos: 41, Kind: chat.Message, Time: time.Now(), Visibility: chat.VisAll,
+		From: chat.Party{UserID: "0001", Num: 1, Nick: "Customer", Type: chat.Client},
+		Text: "Hello, I have a question about my last order and the delivery date. t1_1764587000000000000", MsgType: "text", ClientMsgID: "b12-41"}
+	j := &Journal{fastEncode: true}
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := j.encodeStored(&ev, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("defer", func(b *testing.B) {
+		rows := make([]store.EventRow, 1) // the copy escapes, as into the store's queue
+		b.ReportAllocs()
+		for b.Loop() {
+			rows[0].Encoder = j.deferEvent(&ev, nil)
+		}
+	})
+	b.Run("writer", func(b *testing.B) {
+		d := j.deferEvent(&ev, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := d.EncodeEvent(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

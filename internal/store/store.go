@@ -188,8 +188,13 @@ type EventRow struct {
 	// EventID is the session-wide event id.
 	EventID int64
 	Time    time.Time
-	// Data is the encoded event; it must not be nil.
+	// Data is the encoded event; it must not be nil unless Encoder is set.
 	Data json.RawMessage
+	// Encoder, when set and Data is nil, encodes Data later: the store's
+	// writer calls EncodeData as it builds the batch that writes the row,
+	// so the caller (the history journal, under the session's lock) does
+	// not pay for the encoding (eventenc.go).
+	Encoder EventEncoder
 	// Epoch, when not 0, fences the write (see Ownership): a store that
 	// keeps session ownership refuses it with ErrFenced unless it is the
 	// session's current owner epoch. Stores without ownership ignore it.
@@ -208,7 +213,8 @@ type Events interface {
 	// Writing an event again at the same (SessionID, Position) succeeds
 	// without change if EventID, Time and Data are identical (a replay) and
 	// fails with ErrConflict otherwise. An invalid event (empty session id,
-	// negative position, nil data) fails with ErrInvalid. If an event of a
+	// negative position, nil data and no Encoder, an Encoder that fails)
+	// fails with ErrInvalid. If an event of a
 	// session fails, the later events of that session in the same
 	// transaction fail too, so a session's stored events never skip over a
 	// failed one within a batch.

@@ -194,6 +194,11 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		if r.skip(i) {
 			continue
 		}
+		// A deferred event is encoded here, on the writer (store.EventRow.Encoder).
+		if err := o.ev.EncodeData(); err != nil {
+			r.fail(i, err)
+			continue
+		}
 		if err := validEvent(&o.ev); err != nil {
 			r.fail(i, err)
 			continue
@@ -479,7 +484,7 @@ func validEvent(e *store.EventRow) error {
 		return fmt.Errorf("%w: empty session id", store.ErrInvalid)
 	case e.Position < 0:
 		return fmt.Errorf("%w: negative position", store.ErrInvalid)
-	case e.Data == nil:
+	case !e.HasData():
 		return fmt.Errorf("%w: nil data", store.ErrInvalid)
 	}
 	return nil

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"EventReplay", testEventReplay},
 		{"EventsInvalid", testEventsInvalid},
+		{"DeferredEvents", testDeferredEvents},
 		{"DeleteEvents", testDeleteEvents},
 		{"EventOrdering", testEventOrdering},
 		{"EventsConcurrent", testEventsConcurrent},
