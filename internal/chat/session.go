@@ -40,7 +40,7 @@ type Session struct {
 	parties   []*Participant // in join order; parties that left stay
 	events    transcript
 	confirmed map[string]int // user id → position of its live read confirmation
-	sent      map[string]int // sender user id + "\x00" + client message id → position
+	sent      map[sentKey]int // sender and client message id → position
 	changed   chan struct{}  // closed and cleared on every change; nil when nobody waits
 	durable   int            // the commit watermark (watermark.go): readers see events below it
 	pending   []pendingWrite // appended events whose durability is awaited, in order
@@ -160,9 +160,8 @@ func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
-	var dedupKey string
+	dedupKey := sentKey{from.UserID, m.ClientMsgID} // the session's own id string, the event's own client id
 	if m.ClientMsgID != "" {
-		dedupKey = fromID + "\x00" + m.ClientMsgID
 		if pos, ok := s.sent[dedupKey]; ok {
 			return s.duplicateLocked(pos), nil // watermark.go
 		}
@@ -179,14 +178,18 @@ func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
 	}
 	s.applyMaskLocked(&ev, from, mk)
 	rc := s.appendLocked(&ev, now)
-	if dedupKey != "" {
+	if m.ClientMsgID != "" {
 		if s.sent == nil {
-			s.sent = make(map[string]int)
+			s.sent = make(map[sentKey]int)
 		}
 		s.sent[dedupKey] = rc.Pos
 	}
 	return rc, nil
 }
+
+// sentKey names an idempotent send: its sender's user id and client
+// message id (a struct, so a lookup builds no string).
+type sentKey struct{ from, id string }
 
 // Note is a notice to append.
 type Note struct {

@@ -164,7 +164,7 @@ func (s *Session) withdrawLocked(lo, hi int) {
 		ev := s.events.at(i)
 		ev.Superseded = true
 		if ev.Kind == Message && ev.ClientMsgID != "" {
-			k := ev.From.UserID + "\x00" + ev.ClientMsgID
+			k := sentKey{ev.From.UserID, ev.ClientMsgID}
 			if s.sent[k] == i {
 				delete(s.sent, k)
 			}

@@ -31,7 +31,8 @@ const longPollAllowance = 30 * time.Second
 // trickles slower than the minimum rate, is cut off, while a large upload
 // that keeps making progress is not), and its answer must be written
 // within write-timeout (plus the long-poll allowance) of the handler
-// starting or, for a request whose body was read to its end, of that end.
+// starting or, for a request whose body was read to its end a second or
+// more after the start, of that end.
 // The read deadline is lifted once the body has been read to its end, so
 // that it does not cut off a handler that goes on streaming (net/http's
 // background read would otherwise see it fire and cancel the request). A
@@ -44,7 +45,12 @@ func withDeadlines(h http.Handler, p config.Protection, now func() time.Time) ht
 		write = 0
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
+		// net/http's own writer sets deadlines directly; anything else
+		// (a wrapper) through a ResponseController, which unwraps it.
+		rc, ok := w.(connDeadlines)
+		if !ok {
+			rc = http.NewResponseController(w)
+		}
 		t := now()
 		if body > 0 && r.Body != nil && r.Body != http.NoBody {
 			if rc.SetReadDeadline(t.Add(body)) == nil {
@@ -59,12 +65,19 @@ func withDeadlines(h http.Handler, p config.Protection, now func() time.Time) ht
 	})
 }
 
+// connDeadlines sets a request's connection deadlines: net/http's
+// ResponseWriter and http.ResponseController both do.
+type connDeadlines interface {
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
 // deadlineBody moves the read deadline on as the body arrives (by one
 // second per rate bytes) and lifts it when the body has been read to EOF,
 // when the write deadline starts again from that moment.
 type deadlineBody struct {
 	io.ReadCloser
-	rc    *http.ResponseController
+	rc    connDeadlines
 	now   func() time.Time
 	start time.Time     // the handler's start
 	grace time.Duration // body-timeout
@@ -89,8 +102,12 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	case err == io.EOF:
 		b.done = true
 		b.rc.SetReadDeadline(time.Time{})
-		if b.write > 0 {
-			b.rc.SetWriteDeadline(b.now().Add(b.write))
+		// A body in within a second of the start (nearly every one) keeps
+		// the write deadline set at the start: it is at most that second
+		// short of write-timeout (plus the long-poll allowance) from the
+		// body's end, and a deadline less to set on every request.
+		if now := b.now(); b.write > 0 && now.Sub(b.start) >= minDeadlineStep {
+			b.rc.SetWriteDeadline(now.Add(b.write))
 		}
 	case n > 0 && b.rate > 0:
 		if dl := b.deadline(); dl.Sub(b.set) >= minDeadlineStep {

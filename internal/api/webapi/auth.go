@@ -10,12 +10,15 @@ import (
 
 // request is one authenticated (or being authenticated) customer call.
 type request struct {
-	w      http.ResponseWriter
-	r      *http.Request
-	cfg    *config.Config
-	lim    limits
-	form   *form
-	chatID string
+	w    http.ResponseWriter
+	r    *http.Request
+	cfg  *config.Config
+	lim  limits
+	form *form
+	// decoded backs form for the requests whose body the session
+	// handler decodes (one allocation less per request).
+	decoded form
+	chatID  string
 	// service is the service name the request came under ("" when its
 	// transport names none, as chat-ntf file operations).
 	service string

@@ -7,7 +7,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -59,17 +58,32 @@ const maxUserDataDepth = kv.MaxDepth
 // lenient clients that avoid CORS preflights text/plain or no content type,
 // read as form-urlencoded. Every failure is a *failure with a 4xx status.
 func decodeForm(r *http.Request, max int) (*form, *failure) {
+	f := &form{}
+	if fl := f.decode(r, max, nil); fl != nil {
+		return nil, fl
+	}
+	return f, nil
+}
+
+// decode is decodeForm into f; buf, when not nil, is a reusable buffer the
+// body is read into (nothing decoded refers to it afterwards; it may be
+// grown).
+func (f *form) decode(r *http.Request, max int, buf *[]byte) *failure {
 	// The query string counts against the same limit as the body, and is
 	// measured before anything is parsed.
 	room := max - len(r.URL.RawQuery)
 	if room < 0 || r.ContentLength > int64(room) {
-		return nil, tooLarge(max)
+		return tooLarge(max)
 	}
-	body, fl := readBody(r, room)
+	var own []byte
+	if buf == nil {
+		buf = &own
+	}
+	body, fl := readBody(r, room, (*buf)[:0])
+	*buf = body[:0]
 	if fl != nil {
-		return nil, fl
+		return fl
 	}
-	f := &form{}
 	f.fields = f.inline[:0]
 	ct := r.Header.Get("Content-Type")
 	mediaType, params := ct, map[string]string(nil)
@@ -77,35 +91,39 @@ func decodeForm(r *http.Request, max int) (*form, *failure) {
 		var err error
 		mediaType, params, err = mime.ParseMediaType(ct)
 		if err != nil {
-			return nil, &failure{status: http.StatusUnsupportedMediaType, errs: []apiError{{codeInvalid, fmt.Sprintf("Content-Type %q cannot be parsed", clip(ct))}}}
+			return &failure{status: http.StatusUnsupportedMediaType, errs: []apiError{{codeInvalid, fmt.Sprintf("Content-Type %q cannot be parsed", clip(ct))}}}
 		}
 	}
 	// A multipart body is recognised by its boundary whatever its label
 	// says: one client library labels file uploads form-urlencoded, and
 	// reading them as a form would lose every field.
-	if boundary, ok := sniffMultipart(body); ok && (mediaType == "multipart/form-data" || formLabel(mediaType)) {
-		mediaType, params = "multipart/form-data", map[string]string{"boundary": boundary}
+	if len(body) >= 2 && body[0] == '-' && body[1] == '-' {
+		if boundary, ok := sniffMultipart(string(body)); ok && (mediaType == "multipart/form-data" || formLabel(mediaType)) {
+			mediaType, params = "multipart/form-data", map[string]string{"boundary": boundary}
+		}
 	}
 	switch {
 	case formLabel(mediaType):
 		if looksJSON(body) {
-			return nil, invalid("", "the body is JSON, but Chat API v2 requests are forms: send application/x-www-form-urlencoded or multipart/form-data")
+			return invalid("", "the body is JSON, but Chat API v2 requests are forms: send application/x-www-form-urlencoded or multipart/form-data")
 		}
-		if fl := f.parseURLEncoded(body); fl != nil {
-			return nil, fl
+		// Escaped values are decoded in the buffer's room after the body.
+		scratch := body[len(body):]
+		if fl := f.parseURLEncodedBytes(body, &scratch); fl != nil {
+			return fl
 		}
 	case mediaType == "multipart/form-data":
-		if fl := f.parseMultipart(body, params["boundary"]); fl != nil {
-			return nil, fl
+		if fl := f.parseMultipart(string(body), params["boundary"]); fl != nil {
+			return fl
 		}
 	default:
-		return nil, &failure{status: http.StatusUnsupportedMediaType, errs: []apiError{{codeInvalid,
+		return &failure{status: http.StatusUnsupportedMediaType, errs: []apiError{{codeInvalid,
 			fmt.Sprintf("Content-Type %s is not accepted; send application/x-www-form-urlencoded or multipart/form-data", mediaType)}}}
 	}
 	if r.URL.RawQuery != "" {
 		q := &form{}
 		if fl := q.parseURLEncoded(r.URL.RawQuery); fl != nil {
-			return nil, fl
+			return fl
 		}
 		for _, fd := range q.fields {
 			if _, ok := f.lookup(fd.name); !ok {
@@ -116,7 +134,7 @@ func decodeForm(r *http.Request, max int) (*form, *failure) {
 			f.userData = q.userData
 		}
 	}
-	return f, nil
+	return nil
 }
 
 // formLabel reports whether a media type is read as form-urlencoded: that
@@ -150,76 +168,60 @@ func sniffMultipart(body string) (string, bool) {
 
 // looksJSON reports whether a body labelled as a form is a JSON document:
 // a form's field names never start with '{' or '[' unescaped.
-func looksJSON(body string) bool {
-	t := strings.TrimLeft(body, " \t\r\n")
-	return t != "" && (t[0] == '{' || t[0] == '[')
+func looksJSON(body []byte) bool {
+	for _, c := range body {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return true
+		}
+		return false
+	}
+	return false
 }
 
-// readBody reads at most max bytes of r's body, refusing a longer one.
-func readBody(r *http.Request, max int) (string, *failure) {
+// readBody reads at most max bytes of r's body into buf (grown as needed),
+// refusing a longer one.
+func readBody(r *http.Request, max int, buf []byte) ([]byte, *failure) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return "", nil
+		return buf, nil
 	}
 	size := 512
 	if r.ContentLength >= 0 {
 		size = int(r.ContentLength) + 1 // room to see the end of the body
 	}
-	buf := make([]byte, 0, min(size, max+1))
+	if want := min(size, max+1); cap(buf) < want {
+		buf = make([]byte, 0, want)
+	}
 	for {
 		if len(buf) == cap(buf) {
 			if len(buf) > max {
-				return "", tooLarge(max)
+				return buf, tooLarge(max)
 			}
 			buf = append(buf, 0)[:len(buf)]
 		}
 		n, err := r.Body.Read(buf[len(buf):min(cap(buf), max+1)])
 		buf = buf[:len(buf)+n]
 		if len(buf) > max {
-			return "", tooLarge(max)
+			return buf, tooLarge(max)
 		}
 		if err == io.EOF {
-			return string(buf), nil
+			return buf, nil
 		}
 		if err != nil {
-			return "", invalid("", fmt.Sprintf("request body could not be read: %v", err))
+			return buf, invalid("", fmt.Sprintf("request body could not be read: %v", err))
 		}
 	}
 }
 
-// parseURLEncoded decodes name=value pairs separated by '&'. Unlike
-// url.ParseQuery it keeps the arrival order and reports the field whose
-// percent-encoding is broken.
+// parseURLEncoded decodes name=value pairs separated by '&' from a string
+// (a query string). Unlike url.ParseQuery it keeps the arrival order and
+// reports the field whose percent-encoding is broken. Values (and user data
+// keys) outlive the request (message texts, client message ids and user
+// data stay in the transcript), so they own their bytes.
 func (f *form) parseURLEncoded(s string) *failure {
-	for s != "" {
-		var pair string
-		pair, s, _ = strings.Cut(s, "&")
-		if pair == "" {
-			continue
-		}
-		rawName, rawValue, _ := strings.Cut(pair, "=")
-		name, err := url.QueryUnescape(rawName)
-		if err != nil {
-			return invalid(clip(rawName), "the field name is not valid percent-encoding")
-		}
-		value, err := url.QueryUnescape(rawValue)
-		if err != nil {
-			return invalid(clip(name), "the value is not valid percent-encoding")
-		}
-		// Values (and user data keys) outlive the request — message texts,
-		// client message ids and user data stay in the transcript — so they
-		// own their bytes: one that needed no unescaping is still a
-		// substring of the body, which would stay pinned in memory with it.
-		if len(value) > 0 && len(value) == len(rawValue) {
-			value = strings.Clone(value)
-		}
-		if len(name) == len(rawName) && strings.HasPrefix(name, "userData[") {
-			name = strings.Clone(name)
-		}
-		if fl := f.add(name, value); fl != nil {
-			return fl
-		}
-	}
-	return nil
+	return f.parseURLEncodedBytes([]byte(s), nil)
 }
 
 // parseMultipart decodes a multipart/form-data body. File parts (those with

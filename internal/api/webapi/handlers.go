@@ -34,15 +34,17 @@ func (a *API) session(h op, charged bool) http.HandlerFunc {
 			a.rateRefused(w)
 			return
 		}
-		f, fl := decodeForm(r, rq.lim.body)
+		buf := a.getBuf()
+		rq.form = &rq.decoded
+		fl := rq.form.decode(r, rq.lim.body, buf)
+		a.putBuf(buf) // nothing decoded refers to it
 		if fl == nil {
-			fl = sessionFields(f)
+			fl = sessionFields(rq.form)
 		}
 		if fl != nil {
 			a.fail(w, fl)
 			return
 		}
-		rq.form = f
 		a.run(rq, h)
 	}
 }
