@@ -39,13 +39,13 @@ type Session struct {
 	userData  kv.Map
 	parties   []*Participant // in join order; parties that left stay
 	events    transcript
-	confirmed map[string]int // user id → position of its live read confirmation
+	confirmed map[string]int  // user id → position of its live read confirmation
 	sent      map[sentKey]int // sender and client message id → position
-	changed   chan struct{}  // closed and cleared on every change; nil when nobody waits
-	durable   int            // the commit watermark (watermark.go): readers see events below it
-	pending   []pendingWrite // appended events whose durability is awaited, in order
-	tracking  bool           // a goroutine advances durable as pending writes complete
-	tm        timerState     // the session's deadline and its duties (timers.go)
+	changed   chan struct{}   // closed and cleared on every change; nil when nobody waits
+	durable   int             // the commit watermark (watermark.go): readers see events below it
+	pending   []pendingWrite  // appended events whose durability is awaited, in order
+	tracking  bool            // a goroutine advances durable as pending writes complete
+	tm        timerState      // the session's deadline and its duties (timers.go)
 
 	// Bounds accounting (bounds.go), also guarded by mu.
 	sentEvents  int
