@@ -17,7 +17,17 @@ type Conn struct {
 
 	mu     sync.Mutex // guards the following
 	corked bool
-	buf    []byte // written while corked, not yet sent
+	buf    []byte    // written while corked, not yet sent
+	dl     time.Time // the write deadline set on Conn; zero: none
+
+	now func() time.Time // the wall clock (net deadlines run on it); tests set their own
+}
+
+func (c *Conn) clock() time.Time {
+	if c.now == nil {
+		return time.Now()
+	}
+	return c.now()
 }
 
 // Write sends p, or keeps it for Uncork while the connection is corked.
@@ -27,6 +37,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if c.corked {
 		c.buf = append(c.buf, p...)
 		return len(p), nil
+	}
+	if !c.dl.IsZero() { // an uncorked write (a ping, a close frame) has no deadline
+		c.Conn.SetWriteDeadline(time.Time{})
+		c.dl = time.Time{}
 	}
 	if len(c.buf) > 0 {
 		if err := c.flushLocked(); err != nil {
@@ -44,7 +58,10 @@ func (c *Conn) Cork() {
 }
 
 // Uncork sends what was held back in one write, which must end by
-// deadline, and lets later writes through.
+// deadline, and lets later writes through. The deadline set for an earlier
+// Uncork stays while it leaves at least half of this one's time (so a busy
+// socket does not set a deadline twice per frame): every write still has
+// a deadline, between half and all of the time asked for.
 func (c *Conn) Uncork(deadline time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -52,12 +69,13 @@ func (c *Conn) Uncork(deadline time.Time) error {
 	if len(c.buf) == 0 {
 		return nil
 	}
-	if err := c.Conn.SetWriteDeadline(deadline); err != nil {
-		return fmt.Errorf("wsbatch: set write deadline: %w", err)
+	if c.dl.IsZero() || c.dl.After(deadline) || c.dl.Before(deadline.Add(-deadline.Sub(c.clock())/2)) {
+		if err := c.Conn.SetWriteDeadline(deadline); err != nil {
+			return fmt.Errorf("wsbatch: set write deadline: %w", err)
+		}
+		c.dl = deadline
 	}
-	err := c.flushLocked()
-	c.Conn.SetWriteDeadline(time.Time{})
-	return err
+	return c.flushLocked()
 }
 
 // Held reports how many bytes wait for Uncork.
