@@ -176,6 +176,11 @@ func (w *writer) pipelined(ctx context.Context, conn *pgxpool.Conn, batch []op) 
 			if p.r.skip(i) {
 				continue
 			}
+			// A deferred event is encoded here, on the writer (store.EventRow.Encoder).
+			if err := o.ev.EncodeData(); err != nil {
+				p.r.fail(i, err)
+				continue
+			}
 			if err := validEvent(&o.ev); err != nil {
 				p.r.fail(i, err)
 				continue
