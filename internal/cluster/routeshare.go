@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -322,3 +324,51 @@ func (s *RouteShare) sleep(d time.Duration) {
 }
 
 func errorsIsClosed(err error) bool { return errors.Is(err, store.ErrClosed) }
+
+// ClaimDesk claims the agent's desk for this node; see routing.Share. A
+// holder whose lease runs but whose agent listener does not answer (a
+// node killed a moment ago) is taken over, so a desktop moving to another
+// node after its node died gets its desk at once. A store that keeps no
+// desks, or fails, lets the desk be (routing goes on).
+func (s *RouteShare) ClaimDesk(agentID string) (string, bool) {
+	ds, ok := s.opts.Store.(store.DeskShare)
+	if !ok {
+		return "", true
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	holder, ok, err := ds.ClaimDesk(ctx, agentID, s.opts.NodeID, token, "", s.opts.Clock.Now())
+	if err != nil {
+		s.opts.Log.Warn("cluster routing: the agent's desk not claimed; logged in here anyway", "agent", agentID, "err", err)
+		return "", true
+	}
+	if ok {
+		return token, true
+	}
+	if own, isOwn := s.opts.Store.(store.Ownership); isOwn {
+		if n, err := own.GetNode(ctx, holder); err == nil && reachable(n.URLs["agent"]) {
+			return "", false // logged in on a live node
+		}
+		if _, ok, err = ds.ClaimDesk(ctx, agentID, s.opts.NodeID, token, holder, s.opts.Clock.Now()); err == nil && ok {
+			s.opts.Log.Info("cluster routing: desk taken over from a node that does not answer", "agent", agentID, "node", holder)
+			return token, true
+		}
+	}
+	return "", false
+}
+
+// ReleaseDesk ends a desk claim; see routing.Share.
+func (s *RouteShare) ReleaseDesk(agentID, token string) {
+	ds, ok := s.opts.Store.(store.DeskShare)
+	if !ok || token == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ds.ReleaseDesk(ctx, agentID, token); err != nil && !errorsIsClosed(err) {
+		s.opts.Log.Warn("cluster routing: the agent's desk not released (taken over once this node is gone)", "agent", agentID, "err", err)
+	}
+}

@@ -2,7 +2,9 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -246,4 +248,68 @@ func TestCrossNodeOffersExclusiveAndOldestFirst(t *testing.T) {
 	if w := a.r.Waiting("q"); len(w) != 20 {
 		t.Fatalf("a lists %d of b's queued chats, want 20", len(w))
 	}
+}
+
+// TestOneDeskPerAgentInTheCluster: an agent with a desk on node a (whose
+// agent listener answers) gets none on b, and so is not offered b's chats
+// twice over its capacity; once it logs out of a, b gives it a desk. A
+// holder that does not answer (killed, its lease still running) or whose
+// lease ended is taken over.
+func TestOneDeskPerAgentInTheCluster(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	a := newRouteNode(t, st, "a", clk)
+	b := newRouteNode(t, st, "b", clk)
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a's agent listener, answering
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	live := store.Node{ID: "a", URLs: map[string]string{"agent": "http://" + ln.Addr().String()}, LeaseUntil: t0.Add(time.Hour)}
+	if err := st.PutNode(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	acc := routing.Account{ID: "alice", Type: store.UserAgent, Queues: []string{"q"}, Capacity: 1}
+	onA, err := a.r.Login(acc, func(routing.Notice) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.r.Login(acc, func(routing.Notice) {}); !errors.Is(err, routing.ErrLoggedIn) {
+		t.Fatalf("login on b while a holds the desk: %v, want ErrLoggedIn", err)
+	}
+	onA.Logout()
+	onB, err := b.r.Login(acc, func(routing.Notice) {})
+	if err != nil {
+		t.Fatalf("login on b after a's logout: %v", err)
+	}
+	// b holds it; b stops answering (no listener at its URL): a takes over.
+	if err := st.PutNode(ctx, store.Node{ID: "b", URLs: map[string]string{"agent": "http://127.0.0.1:1"}, LeaseUntil: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	onA, err = a.r.Login(acc, func(routing.Notice) {})
+	if err != nil {
+		t.Fatalf("login on a while b does not answer: %v", err)
+	}
+	onB.Logout() // b's late logout does not release a's claim
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln2.Close()
+	if err := st.PutNode(ctx, store.Node{ID: "b", URLs: map[string]string{"agent": "http://" + ln2.Addr().String()}, LeaseUntil: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.r.Login(acc, func(routing.Notice) {}); !errors.Is(err, routing.ErrLoggedIn) {
+		t.Fatalf("login on b after b's stale logout: %v, want ErrLoggedIn (a holds it)", err)
+	}
+	// a's lease ends: b takes it over although a's listener answers.
+	live.LeaseUntil = t0.Add(-time.Second)
+	if err := st.PutNode(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.r.Login(acc, func(routing.Notice) {}); err != nil {
+		t.Fatalf("login on b after a's lease ended: %v", err)
+	}
+	_ = onA
 }

@@ -151,12 +151,32 @@ func (r *Router) Login(acc Account, sink Sink) (*Desk, error) {
 		acc.Capacity = store.DefaultCapacity
 	}
 	d := &r.d
+	token := ""
+	if r.opts.Share != nil {
+		// One desk per agent in the cluster (share.go): claimed in the
+		// store, outside the lock, once this node has none.
+		d.mu.Lock()
+		here := d.agents[acc.ID] != nil
+		d.mu.Unlock()
+		if here {
+			return nil, fmt.Errorf("login %s: %w", acc.ID, ErrLoggedIn)
+		}
+		t, ok := r.opts.Share.ClaimDesk(acc.ID)
+		if !ok {
+			return nil, fmt.Errorf("login %s (on another node): %w", acc.ID, ErrLoggedIn)
+		}
+		token = t
+	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.agents[acc.ID] != nil {
+		d.mu.Unlock()
+		if token != "" {
+			r.opts.Share.ReleaseDesk(acc.ID, token) // a concurrent login here won
+		}
 		return nil, fmt.Errorf("login %s: %w", acc.ID, ErrLoggedIn)
 	}
-	a := &agentRec{acc: acc, sink: sink, state: StateNotReady, since: r.clock.Now(),
+	defer d.mu.Unlock()
+	a := &agentRec{acc: acc, sink: sink, state: StateNotReady, since: r.clock.Now(), deskToken: token,
 		assigned: map[string]bool{}, offers: map[string]*offer{}, expired: map[string]bool{}, pos: map[string]int{}}
 	d.agents[acc.ID] = a
 	for _, q := range acc.Queues {
@@ -235,15 +255,22 @@ func (k *Desk) Reject(interactionID string) error {
 
 // Logout ends the desk: open offers go to other agents, open transfers
 // and invitations of this agent fail. The agent's sessions are left to
-// the caller (a socket that ends leaves them with reason 3).
+// the caller (a socket that ends leaves them with reason 3). In a cluster
+// the agent's desk claim is released.
 func (k *Desk) Logout() {
+	if token := k.logout(); token != "" && k.r.opts.Share != nil {
+		k.r.opts.Share.ReleaseDesk(k.rec.acc.ID, token)
+	}
+}
+
+func (k *Desk) logout() string {
 	r := k.r
 	d := &r.d
 	d.mu.Lock()
 	defer r.unlock()
 	a := k.rec
 	if a.state == StateLoggedOut {
-		return
+		return ""
 	}
 	a.state, a.reason = StateLoggedOut, ""
 	r.availLocked(a)
@@ -260,6 +287,7 @@ func (k *Desk) Logout() {
 		r.queueLocked(q).desks--
 	}
 	r.stateChangedLocked(a)
+	return a.deskToken
 }
 
 // AgentStatus is a snapshot of one logged-in agent.

@@ -74,6 +74,8 @@ type agentRec struct {
 	offers   map[string]*offer // open offers, by interaction id
 	expired  map[string]bool   // offers that expired, until the agent is ready again
 	pos      map[string]int    // index in each queue's heap of available agents
+	// deskToken is the cluster's claim of this agent's desk (share.go).
+	deskToken string
 }
 
 func (a *agentRec) load() int { return len(a.assigned) + len(a.offers) }

@@ -40,6 +40,14 @@ type Share interface {
 	Reserve(id string, ttl time.Duration, done func(ok bool))
 	// Release gives a reservation back.
 	Release(id string)
+	// ClaimDesk makes this node the holder of the agent's desk in the
+	// cluster, unless another live node holds it (ok false); token
+	// identifies the claim. Called by Login without routing's lock; it
+	// may block on the store.
+	ClaimDesk(agentID string) (token string, ok bool)
+	// ReleaseDesk ends the claim made with token. Called by Logout
+	// without routing's lock; it may block.
+	ReleaseDesk(agentID, token string)
 }
 
 // Foreign is another node's queued interaction.

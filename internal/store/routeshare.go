@@ -36,8 +36,8 @@ type RouteShare interface {
 	// ListRoutes returns the routes of the nodes other than except whose
 	// lease runs at now and that are not draining, oldest first.
 	ListRoutes(ctx context.Context, except string, now time.Time) ([]SharedRoute, error)
-	// ClearRoutes deletes every route of node (its start: it shares its
-	// restored sessions again).
+	// ClearRoutes deletes every route, reservation and desk (DeskShare)
+	// of node (its start: it shares its restored sessions again).
 	ClearRoutes(ctx context.Context, node string) error
 	// ReserveRoute gives node the exclusive right to offer interaction id
 	// until until, if no other node holds an unexpired reservation of it
@@ -45,4 +45,17 @@ type RouteShare interface {
 	ReserveRoute(ctx context.Context, id, node string, now, until time.Time) (bool, error)
 	// ReleaseRoute ends node's reservation of id, if it holds one.
 	ReleaseRoute(ctx context.Context, id, node string) error
+}
+
+// DeskShare keeps an agent's routing desk unique across a cluster: one
+// node at a time holds an agent's desk (RouteShare stores implement it).
+type DeskShare interface {
+	// ClaimDesk gives node the agent's desk under token unless another
+	// node holds it: a node whose lease runs at now and that is not
+	// draining, and that is not from (a holder the caller found dead, to
+	// be taken over). It returns the holder afterwards and whether it is
+	// this claim.
+	ClaimDesk(ctx context.Context, agentID, node, token, from string, now time.Time) (holder string, ok bool, err error)
+	// ReleaseDesk ends the claim made with token, if it still holds.
+	ReleaseDesk(ctx context.Context, agentID, token string) error
 }

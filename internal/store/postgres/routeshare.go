@@ -90,6 +90,9 @@ func (s *Store) ClearRoutes(ctx context.Context, node string) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM cluster_offers WHERE node = $1`, node); err != nil {
 		return fmt.Errorf("postgres: clear the routes of node %s: %w", node, err)
 	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM cluster_desks WHERE node = $1`, node); err != nil {
+		return fmt.Errorf("postgres: clear the desks of node %s: %w", node, err)
+	}
 	return nil
 }
 
