@@ -35,9 +35,13 @@ const (
 func (r *Result) perGoalChecks() []GoalCheck {
 	switch r.Scenario {
 	case "dense":
+		p99 := GoalCheck{Name: "dense p99 delivery latency", Want: fmt.Sprintf("< %.0f ms", goalDenseP99Ms),
+			Got: fmt.Sprintf("%.1f ms", r.Latency.P99), Met: r.LatencySamples > 0 && r.Latency.P99 < goalDenseP99Ms}
+		if cause := stallCause(r); !p99.Met && cause != "" {
+			p99.Got += "; " + cause // densecause.go
+		}
 		return []GoalCheck{
-			{Name: "dense p99 delivery latency", Want: fmt.Sprintf("< %.0f ms", goalDenseP99Ms),
-				Got: fmt.Sprintf("%.1f ms", r.Latency.P99), Met: r.LatencySamples > 0 && r.Latency.P99 < goalDenseP99Ms},
+			p99,
 			{Name: "dense messages lost", Want: "0", Got: fmt.Sprint(r.Lost), Met: r.Lost == 0},
 			{Name: "dense messages duplicated", Want: "0", Got: fmt.Sprint(r.Duplicated), Met: r.Duplicated == 0},
 		}
