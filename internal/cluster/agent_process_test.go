@@ -3,7 +3,6 @@ package cluster_test
 import (
 	"context"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,10 +22,7 @@ func startAgentCluster(t *testing.T, ctx context.Context, n int, settings string
 	t.Helper()
 	dsn, schema := pgtest.Schema(t)
 	dsn += "&search_path=" + schema
-	exe := filepath.Join(t.TempDir(), "confab")
-	if out, err := exec.Command("go", "build", "-o", exe, "github.com/confab/confab/cmd/confab").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	exe := buildExe(t)
 	cfg := "[store]\ndriver = postgres\ndsn = " + dsn + "\n[cluster]\nlease = 2\n[settings]\n" + settings + "\n"
 	var nodes []*node
 	for i := range n {

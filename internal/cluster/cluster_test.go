@@ -9,13 +9,10 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/cluster"
-	"github.com/confab/confab/internal/leakcheck"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/postgres"
 	"github.com/confab/confab/internal/store/postgres/pgtest"
 )
-
-func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 

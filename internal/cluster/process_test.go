@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,10 +36,7 @@ func startCluster(t *testing.T, ctx context.Context, n, agents int, extra ...str
 	t.Helper()
 	dsn, schema := pgtest.Schema(t)
 	dsn += "&search_path=" + schema
-	exe := filepath.Join(t.TempDir(), "confab")
-	if out, err := exec.Command("go", "build", "-o", exe, "github.com/confab/confab/cmd/confab").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	exe := buildExe(t)
 	cfg := "[store]\ndriver = postgres\ndsn = " + dsn + "\n[cluster]\nlease = 2\n" + strings.Join(extra, "\n") + "\n"
 	var nodes []*node
 	for i := range n {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -30,15 +29,6 @@ func scaleChats(t *testing.T) int {
 		return n
 	}
 	return 300
-}
-
-func buildExe(t *testing.T) string {
-	t.Helper()
-	exe := filepath.Join(t.TempDir(), "confab")
-	if out, err := exec.Command("go", "build", "-o", exe, "github.com/confab/confab/cmd/confab").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return exe
 }
 
 // ownerWatch samples the owners table while a test runs and remembers, for

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/confab/confab/internal/api/cometd"
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/cluster"
 	"github.com/confab/confab/internal/config"
@@ -35,6 +36,9 @@ type haHooks struct {
 	// share routes queued chats across the nodes (wire_harouting.go).
 	share  *cluster.RouteShare
 	router *routing.Router
+	// bayeux is the CometD server (set by buildCometD): its clients follow
+	// their chat to this node (cometdLocate) and are moved when it leaves.
+	bayeux *cometd.Server
 }
 
 func (h *haHooks) epochOf(id string) int64 {
@@ -147,7 +151,8 @@ func (s *Server) buildCluster(p *parts) error {
 	if err := s.buildRouteShare(ctx, p, id); err != nil {
 		return err
 	}
-	p.add(config.PortAgent, purgeRoute{c}, nil) // session-restore-do-purge requests from the others
+	p.add(config.PortAgent, purgeRoute{c}, nil)                 // session-restore-do-purge requests from the others
+	p.add(config.PortAgent, handoverRoute{c, p.ha.bayeux}, nil) // a CometD client elsewhere took a session
 	p.say("cluster: node %s (lease %v)", id, s.cfg.Load().Cluster.Lease)
 	return nil
 }
@@ -168,6 +173,9 @@ func (p *parts) dropSession(s *Server, id string) bool {
 	}
 	if p.agents != nil {
 		p.agents.Moved(id) // restored frames once it lives elsewhere (wire_haagent.go)
+	}
+	if p.ha.bayeux != nil {
+		p.ha.bayeux.Moved(id) // its CometD clients handshake again and resume
 	}
 	return had
 }
@@ -322,3 +330,41 @@ func (p *parts) adoptPush(ctx context.Context, s *Server, id string) {
 type purgeRoute struct{ c *cluster.Cluster }
 
 func (r purgeRoute) Register(mux *http.ServeMux) { mux.Handle(cluster.PurgePath, r.c.PurgeHandler()) }
+
+// handoverRoute mounts the cluster's handover notices on the agent
+// listener: a node whose CometD client took one of this node's sessions
+// says so; the session's CometD clients here are replaced.
+type handoverRoute struct {
+	c      *cluster.Cluster
+	bayeux *cometd.Server
+}
+
+func (r handoverRoute) Register(mux *http.ServeMux) {
+	taken := func(string) {}
+	if r.bayeux != nil {
+		taken = func(id string) { r.bayeux.Taken(id) }
+	}
+	mux.Handle(cluster.HandoverPath, r.c.HandoverHandler(taken))
+}
+
+// cometdLocate is the CometD server's Locate: in a cluster, a chat the
+// engine does not hold is taken to this node, where the Bayeux client
+// lives (cluster.Take); elsewhere when this node drains.
+func (h *haHooks) cometdLocate(s *Server) func(ctx context.Context, id string) (bool, error) {
+	return func(ctx context.Context, id string) (bool, error) {
+		if h.c == nil {
+			return false, nil
+		}
+		if _, err := s.engine.Get(id); err == nil {
+			return false, nil
+		}
+		_, err := h.c.Take(cluster.WithRestorer(ctx, "webapi"), id)
+		if errors.Is(err, cluster.ErrElsewhere) {
+			return true, nil
+		}
+		return false, err
+	}
+}
+
+// draining reports whether the node drains (never outside a cluster).
+func (h *haHooks) draining() bool { return h.c != nil && h.c.Draining() }

@@ -22,7 +22,11 @@ func (s *Server) buildCometD(p *parts) error {
 		Log:     s.log.With("adapter", "cometd"),
 		CORS:    corsPolicy(s.cfg.Load()),
 		MaxBody: func() int { return 2 * s.cfg.Load().Settings.XMLRequestMaxSize },
+		// In a cluster (wire_cluster.go): chats follow their Bayeux clients.
+		Locate:   p.ha.cometdLocate(s),
+		Draining: p.ha.draining,
 	})
+	p.ha.bayeux = srv
 	p.add(config.PortWebAPI, srv, srv.Shutdown)
 	return nil
 }

@@ -44,8 +44,9 @@ type chatService struct {
 	srv *Server
 	api *webapi.API
 
-	mu     sync.Mutex            // guards the following
-	follow map[binding][]*Client // clients whose feed follows a customer, oldest first
+	mu     sync.Mutex                     // guards the following
+	follow map[binding][]*Client          // clients whose feed follows a customer, oldest first
+	byChat map[string]map[string]struct{} // chat id -> user ids of follow (cluster.go's Moved)
 }
 
 // followed records that c's feed now follows b and returns the clients it
@@ -64,6 +65,10 @@ func (cs *chatService) followed(b binding, c *Client) []*Client {
 		list = append([]*Client(nil), list[n:]...)
 	}
 	cs.follow[b] = list
+	if cs.byChat[b.chatID] == nil {
+		cs.byChat[b.chatID] = map[string]struct{}{}
+	}
+	cs.byChat[b.chatID][b.userID] = struct{}{}
 	return old
 }
 
@@ -80,6 +85,12 @@ func (cs *chatService) unfollowed(b binding, c *Client) {
 	}
 	if len(list) == 0 {
 		delete(cs.follow, b)
+		if u := cs.byChat[b.chatID]; u != nil {
+			delete(u, b.userID)
+			if len(u) == 0 {
+				delete(cs.byChat, b.chatID)
+			}
+		}
 	} else {
 		cs.follow[b] = list
 	}
@@ -98,6 +109,18 @@ func (cs *chatService) publish(ctx context.Context, c *Client, channel, service 
 		return bayeuxError(400, channel, e)
 	}
 	call.Service = service
+	if call.Operation == "requestChat" && cs.srv.isDraining() {
+		c.Deliver(channel, drainingBody)
+		return ""
+	}
+	if call.Operation != "requestChat" {
+		// In a cluster the chat is served where the client lives (cluster.go).
+		if e := cs.locate(ctx, c, channel, call.ChatID); e == "-" {
+			return ""
+		} else if e != "" {
+			return e
+		}
+	}
 
 	c.op.Lock()
 	defer c.op.Unlock()

@@ -32,6 +32,9 @@ func (s *Server) handle(ctx context.Context, m *Message, transport, browser stri
 	}
 	c := s.lookup(m.ClientID, browser)
 	if c == nil {
+		if s.wasReplacedID(m.ClientID) {
+			return s.fail(m, errReplaced, ReconnectNone), nil
+		}
 		return s.fail(m, errUnknownClient, ReconnectHandshake), nil
 	}
 	c.touch()
@@ -89,6 +92,13 @@ func (s *Server) handshake(ctx context.Context, m *Message, browser string) *Mes
 		return slices.Contains(serverTransports(), t)
 	}) {
 		return s.fail(m, bayeuxError(501, strings.Join(serverTransports(), ","), "Unsupported connection types"), "")
+	}
+	if s.isDraining() {
+		// Clients go to another node: the load balancer stops sending
+		// them here once /readyz answers 503.
+		r := s.fail(m, bayeuxError(503, "", "Server draining"), ReconnectHandshake)
+		r.Advice.Interval = ms(1000)
+		return r
 	}
 	adm := webapi.HandshakeAdmission{Allowed: true}
 	if s.api != nil {
@@ -203,7 +213,9 @@ func (s *Server) publish(ctx context.Context, c *Client, m *Message) *Message {
 	if !ok {
 		return s.fail(m, bayeuxError(403, m.Channel, "Publish denied"), "")
 	}
-	if e := s.chat.publish(ctx, c, m.Channel, svc, m.Data); e != "" {
+	if e := s.chat.publish(ctx, c, m.Channel, svc, m.Data); e == errElsewhere {
+		return s.fail(m, errUnknownClient, ReconnectHandshake)
+	} else if e != "" {
 		return s.fail(m, e, "")
 	}
 	return s.reply(m, true)

@@ -50,6 +50,15 @@ type Options struct {
 	MaxBody func() int
 	// WriteTimeout bounds one WebSocket write (wall clock). Default 10 s.
 	WriteTimeout time.Duration
+
+	// Locate, in a cluster, brings a chat an operation names to this node
+	// when its engine does not hold it (cluster.go); elsewhere says this
+	// node takes no chats (it drains) and the client is to go to another.
+	// Nil: one node.
+	Locate func(ctx context.Context, chatID string) (elsewhere bool, err error)
+	// Draining, when set, reports that the node drains: handshakes and
+	// requestChat are refused so that clients go to another node.
+	Draining func() bool
 }
 
 // Defaults of the Options.
@@ -76,6 +85,8 @@ type Server struct {
 	maxBody  func() int
 	wtimeout time.Duration
 	chat     *chatService
+	locate   func(ctx context.Context, chatID string) (bool, error)
+	draining func() bool
 
 	done     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
@@ -89,6 +100,37 @@ type Server struct {
 	dropped  int            // clients dropped as slow consumers
 	expired  int            // clients expired for not connecting
 	replaced int            // clients replaced by a newer one of the same customer
+	moved    int            // clients dropped because their chat left the node
+	// replacedIDs remembers the ids of the last maxReplacedIDs replaced
+	// clients, so a replaced client that was not waiting in a connect
+	// still learns it was replaced (409, advice none) rather than being
+	// advised to handshake again and take its chat back.
+	replacedIDs   map[string]struct{}
+	replacedOrder []string
+}
+
+// maxReplacedIDs bounds the replaced client ids remembered.
+const maxReplacedIDs = 4096
+
+// noteReplaced remembers a replaced client's id; s.mu is held.
+func (s *Server) noteReplacedLocked(id string) {
+	if s.replacedIDs == nil {
+		s.replacedIDs = map[string]struct{}{}
+	}
+	if len(s.replacedOrder) >= maxReplacedIDs {
+		delete(s.replacedIDs, s.replacedOrder[0])
+		s.replacedOrder = append(s.replacedOrder[:0], s.replacedOrder[1:]...)
+	}
+	s.replacedIDs[id] = struct{}{}
+	s.replacedOrder = append(s.replacedOrder, id)
+}
+
+// wasReplacedID reports whether id is a recently replaced client's.
+func (s *Server) wasReplacedID(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.replacedIDs[id]
+	return ok
 }
 
 // New returns a Server for the API.
@@ -97,6 +139,7 @@ func New(opts Options) *Server {
 		api: opts.API, clock: opts.Clock, log: opts.Log, cors: opts.CORS,
 		timeout: opts.Timeout, interval: opts.Interval, grace: opts.Grace,
 		maxQueue: opts.MaxQueue, maxCl: opts.MaxClients, maxBody: opts.MaxBody, wtimeout: opts.WriteTimeout,
+		locate: opts.Locate, draining: opts.Draining,
 		done: make(chan struct{}), clients: map[string]*Client{}, byAddr: map[string]int{}, conns: map[*websocket.Conn]struct{}{},
 	}
 	if s.clock == nil {
@@ -129,7 +172,7 @@ func New(opts Options) *Server {
 	if s.wtimeout <= 0 {
 		s.wtimeout = DefaultWriteTimeout
 	}
-	s.chat = &chatService{srv: s, api: s.api, follow: map[binding][]*Client{}}
+	s.chat = &chatService{srv: s, api: s.api, follow: map[binding][]*Client{}, byChat: map[string]map[string]struct{}{}}
 	return s
 }
 
@@ -208,13 +251,14 @@ type Stats struct {
 	SlowConsumers int // clients dropped because they fell behind
 	Expired       int // clients expired because they stopped connecting
 	Replaced      int // clients replaced by a newer one following the same customer
+	Moved         int // clients dropped because their chat left the node (cluster)
 }
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Clients: len(s.clients), SlowConsumers: s.dropped, Expired: s.expired, Replaced: s.replaced}
+	return Stats{Clients: len(s.clients), SlowConsumers: s.dropped, Expired: s.expired, Replaced: s.replaced, Moved: s.moved}
 }
 
 // newID returns 24 random bytes in URL-safe base64 (192 bits).
@@ -316,6 +360,11 @@ func (s *Server) remove(c *Client, why string) {
 		s.expired++
 	case whyReplaced:
 		s.replaced++
+		if ok {
+			s.noteReplacedLocked(c.id)
+		}
+	case whyMoved:
+		s.moved++
 	}
 	s.mu.Unlock()
 	if ok {

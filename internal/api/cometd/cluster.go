@@ -1,0 +1,92 @@
+package cometd
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// In a cluster. A Bayeux client lives on the node it handshook with, and
+// its chat's events are followed from this node's engine, so the chat must
+// be served here: before each operation on a chat the engine does not hold,
+// Options.Locate brings it here (package cluster: Take claims it from its
+// owner, dead or alive, and restores it). When this node loses a chat —
+// another node took it, a drain handed it on, the store fenced this node's
+// copy — the clients following it are dropped (Moved): their connect gets
+// 402::Unknown client with advice reconnect=handshake, and they handshake
+// again (with another node, when this one drains) and send
+// requestNotifications from their next position, which resumes them with
+// no gap and no duplicate (every event they were sent was durable). When
+// the chat was taken by a client on another node of the same customer
+// (Taken), they get 409 with advice none instead, as a client replaced on
+// one node does, so that two clients cannot pull the chat back and forth.
+
+// whyMoved is the removal reason of a client whose chat left the node.
+const whyMoved = "chat moved"
+
+// errElsewhere is chatService.publish's answer when the client must go to
+// another node (this one drains and does not hold the chat): the publish
+// fails with 402::Unknown client and advice reconnect=handshake.
+const errElsewhere = "elsewhere"
+
+// drainingBody is the answer to a requestChat on a draining node (as the
+// REST form's).
+var drainingBody = json.RawMessage(`{"statusCode":1,"chatEnded":false,"messages":[],"errors":[{"code":100,"advice":"this node is draining; start the chat on another node"}]}`)
+
+// unlocatedBody is the answer to an operation whose chat the cluster could
+// not locate (the store did not answer); the client may try again.
+var unlocatedBody = json.RawMessage(`{"statusCode":1,"chatEnded":false,"messages":[],"errors":[{"code":100,"advice":"the chat could not be located in the cluster; try again"}]}`)
+
+// Moved drops the clients whose feed follows a chat this node no longer
+// holds (their next connect answer advises a new handshake) and reports
+// how many. Safe for concurrent use.
+func (s *Server) Moved(chatID string) int {
+	cls := s.chat.followers(chatID)
+	for _, c := range cls {
+		s.remove(c, whyMoved)
+	}
+	return len(cls)
+}
+
+// Taken replaces the clients whose feed follows a chat that a client on
+// another node took (409, advice none) and reports how many.
+func (s *Server) Taken(chatID string) int {
+	cls := s.chat.followers(chatID)
+	for _, c := range cls {
+		c.replace()
+	}
+	return len(cls)
+}
+
+// draining reports whether the node takes no new clients or chats.
+func (s *Server) isDraining() bool { return s.draining != nil && s.draining() }
+
+// followers returns the clients whose feed follows any customer of chatID.
+func (cs *chatService) followers(chatID string) []*Client {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	var out []*Client
+	for uid := range cs.byChat[chatID] {
+		out = append(out, cs.follow[binding{chatID, uid}]...)
+	}
+	return out
+}
+
+// locate brings the chat of an operation here before it runs, in a
+// cluster. It returns "" to go on, errElsewhere when the client must go to
+// another node, or "-" when it delivered a refusal itself.
+func (cs *chatService) locate(ctx context.Context, c *Client, channel, chatID string) string {
+	if cs.srv.locate == nil || chatID == "" {
+		return ""
+	}
+	elsewhere, err := cs.srv.locate(ctx, chatID)
+	switch {
+	case elsewhere:
+		cs.srv.remove(c, whyMoved)
+		return errElsewhere
+	case err != nil:
+		cs.srv.log.Warn("cometd: chat not located in the cluster", "chat", chatID, "err", err)
+		c.Deliver(channel, unlocatedBody)
+		return "-"
+	}
+	return ""
+}
