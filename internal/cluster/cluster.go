@@ -291,6 +291,11 @@ func (c *Cluster) resolve(ctx context.Context, sessionID string, mayClaim, forwa
 			}
 			return Route{Local: true}, nil
 		} else if c.Epoch(sessionID) == o.Epoch {
+			// Ours; a claim still restoring it here is waited for, so the
+			// handler finds the session (handover.go).
+			if err := c.awaitClaim(ctx, sessionID); err != nil {
+				return Route{}, err
+			}
 			return Route{Local: true}, nil
 		}
 		if !mayClaim {

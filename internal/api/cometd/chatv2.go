@@ -129,6 +129,11 @@ func (cs *chatService) publish(ctx context.Context, c *Client, channel, service 
 	if res.ChatID == "" || res.UserID == "" {
 		return ""
 	}
+	if res.HTTPStatus == 200 && !res.Ended && call.ChatID != "" {
+		// A chat restored here (cluster.go) is not in the key index yet:
+		// file operations and key-only publishes find it from now on.
+		cs.api.RememberKey(res.SecureKey, res.ChatID, res.UserID)
+	}
 	// Follow the chat: a new feed starts after what the answer carried (or
 	// at the end, for answers that carry none); an existing one skips what
 	// the answer delivered, when the answer began where the feed stands.

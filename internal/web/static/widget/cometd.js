@@ -6,12 +6,14 @@
 
 export class Bayeux {
   // url: the node's base URL; service: the chat service; onData(body) gets each delivered
-  // Chat API body; onDown() is called once when the connection is lost (call start again).
-  constructor(url, service, { onData, onDown }) {
+  // Chat API body; onDown() is called once when the connection is lost (call start again);
+  // onGone() when a newer client of the same customer replaced this one (do not start again).
+  constructor(url, service, { onData, onDown, onGone }) {
     this.url = `${url.replace(/^http/, 'ws')}/genesys/cometd`;
     this.channel = `/service/chatV2/${service}`;
     this.onData = onData;
     this.onDown = onDown;
+    this.onGone = onGone;
     this.ws = null;
     this.clientId = '';
     this.nextId = 1;
@@ -56,8 +58,12 @@ export class Bayeux {
 
   receive(m) {
     if (m.channel === '/meta/connect') {
-      if (m.successful) this.connect();
-      else if (this.ws) this.ws.close(); // unknown client: start again (handshake)
+      const advice = m.advice && m.advice.reconnect;
+      if (advice === 'none') { this.gone(); return; } // replaced by a newer client of the chat: stay away
+      if (m.successful && advice !== 'handshake') this.connect();
+      // Unknown client (dropped, or its chat moved to another node) or a node stopping: start
+      // again with a handshake, through the same address (a load balancer picks a live node).
+      else if (this.ws) this.ws.close();
       return;
     }
     if (m.channel === this.channel && m.data) { this.onData(m.data); return; }
@@ -88,6 +94,14 @@ export class Bayeux {
   // publish (the operation's answer arrives through onData).
   publish(data) {
     return this.send({ channel: this.channel, clientId: this.clientId, data });
+  }
+
+  // gone ends the client for good: another client of the same customer follows the chat now.
+  gone() {
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close(1000);
+    if (this.onGone) this.onGone();
   }
 
   stop() {

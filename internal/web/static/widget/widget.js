@@ -26,7 +26,8 @@
     transport === 'cometd' ? import(`${base}/widget/cometd.js`) : null,
   ]).then(([r, c]) => {
     rich = r;
-    if (c) bayeux = new c.Bayeux(base, service, { onData: (f) => fromBayeux(f), onDown: () => { if (chat && !chat.ended) reconnect(); } });
+    if (c) bayeux = new c.Bayeux(base, service, { onData: (f) => fromBayeux(f), onDown: () => { if (chat && !chat.ended) reconnect(); },
+      onGone: () => say('This chat goes on in another window.') });
   });
   const storeKey = `confab-widget:${base}:${service}`;
   const api = `${base}/genesys/2/chat/${encodeURIComponent(service)}`;
