@@ -34,6 +34,11 @@
 // session-restore-extend-by agent or both); Follow waits on the clock until
 // a session whose node an agent socket lost has a live owner again.
 //
+// Clients bound to one node (handover.go): a CometD customer's Bayeux
+// client lives where it handshook, so Take brings its chat there, claiming
+// it from a dead or a live owner (the claim fences the old owner), and a
+// live old owner is told to drop its copy (HandoverHandler).
+//
 // Concurrency: a Cluster is safe for concurrent use; mu guards the epochs of
 // the sessions this node owns. Lease renewal runs on a clock timer.
 package cluster

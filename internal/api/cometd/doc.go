@@ -20,7 +20,11 @@
 //   - ws.go: the websocket transport;
 //   - chatv2.go: the Chat API v2 service: each publish is a webapi.Call,
 //     each answer and each later batch of events (a webapi.Feed) is one
-//     delivery whose data is exactly the REST response body.
+//     delivery whose data is exactly the REST response body;
+//   - cluster.go: in a cluster, Options.Locate brings an operation's chat to
+//     this node first (a Bayeux client lives on one node, so its chat comes
+//     to it); Moved and Taken drop or replace the clients of a chat the node
+//     lost, which handshake again and resume from their position.
 //
 // The operations are webapi's own (webapi.API.Call runs the REST handlers),
 // so this package adds no second copy of the Chat API logic: it only
