@@ -404,7 +404,8 @@
       await bayeux.start();
       retry = 0;
       retryTimer = 0;
-      say('');
+      // A message the lost connection did not take stays in the input, and says so.
+      if (!status.textContent.startsWith('Not sent')) say('');
       await op('refresh', { transcriptPosition: String(seen.size ? chat.next : 1) });
     } catch {
       if (chat && !chat.ended) reconnect();
