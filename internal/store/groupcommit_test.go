@@ -32,7 +32,10 @@ func newRecorder() *recorder {
 func (r *recorder) flush(batch []int) ([]store.ItemError, error) {
 	if slices.Contains(batch, hold) {
 		r.entered <- struct{}{}
-		<-r.proceed
+		r.mu.Lock()
+		proceed := r.proceed
+		r.mu.Unlock()
+		<-proceed
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -43,7 +46,19 @@ func (r *recorder) flush(batch []int) ([]store.ItemError, error) {
 	return nil, nil
 }
 
-func (r *recorder) release() { close(r.proceed) }
+func (r *recorder) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	close(r.proceed)
+}
+
+// rearm makes the next batch holding the value hold block again until the
+// next release.
+func (r *recorder) rearm() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.proceed = make(chan struct{})
+}
 
 func (r *recorder) recorded() [][]int {
 	r.mu.Lock()
@@ -244,8 +259,15 @@ func TestGroupCommitErrors(t *testing.T) {
 			t.Fatalf("write %d: %v", i, err)
 		}
 	}
-	// A failed batch fails all its writes; the writer goes on.
+	// A failed batch fails all its writes; the writer goes on. The writer
+	// is held so that 12 and 13 are in one batch.
+	r.rearm()
+	held = holdWriter(g, r)
 	bad := []store.Ticket{g.Enqueue(context.Background(), 12), g.Enqueue(context.Background(), 13)}
+	r.release()
+	if err := held.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	for _, tk := range bad {
 		if err := tk.Wait(context.Background()); !errors.Is(err, boom) {
 			t.Fatalf("write of a failed batch: %v", err)
