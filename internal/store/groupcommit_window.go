@@ -18,7 +18,10 @@ import (
 // the server runs at full speed with few sessions) sends nothing while the
 // batch waits: a wait that gathered no write makes the following batches
 // skip the window, 1, 2, 4 ... up to 64 of them, until one gathers again.
-// So the window costs latency only where it saves commits.
+// A wait that lasted more than twice its deadline (the writer scheduled
+// late on a machine short of CPU, where batches form on their own) backs
+// off the same way. So the window costs latency only where it saves
+// commits.
 
 // window is the commit window's state; GroupCommit.mu guards it.
 type window struct {
@@ -132,10 +135,15 @@ func (g *GroupCommit[T]) lingerLocked(s *segment[T]) bool {
 	stop()
 	g.mu.Lock()
 	gathered := g.pending - before
+	waited := max(w.now().Sub(now), 0)
 	g.stats.Windows++
 	g.stats.WindowWrites += uint64(max(gathered, 0))
-	g.stats.WindowMicros += uint64(max(w.now().Sub(now), 0) / time.Microsecond)
-	if gathered <= 0 {
+	g.stats.WindowMicros += uint64(waited / time.Microsecond)
+	// A wait that gathered nothing, or that lasted more than twice what it
+	// asked for (a machine so busy that the writer runs late after its
+	// timer: batches form on their own there, and each wait costs more
+	// than it should), makes the next batches skip the window.
+	if gathered <= 0 || waited > 2*left {
 		w.backoff = min(max(1, 2*w.backoff), 64)
 		w.skip = w.backoff
 	} else {

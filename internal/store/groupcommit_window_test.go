@@ -40,13 +40,16 @@ const (
 
 func newWindowRig(t *testing.T) *windowRig {
 	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	return newWindowRigWith(t, clk, func(d time.Duration, f func()) func() bool {
+		return clk.AfterFunc(d, f).Stop
+	})
+}
+
+func newWindowRigWith(t *testing.T, clk *clock.Fake, afterFunc func(time.Duration, func()) func() bool) *windowRig {
 	st := &stepper{got: make(chan []int), next: make(chan struct{})}
 	g := store.NewGroupCommit(store.GroupCommitConfig[int]{
 		Flush: st.flush, Window: testWindow, WindowBatch: testWindowBatch,
-		Now: clk.Now,
-		AfterFunc: func(d time.Duration, f func()) func() bool {
-			return clk.AfterFunc(d, f).Stop
-		},
+		Now: clk.Now, AfterFunc: afterFunc,
 	})
 	r := &windowRig{t: t, clk: clk, st: st, g: g}
 	t.Cleanup(func() {
@@ -223,4 +226,37 @@ func TestCommitWindowEndsAtClose(t *testing.T) {
 	if err := r.tks[len(r.tks)-1].Wait(context.Background()); err != nil {
 		t.Fatalf("the waiting write: %v", err)
 	}
+}
+
+func TestCommitWindowBacksOffWhenTheWriterRunsLate(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1_700_000_000, 0))
+	fire := make(chan func(), 1)
+	r := newWindowRigWith(t, clk, func(d time.Duration, f func()) func() bool {
+		fire <- f // the test runs it, late
+		return func() bool { return false }
+	})
+	r.warm()
+	r.clk.Advance(time.Millisecond)
+	r.enqueue(1)
+	r.proceed()
+	f := <-fire // the batch waits
+	r.enqueue(1)
+	// The timer's callback runs three windows late, as on a machine short
+	// of CPU.
+	r.clk.Advance(3 * testWindow)
+	f()
+	if n := r.batch(); n != 2 {
+		t.Fatalf("batch: %d writes, want 2", n)
+	}
+	// It gathered a write, but waited 30 ms for a 10 ms window: the next
+	// batch skips the window.
+	r.enqueue(1)
+	r.proceed()
+	if n := r.batch(); n != 1 {
+		t.Fatalf("batch after backoff: %d writes, want 1", n)
+	}
+	if st := r.g.Stats(); st.Windows != 1 {
+		t.Fatalf("%d windows, want 1 (the second batch must not wait)", st.Windows)
+	}
+	r.proceed()
 }

@@ -34,6 +34,7 @@ func BenchmarkWriterRate(b *testing.B) {
 		{"window=0", -1, 0},
 		{"window=1ms", time.Millisecond, 0},
 		{"window=2ms", 2 * time.Millisecond, 0},
+		{"window=3ms", 3 * time.Millisecond, 0},
 		{"window=4ms", 4 * time.Millisecond, 0},
 		{"window=2ms/page=4096", 2 * time.Millisecond, 4096},
 	} {

@@ -135,7 +135,7 @@ func (o *Options) setDefaults() {
 }
 
 // DefaultCommitWindow is Options.CommitWindow's default.
-const DefaultCommitWindow = 2 * time.Millisecond
+const DefaultCommitWindow = 4 * time.Millisecond
 
 // Store is the SQLite implementation of store.Store. It is safe for
 // concurrent use.
