@@ -9,10 +9,13 @@ import (
 // write arriving alone gets a commit (and an fsync, and at least one WAL
 // page) of its own: at 2,000 writes/s that was 600–1,300 commits a second of
 // 1–3 writes. With a window, a batch smaller than WindowBatch waits for
-// company, at most until Window has passed since its first write arrived,
-// and only when company is expected: when the recent arrival rate predicts
-// at least one more write before the window ends. It ends early once the
+// company, at most until Window has passed since the previous commit
+// started (or since its own first write arrived, if that is earlier), and
+// only when company is expected: when the recent arrival rate predicts at
+// least one more write before the window ends. It ends early once the
 // queue holds as many writes as predicted (or WindowBatch), and at Close.
+// Commits that take longer than the window (slow fsyncs, full speed) get no
+// wait at all: their successors filled while they ran.
 //
 // A closed loop (every sender waiting for the batch in formation, as when
 // the server runs at full speed with few sessions) sends nothing while the
@@ -105,8 +108,17 @@ func (g *GroupCommit[T]) lingerLocked(s *segment[T]) bool {
 		w.skip--
 		return false
 	}
+	// The window runs from the start of the previous commit (or from the
+	// batch's first write, if that is earlier): it spaces commits by at
+	// most Window and never delays a write by more. A commit that took
+	// longer than the window (a slow fsync, full speed) let its successor
+	// fill meanwhile: no wait then.
 	now := w.now()
-	left := s.first.Add(w.size).Sub(now)
+	from := w.lastTake
+	if s.first.Before(from) {
+		from = s.first
+	}
+	left := from.Add(w.size).Sub(now)
 	if left <= 0 {
 		return false
 	}

@@ -152,7 +152,9 @@ func TestCommitWindowEndsAtItsDeadline(t *testing.T) {
 	r.enqueue(1)
 	r.proceed()
 	r.waitTimer()
-	r.clk.Advance(testWindow - time.Microsecond)
+	// The window runs from the previous commit's start, 1 ms ago.
+	left := testWindow - time.Millisecond
+	r.clk.Advance(left - time.Microsecond)
 	r.enqueue(1) // joins; the target (4) is not reached
 	select {
 	case b := <-r.st.got:
@@ -163,8 +165,8 @@ func TestCommitWindowEndsAtItsDeadline(t *testing.T) {
 	if n := r.batch(); n != 2 {
 		t.Fatalf("batch at the deadline: %d writes, want 2", n)
 	}
-	if st := r.g.Stats(); st.Windows != 1 || st.WindowWrites != 1 || st.WindowMicros != uint64(testWindow/time.Microsecond) {
-		t.Fatalf("stats: %+v; want 1 window, 1 write gathered, %d µs", st, testWindow/time.Microsecond)
+	if st := r.g.Stats(); st.Windows != 1 || st.WindowWrites != 1 || st.WindowMicros != uint64(left/time.Microsecond) {
+		t.Fatalf("stats: %+v; want 1 window, 1 write gathered, %d µs", st, left/time.Microsecond)
 	}
 }
 
@@ -257,6 +259,23 @@ func TestCommitWindowBacksOffWhenTheWriterRunsLate(t *testing.T) {
 	}
 	if st := r.g.Stats(); st.Windows != 1 {
 		t.Fatalf("%d windows, want 1 (the second batch must not wait)", st.Windows)
+	}
+	r.proceed()
+}
+
+func TestCommitWindowSkippedAfterASlowCommit(t *testing.T) {
+	r := newWindowRig(t)
+	r.warm()
+	// The previous batch's commit took longer than the window: the write
+	// that arrived meanwhile goes at once.
+	r.clk.Advance(testWindow + time.Millisecond)
+	r.enqueue(1)
+	r.proceed()
+	if n := r.batch(); n != 1 {
+		t.Fatalf("batch: %d writes, want 1", n)
+	}
+	if st := r.g.Stats(); st.Windows != 0 {
+		t.Fatalf("%d windows after a slow commit, want 0", st.Windows)
 	}
 	r.proceed()
 }
