@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/confab/confab/internal/api/cometd"
 	"github.com/confab/confab/internal/chat"
@@ -39,6 +40,9 @@ type haHooks struct {
 	// bayeux is the CometD server (set by buildCometD): its clients follow
 	// their chat to this node (cometdLocate) and are moved when it leaves.
 	bayeux *cometd.Server
+	// handingOver is set when a drain found other live nodes to take the
+	// sessions (the CometD server then refuses handshakes).
+	handingOver atomic.Bool
 }
 
 func (h *haHooks) epochOf(id string) int64 {
@@ -244,6 +248,9 @@ func (d drainAPI) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		d.s.ready.Store(false) // /readyz answers 503 from now on
 		handOver, err := c.Drain(r.Context())
+		if handOver {
+			d.p.ha.handingOver.Store(true)
+		}
 		if err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
@@ -368,3 +375,6 @@ func (h *haHooks) cometdLocate(s *Server) func(ctx context.Context, id string) (
 
 // draining reports whether the node drains (never outside a cluster).
 func (h *haHooks) draining() bool { return h.c != nil && h.c.Draining() }
+
+// handing reports whether the node drains into other live nodes.
+func (h *haHooks) handing() bool { return h.draining() && h.handingOver.Load() }

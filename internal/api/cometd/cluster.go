@@ -57,8 +57,12 @@ func (s *Server) Taken(chatID string) int {
 	return len(cls)
 }
 
-// draining reports whether the node takes no new clients or chats.
+// isDraining reports whether the node takes no new chats.
 func (s *Server) isDraining() bool { return s.draining != nil && s.draining() }
+
+// handingOver reports whether the node takes no new clients: it drains
+// into other nodes.
+func (s *Server) handingOver() bool { return s.handing != nil && s.handing() }
 
 // followers returns the clients whose feed follows any customer of chatID.
 func (cs *chatService) followers(chatID string) []*Client {

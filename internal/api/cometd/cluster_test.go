@@ -44,12 +44,12 @@ func connectFailure(t *testing.T, out []msg) (string, string) {
 // first (with the chat id); a chat the node lost drops its clients with
 // advice handshake (Moved) or replaces them for good (Taken: 409, advice
 // none, for their later requests too); a node that drains refuses
-// handshakes and requestChat, and a client whose chat is elsewhere is sent
-// to handshake again.
+// requestChat, and handshakes too when it drains into other nodes; a client
+// whose chat is elsewhere is sent to handshake again.
 func TestClusterHooks(t *testing.T) {
 	var mu sync.Mutex
 	var located []string
-	var elsewhere, draining atomic.Bool
+	var elsewhere, draining, handing atomic.Bool
 	var failLocate atomic.Bool
 	h := start(t, setup{opts: cometd.Options{
 		Locate: func(ctx context.Context, chatID string) (bool, error) {
@@ -61,7 +61,8 @@ func TestClusterHooks(t *testing.T) {
 			}
 			return elsewhere.Load(), nil
 		},
-		Draining: draining.Load,
+		Draining:    draining.Load,
+		HandingOver: handing.Load,
 	}})
 
 	b := h.client()
@@ -148,20 +149,22 @@ func TestClusterHooks(t *testing.T) {
 		t.Errorf("connect after elsewhere: %q %q", e, rc)
 	}
 
-	// Draining: no new chats, no new clients.
+	// Draining alone: its clients may come back (it keeps its chats).
 	draining.Store(true)
+	h.client().handshake()
+	// Draining into other nodes: no new clients either.
+	handing.Store(true)
 	e := h.client()
 	_, out := e.send("/handshake", msg{"channel": "/meta/handshake", "version": "1.0", "id": "1", "supportedConnectionTypes": []string{"long-polling"}})
 	r := find(t, out, "/meta/handshake")
 	if r["successful"] != false || !strings.HasPrefix(r["error"].(string), "503") || r["advice"].(map[string]any)["reconnect"] != "handshake" {
 		t.Errorf("handshake on a draining node: %v", r)
 	}
-	draining.Store(false)
+	handing.Store(false)
 	f := h.client()
 	f.handshake()
 	f.connect()
 	f.subscribe(chatCh)
-	draining.Store(true)
 	if p := f.publish(msg{"operation": "requestChat", "nickname": "Bo"}); p["successful"] != true {
 		t.Fatal(p)
 	}

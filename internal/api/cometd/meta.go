@@ -93,7 +93,7 @@ func (s *Server) handshake(ctx context.Context, m *Message, browser string) *Mes
 	}) {
 		return s.fail(m, bayeuxError(501, strings.Join(serverTransports(), ","), "Unsupported connection types"), "")
 	}
-	if s.isDraining() {
+	if s.handingOver() {
 		// Clients go to another node: the load balancer stops sending
 		// them here once /readyz answers 503.
 		r := s.fail(m, bayeuxError(503, "", "Server draining"), ReconnectHandshake)

@@ -56,9 +56,14 @@ type Options struct {
 	// node takes no chats (it drains) and the client is to go to another.
 	// Nil: one node.
 	Locate func(ctx context.Context, chatID string) (elsewhere bool, err error)
-	// Draining, when set, reports that the node drains: handshakes and
-	// requestChat are refused so that clients go to another node.
+	// Draining, when set, reports that the node drains: requestChat is
+	// refused (as over REST) so that new chats start on another node.
 	Draining func() bool
+	// HandingOver, when set, reports that the node drains into other live
+	// nodes: handshakes are refused too, so that clients go to them. (A node
+	// draining alone keeps its chats, and its clients must be able to come
+	// back to it.)
+	HandingOver func() bool
 }
 
 // Defaults of the Options.
@@ -87,6 +92,7 @@ type Server struct {
 	chat     *chatService
 	locate   func(ctx context.Context, chatID string) (bool, error)
 	draining func() bool
+	handing  func() bool
 
 	done     chan struct{} // closed by Shutdown
 	stopOnce sync.Once
@@ -139,7 +145,7 @@ func New(opts Options) *Server {
 		api: opts.API, clock: opts.Clock, log: opts.Log, cors: opts.CORS,
 		timeout: opts.Timeout, interval: opts.Interval, grace: opts.Grace,
 		maxQueue: opts.MaxQueue, maxCl: opts.MaxClients, maxBody: opts.MaxBody, wtimeout: opts.WriteTimeout,
-		locate: opts.Locate, draining: opts.Draining,
+		locate: opts.Locate, draining: opts.Draining, handing: opts.HandingOver,
 		done: make(chan struct{}), clients: map[string]*Client{}, byAddr: map[string]int{}, conns: map[*websocket.Conn]struct{}{},
 	}
 	if s.clock == nil {
