@@ -85,6 +85,7 @@ func TestPipelinedBatch(t *testing.T) {
 		closeOp(s, "C"),           // 11
 		closeOp(s, "nobody"),      // 12 not found
 		{st: &stmt{build: fixed(`DELETE FROM session_owners WHERE session_id = 'Y' AND epoch = 5`), check: one(store.ErrFenced)}}, // 13
+		deferred("Y", 2, 1), // 14 encoded by the writer as it builds the pipeline
 	}
 	errs := outcome(len(batch), mustFlush(t, s, batch))
 	want := map[int]error{0: store.ErrFenced, 2: store.ErrFenced, 4: store.ErrFenced, 6: store.ErrNotFound, 12: store.ErrNotFound, 13: store.ErrFenced}
@@ -109,11 +110,27 @@ func TestPipelinedBatch(t *testing.T) {
 	if in, _ := s.GetInteraction(ctx, "C"); in.Status != store.StatusClosed {
 		t.Fatalf("C not closed: %+v", in)
 	}
-	for id, n := range map[string]int{"X": 0, "Y": 2, "C": 0} {
+	for id, n := range map[string]int{"X": 0, "Y": 3, "C": 0} {
 		if evs, err := s.LoadEvents(ctx, id); err != nil || len(evs) != n {
 			t.Fatalf("%s: %d events (%v), want %d", id, len(evs), err, n)
 		}
 	}
+	if evs, _ := s.LoadEvents(ctx, "Y"); string(evs[2].Data) != `{"deferred":2}` {
+		t.Fatalf("deferred event stored as %s", evs[2].Data)
+	}
+}
+
+// encoder is a deferred event's encoder (store.EventRow.Encoder).
+type encoder int64
+
+func (e encoder) EncodeEvent() (json.RawMessage, error) {
+	return json.RawMessage(fmt.Sprintf(`{"deferred":%d}`, e)), nil
+}
+
+func deferred(session string, pos, epoch int64) op {
+	o := ev(session, pos, epoch)
+	o.ev.Data, o.ev.Encoder = nil, encoder(pos)
+	return o
 }
 
 // TestPipelineFallsBack sends a batch the pipeline cannot finish (a
