@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,7 +34,9 @@ import (
 // again by the statement path (writer.go), which handles each case with
 // savepoints. A batch holding a write only the statement path knows (an fn)
 // goes there at once, as does one whose events of a session carry different
-// epochs.
+// epochs; there, each run of other writes between the fns is pipelined
+// inside the batch's transaction, in a savepoint (segment), and written
+// write by write only if the server refuses it.
 
 // stmt is a write that is one SQL statement whose outcome is its count of
 // affected (or returned) rows, so that it can go in a pipeline.
@@ -111,9 +114,9 @@ const pipeRoutes = `WITH u AS (
 		RETURNING i.id)
 SELECT u.id, o.epoch, EXISTS (SELECT 1 FROM upd WHERE upd.id = u.id) FROM u LEFT JOIN o ON o.session_id = u.id`
 
-// pipeline is one pipelined batch in formation.
+// pipeline is one pipelined batch (or run of a batch) in formation.
 type pipeline struct {
-	r      batchRun // the outcome: failed writes, poisoned sessions (tx unused)
+	r      *batchRun // the outcome: failed writes, poisoned sessions
 	b      pgx.Batch
 	reads  []func(pgx.BatchResults) error // one per queued statement, in order
 	events []int                          // batch indexes of the events not yet queued
@@ -123,101 +126,184 @@ type pipeline struct {
 // errFallBack says the batch must go to the statement path.
 var errFallBack = errors.New("postgres: batch not pipelinable")
 
-// pipelinable reports whether the batch can be pipelined: only events,
-// routing updates and stmts, and one epoch per session among the events.
+// pipelinable reports whether the batch can be pipelined whole: only
+// events, routing updates and stmts, and one epoch per session among the
+// events.
 func pipelinable(batch []op) bool {
-	var epochs map[string]int64
 	for i := range batch {
-		o := &batch[i]
-		switch {
-		case o.fn != nil:
+		if batch[i].fn != nil {
 			return false
-		case o.route != nil || o.st != nil:
-		default:
-			if epochs == nil {
-				epochs = make(map[string]int64)
-			}
-			if ep, seen := epochs[o.ev.SessionID]; seen && ep != o.ev.Epoch {
-				return false
-			}
-			epochs[o.ev.SessionID] = o.ev.Epoch
 		}
 	}
-	return true
+	return oneEpochEach(batch, func(yield func(int) bool) {
+		for i := range batch {
+			if !yield(i) {
+				return
+			}
+		}
+	})
 }
 
-// pipelined writes the batch in one round trip. errFallBack (or an error
-// from the server, which rolled the whole batch back) sends it to the
+// pipelinableAt is pipelinable for the writes at idx (none an fn).
+func pipelinableAt(batch []op, idx []int) bool {
+	return oneEpochEach(batch, func(yield func(int) bool) {
+		for _, i := range idx {
+			if !yield(i) {
+				return
+			}
+		}
+	})
+}
+
+// oneEpochEach reports whether the events among the writes given carry one
+// epoch per session (the pipeline's fence reports a session's events as
+// all fenced or none).
+func oneEpochEach(batch []op, each func(func(int) bool)) bool {
+	var epochs map[string]int64
+	ok := true
+	each(func(i int) bool {
+		o := &batch[i]
+		if o.route != nil || o.st != nil || o.fn != nil {
+			return true
+		}
+		if epochs == nil {
+			epochs = make(map[string]int64)
+		}
+		if ep, seen := epochs[o.ev.SessionID]; seen && ep != o.ev.Epoch {
+			ok = false
+			return false
+		}
+		epochs[o.ev.SessionID] = o.ev.Epoch
+		return true
+	})
+	return ok
+}
+
+// add queues batch[i] (not an fn).
+func (p *pipeline) add(i int) {
+	o := &p.r.batch[i]
+	switch {
+	case o.route != nil:
+		if p.r.last[o.route.ID] == i { // else superseded
+			p.routes = append(p.routes, i)
+		}
+	case o.st != nil:
+		// A barrier: what came before it is queued before it (a close
+		// deletes the events appended ahead of it; an update follows the
+		// create).
+		p.queueEvents()
+		p.queueRoutes()
+		p.queueStmt(i, o.st)
+	default:
+		if p.r.skip(i) {
+			return
+		}
+		// A deferred event is encoded here, on the writer (store.EventRow.Encoder).
+		if err := o.ev.EncodeData(); err != nil {
+			p.r.fail(i, err)
+			return
+		}
+		if err := validEvent(&o.ev); err != nil {
+			p.r.fail(i, err)
+			return
+		}
+		p.events = append(p.events, i)
+		if len(p.events) == maxChunk {
+			p.queueEvents()
+		}
+	}
+}
+
+// batchSender is a connection or a transaction.
+type batchSender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// send runs the queued statements in one round trip and reads their
+// results.
+func (p *pipeline) send(ctx context.Context, to batchSender) error {
+	p.queueEvents()
+	p.queueRoutes()
+	if p.b.Len() == 0 {
+		return nil
+	}
+	br := to.SendBatch(ctx, &p.b)
+	var err error
+	for _, read := range p.reads {
+		if err = read(br); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// pipelined writes the batch in one round trip. errFallBack (wrapping the
+// server's error, which rolled the whole batch back) sends it to the
 // statement path; any other error fails the batch.
 func (w *writer) pipelined(ctx context.Context, conn *pgxpool.Conn, batch []op) ([]store.ItemError, error) {
 	if !pipelinable(batch) {
 		return nil, errFallBack
 	}
-	p := &pipeline{r: batchRun{batch: batch}}
-	last := lastRoutes(batch)
-	var follow [][2]int // superseded routing updates: (index, index of the last)
+	r := &batchRun{batch: batch, last: lastRoutes(batch)}
+	p := &pipeline{r: r}
 	for i := range batch {
-		o := &batch[i]
-		switch {
-		case o.route != nil:
-			if j := last[o.route.ID]; j != i {
-				follow = append(follow, [2]int{i, j})
-				continue
-			}
-			p.routes = append(p.routes, i)
-		case o.st != nil:
-			// A barrier: what came before it is queued before it (a close
-			// deletes the events appended ahead of it; an update follows
-			// the create).
-			p.queueEvents()
-			p.queueRoutes()
-			p.queueStmt(i, o.st)
-		default:
-			if p.r.skip(i) {
-				continue
-			}
-			// A deferred event is encoded here, on the writer (store.EventRow.Encoder).
-			if err := o.ev.EncodeData(); err != nil {
-				p.r.fail(i, err)
-				continue
-			}
-			if err := validEvent(&o.ev); err != nil {
-				p.r.fail(i, err)
-				continue
-			}
-			p.events = append(p.events, i)
-			if len(p.events) == maxChunk {
-				p.queueEvents()
-			}
+		p.add(i)
+	}
+	began := time.Now()
+	if err := p.send(ctx, conn); err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%w: %w", errFallBack, err)
 		}
+		return nil, batchErr(batch, "pipeline", err)
+	}
+	// Statements and commit are one round trip here: the commit's time
+	// cannot be told apart.
+	w.syncHist.RecordDuration(time.Since(began))
+	failedAt(r, superseded(batch, r.last))
+	return r.failed, nil
+}
+
+// segment writes the writes at seg (a run between function ops, in batch
+// order) in one round trip inside the batch's transaction, in a savepoint.
+// done is false (and err nil) if the server refused a statement: the run is
+// rolled back to the savepoint, r is as before, and the caller writes the
+// run the statement way.
+func (r *batchRun) segment(ctx context.Context, seg []int) (done bool, err error) {
+	mark, pz := len(r.failed), maps.Clone(r.poisoned)
+	p := &pipeline{r: r}
+	p.execOnly("SAVEPOINT pipelined")
+	for _, i := range seg {
+		p.add(i)
 	}
 	p.queueEvents()
 	p.queueRoutes()
-	if p.b.Len() > 0 {
-		began := time.Now()
-		br := conn.SendBatch(ctx, &p.b)
-		var err error
-		for _, read := range p.reads {
-			if err = read(br); err != nil {
-				break
-			}
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("%w: %w", errFallBack, err)
-			}
-			return nil, batchErr(batch, "pipeline", err)
-		}
-		// Statements and commit are one round trip here: the commit's time
-		// cannot be told apart.
-		w.syncHist.RecordDuration(time.Since(began))
+	p.execOnly("RELEASE SAVEPOINT pipelined")
+	err = p.send(ctx, r.tx)
+	if err == nil {
+		return true, nil
 	}
-	failedAt(&p.r, follow)
-	return p.r.failed, nil
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false, err
+	}
+	r.failed, r.poisoned = r.failed[:mark], pz
+	if _, err := r.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT pipelined"); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// execOnly queues a statement whose only outcome is success.
+func (p *pipeline) execOnly(sql string) {
+	p.b.Queue(sql)
+	p.reads = append(p.reads, func(br pgx.BatchResults) error {
+		_, err := br.Exec()
+		return err
+	})
 }
 
 // failedAt gives each superseded routing update its last one's outcome.
@@ -292,9 +378,15 @@ func (p *pipeline) queueEvents() {
 		for _, i := range chunk {
 			e := &p.r.batch[i].ev
 			if cur, ok := owners[e.SessionID]; ok && e.Epoch != 0 && cur != e.Epoch {
-				p.r.failed = append(p.r.failed, store.ItemError{Index: i, Err: fmt.Errorf(
-					"postgres: append event session %s position %d: %w: epoch %d, the owner's is %d",
-					e.SessionID, e.Position, store.ErrFenced, e.Epoch, cur)})
+				err := fmt.Errorf("postgres: append event session %s position %d: %w: epoch %d, the owner's is %d",
+					e.SessionID, e.Position, store.ErrFenced, e.Epoch, cur)
+				p.r.failed = append(p.r.failed, store.ItemError{Index: i, Err: err})
+				if _, set := p.r.poisoned[e.SessionID]; !set {
+					if p.r.poisoned == nil {
+						p.r.poisoned = make(map[string]poison)
+					}
+					p.r.poisoned[e.SessionID] = poison{e.Position, err} // the batch's later writes of it fail too
+				}
 			}
 		}
 		return nil

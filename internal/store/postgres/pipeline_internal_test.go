@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/postgres/pgtest"
 )
@@ -177,4 +179,69 @@ func mustFlush(t *testing.T, s *Store, batch []op) []store.ItemError {
 		t.Fatalf("flush: %v", err)
 	}
 	return failed
+}
+
+// fnOp is a write only the statement path knows (like contact
+// identification): it stores a setting.
+func fnOp(key string) op {
+	return op{what: "setting " + key, fn: func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, 'v')`, key)
+		return classify(err)
+	}}
+}
+
+// TestPipelinedSegments writes batches holding function ops: the runs of
+// writes between them go pipelined inside the batch's transaction, a run
+// the server refuses (a conflict) is written again write by write, and a
+// session whose event failed in one run has its later events in the batch
+// refused too.
+func TestPipelinedSegments(t *testing.T) {
+	s := openInternal(t, 4)
+	ctx := context.Background()
+	if err := s.CreateInteraction(ctx, store.Interaction{ID: "Y", SessionID: "Y", State: "queued"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvent(ctx, ev("B", 0, 0).ev).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conflict := ev("B", 0, 0)
+	conflict.ev.Data = json.RawMessage(`{"other":1}`)
+	batch := []op{
+		ev("A", 0, 0),           // 0 run 1
+		route("Y", "a", 0),      // 1 run 1, superseded by 6
+		fnOp("k1"),              // 2
+		ev("A", 1, 0),           // 3 run 2
+		deferred("A", 2, 0),     // 4 run 2
+		fnOp("k1"),              // 5 fails alone: the key is taken
+		route("Y", "b", 0),      // 6 run 3
+		conflict,                // 7 run 3: refused by the server, written again one by one
+		ev("B", 1, 0),           // 8 run 3: after B's failure
+		fnOp("k2"),              // 9
+		ev("B", 2, 0),           // 10 run 4: B failed earlier in the batch
+		ev("A", 3, 0),           // 11 run 4
+		route("nobody", "c", 0), // 12 run 4: not found
+	}
+	errs := outcome(len(batch), mustFlush(t, s, batch))
+	want := map[int]error{5: store.ErrExists, 7: store.ErrConflict, 8: store.ErrConflict, 10: store.ErrConflict, 12: store.ErrNotFound}
+	for i, err := range errs {
+		if w := want[i]; (w == nil) != (err == nil) || w != nil && !errors.Is(err, w) {
+			t.Errorf("write %d: %v, want %v", i, err, w)
+		}
+	}
+	if n := s.w.nSegments.Load(); n != 3 {
+		t.Errorf("%d runs pipelined inside the transaction, want 3 (the fourth was refused)", n)
+	}
+	for id, n := range map[string]int{"A": 4, "B": 1} {
+		if evs, err := s.LoadEvents(ctx, id); err != nil || len(evs) != n {
+			t.Fatalf("%s: %d events (%v), want %d", id, len(evs), err, n)
+		}
+	}
+	if in, err := s.GetInteraction(ctx, "Y"); err != nil || in.State != "b" || in.Version != 2 {
+		t.Fatalf("Y: %+v %v; want state b, version 2 (one write for two updates)", in, err)
+	}
+	for _, k := range []string{"k1", "k2"} {
+		if v, err := s.GetSetting(ctx, k); err != nil || v != "v" {
+			t.Fatalf("setting %s: %q %v", k, v, err)
+		}
+	}
 }

@@ -41,6 +41,7 @@ type writer struct {
 
 	noPipeline            bool          // tests and benchmarks: the statement path only
 	nPipelined, nFellBack atomic.Uint64 // batches written by the pipeline, and sent from it to the statement path
+	nSegments             atomic.Uint64 // runs of writes pipelined inside statement-path batches
 }
 
 // maxChunk is the number of events inserted by one statement.
@@ -55,7 +56,7 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		return nil, batchErr(batch, "connect", err)
 	}
 	defer conn.Release()
-	if !w.noPipeline {
+	if !w.noPipeline && pipelinable(batch) {
 		failed, err := w.pipelined(ctx, conn, batch)
 		if !errors.Is(err, errFallBack) {
 			if err == nil {
@@ -64,71 +65,63 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 			return failed, err
 		}
 		w.nFellBack.Add(1)
+		return w.statements(ctx, conn, batch, false)
 	}
-	return w.statements(ctx, conn, batch)
+	return w.statements(ctx, conn, batch, !w.noPipeline)
 }
 
-// statements writes one batch in an explicit transaction, statement by
-// statement, each write that may fail alone in a savepoint.
-func (w *writer) statements(ctx context.Context, conn *pgxpool.Conn, batch []op) ([]store.ItemError, error) {
+// statements writes one batch in an explicit transaction, each write that
+// may fail alone in a savepoint. With segments, the runs of pipelinable
+// writes between the others (function ops) go in one pipelined round trip
+// each, inside a savepoint of their own; a run the server refuses is
+// rolled back to that savepoint and written write by write.
+func (w *writer) statements(ctx context.Context, conn *pgxpool.Conn, batch []op, segments bool) ([]store.ItemError, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return nil, batchErr(batch, "begin transaction", err)
 	}
-	r := batchRun{tx: tx, batch: batch}
+	r := batchRun{tx: tx, batch: batch, last: lastRoutes(batch)}
 	fail := func(stage string, err error) ([]store.ItemError, error) {
 		tx.Rollback(context.WithoutCancel(ctx))
 		return nil, batchErr(batch, stage, err)
 	}
-	last := lastRoutes(batch)
-	var follow [][2]int // superseded routing updates: (index, index of the last)
+	follow := superseded(batch, r.last)
+	var seg []int // a run of pipelinable writes not yet written
+	flushSeg := func() error {
+		defer func() { seg = seg[:0] }()
+		if len(seg) == 0 {
+			return nil
+		}
+		if pipelinableAt(batch, seg) {
+			done, err := r.segment(ctx, seg)
+			if done || err != nil {
+				if done {
+					w.nSegments.Add(1)
+				}
+				return err
+			}
+		}
+		for _, i := range seg {
+			if err := r.one(ctx, i); err != nil {
+				return err
+			}
+		}
+		return r.flushChunk(ctx)
+	}
 	for i := range batch {
-		o := &batch[i]
-		if o.route != nil {
-			if j := last[o.route.ID]; j != i {
-				follow = append(follow, [2]int{i, j})
-				continue
-			}
-			u := o.route
-			rop := op{what: o.what, fn: func(ctx context.Context, tx pgx.Tx) error { return updateRouting(ctx, tx, u) }}
-			if err := run(ctx, tx, &rop); err != nil {
-				if !isItemErr(err) {
-					return fail(o.what, err)
-				}
-				r.failed = append(r.failed, store.ItemError{Index: i, Err: err})
-			}
+		if segments && batch[i].fn == nil {
+			seg = append(seg, i)
 			continue
 		}
-		if o.fn != nil || o.st != nil {
-			if err := r.flushChunk(ctx); err != nil {
-				return fail("append events", err)
-			}
-			if err := run(ctx, tx, o); err != nil {
-				if !isItemErr(err) {
-					return fail(o.what, err)
-				}
-				r.failed = append(r.failed, store.ItemError{Index: i, Err: err})
-			}
-			continue
+		if err := flushSeg(); err != nil {
+			return fail("pipelined writes", err)
 		}
-		if r.skip(i) {
-			continue
+		if err := r.one(ctx, i); err != nil {
+			return fail(batch[i].what, err)
 		}
-		// A deferred event is encoded here, on the writer (store.EventRow.Encoder).
-		if err := o.ev.EncodeData(); err != nil {
-			r.fail(i, err)
-			continue
-		}
-		if err := validEvent(&o.ev); err != nil {
-			r.fail(i, err)
-			continue
-		}
-		r.chunk = append(r.chunk, i)
-		if len(r.chunk) == maxChunk {
-			if err := r.flushChunk(ctx); err != nil {
-				return fail("append events", err)
-			}
-		}
+	}
+	if err := flushSeg(); err != nil {
+		return fail("pipelined writes", err)
 	}
 	if err := r.flushChunk(ctx); err != nil {
 		return fail("append events", err)
@@ -140,6 +133,68 @@ func (w *writer) statements(ctx context.Context, conn *pgxpool.Conn, batch []op)
 	w.syncHist.RecordDuration(time.Since(began))
 	failedAt(&r, follow)
 	return r.failed, nil
+}
+
+// superseded lists the routing updates followed by a later one of the same
+// interaction in the batch: (index, index of the last).
+func superseded(batch []op, last map[string]int) [][2]int {
+	var follow [][2]int
+	for i := range batch {
+		if u := batch[i].route; u != nil && last[u.ID] != i {
+			follow = append(follow, [2]int{i, last[u.ID]})
+		}
+	}
+	return follow
+}
+
+// one writes batch[i] the statement way; an error fails the batch. Events
+// gather in r.chunk (written by flushChunk, before any other write).
+func (r *batchRun) one(ctx context.Context, i int) error {
+	o := &r.batch[i]
+	tx := r.tx
+	if o.route != nil {
+		if r.last[o.route.ID] != i {
+			return nil // superseded
+		}
+		u := o.route
+		rop := op{what: o.what, fn: func(ctx context.Context, tx pgx.Tx) error { return updateRouting(ctx, tx, u) }}
+		if err := run(ctx, tx, &rop); err != nil {
+			if !isItemErr(err) {
+				return err
+			}
+			r.failed = append(r.failed, store.ItemError{Index: i, Err: err})
+		}
+		return nil
+	}
+	if o.fn != nil || o.st != nil {
+		if err := r.flushChunk(ctx); err != nil {
+			return err
+		}
+		if err := run(ctx, tx, o); err != nil {
+			if !isItemErr(err) {
+				return err
+			}
+			r.failed = append(r.failed, store.ItemError{Index: i, Err: err})
+		}
+		return nil
+	}
+	if r.skip(i) {
+		return nil
+	}
+	// A deferred event is encoded here, on the writer (store.EventRow.Encoder).
+	if err := o.ev.EncodeData(); err != nil {
+		r.fail(i, err)
+		return nil
+	}
+	if err := validEvent(&o.ev); err != nil {
+		r.fail(i, err)
+		return nil
+	}
+	r.chunk = append(r.chunk, i)
+	if len(r.chunk) == maxChunk {
+		return r.flushChunk(ctx)
+	}
+	return nil
 }
 
 // lastRoutes maps each interaction with routing updates in the batch to
@@ -195,6 +250,7 @@ func run(ctx context.Context, tx pgx.Tx, o *op) error {
 type batchRun struct {
 	tx       pgx.Tx
 	batch    []op
+	last     map[string]int // lastRoutes(batch)
 	failed   []store.ItemError
 	poisoned map[string]poison
 	chunk    []int
