@@ -42,19 +42,18 @@ var (
 	partyKeys = []string{"userId", "num", "nickname", "userType", "bot"}
 )
 
-// keyBit returns the index of key in names, or len(names) after skipping
-// the value of a key the type does not have (giving up when encoding/json
-// would match it case-insensitively) or giving up on a key seen before in
-// the same object.
-func keyBit(sc *jsonscan.Scanner, key string, names []string, mask *uint64) int {
-	for i, n := range names {
-		if n == key {
-			if *mask&(1<<uint(i)) != 0 {
-				sc.Fail() // a duplicate: encoding/json merges or replaces
-			}
-			*mask |= 1 << uint(i)
-			return i
+// keyBit returns the index of key in names (found by index, a switch),
+// or len(names) after skipping the value of a key the type does not have
+// (giving up when encoding/json would match it case-insensitively); it
+// gives up on a key seen before in the same object.
+func keyBit(sc *jsonscan.Scanner, key string, names []string, index func(string) int, mask *uint64) int {
+	i := index(key)
+	if i < len(names) {
+		if *mask&(1<<uint(i)) != 0 {
+			sc.Fail() // a duplicate: encoding/json merges or replaces
 		}
+		*mask |= 1 << uint(i)
+		return i
 	}
 	if jsonscan.Folds(key, names) {
 		sc.Fail()
@@ -62,6 +61,144 @@ func keyBit(sc *jsonscan.Scanner, key string, names []string, mask *uint64) int 
 		sc.Skip()
 	}
 	return len(names)
+}
+
+// frameIndex, eventIndex and partyIndex return a key's index in
+// frameKeys, eventKeys and partyKeys (TestKeyIndexes checks them).
+func frameIndex(key string) int {
+	switch key {
+	case "type":
+		return 0
+	case "id":
+		return 1
+	case "op":
+		return 2
+	case "duplicate":
+		return 3
+	case "code":
+		return 4
+	case "error":
+		return 5
+	case "message":
+		return 6
+	case "field":
+		return 7
+	case "sessionId":
+		return 8
+	case "userId":
+		return 9
+	case "pos":
+		return 10
+	case "eventId":
+		return 11
+	case "time":
+		return 12
+	case "closed":
+		return 13
+	case "interactions":
+		return 14
+	case "interaction":
+		return 15
+	case "node":
+		return 16
+	case "url":
+		return 17
+	case "restored":
+		return 18
+	case "webapiToken":
+		return 19
+	case "events":
+		return 20
+	case "replay":
+		return 21
+	case "next":
+		return 22
+	case "state":
+		return 23
+	case "agent":
+		return 24
+	case "maxFrameSize":
+		return 25
+	case "interactionId":
+		return 26
+	case "offerKind":
+		return 27
+	case "expiresAt":
+		return 28
+	case "from":
+		return 29
+	case "visibility":
+		return 30
+	case "result":
+		return 31
+	case "by":
+		return 32
+	case "agentState":
+		return 33
+	case "reason":
+		return 34
+	case "history":
+		return 35
+	case "contactId":
+		return 36
+	case "nextAfter":
+		return 37
+	}
+	return 38
+}
+
+func eventIndex(key string) int {
+	switch key {
+	case "pos":
+		return 0
+	case "eventId":
+		return 1
+	case "kind":
+		return 2
+	case "time":
+		return 3
+	case "timeShift":
+		return 4
+	case "from":
+		return 5
+	case "visibility":
+		return 6
+	case "receiverId":
+		return 7
+	case "text":
+		return 8
+	case "msgType":
+		return 9
+	case "treatAs":
+		return 10
+	case "noticeType":
+		return 11
+	case "reason":
+		return 12
+	case "askerId":
+		return 13
+	case "userData":
+		return 14
+	case "eventAttributes":
+		return 15
+	}
+	return 16
+}
+
+func partyIndex(key string) int {
+	switch key {
+	case "userId":
+		return 0
+	case "num":
+		return 1
+	case "nickname":
+		return 2
+	case "userType":
+		return 3
+	case "bot":
+		return 4
+	}
+	return 5
 }
 
 // into hands one value to encoding/json.
@@ -91,7 +228,7 @@ func scanFrame(sc *jsonscan.Scanner, f *Frame) bool {
 		if !ok {
 			break
 		}
-		bit := keyBit(sc, k, frameKeys, &mask)
+		bit := keyBit(sc, k, frameKeys, frameIndex, &mask)
 		if bit == len(frameKeys) || sc.Null() {
 			continue
 		}
@@ -202,7 +339,7 @@ func scanEvent(sc *jsonscan.Scanner, ev *Event) {
 		if !ok {
 			return
 		}
-		bit := keyBit(sc, k, eventKeys, &mask)
+		bit := keyBit(sc, k, eventKeys, eventIndex, &mask)
 		if bit == len(eventKeys) || sc.Null() {
 			continue
 		}
@@ -253,7 +390,7 @@ func scanParty(sc *jsonscan.Scanner, p *Party) {
 		if !ok {
 			return
 		}
-		bit := keyBit(sc, k, partyKeys, &mask)
+		bit := keyBit(sc, k, partyKeys, partyIndex, &mask)
 		if bit == len(partyKeys) || sc.Null() {
 			continue
 		}

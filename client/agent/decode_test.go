@@ -127,3 +127,19 @@ func FuzzDecodeFrame(f *testing.F) {
 		decodeBothFrame(t, data)
 	})
 }
+
+func TestKeyIndexes(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		index func(string) int
+	}{{frameKeys, frameIndex}, {eventKeys, eventIndex}, {partyKeys, partyIndex}} {
+		for i, n := range tc.names {
+			if got := tc.index(n); got != i {
+				t.Errorf("index(%q) = %d, want %d", n, got, i)
+			}
+		}
+		if got := tc.index("nope"); got != len(tc.names) {
+			t.Errorf("index(unknown) = %d, want %d", got, len(tc.names))
+		}
+	}
+}

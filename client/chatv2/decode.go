@@ -34,6 +34,68 @@ var (
 	partyKeys   = []string{"nickname", "participantId", "type"}
 )
 
+// responseIndex, messageIndex and partyIndex return a key's index in
+// responseKeys, messageKeys and partyKeys (TestKeyIndexes checks them).
+func responseIndex(key string) int {
+	switch key {
+	case "statusCode":
+		return 0
+	case "alias":
+		return 1
+	case "userId":
+		return 2
+	case "secureKey":
+		return 3
+	case "chatId":
+		return 4
+	case "chatEnded":
+		return 5
+	case "nextPosition":
+		return 6
+	case "messages":
+		return 7
+	case "errors":
+		return 8
+	case "userData":
+		return 9
+	case "resyncFrom":
+		return 10
+	}
+	return 11
+}
+
+func messageIndex(key string) int {
+	switch key {
+	case "from":
+		return 0
+	case "index":
+		return 1
+	case "type":
+		return 2
+	case "text":
+		return 3
+	case "utcTime":
+		return 4
+	case "userData":
+		return 5
+	case "eventAttributes":
+		return 6
+	}
+	return 7
+}
+
+func partyIndex(key string) int {
+	switch key {
+	case "nickname":
+		return 0
+	case "participantId":
+		return 1
+	case "type":
+		return 2
+	}
+	return 3
+}
+
 // seen marks key bit in *mask, giving up on a key seen before in the same
 // object (encoding/json merges or replaces; the fast path does neither).
 func seen(sc *jsonscan.Scanner, mask *uint32, bit uint) {
@@ -75,13 +137,7 @@ func scanResponse(sc *jsonscan.Scanner, r *Response) bool {
 		if !ok {
 			break
 		}
-		bit := uint(len(responseKeys))
-		for i, n := range responseKeys {
-			if n == k {
-				bit = uint(i)
-				break
-			}
-		}
+		bit := uint(responseIndex(k))
 		if bit == uint(len(responseKeys)) {
 			unknown(sc, k, responseKeys)
 			continue
@@ -140,13 +196,7 @@ func scanMessage(sc *jsonscan.Scanner, m *Message) {
 		if !ok {
 			return
 		}
-		bit := uint(len(messageKeys))
-		for i, n := range messageKeys {
-			if n == k {
-				bit = uint(i)
-				break
-			}
-		}
+		bit := uint(messageIndex(k))
 		if bit == uint(len(messageKeys)) {
 			unknown(sc, k, messageKeys)
 			continue
@@ -184,13 +234,7 @@ func scanParty(sc *jsonscan.Scanner, p *Party) {
 		if !ok {
 			return
 		}
-		bit := uint(len(partyKeys))
-		for i, n := range partyKeys {
-			if n == k {
-				bit = uint(i)
-				break
-			}
-		}
+		bit := uint(partyIndex(k))
 		if bit == uint(len(partyKeys)) {
 			unknown(sc, k, partyKeys)
 			continue

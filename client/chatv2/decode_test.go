@@ -152,3 +152,19 @@ func FuzzDecodeResponse(f *testing.F) {
 		decodeBoth(t, data, true)
 	})
 }
+
+func TestKeyIndexes(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		index func(string) int
+	}{{responseKeys, responseIndex}, {messageKeys, messageIndex}, {partyKeys, partyIndex}} {
+		for i, n := range tc.names {
+			if got := tc.index(n); got != i {
+				t.Errorf("index(%q) = %d, want %d", n, got, i)
+			}
+		}
+		if got := tc.index("nope"); got != len(tc.names) {
+			t.Errorf("index(unknown) = %d, want %d", got, len(tc.names))
+		}
+	}
+}

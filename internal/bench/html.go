@@ -159,7 +159,7 @@ func (r *Result) WriteHTML(path string) error {
 		{"errors", fmt.Sprintf("%d: %s", r.ErrorsTotal, errorSummary(r.Errors))},
 		{"lost / duplicated / reordered / leaked", fmt.Sprintf("%d / %d / %d / %d", r.Lost, r.Duplicated, r.Reordered, r.Leaked)},
 		{"server CPU", fmt.Sprintf("%.2f s (%.1f µs per delivered message)", r.ServerCPUSeconds, r.CPUMicrosPerDelivered)},
-		{"generator CPU", fmt.Sprintf("%.2f s (%.1f µs per delivered message)", r.GeneratorCPUSeconds, r.GeneratorCPUMicrosPerDelivered)},
+		{"generator CPU", fmt.Sprintf("%.2f s, %.2f s of it in the kernel (%.1f µs per delivered message)", r.GeneratorCPUSeconds, r.GeneratorSystemCPUSeconds, r.GeneratorCPUMicrosPerDelivered)},
 		{"CPU per delivered message", r.cpuPerMessage()},
 		{"server RSS peak", fmt.Sprintf("%s (%.0f bytes per session)", mib(r.ServerRSSPeakBytes), r.MemoryPerSessionBytes)},
 		{"vs reference", fmt.Sprintf("%.1f× (%s)", r.RefRatio, r.RefRatioOf)},

@@ -69,7 +69,9 @@ type Result struct {
 	ServerRSSBaselineBytes int64   `json:"server_rss_baseline_bytes"`
 	ServerThreads          int     `json:"server_threads"`
 	GeneratorCPUSeconds    float64 `json:"generator_cpu_seconds"` // this process, same machine
-	CPUMicrosPerDelivered  float64 `json:"cpu_us_per_delivered_message"`
+	// GeneratorSystemCPUSeconds is the kernel's part of it (stime).
+	GeneratorSystemCPUSeconds float64 `json:"generator_cpu_system_seconds"`
+	CPUMicrosPerDelivered     float64 `json:"cpu_us_per_delivered_message"`
 	// GeneratorCPUMicrosPerDelivered is the generator's own CPU (this
 	// process's utime+stime from getrusage, the same span as
 	// ServerCPUSeconds) per delivered message: how much of the shared box
@@ -234,7 +236,7 @@ func (r *Result) WriteTable(w io.Writer) {
 	row("latency ms p50 / p95 / p99 / max", "%.2f / %.2f / %.2f / %.2f (%d samples)", r.Latency.P50, r.Latency.P95, r.Latency.P99, r.Latency.Max, r.LatencySamples)
 	row("errors", "%d: %s", r.ErrorsTotal, errorSummary(r.Errors))
 	row("lost / duplicated / reordered / leaked", "%d / %d / %d / %d", r.Lost, r.Duplicated, r.Reordered, r.Leaked)
-	row("server CPU", "%.2f s in the run (%.2f s total); generator %.1f s", r.ServerCPUSeconds, r.ServerCPUSecondsTotal, r.GeneratorCPUSeconds)
+	row("server CPU", "%.2f s in the run (%.2f s total); generator %.1f s (%.1f s of it in the kernel)", r.ServerCPUSeconds, r.ServerCPUSecondsTotal, r.GeneratorCPUSeconds, r.GeneratorSystemCPUSeconds)
 	row("server RSS peak", "%s (baseline %s, end %s)", mib(r.ServerRSSPeakBytes), mib(r.ServerRSSBaselineBytes), mib(r.ServerRSSEndBytes))
 	row("CPU per delivered message", "%s", r.cpuPerMessage())
 	if r.AutoSave != "" {

@@ -172,13 +172,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		wg.Go(func() { tl.run(sctx) })
 	}
 	logf(logw, "running %s: %s", o.Scenario, describe(&o))
-	start, genCPU := time.Now(), selfCPU()
+	start, genCPU, genSys := time.Now(), selfCPU(), selfSystemCPU()
 	runErr := sc.run(ctx, e, res)
 	if o.Offers && e.agents != nil {
 		e.agents.offerResults(res)
 	}
 	res.DurationSec = time.Since(start).Seconds()
 	res.GeneratorCPUSeconds = round1(selfCPU() - genCPU)
+	res.GeneratorSystemCPUSeconds = round1(selfSystemCPU() - genSys)
 	stopSampling()
 	wg.Wait()
 	smp.take()
@@ -303,6 +304,16 @@ func selfCPU() float64 {
 		return 0
 	}
 	return tvSeconds(ru.Utime) + tvSeconds(ru.Stime)
+}
+
+// selfSystemCPU returns this process's system CPU seconds (the kernel's
+// share of selfCPU: mostly the sockets' reads and writes).
+func selfSystemCPU() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return tvSeconds(ru.Stime)
 }
 
 // loadAvg returns the 1-, 5- and 15-minute load averages, "" if unknown.

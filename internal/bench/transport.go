@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,13 +45,17 @@ type loopTransport struct {
 	dialer  net.Dialer
 	maxIdle int // idle connections kept per host
 
+	bufs sync.Pool // *[]byte: requests being written
+
 	mu   sync.Mutex // guards the following
 	idle map[string][]*loopConn
 }
 
 func newLoopTransport(maxIdle int) *loopTransport {
-	return &loopTransport{dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+	t := &loopTransport{dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
 		maxIdle: maxIdle, idle: map[string][]*loopConn{}}
+	t.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
+	return t
 }
 
 // loopConn is one connection, owned by one request at a time.
@@ -58,8 +64,49 @@ type loopConn struct {
 	host  string
 	conn  net.Conn
 	br    *bufio.Reader
-	wbuf  []byte // the request being written (reused)
-	reuse bool   // taken from the idle list
+	reuse bool // taken from the idle list
+
+	// The context of the requests: one watch per context rather than one
+	// per request (every customer sends under the run's context, and a
+	// context.AfterFunc for each request is an allocation and a lock of
+	// that shared context). The watch breaks the connection only while a
+	// request is on it.
+	busy  atomic.Bool
+	wGen  atomic.Uint64   // the current watch's number
+	wDone <-chan struct{} // Done of the watched context; used by the request's goroutine
+	wStop func() bool     // ends the watch; nil when none
+}
+
+// watch makes a cancellation of ctx break the connection while busy.
+func (lc *loopConn) watch(ctx context.Context) {
+	done := ctx.Done()
+	if done == lc.wDone {
+		return
+	}
+	lc.unwatch()
+	lc.wDone = done
+	if done != nil {
+		gen := lc.wGen.Add(1) // a late call of an earlier watch does nothing
+		lc.wStop = context.AfterFunc(ctx, func() {
+			if lc.busy.Load() && lc.wGen.Load() == gen {
+				lc.conn.SetDeadline(time.Unix(1, 0))
+			}
+		})
+	}
+}
+
+func (lc *loopConn) unwatch() {
+	if lc.wStop != nil {
+		lc.wStop()
+		lc.wStop = nil
+	}
+	lc.wDone = nil
+}
+
+// close closes the connection and ends its watch.
+func (lc *loopConn) close() {
+	lc.unwatch()
+	lc.conn.Close()
 }
 
 // errRetryIdle marks a failure on a reused connection before the answer
@@ -72,14 +119,12 @@ func (t *loopTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, fmt.Errorf("bench transport: scheme %q not supported (plain http to the server under test only)", req.URL.Scheme)
 	}
-	var body []byte
-	if req.Body != nil && req.Body != http.NoBody {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("bench transport: read request body: %w", err)
-		}
-		body = b
+	bp := t.bufs.Get().(*[]byte)
+	defer t.bufs.Put(bp)
+	wire, err := appendRequest((*bp)[:0], req)
+	*bp = wire
+	if err != nil {
+		return nil, err
 	}
 	host := req.URL.Host
 	for try := 0; ; try++ {
@@ -87,7 +132,7 @@ func (t *loopTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		resp, err := lc.roundTrip(req, body)
+		resp, err := lc.roundTrip(req, wire)
 		if errors.Is(err, errRetryIdle) && try == 0 && req.Context().Err() == nil {
 			continue
 		}
@@ -128,7 +173,7 @@ func (t *loopTransport) put(lc *loopConn) {
 		return
 	}
 	t.mu.Unlock()
-	lc.conn.Close()
+	lc.close()
 }
 
 // CloseIdleConnections closes the idle connections (http.Client calls it).
@@ -139,31 +184,28 @@ func (t *loopTransport) CloseIdleConnections() {
 	t.mu.Unlock()
 	for _, l := range idle {
 		for _, lc := range l {
-			lc.conn.Close()
+			lc.close()
 		}
 	}
 }
 
 // roundTrip writes one request and reads its answer's head.
-func (lc *loopConn) roundTrip(req *http.Request, body []byte) (*http.Response, error) {
+func (lc *loopConn) roundTrip(req *http.Request, wire []byte) (*http.Response, error) {
 	ctx := req.Context()
-	if err := ctx.Err(); err != nil {
-		lc.conn.Close()
-		return nil, err
-	}
-	// A cancelled request breaks its connection's reads and writes; the
-	// watch ends with the answer's body (or here, on failure).
-	stop := context.AfterFunc(ctx, func() { lc.conn.SetDeadline(time.Unix(1, 0)) })
+	lc.watch(ctx)
+	lc.busy.Store(true)
 	fail := func(err error) (*http.Response, error) {
-		stop()
-		lc.conn.Close()
+		lc.busy.Store(false)
+		lc.close()
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, fmt.Errorf("bench transport: %s %s: %w", req.Method, req.URL, cerr)
 		}
 		return nil, err
 	}
-	lc.wbuf = appendRequest(lc.wbuf[:0], req, body)
-	if _, err := lc.conn.Write(lc.wbuf); err != nil {
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	if _, err := lc.conn.Write(wire); err != nil {
 		if lc.reuse {
 			return fail(fmt.Errorf("%w: %v", errRetryIdle, err))
 		}
@@ -181,11 +223,12 @@ func (lc *loopConn) roundTrip(req *http.Request, body []byte) (*http.Response, e
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		// The connection now belongs to whoever upgraded it.
-		stop()
+		lc.busy.Store(false)
+		lc.unwatch()
 		resp.Body = &upgraded{br: lc.br, Conn: lc.conn}
 		return resp, nil
 	}
-	resp.Body = &loopBody{lc: lc, rc: resp.Body, stop: stop, keep: !resp.Close && req.Method != http.MethodHead}
+	resp.Body = &loopBody{lc: lc, ctx: ctx, rc: resp.Body, keep: !resp.Close && req.Method != http.MethodHead}
 	return resp, nil
 }
 
@@ -283,8 +326,36 @@ func headerKey(k []byte) string {
 	return textproto.CanonicalMIMEHeaderKey(string(k))
 }
 
-// appendRequest writes req's request line, headers and body.
-func appendRequest(b []byte, req *http.Request, body []byte) []byte {
+// appendRequest writes req's request line, headers and body (read from
+// req.Body, which it closes, straight into b when its length is known).
+func appendRequest(b []byte, req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		length := -1
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			length = 0
+		}
+		return appendHead(b, req, length), nil
+	}
+	defer req.Body.Close()
+	if n := req.ContentLength; n > 0 {
+		b = appendHead(b, req, int(n))
+		start := len(b)
+		b = slices.Grow(b, int(n))[:start+int(n)]
+		if _, err := io.ReadFull(req.Body, b[start:]); err != nil {
+			return b, fmt.Errorf("bench transport: read request body: %w", err)
+		}
+		return b, nil
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return b, fmt.Errorf("bench transport: read request body: %w", err)
+	}
+	return append(appendHead(b, req, len(body)), body...), nil
+}
+
+// appendHead writes the request line and headers, with a Content-Length
+// when length >= 0.
+func appendHead(b []byte, req *http.Request, length int) []byte {
 	b = append(b, req.Method...)
 	b = append(b, ' ')
 	b = append(b, req.URL.RequestURI()...)
@@ -295,12 +366,13 @@ func appendRequest(b []byte, req *http.Request, body []byte) []byte {
 		b = append(b, req.URL.Host...)
 	}
 	b = append(b, "\r\n"...)
-	keys := make([]string, 0, len(req.Header))
+	var keys [16]string
+	ks := keys[:0]
 	for k := range req.Header {
-		keys = append(keys, k)
+		ks = append(ks, k)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	sort.Strings(ks)
+	for _, k := range ks {
 		if k == "Host" || k == "Content-Length" {
 			continue
 		}
@@ -314,21 +386,20 @@ func appendRequest(b []byte, req *http.Request, body []byte) []byte {
 	if _, ok := req.Header["User-Agent"]; !ok {
 		b = append(b, "User-Agent: confab-bench\r\n"...)
 	}
-	if body != nil || (req.Method != http.MethodGet && req.Method != http.MethodHead) {
+	if length >= 0 {
 		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, int64(len(body)), 10)
+		b = strconv.AppendInt(b, int64(length), 10)
 		b = append(b, "\r\n"...)
 	}
-	b = append(b, "\r\n"...)
-	return append(b, body...)
+	return append(b, "\r\n"...)
 }
 
 // loopBody is an answer's body; reading it to its end gives the
 // connection back.
 type loopBody struct {
 	lc   *loopConn
+	ctx  context.Context
 	rc   io.ReadCloser
-	stop func() bool
 	keep bool
 	done bool
 }
@@ -363,15 +434,15 @@ func (b *loopBody) Close() error {
 
 func (b *loopBody) finish(keep bool) {
 	b.done = true
-	// A watch that already fired (the request's context ended) may have
-	// broken the connection: it is not reused then.
-	watching := b.stop()
+	b.lc.busy.Store(false)
 	b.rc.Close()
-	if keep && watching && b.lc.br.Buffered() == 0 {
+	// A request whose context ended may have had its connection broken
+	// by the watch: it is not reused then.
+	if keep && b.ctx.Err() == nil && b.lc.br.Buffered() == 0 {
 		b.lc.t.put(b.lc)
 		return
 	}
-	b.lc.conn.Close()
+	b.lc.close()
 }
 
 // upgraded is the Body of a 101 answer: the connection itself, reading

@@ -165,3 +165,53 @@ func TestLoopTransportWebSocket(t *testing.T) {
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 }
+
+// TestLoopTransportWatchAfterUse checks that a context that ends after its
+// request was answered does not break the kept connection for the next
+// request, and that the connection's watch follows the request's context.
+func TestLoopTransportWatchAfterUse(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	hc := &http.Client{Transport: newLoopTransport(4)}
+	defer hc.CloseIdleConnections()
+	get := func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && string(b) != "ok" {
+			err = errors.New("body " + string(b))
+		}
+		return err
+	}
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	for i := 0; i < 3; i++ {
+		if err := get(ctx1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel1() // the kept connection's watch fires while it is idle
+	if err := get(ctx1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("request with an ended context: %v, want context.Canceled", err)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	for i := 0; i < 3; i++ {
+		if err := get(ctx2); err != nil {
+			t.Fatalf("request %d after the first context ended: %v", i, err)
+		}
+	}
+	if n := conns.Load(); n > 2 {
+		t.Fatalf("%d connections for 7 sequential requests, want at most 2 (one broken by the ended context)", n)
+	}
+}
