@@ -252,6 +252,7 @@ func readAnswerHead(br *bufio.Reader, req *http.Request) (*http.Response, error)
 	resp := &http.Response{Status: string(line[9:]), StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: make(http.Header, 4), Request: req, ContentLength: -1}
 	chunked := false
+	var vals []string // one backing array for the headers' values
 	for {
 		h, err := br.ReadSlice('\n')
 		if err != nil {
@@ -284,7 +285,15 @@ func readAnswerHead(br *bufio.Reader, req *http.Request) (*http.Response, error)
 				resp.Close = true
 			}
 		}
-		resp.Header[key] = append(resp.Header[key], string(v))
+		if have := resp.Header[key]; have != nil {
+			resp.Header[key] = append(have, string(v))
+		} else {
+			if vals == nil {
+				vals = make([]string, 0, 8)
+			}
+			vals = append(vals, string(v))
+			resp.Header[key] = vals[len(vals)-1 : len(vals) : len(vals)]
+		}
 	}
 	switch {
 	case req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified:
@@ -452,4 +461,9 @@ type upgraded struct {
 	net.Conn
 }
 
-func (u *upgraded) Read(p []byte) (int, error) { return u.br.Read(p) }
+func (u *upgraded) Read(p []byte) (int, error) {
+	if u.br.Buffered() == 0 {
+		return u.Conn.Read(p) // nothing left from the handshake: no copy
+	}
+	return u.br.Read(p)
+}
