@@ -82,13 +82,16 @@ func runRated(ctx context.Context, e *env, res *Result, senders []pacedSender, p
 			// Spread the senders over one interval so the offered load is
 			// even, not a burst every interval.
 			next := t0.Add(interval * time.Duration(i) / time.Duration(n))
+			tm := time.NewTimer(time.Hour) // one timer per sender, reset for each wait
+			defer tm.Stop()
 			for {
 				if !next.Before(end) {
 					return
 				}
 				if d := time.Until(next); d > 0 {
+					tm.Reset(d)
 					select {
-					case <-time.After(d):
+					case <-tm.C:
 					case <-ctx.Done():
 						return
 					}
