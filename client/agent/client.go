@@ -60,6 +60,14 @@ type Options struct {
 	// duplicate, and a send that was in flight is sent again with its id,
 	// which the server applies at most once.
 	Nodes []string
+	// OnFrame, when set, is called on the client's reading goroutine with
+	// each frame before it would go to Frames; a frame it reports handled
+	// (true) does not go to Frames. It spares a program that only records
+	// frames (a load generator) a goroutine hand-off per frame. It must
+	// return quickly and must not wait for anything the reading goroutine
+	// does, such as the answer to one of this client's requests. The
+	// frame is the callee's to keep.
+	OnFrame func(*Frame) bool
 	// FailoverTimeout bounds how long the client tries to reconnect, and
 	// to join a session again (a failed node's session is restored once
 	// its lease ends); default 2 minutes.
@@ -219,6 +227,9 @@ func (c *Client) readLoop() {
 			}
 		}
 		if !c.observe(&f) {
+			continue
+		}
+		if c.opts.OnFrame != nil && c.opts.OnFrame(&f) {
 			continue
 		}
 		select {

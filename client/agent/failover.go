@@ -119,10 +119,16 @@ func (c *Client) observe(f *Frame) bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		next := c.next[f.SessionID]
-		kept := f.Events[:0:0]
-		for _, ev := range f.Events {
-			if ev.Pos >= next {
-				kept = append(kept, ev)
+		kept := f.Events // usually every event is new: no copy then
+		for i := range f.Events {
+			if f.Events[i].Pos < next {
+				kept = append(f.Events[:0:0], f.Events[:i]...)
+				for _, ev := range f.Events[i+1:] {
+					if ev.Pos >= next {
+						kept = append(kept, ev)
+					}
+				}
+				break
 			}
 		}
 		if len(kept) < len(f.Events) {

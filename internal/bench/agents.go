@@ -60,7 +60,9 @@ func (e *env) dialAgents(ctx context.Context, tokens []string) (*agentPool, erro
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := agent.Dial(ctx, e.urls.Agent, tok, &agent.Options{HTTPClient: e.hc, FrameBuffer: 4096})
+			ac := &agentConn{e: e, pool: p, name: "agent-" + strconv.Itoa(i), done: make(chan struct{}),
+				sessions: map[string]*agentSession{}}
+			c, err := agent.Dial(ctx, e.urls.Agent, tok, &agent.Options{HTTPClient: e.hc, FrameBuffer: 4096, OnFrame: ac.onFrame})
 			if err != nil {
 				e.m.Error("agent.dial", err)
 				mu.Lock()
@@ -70,8 +72,7 @@ func (e *env) dialAgents(ctx context.Context, tokens []string) (*agentPool, erro
 				mu.Unlock()
 				return
 			}
-			ac := &agentConn{e: e, pool: p, name: "agent-" + strconv.Itoa(i), c: c, done: make(chan struct{}),
-				sessions: map[string]*agentSession{}}
+			ac.c = c
 			go ac.read()
 			conns[i] = ac
 		}()
@@ -89,26 +90,36 @@ func (e *env) dialAgents(ctx context.Context, tokens []string) (*agentPool, erro
 	return p, nil
 }
 
-// read routes the connection's frames until it ends.
+// onFrame records an events frame on the client's reading goroutine
+// (agent.Options.OnFrame: no hand-off to read); other frames go to read.
+func (ac *agentConn) onFrame(f *agent.Frame) bool {
+	if f.Type != agent.FrameEvents {
+		return false
+	}
+	ac.mu.Lock()
+	as := ac.sessions[f.SessionID]
+	ac.mu.Unlock()
+	if as == nil {
+		return true // a session this agent already left
+	}
+	for i := range f.Events {
+		if ev := &f.Events[i]; ev.Kind == "message" {
+			as.party.Receive(ev.Text)
+		}
+	}
+	if f.State == "closed" {
+		as.markClosed()
+	}
+	return true
+}
+
+// read routes the connection's other frames until it ends.
 func (ac *agentConn) read() {
 	defer close(ac.done)
 	for f := range ac.c.Frames() {
 		switch f.Type {
 		case agent.FrameEvents:
-			ac.mu.Lock()
-			as := ac.sessions[f.SessionID]
-			ac.mu.Unlock()
-			if as == nil {
-				continue // a session this agent already left
-			}
-			for i := range f.Events {
-				if ev := &f.Events[i]; ev.Kind == "message" {
-					as.party.Receive(ev.Text)
-				}
-			}
-			if f.State == "closed" {
-				as.markClosed()
-			}
+			ac.onFrame(&f)
 		case agent.FrameOffer:
 			ac.pool.board.offered(ac, &f)
 		case agent.FrameError:

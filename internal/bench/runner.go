@@ -178,8 +178,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		e.agents.offerResults(res)
 	}
 	res.DurationSec = time.Since(start).Seconds()
-	res.GeneratorCPUSeconds = round1(selfCPU() - genCPU)
-	res.GeneratorSystemCPUSeconds = round1(selfSystemCPU() - genSys)
+	res.GeneratorCPUSeconds = round3(selfCPU() - genCPU)
+	res.GeneratorSystemCPUSeconds = round3(selfSystemCPU() - genSys)
 	stopSampling()
 	wg.Wait()
 	smp.take()
