@@ -9,7 +9,10 @@
 //
 // A Client has one goroutine reading the socket. Answers are matched to
 // requests by id; everything else (transcript events, answers nobody waits
-// for) arrives on Frames, which must be read.
+// for) arrives on Frames, which must be read, or, for a program that only
+// records frames, to Options.OnFrame on the reading goroutine itself.
+// Frames are decoded without reflection (decode.go, with encoding/json as
+// the fallback for what the fast path does not handle).
 //
 // With Options.Nodes the client survives its node (failover.go): the
 // reading goroutine replaces a failed connection by one to the next node,
