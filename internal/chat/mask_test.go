@@ -18,7 +18,10 @@ const (
 
 func policy(t testing.TB, area pii.Area, mod func(*pii.Policy)) *pii.Policy {
 	t.Helper()
-	rules, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}})
+	// A generous search bound: the rules' own 50 ms one is wall-clock time,
+	// and a test under -race on a loaded machine can exceed it and then
+	// see nothing masked (pii.ErrTimeout).
+	rules, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

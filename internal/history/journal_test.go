@@ -69,7 +69,7 @@ func TestContactIdentification(t *testing.T) {
 // TestStoredCopiesFollowApplyArea sends a card number under each
 // apply-area and checks the intermediate and final stored transcripts.
 func TestStoredCopiesFollowApplyArea(t *testing.T) {
-	rules, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}})
+	rules, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func open(t *testing.T, opts history.Options) (context.Context, store.Store, *ch
 // SaveLive (a graceful shutdown with transcript-auto-save=0) writes the
 // same intermediate copies as auto-save: masked under history-all.
 func TestSaveLiveStoresMaskedCopies(t *testing.T) {
-	rules, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}})
+	rules, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

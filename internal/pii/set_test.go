@@ -75,7 +75,7 @@ func TestMaskSpecs(t *testing.T) {
 
 // Positions are characters, not bytes, and masking keeps the character count.
 func TestMaskUnicode(t *testing.T) {
-	set, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}, RepChar: '•'})
+	set, err := pii.Compile(pii.Defaults(), pii.Options{DefaultSpec: pii.Spec{Digits: true}, RepChar: '•', Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
