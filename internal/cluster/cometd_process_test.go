@@ -324,6 +324,19 @@ func TestCometDCustomersInACluster(t *testing.T) {
 	// The third customer's browser comes back through b: b takes the chat
 	// from c, which is alive; c's client of it is replaced.
 	old := custs[2]
+	// Someone who knows the chat id but not its secure key cannot pull the
+	// chat to b: c keeps it.
+	impostor := newBayeux(t, url(b))
+	impostor.chatID, impostor.userID, impostor.secureKey = old.chatID, old.userID, "not-"+old.secureKey
+	if err := impostor.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := impostor.publish(ctx, map[string]any{"operation": "sendMessage", "message": "impostor"}); err != nil || !ok {
+		t.Fatalf("the impostor's publish: %v %v", ok, err)
+	}
+	if n, _ := owner(t, ctx, dsn, old.chatID); n != nodeIDOf(t, c) {
+		t.Errorf("chat %s is owned by %s after an operation with a wrong key through b; want c", old.chatID, n)
+	}
 	moved := newBayeux(t, url(b), url(c))
 	moved.chatID, moved.userID, moved.secureKey = old.chatID, old.userID, old.secureKey
 	if err := moved.start(ctx); err != nil {

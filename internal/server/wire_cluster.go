@@ -20,6 +20,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/cluster"
 	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/history"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/restore"
 	"github.com/confab/confab/internal/routing"
@@ -356,14 +357,21 @@ func (r handoverRoute) Register(mux *http.ServeMux) {
 
 // cometdLocate is the CometD server's Locate: in a cluster, a chat the
 // engine does not hold is taken to this node, where the Bayeux client
-// lives (cluster.Take); elsewhere when this node drains.
-func (h *haHooks) cometdLocate(s *Server) func(ctx context.Context, id string) (bool, error) {
-	return func(ctx context.Context, id string) (bool, error) {
+// lives (cluster.Take); elsewhere when this node drains. Only an operation
+// carrying the chat's own secure key (checked against the stored session
+// header) moves it: anyone else who knows a chat id cannot pull the chat
+// away from its node; their operation then fails here as for an unknown
+// chat.
+func (h *haHooks) cometdLocate(s *Server) func(ctx context.Context, id, secureKey string) (bool, error) {
+	return func(ctx context.Context, id, secureKey string) (bool, error) {
 		if h.c == nil {
 			return false, nil
 		}
 		if _, err := s.engine.Get(id); err == nil {
 			return false, nil
+		}
+		if ok, err := storedKeyIs(ctx, s.parts.store, id, secureKey); err != nil || !ok {
+			return false, err
 		}
 		_, err := h.c.Take(cluster.WithRestorer(ctx, "webapi"), id)
 		if errors.Is(err, cluster.ErrElsewhere) {
@@ -378,3 +386,21 @@ func (h *haHooks) draining() bool { return h.c != nil && h.c.Draining() }
 
 // handing reports whether the node drains into other live nodes.
 func (h *haHooks) handing() bool { return h.draining() && h.handingOver.Load() }
+
+// storedKeyIs reports whether key is the secure key of the stored session
+// id (its first intermediate event carries the session header); false for
+// a session with no stored events.
+func storedKeyIs(ctx context.Context, st store.Store, id, key string) (bool, error) {
+	rows, err := st.LoadEvents(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("load the events of %s: %w", id, err)
+	}
+	if len(rows) == 0 || rows[0].Position != 0 || key == "" {
+		return false, nil
+	}
+	_, h, err := history.DecodeStored(rows[0].Data)
+	if err != nil || h == nil || h.Secret == "" {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare([]byte(h.Secret), []byte(key)) == 1, nil
+}

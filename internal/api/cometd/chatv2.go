@@ -115,7 +115,7 @@ func (cs *chatService) publish(ctx context.Context, c *Client, channel, service 
 	}
 	if call.Operation != "requestChat" {
 		// In a cluster the chat is served where the client lives (cluster.go).
-		if e := cs.locate(ctx, c, channel, call.ChatID); e == "-" {
+		if e := cs.locate(ctx, c, channel, call.ChatID, fieldOf(call.Fields, "secureKey")); e == "-" {
 			return ""
 		} else if e != "" {
 			return e

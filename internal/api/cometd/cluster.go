@@ -3,6 +3,8 @@ package cometd
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/confab/confab/internal/api/webapi"
 )
 
 // In a cluster. A Bayeux client lives on the node it handshook with, and
@@ -78,11 +80,11 @@ func (cs *chatService) followers(chatID string) []*Client {
 // locate brings the chat of an operation here before it runs, in a
 // cluster. It returns "" to go on, errElsewhere when the client must go to
 // another node, or "-" when it delivered a refusal itself.
-func (cs *chatService) locate(ctx context.Context, c *Client, channel, chatID string) string {
+func (cs *chatService) locate(ctx context.Context, c *Client, channel, chatID, secureKey string) string {
 	if cs.srv.locate == nil || chatID == "" {
 		return ""
 	}
-	elsewhere, err := cs.srv.locate(ctx, chatID)
+	elsewhere, err := cs.srv.locate(ctx, chatID, secureKey)
 	switch {
 	case elsewhere:
 		cs.srv.remove(c, whyMoved)
@@ -91,6 +93,16 @@ func (cs *chatService) locate(ctx context.Context, c *Client, channel, chatID st
 		cs.srv.log.Warn("cometd: chat not located in the cluster", "chat", chatID, "err", err)
 		c.Deliver(channel, unlocatedBody)
 		return "-"
+	}
+	return ""
+}
+
+// fieldOf returns the value of the named field ("" if absent).
+func fieldOf(fields []webapi.Field, name string) string {
+	for _, f := range fields {
+		if f.Name == name {
+			return f.Value
+		}
 	}
 	return ""
 }

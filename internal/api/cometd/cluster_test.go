@@ -52,9 +52,9 @@ func TestClusterHooks(t *testing.T) {
 	var elsewhere, draining, handing atomic.Bool
 	var failLocate atomic.Bool
 	h := start(t, setup{opts: cometd.Options{
-		Locate: func(ctx context.Context, chatID string) (bool, error) {
+		Locate: func(ctx context.Context, chatID, secureKey string) (bool, error) {
 			mu.Lock()
-			located = append(located, chatID)
+			located = append(located, chatID+" "+secureKey)
 			mu.Unlock()
 			if failLocate.Load() {
 				return false, errors.New("store down")
@@ -82,8 +82,8 @@ func TestClusterHooks(t *testing.T) {
 		}
 	}
 	mu.Lock()
-	if len(located) != 6 || located[0] != chatID {
-		t.Errorf("Locate saw %v, want the chat id once per operation (6)", located)
+	if len(located) != 6 || located[0] != chatID+" "+key {
+		t.Errorf("Locate saw %v, want the chat id and its secure key once per operation (6)", located)
 	}
 	mu.Unlock()
 

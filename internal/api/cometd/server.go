@@ -54,8 +54,9 @@ type Options struct {
 	// Locate, in a cluster, brings a chat an operation names to this node
 	// when its engine does not hold it (cluster.go); elsewhere says this
 	// node takes no chats (it drains) and the client is to go to another.
-	// Nil: one node.
-	Locate func(ctx context.Context, chatID string) (elsewhere bool, err error)
+	// secureKey is the key the operation carries: a chat is moved only for
+	// its own customer. Nil: one node.
+	Locate func(ctx context.Context, chatID, secureKey string) (elsewhere bool, err error)
 	// Draining, when set, reports that the node drains: requestChat is
 	// refused (as over REST) so that new chats start on another node.
 	Draining func() bool
@@ -90,7 +91,7 @@ type Server struct {
 	maxBody  func() int
 	wtimeout time.Duration
 	chat     *chatService
-	locate   func(ctx context.Context, chatID string) (bool, error)
+	locate   func(ctx context.Context, chatID, secureKey string) (bool, error)
 	draining func() bool
 	handing  func() bool
 
