@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -174,6 +175,40 @@ func TestRoutingAcrossNodes(t *testing.T) {
 		t.Fatal("the agent's message on a never reached b's customer")
 	}
 
+	// alice on a transfers b's chat to carol on b: the transfer is relayed
+	// to b, where alice's relaying socket has a guest desk.
+	carol := dial(b, tokens[2])
+	if err := carol.cl.SetState(ctx, "ready", ""); err != nil {
+		t.Fatal(err)
+	}
+	// (carol may be busy for a moment with a held offer of a's closed chat
+	// two, until b's next poll of the shared routes drops it)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := alice.cl.Transfer(ctx, c1.ID, "agent-2")
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "unavailable") || time.Now().After(deadline) {
+			t.Fatalf("transfer on a of b's chat to an agent on b: %v", err)
+		}
+	}
+	carol.await(t, "the transfer offer at carol on b", 10*time.Second, func() bool { return carol.offered(c1.ID) })
+	if _, err := carol.cl.Accept(ctx, c1.ID, agent.JoinOptions{}); err != nil {
+		t.Fatalf("carol accepts the transfer: %v", err)
+	}
+	if r, err := c1.Send(ctx, "after the transfer", nil); err != nil || r.StatusCode != 0 {
+		t.Fatalf("customer sends: %+v, %v", r, err)
+	}
+	carol.await(t, "the customer's message at carol", 10*time.Second, func() bool {
+		return slices.Contains(carol.texts[c1.ID], "after the transfer")
+	})
+	if err := carol.cl.SetState(ctx, "not-ready", ""); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := carol.cl.Release(ctx, c1.ID, "", ""); err != nil {
+		t.Fatalf("carol leaves the chat: %v", err)
+	}
 	if r, err := c1.Disconnect(ctx); err != nil || r.StatusCode != 0 { // the chat ends
 		t.Fatalf("customer one leaves: %+v, %v", r, err)
 	}
@@ -186,7 +221,6 @@ func TestRoutingAcrossNodes(t *testing.T) {
 	}
 	c3 := chatOn(b, "three")
 	bob.await(t, "an offer of b's second chat to the agent on a", 10*time.Second, func() bool { return bob.offered(c3.ID) })
-	carol := dial(b, tokens[2])
 	if err := carol.cl.SetState(ctx, "ready", ""); err != nil {
 		t.Fatal(err)
 	}

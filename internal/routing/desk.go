@@ -140,8 +140,9 @@ var (
 
 // Desk is one logged-in agent's routing presence, created by Login.
 type Desk struct {
-	r   *Router
-	rec *agentRec
+	r     *Router
+	rec   *agentRec
+	guest bool // a guest desk (guest.go)
 }
 
 // Login makes an account routable. The desk starts not-ready; notices go
@@ -258,6 +259,10 @@ func (k *Desk) Reject(interactionID string) error {
 // the caller (a socket that ends leaves them with reason 3). In a cluster
 // the agent's desk claim is released.
 func (k *Desk) Logout() {
+	if k.guest {
+		k.logoutGuest()
+		return
+	}
 	if token := k.logout(); token != "" && k.r.opts.Share != nil {
 		k.r.opts.Share.ReleaseDesk(k.rec.acc.ID, token)
 	}

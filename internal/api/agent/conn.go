@@ -60,6 +60,7 @@ type conn struct {
 
 	mu      sync.Mutex         // guards the following
 	desk    *routing.Desk      // nil when the account's routing state is on another socket
+	guest   *routing.Desk      // a forwarded socket's guest desk, made on first use (deskFor)
 	members map[string]*member // by session id
 	answers map[string]*wire.Frame
 	order   []string             // ids in answers, oldest first
@@ -399,6 +400,12 @@ func (c *conn) teardown() {
 func (c *conn) leaveAll() {
 	if d := c.routingDesk(); d != nil {
 		d.Logout()
+	}
+	c.mu.Lock()
+	guest := c.guest
+	c.mu.Unlock()
+	if guest != nil {
+		guest.Logout()
 	}
 	c.closeUpstreams()
 	c.mu.Lock()

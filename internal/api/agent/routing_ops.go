@@ -44,8 +44,19 @@ func (c *conn) applyRouting(req *request, a *pendingAck) error {
 }
 
 // deskFor returns the socket's desk, or the error for a socket without one.
+// A socket another node opened for its agent (forwarded) has a guest desk
+// here (routing.Guest): the agent's own desk is on that node, and the
+// guest lets it transfer, invite and hold this node's sessions.
 func (c *conn) deskFor() (*routing.Desk, error) {
 	d := c.routingDesk()
+	if d == nil && c.forwarded {
+		c.mu.Lock()
+		if c.guest == nil {
+			c.guest = c.h.opts.Router.Guest(routing.AccountOf(c.agent), c.sink)
+		}
+		d = c.guest
+		c.mu.Unlock()
+	}
 	if d == nil {
 		return nil, fail(wire.CodeLoggedIn, "", "account %s is logged in for routing on another connection", c.agent.ID)
 	}
