@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -138,27 +137,5 @@ func (c *Cluster) sendHandover(ctx context.Context, from store.Owner) {
 // clients of it are told that another client took it (not merely that it
 // moved); then the copy is dropped as a fenced write would (Lost).
 func (c *Cluster) HandoverHandler(taken func(sessionID string)) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+HandoverPath+"{id}", func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		w.Header().Set("Content-Type", "application/json")
-		o, err := c.opts.Store.GetOwner(r.Context(), id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			w.WriteHeader(http.StatusServiceUnavailable)
-			json.NewEncoder(w).Encode(map[string]string{"error": "owner unknown: " + err.Error(), "field": "sessionId"})
-			return
-		case o.NodeID == c.opts.NodeID && o.Epoch == c.held(id):
-			json.NewEncoder(w).Encode(map[string]any{"dropped": false, "reason": "this node owns the session"})
-			return
-		}
-		had := c.held(id) != 0
-		if had && taken != nil {
-			taken(id)
-		}
-		c.Lost(id)
-		json.NewEncoder(w).Encode(map[string]any{"dropped": had})
-	})
-	return mux
+	return c.dropHandler(HandoverPath, "dropped", taken)
 }

@@ -62,8 +62,16 @@ func (c *Cluster) sendPurge(from store.Owner) {
 // The session is dropped here only if the store says another node owns it
 // now (or nobody does); the answer says whether a copy was dropped.
 func (c *Cluster) PurgeHandler() http.Handler {
+	return c.dropHandler(PurgePath, "purged", nil)
+}
+
+// dropHandler serves POST path{sessionID}: the node's copy of the session
+// is dropped (Lost) unless the store says this node still owns it, after
+// before(id) when the node held a copy; the JSON answer's field answer
+// says whether it did. A store that does not answer is a 503.
+func (c *Cluster) dropHandler(path, answer string, before func(sessionID string)) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+PurgePath+"{id}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+path+"{id}", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		w.Header().Set("Content-Type", "application/json")
 		o, err := c.opts.Store.GetOwner(r.Context(), id)
@@ -74,12 +82,15 @@ func (c *Cluster) PurgeHandler() http.Handler {
 			json.NewEncoder(w).Encode(map[string]string{"error": "owner unknown: " + err.Error(), "field": "sessionId"})
 			return
 		case o.NodeID == c.opts.NodeID && o.Epoch == c.held(id):
-			json.NewEncoder(w).Encode(map[string]any{"purged": false, "reason": "this node owns the session"})
+			json.NewEncoder(w).Encode(map[string]any{answer: false, "reason": "this node owns the session"})
 			return
 		}
 		had := c.held(id) != 0
+		if had && before != nil {
+			before(id)
+		}
 		c.Lost(id)
-		json.NewEncoder(w).Encode(map[string]any{"purged": had})
+		json.NewEncoder(w).Encode(map[string]any{answer: had})
 	})
 	return mux
 }
