@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/confab/confab/client/internal/readbuf"
 )
 
 // Error is a request the server refused (an error frame).
@@ -203,7 +205,7 @@ func (c *Client) readLoop() {
 	var data []byte // the frame read last (its buffer reused: decodeFrame copies what it keeps)
 	for {
 		var err error
-		data, err = readFrame(context.Background(), ws, data[:0])
+		data, err = readbuf.Frame(context.Background(), ws, data[:0])
 		if err != nil {
 			if ws = c.failover(ws, err); ws == nil {
 				return

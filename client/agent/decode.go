@@ -1,12 +1,8 @@
 package agent
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/confab/confab/client/internal/jsonscan"
 )
@@ -405,28 +401,6 @@ func scanParty(sc *jsonscan.Scanner, p *Party) {
 			p.UserType = sc.String()
 		case 4:
 			p.Bot = sc.Bool()
-		}
-	}
-}
-
-// readFrame reads one message into buf (grown as needed), as Conn.Read
-// does but without a new buffer for every frame.
-func readFrame(ctx context.Context, conn *websocket.Conn, buf []byte) ([]byte, error) {
-	_, r, err := conn.Reader(ctx)
-	if err != nil {
-		return buf, err
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
 		}
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/confab/confab/client/internal/readbuf"
 )
 
 // Options configure a Client.
@@ -345,7 +347,7 @@ func (c *Client) postOnce(ctx context.Context, u, body string) (*Response, error
 		c.bodies.Put(bp)
 	}()
 	var resp Response
-	data, derr := readBody(hr.Body, (*bp)[:0])
+	data, derr := readbuf.Append(hr.Body, (*bp)[:0])
 	*bp = data
 	if derr == nil {
 		derr = decodeResponse(data, &resp, true)
@@ -360,23 +362,6 @@ func (c *Client) postOnce(ctx context.Context, u, body string) (*Response, error
 		return &resp, &APIError{HTTPStatus: hr.StatusCode, StatusCode: resp.StatusCode, ChatEnded: resp.ChatEnded, Problems: resp.Errors}
 	}
 	return &resp, nil
-}
-
-// readBody reads an answer's body into buf (grown as needed).
-func readBody(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }
 
 // form builds an application/x-www-form-urlencoded body the way browser

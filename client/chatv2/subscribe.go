@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/confab/confab/client/internal/readbuf"
 )
 
 // maxFrame bounds one push frame the client accepts.
@@ -151,7 +153,7 @@ func (s *Subscription) Next(ctx context.Context) (*Response, error) {
 	var data []byte
 	err := ctx.Err()
 	if err == nil {
-		data, err = readFrame(context.Background(), s.conn, s.buf[:0])
+		data, err = readbuf.Frame(context.Background(), s.conn, s.buf[:0])
 		s.buf = data
 	} else {
 		s.conn.CloseNow()
@@ -228,28 +230,6 @@ func (s *Subscription) unwatch() {
 	if s.wStop != nil {
 		s.wStop()
 		s.wStop = nil
-	}
-}
-
-// readFrame reads one message into buf (grown as needed), as Conn.Read
-// does but without a new buffer for every frame.
-func readFrame(ctx context.Context, conn *websocket.Conn, buf []byte) ([]byte, error) {
-	_, r, err := conn.Reader(ctx)
-	if err != nil {
-		return buf, err
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
 	}
 }
 
