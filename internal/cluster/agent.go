@@ -133,6 +133,7 @@ func (c *Cluster) Follow(ctx context.Context, sessionID, lost string) (Followed,
 	self := lost == c.opts.NodeID
 	mayClaim := !self && (c.opts.MayRestore == nil || c.opts.MayRestore("agent", true))
 	ctx = WithRestorer(ctx, "agent")
+	answered := false // the lost node answered once already
 	for {
 		o, err := c.opts.Store.GetOwner(ctx, sessionID)
 		switch {
@@ -150,8 +151,19 @@ func (c *Cluster) Follow(ctx context.Context, sessionID, lost string) (Followed,
 			live := err == nil && c.opts.Clock.Now().Before(n.LeaseUntil) && !n.Draining
 			// The lost node within its lease but not answering is most
 			// likely dead: its lease will end.
-			if live && (n.ID != lost || reachable(n.URLs["agent"])) {
-				return Followed{Route: Route{Node: n.ID, URLs: n.URLs}, Moved: n.ID != lost}, nil
+			if live && n.ID != lost {
+				return Followed{Route: Route{Node: n.ID, URLs: n.URLs}, Moved: true}, nil
+			}
+			// The lost node within its lease is alive if it still answers
+			// a while later: a node being killed can accept a connection
+			// for a moment after its socket to this one was cut.
+			if live && reachable(n.URLs["agent"]) {
+				if answered {
+					return Followed{Route: Route{Node: n.ID, URLs: n.URLs}}, nil
+				}
+				answered = true
+			} else {
+				answered = false
 			}
 			if !live && mayClaim {
 				err := c.claimAndRestore(ctx, o)

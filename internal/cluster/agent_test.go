@@ -161,8 +161,11 @@ func TestFollowFindsTheRestoringNode(t *testing.T) {
 		clkC.Advance(lease / 3) // c stays alive on b's clock
 	}
 
-	// a is alive: Follow names it at once (not moved).
-	if f := <-follow("s1"); f.Node != "a" || f.Moved || f.Local {
+	// a is alive: Follow names it once it still answers a moment later
+	// (not moved).
+	alive := follow("s1")
+	step()
+	if f := <-alive; f.Node != "a" || f.Moved || f.Local {
 		t.Fatalf("live owner: %+v", f)
 	}
 
