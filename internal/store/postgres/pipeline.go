@@ -359,18 +359,8 @@ func (p *pipeline) queueEvents() {
 		if err != nil {
 			return err
 		}
-		owners := make(map[string]int64)
-		for rows.Next() {
-			var id string
-			var epoch int64
-			if err := rows.Scan(&id, &epoch); err != nil {
-				rows.Close()
-				return err
-			}
-			owners[id] = epoch
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		owners, err := scanEpochs(rows)
+		if err != nil {
 			return err
 		}
 		// The statement left these out. A session's events in the batch

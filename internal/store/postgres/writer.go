@@ -391,18 +391,8 @@ func (r *batchRun) fence(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	epochs := make(map[string]int64, len(ids))
-	for rows.Next() {
-		var id string
-		var epoch int64
-		if err := rows.Scan(&id, &epoch); err != nil {
-			rows.Close()
-			return err
-		}
-		epochs[id] = epoch
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	epochs, err := scanEpochs(rows)
+	if err != nil {
 		return err
 	}
 	kept := r.chunk[:0]
@@ -521,4 +511,20 @@ func batchErr(batch []op, stage string, err error) error {
 		list += fmt.Sprintf(" and %d more", len(names)-show)
 	}
 	return fmt.Errorf("postgres: batch of %d writes (sessions %s) failed at %s: %w", len(batch), list, stage, err)
+}
+
+// scanEpochs reads (session_id, epoch) rows of session_owners into a map
+// and closes rows.
+func scanEpochs(rows pgx.Rows) (map[string]int64, error) {
+	defer rows.Close()
+	epochs := make(map[string]int64)
+	for rows.Next() {
+		var id string
+		var epoch int64
+		if err := rows.Scan(&id, &epoch); err != nil {
+			return nil, err
+		}
+		epochs[id] = epoch
+	}
+	return epochs, rows.Err()
 }
