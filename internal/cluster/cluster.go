@@ -380,7 +380,7 @@ func (c *Cluster) ClaimOwn(ctx context.Context) ([]string, error) {
 // SessionCreated queues the owner row of a new session.
 func (c *Cluster) SessionCreated(info *chat.Info) chat.Waiter {
 	c.setEpoch(info.ID, 1)
-	return c.opts.Store.OwnNew(context.Background(), info.ID, c.opts.NodeID)
+	return c.ownNew(info) // keys.go
 }
 
 // SessionRestored: the claim made the owner row already.

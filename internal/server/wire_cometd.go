@@ -24,6 +24,7 @@ func (s *Server) buildCometD(p *parts) error {
 		MaxBody: func() int { return 2 * s.cfg.Load().Settings.XMLRequestMaxSize },
 		// In a cluster (wire_cluster.go): chats follow their Bayeux clients.
 		Locate:      p.ha.cometdLocate(s),
+		ChatOfKey:   p.ha.cometdChatOfKey(), // key-only publishes (wire_clusterkeys.go)
 		Draining:    p.ha.draining,
 		HandingOver: p.ha.handing,
 	})

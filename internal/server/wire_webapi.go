@@ -21,6 +21,7 @@ func (s *Server) buildWebAPI(p *parts) error {
 		Files:        p.store,
 		Refreshed:    files.push.Refreshed,
 		AuthFailed:   s.customerAuthFailed,
+		LocateKey:    p.ha.locateKey(s), // in a cluster (wire_clusterkeys.go)
 	})
 	p.customer = api
 	p.ownedDropped = append(p.ownedDropped, api.DroppedKeys)

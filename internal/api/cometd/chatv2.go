@@ -115,10 +115,20 @@ func (cs *chatService) publish(ctx context.Context, c *Client, channel, service 
 	}
 	if call.Operation != "requestChat" {
 		// In a cluster the chat is served where the client lives (cluster.go).
-		if e := cs.locate(ctx, c, channel, call.ChatID, fieldOf(call.Fields, "secureKey")); e == "-" {
+		key := fieldOf(call.Fields, "secureKey")
+		byKey := call.ChatID == "" && key != ""
+		if byKey {
+			if e := cs.chatOfKey(ctx, c, channel, &call, key); e != "" {
+				return ""
+			}
+		}
+		if e := cs.locate(ctx, c, channel, call.ChatID, key); e == "-" {
 			return ""
 		} else if e != "" {
 			return e
+		}
+		if byKey && call.ChatID != "" {
+			cs.api.AdoptKey(key, call.ChatID) // the key finds it here from now on
 		}
 	}
 

@@ -97,6 +97,27 @@ func (cs *chatService) locate(ctx context.Context, c *Client, channel, chatID, s
 	return ""
 }
 
+// chatOfKey fills in the chatId of an operation published with its
+// secure key alone, in a cluster, when this node's key index does not know
+// the key (the chat lives on another node, or was restored here): the
+// store names the chat whose customer has the key (Options.ChatOfKey), and
+// locate then brings it here as for an operation naming it. A key no chat
+// has leaves the call as it was, refused by the Chat API as on one node. It
+// returns "-" when it delivered a refusal itself (the store did not answer).
+func (cs *chatService) chatOfKey(ctx context.Context, c *Client, channel string, call *webapi.Call, key string) string {
+	if cs.srv.chatOf == nil || cs.api.KnowsKey(key) {
+		return ""
+	}
+	id, err := cs.srv.chatOf(ctx, key)
+	if err != nil {
+		cs.srv.log.Warn("cometd: chat of a secure key not located in the cluster", "err", err)
+		c.Deliver(channel, unlocatedBody)
+		return "-"
+	}
+	call.ChatID = id
+	return ""
+}
+
 // fieldOf returns the value of the named field ("" if absent).
 func fieldOf(fields []webapi.Field, name string) string {
 	for _, f := range fields {

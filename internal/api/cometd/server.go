@@ -57,6 +57,12 @@ type Options struct {
 	// secureKey is the key the operation carries: a chat is moved only for
 	// its own customer. Nil: one node.
 	Locate func(ctx context.Context, chatID, secureKey string) (elsewhere bool, err error)
+	// ChatOfKey, in a cluster, returns the id of the live chat whose
+	// customer's secure key is secureKey ("" when none), for operations
+	// published with the key alone (no chatId, as the Java SDK does) that
+	// the node's key index does not know; Locate then brings the chat
+	// here (cluster.go). Nil: one node.
+	ChatOfKey func(ctx context.Context, secureKey string) (string, error)
 	// Draining, when set, reports that the node drains: requestChat is
 	// refused (as over REST) so that new chats start on another node.
 	Draining func() bool
@@ -92,6 +98,7 @@ type Server struct {
 	wtimeout time.Duration
 	chat     *chatService
 	locate   func(ctx context.Context, chatID, secureKey string) (bool, error)
+	chatOf   func(ctx context.Context, secureKey string) (string, error) // Options.ChatOfKey
 	draining func() bool
 	handing  func() bool
 
@@ -146,7 +153,7 @@ func New(opts Options) *Server {
 		api: opts.API, clock: opts.Clock, log: opts.Log, cors: opts.CORS,
 		timeout: opts.Timeout, interval: opts.Interval, grace: opts.Grace,
 		maxQueue: opts.MaxQueue, maxCl: opts.MaxClients, maxBody: opts.MaxBody, wtimeout: opts.WriteTimeout,
-		locate: opts.Locate, draining: opts.Draining, handing: opts.HandingOver,
+		locate: opts.Locate, chatOf: opts.ChatOfKey, draining: opts.Draining, handing: opts.HandingOver,
 		done: make(chan struct{}), clients: map[string]*Client{}, byAddr: map[string]int{}, conns: map[*websocket.Conn]struct{}{},
 	}
 	if s.clock == nil {

@@ -61,6 +61,13 @@ type Options struct {
 	// AuthFailed, when set, is told of every request answered as
 	// unauthorised (credentials that match no chat; the node's counters).
 	AuthFailed func()
+	// LocateKey, in a cluster, brings to this node the chat of a CometD
+	// file operation (/genesys/2/chat-ntf) whose secureKey the node's key
+	// index does not know, and returns its id ("" when no chat has that
+	// key: the operation is then refused as on one node); chatID is the
+	// chatId the request sent, if any. Nil outside a cluster
+	// (keys_cometd.go).
+	LocateKey func(ctx context.Context, chatID, secureKey string) (string, error)
 }
 
 // Defaults of the Options limits.
@@ -96,6 +103,7 @@ type API struct {
 	uploaded   atomic.Int64
 	downloaded atomic.Int64
 	authFailed func() // Options.AuthFailed
+	locateKey  func(ctx context.Context, chatID, secureKey string) (string, error)
 
 	// decoy is compared against when there is no such chat or customer, so
 	// that a wrong key and an unknown chat take the same work.
@@ -138,6 +146,7 @@ func New(opts Options) *API {
 		conns:      map[*websocket.Conn]struct{}{},
 		files:      opts.Files,
 		refreshed:  opts.Refreshed,
+		locateKey:  opts.LocateKey,
 	}
 	if a.clock == nil {
 		a.clock = a.engine.Clock()

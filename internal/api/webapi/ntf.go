@@ -55,7 +55,24 @@ func (a *API) ServeNotificationFiles(w http.ResponseWriter, r *http.Request) {
 		rq.form = ur.f
 		if ur.f.get("operation") == "fileUpload" {
 			rq.chatID = ur.f.get("chatId")
-			a.streamUpload(rq, ur, part, func(f *form) bool { return f.get("secureKey") != "" }, a.keyAuth)
+			// In a cluster the chat comes here first (keys_cometd.go): now
+			// when the key came before the file, else once the rest is read.
+			located := false
+			locate := func(rq *request) *failure {
+				if located {
+					return nil
+				}
+				located = true
+				return a.locateByKey(rq)
+			}
+			if ur.f.get("secureKey") != "" {
+				if fl := locate(rq); fl != nil {
+					a.fail(w, fl)
+					return
+				}
+			}
+			auth := func(rq *request) bool { return locate(rq) == nil && a.keyAuth(rq) }
+			a.streamUpload(rq, ur, part, func(f *form) bool { return f.get("secureKey") != "" }, auth)
 			return
 		}
 		if part != nil {
@@ -91,5 +108,9 @@ func (a *API) ServeNotificationFiles(w http.ResponseWriter, r *http.Request) {
 		r.SetPathValue("fileId", fid)
 	}
 	rq.chatID = f.get("chatId")
+	if fl := a.locateByKey(rq); fl != nil {
+		a.fail(w, fl)
+		return
+	}
 	a.runByKey(rq, h)
 }
