@@ -69,7 +69,7 @@ func (a *API) locateByKey(rq *request) *failure {
 	id, err := a.locateKey(rq.r.Context(), rq.chatID, key)
 	if err != nil {
 		a.log.Warn("chat-ntf: chat not located in the cluster", "chat", rq.chatID, "err", err)
-		return &failure{status: http.StatusServiceUnavailable, errs: []apiError{{codeUnexpected, "the chat could not be located in the cluster; try again"}}}
+		return &failure{status: http.StatusServiceUnavailable, errs: []apiError{{codeUnavailable, "the chat could not be located in the cluster; try again"}}}
 	}
 	a.AdoptKey(key, id)
 	return nil
