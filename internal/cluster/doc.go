@@ -37,7 +37,9 @@
 // Clients bound to one node (handover.go): a CometD customer's Bayeux
 // client lives where it handshook, so Take brings its chat there, claiming
 // it from a dead or a live owner (the claim fences the old owner), and a
-// live old owner is told to drop its copy (HandoverHandler).
+// live old owner is told to drop its copy (HandoverHandler). Clients that
+// send their secure key alone (keys.go) are located by SessionOfKey: a new
+// session's owner row keeps a hash of its creator's key.
 //
 // Concurrency: a Cluster is safe for concurrent use; mu guards the epochs of
 // the sessions this node owns. Lease renewal runs on a clock timer.
