@@ -134,6 +134,9 @@ func (s *Server) buildCluster(p *parts) error {
 				return err
 			}
 			p.adoptPush(ctx, s, sessionID)
+			if p.customer != nil {
+				p.customer.IndexKeys(sessionID) // key-only clients find it here (wire_clusterkeys.go)
+			}
 			return nil
 		},
 		Drop:       func(sessionID string) { p.dropSession(s, sessionID) },

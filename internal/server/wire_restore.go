@@ -43,6 +43,12 @@ func (s *Server) restoreSessions(ctx context.Context, p *parts) error {
 	if err != nil {
 		s.log.Error("restoration at start: some sessions failed", "err", err)
 	}
+	if p.customer != nil {
+		// Clients that send their secure key alone find their chat again.
+		for _, sess := range s.engine.Sessions() {
+			p.customer.IndexKeys(sess.ID())
+		}
+	}
 	return nil
 }
 

@@ -9,10 +9,9 @@ import (
 
 // RememberKey records key as the secure key of the customer userID of
 // chatID, for the clients that later send the key alone (CometD file
-// operations on /genesys/2/chat-ntf, key-only publishes). A chat restored on
-// this node — after a restart, or taken over in a cluster — is not in the
-// key index until a request naming it authenticates; the CometD service
-// calls this with what such an authenticated answer reported (Result).
+// operations on /genesys/2/chat-ntf, key-only publishes). The CometD
+// service calls this with what an authenticated answer reported (Result),
+// for a chat the index may not know yet (IndexKeys, AdoptKey).
 func (a *API) RememberKey(key, chatID, userID string) {
 	if key == "" || chatID == "" || userID == "" {
 		return
@@ -73,4 +72,22 @@ func (a *API) locateByKey(rq *request) *failure {
 	}
 	a.AdoptKey(key, id)
 	return nil
+}
+
+// IndexKeys records in the key index the secure keys of the customers of
+// chatID, a chat restored on this node (at start, or claimed in a cluster),
+// so that clients sending the key alone find it, and returns how many.
+func (a *API) IndexKeys(chatID string) int {
+	s, err := a.engine.Get(chatID)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, p := range s.Info().Participants {
+		if p.Type == chat.Client && p.Protocol == chat.Flex && p.Secret != "" {
+			a.keys.add(p.Secret, chatID, p.UserID)
+			n++
+		}
+	}
+	return n
 }

@@ -11,7 +11,8 @@ import (
 // alone, as a restoration does) is found by its customer's key once
 // adopted, and only by it: another key, an agent's party, a chat this node
 // does not hold or no key at all are not adopted, and adopting the key
-// again for another chat fails.
+// again for another chat fails. IndexKeys indexes a restored chat's
+// customer keys.
 func TestAdoptKey(t *testing.T) {
 	h := startAPI(t, nil, nil, webapi.Options{})
 	const key = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
@@ -41,6 +42,17 @@ func TestAdoptKey(t *testing.T) {
 	}
 	if !h.api.AdoptKey(key, s.ID()) || h.api.AdoptKey(key, "another-chat") {
 		t.Error("adopting the known key again: want true for its chat and false for another")
+	}
+	s2, _, _, err := h.engine.Create(chat.CreateRequest{Tenant: "1", Endpoint: "default", Queue: "q",
+		Creator: chat.JoinRequest{Nick: "Lou", Type: chat.Client, Protocol: chat.Flex, Secret: "restored-key"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := h.api.IndexKeys(s2.ID()); n != 1 || !h.api.KnowsKey("restored-key") {
+		t.Errorf("IndexKeys indexed %d keys, want the customer's (1)", n)
+	}
+	if n := h.api.IndexKeys("no-such-chat"); n != 0 {
+		t.Errorf("IndexKeys of no chat indexed %d", n)
 	}
 	r := h.api.Call(ctxT(t), webapi.Call{Operation: "send", Fields: []webapi.Field{{"secureKey", key}, {"message", "hi"}}})
 	if r.HTTPStatus != 200 || r.ChatID != s.ID() {
