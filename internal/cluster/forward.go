@@ -50,32 +50,39 @@ func (c *Cluster) Middleware(has func(sessionID string) bool, next http.Handler)
 			w.Write([]byte(`{"statusCode":1,"errors":[{"code":100,"advice":"the chat could not be located in the cluster; try again"}]}` + "\n"))
 			return
 		}
-		target := route.URLs[port]
-		if route.Local || target == "" || r.Header.Get(ForwardedBy) != "" {
+		if route.Local || r.Header.Get(ForwardedBy) != "" || !c.forward(w, r, id, route, port) {
 			next.ServeHTTP(w, r)
-			return
 		}
-		u, err := url.Parse(target)
-		if err != nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		proxy := &httputil.ReverseProxy{
-			Transport: c.transport(),
-			Rewrite: func(pr *httputil.ProxyRequest) {
-				pr.SetURL(u)
-				pr.SetXForwarded()
-				pr.Out.Header.Set(ForwardedBy, c.opts.NodeID)
-			},
-			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-				c.opts.Log.Warn("cluster: forward failed", "session", id, "to", route.Node, "err", err)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusBadGateway)
-				w.Write([]byte(`{"statusCode":1,"errors":[{"code":100,"advice":"the node serving this chat did not answer; try again"}]}` + "\n"))
-			},
-		}
-		proxy.ServeHTTP(w, r)
 	})
+}
+
+// forward proxies r to the listener port of the live owner route names,
+// and reports false, having written nothing, when it has no usable URL.
+func (c *Cluster) forward(w http.ResponseWriter, r *http.Request, id string, route Route, port string) bool {
+	target := route.URLs[port]
+	if target == "" {
+		return false
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return false
+	}
+	proxy := &httputil.ReverseProxy{
+		Transport: c.transport(),
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.SetXForwarded()
+			pr.Out.Header.Set(ForwardedBy, c.opts.NodeID)
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			c.opts.Log.Warn("cluster: forward failed", "session", id, "to", route.Node, "err", err)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadGateway)
+			w.Write([]byte(`{"statusCode":1,"errors":[{"code":100,"advice":"the node serving this chat did not answer; try again"}]}` + "\n"))
+		},
+	}
+	proxy.ServeHTTP(w, r)
+	return true
 }
 
 // forwardTimeout bounds the wait for a forwarded request's answer: longer

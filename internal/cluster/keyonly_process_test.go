@@ -96,6 +96,13 @@ func (k *keyClient) op(ctx context.Context, data map[string]any) json.RawMessage
 // the file if any) and returns the HTTP status and body.
 func (k *keyClient) ntf(ctx context.Context, fields [][2]string, file string) (int, string) {
 	k.t.Helper()
+	return k.ntfAt(ctx, k.base, fields, file)
+}
+
+// ntfAt is ntf sent to another node's webapi base URL (the client's
+// cookies go along: they are the host's, whatever the port).
+func (k *keyClient) ntfAt(ctx context.Context, base string, fields [][2]string, file string) (int, string) {
+	k.t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	for _, f := range fields {
@@ -106,7 +113,7 @@ func (k *keyClient) ntf(ctx context.Context, fields [][2]string, file string) (i
 		io.WriteString(fw, file)
 	}
 	w.Close()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, k.base+"/genesys/2/chat-ntf", &buf)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/genesys/2/chat-ntf", &buf)
 	req.Header.Set("Content-Type", w.FormDataContentType())
 	resp, err := k.hc.Do(req)
 	if err != nil {
@@ -132,7 +139,9 @@ func statusOf(t *testing.T, body json.RawMessage) int {
 // operations that find a chat by its secure key alone work on the node
 // that does not own the chat: a CometD publish without chatId (the Java
 // SDK's) takes the chat from its live owner, a /genesys/2/chat-ntf upload
-// and a download do too, and after the owner is killed with SIGKILL a
+// and a download do too; the chat-ntf requests of a client sent to the
+// other node (no cookie stickiness) are forwarded to its node; and after
+// the owner is killed with SIGKILL a
 // key-only publish restores the chat on the survivor. A wrong key is
 // refused on the other node with exactly the answer the owner gives, and
 // moves nothing. Every message is stored once.
@@ -232,6 +241,30 @@ func TestSecureKeyOnlyInACluster(t *testing.T) {
 		t.Errorf("chat %s owned by %s after a chat-ntf download through b, want b", chatID, n)
 	}
 	phase("chat-ntf upload through a, download through b")
+
+	// A balancer that does not keep the BAYEUX_BROWSER cookie on one node
+	// sends the chat-ntf requests of b's client to a: a forwards them to b,
+	// where the client and its chat live, and the chat stays there.
+	code, body = down.ntfAt(ctx, url(a), [][2]string{{"operation", "fileUpload"}, {"secureKey", key}}, "second file")
+	if json.Unmarshal([]byte(body), &upAns); code != 200 || upAns.StatusCode != 0 || upAns.UserData.FileID == "" {
+		t.Fatalf("chat-ntf fileUpload of b's client through a: HTTP %d %s", code, body)
+	}
+	code, body = down.ntfAt(ctx, url(a), [][2]string{{"operation", "fileDownload"}, {"secureKey", key}, {"fileId", upAns.UserData.FileID}}, "")
+	if code != 200 || body != "second file" {
+		t.Fatalf("chat-ntf fileDownload of b's client through a: HTTP %d %q", code, body)
+	}
+	if n, _ := owner(t, ctx, dsn, chatID); n != nodeIDOf(t, b) {
+		t.Errorf("chat %s owned by %s after b's client's chat-ntf through a, want b (forwarded)", chatID, n)
+	}
+	// A wrong key is not forwarded: a answers as to any client it does not
+	// know, with or without a chat behind the key.
+	stranger := &keyClient{t: t, base: url(a), hc: &http.Client{Timeout: 5 * time.Second}}
+	wc, wb = stranger.ntf(ctx, [][2]string{{"operation", "fileGetLimits"}, {"secureKey", wrong}}, "")
+	gc, gb = down.ntfAt(ctx, url(a), [][2]string{{"operation", "fileGetLimits"}, {"secureKey", wrong}, {"chatId", chatID}}, "")
+	if wc != http.StatusForbidden || gc != wc || gb != wb {
+		t.Errorf("chat-ntf with a wrong key through a from b's client: %d %s; want %d %s as for a client a does not know", gc, gb, wc, wb)
+	}
+	phase("chat-ntf of b's client through a forwarded to b")
 
 	// b dies: the key alone restores the chat on a at once.
 	b.p.Kill()

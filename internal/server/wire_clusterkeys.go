@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"net/http"
 )
 
 // Secure-key-only operations in a cluster: CometD publishes without chatId
@@ -55,5 +56,22 @@ func (h *haHooks) locateKey(s *Server) func(ctx context.Context, chatID, secureK
 			return "", errKeyElsewhere
 		}
 		return id, nil
+	}
+}
+
+// cometdForwardFiles is the CometD server's ForwardFiles: a chat-ntf
+// request whose Bayeux client lives on another node (a balancer that does
+// not keep the BAYEUX_BROWSER cookie on one node) goes to the node of its
+// chat, found by the key (cluster.ForwardFiles); nil-safe outside a
+// cluster.
+func (h *haHooks) cometdForwardFiles(s *Server) func(w http.ResponseWriter, r *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if h.c == nil {
+			return false
+		}
+		return h.c.ForwardFiles(w, r, func(id string) bool {
+			_, err := s.engine.Get(id)
+			return err == nil
+		})
 	}
 }

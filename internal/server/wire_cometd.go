@@ -23,10 +23,11 @@ func (s *Server) buildCometD(p *parts) error {
 		CORS:    corsPolicy(s.cfg.Load()),
 		MaxBody: func() int { return 2 * s.cfg.Load().Settings.XMLRequestMaxSize },
 		// In a cluster (wire_cluster.go): chats follow their Bayeux clients.
-		Locate:      p.ha.cometdLocate(s),
-		ChatOfKey:   p.ha.cometdChatOfKey(), // key-only publishes (wire_clusterkeys.go)
-		Draining:    p.ha.draining,
-		HandingOver: p.ha.handing,
+		Locate:       p.ha.cometdLocate(s),
+		ChatOfKey:    p.ha.cometdChatOfKey(), // key-only publishes (wire_clusterkeys.go)
+		ForwardFiles: p.ha.cometdForwardFiles(s),
+		Draining:     p.ha.draining,
+		HandingOver:  p.ha.handing,
 	})
 	p.ha.bayeux = srv
 	p.add(config.PortWebAPI, srv, srv.Shutdown)

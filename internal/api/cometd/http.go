@@ -201,10 +201,16 @@ func (s *Server) write(w http.ResponseWriter, status int, callback string, msgs 
 
 // handleFiles serves /genesys/2/chat-ntf: the request must carry the
 // BAYEUX_BROWSER cookie of a live CometD client; the operation is the REST
-// file operation, found by secureKey.
+// file operation, found by secureKey. In a cluster a request whose client
+// lives on another node is sent there (Options.ForwardFiles), whose answer
+// carries its own CORS headers.
 func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
+	live := s.liveBrowser(browserID(r))
+	if !live && s.fwdFiles != nil && s.fwdFiles(w, r) {
+		return
+	}
 	s.cors.Apply(w.Header(), r)
-	if !s.liveBrowser(browserID(r)) {
+	if !live {
 		h := w.Header()
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		h.Set("Cache-Control", "no-store")

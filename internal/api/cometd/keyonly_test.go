@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"mime/multipart"
+	"net/http"
 	"reflect"
 	"strings"
 	"sync"
@@ -227,5 +228,53 @@ func TestNotificationFilesLocate(t *testing.T) {
 	code, out := ntf(h, b, "operation", "fileGetLimits", "secureKey", "unknown-while-down")
 	if code != 503 || !strings.Contains(out, `"code":503`) || !strings.Contains(out, "located") {
 		t.Errorf("chat-ntf while the store is down: HTTP %d %s, want 503 and the try-again advice", code, out)
+	}
+}
+
+// TestNotificationFilesForward: a chat-ntf request from a browser with no
+// live client here is offered to ForwardFiles (in a cluster: the node its
+// client lives on), whose answer is the whole answer; declined, it is the
+// usual 403. A live client's request is served here without asking.
+func TestNotificationFilesForward(t *testing.T) {
+	var asked atomic.Int32
+	var forward atomic.Bool
+	h := start(t, setup{opts: cometd.Options{ForwardFiles: func(w http.ResponseWriter, r *http.Request) bool {
+		asked.Add(1)
+		if !forward.Load() {
+			return false
+		}
+		w.WriteHeader(http.StatusTeapot)
+		io.WriteString(w, "from the client's node")
+		return true
+	}}})
+	post := func(b *bc) (int, string) {
+		t.Helper()
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		w.WriteField("operation", "fileGetLimits")
+		w.WriteField("secureKey", "some-key")
+		w.Close()
+		resp, err := b.hc.Post(h.url+"/genesys/2/chat-ntf", w.FormDataContentType(), &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(out)
+	}
+	stranger := h.client()
+	if code, _ := post(stranger); code != http.StatusForbidden || asked.Load() != 1 {
+		t.Errorf("declined: HTTP %d, asked %d times; want 403 after one offer", code, asked.Load())
+	}
+	forward.Store(true)
+	if code, out := post(stranger); code != http.StatusTeapot || out != "from the client's node" {
+		t.Errorf("forwarded: HTTP %d %q, want the forwarded answer", code, out)
+	}
+	live := h.client()
+	live.handshake()
+	live.connect()
+	before := asked.Load()
+	if code, out := post(live); code != 200 || !strings.Contains(out, `"statusCode":2`) || asked.Load() != before {
+		t.Errorf("live client: HTTP %d %s, asked %d more times; want the Chat API's refusal here, no offer", code, out, asked.Load()-before)
 	}
 }

@@ -63,6 +63,11 @@ type Options struct {
 	// the node's key index does not know; Locate then brings the chat
 	// here (cluster.go). Nil: one node.
 	ChatOfKey func(ctx context.Context, secureKey string) (string, error)
+	// ForwardFiles, in a cluster, serves a /genesys/2/chat-ntf request
+	// whose BAYEUX_BROWSER client does not live on this node by sending it
+	// to the node of its chat (where its client lives), and reports whether
+	// it did; otherwise it is refused here (403). Nil: one node.
+	ForwardFiles func(w http.ResponseWriter, r *http.Request) bool
 	// Draining, when set, reports that the node drains: requestChat is
 	// refused (as over REST) so that new chats start on another node.
 	Draining func() bool
@@ -99,6 +104,7 @@ type Server struct {
 	chat     *chatService
 	locate   func(ctx context.Context, chatID, secureKey string) (bool, error)
 	chatOf   func(ctx context.Context, secureKey string) (string, error) // Options.ChatOfKey
+	fwdFiles func(w http.ResponseWriter, r *http.Request) bool           // Options.ForwardFiles
 	draining func() bool
 	handing  func() bool
 
@@ -153,7 +159,7 @@ func New(opts Options) *Server {
 		api: opts.API, clock: opts.Clock, log: opts.Log, cors: opts.CORS,
 		timeout: opts.Timeout, interval: opts.Interval, grace: opts.Grace,
 		maxQueue: opts.MaxQueue, maxCl: opts.MaxClients, maxBody: opts.MaxBody, wtimeout: opts.WriteTimeout,
-		locate: opts.Locate, chatOf: opts.ChatOfKey, draining: opts.Draining, handing: opts.HandingOver,
+		locate: opts.Locate, chatOf: opts.ChatOfKey, fwdFiles: opts.ForwardFiles, draining: opts.Draining, handing: opts.HandingOver,
 		done: make(chan struct{}), clients: map[string]*Client{}, byAddr: map[string]int{}, conns: map[*websocket.Conn]struct{}{},
 	}
 	if s.clock == nil {
