@@ -13,7 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/confab/confab/client/internal/readbuf"
+	"github.com/confab/confab/client/internal/wsconn"
 )
 
 // Error is a request the server refused (an error frame).
@@ -93,7 +93,7 @@ type Client struct {
 	quitOnce sync.Once
 
 	mu       sync.Mutex // guards the following
-	ws       *websocket.Conn
+	ws       *wsconn.Conn
 	cur      int // index of the current URL
 	pending  map[string]*call
 	nextID   int
@@ -151,7 +151,7 @@ func wsURL(url string) string {
 }
 
 // dial opens one socket and reads its hello.
-func (c *Client) dial(ctx context.Context, url string) (*websocket.Conn, Frame, error) {
+func (c *Client) dial(ctx context.Context, url string) (*wsconn.Conn, Frame, error) {
 	url = wsURL(url)
 	h := c.opts.Header.Clone()
 	if h == nil {
@@ -160,7 +160,7 @@ func (c *Client) dial(ctx context.Context, url string) (*websocket.Conn, Frame, 
 	if c.token != "" {
 		h.Set("Authorization", "Bearer "+c.token)
 	}
-	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: c.opts.HTTPClient, HTTPHeader: h})
+	ws, resp, err := wsconn.Dial(ctx, url, c.opts.HTTPClient, h)
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return nil, Frame{}, &HTTPError{StatusCode: resp.StatusCode}
@@ -168,7 +168,11 @@ func (c *Client) dial(ctx context.Context, url string) (*websocket.Conn, Frame, 
 		return nil, Frame{}, fmt.Errorf("agent: dial %s: %w", url, err)
 	}
 	ws.SetReadLimit(-1)
-	_, data, err := ws.Read(ctx)
+	stop := context.AfterFunc(ctx, func() { ws.CloseNow() })
+	_, data, err := ws.Read(nil)
+	if !stop() && err != nil {
+		err = ctx.Err()
+	}
 	var hello Frame
 	if err == nil {
 		if json.Unmarshal(data, &hello) != nil || hello.Type != FrameHello {
@@ -192,7 +196,7 @@ func (c *Client) Hello() Frame {
 	return c.hello
 }
 
-func (c *Client) conn() *websocket.Conn {
+func (c *Client) conn() *wsconn.Conn {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ws
@@ -205,7 +209,7 @@ func (c *Client) readLoop() {
 	var data []byte // the frame read last (its buffer reused: decodeFrame copies what it keeps)
 	for {
 		var err error
-		data, err = readbuf.Frame(context.Background(), ws, data[:0])
+		_, data, err = ws.Read(data[:0])
 		if err != nil {
 			if ws = c.failover(ws, err); ws == nil {
 				return
@@ -327,7 +331,7 @@ func (c *Client) Do(ctx context.Context, req Request) (Frame, error) {
 }
 
 // do sends one try of a request and waits for its answer.
-func (c *Client) do(ctx context.Context, req Request, data []byte) (Frame, *websocket.Conn, error) {
+func (c *Client) do(ctx context.Context, req Request, data []byte) (Frame, *wsconn.Conn, error) {
 	cl := &call{req: req, data: data, ch: make(chan Frame, 1)}
 	c.mu.Lock()
 	if c.err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/confab/confab/client/internal/wsconn"
 )
 
 // errLost is a request's connection ending before its answer;
@@ -194,7 +196,7 @@ func (c *Client) quitting() bool {
 
 // failover replaces a failed connection by one to the next node, and has
 // every session joined again; nil when the client ends instead.
-func (c *Client) failover(old *websocket.Conn, cause error) *websocket.Conn {
+func (c *Client) failover(old *wsconn.Conn, cause error) *wsconn.Conn {
 	if len(c.urls) < 2 || c.quitting() || deliberate(cause) {
 		c.fail(cause)
 		return nil
@@ -333,7 +335,7 @@ func (c *Client) sessionGen(id string) int {
 // connection ws (failover), or its node did not answer (CodeNodeDown); a
 // send waits until its session is joined again (gen: the joins before the
 // try).
-func (c *Client) retry(ctx context.Context, req Request, ws *websocket.Conn, gen int, err error) bool {
+func (c *Client) retry(ctx context.Context, req Request, ws *wsconn.Conn, gen int, err error) bool {
 	if err == nil || !resendable[req.Op] && !(req.Op == OpNotify && errors.Is(err, errRejoining)) {
 		// A notice has no id the server keeps: it is sent again only when
 		// it was held back, never after it may have been applied.

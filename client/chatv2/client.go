@@ -61,6 +61,12 @@ type Client struct {
 	// decodeResponse copies what it keeps, so a buffer is reused as soon
 	// as its answer is decoded.
 	bodies sync.Pool
+	// parsed are the bases parsed once (nil where a base is not a plain
+	// URL, whose calls then parse it each time), header the headers of
+	// every call: shared, never written (net/http's Client copies a
+	// request's headers before it changes them).
+	parsed []*url.URL
+	header http.Header
 }
 
 // base returns the current node's base URL.
@@ -76,6 +82,20 @@ func New(baseURL string, opts Options) *Client {
 	c.bodies.New = func() any { b := make([]byte, 0, 4096); return &b }
 	for _, n := range opts.Nodes {
 		c.bases = append(c.bases, strings.TrimRight(n, "/"))
+	}
+	for _, b := range c.bases {
+		u, err := url.Parse(b)
+		if err != nil || u.Opaque != "" || u.RawPath != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Host == "" || strings.HasSuffix(u.Host, ":") {
+			u = nil
+		}
+		c.parsed = append(c.parsed, u)
+	}
+	c.header = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	if c.apiKey != "" {
+		c.header.Set("apikey", c.apiKey)
+	}
+	if c.auth != "" {
+		c.header.Set("Authorization", c.auth)
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{Transport: &http.Transport{
@@ -303,7 +323,7 @@ func (c *Client) post(ctx context.Context, path string, f *form) (*Response, err
 	body := f.String()
 	for tries := 1; ; tries++ {
 		at := c.cur.Load()
-		resp, err := c.postOnce(ctx, c.bases[int(at)%len(c.bases)]+path, body)
+		resp, err := c.postOnce(ctx, int(at)%len(c.bases), path, body)
 		if tries >= len(c.bases) || !failover(err) || ctx.Err() != nil {
 			return resp, err
 		}
@@ -324,17 +344,11 @@ func failover(err error) bool {
 	return true
 }
 
-func (c *Client) postOnce(ctx context.Context, u, body string) (*Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
+func (c *Client) postOnce(ctx context.Context, node int, path, body string) (*Response, error) {
+	u := c.bases[node] + path
+	req, err := c.newPost(ctx, node, path, u, body)
 	if err != nil {
 		return nil, fmt.Errorf("chatv2: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if c.apiKey != "" {
-		req.Header.Set("apikey", c.apiKey)
-	}
-	if c.auth != "" {
-		req.Header.Set("Authorization", c.auth)
 	}
 	hr, err := c.hc.Do(req)
 	if err != nil {
@@ -364,6 +378,31 @@ func (c *Client) postOnce(ctx context.Context, u, body string) (*Response, error
 	return &resp, nil
 }
 
+// newPost builds the POST of body to the base URL of node plus path (u is
+// the two joined): from the base parsed once when path needs no escaping,
+// as http.NewRequestWithContext(ctx, "POST", u, strings.NewReader(body))
+// would build it otherwise.
+func (c *Client) newPost(ctx context.Context, node int, path, u, body string) (*http.Request, error) {
+	base := c.parsed[node]
+	if base == nil || strings.ContainsAny(path, "%?#") {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header = c.header
+		return req, nil
+	}
+	nu := *base
+	nu.Path += path
+	r := http.Request{Method: http.MethodPost, URL: &nu, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: c.header, Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Host: nu.Host,
+		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }}
+	if body == "" {
+		r.Body, r.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+	}
+	return r.WithContext(ctx), nil
+}
+
 // form builds an application/x-www-form-urlencoded body the way browser
 // widgets do, userData[key] brackets percent-encoded.
 type form struct{ b strings.Builder }
@@ -385,9 +424,9 @@ func (f *form) addAlways(name, value string) {
 	if f.b.Len() > 0 {
 		f.b.WriteByte('&')
 	}
-	f.b.WriteString(url.QueryEscape(name))
+	writeQueryEscaped(&f.b, name)
 	f.b.WriteByte('=')
-	f.b.WriteString(url.QueryEscape(value))
+	writeQueryEscaped(&f.b, value)
 }
 
 func (f *form) addInt(name string, v int) { f.addAlways(name, strconv.Itoa(v)) }

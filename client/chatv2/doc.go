@@ -25,6 +25,8 @@
 // catch up from (with Refresh) before subscribing again; reconnecting from
 // Subscription.Position never loses or repeats an event.
 //
-// The package starts no goroutines of its own; a Subscription's WebSocket
-// library keeps its own while the connection is open.
+// The package starts no goroutines of its own but a Subscription's
+// keepalive loop, which runs while its connection is open; the WebSocket
+// side is client/internal/wsconn (a message read straight into the
+// subscription's reused buffer).
 package chatv2

@@ -15,7 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/confab/confab/client/internal/readbuf"
+	"github.com/confab/confab/client/internal/wsconn"
 )
 
 // maxFrame bounds one push frame the client accepts.
@@ -24,7 +24,7 @@ const maxFrame = 16 << 20
 // Subscription is an open WebSocket push channel of one chat. Next is meant
 // for one goroutine; Close may be called from any.
 type Subscription struct {
-	conn  *websocket.Conn
+	conn  *wsconn.Conn
 	next  int // index to resume from
 	ended bool
 	stop  chan struct{} // closed by Close: ends the keepalive loop
@@ -87,13 +87,10 @@ func (ch *Chat) subscribeAt(ctx context.Context, base string, from int) (*Subscr
 	if ch.c.auth != "" {
 		h.Set("Authorization", ch.c.auth)
 	}
-	conn, hr, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPClient: ch.c.hc, HTTPHeader: h})
+	conn, hr, err := wsconn.Dial(ctx, u.String(), ch.c.hc, h)
 	status := 0
 	if hr != nil {
 		status = hr.StatusCode
-		if hr.Body != nil {
-			hr.Body.Close()
-		}
 	}
 	if err != nil {
 		return nil, status, fmt.Errorf("chatv2: subscribe to chat %s: %w", ch.ID, err)
@@ -153,7 +150,7 @@ func (s *Subscription) Next(ctx context.Context) (*Response, error) {
 	var data []byte
 	err := ctx.Err()
 	if err == nil {
-		data, err = readbuf.Frame(context.Background(), s.conn, s.buf[:0])
+		_, data, err = s.conn.Read(s.buf[:0])
 		s.buf = data
 	} else {
 		s.conn.CloseNow()

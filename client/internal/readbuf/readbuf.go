@@ -1,5 +1,4 @@
-// Package readbuf reads whole messages (an HTTP answer's body, a
-// WebSocket message) into buffers the clients reuse, so that a steady
+// Package readbuf reads whole messages (an HTTP answer's body) into buffers the clients reuse, so that a steady
 // stream of messages costs no allocation once the buffer has grown to the
 // largest of them. Its functions are safe for concurrent use on distinct
 // buffers.
@@ -7,10 +6,7 @@ package readbuf
 
 import (
 	"bytes"
-	"context"
 	"io"
-
-	"github.com/coder/websocket"
 )
 
 // Append reads r to its end after buf's contents, growing buf as needed,
@@ -19,14 +15,4 @@ func Append(r io.Reader, buf []byte) ([]byte, error) {
 	b := bytes.NewBuffer(buf)
 	_, err := b.ReadFrom(r)
 	return b.Bytes(), err
-}
-
-// Frame reads the next message of conn after buf's contents, as
-// websocket.Conn.Read does but into buf.
-func Frame(ctx context.Context, conn *websocket.Conn, buf []byte) ([]byte, error) {
-	_, r, err := conn.Reader(ctx)
-	if err != nil {
-		return buf, err
-	}
-	return Append(r, buf)
 }
