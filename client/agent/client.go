@@ -102,11 +102,13 @@ type Client struct {
 	next     map[string]int      // per session, the position after the last event delivered
 }
 
-// call is a request waiting for its answer.
+// call is a request waiting for its answer: on ch, or (SendAsync) by a
+// call of async on the reading goroutine.
 type call struct {
-	req  Request
-	data []byte
-	ch   chan Frame // closed: the connection ended
+	req   Request
+	data  []byte
+	ch    chan Frame // closed: the connection ended
+	async func(f *Frame, err error)
 }
 
 // Dial connects to the agent protocol at url (ws://host:port or
@@ -228,7 +230,11 @@ func (c *Client) readLoop() {
 			delete(c.pending, f.ID)
 			c.mu.Unlock()
 			if cl != nil {
-				cl.ch <- f
+				if cl.async != nil {
+					cl.async(&f, nil)
+				} else {
+					cl.ch <- f
+				}
 				continue
 			}
 		}
@@ -247,13 +253,32 @@ func (c *Client) readLoop() {
 
 func (c *Client) fail(err error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.err == nil {
 		c.err = err
 	}
+	lost := c.dropPendingLocked()
+	c.mu.Unlock()
+	notifyLost(lost)
+}
+
+// dropPendingLocked ends every request waiting for an answer: the waiting
+// ones are told at once, those of SendAsync are returned, to be told
+// (notifyLost) once c.mu is released.
+func (c *Client) dropPendingLocked() (async []*call) {
 	for id, cl := range c.pending {
-		close(cl.ch)
+		if cl.async != nil {
+			async = append(async, cl)
+		} else {
+			close(cl.ch)
+		}
 		delete(c.pending, id)
+	}
+	return async
+}
+
+func notifyLost(calls []*call) {
+	for _, cl := range calls {
+		cl.async(nil, fmt.Errorf("%w while waiting for %s %s", errLost, cl.req.Op, cl.req.ID))
 	}
 }
 

@@ -203,15 +203,13 @@ func (c *Client) failover(old *wsconn.Conn, cause error) *wsconn.Conn {
 	}
 	old.CloseNow()
 	c.mu.Lock()
-	for id, cl := range c.pending {
-		close(cl.ch) // the caller's Do decides whether to send it again
-		delete(c.pending, id)
-	}
+	lost := c.dropPendingLocked() // the caller's Do decides whether to send it again
 	for _, s := range c.sessions {
 		s.unreadyLocked()
 	}
 	i := c.cur
 	c.mu.Unlock()
+	notifyLost(lost)
 	deadline := time.Now().Add(c.opts.FailoverTimeout)
 	pause := 100 * time.Millisecond
 	var last error

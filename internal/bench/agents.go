@@ -199,6 +199,34 @@ func (as *agentSession) send(ctx context.Context, v Vis) error {
 	return nil
 }
 
+// sendUntil sends the agent's messages one after the other (the next once
+// the previous is acknowledged) until stop ends or a send fails, then calls
+// finished once. No goroutine waits per send: each answer arrives on the
+// connection's reading goroutine (agent.Client.SendAsync), which sends the
+// next message, and the sends of every session of a connection answered
+// together go out in one write.
+func (as *agentSession) sendUntil(stop context.Context, finished func()) {
+	st := as.out
+	var next func()
+	next = func() {
+		if stop.Err() != nil {
+			finished()
+			return
+		}
+		seq, text := st.Next()
+		as.conn.c.SendAsync(as.sessionID, agent.Message{Text: text, MsgType: "text", Visibility: "ALL"}, func(_ agent.Ack, err error) {
+			if err != nil {
+				as.conn.e.m.Error("agent.send", err)
+				finished()
+				return
+			}
+			st.Ack(seq)
+			next()
+		})
+	}
+	next()
+}
+
 // release leaves the session with an after-action and reports whether the
 // session closed.
 func (as *agentSession) release(ctx context.Context, afterAction string) (bool, error) {

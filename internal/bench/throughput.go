@@ -74,23 +74,26 @@ func runThroughput(ctx context.Context, e *env, res *Result) error {
 	w := e.startWindow()
 	sendCtx, stop := context.WithTimeout(ctx, o.Duration)
 	defer stop()
+	// The agents' sends run on their connections' reading goroutines
+	// (sendUntil); agentsLeft counts the sessions still sending.
+	var agentsLeft sync.WaitGroup
 	for _, p := range pairs {
 		if p == nil {
 			continue
 		}
-		wg.Add(2)
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for sendCtx.Err() == nil && p.c.send(ctx) == nil {
 			}
 		}()
-		go func() {
-			defer wg.Done()
-			for sendCtx.Err() == nil && p.as.send(ctx, VisAll) == nil {
-			}
-		}()
+		agentsLeft.Add(1)
+		p.as.sendUntil(sendCtx, agentsLeft.Done)
 	}
 	wg.Wait()
+	if !waitGroupCtx(ctx, &agentsLeft) {
+		return ctx.Err()
+	}
 	// Drain: every acknowledged message must arrive.
 	waitAll(ctx, e, parties, 15*time.Second)
 	e.endWindow(w, res)
@@ -113,4 +116,20 @@ func runThroughput(ctx context.Context, e *env, res *Result) error {
 	}
 	wg.Wait()
 	return ctx.Err()
+}
+
+// waitGroupCtx waits for wg or the end of ctx; it reports whether wg was
+// done.
+func waitGroupCtx(ctx context.Context, wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -62,7 +62,8 @@ type Conn struct {
 	closeSent bool
 	wDone     <-chan struct{} // the context of the watch: see watch
 	wStop     func() bool
-	wBusy     atomic.Int32 // writes in progress (the watch breaks the connection only then)
+	wBusy     atomic.Int32  // writes in progress (the watch breaks the connection only then)
+	kick      chan struct{} // wakes the writer goroutine of Queue; nil until the first Queue (guarded by wmu)
 
 	closeOnce sync.Once
 	closed    chan struct{} // closed by CloseNow
@@ -421,15 +422,28 @@ func (c *Conn) writeFrame(ctx context.Context, op byte, p []byte) error {
 		for c.flushed < mine && c.werr == nil {
 			c.wcond.Wait()
 		}
-		err := c.werr
+		err, done := c.werr, c.flushed >= mine
 		c.wmu.Unlock()
-		if c.flushed >= mine {
+		if done {
 			return nil
 		}
 		return fmt.Errorf("websocket write: %w", err)
 	}
 	c.flushing = true
 	c.watch(ctx)
+	c.flushLocked(ctx)
+	err, done := c.werr, c.flushed >= mine
+	c.wmu.Unlock()
+	if err != nil && !done {
+		c.CloseNow()
+		return fmt.Errorf("websocket write: %w", err)
+	}
+	return nil
+}
+
+// flushLocked writes what is pending, again and again until nothing is
+// (c.wmu held, c.flushing set by the caller; it is cleared on return).
+func (c *Conn) flushLocked(ctx context.Context) {
 	for len(c.pending) > 0 && c.werr == nil {
 		out := c.pending
 		c.pending, c.spare = c.spare[:0], nil
@@ -457,14 +471,60 @@ func (c *Conn) writeFrame(ctx context.Context, op byte, p []byte) error {
 	}
 	c.flushing = false
 	c.wcond.Broadcast()
-	err := c.werr
-	done := c.flushed >= mine
-	c.wmu.Unlock()
-	if err != nil && !done {
-		c.CloseNow()
+}
+
+// Queue sends p as one message of type typ without waiting: the frame is
+// written by the connection's writer goroutine (started by the first
+// Queue), together with every frame queued or written meanwhile, so that
+// many frames queued from one goroutine (answers handled one after the
+// other) cost one write. An error means the connection is closed or has
+// failed; a frame queued but not written when the connection fails is
+// lost, which the reader sees as the connection ending.
+func (c *Conn) Queue(typ websocket.MessageType, p []byte) error {
+	op := byte(opText)
+	if typ == websocket.MessageBinary {
+		op = opBinary
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.werr != nil || c.closeSent {
+		err := c.werr
+		if err == nil {
+			err = ErrClosed
+		}
 		return fmt.Errorf("websocket write: %w", err)
 	}
+	before := len(c.pending)
+	c.pending = appendFrame(c.pending, op, p)
+	c.queued += uint64(len(c.pending) - before)
+	if !c.flushing {
+		c.flushing = true
+		if c.kick == nil {
+			c.kick = make(chan struct{}, 1)
+			go c.writer()
+		}
+		c.kick <- struct{}{} // never blocks: one kick per flush, taken before the flush
+	}
 	return nil
+}
+
+// writer writes what Queue queued until the connection is closed.
+func (c *Conn) writer() {
+	for {
+		select {
+		case <-c.kick:
+		case <-c.closed:
+			return
+		}
+		c.wmu.Lock()
+		c.flushLocked(context.Background())
+		failed := c.werr != nil
+		c.wmu.Unlock()
+		if failed {
+			c.CloseNow()
+			return
+		}
+	}
 }
 
 // watch makes a cancellation of ctx break the connection while a write

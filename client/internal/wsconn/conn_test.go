@@ -398,3 +398,83 @@ func FuzzRead(f *testing.F) {
 		t.Fatal("more messages than bytes in the stream")
 	})
 }
+
+// slowWriter is a connection whose first write waits for release; it
+// counts the writes and keeps what was written.
+type slowWriter struct {
+	io.Reader
+	release chan struct{}
+	mu      sync.Mutex
+	writes  int
+	out     bytes.Buffer
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.writes++
+	first := w.writes == 1
+	w.mu.Unlock()
+	if first {
+		<-w.release
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.out.Write(p)
+}
+func (w *slowWriter) Close() error { return nil }
+
+// TestQueueCoalesces queues frames while the first write is still in
+// progress: they go out together in one more write, in order, and a
+// synchronous Write after them waits for them.
+func TestQueueCoalesces(t *testing.T) {
+	w := &slowWriter{Reader: bytes.NewReader(nil), release: make(chan struct{})}
+	c := newConn(w)
+	if err := c.Queue(websocket.MessageText, []byte("m0")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < 100; i++ {
+		if err := c.Queue(websocket.MessageText, fmt.Appendf(nil, "m%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error)
+	go func() { done <- c.Write(context.Background(), websocket.MessageBinary, []byte("last")) }()
+	select {
+	case err := <-done:
+		t.Fatalf("a write returned before the frames queued ahead of it were written: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(w.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	writes, out := w.writes, w.out.Bytes()
+	w.mu.Unlock()
+	if writes > 3 {
+		t.Errorf("101 frames took %d writes", writes)
+	}
+	// Unmask what was written and check the messages in order.
+	for i := 0; i <= 100; i++ {
+		if len(out) < 6 || out[1]&0x80 == 0 {
+			t.Fatalf("frame %d: short or unmasked: %x", i, out)
+		}
+		n := int(out[1] & 0x7f)
+		var key [4]byte
+		copy(key[:], out[2:6])
+		p := append([]byte(nil), out[6:6+n]...)
+		mask(p, key)
+		want, op := fmt.Sprintf("m%d", i), byte(0x81)
+		if i == 100 {
+			want, op = "last", 0x82
+		}
+		if out[0] != op || string(p) != want {
+			t.Fatalf("frame %d: %x %q, want %x %q", i, out[0], p, op, want)
+		}
+		out = out[6+n:]
+	}
+	c.CloseNow()
+	if err := c.Queue(websocket.MessageText, []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("queue after close: %v", err)
+	}
+}

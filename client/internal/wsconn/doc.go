@@ -7,8 +7,10 @@
 // (a load generator) pays one system call for many frames. The handshake
 // goes through the caller's http.Client, as the library's did.
 //
-// Concurrency: Read is for one goroutine at a time; Write, Close and
-// CloseNow are safe for concurrent use with it and with each other. A
+// Concurrency: Read is for one goroutine at a time; Write, Queue, Close
+// and CloseNow are safe for concurrent use with it and with each other. A
 // writer that finds another one writing queues its frame for it and waits
-// until it was written.
+// until it was written; Queue does not wait: a writer goroutine of the
+// connection (started by the first Queue, ended by the close) writes
+// everything queued in one write.
 package wsconn
