@@ -190,6 +190,9 @@ type WriterStats struct {
 	// EventLogReloads counts the times the writer read the log's
 	// bookkeeping again because another connection had written (SQLite).
 	EventLogReloads uint64 `json:"event_log_reloads,omitempty"`
+	// EventLogMoved counts the rows moved out of the event log to keep it
+	// short (SQLite: to event_cold, at most once per event).
+	EventLogMoved int64 `json:"event_log_moved,omitempty"`
 }
 
 // Add sums o into s (the shards of a sharded store): counters and
@@ -218,6 +221,7 @@ func (s *WriterStats) Add(o WriterStats) {
 	s.Checkpointing = s.Checkpointing || o.Checkpointing
 	s.EventLogRows += o.EventLogRows
 	s.EventLogReloads += o.EventLogReloads
+	s.EventLogMoved += o.EventLogMoved
 }
 
 func addHist(a, b HistSnapshot) HistSnapshot {

@@ -62,11 +62,31 @@ func TestCrashChild(t *testing.T) {
 			once.Do(func() { killDuringCheckpoint(ctx, s, &mu) })
 		}
 	}
+	if os.Getenv(crashSpanEnv) != "" {
+		opts.EventLogSpan = 2000 // rows move to event_cold all along
+	}
 	s, err := sqlite.Open(ctx, dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
+	if opts.EventLogSpan != 0 {
+		// Short sessions come and go meanwhile (not acknowledged: their
+		// closes make the writer trim and purge as it moves rows).
+		wg.Go(func() {
+			for k := 0; ctx.Err() == nil; k++ {
+				session := fmt.Sprint("short-", k)
+				var tks []store.Ticket
+				for pos := range int64(300) {
+					tks = append(tks, s.AppendEvent(ctx, crashEvent(session, pos)))
+				}
+				for _, tk := range tks {
+					tk.Wait(ctx)
+				}
+				s.DeleteEvents(ctx, session)
+			}
+		})
+	}
 	for g := range 8 {
 		wg.Go(func() {
 			session := fmt.Sprint("crash-", g)
@@ -97,6 +117,10 @@ func TestCrashChild(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// crashSpanEnv makes TestCrashChild keep the event log short, so that it
+// is killed while rows move to event_cold and closed sessions' rows go.
+const crashSpanEnv = "CONFAB_STORE_CRASH_SPAN"
 
 // crashCkptEnv makes TestCrashChild kill itself during a WAL checkpoint.
 const crashCkptEnv = "CONFAB_STORE_CRASH_CHECKPOINT"
@@ -197,11 +221,32 @@ func TestCrash(t *testing.T) {
 	}
 }
 
+// TestCrashWhileMoving kills the writing process while its event log is
+// kept short (rows move to event_cold all along, short sessions close and
+// their rows are trimmed and purged) and checks that every acknowledged
+// event is there after the restart, twice on the same directory.
+func TestCrashWhileMoving(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	dir := t.TempDir()
+	acked := make(map[crashAck]bool)
+	rounds := 2
+	if raceEnabled {
+		rounds = 1
+	}
+	for round := range rounds {
+		n := runCrashChild(t, dir, acked, crashSpanEnv+"=1")
+		t.Logf("round %d: child killed after %d acknowledgements", round, n)
+		checkAcked(t, dir, acked)
+	}
+}
+
 // runCrashChild runs TestCrashChild on dir until it has acknowledged a few
 // thousand events, kills it, and adds its acknowledgements to acked.
-func runCrashChild(t *testing.T, dir string, acked map[crashAck]bool) int {
+func runCrashChild(t *testing.T, dir string, acked map[crashAck]bool, env ...string) int {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1", "-test.v=false")
-	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+	cmd.Env = append(append(os.Environ(), crashDirEnv+"="+dir), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

@@ -5,27 +5,35 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"sync/atomic"
 )
 
 // The intermediate transcripts are an append-only log (migration 0006):
 // every event is one row of event_log keyed by the store's next sequence
 // number, so the rows of one batch, whatever their sessions, fill the last
-// pages of one B-tree. Where a session's rows are is kept in event_sessions
-// and, complete, in the writer's memory (eventLog): the block [first,
-// blockEnd) holds only the session's rows (written in one piece when the
-// store opened or when the session was moved up the log); after it, the
-// rows from tailFrom on that carry the session's sid. A closed session's
-// bookkeeping goes at once; its rows go later, with every row below the
-// oldest open session's, by range (trim). A session that stays open while
-// the log grows past span rows is moved up (relocate), so one long chat
-// never keeps the log from being trimmed.
+// pages of one B-tree. An open session's rows in the log are those from its
+// tail_from on that carry its sid (event_sessions; complete in the writer's
+// memory, eventLog).
+//
+// The log is consumed from its low end, a bounded range per batch
+// (maintain): rows below the oldest open session's tail_from belong to
+// closed sessions only and are deleted by range (trim); once the log is
+// longer than span rows, its oldest rows are moved (relocate, migration
+// 0007): the open sessions' ones to event_cold, keyed (sid, position),
+// the range deleted from the log in the same transaction. So every event
+// is in exactly one of the two tables, is moved at most once, and a batch
+// moves at most relocMax rows, whatever the number of sessions a long run
+// keeps open. A closed session's bookkeeping goes in its closing
+// transaction; its log rows go with the trims, its cold rows later by range
+// of positions, at most purgeMax a batch (purge), its sid kept meanwhile in
+// event_cold_dead so that no new session gets it.
 
 // logSession is where one open session's events are.
 type logSession struct {
-	name                      string
-	sid                       int64
-	first, blockEnd, tailFrom int64
-	next                      int64 // the position after the highest stored
+	name     string
+	sid      int64
+	tailFrom int64 // its log rows have seq >= tailFrom
+	next     int64 // the position after the highest stored
 	// gaps are the positions below next never stored, while they are few
 	// (maxGaps; then gapsUnknown), so that an event filling a gap is
 	// appended without a read. Copied on change: an undo record keeps the
@@ -66,14 +74,17 @@ func (s *logSession) fill(pos int64) bool {
 // gaps are unknown).
 func (s *logSession) mayHave(pos int64) bool { return s.gapsUnknown || !slices.Contains(s.gaps, pos) }
 
-// pin is the lowest seq the session's rows may have.
-func (s *logSession) pin() int64 { return min(s.first, s.tailFrom) }
+// pin is the lowest seq the session's log rows may have.
+func (s *logSession) pin() int64 { return s.tailFrom }
 
-// Log maintenance bounds.
+// Log maintenance bounds, in rows per batch.
 const (
-	defaultSpan = 1 << 18 // rows between the oldest open session and the end before it is moved up
+	defaultSpan = 1 << 18 // rows the log keeps before its oldest are moved to event_cold
 	trimMin     = 256     // rows removed at once, at least (fewer wait for the next batch) ...
 	trimMax     = 4096    // ... and at most, so that no batch waits long for a trim
+	relocMin    = 512     // rows moved at once, at least ...
+	relocMax    = 4096    // ... and at most: the rows beyond span, so the moves follow the appends
+	purgeMax    = 4096    // positions of closed sessions' cold rows deleted per batch, at most
 )
 
 // eventLog is the writer's view of the log. Only the writer goroutine uses
@@ -82,16 +93,37 @@ type eventLog struct {
 	byName  map[string]*logSession
 	bySID   map[int64]*logSession
 	nextSeq int64 // the seq the next appended row gets
-	trimmed int64 // every row below is gone
-	pins    []pinEntry
-	span    int64
+	trimmed int64 // every row below is gone from the log
+	nextSID int64 // the sid the next session gets: above every sid in any table
+	// coldBelow: a session whose tailFrom is below it may have rows in
+	// event_cold.
+	coldBelow int64
+	pins      []pinEntry
+	span      int64
+	// dead are the closed sessions whose cold rows are still to be
+	// purged, from deadHead on (event_cold_dead).
+	dead     []deadSession
+	deadHead int
 
-	undo             []undoRec // changes of the transaction in progress
-	seqAt, trimmedAt int64     // nextSeq and trimmed when it began
+	undo                    []undoRec     // changes of the transaction in progress
+	seqAt, trimmedAt, sidAt int64         // nextSeq, trimmed, nextSID when it began
+	coldAt                  int64         // coldBelow when it began
+	deadLenAt, deadHeadAt   int           // dead's length and head when it began ...
+	deadDoneAt              int64         // ... and its head's progress
+	moved                   int64         // rows moved to event_cold by the transaction
+	moves                   *atomic.Int64 // rows moved to event_cold by committed transactions (WriterStats)
+	purged                  int64         // positions purged by the transaction
+	mostMoved, mostPurged   int64         // the most one committed transaction moved and purged (tests)
+}
+
+// deadSession is a closed session whose cold rows, at positions below
+// next, are deleted from done on.
+type deadSession struct {
+	sid, next, done int64
 }
 
 // pinEntry orders the open sessions by pin; entries whose session has gone
-// or moved are dropped when they reach the head.
+// are dropped when they reach the head.
 type pinEntry struct {
 	sid, pin int64
 }
@@ -102,19 +134,44 @@ type undoRec struct {
 	old     logSession
 	created bool // the session was new: forget it
 	deleted bool // the session was removed: put it back
+	dead    bool // ... and it was queued for a purge: unqueue it
 }
 
 func (l *eventLog) begin() {
 	l.undo = l.undo[:0]
-	l.seqAt, l.trimmedAt = l.nextSeq, l.trimmed
+	l.seqAt, l.trimmedAt, l.sidAt, l.coldAt = l.nextSeq, l.trimmed, l.nextSID, l.coldBelow
+	l.deadLenAt, l.deadHeadAt, l.deadDoneAt = len(l.dead), l.deadHead, 0
+	if l.deadHead < len(l.dead) {
+		l.deadDoneAt = l.dead[l.deadHead].done
+	}
+	l.moved = 0
 }
 
-func (l *eventLog) committed() { l.undo = l.undo[:0] }
+func (l *eventLog) committed() {
+	l.undo = l.undo[:0]
+	if l.deadHead > 64 && l.deadHead*2 > len(l.dead) {
+		l.dead = slices.Delete(l.dead, 0, l.deadHead)
+		l.deadHead = 0
+	}
+	if l.moves != nil {
+		l.moves.Add(l.moved)
+	}
+	l.mostMoved, l.mostPurged = max(l.mostMoved, l.moved), max(l.mostPurged, l.purged)
+	l.moved, l.purged = 0, 0
+}
 
 // rollback undoes the whole transaction.
 func (l *eventLog) rollback() {
 	l.rollbackTo(0)
-	l.nextSeq, l.trimmed = l.seqAt, l.trimmedAt
+	l.nextSeq, l.trimmed, l.nextSID, l.coldBelow = l.seqAt, l.trimmedAt, l.sidAt, l.coldAt
+	l.dead, l.deadHead = l.dead[:l.deadLenAt], l.deadHeadAt
+	if l.deadHead < len(l.dead) {
+		l.dead[l.deadHead].done = l.deadDoneAt
+	}
+	for i := l.deadHead + 1; i < len(l.dead); i++ {
+		l.dead[i].done = 0 // purged by the transaction: undone with it
+	}
+	l.moved, l.purged = 0, 0
 }
 
 // rollbackTo undoes the changes recorded after mark (a savepoint's).
@@ -131,6 +188,9 @@ func (l *eventLog) rollbackTo(mark int) {
 		case u.deleted:
 			*u.s = u.old
 			l.byName[u.s.name], l.bySID[u.s.sid] = u.s, u.s
+			if u.dead {
+				l.dead = l.dead[:len(l.dead)-1] // the last queued: undo runs backwards
+			}
 		default:
 			*u.s = u.old
 		}
@@ -163,16 +223,17 @@ func (l *eventLog) lowWater() int64 {
 }
 
 // loadLog compacts the log and reads it into memory; run by Open on the
-// writer connection before the writer starts. Compacting drops the rows of
-// closed sessions and rewrites the others in one block per session, so
-// that loading a session's events at restoration reads its rows only.
+// writer connection before the writer starts. Compacting moves the open
+// sessions' rows to event_cold and empties the log, and purges the cold
+// rows of closed sessions, so that loading a session's events at
+// restoration reads its rows only, in position order.
 func loadLog(ctx context.Context, conn *sql.Conn) (*eventLog, error) {
-	var rows, maxSeq int64
-	if err := conn.QueryRowContext(ctx, "SELECT count(*), coalesce(max(seq), 0) FROM event_log").Scan(&rows, &maxSeq); err != nil {
+	var rows, dead int64
+	if err := conn.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM event_log), (SELECT count(*) FROM event_cold_dead)").Scan(&rows, &dead); err != nil {
 		return nil, fmt.Errorf("read event log: %w", err)
 	}
-	if rows > 0 {
-		if err := compactLog(ctx, conn, maxSeq+1); err != nil {
+	if rows > 0 || dead > 0 {
+		if err := compactLog(ctx, conn); err != nil {
 			return nil, fmt.Errorf("compact event log: %w", err)
 		}
 	}
@@ -194,31 +255,39 @@ func (w *writer) syncLog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.span = w.log.span
+	l.span, l.moves, l.mostMoved, l.mostPurged = w.log.span, w.log.moves, w.log.mostMoved, w.log.mostPurged
 	w.log, w.seenVersion = *l, v
 	w.reloads.Add(1)
 	return nil
 }
 
 // readLog reads the log's bookkeeping: the sessions, their next positions,
-// the log's ends.
+// the log's ends, the closed sessions still to purge.
 func readLog(ctx context.Context, conn *sql.Conn) (*eventLog, error) {
 	l := &eventLog{byName: map[string]*logSession{}, bySID: map[int64]*logSession{}, span: defaultSpan}
-	var maxSeq int64
-	if err := conn.QueryRowContext(ctx, "SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM event_log").Scan(&l.trimmed, &maxSeq); err != nil {
+	var maxSeq, maxTail int64
+	err := conn.QueryRowContext(ctx, `SELECT coalesce((SELECT min(seq) FROM event_log), 0), coalesce((SELECT max(seq) FROM event_log), 0),
+		coalesce((SELECT max(tail_from) FROM event_sessions), 0),
+		max(coalesce((SELECT max(sid) FROM event_sessions), 0), coalesce((SELECT max(sid) FROM event_cold_dead), 0),
+			coalesce((SELECT max(sid) FROM event_cold), 0)) + 1`).Scan(&l.trimmed, &maxSeq, &maxTail, &l.nextSID)
+	if err != nil {
 		return nil, fmt.Errorf("read event log: %w", err)
 	}
-	l.nextSeq = max(maxSeq+1, 1)
+	// Every session's rows are at or above its tail_from: the next row
+	// goes above them all.
+	l.nextSeq = max(maxSeq+1, maxTail, 1)
 	if l.trimmed == 0 {
 		l.trimmed = l.nextSeq
 	}
-	q, err := conn.QueryContext(ctx, "SELECT sid, session_id, first_seq, block_end, tail_from FROM event_sessions")
+	l.coldBelow = l.nextSeq // every session may have cold rows
+	q, err := conn.QueryContext(ctx, `SELECT sid, session_id, tail_from,
+		coalesce((SELECT max(position) + 1 FROM event_cold AS c WHERE c.sid = event_sessions.sid), 0) FROM event_sessions`)
 	if err != nil {
 		return nil, fmt.Errorf("read event sessions: %w", err)
 	}
 	for q.Next() {
 		s := &logSession{}
-		if err := q.Scan(&s.sid, &s.name, &s.first, &s.blockEnd, &s.tailFrom); err != nil {
+		if err := q.Scan(&s.sid, &s.name, &s.tailFrom, &s.next); err != nil {
 			q.Close()
 			return nil, fmt.Errorf("read event sessions: %w", err)
 		}
@@ -228,7 +297,8 @@ func readLog(ctx context.Context, conn *sql.Conn) (*eventLog, error) {
 	if err := q.Err(); err != nil {
 		return nil, fmt.Errorf("read event sessions: %w", err)
 	}
-	q, err = conn.QueryContext(ctx, "SELECT sid, max(position) + 1 FROM event_log GROUP BY sid")
+	q, err = conn.QueryContext(ctx, `SELECT l.sid, max(l.position) + 1 FROM event_log AS l
+		JOIN event_sessions AS s ON s.sid = l.sid AND l.seq >= s.tail_from GROUP BY l.sid`)
 	if err != nil {
 		return nil, fmt.Errorf("read event positions: %w", err)
 	}
@@ -239,20 +309,36 @@ func readLog(ctx context.Context, conn *sql.Conn) (*eventLog, error) {
 			return nil, fmt.Errorf("read event positions: %w", err)
 		}
 		if s := l.bySID[sid]; s != nil {
-			s.next = next
+			s.next = max(s.next, next)
 		}
 	}
 	q.Close()
 	if err := q.Err(); err != nil {
 		return nil, fmt.Errorf("read event positions: %w", err)
 	}
+	q, err = conn.QueryContext(ctx, "SELECT sid, next_pos FROM event_cold_dead ORDER BY sid")
+	if err != nil {
+		return nil, fmt.Errorf("read closed sessions: %w", err)
+	}
+	for q.Next() {
+		var d deadSession
+		if err := q.Scan(&d.sid, &d.next); err != nil {
+			q.Close()
+			return nil, fmt.Errorf("read closed sessions: %w", err)
+		}
+		l.dead = append(l.dead, d)
+	}
+	q.Close()
+	if err := q.Err(); err != nil {
+		return nil, fmt.Errorf("read closed sessions: %w", err)
+	}
 	l.rebuildPins()
 	return l, nil
 }
 
-// compactLog rewrites the open sessions' rows from base on, one block per
-// session in position order, and drops every other row; one transaction.
-func compactLog(ctx context.Context, conn *sql.Conn, base int64) (err error) {
+// compactLog moves the open sessions' log rows to event_cold, empties the
+// log and purges the closed sessions' cold rows; one transaction.
+func compactLog(ctx context.Context, conn *sql.Conn) (err error) {
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}
@@ -262,18 +348,16 @@ func compactLog(ctx context.Context, conn *sql.Conn, base int64) (err error) {
 		}
 	}()
 	for _, q := range []string{
-		`INSERT INTO event_log (seq, sid, position, event_id, at, data)
-			SELECT ?1 - 1 + row_number() OVER (ORDER BY sid, position, seq), sid, position, event_id, at, data
-			FROM event_log WHERE sid IN (SELECT sid FROM event_sessions)`,
-		`DELETE FROM event_log WHERE seq < ?1`,
-		`UPDATE event_sessions SET first_seq = b.f, block_end = b.e, tail_from = b.e
-			FROM (SELECT sid, min(seq) AS f, max(seq) + 1 AS e FROM event_log GROUP BY sid) AS b
-			WHERE b.sid = event_sessions.sid`,
-		`UPDATE event_sessions SET first_seq = e.e, block_end = e.e, tail_from = e.e
-			FROM (SELECT coalesce(max(seq) + 1, ?1) AS e FROM event_log) AS e
-			WHERE event_sessions.sid NOT IN (SELECT sid FROM event_log)`,
+		`INSERT OR IGNORE INTO event_cold (sid, position, event_id, at, data)
+			SELECT l.sid, l.position, l.event_id, l.at, l.data
+			FROM event_log AS l JOIN event_sessions AS s ON s.sid = l.sid AND l.seq >= s.tail_from
+			ORDER BY l.sid, l.position`,
+		`UPDATE event_sessions SET tail_from = (SELECT max(coalesce(max(seq), 0) + 1, tail_from) FROM event_log)`,
+		`DELETE FROM event_log`,
+		`DELETE FROM event_cold WHERE sid IN (SELECT sid FROM event_cold_dead)`,
+		`DELETE FROM event_cold_dead`,
 	} {
-		if _, err := conn.ExecContext(ctx, q, base); err != nil {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
@@ -282,16 +366,17 @@ func compactLog(ctx context.Context, conn *sql.Conn, base int64) (err error) {
 }
 
 // session returns the bookkeeping of a session, creating it (its
-// event_sessions row, its block starting at seq) if it has none.
+// event_sessions row, its log rows from seq on) if it has none.
 func (w *writer) session(ctx context.Context, name string, seq int64) (*logSession, error) {
 	l := &w.log
 	if s := l.byName[name]; s != nil {
 		return s, nil
 	}
-	s := &logSession{name: name, first: seq, blockEnd: seq, tailFrom: seq}
-	if err := w.insSession.QueryRowContext(ctx, name, seq, seq, seq).Scan(&s.sid); err != nil {
+	s := &logSession{name: name, sid: l.nextSID, tailFrom: seq}
+	if _, err := w.insSession.ExecContext(ctx, s.sid, name, seq); err != nil {
 		return nil, err
 	}
+	l.nextSID++
 	l.byName[name], l.bySID[s.sid] = s, s
 	l.undo = append(l.undo, undoRec{s: s, created: true})
 	l.pins = append(l.pins, pinEntry{s.sid, s.pin()})
@@ -299,7 +384,7 @@ func (w *writer) session(ctx context.Context, name string, seq int64) (*logSessi
 }
 
 // deleteEvents forgets a session's events: its bookkeeping goes now, its
-// rows with the next trims.
+// log rows with the next trims, its cold rows with the next purges.
 func (w *writer) deleteEvents(ctx context.Context, name string) error {
 	l := &w.log
 	s := l.byName[name]
@@ -309,38 +394,64 @@ func (w *writer) deleteEvents(ctx context.Context, name string) error {
 	if _, err := w.delSession.ExecContext(ctx, s.sid); err != nil {
 		return err
 	}
-	l.undo = append(l.undo, undoRec{s: s, old: *s, deleted: true})
+	u := undoRec{s: s, old: *s, deleted: true}
+	if s.tailFrom < l.coldBelow && s.next > 0 {
+		if _, err := w.insDead.ExecContext(ctx, s.sid, s.next); err != nil {
+			return err
+		}
+		l.dead = append(l.dead, deadSession{sid: s.sid, next: s.next})
+		u.dead = true
+	}
+	l.undo = append(l.undo, u)
 	delete(l.byName, name)
 	delete(l.bySID, s.sid)
 	return nil
 }
 
+// findEvent reads the stored event of a session (?1) at a position (?2),
+// its log rows starting at ?3.
+const findEvent = `SELECT event_id, at, data FROM event_cold WHERE sid = ?1 AND position = ?2
+	UNION ALL
+	SELECT event_id, at, data FROM event_log WHERE seq >= ?3 AND sid = ?1 AND position = ?2
+	LIMIT 1`
+
 // stored returns the stored event of a session at a position, if any
 // (replays only: an append at a new position never reads).
 func (w *writer) stored(ctx context.Context, s *logSession, pos int64) (eid, at int64, data []byte, ok bool, err error) {
-	err = w.findEvent.QueryRowContext(ctx, s.first, s.blockEnd, s.tailFrom, s.sid, pos).Scan(&eid, &at, &data)
+	err = w.findEvent.QueryRowContext(ctx, s.sid, pos, max(s.tailFrom, w.log.trimmed)).Scan(&eid, &at, &data)
 	if err == sql.ErrNoRows {
 		return 0, 0, nil, false, nil
 	}
 	return eid, at, data, err == nil, err
 }
 
-// maintain runs at the start of a batch's transaction: it moves the oldest
-// open sessions up the log when they hold too much of it below them, then
-// removes a range of rows that only closed sessions had.
+// maintain runs at the start of a batch's transaction: it purges some of
+// the closed sessions' cold rows, then consumes a range of the log's low
+// end: rows only closed sessions had are deleted; once the log is longer
+// than span, the oldest rows are moved (the open sessions' to event_cold)
+// and deleted.
 func (w *writer) maintain(ctx context.Context) error {
 	l := &w.log
-	low := l.lowWater()
-	if l.nextSeq-low > l.span {
-		if err := w.relocate(ctx, low, low+l.span/2); err != nil {
-			return fmt.Errorf("move sessions up the event log: %w", err)
-		}
-		low = l.lowWater()
+	if err := w.purge(ctx); err != nil {
+		return fmt.Errorf("purge closed sessions' events: %w", err)
 	}
-	if low-l.trimmed < trimMin {
+	low := max(l.lowWater(), l.trimmed)
+	var to int64
+	switch excess := l.nextSeq - l.trimmed - l.span; {
+	case low-l.trimmed >= trimMin:
+		to = min(low, l.trimmed+trimMax)
+	case excess >= relocMin:
+		to = l.trimmed + min(excess, relocMax)
+		res, err := w.relocate.ExecContext(ctx, l.trimmed, to)
+		if err != nil {
+			return fmt.Errorf("move open sessions' events to event_cold: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		l.moved += n
+		l.coldBelow = max(l.coldBelow, to)
+	default:
 		return nil
 	}
-	to := min(low, l.trimmed+trimMax)
 	if _, err := w.trim.ExecContext(ctx, to); err != nil {
 		return fmt.Errorf("trim the event log: %w", err)
 	}
@@ -348,60 +459,37 @@ func (w *writer) maintain(ctx context.Context) error {
 	return nil
 }
 
-// relocate copies the rows below target of every session pinned below it
-// to the end of the log, one block per session, so that the rows below
-// target can be trimmed.
-func (w *writer) relocate(ctx context.Context, low, target int64) error {
+// purge deletes the cold rows of closed sessions, at most purgeMax
+// positions' worth.
+func (w *writer) purge(ctx context.Context) error {
 	l := &w.log
-	type row struct {
-		pos, eid, at int64
-		data         []byte
-	}
-	moving := map[int64][]row{}
-	var order []int64
-	q, err := w.conn.QueryContext(ctx, "SELECT sid, position, event_id, at, data FROM event_log WHERE seq >= ? AND seq < ? ORDER BY seq", low, target)
-	if err != nil {
-		return err
-	}
-	for q.Next() {
-		var sid int64
-		var r row
-		if err := q.Scan(&sid, &r.pos, &r.eid, &r.at, &r.data); err != nil {
-			q.Close()
-			return err
-		}
-		if s := l.bySID[sid]; s == nil || s.pin() >= target {
-			continue
-		}
-		if _, ok := moving[sid]; !ok {
-			order = append(order, sid)
-		}
-		moving[sid] = append(moving[sid], r)
-	}
-	q.Close()
-	if err := q.Err(); err != nil {
-		return err
-	}
-	for _, s := range l.bySID {
-		if s.pin() < target && moving[s.sid] == nil {
-			order = append(order, s.sid) // nothing below target: only its bookkeeping moves
-		}
-	}
-	for _, sid := range order {
-		s := l.bySID[sid]
-		l.changed(s)
-		s.first = l.nextSeq
-		for _, r := range moving[sid] {
-			if _, err := w.insOne.ExecContext(ctx, l.nextSeq, sid, r.pos, r.eid, r.at, r.data); err != nil {
+	for budget := int64(purgeMax); budget > 0 && l.deadHead < len(l.dead); {
+		d := &l.dead[l.deadHead]
+		hi := min(d.next, d.done+budget)
+		if hi > d.done {
+			if _, err := w.purgeCold.ExecContext(ctx, d.sid, d.done, hi); err != nil {
 				return err
 			}
-			l.nextSeq++
+			budget -= hi - d.done
+			l.purged += hi - d.done
+			d.done = hi
 		}
-		s.blockEnd, s.tailFrom = l.nextSeq, target
-		if _, err := w.moveSession.ExecContext(ctx, s.first, s.blockEnd, s.tailFrom, sid); err != nil {
+		if d.done < d.next {
+			break
+		}
+		if _, err := w.delDead.ExecContext(ctx, d.sid); err != nil {
 			return err
 		}
+		l.deadHead++
 	}
-	l.rebuildPins()
 	return nil
 }
+
+// relocateRows moves the open sessions' rows of the log range [?1, ?2) to
+// event_cold (the caller then deletes the range). A row already there
+// (which the replay check makes impossible) is left as it is rather than
+// failing every batch.
+const relocateRows = `INSERT OR IGNORE INTO event_cold (sid, position, event_id, at, data)
+	SELECT l.sid, l.position, l.event_id, l.at, l.data
+	FROM event_log AS l JOIN event_sessions AS s ON s.sid = l.sid
+	WHERE l.seq >= ?1 AND l.seq < ?2 AND l.seq >= s.tail_from`

@@ -69,9 +69,10 @@ func appendN(t *testing.T, s *Store, session string, from, to int64) {
 
 // TestEventLogTrimAndRelocate runs short sessions past one long one with a
 // small span: the rows of closed sessions are trimmed by range, the long
-// session is moved up the log instead of keeping it from shrinking, and its
-// events, replays and conflicts behave as before — also after a reopen,
-// which compacts the log.
+// session's oldest rows move to event_cold (each once) instead of keeping
+// the log from shrinking, and its events, replays and conflicts behave as
+// before — also after a reopen, which moves every open session's rows to
+// event_cold.
 func TestEventLogTrimAndRelocate(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -101,6 +102,10 @@ func TestEventLogTrimAndRelocate(t *testing.T) {
 	if n := countRows(t, s, "SELECT count(*) FROM event_log"); n != rows {
 		t.Fatalf("the log holds %d rows, the writer counts %d", n, rows)
 	}
+	moved := countRows(t, s, "SELECT count(*) FROM event_cold")
+	if st, _ := s.WriterStats(ctx); moved == 0 || st.EventLogMoved != moved || moved > longN {
+		t.Fatalf("%d rows moved to event_cold (writer counts %d), want 1 to %d (only the long session's, once)", moved, st.EventLogMoved, longN)
+	}
 	wantEvents(t, s, "long", longN, long)
 	wantEvents(t, s, "short-3-1", 0, nil)
 	// A replay is a no-op; a different event at a stored place a conflict,
@@ -122,8 +127,8 @@ func TestEventLogTrimAndRelocate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(ctx)
-	if n := logRows(t, s); n != longN {
-		t.Fatalf("after the reopen the log holds %d rows, want the long session's %d", n, longN)
+	if n, cold := logRows(t, s), countRows(t, s, "SELECT count(*) FROM event_cold"); n != 0 || cold != longN {
+		t.Fatalf("after the reopen the log holds %d rows and event_cold %d, want 0 and the long session's %d", n, cold, longN)
 	}
 	wantEvents(t, s, "long", longN, long)
 	appendN(t, s, "long", longN, longN+5)

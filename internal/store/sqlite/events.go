@@ -18,8 +18,8 @@ func (s *Store) AppendEvent(ctx context.Context, e store.EventRow) store.Ticket 
 }
 
 // LoadEvents returns a session's stored events ordered by position: its
-// block of the event log and its rows after it (see eventlog.go), read in
-// one read transaction.
+// rows of event_cold and of the event log (see eventlog.go), read in one
+// read transaction.
 func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.EventRow, err error) {
 	if err := s.readable(); err != nil {
 		return nil, err
@@ -34,21 +34,19 @@ func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.Eve
 		return nil, err
 	}
 	defer tx.Rollback()
-	var sid, first, blockEnd, tailFrom int64
-	err = tx.QueryRowContext(ctx, "SELECT sid, first_seq, block_end, tail_from FROM event_sessions WHERE session_id = ?",
-		sessionID).Scan(&sid, &first, &blockEnd, &tailFrom)
+	var sid, tailFrom int64
+	err = tx.QueryRowContext(ctx, "SELECT sid, tail_from FROM event_sessions WHERE session_id = ?",
+		sessionID).Scan(&sid, &tailFrom)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT position, event_id, at, data FROM event_log
-			WHERE seq >= ?1 AND seq < ?2 AND sid = ?4
+	rows, err := tx.QueryContext(ctx, `SELECT position, event_id, at, data FROM event_cold WHERE sid = ?1
 		UNION ALL
-		SELECT position, event_id, at, data FROM event_log
-			WHERE seq >= ?3 AND (seq < ?1 OR seq >= ?2) AND sid = ?4
-		ORDER BY 1`, first, blockEnd, tailFrom, sid)
+		SELECT position, event_id, at, data FROM event_log WHERE seq >= ?2 AND sid = ?1
+		ORDER BY 1`, sid, tailFrom)
 	if err != nil {
 		return nil, err
 	}

@@ -108,6 +108,10 @@ type Options struct {
 	// checkpoint of the checkpointer starts (the crash test kills the
 	// process then).
 	BeforeCheckpoint func()
+	// EventLogSpan is the number of rows the event log keeps before its
+	// oldest rows of open sessions move to event_cold (eventlog.go);
+	// default 262,144. Tests set less.
+	EventLogSpan int
 }
 
 func (o *Options) setDefaults() {
@@ -246,6 +250,9 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 	if err != nil {
 		conn.Close()
 		return nil, fail(err)
+	}
+	if opts.EventLogSpan > 0 {
+		s.w.log.span = int64(opts.EventLogSpan)
 	}
 
 	s.rdb, err = sql.Open("sqlite", dsn(path,
@@ -402,7 +409,7 @@ func (s *Store) WriterStats(ctx context.Context) (store.WriterStats, error) {
 		Checkpoints: s.ckpt.runs.Load() + s.ckpt.catchUps.Load(), CheckpointMicros: s.ckpt.took.Snapshot(),
 		CheckpointedPages: s.ckpt.copied.Load(), CheckpointBusy: s.ckpt.busy.Load(),
 		Checkpointing: s.ckpt.running.Load(), EventLogRows: s.w.logRows.Load(),
-		EventLogReloads: s.w.reloads.Load(),
+		EventLogReloads: s.w.reloads.Load(), EventLogMoved: s.w.relocated.Load(),
 	}
 	if fi, err := os.Stat(s.path + "-wal"); err == nil {
 		st.WALBytes = fi.Size()

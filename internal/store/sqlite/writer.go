@@ -34,7 +34,9 @@ type writer struct {
 	savepoint, release, undo *sql.Stmt
 	insOne, findEvent        *sql.Stmt
 	insSession, delSession   *sql.Stmt
-	moveSession, trim        *sql.Stmt
+	trim                     *sql.Stmt
+	relocate, purgeCold      *sql.Stmt // eventlog.go's moves and purges
+	insDead, delDead         *sql.Stmt
 	updRoute, dataVersion    *sql.Stmt
 	closeIn                  *sql.Stmt               // CloseInteraction's update
 	inserts                  [maxChunk + 1]*sql.Stmt // inserts[n] inserts n events
@@ -50,6 +52,7 @@ type writer struct {
 	log         eventLog
 	seenVersion int64 // PRAGMA data_version when log was last in agreement
 	reloads     atomic.Uint64
+	relocated   atomic.Int64 // rows moved from the log to event_cold
 
 	ckptPages int           // checkpoint once this many pages went to the WAL
 	walPages  int           // pages written to the WAL since the last checkpoint
@@ -69,19 +72,13 @@ type pending struct {
 	sid int64
 }
 
-const findEvent = `SELECT event_id, at, data FROM event_log
-		WHERE seq >= ?1 AND seq < ?2 AND sid = ?4 AND position = ?5
-	UNION ALL
-	SELECT event_id, at, data FROM event_log
-		WHERE seq >= ?3 AND (seq < ?1 OR seq >= ?2) AND sid = ?4 AND position = ?5
-	LIMIT 1`
-
 func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, error) {
 	l, err := loadLog(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
 	w := &writer{conn: conn, log: *l, ckptPages: ckptPages}
+	w.log.moves = &w.relocated
 	w.logRows.Store(w.log.nextSeq - w.log.trimmed)
 	for _, p := range []struct {
 		st **sql.Stmt
@@ -95,10 +92,13 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 		{&w.undo, "ROLLBACK TO op"},
 		{&w.insOne, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?, ?, ?, ?, ?, ?)"},
 		{&w.findEvent, findEvent},
-		{&w.insSession, "INSERT INTO event_sessions (session_id, first_seq, block_end, tail_from) VALUES (?, ?, ?, ?) RETURNING sid"},
+		{&w.insSession, "INSERT INTO event_sessions (sid, session_id, tail_from) VALUES (?, ?, ?)"},
 		{&w.delSession, "DELETE FROM event_sessions WHERE sid = ?"},
-		{&w.moveSession, "UPDATE event_sessions SET first_seq = ?, block_end = ?, tail_from = ? WHERE sid = ?"},
 		{&w.trim, "DELETE FROM event_log WHERE seq < ?"},
+		{&w.relocate, relocateRows},
+		{&w.purgeCold, "DELETE FROM event_cold WHERE sid = ? AND position >= ? AND position < ?"},
+		{&w.insDead, "INSERT INTO event_cold_dead (sid, next_pos) VALUES (?, ?)"},
+		{&w.delDead, "DELETE FROM event_cold_dead WHERE sid = ?"},
 		{&w.updRoute, "UPDATE interactions SET state = ?, user_data = ?, version = version + 1 WHERE id = ?"},
 		{&w.dataVersion, "PRAGMA data_version"},
 		{&w.closeIn, `UPDATE interactions SET status = 'closed', closed_at = ?,
@@ -122,7 +122,8 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 // close releases the statements and the connection.
 func (w *writer) close() error {
 	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.savepoint, w.release, w.undo,
-		w.insOne, w.findEvent, w.insSession, w.delSession, w.moveSession, w.trim, w.updRoute, w.dataVersion, w.closeIn} {
+		w.insOne, w.findEvent, w.insSession, w.delSession, w.trim, w.updRoute, w.dataVersion, w.closeIn,
+		w.relocate, w.purgeCold, w.insDead, w.delDead} {
 		if st != nil {
 			st.Close()
 		}
