@@ -33,13 +33,15 @@
 // sequence number, with no other index: the rows of a batch, whatever their
 // sessions, fill the last pages of one B-tree, and an append never reads.
 // The writer keeps, in memory and in event_sessions, where each open
-// session's rows are (a block written in one piece, then rows carrying its
-// key); an event at a position already stored is a replay, compared with
-// the stored row. A closed session's rows are removed later, by range, with
-// every row below the oldest open session; a session that stays open while
-// the log grows is moved up it; Open compacts the log into one block per
-// open session, so restoration reads each session's rows only. See
-// eventlog.go.
+// session's rows are; an event at a position already stored is a replay,
+// compared with the stored row. The log is consumed from its low end, a
+// bounded range per batch: rows only closed sessions had are deleted by
+// range; once the log is longer than its span, its oldest rows move, the
+// open sessions' ones to event_cold (keyed (sid, position)), each event at
+// most once. A closed session's cold rows are purged by range of
+// positions, a bounded number per batch. Open moves every open session's
+// rows to event_cold, so restoration reads each session's rows only, in
+// order. See eventlog.go.
 //
 // One process at a time may use a data directory: the writer keeps the
 // event log's bookkeeping in memory, which another writer would invalidate.
