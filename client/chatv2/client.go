@@ -345,14 +345,13 @@ func failover(err error) bool {
 }
 
 func (c *Client) postOnce(ctx context.Context, node int, path, body string) (*Response, error) {
-	u := c.bases[node] + path
-	req, err := c.newPost(ctx, node, path, u, body)
+	req, err := c.newPost(ctx, node, path, body)
 	if err != nil {
 		return nil, fmt.Errorf("chatv2: %w", err)
 	}
-	hr, err := c.hc.Do(req)
+	hr, err := c.do(req)
 	if err != nil {
-		return nil, fmt.Errorf("chatv2: POST %s: %w", u, err)
+		return nil, fmt.Errorf("chatv2: POST %s: %w", c.bases[node]+path, err)
 	}
 	bp := c.bodies.Get().(*[]byte)
 	defer func() {
@@ -370,7 +369,7 @@ func (c *Client) postOnce(ctx context.Context, node int, path, body string) (*Re
 		return nil, &APIError{HTTPStatus: hr.StatusCode, Problems: resp.Errors}
 	}
 	if derr != nil {
-		return nil, fmt.Errorf("chatv2: POST %s: decode answer: %w", u, derr)
+		return nil, fmt.Errorf("chatv2: POST %s: decode answer: %w", c.bases[node]+path, derr)
 	}
 	if resp.StatusCode != 0 {
 		return &resp, &APIError{HTTPStatus: hr.StatusCode, StatusCode: resp.StatusCode, ChatEnded: resp.ChatEnded, Problems: resp.Errors}
@@ -378,14 +377,47 @@ func (c *Client) postOnce(ctx context.Context, node int, path, body string) (*Re
 	return &resp, nil
 }
 
-// newPost builds the POST of body to the base URL of node plus path (u is
-// the two joined): from the base parsed once when path needs no escaping,
-// as http.NewRequestWithContext(ctx, "POST", u, strings.NewReader(body))
+// do sends a call: straight to the http.Client's Transport when the Client
+// adds nothing to it (no cookie jar, no timeout, no credentials in the
+// URL), since net/http's Client copies every request's headers for the
+// redirects it might follow. An answer that redirects is dropped and the
+// call made again through the Client, which follows it (a redirected call
+// was not applied). Errors are *url.Error, as the Client's are.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	hc := c.hc
+	if hc.Jar != nil || hc.Timeout > 0 || req.URL.User != nil || req.GetBody == nil {
+		return hc.Do(req)
+	}
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
+	}
+	if resp.StatusCode < 300 || resp.StatusCode >= 400 || resp.Header.Get("Location") == "" {
+		return resp, nil
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+	again := req.Clone(req.Context())
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
+	}
+	again.Body = body
+	return hc.Do(again)
+}
+
+// newPost builds the POST of body to the base URL of node plus path: from
+// the base parsed once when path needs no escaping, as
+// http.NewRequestWithContext(ctx, "POST", base+path, strings.NewReader(body))
 // would build it otherwise.
-func (c *Client) newPost(ctx context.Context, node int, path, u, body string) (*http.Request, error) {
+func (c *Client) newPost(ctx context.Context, node int, path, body string) (*http.Request, error) {
 	base := c.parsed[node]
 	if base == nil || strings.ContainsAny(path, "%?#") {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.bases[node]+path, strings.NewReader(body))
 		if err != nil {
 			return nil, err
 		}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -18,7 +20,7 @@ func TestNewPost(t *testing.T) {
 		for _, path := range []string{"/svc/ID1/send", "/customer%20support/ID/refresh", "/s/a?b/send", ""} {
 			for _, body := range []string{"message=hi&userId=U", ""} {
 				u := c.bases[0] + path
-				got, err := c.newPost(ctx, 0, path, u, body)
+				got, err := c.newPost(ctx, 0, path, body)
 				if err != nil {
 					t.Fatalf("%s%s: %v", base, path, err)
 				}
@@ -42,5 +44,45 @@ func TestNewPost(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCallRedirected checks that a call the server redirects (307) is
+// made again through the http.Client, which follows it with the body, and
+// that a plain call reaches the server once.
+func TestCallRedirected(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		mu.Lock()
+		seen = append(seen, r.URL.Path+"?"+r.PostForm.Get("message"))
+		mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/old/") {
+			http.Redirect(w, r, "/new"+strings.TrimPrefix(r.URL.Path, "/old"), http.StatusTemporaryRedirect)
+			return
+		}
+		io.WriteString(w, `{"statusCode":0,"chatEnded":false,"messages":[]}`)
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		base string
+		want []string
+	}{
+		{srv.URL + "/new", []string{"/new/svc/C1/send?hi"}},
+		{srv.URL + "/old", []string{"/old/svc/C1/send?hi", "/old/svc/C1/send?hi", "/new/svc/C1/send?hi"}},
+	} {
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		ch := New(tc.base, Options{}).Resume("svc", "C1", "U1", "K1", "")
+		if _, err := ch.Send(context.Background(), "hi", nil); err != nil {
+			t.Fatalf("%s: %v", tc.base, err)
+		}
+		mu.Lock()
+		if strings.Join(seen, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%s: the server saw %q, want %q", tc.base, seen, tc.want)
+		}
+		mu.Unlock()
 	}
 }

@@ -64,7 +64,8 @@ type loopConn struct {
 	host  string
 	conn  net.Conn
 	br    *bufio.Reader
-	reuse bool // taken from the idle list
+	reuse bool         // taken from the idle list
+	vals  headerValues // the answers' header values (readAnswerHead)
 
 	// The context of the requests: one watch per context rather than one
 	// per request (every customer sends under the run's context, and a
@@ -217,7 +218,7 @@ func (lc *loopConn) roundTrip(req *http.Request, wire []byte) (*http.Response, e
 		}
 		return fail(fmt.Errorf("bench transport: read answer to %s %s: %w", req.Method, req.URL, err))
 	}
-	resp, err := readAnswerHead(lc.br, req)
+	resp, err := readAnswerHead(lc.br, req, &lc.vals)
 	if err != nil {
 		return fail(fmt.Errorf("bench transport: read answer to %s %s: %w", req.Method, req.URL, err))
 	}
@@ -236,7 +237,7 @@ func (lc *loopConn) roundTrip(req *http.Request, wire []byte) (*http.Response, e
 // its body, as http.ReadResponse does for the answers a Go server sends
 // (HTTP/1.x; Content-Length, chunked, or no body); anything else, and a
 // 101, is left to http.ReadResponse (the head is peeked, not consumed).
-func readAnswerHead(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+func readAnswerHead(br *bufio.Reader, req *http.Request, seen *headerValues) (*http.Response, error) {
 	if p, err := br.Peek(12); err != nil || !bytes.HasPrefix(p, []byte("HTTP/1.1 ")) || p[9] == '1' {
 		return http.ReadResponse(br, req)
 	}
@@ -291,7 +292,7 @@ func readAnswerHead(br *bufio.Reader, req *http.Request) (*http.Response, error)
 			if vals == nil {
 				vals = make([]string, 0, 8)
 			}
-			vals = append(vals, string(v))
+			vals = append(vals, seen.value(key, v))
 			resp.Header[key] = vals[len(vals)-1 : len(vals) : len(vals)]
 		}
 	}
@@ -311,6 +312,31 @@ func readAnswerHead(br *bufio.Reader, req *http.Request) (*http.Response, error)
 		resp.Body = io.NopCloser(br)
 	}
 	return resp, nil
+}
+
+// headerValues keeps the last value of each header a connection's answers
+// carried: the same value again (the content type, the date within a
+// second, a length) is the same string, not a new one.
+type headerValues struct{ kv [8][2]string }
+
+// value returns v as a string, the one kept for key when v is the same.
+func (h *headerValues) value(key string, v []byte) string {
+	if h == nil {
+		return string(v)
+	}
+	for i := range h.kv {
+		switch h.kv[i][0] {
+		case key:
+			if h.kv[i][1] != string(v) {
+				h.kv[i][1] = string(v)
+			}
+			return h.kv[i][1]
+		case "":
+			h.kv[i] = [2]string{key, string(v)}
+			return h.kv[i][1]
+		}
+	}
+	return string(v)
 }
 
 // headerKey returns the canonical form of a header name, without an

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/coder/websocket"
 )
@@ -213,5 +215,28 @@ func TestLoopTransportWatchAfterUse(t *testing.T) {
 	}
 	if n := conns.Load(); n > 2 {
 		t.Fatalf("%d connections for 7 sequential requests, want at most 2 (one broken by the ended context)", n)
+	}
+}
+
+// TestHeaderValues checks that a header value seen again is the same
+// string and that a changed one is the new value.
+func TestHeaderValues(t *testing.T) {
+	var h headerValues
+	a := h.value("Date", []byte("Tue, 01 Dec 2026 18:00:00 GMT"))
+	b := h.value("Date", []byte("Tue, 01 Dec 2026 18:00:00 GMT"))
+	if a != b || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("the same value again was a new string")
+	}
+	if c := h.value("Date", []byte("Tue, 01 Dec 2026 18:00:01 GMT")); c != "Tue, 01 Dec 2026 18:00:01 GMT" {
+		t.Errorf("a changed value gave %q", c)
+	}
+	for i := range 12 { // more keys than kept
+		k := fmt.Sprint("K", i)
+		if v := h.value(k, []byte(k+"v")); v != k+"v" {
+			t.Errorf("%s: %q", k, v)
+		}
+	}
+	if v := (*headerValues)(nil).value("X", []byte("y")); v != "y" {
+		t.Errorf("nil: %q", v)
 	}
 }
