@@ -19,7 +19,7 @@ import (
 // many rows in one batch stalls every write behind it) and the flush p99.
 // b.N should be several times span, e.g. -benchtime 100000x.
 func BenchmarkEventLogMove(b *testing.B) {
-	for _, span := range []int{16384} {
+	for _, span := range []int{16384, 65536} {
 		b.Run(fmt.Sprintf("span=%d", span), func(b *testing.B) {
 			benchMove(b, sqlite.Options{EventLogSpan: span, Synchronous: sqlite.SyncNormal}, 100)
 		})
