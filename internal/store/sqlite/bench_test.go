@@ -22,7 +22,8 @@ import (
 //   - pipelined: 16 sessions appending without waiting for each event,
 //     waiting only for their last: the writer's raw capacity.
 //
-// It reports events/s and the mean batch size.
+// It reports events/s, the mean batch size and the process's CPU time
+// (user+system, getrusage) per event.
 func BenchmarkWriterAppend(b *testing.B) {
 	for _, sync := range []struct {
 		name string
@@ -60,8 +61,9 @@ func benchStore(b *testing.B, opts sqlite.Options) *sqlite.Store {
 	return s
 }
 
-func report(b *testing.B, s *sqlite.Store, start store.GroupCommitStats) {
+func report(b *testing.B, s *sqlite.Store, start store.GroupCommitStats, cpu0 time.Duration) {
 	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	st := s.Stats()
 	if n := st.Batches - start.Batches; n > 0 {
@@ -89,6 +91,7 @@ func benchWaiters(b *testing.B, opts sqlite.Options, sessions int) {
 	}
 	var wg sync.WaitGroup
 	start := s.Stats()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := range sessions {
 		n := b.N / sessions
@@ -105,7 +108,7 @@ func benchWaiters(b *testing.B, opts sqlite.Options, sessions int) {
 		})
 	}
 	wg.Wait()
-	report(b, s, start)
+	report(b, s, start, cpu0)
 }
 
 func benchPipelined(b *testing.B, mode sqlite.Sync, sessions int) {
@@ -121,6 +124,7 @@ func benchPipelined(b *testing.B, mode sqlite.Sync, sessions int) {
 	}
 	var wg sync.WaitGroup
 	start := s.Stats()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := range sessions {
 		n := b.N / sessions
@@ -140,5 +144,5 @@ func benchPipelined(b *testing.B, mode sqlite.Sync, sessions int) {
 		})
 	}
 	wg.Wait()
-	report(b, s, start)
+	report(b, s, start, cpu0)
 }
