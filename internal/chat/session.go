@@ -44,7 +44,8 @@ type Session struct {
 	changed   chan struct{}   // closed and cleared on every change; nil when nobody waits
 	durable   int             // the commit watermark (watermark.go): readers see events below it
 	pending   []pendingWrite  // appended events whose durability is awaited, in order
-	tracking  bool            // a goroutine advances durable as pending writes complete
+	tracking  bool            // a tracker advances durable as pending writes complete (watermark.go)
+	advanceFn func()          // s.advance, made once: the pending writes' completion callback
 	tm        timerState      // the session's deadline and its duties (timers.go)
 
 	// Bounds accounting (bounds.go), also guarded by mu.
@@ -485,7 +486,9 @@ func (s *Session) appendLocked(ev *Event, now time.Time) Receipt {
 	s.trackLocked(ev.Pos, w)
 	s.observeLocked(ev, now)
 	s.interimLocked(ev, now)
-	s.notifyLocked()
+	if s.durable > ev.Pos {
+		s.notifyLocked() // else readers are woken when the watermark passes it
+	}
 	return Receipt{Pos: ev.Pos, Time: now, durable: w, sess: s}
 }
 

@@ -17,11 +17,14 @@ var ErrNotStored = errors.New("chat: event not stored")
 // different event could take its position. Events below s.durable are
 // durable; readers (Read, ReadN) stop there.
 //
-// A session with writes in flight has one tracking goroutine, which waits
-// for the oldest pending write, then advances the watermark past it and past
-// every later write already done (a group commit completes many at once), and
-// wakes the session's waiters. It exits when nothing is pending: there is no
-// goroutine per event, and none for an idle session.
+// A session with writes in flight has one tracker, which waits for the
+// oldest pending write, then advances the watermark past it and past every
+// later write already done (a group commit completes many at once), and
+// wakes the session's waiters. The tracker is the write's completion
+// callback when the journal's waiter has one (store tickets), else a
+// goroutine; it ends when nothing is pending: there is no goroutine per
+// event, and none for an idle session. Readers are woken when the watermark
+// moves, not when an event that they may not see yet is appended.
 //
 // A write that fails (the journal's own retries, transcript-resend-attempts,
 // happen inside its Waiter) never lets the watermark pass an event nobody may
@@ -70,6 +73,13 @@ func waiterDone(w Waiter) bool {
 	}
 }
 
+// doneNotifier is implemented by waiters that can call a function once they
+// have completed (store tickets: store.Ticket.AfterDone). It reports false,
+// without calling f, if the waiter has completed already.
+type doneNotifier interface {
+	AfterDone(f func()) bool
+}
+
 // trackLocked records the durability of the event just appended at pos.
 func (s *Session) trackLocked(pos int, w Waiter) {
 	if len(s.pending) == 0 && waiterDone(w) {
@@ -78,9 +88,50 @@ func (s *Session) trackLocked(pos int, w Waiter) {
 	}
 	s.pending = append(s.pending, pendingWrite{lo: pos, pos: pos, w: w})
 	if !s.tracking {
+		s.watchLocked()
+	}
+}
+
+// watchLocked makes someone advance the watermark past the oldest pending
+// write once it completes: the write's completion callback when its waiter
+// offers one (no goroutine waits then: the store runs the callbacks of a
+// whole batch on one goroutine), else a tracking goroutine. s.tracking is
+// set while one of them has the job; each ends by calling watchLocked again
+// (the callback) or by clearing it (the goroutine, once nothing is pending).
+// A failed write always goes to the tracking goroutine, which withdraws its
+// events and reports the failure.
+func (s *Session) watchLocked() {
+	for len(s.pending) > 0 {
+		w := s.pending[0].w
+		if waiterDone(w) {
+			s.popLocked(1)
+			continue
+		}
+		if n, ok := w.(doneNotifier); ok {
+			if s.advanceFn == nil {
+				s.advanceFn = s.advance
+			}
+			if n.AfterDone(s.advanceFn) {
+				s.tracking = true
+				return
+			}
+			if waiterDone(w) { // completed meanwhile
+				continue
+			}
+		}
 		s.tracking = true
 		go s.track()
+		return
 	}
+	s.tracking = false
+}
+
+// advance is the completion callback of the oldest pending write (see
+// watchLocked).
+func (s *Session) advance() {
+	s.mu.Lock()
+	s.watchLocked()
+	s.mu.Unlock()
 }
 
 // track advances the watermark as pending writes complete.

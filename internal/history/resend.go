@@ -90,6 +90,12 @@ func (w *eventWrite) Done() <-chan struct{} {
 	return w.retry()
 }
 
+// AfterDone runs f once the first try has completed (see
+// store.Ticket.AfterDone), so the engine's watermark needs no goroutine
+// waiting; a first try that failed is not Done, and the engine then waits
+// on the retries itself.
+func (w *eventWrite) AfterDone(f func()) bool { return w.t.AfterDone(f) }
+
 // Wait blocks until Done and returns the outcome, or ctx.Err() if ctx ends
 // first (the retries go on).
 func (w *eventWrite) Wait(ctx context.Context) error {

@@ -18,6 +18,12 @@ type Commit struct {
 	err    error
 	failed []ItemError // sorted by Index
 	size   int
+
+	completer *completer // runs the AfterDone callbacks (groupcommit_after.go); nil if not a GroupCommit's
+
+	mu    sync.Mutex // guards the following
+	after []func()   // AfterDone callbacks
+	ended bool       // finish has run: AfterDone refuses
 }
 
 func newCommit() *Commit { return &Commit{done: make(chan struct{})} }
@@ -34,6 +40,7 @@ func (c *Commit) finish(err error, failed []ItemError, size int) {
 	}
 	c.err, c.failed, c.size = err, failed, size
 	close(c.done)
+	c.endCallbacks()
 }
 
 // Done returns a channel that is closed once the batch has committed or
@@ -193,6 +200,7 @@ type GroupCommit[T any] struct {
 	maxBatch   int
 	wake       chan struct{} // capacity 1; one token per idle period of the writer
 	stopped    chan struct{} // closed when the writer goroutine has returned
+	completer  completer     // runs the batches' AfterDone callbacks
 
 	mu      sync.Mutex // guards the following
 	queue   []*segment[T]
@@ -301,6 +309,7 @@ func (g *GroupCommit[T]) newSegmentLocked() *segment[T] {
 		s = &segment[T]{}
 	}
 	s.c = newCommit()
+	s.c.completer = &g.completer
 	if g.win.size > 0 {
 		s.first = g.win.now()
 	}
@@ -350,7 +359,7 @@ func (g *GroupCommit[T]) Close(ctx context.Context) error {
 	}
 	select {
 	case <-g.stopped:
-		return nil
+		return g.drain(ctx)
 	case <-ctx.Done():
 	}
 	g.mu.Lock()
@@ -368,6 +377,17 @@ func (g *GroupCommit[T]) Close(ctx context.Context) error {
 	}
 	<-g.stopped
 	return ctx.Err()
+}
+
+// drain waits, after the last batch, until its AfterDone callbacks have
+// run, or ctx ends.
+func (g *GroupCommit[T]) drain(ctx context.Context) error {
+	select {
+	case <-g.completer.drained():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (g *GroupCommit[T]) run() {
