@@ -38,11 +38,10 @@ type writer struct {
 	relocate, purgeCold      *sql.Stmt // eventlog.go's moves and purges
 	insDead, delDead         *sql.Stmt
 	updRoute, dataVersion    *sql.Stmt
-	closeIn                  *sql.Stmt               // CloseInteraction's update
-	inserts                  [maxChunk + 1]*sql.Stmt // inserts[n] inserts n events
+	closeIn                  *sql.Stmt  // CloseInteraction's update
+	raw                      rawInserts // the event inserts, on the driver connection (rawinsert.go)
 
 	chunk []pending // reused by flush
-	args  []any     // reused by flush
 
 	// log is where every open session's events are (eventlog.go); it
 	// agrees with the database as the writer's transaction sees it: this
@@ -121,14 +120,10 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 
 // close releases the statements and the connection.
 func (w *writer) close() error {
+	w.closeRaw() // the connection's close below finalizes what this could not
 	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.savepoint, w.release, w.undo,
 		w.insOne, w.findEvent, w.insSession, w.delSession, w.trim, w.updRoute, w.dataVersion, w.closeIn,
 		w.relocate, w.purgeCold, w.insDead, w.delDead} {
-		if st != nil {
-			st.Close()
-		}
-	}
-	for _, st := range w.inserts {
 		if st != nil {
 			st.Close()
 		}
@@ -375,17 +370,7 @@ func (r *batchRun) flushChunk(ctx context.Context) error {
 	}
 	w := r.w
 	defer func() { r.chunk = r.chunk[:0] }()
-	args := w.args[:0]
-	for _, p := range r.chunk {
-		e := &r.batch[p.i].ev
-		args = append(args, p.seq, p.sid, e.Position, e.EventID, micros(e.Time), []byte(e.Data))
-	}
-	st, err := w.insertStmt(ctx, len(r.chunk))
-	if err == nil {
-		_, err = st.ExecContext(ctx, args...)
-	}
-	clear(args) // drop references to the events' data
-	w.args = args[:0]
+	err := w.insertChunk(r)
 	if err == nil || !isItemErr(err) {
 		return err
 	}
@@ -402,22 +387,6 @@ func (r *batchRun) flushChunk(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// insertStmt returns the statement inserting n events, preparing it on
-// first use.
-func (w *writer) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
-	if st := w.inserts[n]; st != nil {
-		return st, nil
-	}
-	q := "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES " +
-		strings.Repeat("(?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?)"
-	st, err := w.conn.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	w.inserts[n] = st
-	return st, nil
 }
 
 // poison records the first failed event of a session in a batch.

@@ -1,0 +1,96 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The event inserts of flush run on the driver connection itself
+// ((*sql.Conn).Raw), not through database/sql's Stmt.ExecContext, which
+// for every statement copied and converted each argument into a fresh
+// []driver.NamedValue (six per event: 192 for a chunk of 32, some 7 KiB),
+// took the connection's and the statement's locks and wrapped the result.
+// Here the arguments go into one slice the writer reuses, and the
+// statements are modernc's own, prepared once per chunk size.
+
+// rawInserts are the writer's event inserts on the driver connection.
+type rawInserts struct {
+	stmts [maxChunk + 1]driver.Stmt // stmts[n] inserts n events; prepared on first use
+	args  []driver.NamedValue       // the arguments of the call in progress, reused
+	n     int                       // the rows of the call in progress
+	exec  func(dc any) error        // w.execInsert, made once (no closure per call)
+}
+
+// insertSQL is the statement inserting n events.
+func insertSQL(n int) string {
+	return "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES " +
+		strings.Repeat("(?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?)"
+}
+
+// insertChunk inserts the chunk's events in one statement. A failed
+// statement wrote nothing.
+func (w *writer) insertChunk(r *batchRun) error {
+	raw := &w.raw
+	args := raw.args[:0]
+	for _, p := range r.chunk {
+		e := &r.batch[p.i].ev
+		k := len(args)
+		args = append(args,
+			driver.NamedValue{Ordinal: k + 1, Value: p.seq},
+			driver.NamedValue{Ordinal: k + 2, Value: p.sid},
+			driver.NamedValue{Ordinal: k + 3, Value: e.Position},
+			driver.NamedValue{Ordinal: k + 4, Value: e.EventID},
+			driver.NamedValue{Ordinal: k + 5, Value: micros(e.Time)},
+			driver.NamedValue{Ordinal: k + 6, Value: []byte(e.Data)})
+	}
+	raw.args, raw.n = args, len(r.chunk)
+	if raw.exec == nil {
+		raw.exec = w.execInsert
+	}
+	err := w.conn.Raw(raw.exec)
+	clear(args) // drop references to the events' data
+	raw.args = args[:0]
+	return err
+}
+
+// execInsert runs on the driver connection, inside (*sql.Conn).Raw.
+func (w *writer) execInsert(dc any) error {
+	raw := &w.raw
+	st := raw.stmts[raw.n]
+	if st == nil {
+		pc, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("sqlite driver connection %T cannot prepare statements", dc)
+		}
+		var err error
+		if st, err = pc.PrepareContext(context.Background(), insertSQL(raw.n)); err != nil {
+			return err
+		}
+		if _, ok := st.(driver.StmtExecContext); !ok {
+			st.Close()
+			return fmt.Errorf("sqlite driver statement %T cannot execute with a context", st)
+		}
+		raw.stmts[raw.n] = st
+	}
+	_, err := st.(driver.StmtExecContext).ExecContext(context.Background(), raw.args)
+	return err
+}
+
+// closeRaw closes the driver statements; before the connection closes.
+func (w *writer) closeRaw() error {
+	raw := &w.raw
+	var errs []error
+	err := w.conn.Raw(func(any) error {
+		for i, st := range raw.stmts {
+			if st != nil {
+				errs = append(errs, st.Close())
+				raw.stmts[i] = nil
+			}
+		}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
+}
