@@ -39,5 +39,7 @@
 //
 // A Store is safe for concurrent use by many goroutines. GroupCommit is safe
 // for concurrent Enqueue; it runs its flush function on one goroutine of its
-// own, one batch at a time, in enqueue order.
+// own, one batch at a time, in enqueue order, and the completion callbacks
+// of its batches ([Commit.AfterDone]) on another, one at a time, in the
+// order the batches completed.
 package store
