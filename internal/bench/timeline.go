@@ -44,6 +44,9 @@ type StorePoint struct {
 	WALBytesPerSec float64 `json:"wal_bytes_written_per_sec"`
 	WALSizeBytes   int64   `json:"wal_size_bytes"`
 	EventLogRows   int64   `json:"event_log_rows,omitempty"`
+	// EventLogMoved is the rows the store moved out of its event log in
+	// the second (SQLite: to event_cold, at most once per event).
+	EventLogMoved float64 `json:"event_log_moved_per_sec,omitempty"`
 
 	Checkpoints     uint64  `json:"checkpoints"`
 	CheckpointMs    float64 `json:"checkpoint_ms"` // time spent checkpointing in the second
@@ -182,6 +185,7 @@ func point(a, b *storestats.Snapshot, start time.Time) StorePoint {
 		PagesPerSec:     round1(float64(sb.PagesWritten-min(sa.PagesWritten, sb.PagesWritten)) / dt),
 		WALSizeBytes:    sb.WALBytes,
 		EventLogRows:    sb.EventLogRows,
+		EventLogMoved:   round1(float64(sb.EventLogMoved-min(sa.EventLogMoved, sb.EventLogMoved)) / dt),
 		Checkpoints:     sb.Checkpoints - min(sa.Checkpoints, sb.Checkpoints),
 		CheckpointMs:    ms(ckpt.Sum),
 		CheckpointPages: sb.CheckpointedPages - min(sa.CheckpointedPages, sb.CheckpointedPages),

@@ -23,15 +23,15 @@ func hist(vals ...uint64) store.HistSnapshot {
 func TestTimelinePoint(t *testing.T) {
 	start := time.UnixMilli(1_000_000)
 	a := &storestats.Snapshot{Time: 1_001_000, Store: &store.WriterStats{Batches: 10, Writes: 100,
-		FlushMicros: hist(1000), BatchSize: hist(10), PagesWritten: 5, PageSize: 8192, Checkpoints: 1},
+		FlushMicros: hist(1000), BatchSize: hist(10), PagesWritten: 5, PageSize: 8192, Checkpoints: 1, EventLogMoved: 1000},
 		GC: storestats.GC{CPUSeconds: 10, GCCPUSeconds: 1, AssistCPUSeconds: 0.5, RunnableMicros: hist(10, 20)}}
 	b := &storestats.Snapshot{Time: 1_003_000, Store: &store.WriterStats{Batches: 30, Writes: 500,
 		FlushMicros: hist(1000, 2000, 2000, 40000), BatchSize: hist(10, 20, 20, 20), PagesWritten: 205, PageSize: 8192,
-		Checkpoints: 2, CheckpointMicros: hist(7000), CheckpointedPages: 4096, WALBytes: 1 << 20},
+		Checkpoints: 2, CheckpointMicros: hist(7000), CheckpointedPages: 4096, WALBytes: 1 << 20, EventLogMoved: 3000},
 		GC: storestats.GC{CPUSeconds: 14, GCCPUSeconds: 2, AssistCPUSeconds: 0.75, RunnableMicros: hist(10, 20, 30, 50000),
 			Goroutines: 42}}
 	p := point(a, b, start)
-	if p.T != 3 || p.Batches != 10 || p.Writes != 200 || p.PagesPerSec != 100 || p.WALBytesPerSec != 100*8192 {
+	if p.T != 3 || p.Batches != 10 || p.Writes != 200 || p.PagesPerSec != 100 || p.WALBytesPerSec != 100*8192 || p.EventLogMoved != 1000 {
 		t.Errorf("rates: %+v", p)
 	}
 	if p.FlushP50Ms < 2 || p.FlushP50Ms > 2.3 || p.FlushMaxMs < 40 || p.FlushMaxMs > 45 {
