@@ -9,7 +9,8 @@ import (
 // Secure-key-only operations in a cluster: CometD publishes without chatId
 // (the Java SDK's) and /genesys/2/chat-ntf file operations find their chat
 // by its customer's secure key. The node's key index knows only the chats
-// it created or that a request naming them brought here; for any other key
+// it created, restored or that a request naming them brought here; for any
+// other key
 // the store names the chat whose owner row holds the key's hash
 // (cluster.SessionOfKey), cometdLocate checks the key itself against the
 // chat's stored header and brings the chat here (the client's Bayeux

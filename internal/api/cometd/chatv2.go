@@ -140,8 +140,9 @@ func (cs *chatService) publish(ctx context.Context, c *Client, channel, service 
 		return ""
 	}
 	if res.HTTPStatus == 200 && !res.Ended && call.ChatID != "" {
-		// A chat restored here (cluster.go) is not in the key index yet:
-		// file operations and key-only publishes find it from now on.
+		// The key index learns the key of the chat this answer
+		// authenticated (a no-op when it knows it): file operations and
+		// key-only publishes find the chat by it.
 		cs.api.RememberKey(res.SecureKey, res.ChatID, res.UserID)
 	}
 	// Follow the chat: a new feed starts after what the answer carried (or

@@ -126,8 +126,9 @@ func (a *API) Call(ctx context.Context, c Call) Result {
 // runByKey runs a session operation whose client identifies the session by
 // secureKey alone: it fills in chatId and userId from the key index (a
 // chatId or userId the client sent must agree) and this node's alias, then
-// authenticates as REST does. A key the index does not know (a chat
-// restored after a restart) still works when chatId and userId are sent.
+// authenticates as REST does. A key the index does not know still works
+// when chatId and userId are sent (restored chats are indexed, IndexKeys;
+// in a cluster the chat of a key elsewhere is brought here first).
 // keyAuth authenticates a request by its secureKey alone, as CometD
 // clients are (runByKey without the run).
 func (a *API) keyAuth(rq *request) bool {
