@@ -10,8 +10,7 @@ import (
 // (the Java SDK's) and /genesys/2/chat-ntf file operations find their chat
 // by its customer's secure key. The node's key index knows only the chats
 // it created, restored or that a request naming them brought here; for any
-// other key
-// the store names the chat whose owner row holds the key's hash
+// other key the store names the chat whose owner row holds the key's hash
 // (cluster.SessionOfKey), cometdLocate checks the key itself against the
 // chat's stored header and brings the chat here (the client's Bayeux
 // session lives on this node), and the key joins the index. A key no live
