@@ -3,7 +3,9 @@ package history_test
 import (
 	"context"
 	"fmt"
+	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -24,13 +26,23 @@ import (
 // connections do. b.N is the number of messages. With auto-save=0 the
 // journal stores nothing per message: the difference is the durable-only
 // cost (issue 17). It reports the process's CPU time (user+system) per
-// message.
+// message, the goroutines created per message and the readers' wake-ups
+// per message (each reader's trips through the wait, summed over both).
 func BenchmarkDurableSend(b *testing.B) {
 	for _, autoSave := range []int{1, 0} {
 		b.Run(fmt.Sprintf("auto-save=%d", autoSave), func(b *testing.B) {
 			benchDurableSend(b, autoSave, 100)
 		})
 	}
+}
+
+func goroutinesCreated() uint64 {
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 func processCPU() time.Duration {
@@ -74,6 +86,8 @@ func benchDurableSend(b *testing.B, autoSave, sessions int) {
 		ps[i] = party{s: s, sender: c.UserID, ids: [2]string{c.UserID, a.UserID}}
 	}
 	var wg sync.WaitGroup
+	var wakes atomic.Int64
+	created0 := goroutinesCreated()
 	cpu0 := processCPU()
 	b.ResetTimer()
 	for i, p := range ps {
@@ -99,6 +113,7 @@ func benchDurableSend(b *testing.B, autoSave, sessions int) {
 					pos, buf = next, evs
 					if seen < n {
 						<-ch
+						wakes.Add(1)
 					}
 				}
 			})
@@ -119,6 +134,9 @@ func benchDurableSend(b *testing.B, autoSave, sessions int) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
+	// Less the benchmark's own goroutines (three per session).
+	b.ReportMetric(float64(goroutinesCreated()-created0-uint64(3*sessions))/float64(b.N), "goroutines/msg")
+	b.ReportMetric(float64(wakes.Load())/float64(b.N), "reader-wakes/msg")
 	if err := j.Close(ctx); err != nil {
 		b.Error(err)
 	}
