@@ -60,38 +60,45 @@ func (s *Store) GetInteraction(ctx context.Context, id string) (store.Interactio
 	return in, nil
 }
 
+// updateInteraction replaces an interaction's fields if its version is
+// $15 and, when $16 is not 0, the session's owner epoch (read FOR SHARE) is
+// $16 or absent; it returns whether it did, the stored version before, and
+// the owner epoch.
+const updateInteraction = `WITH o AS (SELECT epoch FROM session_owners WHERE session_id = $14 AND $16::bigint <> 0 FOR SHARE),
+	upd AS (UPDATE interactions SET session_id = $1, tenant = $2, endpoint = $3,
+		queue = $4, contact_id = $5, subject = $6, user_data = $7, status = $8, state = $9, owner = $10,
+		version = version + 1, closed_at = $11, transcript = $12, stats = $13
+		WHERE id = $14 AND version = $15 AND NOT EXISTS (SELECT 1 FROM o WHERE o.epoch <> $16)
+		RETURNING 1)
+SELECT (SELECT count(*) FROM upd), (SELECT version FROM interactions WHERE id = $14), (SELECT epoch FROM o)`
+
 // UpdateInteraction replaces an interaction if its version matches; see
 // store.Interactions.
 func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (int64, error) {
 	if err := validStatus(in.Status); err != nil {
 		return 0, fmt.Errorf("postgres: update interaction %s: %w", in.ID, err)
 	}
-	err := s.do(ctx, "interaction "+in.ID, func(ctx context.Context, tx pgx.Tx) error {
-		if err := fenceOwner(ctx, tx, in.ID, in.Epoch); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `UPDATE interactions SET session_id = $1, tenant = $2, endpoint = $3,
-			queue = $4, contact_id = $5, subject = $6, user_data = $7, status = $8, state = $9, owner = $10,
-			version = version + 1, closed_at = $11, transcript = $12, stats = $13
-			WHERE id = $14 AND version = $15`,
+	err := s.doStmt(ctx, "interaction "+in.ID, &stmt{
+		build: fixed(updateInteraction,
 			in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
 			blob(in.UserData), string(in.Status), in.State, in.Owner,
-			nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats), in.ID, in.Version)
-		if err != nil {
-			return classify(err)
-		}
-		if tag.RowsAffected() == 1 {
-			return nil
-		}
-		var v int64
-		err = tx.QueryRow(ctx, "SELECT version FROM interactions WHERE id = $1", in.ID).Scan(&v)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return store.ErrNotFound
-		case err != nil:
-			return err
-		}
-		return fmt.Errorf("%w: version %d is stale, the stored version is %d", store.ErrConflict, in.Version, v)
+			nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats), in.ID, in.Version, in.Epoch),
+		row: func(row pgx.Row) error {
+			var n int64
+			var stored, owner *int64
+			if err := row.Scan(&n, &stored, &owner); err != nil {
+				return err
+			}
+			switch {
+			case n == 1:
+				return nil
+			case owner != nil && in.Epoch != 0 && *owner != in.Epoch:
+				return fmt.Errorf("%w: epoch %d, the owner's is %d", store.ErrFenced, in.Epoch, *owner)
+			case stored == nil:
+				return store.ErrNotFound
+			}
+			return fmt.Errorf("%w: version %d is stale, the stored version is %d", store.ErrConflict, in.Version, *stored)
+		},
 	})
 	if err != nil {
 		return 0, fmt.Errorf("postgres: update interaction %s: %w", in.ID, err)

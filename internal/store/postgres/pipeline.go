@@ -47,6 +47,9 @@ type stmt struct {
 	build func() (sql string, args []any, err error)
 	// check maps the count to the write's outcome (nil: done).
 	check func(n int64) error
+	// row, when set instead of check, reads the outcome from the one row
+	// the statement returns (its Scan's error is the server's).
+	row func(pgx.Row) error
 
 	built bool
 	sql   string
@@ -68,11 +71,23 @@ func (st *stmt) exec(ctx context.Context, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
+	if st.row != nil {
+		return classifyRow(st.row(tx.QueryRow(ctx, sql, args...)))
+	}
 	tag, err := tx.Exec(ctx, sql, args...)
 	if err != nil {
 		return classify(err)
 	}
 	return st.check(tag.RowsAffected())
+}
+
+// classifyRow classifies a row statement's error from the server.
+func classifyRow(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return classify(err)
+	}
+	return err
 }
 
 // one is a check for a statement that must affect exactly one row.
@@ -329,6 +344,20 @@ func (p *pipeline) queueStmt(i int, st *stmt) {
 		return
 	}
 	p.b.Queue(sql, args...)
+	if st.row != nil {
+		p.reads = append(p.reads, func(br pgx.BatchResults) error {
+			err := st.row(br.QueryRow())
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) {
+				return err // the server refused it: the batch falls back
+			}
+			if err != nil {
+				p.r.failed = append(p.r.failed, store.ItemError{Index: i, Err: err})
+			}
+			return nil
+		})
+		return
+	}
 	p.reads = append(p.reads, func(br pgx.BatchResults) error {
 		tag, err := br.Exec()
 		if err != nil {

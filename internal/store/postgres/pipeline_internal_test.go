@@ -245,3 +245,43 @@ func TestPipelinedSegments(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateInteractionPipelined checks the versioned update's outcomes
+// from its one statement (pipelined, no fallback): done, a stale version,
+// a missing record, a stale owner epoch.
+func TestUpdateInteractionPipelined(t *testing.T) {
+	s := openInternal(t, 4)
+	ctx := context.Background()
+	in := store.Interaction{ID: "U", SessionID: "U", State: "queued", Status: store.StatusOpen}
+	if err := s.CreateInteraction(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OwnNew(ctx, "U", "a").Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	in.Version, in.State, in.Epoch = 1, "assigned", 1
+	if v, err := s.UpdateInteraction(ctx, in); err != nil || v != 2 {
+		t.Fatalf("update: version %d, %v", v, err)
+	}
+	if _, err := s.UpdateInteraction(ctx, in); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale version: %v, want ErrConflict", err)
+	}
+	missing := in
+	missing.ID = "nobody"
+	if _, err := s.UpdateInteraction(ctx, missing); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Claim(ctx, store.Owner{SessionID: "U", NodeID: "a", Epoch: 1}, "b"); err != nil {
+		t.Fatal(err)
+	}
+	in.Version = 2
+	if _, err := s.UpdateInteraction(ctx, in); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("stale epoch: %v, want ErrFenced", err)
+	}
+	if got, err := s.GetInteraction(ctx, "U"); err != nil || got.State != "assigned" || got.Version != 2 {
+		t.Fatalf("U: %+v %v", got, err)
+	}
+	if f := s.w.nFellBack.Load(); f != 0 {
+		t.Fatalf("%d batches fell back to the statement path, want 0", f)
+	}
+}
