@@ -148,6 +148,16 @@ type GroupCommitConfig[T any] struct {
 	// retain batch after returning.
 	Flush func(batch []T) ([]ItemError, error)
 
+	// Start, when set instead of Flush, lets the next batch be written
+	// while the previous one's outcome is awaited (two batches in flight;
+	// see groupcommit_overlap.go): it begins writing batch and returns a
+	// function that waits for, and returns, what Flush would. Start runs
+	// on one goroutine, in enqueue order, and may wait inside for the
+	// previous batch; the functions it returns run on another, in the same
+	// order, as do AfterBatch and OnBatch. batch is Start's until its
+	// function has returned.
+	Start func(batch []T) (wait func() ([]ItemError, error))
+
 	// AfterBatch, if set, runs on the writer goroutine after a batch's
 	// tickets have completed and before the next batch is taken: the place
 	// for housekeeping (a WAL checkpoint) that must not delay
@@ -194,6 +204,7 @@ type GroupCommitStats struct {
 // strictly in enqueue order.
 type GroupCommit[T any] struct {
 	flush      func([]T) ([]ItemError, error)
+	start      func([]T) func() ([]ItemError, error)
 	afterBatch func()
 	onBatch    func(n, failed int, took time.Duration)
 	maxPending int
@@ -226,11 +237,12 @@ type segment[T any] struct {
 // NewGroupCommit starts a GroupCommit and its writer goroutine; Close stops
 // it.
 func NewGroupCommit[T any](cfg GroupCommitConfig[T]) *GroupCommit[T] {
-	if cfg.Flush == nil {
+	if cfg.Flush == nil && cfg.Start == nil {
 		panic("store: GroupCommitConfig.Flush is nil")
 	}
 	g := &GroupCommit[T]{
 		flush:      cfg.Flush,
+		start:      cfg.Start,
 		afterBatch: cfg.AfterBatch,
 		onBatch:    cfg.OnBatch,
 		maxPending: cfg.MaxPending,
@@ -248,7 +260,11 @@ func NewGroupCommit[T any](cfg GroupCommitConfig[T]) *GroupCommit[T] {
 		g.maxBatch = g.maxPending
 	}
 	g.win.init(windowConfig{cfg.Window, cfg.WindowBatch, cfg.Now, cfg.AfterFunc})
-	go g.run()
+	if g.start != nil {
+		go g.runOverlapped()
+	} else {
+		go g.run()
+	}
 	return g
 }
 
@@ -399,40 +415,45 @@ func (g *GroupCommit[T]) run() {
 		}
 		began := time.Now()
 		failed, err := g.flush(s.items)
-		took := time.Since(began)
-		c, n := s.c, len(s.items)
-		g.flushHist.RecordDuration(took)
-		g.batchHist.Record(uint64(n))
-		clear(s.items) // drop references for the garbage collector
-		s.items, s.c = s.items[:0], nil
+		g.complete(s, failed, err, time.Since(began))
+	}
+}
 
-		g.mu.Lock()
-		g.stats.Batches++
-		g.stats.Writes += uint64(n)
-		g.stats.LastBatch = n
-		g.stats.MaxBatch = max(g.stats.MaxBatch, n)
+// complete records a flushed batch and completes its Commit; it runs on
+// the goroutine that learnt the batch's outcome.
+func (g *GroupCommit[T]) complete(s *segment[T], failed []ItemError, err error, took time.Duration) {
+	c, n := s.c, len(s.items)
+	g.flushHist.RecordDuration(took)
+	g.batchHist.Record(uint64(n))
+	clear(s.items) // drop references for the garbage collector
+	s.items, s.c = s.items[:0], nil
+
+	g.mu.Lock()
+	g.stats.Batches++
+	g.stats.Writes += uint64(n)
+	g.stats.LastBatch = n
+	g.stats.MaxBatch = max(g.stats.MaxBatch, n)
+	if err != nil {
+		g.stats.FailedBatches++
+		g.stats.FailedWrites += uint64(n)
+	} else {
+		g.stats.FailedWrites += uint64(len(failed))
+	}
+	if len(g.spare) <= g.maxPending/g.maxBatch {
+		g.spare = append(g.spare, s)
+	}
+	g.mu.Unlock()
+
+	c.finish(err, failed, n)
+	if g.onBatch != nil {
+		nf := len(failed)
 		if err != nil {
-			g.stats.FailedBatches++
-			g.stats.FailedWrites += uint64(n)
-		} else {
-			g.stats.FailedWrites += uint64(len(failed))
+			nf = n
 		}
-		if len(g.spare) <= g.maxPending/g.maxBatch {
-			g.spare = append(g.spare, s)
-		}
-		g.mu.Unlock()
-
-		c.finish(err, failed, n)
-		if g.onBatch != nil {
-			nf := len(failed)
-			if err != nil {
-				nf = n
-			}
-			g.onBatch(n, nf, took)
-		}
-		if g.afterBatch != nil {
-			g.afterBatch()
-		}
+		g.onBatch(n, nf, took)
+	}
+	if g.afterBatch != nil {
+		g.afterBatch()
 	}
 }
 

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/confab/confab/internal/store"
 )
@@ -138,9 +136,6 @@ type pipeline struct {
 	routes []int                          // ... of the routing updates not yet queued
 }
 
-// errFallBack says the batch must go to the statement path.
-var errFallBack = errors.New("postgres: batch not pipelinable")
-
 // pipelinable reports whether the batch can be pipelined whole: only
 // events, routing updates and stmts, and one epoch per session among the
 // events.
@@ -237,12 +232,26 @@ type batchSender interface {
 // send runs the queued statements in one round trip and reads their
 // results.
 func (p *pipeline) send(ctx context.Context, to batchSender) error {
+	return p.read(p.sendOnly(ctx, to))
+}
+
+// sendOnly sends the queued statements and their Sync without waiting
+// for the server's answer (nil if there is nothing to send); read reads
+// it.
+func (p *pipeline) sendOnly(ctx context.Context, to batchSender) pgx.BatchResults {
 	p.queueEvents()
 	p.queueRoutes()
 	if p.b.Len() == 0 {
 		return nil
 	}
-	br := to.SendBatch(ctx, &p.b)
+	return to.SendBatch(ctx, &p.b)
+}
+
+// read reads the results of the statements sendOnly sent.
+func (p *pipeline) read(br pgx.BatchResults) error {
+	if br == nil {
+		return nil
+	}
 	var err error
 	for _, read := range p.reads {
 		if err = read(br); err != nil {
@@ -255,31 +264,14 @@ func (p *pipeline) send(ctx context.Context, to batchSender) error {
 	return err
 }
 
-// pipelined writes the batch in one round trip. errFallBack (wrapping the
-// server's error, which rolled the whole batch back) sends it to the
-// statement path; any other error fails the batch.
-func (w *writer) pipelined(ctx context.Context, conn *pgxpool.Conn, batch []op) ([]store.ItemError, error) {
-	if !pipelinable(batch) {
-		return nil, errFallBack
-	}
+// newPipeline queues every write of batch (pipelinable) on a pipeline.
+func newPipeline(batch []op) (*batchRun, *pipeline) {
 	r := &batchRun{batch: batch, last: lastRoutes(batch)}
 	p := &pipeline{r: r}
 	for i := range batch {
 		p.add(i)
 	}
-	began := time.Now()
-	if err := p.send(ctx, conn); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%w: %w", errFallBack, err)
-		}
-		return nil, batchErr(batch, "pipeline", err)
-	}
-	// Statements and commit are one round trip here: the commit's time
-	// cannot be told apart.
-	w.syncHist.RecordDuration(time.Since(began))
-	failedAt(r, superseded(batch, r.last))
-	return r.failed, nil
+	return r, p
 }
 
 // segment writes the writes at seg (a run between function ops, in batch

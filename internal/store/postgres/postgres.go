@@ -33,6 +33,21 @@ type Options struct {
 	MaxBatch int
 	// BatchTimeout bounds one batch's transaction; default 30s.
 	BatchTimeout time.Duration
+	// CommitWindow is the longest a small batch waits for company before
+	// it is sent (store.GroupCommitConfig.Window): at moderate rates it
+	// turns many round trips of one or two writes, each a commit with its
+	// WAL flush and a wake-up of the writer, the backend and every waiter,
+	// into fewer larger ones, at the price of at most this much latency,
+	// and only while writes arrive often enough to fill it. Default
+	// DefaultCommitWindow; negative sends every batch at once.
+	CommitWindow time.Duration
+	// CommitWindowBatch is the batch size that is sent without waiting;
+	// default 64.
+	CommitWindowBatch int
+	// OneInFlight makes the writer wait for each batch's commit before it
+	// sends the next (the default has two in flight when their writes are
+	// independent; see inflight.go).
+	OneInFlight bool
 	// Now is the clock for default creation times; default time.Now.
 	Now func() time.Time
 }
@@ -47,7 +62,14 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.CommitWindow == 0 {
+		o.CommitWindow = DefaultCommitWindow
+	}
 }
+
+// DefaultCommitWindow is Options.CommitWindow's default: the SQLite
+// store's (sqlite.DefaultCommitWindow).
+const DefaultCommitWindow = 4 * time.Millisecond
 
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
@@ -124,13 +146,24 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	s := &Store{opts: opts, pool: pool, where: where}
 	s.w = &writer{s: s}
-	s.gc = store.NewGroupCommit(store.GroupCommitConfig[op]{
-		MaxPending: opts.MaxPending,
-		MaxBatch:   opts.MaxBatch,
-		Flush:      s.w.flush,
-		OnBatch:    opts.OnBatch,
-	})
+	s.gc = store.NewGroupCommit(gcConfig(s.w, opts))
 	return s, nil
+}
+
+// gcConfig is the configuration of w's group-commit queue.
+func gcConfig(w *writer, opts Options) store.GroupCommitConfig[op] {
+	cfg := store.GroupCommitConfig[op]{
+		MaxPending:  opts.MaxPending,
+		MaxBatch:    opts.MaxBatch,
+		Start:       w.start,
+		OnBatch:     opts.OnBatch,
+		Window:      max(opts.CommitWindow, 0),
+		WindowBatch: opts.CommitWindowBatch,
+	}
+	if opts.OneInFlight {
+		cfg.Start, cfg.Flush = nil, w.flush
+	}
+	return cfg
 }
 
 func validSchema(s string) bool {

@@ -19,7 +19,8 @@ func (s *Store) WriterStats(ctx context.Context) (store.WriterStats, error) {
 	st := store.WriterStats{
 		Driver: "postgres", Shards: 1,
 		Batches: gs.Batches, Writes: gs.Writes, FailedBatches: gs.FailedBatches, FailedWrites: gs.FailedWrites,
-		Pending: gs.Pending, FlushMicros: flush, BatchSize: batch, SyncMicros: s.w.syncHist.Snapshot(),
+		Pending: gs.Pending, WindowWaits: gs.Windows, WindowWrites: gs.WindowWrites, WindowMicros: gs.WindowMicros,
+		FlushMicros: flush, BatchSize: batch, SyncMicros: s.w.syncHist.Snapshot(),
 	}
 	var lsn int64
 	// A standby has no current WAL position; the figure is then left out.

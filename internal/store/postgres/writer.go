@@ -33,10 +33,13 @@ func (o *op) exec(ctx context.Context, tx pgx.Tx) error {
 	return o.fn(ctx, tx)
 }
 
-// writer runs the batches; its methods run on the group-commit goroutine
-// only.
+// writer runs the batches; its methods run on the group-commit
+// goroutines only: start and flush on the one that takes batches, the
+// outcome functions start returns on the one that completes them, in
+// order (inflight.go).
 type writer struct {
 	s        *Store
+	prev     *flight    // the batch started last; start only
 	syncHist store.Hist // time of each COMMIT, or each pipeline's round trip (µs); read by WriterStats
 
 	noPipeline            bool          // tests and benchmarks: the statement path only
@@ -57,15 +60,9 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	}
 	defer conn.Release()
 	if !w.noPipeline && pipelinable(batch) {
-		failed, err := w.pipelined(ctx, conn, batch)
-		if !errors.Is(err, errFallBack) {
-			if err == nil {
-				w.nPipelined.Add(1)
-			}
-			return failed, err
-		}
-		w.nFellBack.Add(1)
-		return w.statements(ctx, conn, batch, false)
+		r, p := newPipeline(batch)
+		began := time.Now()
+		return w.pipelineEnd(ctx, conn, batch, r, p.send(ctx, conn), began)
 	}
 	return w.statements(ctx, conn, batch, !w.noPipeline)
 }
