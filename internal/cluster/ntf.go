@@ -94,9 +94,10 @@ func multipartFields(mr *multipart.Reader) (chatID, secureKey string) {
 // live on this node to the live node that owns its chat, found by the
 // request's secure key (SessionOfKey; a chatId sent along must name the
 // same chat), and reports whether it did. It forwards nothing for a key no
-// live chat has, a chat this node holds (has), a dead or draining owner,
-// or a request another node forwarded: the caller then answers as it does
-// for a client it does not know. So only the right key makes a difference.
+// live chat has, a chat this node holds (has), a dead or draining owner, a
+// request another node forwarded, or while this node drains (a balancer
+// takes it out): the caller then answers as it does for a client it does
+// not know. So only the right key makes a difference.
 func (c *Cluster) ForwardFiles(w http.ResponseWriter, r *http.Request, has func(sessionID string) bool) bool {
 	if r.Method != http.MethodPost || r.Header.Get(ForwardedBy) != "" || c.Draining() {
 		return false
