@@ -12,7 +12,10 @@
 // for) arrives on Frames, which must be read, or, for a program that only
 // records frames, to Options.OnFrame on the reading goroutine itself.
 // Frames are decoded without reflection (decode.go, with encoding/json as
-// the fallback for what the fast path does not handle).
+// the fallback for what the fast path does not handle). SendAsync hands a
+// send's answer to a callback on the reading goroutine instead of a waiting
+// caller (async.go); the WebSocket side is client/internal/wsconn, which
+// writes the requests queued meanwhile together.
 //
 // With Options.Nodes the client survives its node (failover.go): the
 // reading goroutine replaces a failed connection by one to the next node,
