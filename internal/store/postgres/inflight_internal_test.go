@@ -119,6 +119,27 @@ func TestTwoInFlight(t *testing.T) {
 	if in, _ := s.GetInteraction(ctx, "X"); in.Status != store.StatusClosed {
 		t.Fatalf("X not closed: %+v", in)
 	}
+
+	// A pure batch smaller than the overlap size waits too.
+	w.overlapMin = 3
+	wait5 := w.start([]op{ev("D", 0, 0), ev("D", 1, 0), ev("E", 0, 0)})
+	go func() { started <- w.start([]op{ev("D", 2, 0), ev("E", 1, 0)}) }()
+	select {
+	case <-started:
+		t.Fatal("a batch of 2 was started while the one before it was in flight (overlap size 3)")
+	default:
+	}
+	if _, err := wait5(); err != nil {
+		t.Fatal(err)
+	}
+	if failed, err := (<-started)(); err != nil || len(failed) != 0 {
+		t.Fatalf("small batch: %v %v", failed, err)
+	}
+	for id, n := range map[string]int{"D": 3, "E": 2} {
+		if evs, err := s.LoadEvents(ctx, id); err != nil || len(evs) != n {
+			t.Fatalf("%s: %d events (%v), want %d", id, len(evs), err, n)
+		}
+	}
 }
 
 // TestWriterOptions checks that the writer's options reach its queue: the

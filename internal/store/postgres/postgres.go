@@ -48,6 +48,9 @@ type Options struct {
 	// sends the next (the default has two in flight when their writes are
 	// independent; see inflight.go).
 	OneInFlight bool
+	// OverlapBatch is the smallest batch sent while the one before it is
+	// in flight; default 32.
+	OverlapBatch int
 	// Now is the clock for default creation times; default time.Now.
 	Now func() time.Time
 }
@@ -64,6 +67,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.CommitWindow == 0 {
 		o.CommitWindow = DefaultCommitWindow
+	}
+	if o.OverlapBatch <= 0 {
+		o.OverlapBatch = 32
 	}
 }
 
@@ -162,7 +168,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fail(err)
 	}
 	s := &Store{opts: opts, pool: pool, where: where}
-	s.w = &writer{s: s}
+	s.w = &writer{s: s, overlapMin: opts.OverlapBatch}
 	s.gc = store.NewGroupCommit(gcConfig(s.w, opts))
 	return s, nil
 }

@@ -38,9 +38,10 @@ func (o *op) exec(ctx context.Context, tx pgx.Tx) error {
 // outcome functions start returns on the one that completes them, in
 // order (inflight.go).
 type writer struct {
-	s        *Store
-	prev     *flight    // the batch started last; start only
-	syncHist store.Hist // time of each COMMIT, or each pipeline's round trip (µs); read by WriterStats
+	s          *Store
+	prev       *flight    // the batch started last; start only
+	overlapMin int        // Options.OverlapBatch
+	syncHist   store.Hist // time of each COMMIT, or each pipeline's round trip (µs); read by WriterStats
 
 	noPipeline            bool          // tests and benchmarks: the statement path only
 	nPipelined, nFellBack atomic.Uint64 // batches written by the pipeline, and sent from it to the statement path
