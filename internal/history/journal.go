@@ -48,10 +48,14 @@ type Options struct {
 	// Clock times the retries; default the real clock.
 	Clock clock.Clock
 	// OnContact, when set, is told the contact a new session was
-	// identified with ("" for none) before its record is created: routing
+	// identified with ("" for none) once its record is created: routing
 	// then writes the record's attached data without reading it.
 	OnContact func(sessionID, contactID string)
-	Log       *slog.Logger
+	// OnClosed, when set, is told when a closed session's record has been
+	// written (its closing transaction is durable): routing then writes
+	// its closed state without reading the record.
+	OnClosed func(sessionID string)
+	Log      *slog.Logger
 }
 
 // Journal records sessions in the contact history. Create one with New and
@@ -287,9 +291,6 @@ func (j *Journal) create(ctx context.Context, info *chat.Info) error {
 		}
 		contactID = id
 	}
-	if j.opts.OnContact != nil {
-		j.opts.OnContact(info.ID, contactID)
-	}
 	ud, err := json.Marshal(info.UserData)
 	if err != nil {
 		return fmt.Errorf("encode user data of session %s: %w", info.ID, err)
@@ -301,6 +302,9 @@ func (j *Journal) create(ctx context.Context, info *chat.Info) error {
 	})
 	if err != nil {
 		return fmt.Errorf("create interaction %s: %w", info.ID, err)
+	}
+	if j.opts.OnContact != nil {
+		j.opts.OnContact(info.ID, contactID) // the record exists now: routing's writes find it
 	}
 	return nil
 }
@@ -344,6 +348,9 @@ func (j *Journal) close(ctx context.Context, f *chat.Final) error {
 	// statistics, and the intermediate transcript dropped.
 	if err := j.opts.Store.CloseInteraction(ctx, f.ID, f.ClosedAt, transcript, stats, userData); err != nil {
 		return fmt.Errorf("close interaction %s: %w", f.ID, err)
+	}
+	if j.opts.OnClosed != nil {
+		j.opts.OnClosed(f.ID)
 	}
 	return nil
 }

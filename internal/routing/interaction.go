@@ -100,6 +100,12 @@ type ixn struct {
 	// contact id, or that there is none), so writes need not read the
 	// record to learn it.
 	contactKnown bool
+	// awaitContact: the history will tell the contact (Options.HistoryTells,
+	// a new session), so a write before it waits instead of reading.
+	awaitContact bool
+	// recordClosed: the history's closing transaction has landed
+	// (RecordClosed), so the closed interaction is written blind.
+	recordClosed bool
 
 	present   map[string]chat.Party // parties in the session, by user id
 	agents    int                   // present parties that handle the chat (see handles)

@@ -17,9 +17,10 @@ func (r *Router) SessionCreated(info *chat.Info) chat.Waiter {
 			Queue: info.Queue, Subject: info.Subject, Online: true, Async: info.Async,
 			CreatedAt: info.CreatedAt,
 		},
-		base:     info.UserData.Clone(),
-		password: info.Password,
-		present:  make(map[string]chat.Party),
+		base:         info.UserData.Clone(),
+		password:     info.Password,
+		present:      make(map[string]chat.Party),
+		awaitContact: r.opts.HistoryTells && !info.Restored,
 	}
 	if info.Async {
 		x.view.AsyncStatus = AsyncNew

@@ -146,17 +146,33 @@ func (r *Router) save(id string) {
 		return
 	}
 	snap, ver, closed, known := r.snap(x), x.ver, x.closed, x.contactKnown
+	awaitContact, recordClosed := x.awaitContact, x.recordClosed
 	sh.mu.Unlock()
 
 	var err error
+	var wait time.Duration // how long a write waiting to be told may wait
 	if r.opts.Store != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-		if rw, ok := r.opts.Store.(store.RoutingWriter); ok && known && !closed {
+		rw, blind := r.opts.Store.(store.RoutingWriter)
+		now := r.clock.Now()
+		switch {
+		case blind && known && (!closed || recordClosed):
+			ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
 			err = r.writeBlind(ctx, rw, snap)
-		} else {
+			cancel()
+		case blind && !known && awaitContact && now.Sub(snap.CreatedAt) < createGrace:
+			// The history tells the contact once it has created the
+			// record: no read (LearnContact wakes this write).
+			err, wait = errNotYet, notYetDelay
+		case blind && known && closed && r.opts.HistoryTells && now.Sub(snap.ClosedAt) < closeGrace:
+			// The history tells when its closing transaction has landed
+			// (RecordClosed wakes this write); if it never does, the
+			// write reads the record once the grace is over.
+			err, wait = errNotYet, closeGrace-now.Sub(snap.ClosedAt)
+		default:
+			ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
 			err = r.write(ctx, snap, closed)
+			cancel()
 		}
-		cancel()
 	}
 	retry := time.Duration(0)
 	sh.mu.Lock()
@@ -172,6 +188,9 @@ func (r *Router) save(id string) {
 		x.saved, x.saveFails = ver, 0
 	case errors.Is(err, errNotYet):
 		retry = notYetDelay
+		if wait > 0 {
+			retry = wait
+		}
 	default:
 		x.saveFails++
 		if x.saveFails < maxSaveFails {
@@ -279,6 +298,25 @@ func (r *Router) learnContact(id, contactID string) {
 	if contactID != "" && x.contactID == "" {
 		x.contactID = contactID
 		r.changedLocked(x, ChangeUpdated)
+	} else if x.awaitContact && x.saved != x.ver {
+		r.markDirty(id) // a write was waiting for this
+	}
+}
+
+// RecordClosed tells routing that the contact history's closing
+// transaction of an interaction has landed (Options.HistoryTells): its
+// closed state is then written without reading the record first.
+func (r *Router) RecordClosed(id string) {
+	sh := r.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	x := sh.m[id]
+	if x == nil {
+		return
+	}
+	x.recordClosed = true
+	if x.closed {
+		r.markDirty(id) // the closed write was waiting for this
 	}
 }
 

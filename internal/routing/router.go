@@ -64,6 +64,12 @@ type Options struct {
 	// interactions are offered to agents on every node and the other
 	// nodes' to agents here, each offer reserved cluster-wide (share.go).
 	Share Share
+	// HistoryTells says the contact history calls LearnContact once the
+	// record of every new (not restored) session is created, and
+	// RecordClosed once a closed session's record has landed: routing's
+	// writes then wait to be told instead of reading the record to learn
+	// either (persist.go). Without it, those writes read the record first.
+	HistoryTells bool
 }
 
 const shardCount = 16

@@ -129,6 +129,11 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 				p.router.LearnContact(id, contact)
 			}
 		},
+		OnClosed: func(id string) { // and its closed state too (routing.Options.HistoryTells)
+			if p.router != nil {
+				p.router.RecordClosed(id)
+			}
+		},
 		Log: s.log,
 	})
 	p.journals = chat.Journals{p.history}

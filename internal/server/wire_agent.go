@@ -48,6 +48,9 @@ func (s *Server) buildAgent(p *parts) error {
 		LastAgent:        routing.StoreLastAgent(p.store),
 		// The cluster's fencing of interaction updates (wire_cluster.go).
 		Epoch: p.ha.epochOf, Fenced: p.ha.fenced, Located: p.ha.located,
+		// The history's OnContact and OnClosed (parts.go) tell routing
+		// what it would otherwise read each record for.
+		HistoryTells: true,
 	})
 	p.addJournal(router)
 	p.router = router
