@@ -30,8 +30,11 @@ func (s *Store) CreateInteraction(ctx context.Context, in store.Interaction) err
 		in.CreatedAt = s.now()
 	}
 	err := s.do(ctx, in.ID, func(ctx context.Context, w *writer) error {
-		_, err := w.conn.ExecContext(ctx, `INSERT INTO interactions (`+interactionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+		st, err := w.lazy(ctx, &w.lazyStmts.createIn, createInSQL)
+		if err != nil {
+			return classify(err)
+		}
+		_, err = st.ExecContext(ctx,
 			in.ID, in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
 			blob(in.UserData), string(in.Status), in.State, in.Owner,
 			micros(in.CreatedAt), nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats))
@@ -65,10 +68,11 @@ func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (in
 		return 0, fmt.Errorf("sqlite: update interaction %s: %w", in.ID, err)
 	}
 	err := s.do(ctx, in.ID, func(ctx context.Context, w *writer) error {
-		res, err := w.conn.ExecContext(ctx, `UPDATE interactions SET session_id = ?, tenant = ?, endpoint = ?,
-			queue = ?, contact_id = ?, subject = ?, user_data = ?, status = ?, state = ?, owner = ?,
-			version = version + 1, closed_at = ?, transcript = ?, stats = ?
-			WHERE id = ? AND version = ?`,
+		st, err := w.lazy(ctx, &w.lazyStmts.updateIn, updateInSQL)
+		if err != nil {
+			return classify(err)
+		}
+		res, err := st.ExecContext(ctx,
 			in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
 			blob(in.UserData), string(in.Status), in.State, in.Owner,
 			nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats), in.ID, in.Version)

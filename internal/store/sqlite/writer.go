@@ -61,6 +61,8 @@ type writer struct {
 	pages    atomic.Uint64 // pages written to the WAL
 	syncHist store.Hist    // time of each COMMIT statement (µs)
 	logRows  atomic.Int64  // rows in the event log, trimmed ones excepted
+
+	lazyStmts // prepared at first use (lazystmt.go)
 }
 
 // pending is an event waiting in the chunk: its index in the batch and the
