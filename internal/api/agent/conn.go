@@ -470,9 +470,18 @@ func (c *conn) watch(m *member) {
 	defer c.wg.Done()
 	start := m.sess.CreatedAt()
 	pos, replay := 0, true
-	buf := make([]chat.Event, 0, 16)
-	var wev []wire.Event // reused: enqueue encodes the frame before it returns
+	// Held while reading and enqueueing, given back while waiting
+	// (watchbuf.go); enqueue encodes the frame before it returns.
+	var wb *watchBuf
+	defer func() {
+		if wb != nil {
+			c.h.watchBufs.put(wb)
+		}
+	}()
 	for {
+		if wb == nil {
+			wb = c.h.watchBufs.get()
+		}
 		if !c.reserve() { // the queue is backlogged: hold back (backpressure.go)
 			if drained := c.holdBack(); drained != nil {
 				select {
@@ -487,7 +496,7 @@ func (c *conn) watch(m *member) {
 			}
 			continue
 		}
-		evs, next, state, changed, err := m.sess.ReadNChanged(m.userID, pos, readBatch, buf[:0])
+		evs, next, state, changed, err := m.sess.ReadNChanged(m.userID, pos, readBatch, wb.evs[:0])
 		if err != nil {
 			c.unreserve()
 			c.dropMember(m)
@@ -496,22 +505,27 @@ func (c *conn) watch(m *member) {
 		left := false
 		if len(evs) > 0 {
 			f := wire.Frame{Type: wire.FrameEvents, SessionID: m.sess.ID(), Replay: replay, Next: next,
-				State: state.String(), Events: wev[:0]}
+				State: state.String(), Events: wb.wev[:0]}
 			for i := range evs {
 				f.Events = append(f.Events, encodeEvent(&evs[i], start))
 				left = left || (evs[i].Kind == chat.PartyLeft && evs[i].From.UserID == m.userID && evs[i].Pos > m.joinPos)
 			}
 			ok := c.enqueueReserved(f)
 			clear(f.Events) // drop the texts and maps until the next frame
-			wev = f.Events[:0]
+			wb.wev = f.Events[:0]
 			if !ok {
+				clear(evs)
+				wb.evs = evs[:0]
 				return
 			}
 		} else {
 			c.unreserve()
 		}
+		full := len(evs) == readBatch
+		clear(evs)
+		wb.evs = evs[:0]
 		pos = next
-		if len(evs) == readBatch && !left {
+		if full && !left {
 			continue // more to read at once
 		}
 		if left || state == chat.Closed {
@@ -519,6 +533,8 @@ func (c *conn) watch(m *member) {
 			return
 		}
 		replay = false
+		c.h.watchBufs.put(wb)
+		wb = nil
 		select {
 		case <-changed:
 		case <-m.stop: // the session moved to another node (relay.go)

@@ -103,6 +103,8 @@ type Handler struct {
 	dropped atomic.Int64
 	// bufs recycles encoded frames (*[]byte) once the writer sent them.
 	bufs sync.Pool
+	// watchBufs recycles the watchers' read buffers (watchbuf.go).
+	watchBufs watchBufs
 	// fastFrames: the hand-made frame encoder knows the wire types.
 	fastFrames bool
 

@@ -184,16 +184,24 @@ func headerHas(h http.Header, name, token string) bool {
 // falls behind or goes away, or the server shuts down. It returns the close
 // code to send (0: the connection is already broken).
 func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq *request, start int) (websocket.StatusCode, string) {
+	// The read buffer is held only while reading and writing: a socket
+	// waiting for its session's next change (most of them, most of the
+	// time) gives it back to the pool.
+	var st stream
 	evbuf := a.getEvents()
-	defer func() { a.putEvents(evbuf) }()
+	defer func() {
+		if evbuf != nil {
+			*evbuf = st.buffer()
+			a.putEvents(evbuf)
+		}
+	}()
 	if start == readNewest {
 		start, *evbuf = newestPos(rq.sess, rq.me.UserID, *evbuf)
 	}
-	st := newStream(rq.sess, rq.me.UserID, start, a.backlog, rq.me.Left, *evbuf)
+	st = newStream(rq.sess, rq.me.UserID, start, a.backlog, rq.me.Left, *evbuf)
 	if start == readNone {
 		_, st.pos, _, _ = rq.sess.Read(rq.me.UserID, maxPosition, nil) // the transcript length
 	}
-	defer func() { *evbuf = st.buffer() }()
 
 	pings := make(chan struct{}, 1)
 	pt := a.clock.AfterFunc(a.ping, func() {
@@ -206,6 +214,10 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq 
 
 	b := &body{}
 	for first := true; ; first = false {
+		if evbuf == nil {
+			evbuf = a.getEvents()
+			st.buf = *evbuf
+		}
 		bt, ch, err := st.readChanged()
 		if err != nil {
 			return websocket.StatusInternalError, "chat unavailable"
@@ -231,6 +243,9 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq 
 				return websocket.StatusNormalClosure, "chat ended"
 			}
 		}
+		*evbuf = st.buffer()
+		a.putEvents(evbuf)
+		evbuf, st.buf = nil, nil
 		select {
 		case <-ch:
 		case <-ctx.Done():
