@@ -140,6 +140,7 @@ func TestRequestShape(t *testing.T) {
 		{"malformed JSON", "POST", "/esp/Chat/Message", `{"InteractionId":`, 400, wire.FaultBadRequest, ""},
 		{"not an object", "POST", "/esp/Chat/Message", `["a"]`, 400, wire.FaultBadRequest, ""},
 		{"trailing data", "POST", "/esp/Chat/Message", `{} {}`, 400, wire.FaultBadRequest, ""},
+		{"a stray closing brace after the object", "POST", "/esp/Chat/Message", `{"InteractionId":"x"}}`, 400, wire.FaultBadRequest, ""},
 		{"number parameter", "POST", "/esp/Chat/Message", `{"InteractionId":"` + id + `","MessageText":5}`, 400, wire.FaultInvalidParameter, "MessageText"},
 		{"object parameter", "POST", "/esp/Chat/Message", `{"InteractionId":"` + id + `","MessageText":{"a":"b"}}`, 400, wire.FaultInvalidParameter, "MessageText"},
 		{"oversized", "POST", "/esp/Chat/Message", `{"InteractionId":"` + id + `","MessageText":"` + strings.Repeat("x", 3000) + `"}`, 413, wire.FaultTooLarge, ""},

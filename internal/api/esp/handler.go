@@ -178,13 +178,19 @@ func decodeParams(body []byte) (params, *fault) {
 	if kv.JSONDepth(t, kv.MaxDepth+1) > kv.MaxDepth+1 {
 		return nil, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, "", "the body is nested deeper than %d levels (key-value parameters at most %d)", kv.MaxDepth+1, kv.MaxDepth)
 	}
-	dec := json.NewDecoder(bytes.NewReader(t))
 	var raw map[string]json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		return nil, newFault(http.StatusBadRequest, wire.FaultBadRequest, "", "malformed JSON: %v", err)
-	}
-	if dec.More() {
-		return nil, newFault(http.StatusBadRequest, wire.FaultBadRequest, "", "malformed JSON: trailing data after the object")
+	if json.Unmarshal(t, &raw) != nil {
+		// Only a malformed body takes the decoder (no buffer of its own
+		// per request otherwise), for its more precise answers.
+		dec := json.NewDecoder(bytes.NewReader(t))
+		raw = nil
+		if err := dec.Decode(&raw); err != nil {
+			return nil, newFault(http.StatusBadRequest, wire.FaultBadRequest, "", "malformed JSON: %v", err)
+		}
+		if dec.More() {
+			return nil, newFault(http.StatusBadRequest, wire.FaultBadRequest, "", "malformed JSON: trailing data after the object")
+		}
+		return nil, newFault(http.StatusBadRequest, wire.FaultBadRequest, "", "malformed JSON")
 	}
 	p := make(params, len(raw))
 	for k, v := range raw {
