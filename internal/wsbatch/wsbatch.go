@@ -104,7 +104,10 @@ func (c *Conn) flushLocked() error {
 // Accept is websocket.Accept on a connection that can be corked: the
 // returned Conn is the socket under the WebSocket.
 func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, *Conn, error) {
-	hw := &hijackWriter{ResponseWriter: w}
+	return accept(&hijackWriter{ResponseWriter: w}, r, opts)
+}
+
+func accept(hw *hijackWriter, r *http.Request, opts *websocket.AcceptOptions) (*websocket.Conn, *Conn, error) {
 	ws, err := websocket.Accept(hw, r, opts)
 	if err != nil {
 		return nil, nil, err
@@ -120,7 +123,8 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOption
 // hijacks the request's.
 type hijackWriter struct {
 	http.ResponseWriter
-	conn *Conn
+	conn  *Conn
+	small bool // AcceptSmall: small buffers (small.go)
 }
 
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -137,8 +141,11 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, fmt.Errorf("wsbatch: flush before hijack: %w", err)
 		}
 	}
-	brw.Writer.Reset(c)
 	w.conn = c
+	if w.small {
+		return c, shrink(brw, c), nil
+	}
+	brw.Writer.Reset(c)
 	return c, brw, nil
 }
 

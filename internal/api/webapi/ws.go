@@ -76,7 +76,7 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("too many push connections opened for this chat (push-connect-rate %d per minute); try again later", p.PushConnectRate)}}})
 		return
 	}
-	c, cc, err := wsbatch.Accept(w, r, &websocket.AcceptOptions{
+	c, cc, err := wsbatch.AcceptSmall(w, r, &websocket.AcceptOptions{ // it mostly writes: small buffers
 		// Widgets run on customers' sites, not on this origin, and the
 		// credentials travel in the URL, not in cookies, so a cross-site
 		// page gains nothing from connecting: any origin may.
