@@ -90,6 +90,18 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 		c.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
+	// The socket outlives this handler: once it returns, net/http lets go
+	// of the connection's buffered reader and writer, the response's
+	// buffer and the request (about 10 KB per push socket), and the
+	// socket's goroutine starts with a small stack of its own. It keeps
+	// only what the push needs of the request.
+	sock := &request{cfg: rq.cfg, lim: rq.lim, chatID: rq.chatID, service: rq.service, sess: rq.sess, me: rq.me}
+	go a.serveWS(c, cc, sock, authorized, start)
+}
+
+// serveWS runs an accepted push socket until it ends; handleWS tracked it
+// (a.track), serveWS untracks it.
+func (a *API) serveWS(c *websocket.Conn, cc *wsbatch.Conn, rq *request, authorized bool, start int) {
 	defer a.untrack(c)
 	c.SetReadLimit(int64(rq.lim.body))
 	ctx, stopRead := context.WithCancel(context.Background())
@@ -105,7 +117,7 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 		c.Close(CloseUnauthorized, "unauthorized")
 		return
 	}
-	for _, old := range a.guard.addPush(rq.chatID, c, cfg.Protection.PushPerParty) {
+	for _, old := range a.guard.addPush(rq.chatID, c, rq.cfg.Protection.PushPerParty) {
 		go old.Close(CloseReplaced, "replaced by a newer connection of the same customer")
 	}
 	defer a.guard.dropPush(rq.chatID, c)
