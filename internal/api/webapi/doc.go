@@ -42,7 +42,11 @@
 // connection that finds more than MaxBacklog events pending has fallen
 // behind, gets a "resync from index N" frame and is closed, and catches up
 // with refresh. The CometD transport (internal/api/cometd) reads the same
-// cursor, exported as Feed, from its /meta/connect handler.
+// cursor, exported as Feed, from its /meta/connect handler. A WebSocket
+// push runs on a goroutine of its own once accepted (its HTTP handler
+// returns, so net/http's per-connection buffers go), with a reader of the
+// client's keepalives beside it, and holds a read buffer only while it
+// reads and writes.
 //
 // # Other transports
 //
