@@ -102,8 +102,10 @@ func TestHistoryToldWritesWithoutReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.waitTimers(t, before) // the closed write waits for RecordClosed
-	if rec, _ := g.st.get(t, s.ID()); rec.State != string(routing.Assigned) {
-		t.Fatalf("stored state %q before the history's close landed, want still %q", rec.State, routing.Assigned)
+	// (The agent's departure, before the close, may have been written:
+	// queued again. Not the closed state.)
+	if rec, _ := g.st.get(t, s.ID()); rec.State == string(routing.Offline) {
+		t.Fatalf("stored state %q before the history's close landed", rec.State)
 	}
 	g.historyClose(t, s)
 	g.router.RecordClosed(s.ID())
