@@ -482,14 +482,17 @@ func (s *Session) checkSendLocked(from *Participant, v Visibility, receiverID, o
 func (s *Session) appendLocked(ev *Event, now time.Time) Receipt {
 	ev.Pos = s.events.len()
 	ev.Time = now
-	w := s.engine.journal.EventAppended(s.id, s.events.add(ev))
-	s.trackLocked(ev.Pos, w)
-	s.observeLocked(ev, now)
-	s.interimLocked(ev, now)
-	if s.durable > ev.Pos {
+	// What follows reads the transcript's copy, so the caller's event does
+	// not escape (a send builds it on its stack).
+	st := s.events.add(ev)
+	w := s.engine.journal.EventAppended(s.id, st)
+	s.trackLocked(st.Pos, w)
+	s.observeLocked(st, now)
+	s.interimLocked(st, now)
+	if s.durable > st.Pos {
 		s.notifyLocked() // else readers are woken when the watermark passes it
 	}
-	return Receipt{Pos: ev.Pos, Time: now, durable: w, sess: s}
+	return Receipt{Pos: st.Pos, Time: now, durable: w, sess: s}
 }
 
 func (s *Session) notifyLocked() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/confab/confab/internal/chat"
@@ -52,16 +53,28 @@ func withDeadlines(h http.Handler, p config.Protection, now func() time.Time) ht
 			rc = http.NewResponseController(w)
 		}
 		t := now()
+		var db *deadlineBody
 		if body > 0 && r.Body != nil && r.Body != http.NoBody {
 			if rc.SetReadDeadline(t.Add(body)) == nil {
-				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc, now: now, start: t, grace: body,
+				db = &deadlineBody{ReadCloser: r.Body, rc: rc, now: now, start: t, grace: body,
 					rate: int64(p.BodyMinRate), set: t.Add(body), write: write}
+				r.Body = db
 			}
 		}
 		if write > 0 {
 			rc.SetWriteDeadline(t.Add(write))
 		}
 		h.ServeHTTP(w, r)
+		if db != nil && r.Body == db {
+			// After the handler net/http looks at the request's body to
+			// discard what is left of it; given its own body back, closed
+			// once read to its end, it has nothing to discard (no copy and
+			// no read per request).
+			r.Body = db.ReadCloser
+			if db.eof.Load() {
+				db.ReadCloser.Close()
+			}
+		}
 	})
 }
 
@@ -86,6 +99,9 @@ type deadlineBody struct {
 	got   int64         // bytes read so far
 	set   time.Time     // the read deadline last set
 	done  bool          // EOF seen, deadline lifted
+	// eof is done for the middleware, which looks after the handler (a
+	// reverse proxy's transport may still be reading then).
+	eof atomic.Bool
 }
 
 // minDeadlineStep is how far the earned deadline must pass the one set
@@ -101,6 +117,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	switch {
 	case err == io.EOF:
 		b.done = true
+		b.eof.Store(true)
 		b.rc.SetReadDeadline(time.Time{})
 		// A body in within a second of the start (nearly every one) keeps
 		// the write deadline set at the start: it is at most that second

@@ -281,12 +281,19 @@ func classify(pattern string) route {
 // histograms and the reply-delay limit), and logs authentication failures
 // without the credentials.
 func (s *Server) instrument(next http.Handler) http.Handler {
+	var writers sync.Pool // *statusWriter: no handler keeps its writer after it returns
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw, _ := writers.Get().(*statusWriter)
+		if sw == nil {
+			sw = new(statusWriter)
+		}
+		*sw = statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		took := time.Since(began)
-		status := sw.status
+		status, hijacked := sw.status, sw.hijacked
+		*sw = statusWriter{}
+		writers.Put(sw)
 		if status == 0 {
 			status = http.StatusOK
 		}
@@ -298,7 +305,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 				op = r.PathValue("method") // an existing method: a bounded set
 			}
 		}
-		long := rt.long || sw.hijacked
+		long := rt.long || hijacked
 		s.ops.counters.Request(rt.api, op, status, took, long)
 		if !long && op != "refresh" { // long polls are waits, not delay
 			s.ops.limits.ObserveDelay(took)

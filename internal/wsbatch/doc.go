@@ -5,6 +5,11 @@
 // cost a system call apiece. Accept hands the library a connection that
 // can be corked: between Cork and Uncork what the library writes is
 // collected in memory and Uncork writes it in one go, in order.
+// AppendText and SendText (text.go) write a text message's frame
+// themselves, byte for byte the library's, without its writer's locks and
+// copies; a connection whose messages go through them leaves the library
+// only its control frames, and refuses messages once a close frame went
+// out.
 //
 // Concurrency: Cork and Uncork are called by one goroutine (the socket's
 // writer); the library may write from other goroutines meanwhile (pings,

@@ -19,6 +19,8 @@ type Conn struct {
 	corked bool
 	buf    []byte    // written while corked, not yet sent
 	dl     time.Time // the write deadline set on Conn; zero: none
+	// closeSent: the library wrote a close frame (text.go).
+	closeSent bool
 
 	now func() time.Time // the wall clock (net deadlines run on it); tests set their own
 }
@@ -34,6 +36,9 @@ func (c *Conn) clock() time.Time {
 func (c *Conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if isCloseFrame(p) {
+		c.closeSent = true
+	}
 	if c.corked {
 		c.buf = append(c.buf, p...)
 		return len(p), nil
@@ -65,6 +70,10 @@ func (c *Conn) Cork() {
 func (c *Conn) Uncork(deadline time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.uncorkLocked(deadline)
+}
+
+func (c *Conn) uncorkLocked(deadline time.Time) error {
 	c.corked = false
 	if len(c.buf) == 0 {
 		return nil

@@ -86,6 +86,19 @@ type pendingAck struct {
 	wait  chat.Waiter // nil when nothing must become durable first
 	relay *relayWait  // a request relayed to another node: its answer
 	after func()      // run once the answer is queued
+	// stamped: the answer is a result naming the event it appended, at
+	// pos and at; answer points the frame's Pos and Time at them.
+	stamped bool
+	pos     int
+	at      time.Time
+}
+
+// keptAnswer is an answer as it is queued and kept for duplicate
+// detection, with the values its frame points to: one allocation.
+type keptAnswer struct {
+	f   wire.Frame
+	pos int
+	at  time.Time
 }
 
 func newConn(h *Handler, ws *websocket.Conn, a store.Agent) *conn {
@@ -206,7 +219,8 @@ func (c *conn) readLoop() {
 //
 // The frame is appended to buf (which it may grow).
 func readFrameInto(buf []byte, r io.Reader, limit int) ([]byte, error) {
-	data, err := readAllInto(buf, io.LimitReader(r, int64(limit)+1))
+	lr := io.LimitedReader{R: r, N: int64(limit) + 1} // concrete: stays on the stack
+	data, err := readAllInto(buf, &lr)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +239,7 @@ func readFrameInto(buf []byte, r io.Reader, limit int) ([]byte, error) {
 }
 
 // readAllInto is io.ReadAll appending to buf.
-func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
+func readAllInto(buf []byte, r *io.LimitedReader) ([]byte, error) {
 	if cap(buf) == 0 {
 		buf = make([]byte, 0, 512)
 	}
@@ -348,16 +362,20 @@ func (c *conn) answer(a pendingAck, w *ackWindow) {
 			a.frame = errorFrame(a.id, a.frame.Op, fail(wire.CodeNotDurable, "", "applied, but the store did not confirm it: %v", err))
 		}
 	}
+	ka := &keptAnswer{f: a.frame}
+	if a.stamped && ka.f.Type == wire.FrameResult {
+		ka.pos, ka.at = a.pos, a.at
+		ka.f.Pos, ka.f.Time = &ka.pos, &ka.at
+	}
 	c.mu.Lock()
-	if a.frame.Type == wire.FrameError && a.frame.Code == wire.CodeNodeDown {
+	if ka.f.Type == wire.FrameError && ka.f.Code == wire.CodeNodeDown {
 		// Nothing was applied here: the same id may be sent again.
 		delete(c.answers, a.id)
 	} else if _, ok := c.answers[a.id]; ok {
-		f := a.frame
-		c.answers[a.id] = &f
+		c.answers[a.id] = &ka.f
 	}
 	c.mu.Unlock()
-	c.enqueue(a.frame)
+	c.enqueue(ka.f)
 	if a.after != nil {
 		a.after()
 	}

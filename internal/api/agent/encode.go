@@ -25,7 +25,8 @@ func encodeFrame(dst []byte, f *wire.Frame, fast bool) ([]byte, error) {
 			return b, nil
 		}
 	}
-	b, err := json.Marshal(f)
+	g := *f // only this path's copy escapes (to encoding/json), not the caller's frame
+	b, err := json.Marshal(&g)
 	if err != nil {
 		return dst[:0], err
 	}

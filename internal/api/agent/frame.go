@@ -90,23 +90,13 @@ func decodeRequest(data []byte) (request, *opError) {
 		f := badUTF8Field(data)
 		return req, fail(wire.CodeBadRequest, f, "%s: %s", f, validate.ReasonUTF8)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(&req)
-	if err == nil && dec.More() {
-		err = errors.New("trailing data after the object")
-	}
-	if err != nil {
-		salvage(data, &req)
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te):
-			return req, fail(wire.CodeBadRequest, te.Field, "field %s must be %s", te.Field, kindOf(te.Field))
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return req, fail(wire.CodeBadRequest, f, "unknown field %q", f)
+	if !decodeFast(data, &req) { // decode.go: the message path's frames
+		slow := new(request) // on the heap only here: encoding/json takes a pointer
+		ferr := decodeJSON(data, slow)
+		req = *slow
+		if ferr != nil {
+			return req, ferr
 		}
-		return req, fail(wire.CodeBadFrame, "", "malformed JSON: %v", err)
 	}
 	switch {
 	case req.ID == "":
@@ -126,6 +116,30 @@ func decodeRequest(data []byte) (request, *opError) {
 		return req, ferr
 	}
 	return req, nil
+}
+
+// decodeJSON decodes a frame with encoding/json: unknown fields refused,
+// nothing after the object.
+func decodeJSON(data []byte, req *request) *opError {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(req)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data after the object")
+	}
+	if err != nil {
+		salvage(data, req)
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			return fail(wire.CodeBadRequest, te.Field, "field %s must be %s", te.Field, kindOf(te.Field))
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return fail(wire.CodeBadRequest, f, "unknown field %q", f)
+		}
+		return fail(wire.CodeBadFrame, "", "malformed JSON: %v", err)
+	}
+	return nil
 }
 
 func kindOf(field string) string {

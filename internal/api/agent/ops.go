@@ -53,13 +53,12 @@ func (c *conn) result(req *request) wire.Frame {
 
 // receipt fills the answer of a request that appended an event.
 func (c *conn) receipt(req *request, a *pendingAck, sessionID string, rc chat.Receipt) {
-	pos := rc.Pos
-	t := rc.Time.UTC()
 	a.frame = c.result(req)
 	a.frame.SessionID = sessionID
-	a.frame.Pos = &pos
-	a.frame.EventID = pos + 1
-	a.frame.Time = &t
+	a.frame.EventID = rc.Pos + 1
+	// pos and time are set on the frame where it is kept (conn.answer):
+	// one allocation for the frame and both.
+	a.stamped, a.pos, a.at = true, rc.Pos, rc.Time.UTC()
 	a.wait = rc
 }
 

@@ -113,9 +113,9 @@ func (c *conn) writeBatch(buf *[]byte) (frames, size int, ok bool) {
 	}
 	c.cork.Cork()
 	for {
-		// Corked, a write only copies into memory: the deadline is the
-		// Uncork's (and a context without one costs the library no timer).
-		err := c.ws.Write(context.Background(), websocket.MessageText, *buf)
+		// Corked, a frame is only copied into memory (by wsbatch, not
+		// through the library's writer): the deadline is the Uncork's.
+		err := c.cork.AppendText(*buf)
 		frames++
 		size += len(*buf)
 		c.h.putBuf(buf)

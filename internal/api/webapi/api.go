@@ -115,6 +115,7 @@ type API struct {
 	stopOnce sync.Once
 	bufs     sync.Pool // *[]byte answer buffers
 	events   sync.Pool // *[]chat.Event read buffers
+	requests sync.Pool // *request of the session operations (handlers.go)
 	// beforePushCheck, set only by tests, runs between a push socket's
 	// registration and its check that the engine still holds the chat.
 	beforePushCheck func()

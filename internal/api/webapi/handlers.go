@@ -29,7 +29,9 @@ const (
 func (a *API) session(h op, charged bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cfg := a.config()
-		rq := &request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId"), service: r.PathValue("service")}
+		rq := a.getRequest()
+		defer a.putRequest(rq)
+		*rq = request{w: w, r: r, cfg: cfg, lim: limitsFor(cfg), chatID: r.PathValue("chatId"), service: r.PathValue("service")}
 		if charged && a.throttled(rq.chatID) {
 			a.rateRefused(w)
 			return
@@ -47,6 +49,21 @@ func (a *API) session(h op, charged bool) http.HandlerFunc {
 		}
 		a.run(rq, h)
 	}
+}
+
+// getRequest returns a request to fill; putRequest takes it back once the
+// operation has answered (nothing keeps a request: form values own their
+// bytes, and no operation outlives its handler).
+func (a *API) getRequest() *request {
+	if rq, ok := a.requests.Get().(*request); ok {
+		return rq
+	}
+	return new(request)
+}
+
+func (a *API) putRequest(rq *request) {
+	*rq = request{}
+	a.requests.Put(rq)
 }
 
 // sessionFields refuses a request that lacks one of the session fields

@@ -277,20 +277,15 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq 
 }
 
 // writeFrame sends b as one text frame within the write timeout. On a
-// corkable connection (cc) the frame is written corked — into memory, with
-// no per-write timeout context — and sent by Uncork under a socket
-// deadline.
+// corkable connection (cc) the frame is written by wsbatch (one hold of
+// its lock, no per-write timeout context, the library's writer bypassed)
+// under a socket deadline.
 func (a *API) writeFrame(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, b *body) bool {
 	buf := a.getBuf()
 	defer a.putBuf(buf)
 	*buf = appendBody(*buf, b)
 	if cc != nil {
-		cc.Cork()
-		err := c.Write(context.Background(), websocket.MessageText, *buf)
-		if uerr := cc.Uncork(time.Now().Add(a.wtimeout)); err == nil {
-			err = uerr
-		}
-		return err == nil
+		return cc.SendText(*buf, time.Now().Add(a.wtimeout)) == nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, a.wtimeout)
 	defer cancel()
