@@ -83,9 +83,10 @@ type pendingAck struct {
 	id    string
 	dup   bool // answer with the earlier answer to id
 	frame wire.Frame
-	wait  chat.Waiter // nil when nothing must become durable first
-	relay *relayWait  // a request relayed to another node: its answer
-	after func()      // run once the answer is queued
+	wait  chat.Receipt // what must become durable first, when waits
+	waits bool
+	relay *relayWait // a request relayed to another node: its answer
+	after func()     // run once the answer is queued
 	// stamped: the answer is a result naming the event it appended, at
 	// pos and at; answer points the frame's Pos and Time at them.
 	stamped bool
@@ -353,7 +354,7 @@ func (c *conn) answer(a pendingAck, w *ackWindow) {
 			return
 		}
 	}
-	if a.wait != nil {
+	if a.waits {
 		err := a.wait.Wait(w.get(c.ctx))
 		if err != nil {
 			if c.ctx.Err() != nil {

@@ -42,7 +42,7 @@ func (c *conn) apply(req *request) pendingAck {
 	}
 	if err != nil {
 		a.frame = errorFrame(req.ID, req.Op, classify(err, ""))
-		a.wait, a.after = nil, nil
+		a.waits, a.after = false, nil
 	}
 	return a
 }
@@ -59,7 +59,7 @@ func (c *conn) receipt(req *request, a *pendingAck, sessionID string, rc chat.Re
 	// pos and time are set on the frame where it is kept (conn.answer):
 	// one allocation for the frame and both.
 	a.stamped, a.pos, a.at = true, rc.Pos, rc.Time.UTC()
-	a.wait = rc
+	a.wait, a.waits = rc, true // by value: no interface boxing per answer
 }
 
 // joinRequest builds the engine's join request from an accept or join.
