@@ -272,6 +272,10 @@ type Receipt struct {
 	sess      *Session // whose watermark a successful Wait settles
 }
 
+// Done reports whether the change wrote nothing that must become durable
+// (the journal does not make it durable): Wait would return nil at once.
+func (r Receipt) Done() bool { return r.durable == nil }
+
 // Wait blocks until everything the change wrote is durable (at once when the
 // journal does not make it durable), or ctx ends.
 func (r Receipt) Wait(ctx context.Context) error {

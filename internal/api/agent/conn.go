@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -45,6 +46,9 @@ type conn struct {
 	cork   *wsbatch.Conn   // the socket under ws
 	out    chan *[]byte    // encoded frames for the writer (from h.bufs)
 	acks   chan pendingAck // applied requests, in order, for the acknowledger
+	// acking counts the requests sent to acks and not yet answered: at 0
+	// the read loop answers a request with nothing to wait for itself.
+	acking atomic.Int64
 	killed chan struct{}   // closed by kill: the writer closes the socket
 	wg     sync.WaitGroup  // writer, acknowledger, pinger, pump, watchers
 
@@ -286,6 +290,13 @@ func (c *conn) handle(data []byte) bool {
 		a = c.apply(&req)
 	}
 	c.h.counted(req.Op, began, a.frame.Type == wire.FrameError)
+	if a.ready() && c.acking.Load() == 0 {
+		// Nothing to wait for and no answer before it pending: answered
+		// here, in order, without a trip through the acknowledger.
+		c.answer(a, nil)
+		return true
+	}
+	c.acking.Add(1)
 	select {
 	case c.acks <- a:
 		return true
@@ -293,6 +304,10 @@ func (c *conn) handle(data []byte) bool {
 		return false
 	}
 }
+
+// ready reports whether a can be answered at once: it waits for no other
+// node and for nothing to become durable.
+func (a *pendingAck) ready() bool { return a.relay == nil && (!a.waits || a.wait.Done()) }
 
 // acknowledger answers applied requests in order, each once what it
 // appended is durable.
@@ -304,6 +319,7 @@ func (c *conn) acknowledger() {
 		select {
 		case a := <-c.acks:
 			c.answer(a, &w)
+			c.acking.Add(-1)
 		case <-c.ctx.Done():
 			return
 		}
@@ -354,7 +370,7 @@ func (c *conn) answer(a pendingAck, w *ackWindow) {
 			return
 		}
 	}
-	if a.waits {
+	if a.waits && !a.wait.Done() { // w is nil only for a ready answer (handle)
 		err := a.wait.Wait(w.get(c.ctx))
 		if err != nil {
 			if c.ctx.Err() != nil {
