@@ -49,8 +49,8 @@ type conn struct {
 	// acking counts the requests sent to acks and not yet answered: at 0
 	// the read loop answers a request with nothing to wait for itself.
 	acking atomic.Int64
-	killed chan struct{}   // closed by kill: the writer closes the socket
-	wg     sync.WaitGroup  // writer, acknowledger, pinger, pump, watchers
+	killed chan struct{}  // closed by kill: the writer closes the socket
+	wg     sync.WaitGroup // writer, acknowledger, pinger, pump, watchers
 
 	backlog backlog // the watchers' backpressure (backpressure.go)
 
