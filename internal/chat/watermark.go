@@ -187,8 +187,16 @@ func (s *Session) popLocked(n int) {
 }
 
 // groupPendingLocked merges the pending writes at positions ≥ from into one,
-// so the watermark passes them all at once.
+// so the watermark passes them all at once. The events from from on were
+// appended under one hold of the session's lock, so no reader has seen
+// any of them; if the first became durable before the last was appended
+// (a fast store) while others are still pending, the watermark is moved
+// back to from, so that none shows before all of them do (a customer's
+// stream ends at its own departure and would miss the agent's).
 func (s *Session) groupPendingLocked(from int) {
+	if s.durable > from && len(s.pending) > 0 {
+		s.durable = from
+	}
 	i := len(s.pending)
 	for i > 0 && s.pending[i-1].pos >= from {
 		i--

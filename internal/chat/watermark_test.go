@@ -33,8 +33,9 @@ func (g *gate) open(err error)        { g.err = err; close(g.done) }
 
 // gated is a Journal whose every event waits for its own gate.
 type gated struct {
-	mu    sync.Mutex
-	gates []*gate // by position
+	mu      sync.Mutex
+	gates   []*gate      // by position
+	settled map[int]bool // positions whose write is durable before EventAppended returns
 }
 
 func (j *gated) SessionCreated(*chat.Info) chat.Waiter { return nil }
@@ -44,6 +45,9 @@ func (j *gated) EventAppended(_ string, ev *chat.Event) chat.Waiter {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	g := newGate()
+	if j.settled[len(j.gates)] {
+		g.open(nil)
+	}
 	j.gates = append(j.gates, g)
 	return g
 }
@@ -136,6 +140,33 @@ func TestWatermarkCloseIsAtomic(t *testing.T) {
 	}
 	if p, _ := s.Participant(c.UserID); !p.Left {
 		t.Fatal("the customer's durable departure is not reported")
+	}
+}
+
+// TestWatermarkCloseIsAtomicOnAFastStore: when the first closing event is
+// durable at once (its batch committed before the next departure was
+// appended), the close is still shown whole or not at all: a customer
+// whose stream ends at its own departure must not miss the agent's.
+func TestWatermarkCloseIsAtomicOnAFastStore(t *testing.T) {
+	j := &gated{settled: map[int]bool{0: true, 1: true, 2: true}}
+	e := chat.New(chat.Options{Clock: clock.NewFake(t0), Journal: j})
+	s, c, _, _ := e.Create(chat.CreateRequest{Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
+	a, _, _ := s.Join(chat.JoinRequest{Nick: "a", Type: chat.Agent, Protocol: chat.Basic})
+	waitVisible(t, s, a.UserID, 2)
+	if _, _, err := s.Close(chat.CloseRequest{Reason: chat.RemovedByServer}); err != nil {
+		t.Fatal(err)
+	}
+	// Position 2, the customer's partyLeft, was durable when appended; 3,
+	// the agent's, is not.
+	for _, viewer := range []string{c.UserID, a.UserID} {
+		if evs, _, state, _ := s.Read(viewer, 0, nil); len(evs) != 2 || state != chat.Alive {
+			t.Fatalf("%s reads half a close: %d events, state %s; want 2, alive", viewer, len(evs), state)
+		}
+	}
+	j.gate(3).open(nil)
+	waitVisible(t, s, c.UserID, 4)
+	if _, _, state, _ := s.Read(c.UserID, 0, nil); state != chat.Closed {
+		t.Fatalf("state %s after the close is durable", state)
 	}
 }
 
