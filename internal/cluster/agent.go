@@ -25,11 +25,16 @@ import (
 // restoration tokens (ChatServerWebapiToken), shared by every node.
 const tokenKeySetting = "cluster.webapi-token-key"
 
-// loadTokenKey reads the cluster's token key, making it on the first start
-// of the first node.
-func (c *Cluster) loadTokenKey(ctx context.Context) error {
+// LoadTokenKey reads the cluster's token key, making it on the first start
+// of the first node. A node calls it before it restores its sessions at
+// start, so that their interactions' first writes carry their tokens;
+// Start calls it when it was not called.
+func (c *Cluster) LoadTokenKey(ctx context.Context) error {
 	st := c.opts.Secrets
-	if st == nil {
+	c.mu.Lock()
+	loaded := c.tokenKey != nil
+	c.mu.Unlock()
+	if st == nil || loaded {
 		return nil
 	}
 	v, err := st.GetSetting(ctx, tokenKeySetting)

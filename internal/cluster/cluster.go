@@ -99,7 +99,7 @@ func (c *Cluster) Start(ctx context.Context, urls map[string]string) error {
 	c.mu.Lock()
 	c.urls = urls
 	c.mu.Unlock()
-	if err := c.loadTokenKey(ctx); err != nil {
+	if err := c.LoadTokenKey(ctx); err != nil {
 		return err
 	}
 	if err := c.renew(ctx); err != nil {

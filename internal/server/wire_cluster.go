@@ -146,6 +146,9 @@ func (s *Server) buildCluster(p *parts) error {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Load().Cluster.Lease*3)
 	defer cancel()
+	if err := c.LoadTokenKey(ctx); err != nil { // the restored sessions' interactions carry their tokens
+		return err
+	}
 	ids, err := c.ClaimOwn(ctx)
 	if err != nil {
 		return fmt.Errorf("cluster: reclaim this node's sessions: %w", err)

@@ -26,13 +26,20 @@ import (
 // schema of dsn with its own fake clock.
 func startClustered(t *testing.T, ini string, clk clock.Clock) *e2eNode {
 	t.Helper()
+	return startClusteredIn(t, ini, clk, t.TempDir())
+}
+
+// startClusteredIn is startClustered with the node's data directory (and
+// so its node id) given, for a node that starts again.
+func startClusteredIn(t *testing.T, ini string, clk clock.Clock, dataDir string) *e2eNode {
+	t.Helper()
 	ctx := context.Background()
 	cfg, _, err := config.Parse("ha.ini", []byte(ini))
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := &e2eNode{}
-	n.srv, err = server.New(ctx, server.Options{Config: cfg, DataDir: t.TempDir(), Listen: "127.0.0.1:0", Clock: clk,
+	n.srv, err = server.New(ctx, server.Options{Config: cfg, DataDir: dataDir, Listen: "127.0.0.1:0", Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: &bytes.Buffer{}})
 	if err != nil {
 		t.Fatal(err)
