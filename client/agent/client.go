@@ -208,46 +208,60 @@ func (c *Client) readLoop() {
 	defer close(c.done)
 	defer close(c.frames)
 	ws := c.conn()
-	var data []byte // the frame read last (its buffer reused: decodeFrame copies what it keeps)
+	var data []byte // ReadEach's buffer for the frames it reads through Read
 	for {
-		var err error
-		_, data, err = ws.Read(data[:0])
-		if err != nil {
-			if ws = c.failover(ws, err); ws == nil {
-				return
+		// ReadEach hands the frames over on this goroutine and, between
+		// them, waits for the socket without a read that finds nothing.
+		var bad error
+		err := ws.ReadEach(data[:0], func(_ websocket.MessageType, msg []byte) bool {
+			var f Frame
+			if err := decodeFrame(msg, &f); err != nil { // decodeFrame copies what it keeps
+				bad = err
+				return false
 			}
-			continue
-		}
-		var f Frame
-		if err := decodeFrame(data, &f); err != nil {
-			c.fail(fmt.Errorf("agent: undecodable frame from server: %w", err))
+			c.dispatch(&f)
+			return true
+		})
+		if bad != nil {
+			c.fail(fmt.Errorf("agent: undecodable frame from server: %w", bad))
 			ws.Close(websocket.StatusProtocolError, "undecodable frame")
 			return
 		}
-		if (f.Type == FrameResult || f.Type == FrameError) && f.ID != "" {
-			c.mu.Lock()
-			cl := c.pending[f.ID]
-			delete(c.pending, f.ID)
-			c.mu.Unlock()
-			if cl != nil {
-				if cl.async != nil {
-					cl.async(&f, nil)
-				} else {
-					cl.ch <- f
-				}
-				continue
+		if err == nil {
+			continue
+		}
+		if ws = c.failover(ws, err); ws == nil {
+			return
+		}
+	}
+}
+
+// dispatch hands a frame to the request it answers, the client's state,
+// OnFrame or Frames.
+func (c *Client) dispatch(f *Frame) {
+	if (f.Type == FrameResult || f.Type == FrameError) && f.ID != "" {
+		c.mu.Lock()
+		cl := c.pending[f.ID]
+		delete(c.pending, f.ID)
+		c.mu.Unlock()
+		if cl != nil {
+			if cl.async != nil {
+				cl.async(f, nil)
+			} else {
+				cl.ch <- *f
 			}
+			return
 		}
-		if !c.observe(&f) {
-			continue
-		}
-		if c.opts.OnFrame != nil && c.opts.OnFrame(&f) {
-			continue
-		}
-		select {
-		case c.frames <- f:
-		case <-c.quit:
-		}
+	}
+	if !c.observe(f) {
+		return
+	}
+	if c.opts.OnFrame != nil && c.opts.OnFrame(f) {
+		return
+	}
+	select {
+	case c.frames <- *f:
+	case <-c.quit:
 	}
 }
 

@@ -185,8 +185,10 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// TestSubscription scripts a push server: frames, a resync, a close.
-func TestSubscription(t *testing.T) {
+// scriptedPush starts a push server whose frames and close depend on the
+// transcript position asked for.
+func scriptedPush(t *testing.T) *chatv2.Chat {
+	t.Helper()
 	frames := map[string][]string{
 		"1": {`{"statusCode":0,"chatEnded":false,"nextPosition":3,"messages":[{"from":{"nickname":"A","participantId":1,"type":"Client"},"index":2,"type":"Message","text":"x","utcTime":1}]}`,
 			`{"statusCode":0,"chatEnded":true,"nextPosition":4,"messages":[]}`},
@@ -215,13 +217,18 @@ func TestSubscription(t *testing.T) {
 		conn.Close(closes[pos], "scripted")
 	}))
 	c := chatv2.New(ts.URL+"/genesys/2/chat", chatv2.Options{})
-	defer func() {
+	t.Cleanup(func() {
 		c.CloseIdleConnections()
 		ts.Close()
 		wg.Wait()
-	}()
+	})
+	return c.Resume("svc", "C1", "U1", "K1", "1")
+}
+
+// TestSubscription scripts a push server: frames, a resync, a close.
+func TestSubscription(t *testing.T) {
 	ctx := context.Background()
-	ch := c.Resume("svc", "C1", "U1", "K1", "1")
+	ch := scriptedPush(t)
 
 	sub, err := ch.Subscribe(ctx, 1)
 	if err != nil {
@@ -264,9 +271,73 @@ func TestSubscription(t *testing.T) {
 	}
 	sub.Close()
 
-	if _, err := c.Resume("svc", "C1", "U1", "wrong", "1").Subscribe(ctx, 1); err == nil {
+	wrong := *ch
+	wrong.SecureKey = "wrong"
+	if _, err := wrong.Subscribe(ctx, 1); err == nil {
 		t.Fatal("a refused handshake did not fail Subscribe")
 	}
+}
+
+// TestSubscriptionEach reads the same scripted frames with Each: fn sees
+// the frames, and Each ends as Next would.
+func TestSubscriptionEach(t *testing.T) {
+	ctx := context.Background()
+	ch := scriptedPush(t)
+	var got []*chatv2.Response
+	collect := func(r *chatv2.Response) bool { c := *r; got = append(got, &c); return true }
+
+	sub, err := ch.Subscribe(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.Each(ctx, collect); err != io.EOF {
+		t.Fatalf("Each after the last frame: %v, want io.EOF", err)
+	}
+	if len(got) != 2 || got[0].Messages[0].Text != "x" || !got[1].ChatEnded || sub.Position() != 4 {
+		t.Fatalf("frames %+v, position %d", got, sub.Position())
+	}
+	if _, err := sub.Each(ctx, collect); err != io.EOF {
+		t.Fatalf("Each after the end: %v", err)
+	}
+	sub.Close()
+
+	got = nil
+	sub, _ = ch.Subscribe(ctx, 5)
+	var re *chatv2.ResyncError
+	if _, err := sub.Each(ctx, collect); !errors.As(err, &re) || re.From != 5 || len(got) != 0 {
+		t.Fatalf("resync: %v (%d frames)", err, len(got))
+	}
+	var ce *chatv2.ClosedError
+	if _, err := sub.Each(ctx, collect); !errors.As(err, &ce) || ce.Code != 4008 || ce.Resume != 5 {
+		t.Fatalf("after resync: %v", err)
+	}
+	sub.Close()
+
+	sub, _ = ch.Subscribe(ctx, 7)
+	var ae *chatv2.APIError
+	if resp, err := sub.Each(ctx, collect); !errors.As(err, &ae) || !ae.Has(401) || resp == nil || !resp.ChatEnded || len(got) != 0 {
+		t.Fatalf("unauthorised: %v", err)
+	}
+	sub.Close()
+
+	// fn stops the loop: Each returns nil, and the next frame is still there.
+	sub, _ = ch.Subscribe(ctx, 1)
+	n := 0
+	if r, err := sub.Each(ctx, func(*chatv2.Response) bool { n++; return false }); err != nil || r != nil || n != 1 {
+		t.Fatalf("stopped by fn: %v, %v, %d calls", r, err, n)
+	}
+	if r, err := sub.Next(ctx); err != nil || !r.ChatEnded {
+		t.Fatalf("the frame after a stop: %+v %v", r, err)
+	}
+	sub.Close()
+
+	ctx2, cancel := context.WithCancel(ctx)
+	cancel()
+	sub, _ = ch.Subscribe(ctx, 9)
+	if _, err := sub.Each(ctx2, collect); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	sub.Close()
 }
 
 // TestConcurrentUse runs many chats through one Client at once (run with

@@ -21,8 +21,8 @@ import (
 // maxFrame bounds one push frame the client accepts.
 const maxFrame = 16 << 20
 
-// Subscription is an open WebSocket push channel of one chat. Next is meant
-// for one goroutine; Close may be called from any.
+// Subscription is an open WebSocket push channel of one chat. Next and Each
+// are meant for one goroutine; Close may be called from any.
 type Subscription struct {
 	conn  *wsconn.Conn
 	next  int // index to resume from
@@ -156,6 +156,61 @@ func (s *Subscription) Next(ctx context.Context) (*Response, error) {
 		s.conn.CloseNow()
 	}
 	s.reading.Store(false)
+	return s.frame(ctx, data, err)
+}
+
+// Each reads the frames as they arrive and calls fn with each one on the
+// calling goroutine, until fn returns false (Each returns nil) or a frame
+// or error ends the loop as it would end Next: Each returns what Next
+// would have returned then (io.EOF after the frame whose ChatEnded is
+// true, which fn saw first; an *APIError with its frame, which fn did
+// not see; a *ResyncError, a *ClosedError, or the end of ctx). resp is
+// only valid until fn returns. It is Next in a loop, cheaper for the
+// program: between frames it waits for the socket without a read that
+// finds nothing. fn must not close the subscription (Close from another
+// goroutine waits until fn returns).
+func (s *Subscription) Each(ctx context.Context, fn func(resp *Response) bool) (*Response, error) {
+	if s.ended {
+		return nil, io.EOF
+	}
+	s.watch(ctx)
+	s.reading.Store(true)
+	var last *Response
+	var ferr error
+	var resp Response
+	err := ctx.Err()
+	if err == nil {
+		err = s.conn.ReadEach(s.buf[:0], func(_ websocket.MessageType, data []byte) bool {
+			resp = Response{}
+			r, err := s.decoded(data, &resp)
+			if err != nil {
+				last, ferr = r, err
+				return false
+			}
+			if !fn(r) {
+				return false
+			}
+			if s.ended {
+				ferr = io.EOF
+				return false
+			}
+			return ctx.Err() == nil
+		})
+	} else {
+		s.conn.CloseNow()
+	}
+	s.reading.Store(false)
+	if err == nil && ferr == nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("chatv2: read push frame: %w", ctx.Err())
+	}
+	if err == nil {
+		return last, ferr
+	}
+	return s.frame(ctx, nil, err)
+}
+
+// frame turns a Read's outcome into Next's.
+func (s *Subscription) frame(ctx context.Context, data []byte, err error) (*Response, error) {
 	if err != nil {
 		s.unwatch() // the connection is over
 	}
@@ -176,7 +231,12 @@ func (s *Subscription) Next(ctx context.Context) (*Response, error) {
 		return nil, fmt.Errorf("chatv2: read push frame: %w", err)
 	}
 	var resp Response
-	if err := decodeResponse(data, &resp, false); err != nil {
+	return s.decoded(data, &resp)
+}
+
+// decoded decodes a push frame into resp and moves the position.
+func (s *Subscription) decoded(data []byte, resp *Response) (*Response, error) {
+	if err := decodeResponse(data, resp, false); err != nil {
 		return nil, fmt.Errorf("chatv2: decode push frame: %w", err)
 	}
 	switch {
@@ -185,13 +245,13 @@ func (s *Subscription) Next(ctx context.Context) (*Response, error) {
 		return nil, &ResyncError{From: resp.ResyncFrom}
 	case resp.StatusCode != 0:
 		s.ended = true
-		return &resp, &APIError{HTTPStatus: http.StatusOK, StatusCode: resp.StatusCode, ChatEnded: resp.ChatEnded, Problems: resp.Errors}
+		return resp, &APIError{HTTPStatus: http.StatusOK, StatusCode: resp.StatusCode, ChatEnded: resp.ChatEnded, Problems: resp.Errors}
 	}
 	if resp.NextPosition > 0 {
 		s.next = resp.NextPosition
 	}
 	s.ended = resp.ChatEnded
-	return &resp, nil
+	return resp, nil
 }
 
 // watch makes a cancellation of ctx close the connection while Next

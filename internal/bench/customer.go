@@ -159,10 +159,14 @@ func (c *customer) wsLoop(ctx context.Context, sub *chatv2.Subscription) {
 	defer func() { sub.Close() }()
 	retries := 0
 	for {
-		resp, err := sub.Next(ctx)
-		if err == nil {
+		// Each delivers the frames on this goroutine and waits for the
+		// socket between them without a read that finds nothing.
+		resp, err := sub.Each(ctx, func(resp *chatv2.Response) bool {
 			c.handle(resp)
 			retries = 0
+			return true
+		})
+		if err == nil {
 			continue
 		}
 		if errors.Is(err, io.EOF) {

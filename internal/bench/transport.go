@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -64,6 +66,7 @@ type loopConn struct {
 	host  string
 	conn  net.Conn
 	br    *bufio.Reader
+	src   sockReader   // br's source
 	reuse bool         // taken from the idle list
 	vals  headerValues // the answers' header values (readAnswerHead)
 
@@ -162,7 +165,99 @@ func (t *loopTransport) get(ctx context.Context, host string) (*loopConn, error)
 	if err != nil {
 		return nil, fmt.Errorf("bench transport: dial %s: %w", host, err)
 	}
-	return &loopConn{t: t, host: host, conn: conn, br: bufio.NewReaderSize(conn, 8<<10)}, nil
+	lc := &loopConn{t: t, host: host, conn: conn}
+	lc.src.conn = conn
+	if sc, ok := conn.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			lc.src.rc = rc
+		}
+	}
+	lc.br = bufio.NewReaderSize(&lc.src, 8<<10)
+	return lc, nil
+}
+
+// sockReader is the source of a connection's bufio.Reader. With a request
+// to send (wire), a Read writes it and then waits for the answer inside
+// one syscall.RawConn.Read: the socket's readiness is reset before the
+// write, so the answer's arrival wakes the wait and the first read finds
+// it (net.Conn's Write then Read would read once for nothing, between the
+// write and the answer). A write the socket does not take at once
+// (EAGAIN, a short write) is finished with the connection's Write.
+type sockReader struct {
+	conn net.Conn
+	rc   syscall.RawConn // nil: no socket to read directly (plain Write and Read)
+	wire []byte          // the request to write before the next read; nil when none
+	werr error           // the write failed (set by Read)
+}
+
+func (s *sockReader) Read(p []byte) (int, error) {
+	w := s.wire
+	if w == nil {
+		return s.conn.Read(p)
+	}
+	s.wire = nil
+	if s.rc == nil {
+		if _, err := s.conn.Write(w); err != nil {
+			s.werr = err
+			return 0, err
+		}
+		return s.conn.Read(p)
+	}
+	wrote, fallback := false, false
+	n := 0
+	var ioErr error
+	err := s.rc.Read(func(fd uintptr) bool {
+		for !wrote {
+			m, e := syscall.Write(int(fd), w)
+			switch {
+			case e == syscall.EINTR:
+				continue
+			case e == syscall.EAGAIN:
+				fallback = true
+				return true
+			case e != nil:
+				s.werr = os.NewSyscallError("write", e)
+				return true
+			}
+			if w = w[m:]; len(w) > 0 {
+				fallback = true
+				return true
+			}
+			wrote = true
+			return false // wait for the answer
+		}
+		for {
+			m, e := syscall.Read(int(fd), p)
+			switch {
+			case e == syscall.EINTR:
+				continue
+			case e == syscall.EAGAIN:
+				return false
+			case e != nil:
+				ioErr = os.NewSyscallError("read", e)
+			case m == 0:
+				ioErr = io.EOF
+			}
+			n = max(m, 0)
+			return true
+		}
+	})
+	switch {
+	case err != nil:
+		if !wrote {
+			s.werr = err
+		}
+		return 0, err
+	case s.werr != nil:
+		return 0, s.werr
+	case fallback:
+		if _, err := s.conn.Write(w); err != nil {
+			s.werr = err
+			return 0, err
+		}
+		return s.conn.Read(p)
+	}
+	return n, ioErr
 }
 
 // put returns a connection whose answer was read whole to the idle list.
@@ -206,15 +301,16 @@ func (lc *loopConn) roundTrip(req *http.Request, wire []byte) (*http.Response, e
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	if _, err := lc.conn.Write(wire); err != nil {
+	// The request is written by the read of the answer's first bytes
+	// (sockReader), in one system call with no read that finds nothing.
+	lc.src.wire, lc.src.werr = wire, nil
+	if _, err := lc.br.Peek(1); err != nil {
+		lc.src.wire = nil
 		if lc.reuse {
 			return fail(fmt.Errorf("%w: %v", errRetryIdle, err))
 		}
-		return fail(fmt.Errorf("bench transport: write %s %s: %w", req.Method, req.URL, err))
-	}
-	if _, err := lc.br.Peek(1); err != nil {
-		if lc.reuse {
-			return fail(fmt.Errorf("%w: %v", errRetryIdle, err))
+		if lc.src.werr != nil {
+			return fail(fmt.Errorf("bench transport: write %s %s: %w", req.Method, req.URL, err))
 		}
 		return fail(fmt.Errorf("bench transport: read answer to %s %s: %w", req.Method, req.URL, err))
 	}
@@ -484,7 +580,28 @@ func (b *loopBody) finish(keep bool) {
 // through what was already buffered.
 type upgraded struct {
 	br *bufio.Reader
+	rc syscall.RawConn // the socket, once asked for
 	net.Conn
+}
+
+// RawConn gives wsconn's ReadEach the socket once the handshake's
+// buffered bytes were read.
+func (u *upgraded) RawConn() syscall.RawConn {
+	if u.br.Buffered() > 0 {
+		return nil
+	}
+	if u.rc == nil {
+		sc, ok := u.Conn.(syscall.Conn)
+		if !ok {
+			return nil
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			return nil
+		}
+		u.rc = rc
+	}
+	return u.rc
 }
 
 func (u *upgraded) Read(p []byte) (int, error) {

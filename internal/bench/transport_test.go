@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -96,6 +98,31 @@ func TestLoopTransport(t *testing.T) {
 	srv.CloseClientConnections()
 	if code, got := do("POST", "/echo", "message=again"); code != 200 || !strings.HasSuffix(got, " again") {
 		t.Fatalf("after the server closed the idle connection: %d %q", code, got)
+	}
+}
+
+// TestLoopTransportLargeRequest sends a request larger than the socket
+// takes in one write (the write in the answer's read is short, and the
+// rest goes through the connection's Write), then small ones again on the
+// same connection.
+func TestLoopTransportLargeRequest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		io.WriteString(w, strconv.FormatInt(n, 10))
+	}))
+	defer srv.Close()
+	hc := &http.Client{Transport: newLoopTransport(4)}
+	defer hc.CloseIdleConnections()
+	for _, size := range []int{32 << 20, 10, 0, 1 << 20} {
+		resp, err := hc.Post(srv.URL+"/len", "application/octet-stream", bytes.NewReader(make([]byte, size)))
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(b) != strconv.Itoa(size) {
+			t.Fatalf("%d bytes: the server read %q (%v)", size, b, err)
+		}
 	}
 }
 

@@ -44,9 +44,12 @@ type Conn struct {
 	br    *bufio.Reader
 	limit atomic.Int64 // largest message Read accepts; <= 0: none
 
-	rmu      sync.Mutex    // held by the reader for a whole message
-	hdr      [14]byte      // the frame header being read (guarded by rmu)
-	readDone chan struct{} // closed when the read side ends (close frame or error)
+	rmu      sync.Mutex                          // held by the reader for a whole message
+	hdr      [14]byte                            // the frame header being read (guarded by rmu)
+	src      leftReader                          // c.br's source: what ReadEach left, then rwc (guarded by rmu)
+	rbuf     []byte                              // ReadEach's buffer (guarded by rmu)
+	sysRead  func(fd int, p []byte) (int, error) // ReadEach's read(2); syscall.Read when nil (tests replace it)
+	readDone chan struct{}                       // closed when the read side ends (close frame or error)
 	readOnce sync.Once
 	readErr  error // why it ended; set before readDone is closed
 
@@ -135,7 +138,9 @@ func Dial(ctx context.Context, u string, hc *http.Client, h http.Header) (_ *Con
 }
 
 func newConn(rwc io.ReadWriteCloser) *Conn {
-	c := &Conn{rwc: rwc, br: bufio.NewReaderSize(rwc, 16<<10), readDone: make(chan struct{}), closed: make(chan struct{})}
+	c := &Conn{rwc: rwc, readDone: make(chan struct{}), closed: make(chan struct{})}
+	c.src.rwc = rwc
+	c.br = bufio.NewReaderSize(&c.src, 16<<10)
 	c.wcond = sync.NewCond(&c.wmu)
 	c.limit.Store(32 << 10)
 	return c

@@ -7,8 +7,17 @@
 // (a load generator) pays one system call for many frames. The handshake
 // goes through the caller's http.Client, as the library's did.
 //
-// Concurrency: Read is for one goroutine at a time; Write, Queue, Close
-// and CloseNow are safe for concurrent use with it and with each other. A
+// ReadEach is Read in a loop with a callback: when the connection's body
+// hands out its socket (RawConner, as the load generator's transport
+// does), it reads the socket inside syscall.RawConn.Read and, after a read
+// that drained the socket, waits for readiness instead of reading again,
+// so a wake-up costs one read instead of two (the second finding nothing).
+//
+// Concurrency: Read and ReadEach are for one goroutine at a time; Write,
+// Queue, Close and CloseNow are safe for concurrent use with them and with
+// each other (while ReadEach's callback runs, a Close from another
+// goroutine waits for it to return; the callback must not close the
+// connection itself). A
 // writer that finds another one writing queues its frame for it and waits
 // until it was written; Queue does not wait: a writer goroutine of the
 // connection (started by the first Queue, ended by the close) writes
