@@ -187,7 +187,7 @@ func TestErrors(t *testing.T) {
 
 // scriptedPush starts a push server whose frames and close depend on the
 // transcript position asked for.
-func scriptedPush(t *testing.T) *chatv2.Chat {
+func scriptedPush(t *testing.T) (*chatv2.Client, *chatv2.Chat) {
 	t.Helper()
 	frames := map[string][]string{
 		"1": {`{"statusCode":0,"chatEnded":false,"nextPosition":3,"messages":[{"from":{"nickname":"A","participantId":1,"type":"Client"},"index":2,"type":"Message","text":"x","utcTime":1}]}`,
@@ -222,13 +222,13 @@ func scriptedPush(t *testing.T) *chatv2.Chat {
 		ts.Close()
 		wg.Wait()
 	})
-	return c.Resume("svc", "C1", "U1", "K1", "1")
+	return c, c.Resume("svc", "C1", "U1", "K1", "1")
 }
 
 // TestSubscription scripts a push server: frames, a resync, a close.
 func TestSubscription(t *testing.T) {
 	ctx := context.Background()
-	ch := scriptedPush(t)
+	c, ch := scriptedPush(t)
 
 	sub, err := ch.Subscribe(ctx, 1)
 	if err != nil {
@@ -271,9 +271,7 @@ func TestSubscription(t *testing.T) {
 	}
 	sub.Close()
 
-	wrong := *ch
-	wrong.SecureKey = "wrong"
-	if _, err := wrong.Subscribe(ctx, 1); err == nil {
+	if _, err := c.Resume("svc", "C1", "U1", "wrong", "1").Subscribe(ctx, 1); err == nil {
 		t.Fatal("a refused handshake did not fail Subscribe")
 	}
 }
@@ -282,7 +280,7 @@ func TestSubscription(t *testing.T) {
 // the frames, and Each ends as Next would.
 func TestSubscriptionEach(t *testing.T) {
 	ctx := context.Background()
-	ch := scriptedPush(t)
+	_, ch := scriptedPush(t)
 	var got []*chatv2.Response
 	collect := func(r *chatv2.Response) bool { c := *r; got = append(got, &c); return true }
 
