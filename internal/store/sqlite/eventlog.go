@@ -18,12 +18,18 @@ import (
 // The log is consumed from its low end, a bounded range per batch
 // (maintain): rows below the oldest open session's tail_from belong to
 // closed sessions only and are deleted by range (trim); once the log is
-// longer than span rows, its oldest rows are moved (relocate, migration
-// 0007): the open sessions' ones to event_cold, keyed (sid, position),
-// the range deleted from the log in the same transaction. So every event
-// is in exactly one of the two tables, is moved at most once, and a batch
-// moves at most relocMax rows, whatever the number of sessions a long run
-// keeps open. A closed session's bookkeeping goes in its closing
+// longer than span rows by a step (relocStep: span/8, within relocMin and
+// relocMax), its oldest rows are moved (relocate, migrations 0007 and
+// 0008): the open sessions' ones to event_cold, session by session, the
+// range deleted from the log in the same transaction. So every event is in
+// exactly one of the two tables, is moved at most once, and a batch moves
+// at most relocMax rows, whatever the number of sessions a long run keeps
+// open. The moves are large and rare rather than following the appends: a
+// move of thousands of rows gives each open session a contiguous run of
+// them, which event_cold (rows numbered in the order they are moved, a
+// unique index of a few bytes an entry on (sid, position)) stores on pages
+// written whole, so a moved event costs a small fraction of a page; moves
+// of a few rows each batch, over every session, cost about a page each. A closed session's bookkeeping goes in its closing
 // transaction; its log rows go with the trims, its cold rows later by range
 // of positions, at most purgeMax a batch (purge), its sid kept meanwhile in
 // event_cold_dead so that no new session gets it.
@@ -82,10 +88,15 @@ const (
 	defaultSpan = 1 << 18 // rows the log keeps before its oldest are moved to event_cold
 	trimMin     = 256     // rows removed at once, at least (fewer wait for the next batch) ...
 	trimMax     = 4096    // ... and at most, so that no batch waits long for a trim
-	relocMin    = 512     // rows moved at once, at least ...
-	relocMax    = 4096    // ... and at most: the rows beyond span, so the moves follow the appends
+	relocMin    = 256     // rows moved at once, at least (relocStep) ...
+	relocMax    = 8192    // ... and at most, so that no batch waits long for a move
 	purgeMax    = 4096    // positions of closed sessions' cold rows deleted per batch, at most
 )
+
+// relocStep is how far the log may grow past its span before its oldest
+// rows move: span/8 within relocMin and relocMax (8192 rows for the
+// default span). A move takes the whole excess, at most relocMax rows.
+func (l *eventLog) relocStep() int64 { return min(max(l.span/8, relocMin), relocMax) }
 
 // eventLog is the writer's view of the log. Only the writer goroutine uses
 // it (and Open, before that goroutine starts).
@@ -440,7 +451,7 @@ func (w *writer) maintain(ctx context.Context) error {
 	switch excess := l.nextSeq - l.trimmed - l.span; {
 	case low-l.trimmed >= trimMin:
 		to = min(low, l.trimmed+trimMax)
-	case excess >= relocMin:
+	case excess >= l.relocStep():
 		to = l.trimmed + min(excess, relocMax)
 		res, err := w.relocate.ExecContext(ctx, l.trimmed, to)
 		if err != nil {
@@ -486,10 +497,12 @@ func (w *writer) purge(ctx context.Context) error {
 }
 
 // relocateRows moves the open sessions' rows of the log range [?1, ?2) to
-// event_cold (the caller then deletes the range). A row already there
-// (which the replay check makes impossible) is left as it is rather than
-// failing every batch.
+// event_cold, session by session (the caller then deletes the range), so
+// that each session's rows of the move are contiguous in event_cold and in
+// its index. A row already there (which the replay check makes impossible)
+// is left as it is rather than failing every batch.
 const relocateRows = `INSERT OR IGNORE INTO event_cold (sid, position, event_id, at, data)
 	SELECT l.sid, l.position, l.event_id, l.at, l.data
 	FROM event_log AS l JOIN event_sessions AS s ON s.sid = l.sid
-	WHERE l.seq >= ?1 AND l.seq < ?2 AND l.seq >= s.tail_from`
+	WHERE l.seq >= ?1 AND l.seq < ?2 AND l.seq >= s.tail_from
+	ORDER BY l.sid, l.position`

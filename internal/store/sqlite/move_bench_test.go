@@ -15,11 +15,11 @@ import (
 // appends in flight, with the event log kept to span rows: once it is
 // longer, the open sessions' oldest rows are moved out of it. It reports
 // the process's CPU time (user+system) per event, the rows moved per event
-// (each event at most once), the longest batch on the writer (a move of
+// (each event at most once), the pages written to the WAL per event, the longest batch on the writer (a move of
 // many rows in one batch stalls every write behind it) and the flush p99.
 // b.N should be several times span, e.g. -benchtime 100000x.
 func BenchmarkEventLogMove(b *testing.B) {
-	for _, span := range []int{16384, 65536} {
+	for _, span := range []int{16384, 65536, 1 << 20} { // the last: no moves (the floor)
 		b.Run(fmt.Sprintf("span=%d", span), func(b *testing.B) {
 			benchMove(b, sqlite.Options{EventLogSpan: span, Synchronous: sqlite.SyncNormal}, 100)
 		})
@@ -73,6 +73,7 @@ func benchMove(b *testing.B, opts sqlite.Options, sessions int) {
 	n := float64(per * sessions)
 	b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-µs/event")
 	b.ReportMetric(float64(st.EventLogMoved-st0.EventLogMoved)/n, "moved/event")
+	b.ReportMetric(float64(st.PagesWritten-st0.PagesWritten)/n, "pages/event")
 	flush := st.FlushMicros.Sub(st0.FlushMicros)
 	b.ReportMetric(float64(flush.Max())/1000, "flush-max-ms")
 	b.ReportMetric(float64(flush.Quantile(0.99))/1000, "flush-p99-ms")
