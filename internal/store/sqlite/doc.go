@@ -36,9 +36,11 @@
 // session's rows are; an event at a position already stored is a replay,
 // compared with the stored row. The log is consumed from its low end, a
 // bounded range per batch: rows only closed sessions had are deleted by
-// range; once the log is longer than its span, its oldest rows move, the
-// open sessions' ones to event_cold (keyed (sid, position)), each event at
-// most once. A closed session's cold rows are purged by range of
+// range; once the log is longer than its span by a step (up to 4096 rows),
+// its oldest rows move, the open sessions' ones to event_cold, each event
+// at most once: session by session into a table numbered in the order rows
+// are moved, with a small unique index on (sid, position), so that a
+// moved event costs a small fraction of a page. A closed session's cold rows are purged by range of
 // positions, a bounded number per batch. Open moves every open session's
 // rows to event_cold, so restoration reads each session's rows only, in
 // order. See eventlog.go.

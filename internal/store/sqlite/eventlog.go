@@ -89,12 +89,12 @@ const (
 	trimMin     = 256     // rows removed at once, at least (fewer wait for the next batch) ...
 	trimMax     = 4096    // ... and at most, so that no batch waits long for a trim
 	relocMin    = 256     // rows moved at once, at least (relocStep) ...
-	relocMax    = 8192    // ... and at most, so that no batch waits long for a move
+	relocMax    = 4096    // ... and at most, so that no batch waits long for a move
 	purgeMax    = 4096    // positions of closed sessions' cold rows deleted per batch, at most
 )
 
 // relocStep is how far the log may grow past its span before its oldest
-// rows move: span/8 within relocMin and relocMax (8192 rows for the
+// rows move: span/8 within relocMin and relocMax (4096 rows for the
 // default span). A move takes the whole excess, at most relocMax rows.
 func (l *eventLog) relocStep() int64 { return min(max(l.span/8, relocMin), relocMax) }
 
