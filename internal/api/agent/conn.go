@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -572,6 +573,7 @@ func (c *conn) watch(m *member) {
 		wb = nil
 		select {
 		case <-changed:
+			runtime.Gosched() // what else is ready goes in the same frame (writer.go)
 		case <-m.stop: // the session moved to another node (relay.go)
 			return
 		case <-c.ctx.Done():

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/coder/websocket"
@@ -84,6 +85,11 @@ func (c *conn) writer() {
 	for {
 		select {
 		case buf := <-c.out:
+			if len(c.out) == 0 {
+				// Woken by one frame: let the other sessions' watchers
+				// that are ready queue theirs first, for one write.
+				runtime.Gosched()
+			}
 			frames, size, ok := c.writeBatch(buf)
 			if !ok {
 				c.ws.CloseNow()
