@@ -51,3 +51,25 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+// TestStringEveryByte checks the plain table against encoding/json: every
+// byte alone, and between plain text (the fast path's run boundaries).
+func TestStringEveryByte(t *testing.T) {
+	for b := 0; b < 256; b++ {
+		for _, s := range []string{string([]byte{byte(b)}), "ab" + string([]byte{byte(b)}) + "cd"} {
+			want, _ := json.Marshal(s)
+			if got := String(nil, s); string(got) != string(want) {
+				t.Errorf("String(%q) = %s, want %s", s, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkString(b *testing.B) {
+	s := "Hello, I have a question about my last order and the delivery date. t1_1764587000000000000"
+	buf := make([]byte, 0, 256)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = String(buf[:0], s)
+	}
+}
