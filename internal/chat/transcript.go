@@ -12,6 +12,10 @@ type transcript struct {
 const blockShift = 5 // 32 events per block
 const blockSize = 1 << blockShift
 
+// firstBlock is the capacity a transcript starts with; its first block
+// doubles up to blockSize.
+const firstBlock = 8
+
 func (t *transcript) len() int { return t.n }
 
 // at returns the event at position pos, which must be < len().
@@ -25,13 +29,16 @@ func (t *transcript) add(ev *Event) *Event {
 	if b == len(t.blocks) {
 		size := blockSize
 		if t.n == 0 {
-			size = 8 // most sessions are short: start small
+			size = firstBlock // most sessions are short: start small
 		}
 		t.blocks = append(t.blocks, make([]Event, 0, size))
 	}
 	blk := &t.blocks[b]
 	if len(*blk) == cap(*blk) { // only the first, small block grows
-		grown := make([]Event, len(*blk), blockSize)
+		// Doubling, not straight to blockSize: a dense session's dozen or
+		// so events fit in 16 (4 KB), and every byte of a block, used or
+		// not, is held and scanned by the GC while the session lasts.
+		grown := make([]Event, len(*blk), min(2*cap(*blk), blockSize))
 		copy(grown, *blk)
 		*blk = grown
 	}
