@@ -42,3 +42,54 @@ func TestReadNChanged(t *testing.T) {
 		t.Error("a stranger read the session")
 	}
 }
+
+// TestOnChange: a callback registered against a read's channel runs once,
+// at the next change and not before; one registered against a channel
+// already closed is refused (the caller reads again).
+func TestOnChange(t *testing.T) {
+	e := chat.New(chat.Options{})
+	s, cust, _, err := e.Create(chat.CreateRequest{Creator: chat.JoinRequest{Nick: "c", Type: chat.Client}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, next, _, ch, err := s.ReadNChanged(cust.UserID, 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	if !s.OnChange(ch, func() { calls++ }) {
+		t.Fatal("OnChange refused a channel of the last read")
+	}
+	if !s.OnChange(ch, func() { calls += 10 }) {
+		t.Fatal("OnChange refused a second callback")
+	}
+	if calls != 0 {
+		t.Fatalf("called %d before any change", calls)
+	}
+	if _, err := s.Send(cust.UserID, chat.Msg{Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 11 {
+		t.Fatalf("after one change the callbacks added %d, want 11 (each once)", calls)
+	}
+	if s.OnChange(ch, func() { t.Error("a callback on a closed channel ran") }) {
+		t.Error("OnChange kept a callback for a channel closed by a change")
+	}
+	if _, err := s.Send(cust.UserID, chat.Msg{Text: "again"}); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 11 {
+		t.Errorf("a callback ran again at the second change: %d", calls)
+	}
+	_, _, _, ch2, _ := s.ReadNChanged(cust.UserID, next, 0, nil)
+	done := false
+	if !s.OnChange(ch2, func() { done = true }) {
+		t.Fatal("OnChange refused the new read's channel")
+	}
+	if _, _, err := s.Close(chat.CloseRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if !done {
+		t.Error("closing the session did not call the callback")
+	}
+}

@@ -42,6 +42,7 @@ type Session struct {
 	confirmed map[string]int  // user id → position of its live read confirmation
 	sent      map[sentKey]int // sender and client message id → position
 	changed   chan struct{}   // closed and cleared on every change; nil when nobody waits
+	onChange  []func()        // called, then cleared, at the next change (OnChange)
 	durable   int             // the commit watermark (watermark.go): readers see events below it
 	pending   []pendingWrite  // appended events whose durability is awaited, in order
 	tracking  bool            // a tracker advances durable as pending writes complete (watermark.go)
@@ -499,6 +500,13 @@ func (s *Session) notifyLocked() {
 	if s.changed != nil {
 		close(s.changed)
 		s.changed = nil
+	}
+	if len(s.onChange) > 0 {
+		for i, fn := range s.onChange {
+			fn()
+			s.onChange[i] = nil
+		}
+		s.onChange = s.onChange[:0]
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -491,95 +490,6 @@ func (c *conn) dropMember(m *member) {
 		delete(c.members, m.sess.ID())
 	}
 	c.mu.Unlock()
-}
-
-// startWatch streams a member's session to the socket.
-func (c *conn) startWatch(m *member) {
-	c.wg.Add(1)
-	go c.watch(m)
-}
-
-// watch sends what the member may see of its session, starting with a
-// replay of the transcript so far, until the member's own partyLeft (or the
-// session's end) has been sent.
-func (c *conn) watch(m *member) {
-	defer c.wg.Done()
-	start := m.sess.CreatedAt()
-	pos, replay := 0, true
-	// Held while reading and enqueueing, given back while waiting
-	// (watchbuf.go); enqueue encodes the frame before it returns.
-	var wb *watchBuf
-	defer func() {
-		if wb != nil {
-			c.h.watchBufs.put(wb)
-		}
-	}()
-	for {
-		if wb == nil {
-			wb = c.h.watchBufs.get()
-		}
-		if !c.reserve() { // the queue is backlogged: hold back (backpressure.go)
-			if drained := c.holdBack(); drained != nil {
-				select {
-				case <-drained:
-				case <-m.stop:
-					return
-				case <-c.killed:
-					return
-				case <-c.ctx.Done():
-					return
-				}
-			}
-			continue
-		}
-		evs, next, state, changed, err := m.sess.ReadNChanged(m.userID, pos, readBatch, wb.evs[:0])
-		if err != nil {
-			c.unreserve()
-			c.dropMember(m)
-			return
-		}
-		left := false
-		if len(evs) > 0 {
-			f := wire.Frame{Type: wire.FrameEvents, SessionID: m.sess.ID(), Replay: replay, Next: next,
-				State: state.String(), Events: wb.wev[:0]}
-			for i := range evs {
-				f.Events = append(f.Events, encodeEvent(&evs[i], start))
-				left = left || (evs[i].Kind == chat.PartyLeft && evs[i].From.UserID == m.userID && evs[i].Pos > m.joinPos)
-			}
-			ok := c.enqueueReserved(f)
-			clear(f.Events) // drop the texts and maps until the next frame
-			wb.wev = f.Events[:0]
-			if !ok {
-				clear(evs)
-				wb.evs = evs[:0]
-				return
-			}
-		} else {
-			c.unreserve()
-		}
-		full := len(evs) == readBatch
-		clear(evs)
-		wb.evs = evs[:0]
-		pos = next
-		if full && !left {
-			continue // more to read at once
-		}
-		if left || state == chat.Closed {
-			c.dropMember(m)
-			return
-		}
-		replay = false
-		c.h.watchBufs.put(wb)
-		wb = nil
-		select {
-		case <-changed:
-			runtime.Gosched() // what else is ready goes in the same frame (writer.go)
-		case <-m.stop: // the session moved to another node (relay.go)
-			return
-		case <-c.ctx.Done():
-			return
-		}
-	}
 }
 
 // userType is the user type the account joins sessions as by default.

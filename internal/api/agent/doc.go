@@ -13,9 +13,12 @@
 // acknowledger, one pinger, and one watcher per session the socket is in.
 // The reader decodes a frame and applies it at once, in order; the
 // acknowledger waits until what the request appended is durable, then
-// queues the answer (answers leave in request order). A watcher takes
-// Session.Changed, reads what its party may see and queues it as an events
-// frame; its first frame replays the transcript so far. Everything the
+// queues the answer (answers leave in request order). A watcher reads what
+// its party may see with the session's change channel
+// (Session.ReadNChanged) and queues it as an events frame; its first frame
+// replays the transcript so far. A caught-up watcher has no goroutine: it
+// parks on the session (Session.OnChange) and the session's next change
+// starts one that reads again (watcher.go); at most one runs per watcher. Everything the
 // socket sends goes through one bounded queue drained by the writer.
 // Watchers hold back while it is half full (by frames or bytes) and go on
 // once the writer has drained it to a quarter, reading everything that
