@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -201,6 +202,13 @@ func TestRetriedRequestIsAppliedOnce(t *testing.T) {
 	again, err := c.Do(ctx, wire.Request{ID: "acc-1", Op: wire.OpAccept, InteractionID: s.ID()})
 	if err != nil || !again.Duplicate || again.UserID != first.UserID {
 		t.Fatalf("retried accept = %+v, %v; want the first answer marked duplicate", again, err)
+	}
+	// The kept answer (kept.go: encoded once, marked duplicate) is the
+	// first answer in every other field.
+	g := again
+	g.Duplicate = false
+	if !reflect.DeepEqual(g, first) {
+		t.Fatalf("duplicate answer %+v differs from the first %+v", again, first)
 	}
 	send := []byte(`{"id":"m-1","op":"send","sessionId":"` + s.ID() + `","text":"once"}`)
 	for i := 0; i < 3; i++ { // sent three times in a row, before any answer

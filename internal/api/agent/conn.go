@@ -62,11 +62,11 @@ type conn struct {
 	killCode   websocket.StatusCode // set before killed is closed
 	killReason string
 
-	mu      sync.Mutex         // guards the following
-	desk    *routing.Desk      // nil when the account's routing state is on another socket
-	guest   *routing.Desk      // a forwarded socket's guest desk, made on first use (deskFor)
-	members map[string]*member // by session id
-	answers map[string]*wire.Frame
+	mu      sync.Mutex           // guards the following
+	desk    *routing.Desk        // nil when the account's routing state is on another socket
+	guest   *routing.Desk        // a forwarded socket's guest desk, made on first use (deskFor)
+	members map[string]*member   // by session id
+	answers map[string][]byte    // request id → its answer, encoded for a duplicate (kept.go); nil until answered
 	order   []string             // ids in answers, oldest first
 	remotes map[string]*remote   // sessions served by another node, by id (relay.go)
 	ups     map[string]*upstream // sockets to other nodes, by URL
@@ -114,7 +114,7 @@ func newConn(h *Handler, ws *websocket.Conn, a store.Agent) *conn {
 		acks:     make(chan pendingAck, ackQueue),
 		killed:   make(chan struct{}),
 		members:  make(map[string]*member),
-		answers:  make(map[string]*wire.Frame),
+		answers:  make(map[string][]byte),
 		remotes:  make(map[string]*remote),
 		ups:      make(map[string]*upstream),
 		notes:    make(chan routing.Notice, noteQueue),
@@ -355,12 +355,10 @@ func (w *ackWindow) stop() {
 func (c *conn) answer(a pendingAck, w *ackWindow) {
 	if a.dup {
 		c.mu.Lock()
-		f := c.answers[a.id]
+		kept := c.answers[a.id]
 		c.mu.Unlock()
-		if f != nil {
-			g := *f
-			g.Duplicate = true
-			c.enqueue(g)
+		if kept != nil {
+			c.enqueueEncoded(kept)
 		}
 		return
 	}
@@ -389,7 +387,12 @@ func (c *conn) answer(a pendingAck, w *ackWindow) {
 		// Nothing was applied here: the same id may be sent again.
 		delete(c.answers, a.id)
 	} else if _, ok := c.answers[a.id]; ok {
-		c.answers[a.id] = &ka.f
+		c.mu.Unlock()
+		kept := c.keepAnswer(&ka.f) // encoded outside mu
+		c.mu.Lock()
+		if _, ok := c.answers[a.id]; ok {
+			c.answers[a.id] = kept
+		}
 	}
 	c.mu.Unlock()
 	c.enqueue(ka.f)

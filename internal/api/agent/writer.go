@@ -32,6 +32,13 @@ func (c *conn) enqueueReserved(f wire.Frame) bool {
 		c.h.log.Error("agent: encode frame", "type", f.Type, "err", err)
 		return true
 	}
+	return c.queueEncoded(buf)
+}
+
+// queueEncoded queues a frame already encoded into buf (a buffer of the
+// handler's pool, which the writer gives back), whose place is counted.
+func (c *conn) queueEncoded(buf *[]byte) bool {
+	data := *buf
 	select {
 	case <-c.killed:
 		c.h.putBuf(buf)
