@@ -107,9 +107,9 @@ type ixn struct {
 	// (RecordClosed), so the closed interaction is written blind.
 	recordClosed bool
 
-	present   map[string]chat.Party // parties in the session, by user id
-	agents    int                   // present parties that handle the chat (see handles)
-	handling  map[string]bool       // their user ids
+	present   []chat.Party    // parties in the session, in join order (a handful: a slice, not a map)
+	agents    int             // present parties that handle the chat (see handles)
+	handling  map[string]bool // their user ids
 	everAgent bool
 	assignee  string // user id of the party that accepted
 	claimUser string // user id an accept in progress joins with
@@ -123,6 +123,16 @@ type ixn struct {
 	saved     uint64 // the version last written to the store
 	closed    bool
 	saveFails int
+}
+
+// presentAt returns the index of the present party userID, or -1.
+func (x *ixn) presentAt(userID string) int {
+	for i := range x.present {
+		if x.present[i].UserID == userID {
+			return i
+		}
+	}
+	return -1
 }
 
 // isAgent reports whether a party counts as an agent: an agent or

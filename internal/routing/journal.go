@@ -1,6 +1,8 @@
 package routing
 
 import (
+	"slices"
+
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/kv"
@@ -19,7 +21,6 @@ func (r *Router) SessionCreated(info *chat.Info) chat.Waiter {
 		},
 		base:         info.UserData.Clone(),
 		password:     info.Password,
-		present:      make(map[string]chat.Party),
 		awaitContact: r.opts.HistoryTells && !info.Restored,
 	}
 	if info.Async {
@@ -144,7 +145,7 @@ func handles(p chat.Party, vis chat.Visibility) bool {
 }
 
 func (r *Router) joinedLocked(x *ixn, p chat.Party, vis chat.Visibility) {
-	if _, again := x.present[p.UserID]; again {
+	if x.presentAt(p.UserID) >= 0 {
 		// A party announced again: a supervisor barging in (now ALL).
 		if !x.handling[p.UserID] && handles(p, vis) {
 			x.handling[p.UserID] = true
@@ -153,7 +154,7 @@ func (r *Router) joinedLocked(x *ixn, p chat.Party, vis chat.Visibility) {
 		}
 		return
 	}
-	x.present[p.UserID] = p
+	x.present = append(x.present, p)
 	if p.PersonID != "" {
 		if x.served == nil {
 			x.served = map[string]bool{}
@@ -181,10 +182,11 @@ func (r *Router) joinedLocked(x *ixn, p chat.Party, vis chat.Visibility) {
 
 func (r *Router) leftLocked(x *ixn, ev *chat.Event) {
 	p := ev.From
-	if _, ok := x.present[p.UserID]; !ok {
+	i := x.presentAt(p.UserID)
+	if i < 0 {
 		return
 	}
-	delete(x.present, p.UserID)
+	x.present = slices.Delete(x.present, i, i+1)
 	if x.handling[p.UserID] {
 		delete(x.handling, p.UserID)
 		x.agents--
