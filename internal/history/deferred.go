@@ -41,4 +41,20 @@ func (d *deferredEvent) EncodeEvent() (json.RawMessage, error) {
 	return encodeStored(&d.ev, d.h)
 }
 
-var _ store.EventEncoder = (*deferredEvent)(nil)
+// AppendEvent appends the bytes EncodeEvent returns to dst (the store's
+// writer encodes a batch into one reused buffer).
+func (d *deferredEvent) AppendEvent(dst []byte) ([]byte, error) {
+	if d.fast {
+		if b, ok := appendStored(dst, &d.ev, d.h); ok {
+			return b, nil
+		}
+		// appendStored gave up part way: what it appended is dropped.
+	}
+	b, err := encodeStored(&d.ev, d.h)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+var _ store.EventAppender = (*deferredEvent)(nil)

@@ -124,6 +124,12 @@ func TestDeferredEventMatchesEncodeStored(t *testing.T) {
 				if err != nil || !bytes.Equal(got, want) {
 					t.Errorf("fast=%v %s, encoding %d:\n got %s (%v)\nwant %s", fast, c.name, try, got, err, want)
 				}
+				// The writer's form: appended after what its buffer holds.
+				prefix := []byte("earlier event")
+				buf, err := d.AppendEvent(append(make([]byte, 0, 8), prefix...))
+				if err != nil || !bytes.Equal(buf, append(prefix, want...)) {
+					t.Errorf("fast=%v %s, AppendEvent %d:\n got %s (%v)\nwant %s%s", fast, c.name, try, buf, err, prefix, want)
+				}
 			}
 		}
 	}

@@ -38,3 +38,34 @@ func (e *EventRow) EncodeData() error {
 // HasData reports whether e has its Data or an Encoder that will produce it
 // (the stores' validity check on the caller's side).
 func (e *EventRow) HasData() bool { return e.Data != nil || e.Encoder != nil }
+
+// EventAppender is an EventEncoder that can append its encoding to a
+// buffer: a store's writer then encodes a batch's events into one buffer it
+// reuses from batch to batch (EncodeDataInto) instead of allocating a slice
+// per event. AppendEvent appends exactly the bytes EncodeEvent returns.
+type EventAppender interface {
+	EventEncoder
+	AppendEvent(dst []byte) ([]byte, error)
+}
+
+// EncodeDataInto is EncodeData, with the encoding appended to buf when the
+// Encoder is an EventAppender: e.Data is then a slice of buf's array (its
+// capacity ends with it, so an append to Data never overwrites the next
+// event's bytes), valid until the caller reuses buf. It returns buf with
+// the encoding appended (unchanged if nothing was encoded into it).
+func (e *EventRow) EncodeDataInto(buf []byte) ([]byte, error) {
+	if e.Data != nil || e.Encoder == nil {
+		return buf, nil
+	}
+	a, ok := e.Encoder.(EventAppender)
+	if !ok {
+		return buf, e.EncodeData()
+	}
+	start := len(buf)
+	out, err := a.AppendEvent(buf)
+	if err != nil {
+		return buf, fmt.Errorf("%w: encode event: %v", ErrInvalid, err)
+	}
+	e.Data = out[start:len(out):len(out)]
+	return out, nil
+}

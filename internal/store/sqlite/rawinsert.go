@@ -90,6 +90,7 @@ func (w *writer) closeRaw() error {
 				raw.stmts[i] = nil
 			}
 		}
+		errs = append(errs, w.rawTx.closeTx()...)
 		return nil
 	})
 	return errors.Join(append(errs, err)...)

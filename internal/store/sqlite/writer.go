@@ -30,7 +30,6 @@ type op struct {
 type writer struct {
 	conn *sql.Conn
 
-	begin, commit, rollback  *sql.Stmt
 	savepoint, release, undo *sql.Stmt
 	insOne, findEvent        *sql.Stmt
 	insSession, delSession   *sql.Stmt
@@ -40,8 +39,10 @@ type writer struct {
 	updRoute, dataVersion    *sql.Stmt
 	closeIn                  *sql.Stmt  // CloseInteraction's update
 	raw                      rawInserts // the event inserts, on the driver connection (rawinsert.go)
+	rawTx                               // BEGIN, COMMIT, ROLLBACK, on the driver connection (rawtx.go)
 
 	chunk []pending // reused by flush
+	enc   []byte    // the batch's deferred events' encodings, reused by flush (store.EventRow.EncodeDataInto)
 
 	// log is where every open session's events are (eventlog.go); it
 	// agrees with the database as the writer's transaction sees it: this
@@ -85,9 +86,6 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 		st **sql.Stmt
 		q  string
 	}{
-		{&w.begin, "BEGIN IMMEDIATE"},
-		{&w.commit, "COMMIT"},
-		{&w.rollback, "ROLLBACK"},
 		{&w.savepoint, "SAVEPOINT op"},
 		{&w.release, "RELEASE op"},
 		{&w.undo, "ROLLBACK TO op"},
@@ -123,7 +121,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 // close releases the statements and the connection.
 func (w *writer) close() error {
 	w.closeRaw() // the connection's close below finalizes what this could not
-	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.savepoint, w.release, w.undo,
+	for _, st := range []*sql.Stmt{w.savepoint, w.release, w.undo,
 		w.insOne, w.findEvent, w.insSession, w.delSession, w.trim, w.updRoute, w.dataVersion, w.closeIn,
 		w.relocate, w.purgeCold, w.insDead, w.delDead} {
 		if st != nil {
@@ -144,7 +142,7 @@ func (w *writer) close() error {
 // ErrConflict).
 func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	ctx := context.Background() // a context without Done: no watcher per statement
-	if _, err := w.begin.ExecContext(ctx); err != nil {
+	if err := w.tx(txBegin); err != nil {
 		return nil, w.batchErr(batch, "begin transaction", err)
 	}
 	if err := w.syncLog(ctx); err != nil {
@@ -157,7 +155,13 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		return nil, w.batchErr(batch, "event log", err)
 	}
 	r := batchRun{w: w, batch: batch, chunk: w.chunk[:0]}
-	defer func() { w.chunk = r.chunk[:0] }()
+	w.enc = w.enc[:0]
+	defer func() {
+		w.chunk = r.chunk[:0]
+		if cap(w.enc) > maxEncBuf { // a batch of large events: not kept
+			w.enc = nil
+		}
+	}()
 	last := lastRoutes(batch)
 	for i := range batch {
 		o := &batch[i]
@@ -192,8 +196,11 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		if r.skip(i) {
 			continue
 		}
-		// A deferred event is encoded here, on the writer (store.EventRow.Encoder).
-		if err := o.ev.EncodeData(); err != nil {
+		// A deferred event is encoded here, on the writer (store.EventRow.Encoder),
+		// into the batch's buffer: the insert binds a copy, and nothing
+		// holds the event's Data once the batch is done.
+		var err error
+		if w.enc, err = o.ev.EncodeDataInto(w.enc); err != nil {
 			r.fail(i, err)
 			continue
 		}
@@ -217,7 +224,7 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 		return nil, w.batchErr(batch, "append events", err)
 	}
 	began := time.Now()
-	if _, err := w.commit.ExecContext(ctx); err != nil {
+	if err := w.tx(txCommit); err != nil {
 		w.abort(ctx)
 		return nil, w.batchErr(batch, "commit", err)
 	}
@@ -274,6 +281,9 @@ func (r *batchRun) outcomes() []store.ItemError {
 	}
 	return r.failed
 }
+
+// maxEncBuf bounds the encoding buffer the writer keeps between batches.
+const maxEncBuf = 1 << 20
 
 // maxChunk is the number of events inserted by one statement.
 const maxChunk = 32
@@ -423,7 +433,7 @@ func (w *writer) run(ctx context.Context, o *op) error {
 // abort rolls back the transaction after a failure (SQLite may have done
 // so already) and the event log's bookkeeping with it.
 func (w *writer) abort(ctx context.Context) {
-	w.rollback.ExecContext(ctx) // "no transaction is active" is fine
+	w.tx(txRollback) // "no transaction is active" is fine
 	w.log.rollback()
 }
 

@@ -22,6 +22,18 @@ func (e *encoderFunc) EncodeEvent() (json.RawMessage, error) {
 	return e.data, e.err
 }
 
+// appenderFunc is an encoderFunc that also appends (store.EventAppender):
+// a writer may encode it into a buffer of its own.
+type appenderFunc struct{ encoderFunc }
+
+func (e *appenderFunc) AppendEvent(dst []byte) ([]byte, error) {
+	e.calls.Add(1)
+	if e.err != nil {
+		return dst, e.err
+	}
+	return append(dst, e.data...), nil
+}
+
 // testDeferredEvents checks events whose Data the store's writer encodes
 // (EventRow.Encoder): they are stored as if Data had been given, a replay
 // of either form is recognised, and a failing encoder is an invalid event
@@ -49,17 +61,24 @@ func testDeferredEvents(t *testing.T, s store.Store) {
 	bad := store.EventRow{SessionID: "E", Position: 1, EventID: 2, Time: at(1),
 		Encoder: &encoderFunc{err: errors.New("cannot encode")}}
 	wantErr(t, "failing encoder", appendWait(t, s, bad), store.ErrInvalid)
+	badApp := store.EventRow{SessionID: "E", Position: 1, EventID: 2, Time: at(1),
+		Encoder: &appenderFunc{encoderFunc{err: errors.New("cannot encode")}}}
+	wantErr(t, "failing appender", appendWait(t, s, badApp), store.ErrInvalid)
 	nilData := store.EventRow{SessionID: "E", Position: 1, EventID: 2, Time: at(1), Encoder: &encoderFunc{}}
 	wantErr(t, "encoder giving nil", appendWait(t, s, nilData), store.ErrInvalid)
 
-	// Given and deferred rows mix in one batch, in order.
+	// Given and deferred rows (encoders and appenders) mix in one batch,
+	// in order, each with its own bytes.
 	var tickets []store.Ticket
 	var want []store.EventRow
-	for i := int64(1); i <= 8; i++ {
+	for i := int64(1); i <= 24; i++ {
 		e := event("F", i-1)
 		want = append(want, e)
-		if i%2 == 0 {
+		switch i % 4 {
+		case 2:
 			e.Encoder, e.Data = &encoderFunc{data: e.Data}, nil
+		case 0, 3:
+			e.Encoder, e.Data = &appenderFunc{encoderFunc{data: e.Data}}, nil
 		}
 		tickets = append(tickets, s.AppendEvent(ctx, e))
 	}
