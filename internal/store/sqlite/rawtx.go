@@ -3,14 +3,19 @@ package sqlite
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"io"
 )
 
 // The batch's BEGIN, COMMIT and ROLLBACK run on the driver connection, like
 // the event inserts (rawinsert.go): through database/sql's Stmt.ExecContext
 // each of them took the connection's and the statement's locks, built an
 // argument slice and wrapped a Result, twice or three times per batch on
-// the goroutine every acknowledgement waits for. They are modernc's own
+// the goroutine every acknowledgement waits for. The batch's PRAGMA
+// data_version too (has another connection written?): through
+// database/sql's QueryRow it also registered the statement's rows in a map
+// of dependencies, allocating one per batch. They are modernc's own
 // statements here, prepared once, executed without arguments. The COMMIT is
 // the same statement either way: synchronous=FULL, the WAL is synced before
 // it returns.
@@ -22,6 +27,7 @@ const (
 	txBegin txStmt = iota
 	txCommit
 	txRollback
+	txDataVersion // a query: readDataVersion runs it
 	txStmts
 )
 
@@ -30,6 +36,8 @@ var txSQL = [txStmts]string{
 	txBegin:    "BEGIN IMMEDIATE",
 	txCommit:   "COMMIT",
 	txRollback: "ROLLBACK",
+
+	txDataVersion: "PRAGMA data_version",
 }
 
 // rawTx are the writer's transaction statements on the driver connection.
@@ -37,6 +45,8 @@ type rawTx struct {
 	stmts [txStmts]driver.Stmt // prepared on first use
 	cur   txStmt               // the statement of the call in progress
 	exec  func(dc any) error   // w.execTx, made once (no closure per call)
+	query func(dc any) error   // w.queryVersion, made once
+	row   [1]driver.Value      // the data version read
 }
 
 // tx executes the transaction statement which.
@@ -49,26 +59,75 @@ func (w *writer) tx(which txStmt) error {
 	return w.conn.Raw(t.exec)
 }
 
+// readDataVersion reads PRAGMA data_version on the writer's connection: it
+// changes when another connection has committed to the database.
+func (w *writer) readDataVersion() (int64, error) {
+	t := &w.rawTx
+	if t.query == nil {
+		t.query = w.queryVersion
+	}
+	if err := w.conn.Raw(t.query); err != nil {
+		return 0, fmt.Errorf("read data version: %w", err)
+	}
+	v, ok := t.row[0].(int64)
+	if !ok {
+		return 0, fmt.Errorf("read data version: got %T", t.row[0])
+	}
+	return v, nil
+}
+
+// queryVersion runs on the driver connection, inside (*sql.Conn).Raw.
+func (w *writer) queryVersion(dc any) error {
+	t := &w.rawTx
+	st, err := t.prepared(dc, txDataVersion)
+	if err != nil {
+		return err
+	}
+	q, ok := st.(driver.StmtQueryContext)
+	if !ok {
+		return fmt.Errorf("sqlite driver statement %T cannot query with a context", st)
+	}
+	rows, err := q.QueryContext(context.Background(), nil)
+	if err != nil {
+		return err
+	}
+	t.row[0] = nil
+	err = rows.Next(t.row[:])
+	if errors.Is(err, io.EOF) {
+		err = errors.New("no row")
+	}
+	return errors.Join(err, rows.Close())
+}
+
+// prepared returns statement which, preparing it on first use.
+func (t *rawTx) prepared(dc any, which txStmt) (driver.Stmt, error) {
+	if st := t.stmts[which]; st != nil {
+		return st, nil
+	}
+	pc, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return nil, fmt.Errorf("sqlite driver connection %T cannot prepare statements", dc)
+	}
+	st, err := pc.PrepareContext(context.Background(), txSQL[which])
+	if err != nil {
+		return nil, err
+	}
+	t.stmts[which] = st
+	return st, nil
+}
+
 // execTx runs on the driver connection, inside (*sql.Conn).Raw.
 func (w *writer) execTx(dc any) error {
 	t := &w.rawTx
-	st := t.stmts[t.cur]
-	if st == nil {
-		pc, ok := dc.(driver.ConnPrepareContext)
-		if !ok {
-			return fmt.Errorf("sqlite driver connection %T cannot prepare statements", dc)
-		}
-		var err error
-		if st, err = pc.PrepareContext(context.Background(), txSQL[t.cur]); err != nil {
-			return err
-		}
-		if _, ok := st.(driver.StmtExecContext); !ok {
-			st.Close()
-			return fmt.Errorf("sqlite driver statement %T cannot execute with a context", st)
-		}
-		t.stmts[t.cur] = st
+	st, err := t.prepared(dc, t.cur)
+	if err != nil {
+		return err
 	}
-	_, err := st.(driver.StmtExecContext).ExecContext(context.Background(), nil)
+	e, ok := st.(driver.StmtExecContext)
+	if !ok {
+		return fmt.Errorf("sqlite driver statement %T cannot execute with a context", st)
+	}
+	_, err = e.ExecContext(context.Background(), nil)
 	return err
 }
 

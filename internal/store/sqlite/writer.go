@@ -145,9 +145,16 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	if err := w.tx(txBegin); err != nil {
 		return nil, w.batchErr(batch, "begin transaction", err)
 	}
-	if err := w.syncLog(ctx); err != nil {
-		w.abort(ctx)
-		return nil, w.batchErr(batch, "event log", err)
+	// Another connection committed (rare: a tool, a test): the event
+	// log's bookkeeping is read again.
+	if v, err := w.readDataVersion(); err != nil || v != w.seenVersion {
+		if err == nil {
+			err = w.syncLog(ctx)
+		}
+		if err != nil {
+			w.abort(ctx)
+			return nil, w.batchErr(batch, "event log", err)
+		}
 	}
 	w.log.begin()
 	if err := w.maintain(ctx); err != nil {
