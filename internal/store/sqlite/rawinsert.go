@@ -24,27 +24,51 @@ type rawInserts struct {
 	exec  func(dc any) error        // w.execInsert, made once (no closure per call)
 }
 
-// insertSQL is the statement inserting n events.
+// insertSQL is the statement inserting n events whose seqs follow each
+// other: the first row's seq is bound (?1), the others' are ?1 + k, so a
+// chunk binds 1 + 5n values, not 6n (each bind is a call into SQLite under
+// its mutex, and each int64 a value boxed for the driver).
 func insertSQL(n int) string {
-	return "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES " +
-		strings.Repeat("(?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?)"
+	var b strings.Builder
+	b.WriteString("INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES ")
+	for k := range n {
+		if k > 0 {
+			b.WriteString(", ")
+		}
+		seq := "?1"
+		if k > 0 {
+			seq = fmt.Sprintf("?1 + %d", k)
+		}
+		p := 2 + 5*k
+		fmt.Fprintf(&b, "(%s, ?%d, ?%d, ?%d, ?%d, ?%d)", seq, p, p+1, p+2, p+3, p+4)
+	}
+	return b.String()
 }
+
+// errSeqGap reports a chunk whose seqs do not follow each other, which
+// insertChunk cannot insert in one statement (add gives a chunk's events
+// consecutive seqs, so this does not happen); nothing was written.
+var errSeqGap = errors.New("sqlite: event chunk with non-consecutive seqs")
 
 // insertChunk inserts the chunk's events in one statement. A failed
 // statement wrote nothing.
 func (w *writer) insertChunk(r *batchRun) error {
+	for k, p := range r.chunk {
+		if p.seq != r.chunk[0].seq+int64(k) {
+			return errSeqGap
+		}
+	}
 	raw := &w.raw
-	args := raw.args[:0]
+	args := append(raw.args[:0], driver.NamedValue{Ordinal: 1, Value: r.chunk[0].seq})
 	for _, p := range r.chunk {
 		e := &r.batch[p.i].ev
 		k := len(args)
 		args = append(args,
-			driver.NamedValue{Ordinal: k + 1, Value: p.seq},
-			driver.NamedValue{Ordinal: k + 2, Value: p.sid},
-			driver.NamedValue{Ordinal: k + 3, Value: e.Position},
-			driver.NamedValue{Ordinal: k + 4, Value: e.EventID},
-			driver.NamedValue{Ordinal: k + 5, Value: micros(e.Time)},
-			driver.NamedValue{Ordinal: k + 6, Value: []byte(e.Data)})
+			driver.NamedValue{Ordinal: k + 1, Value: p.sid},
+			driver.NamedValue{Ordinal: k + 2, Value: e.Position},
+			driver.NamedValue{Ordinal: k + 3, Value: e.EventID},
+			driver.NamedValue{Ordinal: k + 4, Value: micros(e.Time)},
+			driver.NamedValue{Ordinal: k + 5, Value: []byte(e.Data)})
 	}
 	raw.args, raw.n = args, len(r.chunk)
 	if raw.exec == nil {

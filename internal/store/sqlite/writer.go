@@ -390,7 +390,7 @@ func (r *batchRun) flushChunk(ctx context.Context) error {
 	w := r.w
 	defer func() { r.chunk = r.chunk[:0] }()
 	err := w.insertChunk(r)
-	if err == nil || !isItemErr(err) {
+	if err == nil || (!isItemErr(err) && !errors.Is(err, errSeqGap)) {
 		return err
 	}
 	for _, p := range r.chunk {

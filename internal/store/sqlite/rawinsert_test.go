@@ -1,0 +1,83 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// TestInsertSQL: the first row binds its seq (?1), the others compute
+// theirs from it, and every other value has its own parameter.
+func TestInsertSQL(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{
+		{1, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+		{3, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6), " +
+			"(?1 + 1, ?7, ?8, ?9, ?10, ?11), (?1 + 2, ?12, ?13, ?14, ?15, ?16)"},
+	} {
+		if got := insertSQL(c.n); got != c.want {
+			t.Errorf("insertSQL(%d)\n got %s\nwant %s", c.n, got, c.want)
+		}
+	}
+}
+
+// TestChunkSeqs: a chunk's rows get the seqs the writer gave them (the
+// first bound, the others computed), and a chunk whose seqs do not follow
+// each other is refused whole (errSeqGap) before anything is written.
+func TestChunkSeqs(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	release := hold(t, s) // the appends below form one batch once released
+	var tickets []interface{ Wait(context.Context) error }
+	for p := range int64(maxChunk + 3) { // a full chunk and a short one
+		tickets = append(tickets, s.AppendEvent(ctx, ev("seqs", p, fmt.Sprintf(`{"p":%d}`, p))))
+	}
+	release()
+	for p, tk := range tickets {
+		if err := tk.Wait(ctx); err != nil {
+			t.Fatalf("append %d: %v", p, err)
+		}
+	}
+	var gapErr error
+	tk := s.gc.Enqueue(ctx, op{what: "gap", fn: func(ctx context.Context, w *writer) error {
+		batch := []op{{ev: ev("gap", 0, `{}`)}, {ev: ev("gap", 1, `{}`)}}
+		r := &batchRun{w: w, batch: batch, chunk: []pending{{i: 0, seq: 1 << 40, sid: 1 << 40}, {i: 1, seq: 1<<40 + 2, sid: 1 << 40}}}
+		gapErr = w.insertChunk(r)
+		return nil
+	}})
+	if err := tk.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(gapErr, errSeqGap) {
+		t.Errorf("a chunk with a seq gap: %v, want errSeqGap", gapErr)
+	}
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM event_log`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != maxChunk+3 {
+		t.Errorf("%d rows in the event log, want %d (none from the refused chunk)", n, maxChunk+3)
+	}
+	var lo, hi int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM event_log`).Scan(&lo, &hi); err != nil {
+		t.Fatal(err)
+	}
+	if hi-lo+1 != int64(n) {
+		t.Errorf("seqs %d..%d for %d rows: not consecutive", lo, hi, n)
+	}
+	evs, err := s.LoadEvents(ctx, "seqs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range evs {
+		if e.Position != int64(i) || string(e.Data) != fmt.Sprintf(`{"p":%d}`, i) {
+			t.Fatalf("event %d: position %d data %s", i, e.Position, e.Data)
+		}
+	}
+	if len(evs) != maxChunk+3 {
+		t.Errorf("%d events loaded, want %d", len(evs), maxChunk+3)
+	}
+}
