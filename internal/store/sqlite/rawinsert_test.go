@@ -8,15 +8,16 @@ import (
 )
 
 // TestInsertSQL: the first row binds its seq (?1), the others compute
-// theirs from it, and every other value has its own parameter.
+// theirs from it, and every other value has its own parameter (numbered
+// 2, 3, ... by SQLite, unnamed). TestChunkSeqs checks what they store.
 func TestInsertSQL(t *testing.T) {
 	for _, c := range []struct {
 		n    int
 		want string
 	}{
-		{1, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
-		{3, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6), " +
-			"(?1 + 1, ?7, ?8, ?9, ?10, ?11), (?1 + 2, ?12, ?13, ?14, ?15, ?16)"},
+		{1, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?)"},
+		{3, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?), " +
+			"(?1 + 1, ?, ?, ?, ?, ?), (?1 + 2, ?, ?, ?, ?, ?)"},
 	} {
 		if got := insertSQL(c.n); got != c.want {
 			t.Errorf("insertSQL(%d)\n got %s\nwant %s", c.n, got, c.want)
