@@ -44,14 +44,16 @@ type Conn struct {
 	br    *bufio.Reader
 	limit atomic.Int64 // largest message Read accepts; <= 0: none
 
-	rmu      sync.Mutex                          // held by the reader for a whole message
-	hdr      [14]byte                            // the frame header being read (guarded by rmu)
-	src      leftReader                          // c.br's source: what ReadEach left, then rwc (guarded by rmu)
-	rbuf     []byte                              // ReadEach's buffer (guarded by rmu)
-	sysRead  func(fd int, p []byte) (int, error) // ReadEach's read(2); syscall.Read when nil (tests replace it)
-	readDone chan struct{}                       // closed when the read side ends (close frame or error)
-	readOnce sync.Once
-	readErr  error // why it ended; set before readDone is closed
+	rmu         sync.Mutex                          // held by the reader for a whole message
+	hdr         [14]byte                            // the frame header being read (guarded by rmu)
+	src         leftReader                          // c.br's source: what ReadEach left, then rwc (guarded by rmu)
+	rbuf        []byte                              // ReadEach's buffer (guarded by rmu)
+	inRaw       atomic.Bool                         // ReadEach is inside the socket's read
+	closeWanted atomic.Bool                         // CloseNow was called (see closeRWC)
+	sysRead     func(fd int, p []byte) (int, error) // ReadEach's read(2); syscall.Read when nil (tests replace it)
+	readDone    chan struct{}                       // closed when the read side ends (close frame or error)
+	readOnce    sync.Once
+	readErr     error // why it ended; set before readDone is closed
 
 	wmu       sync.Mutex // guards the following
 	pending   []byte     // frames waiting for the flusher

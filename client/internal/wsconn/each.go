@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -13,9 +14,13 @@ import (
 // RawConner is what a connection body (the Body of the handshake's 101
 // answer) may implement to let ReadEach read its socket directly. RawConn
 // returns the socket, or nil while bytes are still buffered in front of it
-// (read through the body's Read first).
+// (read through the body's Read first). SetReadDeadline wakes a wait of
+// ReadEach on the socket: CloseNow uses it while ReadEach is inside the
+// socket's read (closing it then would wait for that read to end, which
+// deadlocks when CloseNow is called from ReadEach's callback).
 type RawConner interface {
 	RawConn() syscall.RawConn
+	SetReadDeadline(t time.Time) error
 }
 
 // rawBufSize is the first size of ReadEach's buffer; it grows up to
@@ -50,6 +55,10 @@ func (c *Conn) ReadEach(buf []byte, fn func(typ websocket.MessageType, msg []byt
 		case <-c.readDone:
 			return c.readErr
 		default:
+		}
+		if c.closeWanted.Load() { // CloseNow, perhaps from fn
+			c.endRead(ErrClosed)
+			return c.readErr
 		}
 		if rc := c.rawConn(); rc != nil {
 			more, err := c.readRaw(rc, fn)
@@ -103,8 +112,13 @@ func (c *Conn) readRaw(rc syscall.RawConn, fn func(websocket.MessageType, []byte
 	if sysRead == nil {
 		sysRead = syscall.Read
 	}
+	c.inRaw.Store(true)
 	cerr := rc.Read(func(fd uintptr) bool {
 		for {
+			if c.closeWanted.Load() {
+				ioErr = ErrClosed
+				return true
+			}
 			for {
 				typ, hl, n, st := parseFrame(rb[r:w], limit)
 				if st == frameOther {
@@ -125,6 +139,10 @@ func (c *Conn) readRaw(rc syscall.RawConn, fn func(websocket.MessageType, []byte
 				msg := rb[r+hl : r+hl+n]
 				r += hl + n
 				if !fn(typ, msg) {
+					return true
+				}
+				if c.closeWanted.Load() {
+					ioErr = ErrClosed
 					return true
 				}
 			}
@@ -156,6 +174,10 @@ func (c *Conn) readRaw(rc syscall.RawConn, fn func(websocket.MessageType, []byte
 			short = w < len(rb)
 		}
 	})
+	c.inRaw.Store(false)
+	if c.closeWanted.Load() {
+		c.rwc.Close() // CloseNow came while the socket was being read
+	}
 	if r < w {
 		c.src.left = rb[r:w] // served to c.br before the socket; rb is not used again until it is empty
 	}
@@ -234,4 +256,18 @@ func (l *leftReader) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return l.rwc.Read(p)
+}
+
+// closeRWC closes the connection's body for CloseNow. While ReadEach is
+// inside the socket's read it only asks for the close and wakes the read
+// with a deadline in the past; ReadEach closes the body when it leaves the
+// read (closeWanted is set before inRaw is looked at, and ReadEach clears
+// inRaw before it looks at closeWanted, so one of the two closes it).
+func (c *Conn) closeRWC() {
+	c.closeWanted.Store(true)
+	if rc, ok := c.rwc.(RawConner); ok && c.inRaw.Load() {
+		rc.SetReadDeadline(time.Unix(1, 0))
+		return
+	}
+	c.rwc.Close()
 }

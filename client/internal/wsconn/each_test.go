@@ -43,9 +43,10 @@ func (s *fakeSock) Read(p []byte) (int, error) {
 	s.data = s.data[n:]
 	return n, nil
 }
-func (s *fakeSock) Write(p []byte) (int, error) { return len(p), nil }
-func (s *fakeSock) Close() error                { return nil }
-func (s *fakeSock) RawConn() syscall.RawConn    { return fakeRaw{s} }
+func (s *fakeSock) Write(p []byte) (int, error)     { return len(p), nil }
+func (s *fakeSock) Close() error                    { return nil }
+func (s *fakeSock) RawConn() syscall.RawConn        { return fakeRaw{s} }
+func (s *fakeSock) SetReadDeadline(time.Time) error { return nil }
 
 func (s *fakeSock) sysRead(_ int, p []byte) (int, error) {
 	s.reads++
@@ -355,5 +356,49 @@ func TestReadEachCloseFromElsewhere(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("ReadEach did not end after CloseNow")
+	}
+}
+
+// TestReadEachCloseInCallback: CloseNow from ReadEach's own callback (as
+// a write that fails inside it does) ends ReadEach instead of waiting for
+// itself, and the socket is closed.
+func TestReadEachCloseInCallback(t *testing.T) {
+	u := serve(t, func(ctx context.Context, c *websocket.Conn) {
+		if _, _, err := c.Read(ctx); err != nil { // after the handshake's bytes: the raw loop reads these
+			return
+		}
+		for _, m := range []string{"one", "two", "three"} {
+			c.Write(ctx, websocket.MessageText, []byte(m))
+		}
+		<-ctx.Done()
+	})
+	c := dialRaw(t, u)
+	raw := 0
+	c.sysRead = func(fd int, p []byte) (int, error) { raw++; return syscall.Read(fd, p) }
+	if err := c.Write(context.Background(), websocket.MessageText, []byte("go")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	n := 0
+	go func() {
+		done <- c.ReadEach(nil, func(_ websocket.MessageType, msg []byte) bool {
+			n++
+			c.CloseNow()
+			return true
+		})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) || n != 1 {
+			t.Fatalf("error %v after %d messages, want net.ErrClosed after 1", err, n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadEach did not end after CloseNow in its callback")
+	}
+	if raw == 0 {
+		t.Fatal("the raw loop did not read")
+	}
+	if _, err := c.rwc.(*sockBody).Conn.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("the socket is still open: write %v", err)
 	}
 }

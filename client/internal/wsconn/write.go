@@ -236,7 +236,7 @@ func (c *Conn) CloseNow() error {
 	c.closeOnce.Do(func() {
 		first = true
 		close(c.closed)
-		c.rwc.Close()
+		c.closeRWC()
 		c.wmu.Lock()
 		if c.werr == nil {
 			c.werr = ErrClosed
