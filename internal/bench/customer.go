@@ -156,7 +156,11 @@ func (c *customer) startReceiving(ctx context.Context) error {
 
 func (c *customer) wsLoop(ctx context.Context, sub *chatv2.Subscription) {
 	defer close(c.recvDone)
-	defer func() { sub.Close() }()
+	defer func() {
+		if sub != nil { // nil after a failed resubscribe (below)
+			sub.Close()
+		}
+	}()
 	retries := 0
 	for {
 		// Each delivers the frames on this goroutine and waits for the
