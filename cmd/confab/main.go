@@ -140,6 +140,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 		defer stopProfiling()
 	}
+	storeProcs(cfg, *storeDSN, log) // procs.go
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, server.Options{
