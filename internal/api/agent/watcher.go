@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"runtime"
 	"time"
 
 	wire "github.com/confab/confab/client/agent"
@@ -150,6 +149,5 @@ func (w *watcher) resume() {
 		c.wg.Done()
 		return
 	}
-	runtime.Gosched() // what else is ready goes in the same frame (writer.go)
 	w.run()
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -261,7 +260,6 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq 
 		evbuf, st.buf = nil, nil
 		select {
 		case <-ch:
-			yieldBeforeRead()
 		case <-ctx.Done():
 			return 0, "" // the client went away
 		case <-a.done:
@@ -293,12 +291,3 @@ func (a *API) writeFrame(ctx context.Context, c *websocket.Conn, cc *wsbatch.Con
 	defer cancel()
 	return c.Write(wctx, websocket.MessageText, *buf) == nil
 }
-
-// yieldBeforeRead lets the goroutines that are ready to run go first when
-// a push socket's session has changed, before the socket reads what is
-// new: a change seldom comes alone at a busy moment (the customer's own
-// message, the agent's answer, a notice), and what the others add
-// meanwhile goes out in the same frame, one write instead of one each.
-// The goroutine woken by a change runs next on its waker's processor
-// otherwise, and reads one event per wake-up.
-func yieldBeforeRead() { runtime.Gosched() }
