@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -54,18 +53,8 @@ func TestAttachedDataNameTheOwner(t *testing.T) {
 		t.Helper()
 		var app, tok, last string
 		for i, deadline := 0, time.Now().Add(10*time.Second); time.Now().Before(deadline); i++ {
-			time.Sleep(20 * time.Millisecond)
-			if i < 20 {
-				clk.Advance(50 * time.Millisecond)
-			}
-			in, err := st.GetInteraction(ctx, ch.ID)
-			if err != nil {
-				last = err.Error()
-				continue
-			}
-			last = fmt.Sprintf("state %s, %s", in.State, in.UserData)
 			var ud map[string]any
-			json.Unmarshal(in.UserData, &ud)
+			ud, last = readStored(ctx, st, ch.ID, clk, i)
 			app, _ = ud[routing.KeyAppName].(string)
 			tok, _ = ud[routing.KeyWebapiToken].(string)
 			if ok(app, tok) {

@@ -40,22 +40,10 @@ func TestRestartKeepsTheToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// storedToken reads the token of the stored record, nudging the
-	// node's fake clock (routing retries a write that came before the
-	// record) a little.
 	storedToken := func(clk *clock.Fake, i int) (string, string) {
-		time.Sleep(20 * time.Millisecond)
-		if i < 20 {
-			clk.Advance(50 * time.Millisecond)
-		}
-		in, err := st.GetInteraction(ctx, ch.ID)
-		if err != nil {
-			return "", err.Error()
-		}
-		var ud map[string]any
-		json.Unmarshal(in.UserData, &ud)
+		ud, rec := readStored(ctx, st, ch.ID, clk, i)
 		tok, _ := ud[routing.KeyWebapiToken].(string)
-		return tok, string(in.UserData)
+		return tok, rec
 	}
 	var tok, rec string
 	for i, deadline := 0, time.Now().Add(10*time.Second); tok == "" && time.Now().Before(deadline); i++ {
@@ -86,4 +74,22 @@ func TestRestartKeepsTheToken(t *testing.T) {
 			t.Fatalf("after the restart (read %d): the stored token is %q, want %q (record: %s)", i, got, tok, rec)
 		}
 	}
+}
+
+// readStored reads a session's stored interaction record, after a short
+// pause that nudges the node's fake clock (routing retries a write that
+// came before the record) during the first 20 reads: its attached data,
+// and the record as text (or the read's error) for a failure message.
+func readStored(ctx context.Context, st *postgres.Store, id string, clk *clock.Fake, i int) (map[string]any, string) {
+	time.Sleep(20 * time.Millisecond)
+	if i < 20 {
+		clk.Advance(50 * time.Millisecond)
+	}
+	in, err := st.GetInteraction(ctx, id)
+	if err != nil {
+		return nil, err.Error()
+	}
+	var ud map[string]any
+	json.Unmarshal(in.UserData, &ud)
+	return ud, fmt.Sprintf("state %s, %s", in.State, in.UserData)
 }
