@@ -54,13 +54,13 @@ type slowEnv struct {
 
 const slowWriteTimeout = time.Minute // the stall bound (and the real bound of each write)
 
-func newSlowEnv(t *testing.T, queue, queueBytes int) *slowEnv {
+func newSlowEnv(t *testing.T, queue, queueBytes int, tune ...func(*agent.Options)) *slowEnv {
 	t.Helper()
 	var journals chat.Journals
 	e := &slowEnv{engine: chat.New(chat.Options{Journal: &journals}), clock: clock.NewFake(time.Unix(1_000_000, 0))}
 	router := routing.New(routing.Options{Engine: e.engine})
 	journals = append(journals, router)
-	e.handler = agent.New(agent.Options{Engine: e.engine, Router: router, Agents: testAgents,
+	opts := agent.Options{Engine: e.engine, Router: router, Agents: testAgents,
 		MaxFrame: func() int { return 64 << 10 }, Queue: queue, QueueBytes: queueBytes, MaxSessions: 64,
 		Clock: e.clock, WriteTimeout: slowWriteTimeout,
 		SlowConsumer: func() { e.slow.Add(1) },
@@ -70,7 +70,11 @@ func newSlowEnv(t *testing.T, queue, queueBytes int) *slowEnv {
 			} else {
 				e.open.Add(-1)
 			}
-		}})
+		}}
+	for _, f := range tune {
+		f(&opts)
+	}
+	e.handler = agent.New(opts)
 	mux := http.NewServeMux()
 	e.handler.Register(mux)
 	srv := httptest.NewUnstartedServer(mux)

@@ -18,11 +18,15 @@
 // (Session.ReadNChanged) and queues it as an events frame; its first frame
 // replays the transcript so far. A caught-up watcher has no goroutine: it
 // parks on the session (Session.OnChange) and the session's next change
-// starts one that reads again (watcher.go); at most one runs per watcher. Everything the
+// queues it for the handler's runners, a few long-lived goroutines shared
+// by every socket (at most Options.Runners, default twice GOMAXPROCS) that
+// read and queue what woken watchers have to send (watcher.go,
+// runners.go); at most one runs per watcher. Everything the
 // socket sends goes through one bounded queue drained by the writer.
 // Watchers hold back while it is half full (by frames or bytes) and go on
 // once the writer has drained it to a quarter, reading everything that
-// arrived meanwhile in one frame (backpressure.go): the transcript is the
+// arrived meanwhile in one frame (backpressure.go; a held-back watcher
+// waits on a goroutine of its own, not on a runner): the transcript is the
 // queue. When the queue is full all the same (answers and notices do not
 // wait), or the watchers stay held back for the write timeout, the socket
 // is closed with code 4001 "slow consumer". Every write has a deadline.

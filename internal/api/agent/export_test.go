@@ -11,3 +11,7 @@ func (h *Handler) QueueState() (out [][3]int64) {
 	}
 	return out
 }
+
+// Runners returns the goroutines running h's session watchers and the
+// watchers queued for them (runners.go).
+func (h *Handler) Runners() (running, queued int) { return h.runners.counts() }

@@ -62,6 +62,9 @@ type Options struct {
 	PingInterval time.Duration
 	// MaxSessions caps the sessions one socket may be in; default 100.
 	MaxSessions int
+	// Runners is how many goroutines at most run the sockets' session
+	// watchers (runners.go); default twice GOMAXPROCS.
+	Runners int
 	// History reads the contact's earlier interactions (op history); nil
 	// answers op history with an empty list.
 	History store.Interactions
@@ -105,6 +108,8 @@ type Handler struct {
 	bufs sync.Pool
 	// watchBufs recycles the watchers' read buffers (watchbuf.go).
 	watchBufs watchBufs
+	// runners run the sockets' session watchers (runners.go).
+	runners *runners
 	// fastFrames: the hand-made frame encoder knows the wire types.
 	fastFrames bool
 
@@ -137,7 +142,11 @@ func New(opts Options) *Handler {
 	if opts.MaxSessions <= 0 {
 		opts.MaxSessions = 100
 	}
-	h := &Handler{opts: opts, log: opts.Log, conns: make(map[*conn]struct{}), fastFrames: wireLayoutKnown()}
+	if opts.Runners <= 0 {
+		opts.Runners = defaultRunners()
+	}
+	h := &Handler{opts: opts, log: opts.Log, conns: make(map[*conn]struct{}), fastFrames: wireLayoutKnown(),
+		runners: newRunners(opts.Runners)}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -262,7 +271,9 @@ func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Connected != nil {
 		h.opts.Connected(true)
 	}
+	h.runners.acquire()
 	c.serve()
+	h.runners.release() // after teardown: none of c's watchers runs any more
 	h.mu.Lock()
 	delete(h.conns, c)
 	h.mu.Unlock()
