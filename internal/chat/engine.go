@@ -285,9 +285,12 @@ func (r Receipt) Wait(ctx context.Context) error {
 	if err := r.durable.Wait(ctx); err != nil {
 		return err
 	}
-	if r.sess != nil {
+	if r.sess != nil && r.sess.durableSeen.Load() <= int64(r.Pos) {
 		// What is acknowledged is visible: the caller may read its own
-		// event at once, before the tracking goroutine runs.
+		// event at once, before the tracking goroutine (or the store's
+		// completion callback) runs. Once the watermark has passed the
+		// event, there is nothing to settle and the session's lock is
+		// not taken.
 		r.sess.settle()
 	}
 	return nil

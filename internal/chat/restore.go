@@ -93,7 +93,7 @@ func (e *Engine) Restore(req RestoreRequest) (*Session, Receipt, error) {
 		s.userData = kv.Map{}
 	}
 	s.rebuild(req.Events, req.Secrets)
-	s.durable = s.events.len()
+	s.setDurableLocked(s.events.len())
 
 	sh := e.shard(s.id)
 	sh.mu.Lock()

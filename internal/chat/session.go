@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/confab/confab/internal/config"
@@ -26,6 +27,9 @@ type Session struct {
 	// historySubject is the subject as the contact history keeps it
 	// (clean-subject, mask.go).
 	historySubject string
+	// durableSeen is durable, stored with it under mu and readable without
+	// it: Receipt.Wait's check that the watermark has passed its event.
+	durableSeen atomic.Int64
 
 	mu        sync.Mutex // guards the following
 	state     State
@@ -43,7 +47,7 @@ type Session struct {
 	sent      map[sentKey]int // sender and client message id → position
 	changed   chan struct{}   // closed and cleared on every change; nil when nobody waits
 	onChange  []func()        // called, then cleared, at the next change (OnChange)
-	durable   int             // the commit watermark (watermark.go): readers see events below it
+	durable   int             // the commit watermark (watermark.go): readers see events below it; set with setDurableLocked
 	pending   []pendingWrite  // appended events whose durability is awaited, in order
 	tracking  bool            // a tracker advances durable as pending writes complete (watermark.go)
 	advanceFn func()          // s.advance, made once: the pending writes' completion callback

@@ -83,7 +83,7 @@ type doneNotifier interface {
 // trackLocked records the durability of the event just appended at pos.
 func (s *Session) trackLocked(pos int, w Waiter) {
 	if len(s.pending) == 0 && waiterDone(w) {
-		s.durable = pos + 1
+		s.setDurableLocked(pos + 1)
 		return
 	}
 	s.pending = append(s.pending, pendingWrite{lo: pos, pos: pos, w: w})
@@ -176,7 +176,7 @@ func (s *Session) popLocked(n int) {
 	if n == 0 {
 		return
 	}
-	s.durable = s.pending[n-1].pos + 1
+	s.setDurableLocked(s.pending[n-1].pos + 1)
 	rest := copy(s.pending, s.pending[n:])
 	clear(s.pending[rest:])
 	s.pending = s.pending[:rest]
@@ -195,7 +195,7 @@ func (s *Session) popLocked(n int) {
 // stream ends at its own departure and would miss the agent's).
 func (s *Session) groupPendingLocked(from int) {
 	if s.durable > from && len(s.pending) > 0 {
-		s.durable = from
+		s.setDurableLocked(from)
 	}
 	i := len(s.pending)
 	for i > 0 && s.pending[i-1].pos >= from {
@@ -271,6 +271,12 @@ func (s *Session) duplicateLocked(pos int) Receipt {
 		rc.durable, rc.sess = durableAt{s: s, pos: pos}, s
 	}
 	return rc
+}
+
+// setDurableLocked moves the watermark to pos.
+func (s *Session) setDurableLocked(pos int) {
+	s.durable = pos
+	s.durableSeen.Store(int64(pos))
 }
 
 // settle advances the watermark past the leading pending writes that are

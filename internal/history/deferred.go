@@ -27,7 +27,14 @@ type deferredEvent struct {
 // does not share the event itself, whose Superseded flag the engine may
 // still set under the lock.
 func (j *Journal) deferEvent(ev *chat.Event, h *Header) *deferredEvent {
-	return &deferredEvent{ev: *ev.ForStore(false), h: h, fast: j.fastEncode}
+	d := new(deferredEvent)
+	j.deferInto(d, ev, h)
+	return d
+}
+
+// deferInto is deferEvent into d (one embedded in an eventWrite).
+func (j *Journal) deferInto(d *deferredEvent, ev *chat.Event, h *Header) {
+	*d = deferredEvent{ev: *ev.ForStore(false), h: h, fast: j.fastEncode}
 }
 
 // EncodeEvent encodes the event as encodeStored does.

@@ -144,12 +144,22 @@ func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 		return nil
 	}
 	// Encoded by the store's writer, not here under the session's lock (deferred.go).
-	row := store.EventRow{SessionID: sessionID, Position: int64(ev.Pos), EventID: int64(ev.ID()), Time: ev.Time,
-		Encoder: j.deferEvent(ev, h)}
+	row := store.EventRow{SessionID: sessionID, Position: int64(ev.Pos), EventID: int64(ev.ID()), Time: ev.Time}
 	if j.opts.Epoch != nil {
 		row.Epoch = j.opts.Epoch(sessionID)
 	}
-	return j.resending(row, j.opts.Store.AppendEvent(context.Background(), row))
+	if j.resendPolicy().Attempts <= 0 {
+		row.Encoder = j.deferEvent(ev, h)
+		return j.opts.Store.AppendEvent(context.Background(), row)
+	}
+	// With retries, the write and its deferred encoding are one allocation
+	// (the row's Encoder points into the eventWrite), not two.
+	w := &eventWrite{j: j}
+	j.deferInto(&w.enc, ev, h)
+	row.Encoder = &w.enc
+	w.row = row
+	w.t = j.opts.Store.AppendEvent(context.Background(), row)
+	return w
 }
 
 // SessionClosed queues the final transcript and closed status.

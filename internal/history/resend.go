@@ -50,15 +50,6 @@ func retryable(err error) bool {
 	return err != nil
 }
 
-// resending wraps the ticket of an event write in its retries, when the
-// policy has any.
-func (j *Journal) resending(row store.EventRow, t store.Ticket) waiterDone {
-	if j.resendPolicy().Attempts <= 0 {
-		return t
-	}
-	return &eventWrite{j: j, row: row, t: t}
-}
-
 // waiterDone is a chat.Waiter that reports completion without blocking
 // (the engine's watermark uses it).
 type waiterDone interface {
@@ -66,10 +57,13 @@ type waiterDone interface {
 	Done() <-chan struct{}
 }
 
+var _ waiterDone = (*eventWrite)(nil)
+
 // eventWrite is an event write with its retries.
 type eventWrite struct {
 	j    *Journal
-	row  store.EventRow
+	row  store.EventRow // its Encoder is &enc
+	enc  deferredEvent
 	t    store.Ticket // the first try
 	once sync.Once
 	fin  chan struct{} // closed when the retries have ended; made by once

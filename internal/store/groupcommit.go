@@ -52,12 +52,10 @@ func (c *Commit) Done() <-chan struct{} { return c.done }
 // of its writes failed on their own (see Ticket.Wait). If ctx ends first it
 // returns ctx.Err() and the batch goes on.
 func (c *Commit) Wait(ctx context.Context) error {
-	select {
-	case <-c.done:
-		return c.err
-	case <-ctx.Done():
-		return ctx.Err()
+	if ok, err := c.wait(ctx); !ok {
+		return err
 	}
+	return c.err
 }
 
 // Size returns the number of writes in the batch; 0 before Done is closed.
@@ -103,11 +101,32 @@ func (t Ticket) Wait(ctx context.Context) error {
 	if t.c == nil {
 		return errZeroTicket
 	}
+	if ok, err := t.c.wait(ctx); !ok {
+		return err
+	}
+	return t.c.itemErr(t.i)
+}
+
+// wait blocks until done is closed (true) or ctx ends first (false and
+// ctx.Err()). A batch already done, or a ctx that never ends, costs a plain
+// channel operation, not a select over two channels (each acknowledgement
+// of a durable message waits here).
+func (c *Commit) wait(ctx context.Context) (bool, error) {
 	select {
-	case <-t.c.done:
-		return t.c.itemErr(t.i)
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-c.done:
+		return true, nil
+	default:
+	}
+	cancel := ctx.Done()
+	if cancel == nil {
+		<-c.done
+		return true, nil
+	}
+	select {
+	case <-c.done:
+		return true, nil
+	case <-cancel:
+		return false, ctx.Err()
 	}
 }
 
