@@ -12,8 +12,33 @@ import (
 	"github.com/confab/confab/internal/store"
 )
 
-const interactionCols = `id, session_id, tenant, endpoint, queue, contact_id, subject, user_data,
-	status, state, owner, version, created_at, closed_at, transcript, stats`
+// interactionCols are the columns scanInteraction reads, from the record
+// (i) and its final transcript and statistics (f, interaction_finals,
+// migration 0009), read with interactionFrom.
+const interactionCols = `i.id, i.session_id, i.tenant, i.endpoint, i.queue, i.contact_id, i.subject, i.user_data,
+	i.status, i.state, i.owner, i.version, i.created_at, i.closed_at, f.transcript, f.stats`
+
+const interactionFrom = ` FROM interactions AS i LEFT JOIN interaction_finals AS f ON f.fid = i.final_id`
+
+// The record writes' SQL (lazyStmts). A record's final transcript and
+// statistics are a row of interaction_finals, written once at close
+// (writeFinal), not columns of the record that every routing update would
+// rewrite.
+const (
+	createInSQL = `INSERT INTO interactions (id, session_id, tenant, endpoint, queue, contact_id, subject, user_data,
+			status, state, owner, version, created_at, closed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING rid`
+	updateInSQL = `UPDATE interactions SET session_id = ?, tenant = ?, endpoint = ?,
+			queue = ?, contact_id = ?, subject = ?, user_data = ?, status = ?, state = ?, owner = ?,
+			version = version + 1, closed_at = ?
+			WHERE id = ? AND version = ? RETURNING rid, final_id`
+	closeInSQL = `UPDATE interactions SET status = 'closed', closed_at = ?,
+			user_data = coalesce(?, user_data), version = version + 1
+			WHERE id = ? RETURNING rid, final_id`
+	insFinalSQL = `INSERT INTO interaction_finals (transcript, stats) VALUES (?, ?) RETURNING fid`
+	updFinalSQL = `UPDATE interaction_finals SET transcript = ?, stats = ? WHERE fid = ?`
+	setFinalSQL = `UPDATE interactions SET final_id = ? WHERE rid = ?`
+)
 
 // CreateInteraction stores a new interaction; see store.Interactions.
 func (s *Store) CreateInteraction(ctx context.Context, in store.Interaction) error {
@@ -34,11 +59,18 @@ func (s *Store) CreateInteraction(ctx context.Context, in store.Interaction) err
 		if err != nil {
 			return classify(err)
 		}
-		_, err = st.ExecContext(ctx,
+		var rid int64
+		err = st.QueryRowContext(ctx,
 			in.ID, in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
 			blob(in.UserData), string(in.Status), in.State, in.Owner,
-			micros(in.CreatedAt), nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats))
-		return classify(err)
+			micros(in.CreatedAt), nullMicros(in.ClosedAt)).Scan(&rid)
+		if err != nil {
+			return classify(err)
+		}
+		if in.Transcript == nil && in.Stats == nil {
+			return nil
+		}
+		return w.writeFinal(ctx, rid, sql.NullInt64{}, in.Transcript, in.Stats)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: create interaction %s: %w", in.ID, err)
@@ -51,7 +83,7 @@ func (s *Store) GetInteraction(ctx context.Context, id string) (store.Interactio
 	if err := s.readable(); err != nil {
 		return store.Interaction{}, err
 	}
-	in, err := scanInteraction(s.rdb.QueryRowContext(ctx, "SELECT "+interactionCols+" FROM interactions WHERE id = ?", id))
+	in, err := scanInteraction(s.rdb.QueryRowContext(ctx, "SELECT "+interactionCols+interactionFrom+" WHERE i.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -72,15 +104,20 @@ func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (in
 		if err != nil {
 			return classify(err)
 		}
-		res, err := st.ExecContext(ctx,
+		var rid int64
+		var final sql.NullInt64
+		err = st.QueryRowContext(ctx,
 			in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
 			blob(in.UserData), string(in.Status), in.State, in.Owner,
-			nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats), in.ID, in.Version)
-		if err != nil {
-			return classify(err)
+			nullMicros(in.ClosedAt), in.ID, in.Version).Scan(&rid, &final)
+		if err == nil {
+			if in.Transcript == nil && in.Stats == nil && !final.Valid {
+				return nil
+			}
+			return w.writeFinal(ctx, rid, final, in.Transcript, in.Stats)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
+		if !errors.Is(err, sql.ErrNoRows) {
+			return classify(err)
 		}
 		var v int64
 		err = w.conn.QueryRowContext(ctx, "SELECT version FROM interactions WHERE id = ?", in.ID).Scan(&v)
@@ -120,15 +157,21 @@ func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.T
 		return fmt.Errorf("sqlite: close interaction %s: %w", id, err)
 	}
 	err = s.do(ctx, id, func(ctx context.Context, w *writer) error {
-		res, err := w.closeIn.ExecContext(ctx, micros(closedAt), blob(doc), blob(stats), blob(userData), id)
+		st, err := w.lazy(ctx, &w.lazyStmts.closeIn, closeInSQL)
 		if err != nil {
 			return classify(err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			if err == nil {
-				err = store.ErrNotFound
-			}
-			return err
+		var rid int64
+		var final sql.NullInt64
+		err = st.QueryRowContext(ctx, micros(closedAt), blob(userData), id).Scan(&rid, &final)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return classify(err)
+		}
+		if err := w.writeFinal(ctx, rid, final, doc, stats); err != nil {
+			return classify(err)
 		}
 		// In the same transaction: a crash leaves either the open record
 		// with its intermediate transcript or the closed one without.
@@ -141,18 +184,79 @@ func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.T
 }
 
 // ListInteractions lists interactions; see store.Interactions.
+//
+// A state filter without a status filter reads the open interactions and
+// the closed ones apart, each through its index (interactions_open, a
+// partial index of the open ones; interactions_closed_by_state), and merges
+// them in the list's order.
 func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter) ([]store.Interaction, error) {
 	if err := s.readable(); err != nil {
 		return nil, err
 	}
+	if f.State == "" || f.Status != "" {
+		return s.listInteractions(ctx, s.rdb, f)
+	}
+	// One read transaction: both parts from the same snapshot, so that an
+	// interaction closing meanwhile is listed once.
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list interactions: %w", err)
+	}
+	defer tx.Rollback()
+	fo, fc := f, f
+	fo.Status, fc.Status = store.StatusOpen, store.StatusClosed
+	open, err := s.listInteractions(ctx, tx, fo)
+	if err != nil {
+		return nil, err
+	}
+	closed, err := s.listInteractions(ctx, tx, fc)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Interaction, 0, len(open)+len(closed))
+	for len(open) > 0 || len(closed) > 0 {
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+		takeOpen := len(closed) == 0 ||
+			(len(open) > 0 && listsBefore(&open[0], &closed[0]) != f.Newest)
+		if takeOpen {
+			out, open = append(out, open[0]), open[1:]
+		} else {
+			out, closed = append(out, closed[0]), closed[1:]
+		}
+	}
+	return out, nil
+}
+
+// listsBefore reports whether a comes before b in creation order (time,
+// then id).
+func listsBefore(a, b *store.Interaction) bool {
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	return a.ID < b.ID
+}
+
+func (s *Store) listInteractions(ctx context.Context, db querier, f store.InteractionFilter) ([]store.Interaction, error) {
 	cols := interactionCols
 	if !f.WithTranscript {
-		cols = strings.Replace(cols, "transcript", "NULL", 1)
+		cols = strings.Replace(cols, "f.transcript", "NULL", 1)
 	}
 	var where []string
 	var args []any
+	switch f.Status {
+	case "":
+	case store.StatusOpen, store.StatusClosed:
+		// A literal, so that the planner may read the index of the open
+		// interactions (interactions_open: partial, on status = 'open').
+		where = append(where, "i.status = '"+string(f.Status)+"'")
+	default:
+		where = append(where, "i.status = ?")
+		args = append(args, string(f.Status))
+	}
 	for _, c := range []struct{ col, val string }{
-		{"queue", f.Queue}, {"status", string(f.Status)}, {"state", f.State}, {"contact_id", f.ContactID},
+		{"i.queue", f.Queue}, {"i.state", f.State}, {"i.contact_id", f.ContactID},
 	} {
 		if c.val != "" {
 			where = append(where, c.col+" = ?")
@@ -161,7 +265,7 @@ func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter)
 	}
 	if f.AfterID != "" {
 		var created int64
-		err := s.rdb.QueryRowContext(ctx, "SELECT created_at FROM interactions WHERE id = ?", f.AfterID).Scan(&created)
+		err := db.QueryRowContext(ctx, "SELECT created_at FROM interactions WHERE id = ?", f.AfterID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("sqlite: list interactions after %s: %w", f.AfterID, store.ErrNotFound)
 		}
@@ -172,23 +276,23 @@ func (s *Store) ListInteractions(ctx context.Context, f store.InteractionFilter)
 		if f.Newest {
 			cmp = "<"
 		}
-		where = append(where, "(created_at, id) "+cmp+" (?, ?)")
+		where = append(where, "(i.created_at, i.id) "+cmp+" (?, ?)")
 		args = append(args, created, f.AfterID)
 	}
-	q := "SELECT " + cols + " FROM interactions"
+	q := "SELECT " + cols + interactionFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	if f.Newest {
-		q += " ORDER BY created_at DESC, id DESC"
+		q += " ORDER BY i.created_at DESC, i.id DESC"
 	} else {
-		q += " ORDER BY created_at, id"
+		q += " ORDER BY i.created_at, i.id"
 	}
 	if f.Limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list interactions: %w", err)
 	}
@@ -241,4 +345,31 @@ func blob(b json.RawMessage) any {
 		return nil
 	}
 	return []byte(b)
+}
+
+// writeFinal stores a record's final transcript and statistics: in its row
+// of interaction_finals if it has one (final), else in a new row, appended,
+// which the record then points to.
+func (w *writer) writeFinal(ctx context.Context, rid int64, final sql.NullInt64, transcript, stats json.RawMessage) error {
+	if final.Valid {
+		st, err := w.lazy(ctx, &w.lazyStmts.updFinal, updFinalSQL)
+		if err != nil {
+			return err
+		}
+		_, err = st.ExecContext(ctx, blob(transcript), blob(stats), final.Int64)
+		return err
+	}
+	st, err := w.lazy(ctx, &w.lazyStmts.insFinal, insFinalSQL)
+	if err != nil {
+		return err
+	}
+	var fid int64
+	if err := st.QueryRowContext(ctx, blob(transcript), blob(stats)).Scan(&fid); err != nil {
+		return err
+	}
+	if st, err = w.lazy(ctx, &w.lazyStmts.setFinal, setFinalSQL); err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, fid, rid)
+	return err
 }

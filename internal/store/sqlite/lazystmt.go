@@ -14,17 +14,9 @@ import (
 // open statements). Used only on the writer's goroutine, like the writer.
 type lazyStmts struct {
 	createIn, updateIn *sql.Stmt
+	// The close and the final transcripts (interactions.go, their SQL).
+	closeIn, insFinal, updFinal, setFinal *sql.Stmt
 }
-
-// Their SQL.
-const (
-	createInSQL = `INSERT INTO interactions (` + interactionCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`
-	updateInSQL = `UPDATE interactions SET session_id = ?, tenant = ?, endpoint = ?,
-			queue = ?, contact_id = ?, subject = ?, user_data = ?, status = ?, state = ?, owner = ?,
-			version = version + 1, closed_at = ?, transcript = ?, stats = ?
-			WHERE id = ? AND version = ?`
-)
 
 // lazy returns the statement in *slot, preparing q into it on first use.
 func (w *writer) lazy(ctx context.Context, slot **sql.Stmt, q string) (*sql.Stmt, error) {

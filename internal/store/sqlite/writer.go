@@ -37,7 +37,6 @@ type writer struct {
 	relocate, purgeCold      *sql.Stmt // eventlog.go's moves and purges
 	insDead, delDead         *sql.Stmt
 	updRoute, dataVersion    *sql.Stmt
-	closeIn                  *sql.Stmt  // CloseInteraction's update
 	raw                      rawInserts // the event inserts, on the driver connection (rawinsert.go)
 	rawTx                               // BEGIN, COMMIT, ROLLBACK, on the driver connection (rawtx.go)
 
@@ -100,9 +99,6 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 		{&w.delDead, "DELETE FROM event_cold_dead WHERE sid = ?"},
 		{&w.updRoute, "UPDATE interactions SET state = ?, user_data = ?, version = version + 1 WHERE id = ?"},
 		{&w.dataVersion, "PRAGMA data_version"},
-		{&w.closeIn, `UPDATE interactions SET status = 'closed', closed_at = ?,
-			transcript = ?, stats = ?, user_data = coalesce(?, user_data), version = version + 1
-			WHERE id = ?`},
 	} {
 		st, err := conn.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -122,7 +118,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 func (w *writer) close() error {
 	w.closeRaw() // the connection's close below finalizes what this could not
 	for _, st := range []*sql.Stmt{w.savepoint, w.release, w.undo,
-		w.insOne, w.findEvent, w.insSession, w.delSession, w.trim, w.updRoute, w.dataVersion, w.closeIn,
+		w.insOne, w.findEvent, w.insSession, w.delSession, w.trim, w.updRoute, w.dataVersion,
 		w.relocate, w.purgeCold, w.insDead, w.delDead} {
 		if st != nil {
 			st.Close()
