@@ -50,10 +50,10 @@ func TestMigrateInteractionsToAppend(t *testing.T) {
 	base := time.Unix(1_700_000_000, 0).UTC()
 	type row struct {
 		id, queue, status, state, contact string
-		version                            int64
-		created                            time.Time
-		closed                             *time.Time
-		transcript, stats                  []byte
+		version                           int64
+		created                           time.Time
+		closed                            *time.Time
+		transcript, stats                 []byte
 	}
 	closedAt := base.Add(time.Hour)
 	rows := []row{ // inserted out of creation order, as random keys were
