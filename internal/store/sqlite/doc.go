@@ -45,6 +45,18 @@
 // rows to event_cold, so restoration reads each session's rows only, in
 // order. See eventlog.go.
 //
+// # Interaction records
+//
+// A record is a row of interactions numbered in the order records are
+// created (rid), found by its id through a unique index, so the open
+// records, which routing updates at every step of a session, share the
+// table's last pages whatever their random ids. The final transcript and
+// statistics are written once, at close, as a row of interaction_finals
+// numbered in the order records close, which the record points to
+// (final_id): a routing update never rewrites them. The state index holds
+// the closed records only; the open ones are read through a partial index
+// of open records (migration 0009).
+//
 // One process at a time may use a data directory: the writer keeps the
 // event log's bookkeeping in memory, which another writer would invalidate.
 //
