@@ -32,7 +32,9 @@
 // writer goroutine holds one connection per batch.
 //
 // Every write to a session carrying an owner epoch is fenced in the
-// statement that makes it: the owner row is read FOR SHARE (held until the
-// batch commits, so a claim waits for it) and a write whose epoch is not
-// the owner's is left out and fails with store.ErrFenced.
+// statement that makes it: a write whose epoch is not the owner row's is
+// left out and fails with store.ErrFenced. A claim waits for the writes in
+// flight of the epoch it ends through one advisory lock per owning node
+// that each batch holds shared until it commits (fencelock.go), not a lock
+// per session.
 package postgres

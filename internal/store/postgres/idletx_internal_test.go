@@ -10,8 +10,9 @@ import (
 )
 
 // TestPausedTransactionDoesNotBlockAClaim leaves a transaction of the
-// store's own pool idle while it holds a session's owner row FOR SHARE —
-// what a writer paused mid-batch (SIGSTOP) leaves behind — and checks that
+// store's own pool idle while it holds the fence lock of a session's owner
+// (fencelock.go) and has read its owner row — what a writer paused
+// mid-batch (SIGSTOP) leaves behind — and checks that
 // another node's claim of the session still goes through: the server ends
 // the idle transaction after idle_in_transaction_session_timeout (its own
 // timer, so this test waits for it in real time, a few seconds), and the
@@ -38,7 +39,10 @@ func TestPausedTransactionDoesNotBlockAClaim(t *testing.T) {
 	}
 	defer paused.Rollback(context.Background())
 	var epoch int64
-	if err := paused.QueryRow(ctx, `SELECT epoch FROM session_owners WHERE session_id = 'p1' FOR SHARE`).Scan(&epoch); err != nil {
+	if _, err := paused.Exec(ctx, lockOwners, []string{"p1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := paused.QueryRow(ctx, `SELECT epoch FROM session_owners WHERE session_id = 'p1'`).Scan(&epoch); err != nil {
 		t.Fatal(err)
 	}
 	began := time.Now()

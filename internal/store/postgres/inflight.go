@@ -25,9 +25,9 @@ import (
 // interaction has a routing update in both. An event is a row of its own
 // (its key is its session and position); the events of a session in the
 // later batch come after those of the earlier one and need nothing of
-// them; the owner rows both read are read FOR SHARE, which does not block
-// the other batch, and an owner's epoch change (a claim) waits for both, so
-// fencing is the same check as before. Any other write — creating or
+// them; both hold their owners' fence locks shared, which does not block
+// the other batch, and an owner's epoch change (a claim) waits for both
+// (fencelock.go), so fencing is the same check as before. Any other write — creating or
 // closing an interaction, an owner row, a versioned update, a function op
 // — is written only after the batch before it has ended, and the batch
 // after it waits for it to end: what it writes may be what the next batch

@@ -61,10 +61,10 @@ func (s *Store) GetInteraction(ctx context.Context, id string) (store.Interactio
 }
 
 // updateInteraction replaces an interaction's fields if its version is
-// $15 and, when $16 is not 0, the session's owner epoch (read FOR SHARE) is
-// $16 or absent; it returns whether it did, the stored version before, and
-// the owner epoch.
-const updateInteraction = `WITH o AS (SELECT epoch FROM session_owners WHERE session_id = $14 AND $16::bigint <> 0 FOR SHARE),
+// $15 and, when $16 is not 0, the session's owner epoch is $16 or absent
+// (the batch holds the owner's fence lock: fencelock.go); it returns
+// whether it did, the stored version before, and the owner epoch.
+const updateInteraction = `WITH o AS (SELECT epoch FROM session_owners WHERE session_id = $14 AND $16::bigint <> 0),
 	upd AS (UPDATE interactions SET session_id = $1, tenant = $2, endpoint = $3,
 		queue = $4, contact_id = $5, subject = $6, user_data = $7, status = $8, state = $9, owner = $10,
 		version = version + 1, closed_at = $11, transcript = $12, stats = $13
@@ -83,6 +83,7 @@ func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (in
 			in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
 			blob(in.UserData), string(in.Status), in.State, in.Owner,
 			nullMicros(in.ClosedAt), blob(in.Transcript), blob(in.Stats), in.ID, in.Version, in.Epoch),
+		fence: fenceOf(in.ID, in.Epoch),
 		row: func(row pgx.Row) error {
 			var n int64
 			var stored, owner *int64

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/confab/confab/internal/store"
 )
@@ -107,14 +108,23 @@ func (s *Store) GetOwner(ctx context.Context, sessionID string) (store.Owner, er
 
 // Claim moves a session to a new owner at the next epoch; see
 // store.Ownership. It waits for the writes holding the old epoch that are
-// in flight (they hold the row with FOR SHARE until they commit).
+// in flight: it takes the old owner's fence lock exclusively, which every
+// batch of that node holds shared until it commits (fencelock.go).
 func (s *Store) Claim(ctx context.Context, from store.Owner, nodeID string) (store.Owner, error) {
 	if err := s.readable(); err != nil {
 		return store.Owner{}, err
 	}
 	to := store.Owner{SessionID: from.SessionID, NodeID: nodeID, Epoch: from.Epoch + 1}
-	tag, err := s.pool.Exec(ctx, `UPDATE session_owners SET node_id = $1, epoch = epoch + 1
-		WHERE session_id = $2 AND node_id = $3 AND epoch = $4`, nodeID, from.SessionID, from.NodeID, from.Epoch)
+	var tag pgconn.CommandTag
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, claimLock, from.NodeID); err != nil {
+			return err
+		}
+		var err error
+		tag, err = tx.Exec(ctx, `UPDATE session_owners SET node_id = $1, epoch = epoch + 1
+			WHERE session_id = $2 AND node_id = $3 AND epoch = $4`, nodeID, from.SessionID, from.NodeID, from.Epoch)
+		return err
+	})
 	if err != nil {
 		return store.Owner{}, fmt.Errorf("postgres: claim %s: %w", from.SessionID, err)
 	}
@@ -160,15 +170,15 @@ func (s *Store) ListOwned(ctx context.Context, nodeID string) ([]store.Owner, er
 }
 
 // fenceOwner refuses (ErrFenced) a write to a session carrying an owner
-// epoch that is not the session's current one, and otherwise holds the
-// owner row (FOR SHARE) until the transaction commits, so a claim waits for
-// the write. Epoch 0, or a session without an owner row, is not fenced.
+// epoch that is not the session's current one; the batch holds the owner's
+// fence lock, so a claim waits for the write (fencelock.go). Epoch 0, or a
+// session without an owner row, is not fenced.
 func fenceOwner(ctx context.Context, tx pgx.Tx, sessionID string, epoch int64) error {
 	if epoch == 0 {
 		return nil
 	}
 	var cur int64
-	err := tx.QueryRow(ctx, `SELECT epoch FROM session_owners WHERE session_id = $1 FOR SHARE`, sessionID).Scan(&cur)
+	err := tx.QueryRow(ctx, `SELECT epoch FROM session_owners WHERE session_id = $1`, sessionID).Scan(&cur)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil

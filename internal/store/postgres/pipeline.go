@@ -48,6 +48,9 @@ type stmt struct {
 	// row, when set instead of check, reads the outcome from the one row
 	// the statement returns (its Scan's error is the server's).
 	row func(pgx.Row) error
+	// fence is the session whose owner epoch the statement checks, if it
+	// carries one: the batch takes the owner's fence lock (fencelock.go).
+	fence string
 
 	built bool
 	sql   string
@@ -100,15 +103,15 @@ func one(none error) func(int64) error {
 
 // pipeEvents inserts a run of events, leaving out those whose epoch is not
 // their session's owner epoch, and returns the owner rows it looked at
-// (holding them FOR SHARE until the batch commits, so a claim waits for
-// the writes of the epoch it ends). A position already stored fails the
+// (the batch holds their nodes' fence locks, so a claim waits for the
+// writes of the epoch it ends: fencelock.go). A position already stored fails the
 // statement (unique violation): the statement path then sorts replays from
 // conflicts.
 const pipeEvents = `WITH u AS (
 		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bigint[])
 			AS u(session_id, position, event_id, at, data, epoch)),
 	o AS (SELECT session_id, epoch FROM session_owners
-		WHERE session_id IN (SELECT session_id FROM u WHERE epoch <> 0) FOR SHARE),
+		WHERE session_id IN (SELECT session_id FROM u WHERE epoch <> 0)),
 	ins AS (INSERT INTO session_events (session_id, position, event_id, at, data)
 		SELECT u.session_id, u.position, u.event_id, u.at, u.data FROM u LEFT JOIN o USING (session_id)
 		WHERE u.epoch = 0 OR o.epoch IS NULL OR o.epoch = u.epoch)
@@ -120,7 +123,7 @@ SELECT session_id, epoch FROM o`
 const pipeRoutes = `WITH u AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[]) AS u(id, state, user_data, epoch)),
 	o AS (SELECT session_id, epoch FROM session_owners
-		WHERE session_id IN (SELECT id FROM u WHERE epoch <> 0) FOR SHARE),
+		WHERE session_id IN (SELECT id FROM u WHERE epoch <> 0)),
 	upd AS (UPDATE interactions AS i SET state = u.state, user_data = u.user_data, version = i.version + 1
 		FROM u LEFT JOIN o ON o.session_id = u.id
 		WHERE i.id = u.id AND (u.epoch = 0 OR o.epoch IS NULL OR o.epoch = u.epoch)
@@ -268,6 +271,13 @@ func (p *pipeline) read(br pgx.BatchResults) error {
 func newPipeline(batch []op) (*batchRun, *pipeline) {
 	r := &batchRun{batch: batch, last: lastRoutes(batch)}
 	p := &pipeline{r: r}
+	if ids := fencedSessions(batch); ids != nil {
+		p.b.Queue(lockOwners, ids)
+		p.reads = append(p.reads, func(br pgx.BatchResults) error {
+			_, err := br.Exec()
+			return err
+		})
+	}
 	for i := range batch {
 		p.add(i)
 	}

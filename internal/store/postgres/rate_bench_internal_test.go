@@ -42,9 +42,12 @@ func BenchmarkWriterRate(b *testing.B) {
 			if rate == 0 {
 				name = c.name + "/rate=max"
 			}
-			b.Run(name, func(b *testing.B) { benchRate(b, c.opts, 100, rate) })
+			b.Run(name, func(b *testing.B) { benchRate(b, c.opts, 100, rate, false) })
 		}
 	}
+	// As a node writes: every session has an owner row and its events carry
+	// its epoch (the fence), two batches in flight.
+	b.Run("window=4ms/two-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{}, 100, 0, true) })
 }
 
 func cpuTime() time.Duration {
@@ -68,7 +71,7 @@ func backendsCPU(b *testing.B, s *Store) map[uint32]time.Duration {
 	return out
 }
 
-func benchRate(b *testing.B, opts Options, sessions, rate int) {
+func benchRate(b *testing.B, opts Options, sessions, rate int, fenced bool) {
 	dsn, schema := pgtest.Schema(b)
 	opts.Schema = schema
 	s, err := Open(context.Background(), dsn, opts)
@@ -87,6 +90,14 @@ func benchRate(b *testing.B, opts Options, sessions, rate int) {
 				EventID: int64(p + 1), Time: time.Unix(1_700_000_000, int64(p)*1000),
 				Data: []byte(fmt.Sprintf(`{"kind":"message","from":{"userId":"007553863DC30029","nick":"customer","type":"CLIENT"},"visibility":"ALL","text":"%s"}`,
 					strings.Repeat("hello ", 15))),
+			}
+			if fenced {
+				evs[i][p].Epoch = 1
+			}
+		}
+		if fenced {
+			if _, err := s.pool.Exec(ctx, `INSERT INTO session_owners (session_id, node_id, epoch) VALUES ($1, 'bench-node', 1)`, evs[i][0].SessionID); err != nil {
+				b.Fatal(err)
 			}
 		}
 	}

@@ -83,6 +83,12 @@ func (w *writer) statements(ctx context.Context, conn *pgxpool.Conn, batch []op,
 		tx.Rollback(context.WithoutCancel(ctx))
 		return nil, batchErr(batch, stage, err)
 	}
+	// Before any write: the fence locks of the owners (fencelock.go).
+	if ids := fencedSessions(batch); ids != nil {
+		if _, err := tx.Exec(ctx, lockOwners, ids); err != nil {
+			return fail("owner fence locks", err)
+		}
+	}
 	follow := superseded(batch, r.last)
 	var seg []int // a run of pipelinable writes not yet written
 	flushSeg := func() error {
@@ -370,9 +376,9 @@ func (r *batchRun) flushChunk(ctx context.Context) error {
 }
 
 // fence refuses the chunk's events whose epoch is not their session's
-// current owner epoch (ErrFenced, poisoning the session), and holds the
-// owner rows of the others (FOR SHARE) until the batch commits, so a claim
-// waits for the writes of the epoch it ends.
+// current owner epoch (ErrFenced, poisoning the session); the batch holds
+// the owners' fence locks, so a claim waits for the writes of the epoch it
+// ends (fencelock.go).
 func (r *batchRun) fence(ctx context.Context) error {
 	var ids []string
 	seen := map[string]bool{}
@@ -385,7 +391,7 @@ func (r *batchRun) fence(ctx context.Context) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := r.tx.Query(ctx, `SELECT session_id, epoch FROM session_owners WHERE session_id = ANY($1) FOR SHARE`, ids)
+	rows, err := r.tx.Query(ctx, `SELECT session_id, epoch FROM session_owners WHERE session_id = ANY($1)`, ids)
 	if err != nil {
 		return err
 	}
