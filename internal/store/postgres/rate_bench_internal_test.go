@@ -50,6 +50,15 @@ func BenchmarkWriterRate(b *testing.B) {
 	b.Run("window=4ms/two-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{}, 100, 0, true) })
 }
 
+// walLSN is the server's current WAL position.
+func walLSN(b *testing.B, s *Store) string {
+	var lsn string
+	if err := s.pool.QueryRow(context.Background(), `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+		b.Fatal(err)
+	}
+	return lsn
+}
+
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -119,6 +128,7 @@ func benchRate(b *testing.B, opts Options, sessions, rate int, fenced bool) {
 	lat := make([][]time.Duration, sessions)
 	var wg sync.WaitGroup
 	st0 := s.Stats()
+	wal0 := walLSN(b, s)
 	pg0 := backendsCPU(b, s)
 	cpu0 := cpuTime()
 	b.ResetTimer()
@@ -153,6 +163,13 @@ func benchRate(b *testing.B, opts Options, sessions, rate int, fenced bool) {
 		pg += t - pg0[pid]
 	}
 	st := s.Stats()
+	// The server's WAL written meanwhile (the whole server's: on a shared
+	// server other clients' WAL is counted too).
+	var wal float64
+	if err := s.pool.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)`, wal0).Scan(&wal); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(wal/float64(b.N), "wal-B/event")
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	n := float64(b.N)
