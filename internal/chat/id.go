@@ -1,10 +1,6 @@
 package chat
 
-import (
-	"crypto/rand"
-	"encoding/hex"
-	"strings"
-)
+import "crypto/rand"
 
 const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -17,8 +13,14 @@ func NewSessionID() string { return randomString(16) }
 func NewUserID() string {
 	var b [8]byte
 	rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
+	var out [16]byte // one allocation: the string's (not hex's and ToUpper's too)
+	for i, c := range b {
+		out[2*i], out[2*i+1] = upperHex[c>>4], upperHex[c&0x0f]
+	}
+	return string(out[:])
 }
+
+const upperHex = "0123456789ABCDEF"
 
 // NewPassword returns a crypto-random session password.
 func NewPassword() string { return randomString(20) }
@@ -28,7 +30,13 @@ func NewPassword() string { return randomString(20) }
 func NewSecret(n int) string { return randomString(n) }
 
 func randomString(n int) string {
-	b := make([]byte, n)
+	var stack [32]byte // ids and secrets up to 32 characters: one allocation, the string's
+	b := stack[:0]
+	if n <= len(stack) {
+		b = stack[:n]
+	} else {
+		b = make([]byte, n)
+	}
 	rand.Read(b)
 	for i := range b {
 		// 256 is a multiple of 62 * 4 + 8; the slight bias of the modulus is

@@ -10,6 +10,7 @@ import (
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/jsonw"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/store"
 )
@@ -301,7 +302,7 @@ func (j *Journal) create(ctx context.Context, info *chat.Info) error {
 		}
 		contactID = id
 	}
-	ud, err := json.Marshal(info.UserData)
+	ud, err := jsonw.MarshalMap(info.UserData)
 	if err != nil {
 		return fmt.Errorf("encode user data of session %s: %w", info.ID, err)
 	}
@@ -332,7 +333,7 @@ func (j *Journal) close(ctx context.Context, f *chat.Final) error {
 	var err error
 	stats := json.RawMessage(`{}`)
 	if len(f.Stats) > 0 {
-		if stats, err = json.Marshal(f.Stats); err != nil {
+		if stats, err = jsonw.MarshalMap(f.Stats); err != nil {
 			return fmt.Errorf("encode statistics of session %s: %w", f.ID, err)
 		}
 	}

@@ -139,6 +139,34 @@ func Map(dst []byte, m map[string]any) ([]byte, bool) {
 	return append(dst, '}'), true
 }
 
+// MarshalMap returns m's bytes as json.Marshal gives them (Map's, in a
+// slice of their own sized for them), falling back to json.Marshal for a
+// value Map cannot write: one allocation instead of encoding/json's
+// reflection over the map and its sorted keys.
+func MarshalMap(m map[string]any) ([]byte, error) {
+	if b, ok := Map(make([]byte, 0, 16+mapSize(m)), m); ok {
+		return b, nil
+	}
+	return json.Marshal(m)
+}
+
+// mapSize estimates m's encoded length.
+func mapSize(m map[string]any) int {
+	n := 2
+	for k, v := range m {
+		n += len(k) + 6
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case kv.Map:
+			n += mapSize(v)
+		case map[string]any:
+			n += mapSize(v)
+		}
+	}
+	return n
+}
+
 // Value appends one value of a key-value list.
 func Value(dst []byte, v any) ([]byte, bool) {
 	switch v := v.(type) {

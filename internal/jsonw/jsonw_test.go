@@ -40,6 +40,16 @@ func TestMapAndTimeMatchEncodingJSON(t *testing.T) {
 	}
 }
 
+func TestMarshalMapMatchesEncodingJSON(t *testing.T) {
+	for _, m := range []kv.Map{nil, {}, {"b": "2", "a": kv.Map{"z": "<x>", "y": map[string]any{"k": "v"}}, "c": "é\u2028"}, {"n": 3.5, "s": "x"}, {"bad": func() {}}} {
+		want, werr := json.Marshal(m)
+		got, err := MarshalMap(m)
+		if string(got) != string(want) || (err == nil) != (werr == nil) {
+			t.Errorf("MarshalMap(%v) = %s, %v; want %s, %v", m, got, err, want, werr)
+		}
+	}
+}
+
 func FuzzString(f *testing.F) {
 	for _, s := range []string{"", "a<b>&c", "\xff", "\u2028", "日本"} {
 		f.Add(s)

@@ -2,13 +2,14 @@ package routing
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/confab/confab/internal/clock"
+	"github.com/confab/confab/internal/jsonw"
 	"github.com/confab/confab/internal/store"
 )
 
@@ -102,16 +103,27 @@ func (w *writer) run(r *Router) {
 		// transaction. An id is in ids at most once, and the next round
 		// starts only when this one is done, so one interaction is never
 		// written twice at once.
+		// At most maxParallelSaves workers take the ids in turn, this
+		// goroutine one of them: a round of one id starts no goroutine.
+		var next atomic.Int64
+		work := func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ids) {
+					return
+				}
+				r.save(ids[i])
+			}
+		}
 		var wg sync.WaitGroup
-		sem := make(chan struct{}, maxParallelSaves)
-		for _, id := range ids {
+		for range min(len(ids), maxParallelSaves) - 1 {
 			wg.Add(1)
-			sem <- struct{}{}
 			go func() {
-				defer func() { <-sem; wg.Done() }()
-				r.save(id)
+				defer wg.Done()
+				work()
 			}()
 		}
+		work()
 		wg.Wait()
 	}
 }
@@ -217,7 +229,7 @@ func (r *Router) save(id string) {
 // that meet in a batch). The closed interaction's last write goes through
 // write, which waits for history's closing transaction to land first.
 func (r *Router) writeBlind(ctx context.Context, rw store.RoutingWriter, snap Interaction) error {
-	ud, err := json.Marshal(snap.UserData)
+	ud, err := jsonw.MarshalMap(snap.UserData)
 	if err != nil {
 		return fmt.Errorf("encode attached data of %s: %w", snap.ID, err)
 	}
@@ -262,7 +274,7 @@ func (r *Router) write(ctx context.Context, snap Interaction, closed bool) error
 			snap.UserData[KeyContactID] = rec.ContactID
 		}
 		r.learnContact(snap.ID, rec.ContactID)
-		ud, err := json.Marshal(snap.UserData)
+		ud, err := jsonw.MarshalMap(snap.UserData)
 		if err != nil {
 			return fmt.Errorf("encode attached data of %s: %w", snap.ID, err)
 		}

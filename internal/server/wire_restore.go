@@ -8,6 +8,7 @@ import (
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/history"
+	"github.com/confab/confab/internal/jsonw"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/restore"
 	"github.com/confab/confab/internal/routing"
@@ -73,7 +74,7 @@ func (p *parts) closedAttached(f *chat.Final) json.RawMessage {
 	}
 	ud := in.UserData
 	ud[routing.KeyIsOnline] = "0"
-	b, err := json.Marshal(ud)
+	b, err := jsonw.MarshalMap(ud)
 	if err != nil {
 		return nil
 	}

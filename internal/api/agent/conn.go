@@ -382,20 +382,31 @@ func (c *conn) answer(a pendingAck, w *ackWindow) {
 		ka.pos, ka.at = a.pos, a.at
 		ka.f.Pos, ka.f.Time = &ka.pos, &ka.at
 	}
+	keep := false
 	c.mu.Lock()
 	if ka.f.Type == wire.FrameError && ka.f.Code == wire.CodeNodeDown {
 		// Nothing was applied here: the same id may be sent again.
 		delete(c.answers, a.id)
-	} else if _, ok := c.answers[a.id]; ok {
-		c.mu.Unlock()
-		kept := c.keepAnswer(&ka.f) // encoded outside mu
+	} else {
+		_, keep = c.answers[a.id]
+	}
+	c.mu.Unlock()
+	if !keep {
+		c.enqueue(ka.f)
+	} else {
+		buf, kept := c.encodeKept(&ka.f) // encoded outside mu
 		c.mu.Lock()
 		if _, ok := c.answers[a.id]; ok {
 			c.answers[a.id] = kept
 		}
+		c.mu.Unlock()
+		if buf != nil {
+			c.backlog.queued.Add(1)
+			c.queueEncoded(buf)
+		} else {
+			c.enqueue(ka.f) // logs the encoding error
+		}
 	}
-	c.mu.Unlock()
-	c.enqueue(ka.f)
 	if a.after != nil {
 		a.after()
 	}

@@ -78,8 +78,23 @@ func TestEncodeFrameMatchesEncodingJSON(t *testing.T) {
 	// Everything the fast path writes at once.
 	var all wire.Frame
 	fillValue(t, reflect.ValueOf(&all).Elem())
-	all.Interactions, all.Interaction, all.Agent, all.History = nil, nil, nil, nil
+	all.Interactions, all.Agent, all.History = nil, nil, nil
 	check("all fast-path fields", &all)
+	// An interaction with its omitted fields empty, and with its user data
+	// nil (written as null) or holding a value the hand-made path hands to
+	// encoding/json.
+	created := time.Date(2026, 12, 1, 11, 22, 33, 0, time.UTC)
+	for name, ix := range map[string]wire.Interaction{
+		"interaction, omitted fields empty": {ID: "i1", SessionID: "s1", State: "assigned", Online: true, UserData: map[string]any{"a": "1", "b": kv.Map{"c": "<d>"}}, CreatedAt: created},
+		"interaction, nil user data":        {ID: "i2", CreatedAt: created, ClosedAt: created.Add(time.Second), AsyncStatus: -2, Async: true},
+		"interaction, number in user data":  {ID: "i3", UserData: map[string]any{"n": 1.5}},
+	} {
+		f := wire.Frame{Type: wire.FrameResult, ID: "r1", Op: "accept", Interaction: &ix}
+		check(name, &f)
+	}
+	if _, ok := appendFrame(nil, &wire.Frame{Type: wire.FrameResult, Interaction: &wire.Interaction{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}); ok {
+		t.Error("an interaction created in year 10000 was written by hand; encoding/json refuses it")
+	}
 	var every wire.Frame
 	fillValue(t, reflect.ValueOf(&every).Elem())
 	check("every field", &every)
