@@ -13,7 +13,7 @@ func NewSessionID() string { return randomString(16) }
 func NewUserID() string {
 	var b [8]byte
 	rand.Read(b[:])
-	var out [16]byte // one allocation: the string's (not hex's and ToUpper's too)
+	var out [16]byte // the string's 16 bytes only (hex and ToUpper allocated 32)
 	for i, c := range b {
 		out[2*i], out[2*i+1] = upperHex[c>>4], upperHex[c&0x0f]
 	}
@@ -30,13 +30,7 @@ func NewPassword() string { return randomString(20) }
 func NewSecret(n int) string { return randomString(n) }
 
 func randomString(n int) string {
-	var stack [32]byte // ids and secrets up to 32 characters: one allocation, the string's
-	b := stack[:0]
-	if n <= len(stack) {
-		b = stack[:n]
-	} else {
-		b = make([]byte, n)
-	}
+	b := make([]byte, n)
 	rand.Read(b)
 	for i := range b {
 		// 256 is a multiple of 62 * 4 + 8; the slight bias of the modulus is

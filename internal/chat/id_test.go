@@ -40,3 +40,17 @@ func TestIDShapes(t *testing.T) {
 		t.Errorf("NewSessionID() = %q", s)
 	}
 }
+
+func BenchmarkNewUserID(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = NewUserID()
+	}
+}
+
+func BenchmarkNewSessionID(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = NewSessionID()
+	}
+}
