@@ -76,7 +76,14 @@ func (m Map) Clone() Map {
 	if m == nil {
 		return nil
 	}
-	out := make(Map, len(m))
+	return m.CloneRoom(0)
+}
+
+// CloneRoom returns a deep copy of m (an empty Map for nil) sized for extra
+// keys more: a copy that then gets keys added past its size grows, which
+// costs another table and a third more bytes than sizing it once.
+func (m Map) CloneRoom(extra int) Map {
+	out := make(Map, len(m)+extra)
 	for k, v := range m {
 		if sub, ok := v.(Map); ok {
 			out[k] = sub.Clone()

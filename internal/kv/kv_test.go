@@ -117,3 +117,25 @@ func nested(depth int, leaf string) kv.Map {
 	}
 	return m
 }
+
+// TestCloneRoom: a deep copy (nested lists copied too), non-nil for nil,
+// that changes to neither side reach the other.
+func TestCloneRoom(t *testing.T) {
+	if m := kv.Map(nil).CloneRoom(3); m == nil || len(m) != 0 {
+		t.Fatalf("nil.CloneRoom(3) = %#v, want an empty kv.Map", m)
+	}
+	if kv.Map(nil).Clone() != nil {
+		t.Fatal("nil.Clone() is not nil")
+	}
+	src := kv.Map{"a": "1", "n": kv.Map{"b": "2"}}
+	for _, c := range []kv.Map{src.CloneRoom(4), src.Clone()} {
+		c["x"] = "new"
+		c.Sub("n")["b"] = "changed"
+		if len(src) != 2 || src.Sub("n").String("b") != "2" {
+			t.Fatalf("changing the copy changed the source: %v", src)
+		}
+		if c.String("a") != "1" || len(c) != 3 {
+			t.Fatalf("copy = %v", c)
+		}
+	}
+}

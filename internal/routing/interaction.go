@@ -159,12 +159,14 @@ func (x *ixn) state() State {
 	return Queued
 }
 
+// attachedKeys is how many keys attached may add to the base: app name,
+// session id, online, async status and check time, password, contact,
+// and the token Options.Located adds.
+const attachedKeys = 8
+
 // attached builds the interaction's attached data.
 func (x *ixn) attached(appName string) kv.Map {
-	ud := x.base.Clone()
-	if ud == nil {
-		ud = kv.Map{}
-	}
+	ud := x.base.CloneRoom(attachedKeys) // room for the keys below
 	ud[KeyAppName] = appName
 	ud[KeySessionID] = x.view.SessionID
 	ud[KeyIsOnline] = "1"

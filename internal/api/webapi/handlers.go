@@ -566,10 +566,7 @@ func parseChatRequest(f *form, lim limits) (chat.CreateRequest, *failure) {
 		}
 		nick = firstName + " " + lastName
 	}
-	data := ud.Clone()
-	if data == nil {
-		data = kv.Map{}
-	}
+	data := ud.CloneRoom(4) // room for the four keys below
 	// The gateway attaches the customer's name, address and subject to the
 	// interaction under these keys; the request's fields win over userData.
 	for _, kvp := range [...][2]string{{"FirstName", firstName}, {"LastName", lastName}, {"EmailAddress", email}, {"Subject", subject}} {
