@@ -118,7 +118,12 @@ func finalSize(f *chat.Final) int {
 // WriteFinal streams the stored final transcript of a closed session to w,
 // one event at a time, without building the whole document first. The
 // bytes are those json.Marshal gives for the Transcript.
-func WriteFinal(w io.Writer, f *chat.Final) error {
+func WriteFinal(w io.Writer, f *chat.Final) error { return writeFinal(w, f, storedLayoutKnown()) }
+
+// writeFinal is WriteFinal with the events written by hand (appendFinal)
+// when fast (the Journal's fastEncode), by encoding/json otherwise or for
+// an event appendFinal cannot write.
+func writeFinal(w io.Writer, f *chat.Final, fast bool) error {
 	head := struct {
 		SessionID    string  `json:"sessionId"`
 		StartAt      string  `json:"startAt"`
@@ -158,8 +163,23 @@ func WriteFinal(w io.Writer, f *chat.Final) error {
 	// what Marshal gives plus a newline, which is cut off.
 	var scratch bytes.Buffer
 	enc := json.NewEncoder(&scratch)
+	var buf []byte
 	for i := range f.Events {
-		ev := EncodeEvent(f.Events[i].ForStore(true), f.CreatedAt)
+		st := f.Events[i].ForStore(true)
+		if fast {
+			buf = buf[:0]
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var ok bool
+			if buf, ok = appendFinal(buf, st, f.CreatedAt); ok {
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		ev := EncodeEvent(st, f.CreatedAt)
 		scratch.Reset()
 		if i > 0 {
 			scratch.WriteByte(',')

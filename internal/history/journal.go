@@ -325,7 +325,7 @@ func (j *Journal) close(ctx context.Context, f *chat.Final) error {
 	// events when the close's turn comes, into the buffer it binds, so no
 	// finished copy waits in the queue beside the events.
 	transcript := store.JSONWriter{Size: finalSize(f), Write: func(w io.Writer) error {
-		if err := WriteFinal(w, f); err != nil {
+		if err := writeFinal(w, f, j.fastEncode); err != nil {
 			return fmt.Errorf("encode final transcript of session %s: %w", f.ID, err)
 		}
 		return nil
