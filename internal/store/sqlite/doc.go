@@ -38,9 +38,11 @@
 // bounded range per batch: rows only closed sessions had are deleted by
 // range; once the log is longer than its span by a step (up to 4096 rows),
 // its oldest rows move, the open sessions' ones to event_cold, each event
-// at most once: session by session into a table numbered in the order rows
-// are moved, with a small unique index on (sid, position), so that a
-// moved event costs a small fraction of a page. A closed session's cold rows are purged by range of
+// at most once: each open session's rows of a move packed into ONE row of
+// a table numbered in the order rows are moved (a blob of the events with
+// their positions, ids and times; eventpack.go), with one index entry on
+// (sid, lo, hi) per pack, so that a move of 4096 rows over 200 sessions
+// inserts about 200 rows, not 4096 rows and 4096 index entries. A closed session's cold rows are purged by range of
 // positions, a bounded number per batch. Open moves every open session's
 // rows to event_cold, so restoration reads each session's rows only, in
 // order. See eventlog.go.

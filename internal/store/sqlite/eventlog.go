@@ -19,20 +19,24 @@ import (
 // (maintain): rows below the oldest open session's tail_from belong to
 // closed sessions only and are deleted by range (trim); once the log is
 // longer than span rows by a step (relocStep: span/8, within relocMin and
-// relocMax), its oldest rows are moved (relocate, migrations 0007 and
-// 0008): the open sessions' ones to event_cold, session by session, the
-// range deleted from the log in the same transaction. So every event is in
-// exactly one of the two tables, is moved at most once, and a batch moves
-// at most relocMax rows, whatever the number of sessions a long run keeps
-// open. The moves are large and rare rather than following the appends: a
-// move of thousands of rows gives each open session a contiguous run of
-// them, which event_cold (rows numbered in the order they are moved, a
-// unique index of a few bytes an entry on (sid, position)) stores on pages
-// written whole, so a moved event costs a small fraction of a page; moves
-// of a few rows each batch, over every session, cost about a page each. A closed session's bookkeeping goes in its closing
-// transaction; its log rows go with the trims, its cold rows later by range
-// of positions, at most purgeMax a batch (purge), its sid kept meanwhile in
-// event_cold_dead so that no new session gets it.
+// relocMax), its oldest rows are moved (relocate, migrations 0007, 0008
+// and 0009): the open sessions' ones to event_cold, the range deleted from
+// the log in the same transaction. So every event is in exactly one of the
+// two tables, is moved at most once, and a batch moves at most relocMax
+// rows, whatever the number of sessions a long run keeps open. A move packs
+// each open session's rows of the range into ONE event_cold row
+// (eventpack.go: a blob of the events with their positions, ids and times,
+// plus the lowest and highest position and the count), rows numbered in the
+// order they are moved, with one index entry on (sid, lo, hi) per pack: a
+// move of 4096 rows over 200 sessions inserts about 200 rows and 200 index
+// entries instead of 4096 of each, and its blobs fill the table's last
+// pages whole. The moves are large and rare rather than following the
+// appends, so that packs are large. Readers (LoadEvents, replays, the open's
+// bookkeeping) decode the packs; a closed session's bookkeeping goes in its
+// closing transaction; its log rows go with the trims, its packs later by
+// range of their lowest positions, at most purgeMax positions a batch
+// (purge), its sid kept meanwhile in event_cold_dead so that no new
+// session gets it.
 
 // logSession is where one open session's events are.
 type logSession struct {
@@ -111,6 +115,7 @@ type eventLog struct {
 	coldBelow int64
 	pins      []pinEntry
 	span      int64
+	packs     packer // a move's packs (eventpack.go): kept across reloads
 	// dead are the closed sessions whose cold rows are still to be
 	// purged, from deadHead on (event_cold_dead).
 	dead     []deadSession
@@ -266,7 +271,7 @@ func (w *writer) syncLog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.span, l.moves, l.mostMoved, l.mostPurged = w.log.span, w.log.moves, w.log.mostMoved, w.log.mostPurged
+	l.span, l.moves, l.mostMoved, l.mostPurged, l.packs = w.log.span, w.log.moves, w.log.mostMoved, w.log.mostPurged, w.log.packs
 	w.log, w.seenVersion = *l, v
 	w.reloads.Add(1)
 	return nil
@@ -292,7 +297,7 @@ func readLog(ctx context.Context, conn *sql.Conn) (*eventLog, error) {
 	}
 	l.coldBelow = l.nextSeq // every session may have cold rows
 	q, err := conn.QueryContext(ctx, `SELECT sid, session_id, tail_from,
-		coalesce((SELECT max(position) + 1 FROM event_cold AS c WHERE c.sid = event_sessions.sid), 0) FROM event_sessions`)
+		coalesce((SELECT max(hi) + 1 FROM event_cold AS c WHERE c.sid = event_sessions.sid), 0) FROM event_sessions`)
 	if err != nil {
 		return nil, fmt.Errorf("read event sessions: %w", err)
 	}
@@ -359,10 +364,10 @@ func compactLog(ctx context.Context, conn *sql.Conn) (err error) {
 		}
 	}()
 	for _, q := range []string{
-		`INSERT OR IGNORE INTO event_cold (sid, position, event_id, at, data)
-			SELECT l.sid, l.position, l.event_id, l.at, l.data
+		// Packs of at most 4096 rows (as a move's) of each session.
+		`INSERT INTO event_cold ` + packColumns + ` SELECT ` + packSelect + `
 			FROM event_log AS l JOIN event_sessions AS s ON s.sid = l.sid AND l.seq >= s.tail_from
-			ORDER BY l.sid, l.position`,
+			GROUP BY l.sid, l.seq >> 12 ORDER BY l.sid, min(l.seq)`,
 		`UPDATE event_sessions SET tail_from = (SELECT max(coalesce(max(seq), 0) + 1, tail_from) FROM event_log)`,
 		`DELETE FROM event_log`,
 		`DELETE FROM event_cold WHERE sid IN (SELECT sid FROM event_cold_dead)`,
@@ -419,21 +424,44 @@ func (w *writer) deleteEvents(ctx context.Context, name string) error {
 	return nil
 }
 
-// findEvent reads the stored event of a session (?1) at a position (?2),
-// its log rows starting at ?3.
-const findEvent = `SELECT event_id, at, data FROM event_cold WHERE sid = ?1 AND position = ?2
+// findEvent reads where the stored event of a session (?1) at a position
+// (?2) may be, its log rows starting at ?3: the packs whose range holds the
+// position (packed 1, to decode) and the log row (packed 0).
+const findEvent = `SELECT 1, 0, 0, data FROM event_cold WHERE sid = ?1 AND lo <= ?2 AND hi >= ?2
 	UNION ALL
-	SELECT event_id, at, data FROM event_log WHERE seq >= ?3 AND sid = ?1 AND position = ?2
-	LIMIT 1`
+	SELECT 0, event_id, at, data FROM event_log WHERE seq >= ?3 AND sid = ?1 AND position = ?2`
 
 // stored returns the stored event of a session at a position, if any
 // (replays only: an append at a new position never reads).
 func (w *writer) stored(ctx context.Context, s *logSession, pos int64) (eid, at int64, data []byte, ok bool, err error) {
-	err = w.findEvent.QueryRowContext(ctx, s.sid, pos, max(s.tailFrom, w.log.trimmed)).Scan(&eid, &at, &data)
-	if err == sql.ErrNoRows {
-		return 0, 0, nil, false, nil
+	rows, err := w.findEvent.QueryContext(ctx, s.sid, pos, max(s.tailFrom, w.log.trimmed))
+	if err != nil {
+		return 0, 0, nil, false, err
 	}
-	return eid, at, data, err == nil, err
+	defer rows.Close()
+	for rows.Next() && !ok {
+		var packed bool
+		var b []byte
+		if err := rows.Scan(&packed, &eid, &at, &b); err != nil {
+			return 0, 0, nil, false, err
+		}
+		if !packed {
+			return eid, at, b, true, nil
+		}
+		err := decodePack(b, func(e packedEvent) error {
+			if e.pos == pos && !ok {
+				eid, at, data, ok = e.eid, e.at, e.data, true
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, 0, nil, false, fmt.Errorf("session %d position %d: %w", s.sid, pos, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, nil, false, err
+	}
+	return eid, at, data, ok, nil
 }
 
 // maintain runs at the start of a batch's transaction: it purges some of
@@ -453,11 +481,10 @@ func (w *writer) maintain(ctx context.Context) error {
 		to = min(low, l.trimmed+trimMax)
 	case excess >= l.relocStep():
 		to = l.trimmed + min(excess, relocMax)
-		res, err := w.relocate.ExecContext(ctx, l.trimmed, to)
+		n, err := w.relocateRange(ctx, l.trimmed, to)
 		if err != nil {
 			return fmt.Errorf("move open sessions' events to event_cold: %w", err)
 		}
-		n, _ := res.RowsAffected()
 		l.moved += n
 		l.coldBelow = max(l.coldBelow, to)
 	default:
@@ -496,13 +523,58 @@ func (w *writer) purge(ctx context.Context) error {
 	return nil
 }
 
-// relocateRows moves the open sessions' rows of the log range [?1, ?2) to
-// event_cold, session by session (the caller then deletes the range), so
-// that each session's rows of the move are contiguous in event_cold and in
-// its index. A row already there (which the replay check makes impossible)
-// is left as it is rather than failing every batch.
-const relocateRows = `INSERT OR IGNORE INTO event_cold (sid, position, event_id, at, data)
-	SELECT l.sid, l.position, l.event_id, l.at, l.data
-	FROM event_log AS l JOIN event_sessions AS s ON s.sid = l.sid
-	WHERE l.seq >= ?1 AND l.seq < ?2 AND l.seq >= s.tail_from
-	ORDER BY l.sid, l.position`
+// relocateRows reads the log range [?1, ?2) in seq order, for a move.
+const relocateRows = `SELECT seq, sid, position, event_id, at, data FROM event_log WHERE seq >= ?1 AND seq < ?2`
+
+// relocateRange packs each open session's rows of the log range [from, to)
+// into one event_cold row (the caller then deletes the range) and returns
+// the number of events moved. The rows are read in seq order (a range of
+// the log's key: no sort) and packed in Go; the packs are inserted in sid
+// order.
+func (w *writer) relocateRange(ctx context.Context, from, to int64) (int64, error) {
+	l := &w.log
+	p := &l.packs
+	p.reset()
+	rows, err := w.relocate.QueryContext(ctx, from, to)
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var seq, sid int64
+		var e packedEvent
+		var data sql.RawBytes
+		if err := rows.Scan(&seq, &sid, &e.pos, &e.eid, &e.at, &data); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if s := l.bySID[sid]; s != nil && seq >= s.tailFrom {
+			e.data = data
+			p.add(sid, e)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if len(p.order) == 0 {
+		return 0, nil
+	}
+	ins, err := w.lazy(ctx, &p.ins, insertPackSQL)
+	if err != nil {
+		return 0, err
+	}
+	slices.Sort(p.order)
+	var moved int64
+	for _, sid := range p.order {
+		pb := p.bufs[sid]
+		b, err := pb.sorted()
+		if err != nil {
+			return 0, fmt.Errorf("pack session %d: %w", sid, err)
+		}
+		if _, err := ins.ExecContext(ctx, sid, pb.lo, pb.hi, pb.n, b); err != nil {
+			return 0, err
+		}
+		moved += pb.n
+	}
+	return moved, nil
+}

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/confab/confab/internal/store"
 )
@@ -18,8 +20,8 @@ func (s *Store) AppendEvent(ctx context.Context, e store.EventRow) store.Ticket 
 }
 
 // LoadEvents returns a session's stored events ordered by position: its
-// rows of event_cold and of the event log (see eventlog.go), read in one
-// read transaction.
+// packs of event_cold and its rows of the event log (see eventlog.go),
+// read in one read transaction.
 func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.EventRow, err error) {
 	if err := s.readable(); err != nil {
 		return nil, err
@@ -43,25 +45,56 @@ func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.Eve
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT position, event_id, at, data FROM event_cold WHERE sid = ?1
-		UNION ALL
-		SELECT position, event_id, at, data FROM event_log WHERE seq >= ?2 AND sid = ?1
-		ORDER BY 1`, sid, tailFrom)
+	var evs []store.EventRow
+	add := func(e packedEvent) error {
+		evs = append(evs, store.EventRow{SessionID: sessionID, Position: e.pos, EventID: e.eid,
+			Time: fromMicros(e.at), Data: e.data})
+		return nil
+	}
+	// Its packs in event_cold (eventpack.go), in order of their lowest
+	// position, then its log rows in position order.
+	packs, err := tx.QueryContext(ctx, "SELECT data FROM event_cold WHERE sid = ? ORDER BY lo", sid)
+	if err != nil {
+		return nil, err
+	}
+	defer packs.Close()
+	sorted := true // packs and log rows come in position order unless a late event filled a gap
+	for packs.Next() {
+		var b []byte
+		if err := packs.Scan(&b); err != nil {
+			return nil, err
+		}
+		n := len(evs)
+		if err := decodePack(b, add); err != nil {
+			return nil, err
+		}
+		sorted = sorted && (n == 0 || len(evs) == n || evs[n-1].Position < evs[n].Position)
+	}
+	if err := packs.Err(); err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT position, event_id, at, data FROM event_log WHERE seq >= ?2 AND sid = ?1 ORDER BY position",
+		sid, tailFrom)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var evs []store.EventRow
+	n := len(evs)
 	for rows.Next() {
-		e := store.EventRow{SessionID: sessionID}
-		var at int64
-		if err := rows.Scan(&e.Position, &e.EventID, &at, (*[]byte)(&e.Data)); err != nil {
+		var e packedEvent
+		if err := rows.Scan(&e.pos, &e.eid, &e.at, &e.data); err != nil {
 			return nil, err
 		}
-		e.Time = fromMicros(at)
-		evs = append(evs, e)
+		add(e)
 	}
-	return evs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sorted = sorted && (n == 0 || len(evs) == n || evs[n-1].Position < evs[n].Position)
+	if !sorted {
+		slices.SortStableFunc(evs, func(a, b store.EventRow) int { return cmp.Compare(a.Position, b.Position) })
+	}
+	return evs, nil
 }
 
 // DeleteEvents removes a session's events; see store.Events.

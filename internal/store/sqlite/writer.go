@@ -94,7 +94,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 		{&w.delSession, "DELETE FROM event_sessions WHERE sid = ?"},
 		{&w.trim, "DELETE FROM event_log WHERE seq < ?"},
 		{&w.relocate, relocateRows},
-		{&w.purgeCold, "DELETE FROM event_cold WHERE sid = ? AND position >= ? AND position < ?"},
+		{&w.purgeCold, "DELETE FROM event_cold WHERE sid = ? AND lo >= ? AND lo < ?"},
 		{&w.insDead, "INSERT INTO event_cold_dead (sid, next_pos) VALUES (?, ?)"},
 		{&w.delDead, "DELETE FROM event_cold_dead WHERE sid = ?"},
 		{&w.updRoute, "UPDATE interactions SET state = ?, user_data = ?, version = version + 1 WHERE id = ?"},
