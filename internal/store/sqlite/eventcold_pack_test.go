@@ -154,12 +154,13 @@ func TestEventColdPackGaps(t *testing.T) {
 	check(s, 13)
 }
 
-// TestMigrateEventColdToPacks builds a database of schema version 8
-// (event_cold one row per event, keyed by id, unique on (sid, position))
+// TestMigrateEventColdToPacks builds a database of the schema before
+// migration 0010 (event_cold as version 8 left it: one row per event,
+// keyed by id, unique on (sid, position))
 // holding an open session's cold rows (more than one pack's worth, out of
 // order) and log rows, a closed session's cold rows still to purge and a
-// session without events, and checks that migration 9 and the open keep
-// exactly what version 8 would read.
+// session without events, and checks that migration 0010 and the open
+// keep exactly what the version before would read.
 func TestMigrateEventColdToPacks(t *testing.T) {
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))

@@ -20,7 +20,7 @@ import (
 // closed sessions only and are deleted by range (trim); once the log is
 // longer than span rows by a step (relocStep: span/8, within relocMin and
 // relocMax), its oldest rows are moved (relocate, migrations 0007, 0008
-// and 0009): the open sessions' ones to event_cold, the range deleted from
+// and 0010): the open sessions' ones to event_cold, the range deleted from
 // the log in the same transaction. So every event is in exactly one of the
 // two tables, is moved at most once, and a batch moves at most relocMax
 // rows, whatever the number of sessions a long run keeps open. A move packs

@@ -17,7 +17,7 @@ import (
 // the packs of a session hold disjoint sets of positions, but a pack may
 // hold a position below another's lo: an event filling a gap is appended
 // to the log late) and its number of events (n). The writer's moves build
-// packs in Go (packer), the open's compaction and migration 0009 in SQL
+// packs in Go (packer), the open's compaction and migration 0010 in SQL
 // (packEvents); Go reads them (decodePack).
 const packHeader = 8 + 8 + 8 + 4
 
@@ -103,10 +103,18 @@ type packBuf struct {
 	unsorted bool // a row came after one of a higher position (a late event that filled a gap)
 }
 
+// keepPackBuf is the largest buffer a packer keeps for the next move: the
+// few larger ones (a session with most of a move's rows) are dropped, so
+// that what the writer keeps stays near one move's bytes.
+const keepPackBuf = 64 << 10
+
 // reset empties the packer for a new move, keeping its buffers.
 func (p *packer) reset() {
 	for _, sid := range p.order {
 		pb := p.bufs[sid]
+		if cap(pb.b) > keepPackBuf {
+			continue
+		}
 		pb.b, pb.n, pb.unsorted = pb.b[:0], 0, false
 		p.free = append(p.free, pb)
 	}
