@@ -93,6 +93,7 @@ type Engine struct {
 	alive    atomic.Int64
 	timers   atomic.Pointer[timerHooks] // nil until SetTimers (timers.go)
 	shards   [shardCount]shard
+	scratch  sync.Pool // *Event: appendLocked's copy (scratchEvent)
 
 	onWriteError func(*Session, int, error)
 }

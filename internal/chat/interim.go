@@ -28,11 +28,7 @@ func (s *Session) interimLocked(ev *Event, now time.Time) {
 	f := Final{Info: s.infoLocked()}
 	f.ClosedAt = now
 	f.Events = make([]Event, 0, s.events.len())
-	for i := 0; i < s.events.len(); i++ {
-		if e := s.events.at(i); !e.Superseded {
-			f.Events = append(f.Events, *e)
-		}
-	}
+	f.Events = s.events.appendLive(f.Events)
 	m := hook(&f, ev)
 	if len(m) == 0 {
 		return

@@ -117,11 +117,7 @@ func (s *Session) closeLocked(reason LeaveReason, askerID string, now time.Time,
 	s.engine.alive.Add(-1)
 	final := Final{Info: s.infoLocked(), LastWrite: rc.durable}
 	final.Events = make([]Event, 0, s.events.len())
-	for i := 0; i < s.events.len(); i++ {
-		if ev := s.events.at(i); !ev.Superseded {
-			final.Events = append(final.Events, *ev)
-		}
-	}
+	final.Events = s.events.appendLive(final.Events)
 	if s.engine.stats != nil {
 		final.Stats = s.engine.stats(&final)
 		final.UserData.Merge(final.Stats)

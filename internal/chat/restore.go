@@ -108,7 +108,7 @@ func (e *Engine) Restore(req RestoreRequest) (*Session, Receipt, error) {
 	defer s.mu.Unlock()
 
 	info := s.infoLocked()
-	rc := Receipt{Pos: s.events.len() - 1, Time: s.events.at(s.events.len() - 1).Time}
+	rc := Receipt{Pos: s.events.len() - 1, Time: s.events.timeAt(s.events.len() - 1)}
 	rc.durable = restored(e.journal, &info)
 	keep := req.Keep
 	if keep == nil {

@@ -365,15 +365,23 @@ func (s *Session) readNLocked(userID string, from, max int, buf []Event) ([]Even
 	n := 0
 	end := s.visibleLocked()
 	for i := max0(from); i < end; i++ {
-		ev := s.events.at(i)
+		if s.events.superseded(i) {
+			continue // seen by nobody
+		}
+		// The event is read into buf's next slot, which is dropped again
+		// when the viewer may not see it.
+		buf = append(buf, Event{})
+		ev := &buf[len(buf)-1]
+		s.events.get(i, ev)
 		if !ev.VisibleTo(userID, p.Type) {
+			buf = buf[:len(buf)-1]
 			continue
 		}
 		if n == max && max > 0 {
-			return buf, i, s.readStateLocked(), nil
+			return buf[:len(buf)-1], i, s.readStateLocked(), nil
 		}
-		buf = appendView(buf, ev, userID, p.Type)
-		s.engine.unmaskFor(&buf[len(buf)-1], userID)
+		viewOf(ev, userID, p.Type)
+		s.engine.unmaskFor(ev, userID)
 		n++
 	}
 	return buf, end, s.readStateLocked(), nil
@@ -386,15 +394,13 @@ func max0(x int) int {
 	return x
 }
 
-// appendView appends the viewer's copy of ev: a customer does not get the
-// join user data of other parties (an agent's or bot's join data are the
-// contact center's business).
-func appendView(buf []Event, ev *Event, viewerID string, viewerType UserType) []Event {
-	buf = append(buf, *ev)
+// viewOf makes ev the viewer's copy: a customer does not get the join user
+// data of other parties (an agent's or bot's join data are the contact
+// center's business).
+func viewOf(ev *Event, viewerID string, viewerType UserType) {
 	if viewerType == Client && ev.Kind == NewParty && ev.From.UserID != viewerID {
-		buf[len(buf)-1].UserData = nil
+		ev.UserData = nil
 	}
-	return buf
 }
 
 // ReadAll appends every event at positions ≥ from, unfiltered (superseded
@@ -406,7 +412,8 @@ func (s *Session) ReadAll(from int, buf []Event) ([]Event, int, State) {
 		from = 0
 	}
 	for i := from; i < s.events.len(); i++ {
-		buf = append(buf, *s.events.at(i))
+		buf = append(buf, Event{})
+		s.events.get(i, &buf[len(buf)-1])
 	}
 	return buf, s.events.len(), s.state
 }
@@ -487,9 +494,13 @@ func (s *Session) checkSendLocked(from *Participant, v Visibility, receiverID, o
 func (s *Session) appendLocked(ev *Event, now time.Time) Receipt {
 	ev.Pos = s.events.len()
 	ev.Time = now
-	// What follows reads the transcript's copy, so the caller's event does
-	// not escape (a send builds it on its stack).
-	st := s.events.add(ev)
+	s.events.add(ev)
+	// What follows reads a pooled copy, so the caller's event does not
+	// escape (a send builds it on its stack) and no copy is allocated per
+	// event. The journals and hooks read it during the call only.
+	st := s.engine.scratchEvent()
+	*st = *ev
+	defer s.engine.releaseEvent(st)
 	w := s.engine.journal.EventAppended(s.id, st)
 	s.trackLocked(st.Pos, w)
 	s.observeLocked(st, now)
@@ -516,7 +527,7 @@ func (s *Session) notifyLocked() {
 
 func (s *Session) supersedeConfirmLocked(userID string) {
 	if pos, ok := s.confirmed[userID]; ok {
-		s.events.at(pos).Superseded = true
+		s.events.supersede(pos)
 		delete(s.confirmed, userID)
 	}
 }

@@ -41,7 +41,8 @@ func (s *Session) saveSettingsLocked(now time.Time) {
 	}
 	ev.Pos = s.events.len()
 	ev.Time = now
-	w := s.engine.journal.EventAppended(s.id, s.events.add(ev))
+	s.events.add(ev)
+	w := s.engine.journal.EventAppended(s.id, ev)
 	s.trackLocked(ev.Pos, w)
 }
 

@@ -220,8 +220,8 @@ func (s *Session) groupPendingLocked(from int) {
 // message id one carried is forgotten, so the sender may send it again.
 func (s *Session) withdrawLocked(lo, hi int) {
 	for i := lo; i <= hi && i < s.events.len(); i++ {
-		ev := s.events.at(i)
-		ev.Superseded = true
+		s.events.supersede(i)
+		ev := s.events.event(i)
 		if ev.Kind == Message && ev.ClientMsgID != "" {
 			k := sentKey{ev.From.UserID, ev.ClientMsgID}
 			if s.sent[k] == i {
@@ -243,7 +243,7 @@ func (w durableAt) Wait(ctx context.Context) error {
 	for {
 		w.s.mu.Lock()
 		if w.s.durable > w.pos {
-			lost := w.s.events.at(w.pos).Superseded
+			lost := w.s.events.superseded(w.pos)
 			w.s.mu.Unlock()
 			if lost {
 				return fmt.Errorf("session %s event %d: %w", w.s.id, w.pos, ErrNotStored)
@@ -266,7 +266,7 @@ func (w durableAt) Wait(ctx context.Context) error {
 // duplicateLocked is the receipt of a send that repeats the client message
 // id of the message at pos: acknowledged only once that message is durable.
 func (s *Session) duplicateLocked(pos int) Receipt {
-	rc := Receipt{Pos: pos, Time: s.events.at(pos).Time, Duplicate: true}
+	rc := Receipt{Pos: pos, Time: s.events.timeAt(pos), Duplicate: true}
 	if pos >= s.durable {
 		rc.durable, rc.sess = durableAt{s: s, pos: pos}, s
 	}
