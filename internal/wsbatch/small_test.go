@@ -160,3 +160,28 @@ type readConn struct {
 }
 
 func (c *readConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// TestSmallKeepsNoBuffer: AcceptSmall's connection lets go of its write
+// buffer once a frame is out (an idle push socket holds none), and still
+// sends each frame whole; an ordinary connection keeps its buffer for the
+// next frame.
+func TestSmallKeepsNoBuffer(t *testing.T) {
+	for _, small := range []bool{true, false} {
+		raw := &deadlineConn{}
+		c := &Conn{Conn: raw, small: small}
+		for i, msg := range []string{"first frame", "second"} {
+			if err := c.SendText([]byte(msg), time.Now().Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(raw.wrote[len(raw.wrote)-len(msg):]); got != msg {
+				t.Errorf("small=%v frame %d: wrote %q", small, i, got)
+			}
+			if kept := cap(c.buf) > 0; kept == small {
+				t.Errorf("small=%v frame %d: buffer kept %v (cap %d)", small, i, kept, cap(c.buf))
+			}
+		}
+		if want := 2 + len("first frame") + 2 + len("second"); len(raw.wrote) != want {
+			t.Errorf("small=%v: wrote %d bytes, want %d", small, len(raw.wrote), want)
+		}
+	}
+}

@@ -21,6 +21,9 @@ type Conn struct {
 	dl     time.Time // the write deadline set on Conn; zero: none
 	// closeSent: the library wrote a close frame (text.go).
 	closeSent bool
+	// small: AcceptSmall's connection, which keeps no buffer between
+	// writes (small.go).
+	small bool
 
 	now func() time.Time // the wall clock (net deadlines run on it); tests set their own
 }
@@ -99,7 +102,7 @@ const maxKept = 64 << 10
 
 func (c *Conn) flushLocked() error {
 	_, err := c.Conn.Write(c.buf)
-	if cap(c.buf) > maxKept {
+	if cap(c.buf) > maxKept || c.small {
 		c.buf = nil
 	} else {
 		c.buf = c.buf[:0]
@@ -141,7 +144,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &Conn{Conn: nc}
+	c := &Conn{Conn: nc, small: w.small}
 	// The upgrade response was flushed before the hijack; the writer is
 	// empty, but flush anything it holds before pointing it at c.
 	if brw.Writer.Buffered() > 0 {

@@ -149,7 +149,12 @@ func (a *API) answer(rq *request, status int, start int, errs ...apiError) {
 
 // fill copies a batch and the customer's identifiers into b.
 func (a *API) fill(b *body, rq *request, bt batch) {
-	b.alias, b.userID, b.secureKey, b.chatID = a.alias, rq.me.UserID, rq.me.Secret, rq.sess.ID()
+	a.fillFor(b, rq.me.UserID, rq.me.Secret, rq.sess, bt)
+}
+
+// fillFor is fill for the customer userID (with that secureKey) of sess.
+func (a *API) fillFor(b *body, userID, secret string, sess *chat.Session, bt batch) {
+	b.alias, b.userID, b.secureKey, b.chatID = a.alias, userID, secret, sess.ID()
 	b.events = bt.events
 	b.next = bt.next
 	b.ended = bt.ended

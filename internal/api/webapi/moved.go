@@ -2,6 +2,8 @@ package webapi
 
 import (
 	"github.com/coder/websocket"
+
+	"github.com/confab/confab/internal/chat"
 )
 
 // CloseMoved is the close code of a push connection whose chat this node no
@@ -37,7 +39,7 @@ func (g *guard) takePushes(chatID string) []*websocket.Conn {
 // stillHeld reports whether the engine holds the session a push connection
 // authenticated against: a connection that raced with Moved (authenticated
 // before the drop, registered after it) is closed with CloseMoved too.
-func (a *API) stillHeld(rq *request) bool {
-	s, err := a.engine.Get(rq.chatID)
-	return err == nil && s == rq.sess
+func (a *API) stillHeld(chatID string, sess *chat.Session) bool {
+	s, err := a.engine.Get(chatID)
+	return err == nil && s == sess
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/wsbatch"
 )
 
@@ -94,21 +95,35 @@ func (a *API) handleWS(w http.ResponseWriter, r *http.Request) {
 	// of the connection's buffered reader and writer, the response's
 	// buffer and the request (about 10 KB per push socket), and the
 	// socket's goroutine starts with a small stack of its own. It keeps
-	// only what the push needs of the request.
-	sock := &request{cfg: rq.cfg, lim: rq.lim, chatID: rq.chatID, service: rq.service, sess: rq.sess, me: rq.me}
+	// only what the push needs of the request: a pushSock (112 bytes),
+	// not a request (about 1 KB, with its form and the whole participant).
+	sock := &pushSock{
+		chatID: rq.chatID, sess: rq.sess, userID: rq.me.UserID, secret: rq.me.Secret, left: rq.me.Left,
+		readLimit: rq.lim.body, perParty: cfg.Protection.PushPerParty,
+	}
 	go a.serveWS(c, cc, sock, authorized, start)
+}
+
+// pushSock is what a push socket keeps of its handshake for its life.
+type pushSock struct {
+	chatID         string
+	sess           *chat.Session // nil when the handshake was not authorized
+	userID, secret string        // the customer, as of authentication
+	left           bool          // the customer had left by then
+	readLimit      int           // bytes of a frame from the client
+	perParty       int           // [protection] push-per-party
 }
 
 // serveWS runs an accepted push socket until it ends; handleWS tracked it
 // (a.track), serveWS untracks it.
-func (a *API) serveWS(c *websocket.Conn, cc *wsbatch.Conn, rq *request, authorized bool, start int) {
+func (a *API) serveWS(c *websocket.Conn, cc *wsbatch.Conn, rq *pushSock, authorized bool, start int) {
 	defer a.untrack(c)
-	c.SetReadLimit(int64(rq.lim.body))
+	c.SetReadLimit(int64(rq.readLimit))
 	ctx, stopRead := context.WithCancel(context.Background())
 	defer stopRead()
 	var touch func()
 	if authorized {
-		sess, userID := rq.sess, rq.me.UserID
+		sess, userID := rq.sess, rq.userID
 		touch = func() { sess.Touch(userID) }
 	}
 	go a.readKeepalives(ctx, stopRead, c, touch)
@@ -117,18 +132,18 @@ func (a *API) serveWS(c *websocket.Conn, cc *wsbatch.Conn, rq *request, authoriz
 		c.Close(CloseUnauthorized, "unauthorized")
 		return
 	}
-	for _, old := range a.guard.addPush(rq.chatID, c, rq.cfg.Protection.PushPerParty) {
+	for _, old := range a.guard.addPush(rq.chatID, c, rq.perParty) {
 		go old.Close(CloseReplaced, "replaced by a newer connection of the same customer")
 	}
 	defer a.guard.dropPush(rq.chatID, c)
 	if a.beforePushCheck != nil {
 		a.beforePushCheck()
 	}
-	if !a.stillHeld(rq) {
+	if !a.stillHeld(rq.chatID, rq.sess) {
 		c.Close(CloseMoved, movedReason) // dropped while this socket opened
 		return
 	}
-	rq.sess.Touch(rq.me.UserID) // the handshake is a request
+	rq.sess.Touch(rq.userID) // the handshake is a request
 	detach := a.presence.attach(rq.chatID)
 	defer detach()
 	code, reason := a.push(ctx, c, cc, rq, start)
@@ -195,7 +210,7 @@ func headerHas(h http.Header, name, token string) bool {
 // push runs the connection's writer loop until the chat ends, the client
 // falls behind or goes away, or the server shuts down. It returns the close
 // code to send (0: the connection is already broken).
-func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq *request, start int) (websocket.StatusCode, string) {
+func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq *pushSock, start int) (websocket.StatusCode, string) {
 	// The read buffer is held only while reading and writing: a socket
 	// waiting for its session's next change (most of them, most of the
 	// time) gives it back to the pool.
@@ -208,11 +223,11 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq 
 		}
 	}()
 	if start == readNewest {
-		start, *evbuf = newestPos(rq.sess, rq.me.UserID, *evbuf)
+		start, *evbuf = newestPos(rq.sess, rq.userID, *evbuf)
 	}
-	st = newStream(rq.sess, rq.me.UserID, start, a.backlog, rq.me.Left, *evbuf)
+	st = newStream(rq.sess, rq.userID, start, a.backlog, rq.left, *evbuf)
 	if start == readNone {
-		_, st.pos, _, _ = rq.sess.Read(rq.me.UserID, maxPosition, nil) // the transcript length
+		_, st.pos, _, _ = rq.sess.Read(rq.userID, maxPosition, nil) // the transcript length
 	}
 
 	pings := make(chan struct{}, 1)
@@ -238,7 +253,7 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq 
 		switch {
 		case bt.capped:
 			// Fallen behind: name the index to resume from and close.
-			a.fill(b, rq, batch{next: bt.events[0].ID()})
+			a.fillFor(b, rq.userID, rq.secret, rq.sess, batch{next: bt.events[0].ID()})
 			b.status, b.resyncFrom = 1, b.next
 			b.errs = []apiError{{codeUnavailable, "fell behind; resync from index " + strconv.Itoa(b.next)}}
 			a.writeFrame(ctx, c, cc, b)
@@ -247,7 +262,7 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq 
 			}
 			return CloseResync, "resync from index " + strconv.Itoa(b.next)
 		case first || len(bt.events) > 0 || bt.ended:
-			a.fill(b, rq, bt)
+			a.fillFor(b, rq.userID, rq.secret, rq.sess, bt)
 			if !a.writeFrame(ctx, c, cc, b) {
 				return 0, ""
 			}
@@ -258,6 +273,7 @@ func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq 
 		*evbuf = st.buffer()
 		a.putEvents(evbuf)
 		evbuf, st.buf = nil, nil
+		*b = body{} // holds nothing of the frame while waiting
 		select {
 		case <-ch:
 		case <-ctx.Done():
