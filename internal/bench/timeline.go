@@ -57,6 +57,10 @@ type StorePoint struct {
 	GCPauseMaxMs float64 `json:"gc_pause_max_ms"`
 	GCPauseMs    float64 `json:"gc_pause_ms"` // total (upper bound)
 	HeapBytes    uint64  `json:"heap_bytes"`
+	// HeapLiveBytes is the heap the last GC found reachable; ScanBytes what
+	// the next GC will scan of the heap and the stacks (storestats.GC).
+	HeapLiveBytes uint64 `json:"heap_live_bytes,omitempty"`
+	ScanBytes     uint64 `json:"gc_scan_bytes,omitempty"`
 	// GCCPUMs and AssistCPUMs are the CPU time of the GC (all of it, and
 	// the assists that allocating goroutines were made to do) reported by
 	// the cycles that ended in the second; GCSharePct is that GC time over
@@ -194,6 +198,8 @@ func point(a, b *storestats.Snapshot, start time.Time) StorePoint {
 		GCPauseMaxMs:    ms(gc.Max()),
 		GCPauseMs:       ms(gc.Sum),
 		HeapBytes:       b.GC.HeapBytes,
+		HeapLiveBytes:   b.GC.HeapLiveBytes,
+		ScanBytes:       b.GC.ScanHeapBytes + b.GC.ScanStackBytes,
 		GCCPUMs:         round2(max(b.GC.GCCPUSeconds-a.GC.GCCPUSeconds, 0) * 1000),
 		AssistCPUMs:     round2(max(b.GC.AssistCPUSeconds-a.GC.AssistCPUSeconds, 0) * 1000),
 		RunnableP99Ms:   ms(runnable.Quantile(0.99)),
@@ -260,6 +266,26 @@ func (r *Result) WriteTimeline(w io.Writer) {
 	if g := gcSummary(r.StoreTimeline); g != "" {
 		fmt.Fprintln(w, g)
 	}
+	if h := heapSummary(r.StoreTimeline, r.ConcurrentSessionsMax); h != "" {
+		fmt.Fprintln(w, h)
+	}
+}
+
+// heapSummary names the largest live heap and scan work of the timeline,
+// per concurrent session when the scenario counts them.
+func heapSummary(ps []StorePoint, sessions int64) string {
+	var live, scan uint64
+	for _, p := range ps {
+		live, scan = max(live, p.HeapLiveBytes), max(scan, p.ScanBytes)
+	}
+	if live == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("heap: live at most %.1f MiB, GC scan work at most %.1f MiB (heap and stacks)", float64(live)/(1<<20), float64(scan)/(1<<20))
+	if sessions > 0 {
+		s += fmt.Sprintf("; per concurrent session (max %d): live %.0f bytes, scan %.0f bytes", sessions, float64(live)/float64(sessions), float64(scan)/float64(sessions))
+	}
+	return s
 }
 
 // gcSummary sums the GC's share of the server's CPU over the timeline and

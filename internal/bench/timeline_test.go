@@ -29,7 +29,7 @@ func TestTimelinePoint(t *testing.T) {
 		FlushMicros: hist(1000, 2000, 2000, 40000), BatchSize: hist(10, 20, 20, 20), PagesWritten: 205, PageSize: 8192,
 		Checkpoints: 2, CheckpointMicros: hist(7000), CheckpointedPages: 4096, WALBytes: 1 << 20, EventLogMoved: 3000},
 		GC: storestats.GC{CPUSeconds: 14, GCCPUSeconds: 2, AssistCPUSeconds: 0.75, RunnableMicros: hist(10, 20, 30, 50000),
-			Goroutines: 42}}
+			Goroutines: 42, HeapLiveBytes: 3 << 20, ScanHeapBytes: 2 << 20, ScanStackBytes: 1 << 20}}
 	p := point(a, b, start)
 	if p.T != 3 || p.Batches != 10 || p.Writes != 200 || p.PagesPerSec != 100 || p.WALBytesPerSec != 100*8192 || p.EventLogMoved != 1000 {
 		t.Errorf("rates: %+v", p)
@@ -48,11 +48,15 @@ func TestTimelinePoint(t *testing.T) {
 	if p.RunnableMaxMs < 50 || p.RunnableMaxMs > 57 {
 		t.Errorf("runnable max %.2f ms, want about 50", p.RunnableMaxMs)
 	}
-	r := &Result{StoreTimeline: []StorePoint{{T: 1, FlushP99Ms: 3}, p, {T: 4, FlushP99Ms: 1}}}
+	if p.HeapLiveBytes != 3<<20 || p.ScanBytes != 3<<20 {
+		t.Errorf("heap: live %d, scan %d", p.HeapLiveBytes, p.ScanBytes)
+	}
+	r := &Result{StoreTimeline: []StorePoint{{T: 1, FlushP99Ms: 3}, p, {T: 4, FlushP99Ms: 1}}, ConcurrentSessionsMax: 1024}
 	var out bytes.Buffer
 	r.WriteTimeline(&out)
 	if !strings.Contains(out.String(), "worst second: t=3s") || !strings.Contains(out.String(), "GC: 1.0 s of CPU, 25% of the server's") ||
-		strings.Count(out.String(), "\n") != 7 {
+		!strings.Contains(out.String(), "heap: live at most 3.0 MiB, GC scan work at most 3.0 MiB (heap and stacks); per concurrent session (max 1024): live 3072 bytes, scan 3072 bytes") ||
+		strings.Count(out.String(), "\n") != 8 {
 		t.Errorf("printed timeline:\n%s", out.String())
 	}
 	if len(timelineCharts(r)) == 0 {

@@ -31,6 +31,13 @@ type GC struct {
 	// of the runtime's buckets; Sum is an upper bound too).
 	PauseMicros store.HistSnapshot `json:"pause_us"`
 	HeapBytes   uint64             `json:"heap_bytes"`
+	// HeapLiveBytes is the heap the last GC cycle found reachable, and
+	// ScanHeapBytes and ScanStackBytes what the next cycle will have to scan
+	// of the heap and of the goroutines' stacks: the mark work that grows
+	// with what the server keeps per session.
+	HeapLiveBytes  uint64 `json:"heap_live_bytes,omitempty"`
+	ScanHeapBytes  uint64 `json:"scan_heap_bytes,omitempty"`
+	ScanStackBytes uint64 `json:"scan_stack_bytes,omitempty"`
 	// CPU time the process's Ps were not idle (the runtime's estimate: time
 	// on a P, which includes time the OS took the thread away), of the GC in all
 	// (background marking, assists, pauses, idle marking) and of the
@@ -95,6 +102,9 @@ var gcMetrics = []string{
 	"/gc/cycles/total:gc-cycles",
 	"/sched/pauses/total/gc:seconds",
 	"/memory/classes/heap/objects:bytes",
+	"/gc/heap/live:bytes",
+	"/gc/scan/heap:bytes",
+	"/gc/scan/stack:bytes",
 	"/cpu/classes/total:cpu-seconds",
 	"/cpu/classes/idle:cpu-seconds",
 	"/cpu/classes/gc/total:cpu-seconds",
@@ -116,6 +126,12 @@ func readGC() GC {
 			g.Cycles = uint64Of(s)
 		case "/memory/classes/heap/objects:bytes":
 			g.HeapBytes = uint64Of(s)
+		case "/gc/heap/live:bytes":
+			g.HeapLiveBytes = uint64Of(s)
+		case "/gc/scan/heap:bytes":
+			g.ScanHeapBytes = uint64Of(s)
+		case "/gc/scan/stack:bytes":
+			g.ScanStackBytes = uint64Of(s)
 		case "/sched/goroutines:goroutines":
 			g.Goroutines = uint64Of(s)
 		case "/cpu/classes/total:cpu-seconds":
