@@ -157,10 +157,7 @@ func (s *Session) rebuild(evs []Event, secrets map[string]string) {
 			})
 		case Message:
 			if ev.ClientMsgID != "" {
-				if s.sent == nil {
-					s.sent = make(map[sentKey]int)
-				}
-				s.sent[sentKey{ev.From.UserID, ev.ClientMsgID}] = ev.Pos
+				s.sent.add(&s.events, ev.From.UserID, ev.ClientMsgID, ev.Pos)
 			}
 		case PartyLeft:
 			if p := s.presentPartyLocked(ev.From.UserID); p != nil {

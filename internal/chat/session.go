@@ -44,7 +44,7 @@ type Session struct {
 	parties   []*Participant // in join order; parties that left stay
 	events    transcript
 	confirmed map[string]int  // user id → position of its live read confirmation
-	sent      map[sentKey]int // sender and client message id → position
+	sent      sentIndex // sender and client message id → position (sent.go)
 	changed   chan struct{}   // closed and cleared on every change; nil when nobody waits
 	onChange  []func()        // called, then cleared, at the next change (OnChange)
 	durable   int             // the commit watermark (watermark.go): readers see events below it; set with setDurableLocked
@@ -166,9 +166,8 @@ func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
-	dedupKey := sentKey{from.UserID, m.ClientMsgID} // the session's own id string, the event's own client id
 	if m.ClientMsgID != "" {
-		if pos, ok := s.sent[dedupKey]; ok {
+		if pos, ok := s.sent.find(&s.events, from.UserID, m.ClientMsgID); ok {
 			return s.duplicateLocked(pos), nil // watermark.go
 		}
 	}
@@ -185,17 +184,10 @@ func (s *Session) Send(fromID string, m Msg) (Receipt, error) {
 	s.applyMaskLocked(&ev, from, mk)
 	rc := s.appendLocked(&ev, now)
 	if m.ClientMsgID != "" {
-		if s.sent == nil {
-			s.sent = make(map[sentKey]int)
-		}
-		s.sent[dedupKey] = rc.Pos
+		s.sent.add(&s.events, from.UserID, m.ClientMsgID, rc.Pos)
 	}
 	return rc, nil
 }
-
-// sentKey names an idempotent send: its sender's user id and client
-// message id (a struct, so a lookup builds no string).
-type sentKey struct{ from, id string }
 
 // Note is a notice to append.
 type Note struct {

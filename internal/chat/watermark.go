@@ -223,10 +223,7 @@ func (s *Session) withdrawLocked(lo, hi int) {
 		s.events.supersede(i)
 		ev := s.events.event(i)
 		if ev.Kind == Message && ev.ClientMsgID != "" {
-			k := sentKey{ev.From.UserID, ev.ClientMsgID}
-			if s.sent[k] == i {
-				delete(s.sent, k)
-			}
+			s.sent.forget(&s.events, ev.From.UserID, ev.ClientMsgID, i)
 		}
 	}
 }

@@ -126,7 +126,7 @@ func (a *API) serveWS(c *websocket.Conn, cc *wsbatch.Conn, rq *pushSock, authori
 		sess, userID := rq.sess, rq.userID
 		touch = func() { sess.Touch(userID) }
 	}
-	go a.readKeepalives(ctx, stopRead, c, touch)
+	go a.readKeepalives(stopRead, c, touch)
 	if !authorized {
 		a.writeFrame(ctx, c, cc, unauthorizedBody())
 		c.Close(CloseUnauthorized, "unauthorized")
@@ -163,11 +163,16 @@ const keepaliveEvery = time.Second
 // `{}` by convention) is a keepalive and counts as a request of the
 // customer for flex-disconnect-timeout, at most once per keepaliveEvery.
 // Control frames (pongs, the close) are handled by the read too.
-func (a *API) readKeepalives(ctx context.Context, stop func(), c *websocket.Conn, touch func()) {
+//
+// The reads take no cancellable context: every way serveWS ends closes
+// the socket, which ends the read, and a cancellable one would cost each
+// socket a context.AfterFunc registration (the library's read timeout) for
+// as long as a read waits, which is all the time.
+func (a *API) readKeepalives(stop func(), c *websocket.Conn, touch func()) {
 	defer stop()
 	var last time.Time
 	for {
-		_, r, err := c.Reader(ctx)
+		_, r, err := c.Reader(context.Background())
 		if err != nil {
 			return
 		}
