@@ -43,15 +43,15 @@ type Session struct {
 	userData  kv.Map
 	parties   []*Participant // in join order; parties that left stay
 	events    transcript
-	confirmed map[string]int  // user id → position of its live read confirmation
-	sent      sentIndex // sender and client message id → position (sent.go)
-	changed   chan struct{}   // closed and cleared on every change; nil when nobody waits
-	onChange  []func()        // called, then cleared, at the next change (OnChange)
-	durable   int             // the commit watermark (watermark.go): readers see events below it; set with setDurableLocked
-	pending   []pendingWrite  // appended events whose durability is awaited, in order
-	tracking  bool            // a tracker advances durable as pending writes complete (watermark.go)
-	advanceFn func()          // s.advance, made once: the pending writes' completion callback
-	tm        timerState      // the session's deadline and its duties (timers.go)
+	confirmed map[string]int // user id → position of its live read confirmation
+	sent      sentIndex      // sender and client message id → position (sent.go)
+	changed   chan struct{}  // closed and cleared on every change; nil when nobody waits
+	onChange  []func()       // called, then cleared, at the next change (OnChange)
+	durable   int            // the commit watermark (watermark.go): readers see events below it; set with setDurableLocked
+	pending   []pendingWrite // appended events whose durability is awaited, in order
+	tracking  bool           // a tracker advances durable as pending writes complete (watermark.go)
+	advanceFn func()         // s.advance, made once: the pending writes' completion callback
+	tm        timerState     // the session's deadline and its duties (timers.go)
 
 	// Bounds accounting (bounds.go), also guarded by mu.
 	sentEvents  int
