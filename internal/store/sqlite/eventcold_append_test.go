@@ -3,12 +3,8 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/confab/confab/internal/store"
@@ -103,30 +99,7 @@ func wantEvents2(t *testing.T, s *Store, session string, n int64, data string) {
 // replays and conflicts as before, the closed session's rows purged.
 func TestMigrateEventColdToAppend(t *testing.T) {
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	upTo := slices.IndexFunc(ms, func(m store.Migration) bool { return strings.HasSuffix(m.Name, "_event_cold_append") })
-	if upTo < 0 {
-		t.Fatal("no event_cold_append migration")
-	}
-	mustExec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	mustExec(createMigrationsTable)
-	for _, m := range ms[:upTo] {
-		mustExec(m.SQL)
-		mustExec("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.Version, m.Name)
-	}
-	mustExec(fmt.Sprintf("PRAGMA application_id = %d", appID))
+	db, upTo, mustExec := migratedBefore(t, dir, "", "_event_cold_append")
 	a, b := body("a"), body("b")
 	cold := func(sid, pos int64, data string) {
 		e := ev("x", pos, data)

@@ -3,12 +3,9 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/confab/confab/internal/store"
@@ -163,30 +160,7 @@ func TestEventColdPackGaps(t *testing.T) {
 // keep exactly what the version before would read.
 func TestMigrateEventColdToPacks(t *testing.T) {
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	upTo := slices.IndexFunc(ms, func(m store.Migration) bool { return strings.HasSuffix(m.Name, "_event_cold_pack") })
-	if upTo < 0 {
-		t.Fatal("no event_cold_pack migration")
-	}
-	mustExec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	mustExec(createMigrationsTable)
-	for _, m := range ms[:upTo] {
-		mustExec(m.SQL)
-		mustExec("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.Version, m.Name)
-	}
-	mustExec(fmt.Sprintf("PRAGMA application_id = %d", appID))
+	db, upTo, mustExec := migratedBefore(t, dir, "", "_event_cold_pack")
 	a, b := body("a"), body("b")
 	const aCold = 5000 // two packs of at most 4096 positions
 	tx, err := db.Begin()

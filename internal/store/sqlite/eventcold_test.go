@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -203,30 +201,7 @@ func TestEventColdBatchFailure(t *testing.T) {
 // 7 keeps exactly what version 6 would read.
 func TestMigrateEventLogToCold(t *testing.T) {
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	upTo := slices.IndexFunc(ms, func(m store.Migration) bool { return strings.HasSuffix(m.Name, "_event_cold") })
-	if upTo < 0 {
-		t.Fatal("no event_cold migration")
-	}
-	mustExec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	mustExec(createMigrationsTable)
-	for _, m := range ms[:upTo] {
-		mustExec(m.SQL)
-		mustExec("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.Version, m.Name)
-	}
-	mustExec(fmt.Sprintf("PRAGMA application_id = %d", appID))
+	db, upTo, mustExec := migratedBefore(t, dir, "", "_event_cold")
 	row := func(seq, sid, pos int64, data string) {
 		e := ev("x", pos, data)
 		mustExec("INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?, ?, ?, ?, ?, ?)",

@@ -3,13 +3,10 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/confab/confab/internal/store"
@@ -143,32 +140,7 @@ func TestEventLogTrimAndRelocate(t *testing.T) {
 // checks that the event log's migration moves them into the log unchanged.
 func TestMigrateEventsToLog(t *testing.T) {
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(createMigrationsTable); err != nil {
-		t.Fatal(err)
-	}
-	before := slices.IndexFunc(ms, func(m store.Migration) bool { return strings.HasSuffix(m.Name, "_event_log") })
-	if before < 0 {
-		t.Fatal("no event log migration")
-	}
-	for _, m := range ms[:before] {
-		if _, err := db.Exec(m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := db.Exec("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.Version, m.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := db.Exec(fmt.Sprintf("PRAGMA application_id = %d", appID)); err != nil {
-		t.Fatal(err)
-	}
+	db, before, _ := migratedBefore(t, dir, "", "_event_log")
 	// Two sessions interleaved as the old writer stored them, one without
 	// events.
 	for sid, name := range map[int]string{1: "a", 2: "b", 3: "empty"} {

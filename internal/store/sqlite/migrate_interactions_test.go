@@ -2,11 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,30 +18,10 @@ import (
 // updates, routing updates and closes, the new records after them.
 func TestMigrateInteractionsToAppend(t *testing.T) {
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	upTo := slices.IndexFunc(ms, func(m store.Migration) bool { return strings.HasSuffix(m.Name, "_interactions_append") })
+	db, upTo, mustExec := migratedBefore(t, dir, "?_pragma=foreign_keys(1)", "_interactions_append")
 	if upTo != 8 {
 		t.Fatalf("the interactions_append migration is at index %d, want 8", upTo)
 	}
-	mustExec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	mustExec(createMigrationsTable)
-	for _, m := range ms[:upTo] {
-		mustExec(m.SQL)
-		mustExec("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", m.Version, m.Name)
-	}
-	mustExec(fmt.Sprintf("PRAGMA application_id = %d", appID))
 	mustExec("INSERT INTO contacts (id, created_at) VALUES ('c1', 1)")
 	base := time.Unix(1_700_000_000, 0).UTC()
 	type row struct {
