@@ -105,6 +105,25 @@ type pausedReader struct {
 	all  chan struct{} // closed once n reaches want
 }
 
+// wantInOrder checks, with r.mu held, that each of ss got rounds messages,
+// numbered 0 on in order: none lost, duplicated or reordered.
+func (r *pausedReader) wantInOrder(t *testing.T, ss []*chat.Session, rounds int) {
+	t.Helper()
+	for i, s := range ss {
+		got := r.got[s.ID()]
+		if len(got) != rounds {
+			t.Errorf("session %d: %d messages, want %d", i, len(got), rounds)
+			continue
+		}
+		for k, n := range got {
+			if n != k {
+				t.Errorf("session %d: message %d is number %d (lost, duplicated or reordered)", i, k, n)
+				break
+			}
+		}
+	}
+}
+
 func (e *slowEnv) dialPaused(t *testing.T, token string) *pausedReader {
 	t.Helper()
 	d := &net.Dialer{}
@@ -247,19 +266,7 @@ func TestBackpressureSlowReader(t *testing.T) {
 				t.Fatalf("not every message arrived: %d of %d", r.n, sessions*rounds)
 			}
 			r.mu.Lock()
-			for i, s := range ss {
-				got := r.got[s.ID()]
-				if len(got) != rounds {
-					t.Errorf("session %d: %d messages, want %d", i, len(got), rounds)
-					continue
-				}
-				for k, n := range got {
-					if n != k {
-						t.Errorf("session %d: message %d is number %d (lost, duplicated or reordered)", i, k, n)
-						break
-					}
-				}
-			}
+			r.wantInOrder(t, ss, rounds)
 			r.mu.Unlock()
 			if n := e.slow.Load(); n != 0 {
 				t.Errorf("slow consumers: %d", n)

@@ -191,17 +191,5 @@ func TestHeldBackWatcherFreesRunner(t *testing.T) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for i, s := range ss {
-		got := r.got[s.ID()]
-		if len(got) != rounds {
-			t.Errorf("session %d: %d messages, want %d", i, len(got), rounds)
-			continue
-		}
-		for k, n := range got {
-			if n != k {
-				t.Errorf("session %d: message %d is number %d (lost, duplicated or reordered)", i, k, n)
-				break
-			}
-		}
-	}
+	r.wantInOrder(t, ss, rounds)
 }
