@@ -70,7 +70,7 @@ func BenchmarkCloseBurst(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		release := holdB(b, s)
+		release := hold(b, s)
 		errs := make(chan error, sessions)
 		for _, id := range ids { // one by one, each queued before the next
 			before := s.gc.Stats().Pending
@@ -92,20 +92,4 @@ func BenchmarkCloseBurst(b *testing.B) {
 		total += time.Since(began)
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "writer-ms/burst")
-}
-
-func holdB(b *testing.B, s *Store) (release func()) {
-	entered, proceed := make(chan struct{}), make(chan struct{})
-	tk := s.gc.Enqueue(context.Background(), op{what: "hold", fn: func(context.Context, *writer) error {
-		close(entered)
-		<-proceed
-		return nil
-	}})
-	<-entered
-	return func() {
-		close(proceed)
-		if err := tk.Wait(context.Background()); err != nil {
-			b.Fatalf("hold: %v", err)
-		}
-	}
 }

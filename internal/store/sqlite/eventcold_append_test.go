@@ -115,13 +115,7 @@ func TestMigrateEventColdToAppend(t *testing.T) {
 	for p := range int64(4) {
 		cold(2, p, b(p))
 	}
-	for i, p := range []int64{6, 7} {
-		e := ev("a", p, a(p))
-		mustExec("INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?, 1, ?, ?, ?, ?)",
-			50+i, p, e.EventID, micros(e.Time), []byte(e.Data))
-	}
-	mustExec("INSERT INTO event_sessions (sid, session_id, tail_from) VALUES (1, 'a', 50), (3, 'empty', 52)")
-	mustExec("INSERT INTO event_cold_dead (sid, next_pos) VALUES (2, 4)")
+	oldLayoutRest(mustExec, a, 6, 7)
 	db.Close()
 
 	ctx := context.Background()

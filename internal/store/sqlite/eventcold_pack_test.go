@@ -183,13 +183,7 @@ func TestMigrateEventColdToPacks(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	for i, p := range []int64{aCold, aCold + 1} {
-		e := ev("a", p, a(p))
-		mustExec("INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?, 1, ?, ?, ?, ?)",
-			50+i, p, e.EventID, micros(e.Time), []byte(e.Data))
-	}
-	mustExec("INSERT INTO event_sessions (sid, session_id, tail_from) VALUES (1, 'a', 50), (3, 'empty', 52)")
-	mustExec("INSERT INTO event_cold_dead (sid, next_pos) VALUES (2, 4)")
+	oldLayoutRest(mustExec, a, aCold, aCold+1)
 	db.Close()
 
 	ctx := context.Background()

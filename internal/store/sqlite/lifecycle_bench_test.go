@@ -108,7 +108,7 @@ func (r *lifecycleRun) eventAt(s *lcSession, pos int64) store.EventRow {
 // batch advances perBatch sessions by one step in one transaction.
 func (r *lifecycleRun) batch(tb testing.TB) {
 	ctx := context.Background()
-	release := holdTB(tb, r.s)
+	release := hold(tb, r.s)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
@@ -187,22 +187,6 @@ func (r *lifecycleRun) measure(tb testing.TB, n int) lifecycleCost {
 	p := float64(r.s.w.pages.Load()-pages0) / k
 	// A WAL frame is a page and its 24-byte header.
 	return lifecycleCost{pages: p, walBytes: p * float64(r.s.pageSize+24), lifecycles: r.done - done0}
-}
-
-func holdTB(tb testing.TB, s *Store) (release func()) {
-	entered, proceed := make(chan struct{}), make(chan struct{})
-	tk := s.gc.Enqueue(context.Background(), op{what: "hold", fn: func(context.Context, *writer) error {
-		close(entered)
-		<-proceed
-		return nil
-	}})
-	<-entered
-	return func() {
-		close(proceed)
-		if err := tk.Wait(context.Background()); err != nil {
-			tb.Fatalf("hold: %v", err)
-		}
-	}
 }
 
 // BenchmarkLifecycle reports the pages (and WAL bytes) the writer writes

@@ -45,3 +45,18 @@ func migratedBefore(t *testing.T, dir, query, suffix string) (db *sql.DB, upTo i
 	mustExec(fmt.Sprintf("PRAGMA application_id = %d", appID))
 	return db, upTo, mustExec
 }
+
+// oldLayoutRest adds what the event_cold migration tests' old layouts hold
+// besides their cold rows: session a's (sid 1) log rows at positions, from
+// seq 50 on, with a's data; the sessions a (tail from seq 50) and "empty"
+// (sid 3); and closed session 2's cold rows, below position 4, still to
+// purge.
+func oldLayoutRest(mustExec func(q string, args ...any), a func(int64) string, positions ...int64) {
+	for i, p := range positions {
+		e := ev("a", p, a(p))
+		mustExec("INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?, 1, ?, ?, ?, ?)",
+			50+i, p, e.EventID, micros(e.Time), []byte(e.Data))
+	}
+	mustExec("INSERT INTO event_sessions (sid, session_id, tail_from) VALUES (1, 'a', 50), (3, 'empty', 52)")
+	mustExec("INSERT INTO event_cold_dead (sid, next_pos) VALUES (2, 4)")
+}

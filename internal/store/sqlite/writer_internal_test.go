@@ -34,8 +34,8 @@ func ev(session string, pos int64, data string) store.EventRow {
 
 // hold blocks the writer until the returned function is called, so that
 // the writes queued meanwhile form one batch.
-func hold(t *testing.T, s *Store) (release func()) {
-	t.Helper()
+func hold(tb testing.TB, s *Store) (release func()) {
+	tb.Helper()
 	entered, proceed := make(chan struct{}), make(chan struct{})
 	tk := s.gc.Enqueue(context.Background(), op{what: "hold", fn: func(context.Context, *writer) error {
 		close(entered)
@@ -46,7 +46,7 @@ func hold(t *testing.T, s *Store) (release func()) {
 	return func() {
 		close(proceed)
 		if err := tk.Wait(context.Background()); err != nil {
-			t.Fatalf("hold: %v", err)
+			tb.Fatalf("hold: %v", err)
 		}
 	}
 }
