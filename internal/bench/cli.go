@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -54,6 +55,7 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	fs.StringVar(&o.StoreDSN, "store-dsn", "", "run the server on PostgreSQL: the `DSN` of a database where each server gets a fresh schema (dropped after)")
 	progress := fs.Duration("progress", 5*time.Second, "interval of the progress line on stderr")
 	fs.BoolVar(&o.StdHTTP, "net-http", false, "the generator's HTTP through net/http's Transport instead of its lean keep-alive transport (to compare the generator's own CPU)")
+	genProcs := fs.Int("generator-procs", 0, "GOMAXPROCS of the generator (this process only; 0: the Go runtime's default, one per CPU)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the generator (this process only, not the child server) to this `file`")
 	fs.Func("server-env", "`KEY=VALUE` added to the child server's environment (repeatable)", func(s string) error {
 		if !strings.Contains(s, "=") {
@@ -126,6 +128,9 @@ func Command(ctx context.Context, args []string, exe string, stdout, stderr io.W
 	}
 
 	generatorGC()
+	if *genProcs > 0 {
+		runtime.GOMAXPROCS(*genProcs)
+	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {

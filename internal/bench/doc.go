@@ -44,6 +44,12 @@
 //   - report.go, html.go: the stdout table, the JSON result and a
 //     self-contained HTML report with inline SVG charts; each gives the
 //     server's and the generator's own CPU per delivered message.
+//   - genstats.go: the generator's own runtime in every second of the
+//     series (its CPU, its GC's CPU and pauses, how long its goroutines
+//     waited runnable, its goroutines, its read and write system calls),
+//     printed as the generator timeline and summed over the run, so that a
+//     message the generator read late is told apart from one the server
+//     delivered late (densecause.go names which for the worst second).
 //   - transport.go: the generator's HTTP/1.1 transport (customers' calls,
 //     agents' and push handshakes): the calling goroutine writes and reads
 //     on a kept-alive connection, none of net/http Transport's per

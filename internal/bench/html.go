@@ -148,6 +148,12 @@ func (r *Result) WriteHTML(path string) error {
 		svgChart("Server resident memory", "MiB", xs, []chartLine{
 			{"rss", "#8c564b", col(func(s Sample) float64 { return float64(s.ServerRSS) / (1 << 20) })},
 		}),
+		svgChart("Generator (this process): CPU and late reads", "% of one core, ms", xs, []chartLine{
+			{"generator cpu %", "#2ca02c", col(func(s Sample) float64 { return s.Gen.CPUPct })},
+			{"runnable p99 ms", "#9467bd", col(func(s Sample) float64 { return s.Gen.RunnableP99Ms })},
+			{"GC CPU ms", "#bcbd22", col(func(s Sample) float64 { return s.Gen.GCCPUMs })},
+			{"delivery p99 ms", "#d62728", col(func(s Sample) float64 { return s.LatencyP99Ms })},
+		}),
 	}
 	charts = append(charts, timelineCharts(r)...) // timeline.go
 	rows := [][2]string{
@@ -161,6 +167,7 @@ func (r *Result) WriteHTML(path string) error {
 		{"server CPU", fmt.Sprintf("%.2f s (%.1f µs per delivered message)", r.ServerCPUSeconds, r.CPUMicrosPerDelivered)},
 		{"generator CPU", fmt.Sprintf("%.2f s, %.2f s of it in the kernel (%.1f µs per delivered message)", r.GeneratorCPUSeconds, r.GeneratorSystemCPUSeconds, r.GeneratorCPUMicrosPerDelivered)},
 		{"CPU per delivered message", r.cpuPerMessage()},
+		{"generator runtime", r.generatorRuntime()},
 		{"server RSS peak", fmt.Sprintf("%s (%.0f bytes per session)", mib(r.ServerRSSPeakBytes), r.MemoryPerSessionBytes)},
 		{"vs reference", fmt.Sprintf("%.1f× (%s)", r.RefRatio, r.RefRatioOf)},
 		{"goal", goalText(r)},

@@ -197,6 +197,8 @@ type Sample struct {
 	Errors          int64   `json:"errors"`
 	Load1           float64 `json:"loadavg1"`
 	ProcSampleError string  `json:"proc_error,omitempty"`
+	// Gen is the generator's own runtime in the same second (genstats.go).
+	Gen GenPoint `json:"generator"`
 }
 
 // sampler takes a Sample every interval from the metrics, the tracker and the
@@ -210,12 +212,13 @@ type sampler struct {
 	sent, dlv int64
 	crt, cls  int64
 	cpu       float64
+	gen       genMark    // the generator's own figures at last
 	mu        sync.Mutex // guards samples
 	samples   []Sample
 }
 
 func newSampler(m *Metrics, tr *Tracker, proc *Process) *sampler {
-	s := &sampler{m: m, tr: tr, proc: proc, last: time.Now()}
+	s := &sampler{m: m, tr: tr, proc: proc, last: time.Now(), gen: readGenMark()}
 	if proc != nil {
 		if st, err := proc.Stat(); err == nil {
 			s.cpu = st.CPUSeconds
@@ -250,6 +253,9 @@ func (s *sampler) take() Sample {
 		Load1:        load1(),
 	}
 	s.sent, s.dlv, s.crt, s.cls = sent, dlv, crt, cls
+	gen := readGenMark()
+	smp.Gen = genPoint(s.gen, gen, dt)
+	s.gen = gen
 	if s.proc != nil {
 		if st, err := s.proc.Stat(); err == nil {
 			smp.ServerCPU = (st.CPUSeconds - s.cpu) / dt * 100

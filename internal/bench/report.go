@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -71,7 +72,22 @@ type Result struct {
 	GeneratorCPUSeconds    float64 `json:"generator_cpu_seconds"` // this process, same machine
 	// GeneratorSystemCPUSeconds is the kernel's part of it (stime).
 	GeneratorSystemCPUSeconds float64 `json:"generator_cpu_system_seconds"`
-	CPUMicrosPerDelivered     float64 `json:"cpu_us_per_delivered_message"`
+	// The generator's own runtime over the same span (genstats.go): its
+	// GC's CPU, how long its goroutines waited runnable (p99, max), its
+	// read and write system calls, and its CPU and system calls per
+	// session created.
+	GeneratorProcs               int     `json:"generator_gomaxprocs"`
+	GeneratorGCCPUSeconds        float64 `json:"generator_gc_cpu_seconds"`
+	GeneratorRunnableP99Ms       float64 `json:"generator_runnable_p99_ms"`
+	GeneratorRunnableMaxMs       float64 `json:"generator_runnable_max_ms"`
+	GeneratorReadSyscalls        int64   `json:"generator_read_syscalls"`
+	GeneratorWriteSyscalls       int64   `json:"generator_write_syscalls"`
+	GeneratorCPUMicrosPerSession float64 `json:"generator_cpu_us_per_session,omitempty"`
+	GeneratorSyscallsPerSession  float64 `json:"generator_syscalls_per_session,omitempty"`
+	// Late sorts the seconds whose delivery p99 reached 100 ms by whose
+	// goroutines waited for a CPU then (densecause.go).
+	Late *LateSeconds `json:"late_seconds,omitempty"`
+	CPUMicrosPerDelivered        float64 `json:"cpu_us_per_delivered_message"`
 	// GeneratorCPUMicrosPerDelivered is the generator's own CPU (this
 	// process's utime+stime from getrusage, the same span as
 	// ServerCPUSeconds) per delivered message: how much of the shared box
@@ -127,7 +143,7 @@ type Result struct {
 func newResult(o *Options) *Result {
 	r := &Result{Scenario: o.Scenario, Command: o.Command, Date: time.Now().UTC().Truncate(time.Second),
 		Machine: thisMachine(), Customers: o.Customers, Sessions: o.Sessions, AutoSave: o.AutoSave,
-		DurationOption: o.Duration.Seconds(), Extra: map[string]any{}}
+		DurationOption: o.Duration.Seconds(), Extra: map[string]any{}, GeneratorProcs: runtime.GOMAXPROCS(0)}
 	if o.Scenario == "dense" {
 		r.SessionLength = o.SessionLength.Seconds()
 	}
@@ -192,6 +208,7 @@ func (r *Result) fill(m *Metrics, tr *Tracker, series []Sample) {
 	if (r.Scenario == "dense" || r.Scenario == "async") && r.ConcurrentSessionsMax > 0 && r.ServerRSSPeakBytes > 0 {
 		r.MemoryPerSessionBytes = float64(int64((r.ServerRSSPeakBytes - r.ServerRSSBaselineBytes) / r.ConcurrentSessionsMax))
 	}
+	r.generatorPerSession()
 	r.Series = series
 }
 
@@ -239,6 +256,7 @@ func (r *Result) WriteTable(w io.Writer) {
 	row("server CPU", "%.2f s in the run (%.2f s total); generator %.1f s (%.1f s of it in the kernel)", r.ServerCPUSeconds, r.ServerCPUSecondsTotal, r.GeneratorCPUSeconds, r.GeneratorSystemCPUSeconds)
 	row("server RSS peak", "%s (baseline %s, end %s)", mib(r.ServerRSSPeakBytes), mib(r.ServerRSSBaselineBytes), mib(r.ServerRSSEndBytes))
 	row("CPU per delivered message", "%s", r.cpuPerMessage())
+	row("generator runtime", "%s", r.generatorRuntime())
 	if r.AutoSave != "" {
 		row("transcript-auto-save", "%s", r.AutoSave)
 	}

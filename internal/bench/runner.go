@@ -172,7 +172,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		wg.Go(func() { tl.run(sctx) })
 	}
 	logf(logw, "running %s: %s", o.Scenario, describe(&o))
-	start, genCPU, genSys := time.Now(), selfCPU(), selfSystemCPU()
+	start, genCPU, genSys, gen0 := time.Now(), selfCPU(), selfSystemCPU(), readGenMark()
 	runErr := sc.run(ctx, e, res)
 	if o.Offers && e.agents != nil {
 		e.agents.offerResults(res)
@@ -180,6 +180,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.DurationSec = time.Since(start).Seconds()
 	res.GeneratorCPUSeconds = round3(selfCPU() - genCPU)
 	res.GeneratorSystemCPUSeconds = round3(selfSystemCPU() - genSys)
+	res.setGenerator(genSpan(gen0, readGenMark())) // genstats.go
 	stopSampling()
 	wg.Wait()
 	smp.take()
@@ -219,6 +220,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	res.fill(m, tr, smp.all())
 	res.StoreTimeline, res.StoreTimelineNote = tl.result()
+	if l := lateSeconds(res, goalDenseP99Ms); l.Seconds > 0 {
+		res.Late = &l
+	}
 	if runErr != nil {
 		res.addFailure("scenario: %v", runErr)
 	}

@@ -239,8 +239,10 @@ func worstStorePoint(ps []StorePoint) int {
 	return w
 }
 
-// WriteTimeline prints the store timeline, one line per second.
+// WriteTimeline prints the store timeline, one line per second, then the
+// generator's own (genstats.go).
 func (r *Result) WriteTimeline(w io.Writer) {
+	defer r.writeGenTimeline(w) // genstats.go
 	if len(r.StoreTimeline) == 0 {
 		if r.StoreTimelineNote != "" {
 			fmt.Fprintf(w, "store timeline: none (%s)\n", r.StoreTimelineNote)

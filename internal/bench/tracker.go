@@ -132,6 +132,9 @@ type Party struct {
 	joinedNs int64       // latency is recorded only for messages sent after this
 	recv     []recvState // by the stream's position in sess.streams; guarded by sess.mu
 	done     bool        // finished: losses counted; guarded by sess.mu
+	// caught, when not nil, is closed by the reception that leaves p
+	// missing nothing (a WaitCaughtUp is waiting); guarded by sess.mu.
+	caught chan struct{}
 }
 
 type recvState struct {
@@ -274,6 +277,10 @@ func (p *Party) Receive(text string) bool {
 	if seq > rs.max {
 		rs.max = seq
 	}
+	if fresh && p.caught != nil && p.missingLocked() == 0 {
+		close(p.caught)
+		p.caught = nil
+	}
 	s.mu.Unlock()
 	switch {
 	case !fresh:
@@ -323,20 +330,36 @@ func (p *Party) missingLocked() int {
 }
 
 // WaitCaughtUp waits until p has received every acknowledged message it may
-// see, or ctx ends, or timeout passes; it reports whether p caught up.
+// see, or ctx ends, or timeout passes; it reports whether p caught up. It
+// sleeps until the reception that completes p wakes it (no polling: one
+// wake-up per wait on a machine the server shares).
 func (p *Party) WaitCaughtUp(ctx context.Context, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	wait := 5 * time.Millisecond
+	var timer *time.Timer
 	for {
-		if p.Missing() == 0 {
+		s := p.sess
+		s.mu.Lock()
+		if p.missingLocked() == 0 {
+			s.mu.Unlock()
 			return true
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return false
+		if p.caught == nil {
+			p.caught = make(chan struct{})
 		}
-		time.Sleep(wait)
-		if wait < 100*time.Millisecond {
-			wait *= 2
+		caught := p.caught
+		s.mu.Unlock()
+		if timer == nil {
+			if timeout <= 0 {
+				return false
+			}
+			timer = time.NewTimer(timeout)
+			defer timer.Stop()
+		}
+		select {
+		case <-caught: // look again: an acknowledgement may have come since
+		case <-timer.C:
+			return p.Missing() == 0
+		case <-ctx.Done():
+			return false
 		}
 	}
 }

@@ -214,3 +214,38 @@ func TestWaitCaughtUpAndFinishIdempotent(t *testing.T) {
 		t.Fatalf("lost %d", tr.Lost.Load())
 	}
 }
+
+// TestWaitCaughtUpWakes: a waiter is woken by the reception that completes
+// its party, not by one that leaves a message missing, and an
+// acknowledgement that comes during the wait is waited for too.
+func TestWaitCaughtUpWakes(t *testing.T) {
+	tr := NewTracker(time.Now(), "", nil)
+	s := tr.NewSession()
+	cust := s.AddParty(RoleCustomer)
+	agent := s.AddParty(RoleAgent)
+	st := s.NewStream(cust, VisAll)
+	seq1, text1 := st.Next()
+	st.Ack(seq1)
+	done := make(chan bool, 1)
+	go func() { done <- agent.WaitCaughtUp(context.Background(), time.Minute) }()
+	seq2, text2 := st.Next()
+	st.Ack(seq2) // acknowledged while the waiter may already wait
+	agent.Receive(text2)
+	select {
+	case <-done:
+		t.Fatal("the waiter returned with message 1 still missing")
+	case <-time.After(20 * time.Millisecond):
+	}
+	agent.Receive(text1)
+	if !<-done {
+		t.Fatal("the waiter did not catch up")
+	}
+	// A cancelled context ends a wait that would not catch up.
+	seq3, _ := st.Next()
+	st.Ack(seq3)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if agent.WaitCaughtUp(ctx, time.Minute) {
+		t.Fatal("caught up with message 3 missing")
+	}
+}

@@ -51,7 +51,10 @@ type loopTransport struct {
 }
 
 func newLoopTransport(maxIdle int) *loopTransport {
-	t := &loopTransport{dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+	// No TCP keep-alive on these loopback connections: Go's default sets
+	// four socket options per dial for it (SO_KEEPALIVE and the idle,
+	// interval and count), one dial per push subscription.
+	t := &loopTransport{dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: -1},
 		maxIdle: maxIdle, idle: map[string][]*loopConn{}}
 	t.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	return t
