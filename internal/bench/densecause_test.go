@@ -83,7 +83,7 @@ func TestStallCause(t *testing.T) {
 func TestLateSeconds(t *testing.T) {
 	r := &Result{
 		Series: []Sample{
-			{T: 1, LatencyP99Ms: 50, Gen: GenPoint{RunnableP99Ms: 40}}, // under the bound: not counted
+			{T: 1, LatencyP99Ms: 50, Gen: GenPoint{RunnableP99Ms: 40}},  // under the bound: not counted
 			{T: 2, LatencyP99Ms: 200, Gen: GenPoint{RunnableP99Ms: 60}}, // the generator
 			{T: 3, LatencyP99Ms: 300, Gen: GenPoint{RunnableP99Ms: 1}},  // the server
 			{T: 4, LatencyP99Ms: 100, Gen: GenPoint{RunnableP99Ms: 20}}, // both (at the bound)

@@ -86,8 +86,8 @@ type Result struct {
 	GeneratorSyscallsPerSession  float64 `json:"generator_syscalls_per_session,omitempty"`
 	// Late sorts the seconds whose delivery p99 reached 100 ms by whose
 	// goroutines waited for a CPU then (densecause.go).
-	Late *LateSeconds `json:"late_seconds,omitempty"`
-	CPUMicrosPerDelivered        float64 `json:"cpu_us_per_delivered_message"`
+	Late                  *LateSeconds `json:"late_seconds,omitempty"`
+	CPUMicrosPerDelivered float64      `json:"cpu_us_per_delivered_message"`
 	// GeneratorCPUMicrosPerDelivered is the generator's own CPU (this
 	// process's utime+stime from getrusage, the same span as
 	// ServerCPUSeconds) per delivered message: how much of the shared box
