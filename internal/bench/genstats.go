@@ -45,7 +45,9 @@ type GenPoint struct {
 	HeapLiveBytes uint64  `json:"heap_live_bytes,omitempty"`
 	// Reads and writes are the generator's read- and write-type system
 	// calls per second (syscr, syscw of /proc/self/io: sockets' reads and
-	// writes; not epoll or futex).
+	// writes; not epoll or futex). The kernel adds a child's counts to
+	// them when the generator reaps it: none is reaped in a measured
+	// phase unless the server exits, which fails the run.
 	Reads  float64 `json:"read_syscalls_per_sec"`
 	Writes float64 `json:"write_syscalls_per_sec"`
 }
@@ -53,9 +55,12 @@ type GenPoint struct {
 // genTotals is the generator's runtime over a span (the measured phase).
 type genTotals struct {
 	GCCPUSeconds float64
-	Runnable     store.HistSnapshot
-	Reads        int64
-	Writes       int64
+	// PCPUSeconds is the runtime's own estimate of its Ps' busy time, the
+	// base of the GC's share (both count time the OS took a thread away).
+	PCPUSeconds float64
+	Runnable    store.HistSnapshot
+	Reads       int64
+	Writes      int64
 }
 
 // genMark is one reading of the generator's cumulative figures.
@@ -138,7 +143,8 @@ func genPoint(a, b genMark, dt float64) GenPoint {
 
 // genSpan is the generator's runtime between two marks.
 func genSpan(a, b genMark) genTotals {
-	t := genTotals{GCCPUSeconds: max(b.gc.GCCPUSeconds-a.gc.GCCPUSeconds, 0), Runnable: b.gc.RunnableMicros.Sub(a.gc.RunnableMicros)}
+	t := genTotals{GCCPUSeconds: max(b.gc.GCCPUSeconds-a.gc.GCCPUSeconds, 0), PCPUSeconds: max(b.gc.CPUSeconds-a.gc.CPUSeconds, 0),
+		Runnable: b.gc.RunnableMicros.Sub(a.gc.RunnableMicros)}
 	if a.io.OK && b.io.OK {
 		t.Reads, t.Writes = b.io.Reads-a.io.Reads, b.io.Writes-a.io.Writes
 	}
@@ -149,6 +155,9 @@ func genSpan(a, b genMark) genTotals {
 // the result.
 func (r *Result) setGenerator(t genTotals) {
 	r.GeneratorGCCPUSeconds = round3(t.GCCPUSeconds)
+	if t.PCPUSeconds > 0 {
+		r.GeneratorGCSharePct = round1(100 * t.GCCPUSeconds / t.PCPUSeconds)
+	}
 	r.GeneratorRunnableP99Ms = round2(float64(t.Runnable.Quantile(0.99)) / 1000)
 	r.GeneratorRunnableMaxMs = round2(float64(t.Runnable.Max()) / 1000)
 	r.GeneratorReadSyscalls, r.GeneratorWriteSyscalls = t.Reads, t.Writes
@@ -169,10 +178,8 @@ func (r *Result) generatorPerSession() {
 
 // generatorRuntime is the table's line about the generator's own runtime.
 func (r *Result) generatorRuntime() string {
-	s := fmt.Sprintf("GOMAXPROCS %d; GC %.2f s of CPU", r.GeneratorProcs, r.GeneratorGCCPUSeconds)
-	if r.GeneratorCPUSeconds > 0 {
-		s += fmt.Sprintf(" (%.0f%% of the generator's)", 100*r.GeneratorGCCPUSeconds/r.GeneratorCPUSeconds)
-	}
+	s := fmt.Sprintf("GOMAXPROCS %d; GC %.2f s of CPU, %.0f%% of the generator's (the runtime's estimates, time on a P: under load they count time the OS took the thread away)",
+		r.GeneratorProcs, r.GeneratorGCCPUSeconds, r.GeneratorGCSharePct)
 	s += fmt.Sprintf("; its goroutines waited runnable p99 %.2f ms, max %.2f ms", r.GeneratorRunnableP99Ms, r.GeneratorRunnableMaxMs)
 	if r.GeneratorReadSyscalls+r.GeneratorWriteSyscalls > 0 {
 		s += fmt.Sprintf("; syscalls %d reads + %d writes", r.GeneratorReadSyscalls, r.GeneratorWriteSyscalls)

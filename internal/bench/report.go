@@ -78,6 +78,7 @@ type Result struct {
 	// session created.
 	GeneratorProcs               int     `json:"generator_gomaxprocs"`
 	GeneratorGCCPUSeconds        float64 `json:"generator_gc_cpu_seconds"`
+	GeneratorGCSharePct          float64 `json:"generator_gc_share_pct"`
 	GeneratorRunnableP99Ms       float64 `json:"generator_runnable_p99_ms"`
 	GeneratorRunnableMaxMs       float64 `json:"generator_runnable_max_ms"`
 	GeneratorReadSyscalls        int64   `json:"generator_read_syscalls"`

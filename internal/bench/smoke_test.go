@@ -135,6 +135,15 @@ func TestSmokeDense(t *testing.T) {
 	if len(res.Goals) != 3 || !res.Goals[1].Met || !res.Goals[2].Met {
 		t.Errorf("goal checks %+v; want p99, lost and duplicated, the last two met", res.Goals)
 	}
+	// The generator's own runtime is in every second and in the totals.
+	for _, s := range res.Series {
+		if s.Gen.Goroutines == 0 {
+			t.Errorf("second %.0f: no generator goroutines: %+v", s.T, s.Gen)
+		}
+	}
+	if readProcIO("/proc/self/io").OK && (res.GeneratorReadSyscalls <= 0 || res.GeneratorWriteSyscalls <= 0 || res.GeneratorSyscallsPerSession <= 0) {
+		t.Errorf("generator syscalls: %d reads, %d writes, %.1f per session", res.GeneratorReadSyscalls, res.GeneratorWriteSyscalls, res.GeneratorSyscallsPerSession)
+	}
 }
 
 func TestSmokeAsync(t *testing.T) {
