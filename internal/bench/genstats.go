@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/confab/confab/internal/api/storestats"
@@ -50,6 +51,12 @@ type GenPoint struct {
 	// phase unless the server exits, which fails the run.
 	Reads  float64 `json:"read_syscalls_per_sec"`
 	Writes float64 `json:"write_syscalls_per_sec"`
+	// Voluntary and Involuntary are the generator's context switches per
+	// second (getrusage): its threads going to sleep (the runtime's idle
+	// threads, futex waits) and its threads taken off a CPU by the kernel
+	// for another process (the machine short of CPU).
+	Voluntary   float64 `json:"voluntary_switches_per_sec"`
+	Involuntary float64 `json:"involuntary_switches_per_sec"`
 }
 
 // genTotals is the generator's runtime over a span (the measured phase).
@@ -61,13 +68,16 @@ type genTotals struct {
 	Runnable    store.HistSnapshot
 	Reads       int64
 	Writes      int64
+	Voluntary   int64
+	Involuntary int64
 }
 
 // genMark is one reading of the generator's cumulative figures.
 type genMark struct {
-	gc       storestats.GC
-	cpu, sys float64 // selfCPU, selfSystemCPU
-	io       procIO
+	gc         storestats.GC
+	cpu, sys   float64 // selfCPU, selfSystemCPU
+	vcsw, ivcs int64   // voluntary and involuntary context switches
+	io         procIO
 }
 
 // procIO is the part of /proc/self/io the generator reports.
@@ -78,7 +88,13 @@ type procIO struct {
 
 // readGenMark reads the generator's cumulative figures now.
 func readGenMark() genMark {
-	return genMark{gc: storestats.Take(context.Background(), nil).GC, cpu: selfCPU(), sys: selfSystemCPU(), io: readProcIO("/proc/self/io")}
+	m := genMark{gc: storestats.Take(context.Background(), nil).GC, io: readProcIO("/proc/self/io")}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		m.cpu, m.sys = tvSeconds(ru.Utime)+tvSeconds(ru.Stime), tvSeconds(ru.Stime)
+		m.vcsw, m.ivcs = int64(ru.Nvcsw), int64(ru.Nivcsw)
+	}
+	return m
 }
 
 // readProcIO reads syscr and syscw from a /proc/<pid>/io file.
@@ -138,6 +154,8 @@ func genPoint(a, b genMark, dt float64) GenPoint {
 		p.Reads = round1(float64(max(b.io.Reads-a.io.Reads, 0)) / dt)
 		p.Writes = round1(float64(max(b.io.Writes-a.io.Writes, 0)) / dt)
 	}
+	p.Voluntary = round1(float64(max(b.vcsw-a.vcsw, 0)) / dt)
+	p.Involuntary = round1(float64(max(b.ivcs-a.ivcs, 0)) / dt)
 	return p
 }
 
@@ -148,6 +166,7 @@ func genSpan(a, b genMark) genTotals {
 	if a.io.OK && b.io.OK {
 		t.Reads, t.Writes = b.io.Reads-a.io.Reads, b.io.Writes-a.io.Writes
 	}
+	t.Voluntary, t.Involuntary = b.vcsw-a.vcsw, b.ivcs-a.ivcs
 	return t
 }
 
@@ -161,6 +180,7 @@ func (r *Result) setGenerator(t genTotals) {
 	r.GeneratorRunnableP99Ms = round2(float64(t.Runnable.Quantile(0.99)) / 1000)
 	r.GeneratorRunnableMaxMs = round2(float64(t.Runnable.Max()) / 1000)
 	r.GeneratorReadSyscalls, r.GeneratorWriteSyscalls = t.Reads, t.Writes
+	r.GeneratorVoluntarySwitches, r.GeneratorInvoluntarySwitches = t.Voluntary, t.Involuntary
 }
 
 // perSession divides the generator's figures by the sessions created
@@ -191,6 +211,7 @@ func (r *Result) generatorRuntime() string {
 			s += ")"
 		}
 	}
+	s += fmt.Sprintf("; context switches %d voluntary, %d involuntary (taken off a CPU for another process)", r.GeneratorVoluntarySwitches, r.GeneratorInvoluntarySwitches)
 	if r.GeneratorCPUMicrosPerSession > 0 {
 		s += fmt.Sprintf("; CPU %.0f µs per session", r.GeneratorCPUMicrosPerSession)
 	}
@@ -205,12 +226,12 @@ func (r *Result) writeGenTimeline(w io.Writer) {
 	}
 	fmt.Fprintln(w, "generator timeline (per second; this process: a late read here is the generator's, not the server's):")
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "t s\tdelivered/s\tlatency p50\tp99\tmax ms\tgen cpu %\tkernel %\tgc n\tgc cpu ms\tassist\tpause max ms\trunnable p50\tp99\tmax ms\tgoroutines\treads/s\twrites/s\t")
+	fmt.Fprintln(tw, "t s\tdelivered/s\tlatency p50\tp99\tmax ms\tgen cpu %\tkernel %\tgc n\tgc cpu ms\tassist\tpause max ms\trunnable p50\tp99\tmax ms\tgoroutines\treads/s\twrites/s\tvol cs/s\tinvol cs/s\t")
 	for _, s := range r.Series {
 		g := s.Gen
-		fmt.Fprintf(tw, "%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.0f\t%.0f\t\n",
+		fmt.Fprintf(tw, "%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t\n",
 			s.T, s.Delivered, s.LatencyP50Ms, s.LatencyP99Ms, s.LatencyMaxMs, g.CPUPct, g.SystemPct, g.GCCycles, g.GCCPUMs, g.AssistCPUMs,
-			g.GCPauseMaxMs, g.RunnableP50Ms, g.RunnableP99Ms, g.RunnableMaxMs, g.Goroutines, g.Reads, g.Writes)
+			g.GCPauseMaxMs, g.RunnableP50Ms, g.RunnableP99Ms, g.RunnableMaxMs, g.Goroutines, g.Reads, g.Writes, g.Voluntary, g.Involuntary)
 	}
 	tw.Flush()
 	if r.Late != nil {

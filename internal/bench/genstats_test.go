@@ -39,16 +39,17 @@ func TestGenPoint(t *testing.T) {
 		}
 		return h
 	}
-	a := genMark{cpu: 10, sys: 4, io: procIO{Reads: 100, Writes: 50, OK: true},
+	a := genMark{cpu: 10, sys: 4, vcsw: 100, ivcs: 10, io: procIO{Reads: 100, Writes: 50, OK: true},
 		gc: storestats.GC{Cycles: 3, CPUSeconds: 3, GCCPUSeconds: 1, AssistCPUSeconds: 0.5, Goroutines: 10,
 			RunnableMicros: hist(store.Bucket{Le: 10, N: 100}), PauseMicros: hist(store.Bucket{Le: 100, N: 3})}}
-	b := genMark{cpu: 10.5, sys: 4.2, io: procIO{Reads: 1100, Writes: 350, OK: true},
+	b := genMark{cpu: 10.5, sys: 4.2, vcsw: 400, ivcs: 60, io: procIO{Reads: 1100, Writes: 350, OK: true},
 		gc: storestats.GC{Cycles: 4, CPUSeconds: 3.5, GCCPUSeconds: 1.02, AssistCPUSeconds: 0.505, Goroutines: 7000, HeapLiveBytes: 1 << 20,
 			RunnableMicros: hist(store.Bucket{Le: 10, N: 198}, store.Bucket{Le: 40000, N: 2}),
 			PauseMicros:    hist(store.Bucket{Le: 100, N: 3}, store.Bucket{Le: 700, N: 1})}}
 	got := genPoint(a, b, 0.5)
 	want := GenPoint{CPUPct: 100, SystemPct: 40, GCCycles: 1, GCCPUMs: 20, AssistCPUMs: 5, GCPauseMaxMs: 0.7,
-		RunnableP50Ms: 0.01, RunnableP99Ms: 40, RunnableMaxMs: 40, Goroutines: 7000, HeapLiveBytes: 1 << 20, Reads: 2000, Writes: 600}
+		RunnableP50Ms: 0.01, RunnableP99Ms: 40, RunnableMaxMs: 40, Goroutines: 7000, HeapLiveBytes: 1 << 20, Reads: 2000, Writes: 600,
+		Voluntary: 600, Involuntary: 100}
 	if got != want {
 		t.Errorf("genPoint =\n %+v, want\n %+v", got, want)
 	}
@@ -66,7 +67,7 @@ func TestGenPoint(t *testing.T) {
 		t.Errorf("totals: %+v", r)
 	}
 	line := r.generatorRuntime()
-	for _, w := range []string{"GC 1.02 s of CPU, 29% of the generator's", "max 40.00 ms", "1099 reads + 349 writes (1.61 per delivered message, 14.5 per session)", "CPU 20000 µs per session"} {
+	for _, w := range []string{"GC 1.02 s of CPU, 29% of the generator's", "max 40.00 ms", "1099 reads + 349 writes (1.61 per delivered message, 14.5 per session)", "context switches 400 voluntary, 60 involuntary", "CPU 20000 µs per session"} {
 		if !strings.Contains(line, w) {
 			t.Errorf("%q lacks %q", line, w)
 		}

@@ -83,6 +83,8 @@ type Result struct {
 	GeneratorRunnableMaxMs       float64 `json:"generator_runnable_max_ms"`
 	GeneratorReadSyscalls        int64   `json:"generator_read_syscalls"`
 	GeneratorWriteSyscalls       int64   `json:"generator_write_syscalls"`
+	GeneratorVoluntarySwitches   int64   `json:"generator_voluntary_switches"`
+	GeneratorInvoluntarySwitches int64   `json:"generator_involuntary_switches"`
 	GeneratorCPUMicrosPerSession float64 `json:"generator_cpu_us_per_session,omitempty"`
 	GeneratorSyscallsPerSession  float64 `json:"generator_syscalls_per_session,omitempty"`
 	// Late sorts the seconds whose delivery p99 reached 100 ms by whose
