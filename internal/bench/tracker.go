@@ -277,9 +277,11 @@ func (p *Party) Receive(text string) bool {
 	if seq > rs.max {
 		rs.max = seq
 	}
+	// The waiter is woken only once this reception is counted (below), so
+	// that what it reads next (Delivered, the latencies) includes it.
+	var wake chan struct{}
 	if fresh && p.caught != nil && p.missingLocked() == 0 {
-		close(p.caught)
-		p.caught = nil
+		wake, p.caught = p.caught, nil
 	}
 	s.mu.Unlock()
 	switch {
@@ -292,6 +294,9 @@ func (p *Party) Receive(text string) bool {
 	t.Delivered.Add(1)
 	if sentNs >= p.joinedNs && t.onLat != nil {
 		t.onLat(time.Duration(now - sentNs))
+	}
+	if wake != nil {
+		close(wake)
 	}
 	return true
 }

@@ -249,3 +249,40 @@ func TestWaitCaughtUpWakes(t *testing.T) {
 		t.Fatal("caught up with message 3 missing")
 	}
 }
+
+// TestWaitCaughtUpAfterCounting: the waiter is woken only once the
+// completing reception is counted and timed, so a window that reads
+// Delivered right after the wait includes it.
+func TestWaitCaughtUpAfterCounting(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	tr := NewTracker(time.Now(), "", func(time.Duration) {
+		entered <- struct{}{}
+		<-release
+	})
+	s := tr.NewSession()
+	cust := s.AddParty(RoleCustomer)
+	agent := s.AddParty(RoleAgent)
+	st := s.NewStream(cust, VisAll)
+	seq, text := st.Next()
+	st.Ack(seq)
+	done := make(chan int64, 1)
+	waiting := make(chan struct{})
+	go func() {
+		close(waiting)
+		agent.WaitCaughtUp(context.Background(), time.Minute)
+		done <- tr.Delivered.Load()
+	}()
+	<-waiting
+	time.Sleep(10 * time.Millisecond) // let the waiter wait (either order is correct)
+	go agent.Receive(text)
+	<-entered // the reception is being timed
+	select {
+	case n := <-done:
+		t.Fatalf("the waiter returned (delivered %d) before the reception was counted and timed", n)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	if n := <-done; n != 1 {
+		t.Fatalf("delivered %d after the wait, want 1", n)
+	}
+}
