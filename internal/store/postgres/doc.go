@@ -36,5 +36,6 @@
 // left out and fails with store.ErrFenced. A claim waits for the writes in
 // flight of the epoch it ends through one advisory lock per owning node
 // that each batch holds shared until it commits (fencelock.go), not a lock
-// per session.
+// per session. The writer reads a session's owner row once and then trusts
+// it while the owner node's count of claims is unchanged (fencetrust.go).
 package postgres

@@ -37,9 +37,16 @@ package postgres
 // share a lock (a claim waits for both nodes' batches).
 
 // lockOwners takes the fence lock of every node owning one of the sessions
-// in $1, shared, until the transaction ends.
+// in $1, and of the nodes in $2 (those of the sessions the writer trusts:
+// fencetrust.go), shared, until the transaction ends.
 const lockOwners = `SELECT count(pg_advisory_xact_lock_shared(1181639525, hashtext(node_id)))
-	FROM (SELECT DISTINCT node_id FROM session_owners WHERE session_id = ANY($1::text[])) AS n`
+	FROM (SELECT unnest($2::text[]) AS node_id
+		UNION SELECT node_id FROM session_owners WHERE session_id = ANY($1::text[])) AS n`
+
+// countClaim counts a claim of a session from node $1 (fencetrust.go), in
+// the claim's transaction, after its fence lock.
+const countClaim = `INSERT INTO fence_claims (node_id, claims) VALUES ($1, 1)
+	ON CONFLICT (node_id) DO UPDATE SET claims = fence_claims.claims + 1`
 
 // claimLock takes node $1's fence lock exclusively until the transaction
 // ends: it waits for the node's batches in flight.

@@ -82,7 +82,7 @@ func TestClaimWaitsForInFlightBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer batch.Rollback(context.Background())
-	if _, err := batch.Exec(ctx, lockOwners, []string{"c1"}); err != nil {
+	if _, err := batch.Exec(ctx, lockOwners, []string{"c1"}, []string(nil)); err != nil {
 		t.Fatal(err)
 	}
 	type claimed struct {
@@ -137,11 +137,13 @@ func TestBatchWaitsForClaim(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		batch func(id string) []op
-		at    int // the fenced write
+		at    int  // the fenced write
+		known bool // the writer has read the owner row before (fencetrust.go)
 	}{
-		{"pipelined event", func(id string) []op { return []op{ev(id, 0, 1)} }, 0},
-		{"pipelined routing update", func(id string) []op { return []op{route(id, "queued", 1)} }, 0},
-		{"statement path", func(id string) []op { return []op{fnOp("k-" + id), ev(id, 0, 1)} }, 1},
+		{"pipelined event", func(id string) []op { return []op{ev(id, 0, 1)} }, 0, false},
+		{"pipelined event of a trusted owner row", func(id string) []op { return []op{ev(id, 0, 1)} }, 0, true},
+		{"pipelined routing update", func(id string) []op { return []op{route(id, "queued", 1)} }, 0, false},
+		{"statement path", func(id string) []op { return []op{fnOp("k-" + id), ev(id, 0, 1)} }, 1, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -150,6 +152,18 @@ func TestBatchWaitsForClaim(t *testing.T) {
 			id := "w-" + node
 			if err := s.OwnNew(ctx, id, node).Wait(ctx); err != nil {
 				t.Fatal(err)
+			}
+			stored := 0
+			if c.known {
+				// An event of the session's other writer (another position
+				// range) makes the writer read and trust the owner row.
+				if failed := mustFlush(t, s, []op{ev(id+"-seen", 0, 0), ev(id, 100, 1)}); len(failed) > 0 {
+					t.Fatal(failed)
+				}
+				if _, ok := trusted(s, id); !ok {
+					t.Fatal("the owner row is not trusted")
+				}
+				stored = 1
 			}
 			claim, err := s.pool.Begin(ctx)
 			if err != nil {
@@ -160,6 +174,9 @@ func TestBatchWaitsForClaim(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, err := claim.Exec(ctx, `UPDATE session_owners SET node_id = 'node-other', epoch = 2 WHERE session_id = $1`, id); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := claim.Exec(ctx, countClaim, node); err != nil {
 				t.Fatal(err)
 			}
 			type flushed struct {
@@ -189,8 +206,8 @@ func TestBatchWaitsForClaim(t *testing.T) {
 				t.Fatalf("the old epoch's write after the claim: %v, want ErrFenced (all: %v)", errs[c.at], errs)
 			}
 			var n int
-			if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM session_events WHERE session_id = $1`, id).Scan(&n); err != nil || n != 0 {
-				t.Fatalf("%d events stored (%v), want 0", n, err)
+			if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM session_events WHERE session_id = $1`, id).Scan(&n); err != nil || n != stored {
+				t.Fatalf("%d events stored (%v), want %d", n, err, stored)
 			}
 		})
 	}

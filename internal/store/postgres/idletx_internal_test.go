@@ -39,7 +39,7 @@ func TestPausedTransactionDoesNotBlockAClaim(t *testing.T) {
 	}
 	defer paused.Rollback(context.Background())
 	var epoch int64
-	if _, err := paused.Exec(ctx, lockOwners, []string{"p1"}); err != nil {
+	if _, err := paused.Exec(ctx, lockOwners, []string{"p1"}, []string(nil)); err != nil {
 		t.Fatal(err)
 	}
 	if err := paused.QueryRow(ctx, `SELECT epoch FROM session_owners WHERE session_id = 'p1'`).Scan(&epoch); err != nil {

@@ -119,7 +119,7 @@ func (w *writer) start(batch []op) func() ([]store.ItemError, error) {
 		err = batchErr(batch, "connect", err)
 		return func() ([]store.ItemError, error) { return nil, err }
 	}
-	r, p := newPipeline(batch)
+	r, p := newPipeline(batch, &w.s.trust)
 	began := time.Now()
 	br := p.sendOnly(ctx, conn)
 	return func() ([]store.ItemError, error) {
@@ -145,6 +145,7 @@ func (w *writer) pipelineEnd(ctx context.Context, conn *pgxpool.Conn, batch []op
 	// Statements and commit are one round trip here: the commit's time
 	// cannot be told apart.
 	w.syncHist.RecordDuration(time.Since(began))
+	w.s.trust.learn(r.learned)
 	failedAt(r, superseded(batch, r.last))
 	w.nPipelined.Add(1)
 	return r.failed, nil

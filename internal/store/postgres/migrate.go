@@ -25,11 +25,17 @@ func migrations() ([]store.Migration, error) { return store.Migrations(migration
 // migrate brings the schema up to date, one transaction per migration,
 // holding a session advisory lock so that nodes starting at once migrate one
 // after the other.
-func migrate(ctx context.Context, conn *pgx.Conn) (err error) {
+func migrate(ctx context.Context, conn *pgx.Conn) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
 	}
+	return migrateUpTo(ctx, conn, ms)
+}
+
+// migrateUpTo applies ms (a prefix of migrations(): tests migrate a schema
+// to an older version).
+func migrateUpTo(ctx context.Context, conn *pgx.Conn, ms []store.Migration) (err error) {
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", int64(migrateLock)); err != nil {
 		return fmt.Errorf("take the migration lock: %w", err)
 	}

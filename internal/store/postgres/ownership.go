@@ -123,6 +123,12 @@ func (s *Store) Claim(ctx context.Context, from store.Owner, nodeID string) (sto
 		var err error
 		tag, err = tx.Exec(ctx, `UPDATE session_owners SET node_id = $1, epoch = epoch + 1
 			WHERE session_id = $2 AND node_id = $3 AND epoch = $4`, nodeID, from.SessionID, from.NodeID, from.Epoch)
+		if err != nil || tag.RowsAffected() != 1 {
+			return err
+		}
+		// The old owner's epoch ended: the writers that trust what they
+		// read of its sessions read them again (fencetrust.go).
+		_, err = tx.Exec(ctx, countClaim, from.NodeID)
 		return err
 	})
 	if err != nil {
@@ -146,6 +152,7 @@ func (s *Store) Release(ctx context.Context, sessionID string, epoch int64) erro
 	if err != nil {
 		return fmt.Errorf("postgres: release %s: %w", sessionID, err)
 	}
+	s.trust.forget(sessionID)
 	return nil
 }
 

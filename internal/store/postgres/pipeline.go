@@ -102,20 +102,25 @@ func one(none error) func(int64) error {
 }
 
 // pipeEvents inserts a run of events, leaving out those whose epoch is not
-// their session's owner epoch, and returns the owner rows it looked at
-// (the batch holds their nodes' fence locks, so a claim waits for the
-// writes of the epoch it ends: fencelock.go). A position already stored fails the
-// statement (unique violation): the statement path then sorts replays from
-// conflicts.
+// their session's owner epoch, and returns the owner rows it looked at,
+// with their nodes' claim counts (the batch holds their nodes' fence
+// locks, so a claim waits for the writes of the epoch it ends:
+// fencelock.go). The owner rows of the sessions whose events are marked
+// trusted ($7) are not read while the claim counts of the nodes in $8 are
+// those in $9 (fencetrust.go); if one differs, every event is checked. A
+// position already stored fails the statement (unique violation): the
+// statement path then sorts replays from conflicts.
 const pipeEvents = `WITH u AS (
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bigint[])
-			AS u(session_id, position, event_id, at, data, epoch)),
-	o AS (SELECT session_id, epoch FROM session_owners
-		WHERE session_id IN (SELECT session_id FROM u WHERE epoch <> 0)),
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bigint[], $7::bool[])
+			AS u(session_id, position, event_id, at, data, epoch, trusted)),
+	o AS (SELECT session_id, epoch, node_id FROM session_owners
+		WHERE session_id IN (SELECT session_id FROM u WHERE epoch <> 0 AND NOT (trusted AND (
+			SELECT coalesce(bool_and(coalesce(f.claims, 0) = t.claims), true)
+			FROM unnest($8::text[], $9::bigint[]) AS t(node_id, claims) LEFT JOIN fence_claims AS f USING (node_id))))),
 	ins AS (INSERT INTO session_events (session_id, position, event_id, at, data)
 		SELECT u.session_id, u.position, u.event_id, u.at, u.data FROM u LEFT JOIN o USING (session_id)
 		WHERE u.epoch = 0 OR o.epoch IS NULL OR o.epoch = u.epoch)
-SELECT session_id, epoch FROM o`
+SELECT o.session_id, o.epoch, o.node_id, coalesce(f.claims, 0) FROM o LEFT JOIN fence_claims AS f USING (node_id)`
 
 // pipeRoutes writes routing updates (one per interaction) without reading
 // the records, fenced like pipeEvents, and returns for each whether it was
@@ -133,6 +138,7 @@ SELECT u.id, o.epoch, EXISTS (SELECT 1 FROM upd WHERE upd.id = u.id) FROM u LEFT
 // pipeline is one pipelined batch (or run of a batch) in formation.
 type pipeline struct {
 	r      *batchRun // the outcome: failed writes, poisoned sessions
+	fence  fencePlan // the sessions trusted (fencetrust.go); none in a segment
 	b      pgx.Batch
 	reads  []func(pgx.BatchResults) error // one per queued statement, in order
 	events []int                          // batch indexes of the events not yet queued
@@ -267,12 +273,13 @@ func (p *pipeline) read(br pgx.BatchResults) error {
 	return err
 }
 
-// newPipeline queues every write of batch (pipelinable) on a pipeline.
-func newPipeline(batch []op) (*batchRun, *pipeline) {
+// newPipeline queues every write of batch (pipelinable) on a pipeline,
+// trusting the owner rows t has read (fencetrust.go).
+func newPipeline(batch []op, t *fenceTrust) (*batchRun, *pipeline) {
 	r := &batchRun{batch: batch, last: lastRoutes(batch)}
-	p := &pipeline{r: r}
-	if ids := fencedSessions(batch); ids != nil {
-		p.b.Queue(lockOwners, ids)
+	p := &pipeline{r: r, fence: t.plan(batch)}
+	if f := &p.fence; f.untrusted != nil || f.nodes != nil {
+		p.b.Queue(lockOwners, f.untrusted, f.nodes)
 		p.reads = append(p.reads, func(br pgx.BatchResults) error {
 			_, err := br.Exec()
 			return err
@@ -380,17 +387,19 @@ func (p *pipeline) queueEvents() {
 	p.events = nil
 	n := len(chunk)
 	sids, poss, eids, ats, datas, epochs := make([]string, n), make([]int64, n), make([]int64, n), make([]int64, n), make([][]byte, n), make([]int64, n)
+	trusted := make([]bool, n)
 	for k, i := range chunk {
 		e := &p.r.batch[i].ev
 		sids[k], poss[k], eids[k], ats[k], datas[k], epochs[k] = e.SessionID, e.Position, e.EventID, micros(e.Time), []byte(e.Data), e.Epoch
+		trusted[k] = p.fence.trusted[e.SessionID]
 	}
-	p.b.Queue(pipeEvents, sids, poss, eids, ats, datas, epochs)
+	p.b.Queue(pipeEvents, sids, poss, eids, ats, datas, epochs, trusted, p.fence.nodes, p.fence.claims)
 	p.reads = append(p.reads, func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
-		owners, err := scanEpochs(rows)
+		owners, err := scanOwnerReads(rows)
 		if err != nil {
 			return err
 		}
@@ -398,7 +407,15 @@ func (p *pipeline) queueEvents() {
 		// carry one epoch (pipelinable), so all of them are fenced or none.
 		for _, i := range chunk {
 			e := &p.r.batch[i].ev
-			if cur, ok := owners[e.SessionID]; ok && e.Epoch != 0 && cur != e.Epoch {
+			o, ok := owners[e.SessionID]
+			if ok && e.Epoch != 0 && o.epoch == e.Epoch {
+				// Read and current: trusted by the next batches once
+				// this one has committed.
+				p.r.learned = append(p.r.learned, learnt{e.SessionID, o})
+				delete(owners, e.SessionID) // once per session
+				continue
+			}
+			if cur := o.epoch; ok && e.Epoch != 0 && cur != e.Epoch {
 				err := fmt.Errorf("postgres: append event session %s position %d: %w: epoch %d, the owner's is %d",
 					e.SessionID, e.Position, store.ErrFenced, e.Epoch, cur)
 				p.r.failed = append(p.r.failed, store.ItemError{Index: i, Err: err})
@@ -412,6 +429,22 @@ func (p *pipeline) queueEvents() {
 		}
 		return nil
 	})
+}
+
+// scanOwnerReads reads pipeEvents' rows (session_id, epoch, node_id,
+// claims) into a map and closes rows.
+func scanOwnerReads(rows pgx.Rows) (map[string]ownerRead, error) {
+	defer rows.Close()
+	out := make(map[string]ownerRead)
+	for rows.Next() {
+		var id string
+		var r ownerRead
+		if err := rows.Scan(&id, &r.epoch, &r.node, &r.claims); err != nil {
+			return nil, err
+		}
+		out[id] = r
+	}
+	return out, rows.Err()
 }
 
 func (p *pipeline) queueRoutes() {

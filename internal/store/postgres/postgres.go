@@ -84,6 +84,7 @@ type Store struct {
 	pool  *pgxpool.Pool
 	gc    *store.GroupCommit[op]
 	w     *writer
+	trust fenceTrust // the owner rows the writer read (fencetrust.go)
 
 	closed atomic.Bool // set when Close begins; reads fail with ErrClosed
 

@@ -61,7 +61,7 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	}
 	defer conn.Release()
 	if !w.noPipeline && pipelinable(batch) {
-		r, p := newPipeline(batch)
+		r, p := newPipeline(batch, &w.s.trust)
 		began := time.Now()
 		return w.pipelineEnd(ctx, conn, batch, r, p.send(ctx, conn), began)
 	}
@@ -85,7 +85,7 @@ func (w *writer) statements(ctx context.Context, conn *pgxpool.Conn, batch []op,
 	}
 	// Before any write: the fence locks of the owners (fencelock.go).
 	if ids := fencedSessions(batch); ids != nil {
-		if _, err := tx.Exec(ctx, lockOwners, ids); err != nil {
+		if _, err := tx.Exec(ctx, lockOwners, ids, []string(nil)); err != nil {
 			return fail("owner fence locks", err)
 		}
 	}
@@ -258,6 +258,7 @@ type batchRun struct {
 	failed   []store.ItemError
 	poisoned map[string]poison
 	chunk    []int
+	learned  []learnt // owner rows read, trusted once the batch has committed (fencetrust.go)
 }
 
 type poison struct {
