@@ -48,6 +48,7 @@ func BenchmarkWriterRate(b *testing.B) {
 	// As a node writes: every session has an owner row and its events carry
 	// its epoch (the fence), two batches in flight.
 	b.Run("window=4ms/two-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{}, 100, 0, true) })
+	b.Run("window=4ms/one-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{OneInFlight: true}, 100, 0, true) })
 }
 
 // walLSN is the server's current WAL position.
