@@ -155,11 +155,9 @@ func (j *Journal) EventAppended(sessionID string, ev *chat.Event) chat.Waiter {
 	}
 	// With retries, the write and its deferred encoding are one allocation
 	// (the row's Encoder points into the eventWrite), not two.
-	w := &eventWrite{j: j}
+	w := &eventWrite{j: j, sid: sessionID, epoch: row.Epoch}
 	j.deferInto(&w.enc, ev, h)
-	row.Encoder = &w.enc
-	w.row = row
-	w.t = j.opts.Store.AppendEvent(context.Background(), row)
+	w.t = j.opts.Store.AppendEvent(context.Background(), w.row())
 	return w
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/confab/confab/internal/store"
@@ -59,15 +60,30 @@ type waiterDone interface {
 
 var _ waiterDone = (*eventWrite)(nil)
 
-// eventWrite is an event write with its retries.
+// eventWrite is an event write with its retries. It is allocated once per
+// durable event (journal.go), so it holds only what the first try needs:
+// the row is rebuilt from the deferred event for a retry (row), and the
+// state of the retries is allocated only for a write that needs them.
 type eventWrite struct {
-	j    *Journal
-	row  store.EventRow // its Encoder is &enc
-	enc  deferredEvent
-	t    store.Ticket // the first try
-	once sync.Once
-	fin  chan struct{} // closed when the retries have ended; made by once
-	err  error         // the outcome, set before fin is closed
+	j     *Journal
+	enc   deferredEvent // the row's Encoder
+	t     store.Ticket  // the first try
+	sid   string        // the row's session
+	epoch int64         // the row's owner epoch
+	rt    atomic.Pointer[retryState]
+}
+
+// retryState is the outcome of a write's retries.
+type retryState struct {
+	fin chan struct{} // closed when the retries have ended
+	err error         // the outcome, set before fin is closed
+}
+
+// row is the store row of the write, as its first try had it.
+func (w *eventWrite) row() store.EventRow {
+	ev := &w.enc.ev
+	return store.EventRow{SessionID: w.sid, Position: int64(ev.Pos), EventID: int64(ev.ID()), Time: ev.Time,
+		Epoch: w.epoch, Encoder: &w.enc}
 }
 
 // Done is closed once the write has succeeded, failed for good, or run
@@ -81,7 +97,7 @@ func (w *eventWrite) Done() <-chan struct{} {
 	if err := w.t.Wait(context.Background()); err == nil || !retryable(err) {
 		return w.t.Done()
 	}
-	return w.retry()
+	return w.retry().fin
 }
 
 // AfterDone runs f once the first try has completed (see
@@ -97,27 +113,34 @@ func (w *eventWrite) Wait(ctx context.Context) error {
 	if err == nil || ctx.Err() != nil || !retryable(err) {
 		return err
 	}
+	r := w.retry()
 	select {
-	case <-w.retry():
-		return w.err
+	case <-r.fin:
+		return r.err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
 // retry hands the write to the journal's resender once and returns the
-// channel closed when its retries end.
-func (w *eventWrite) retry() <-chan struct{} {
-	w.once.Do(func() {
-		w.fin = make(chan struct{})
-		w.j.rs.add(w.j, w)
-	})
-	return w.fin
+// state its retries end in.
+func (w *eventWrite) retry() *retryState {
+	if r := w.rt.Load(); r != nil {
+		return r
+	}
+	r := &retryState{fin: make(chan struct{})}
+	if !w.rt.CompareAndSwap(nil, r) {
+		return w.rt.Load() // another caller started them
+	}
+	w.j.rs.add(w.j, w)
+	return r
 }
 
+// finish ends the retries, which retry started.
 func (w *eventWrite) finish(err error) {
-	w.err = err
-	close(w.fin)
+	r := w.rt.Load()
+	r.err = err
+	close(r.fin)
 }
 
 // resender runs the retries of failed event writes.
@@ -139,7 +162,7 @@ func (r *resender) add(j *Journal, w *eventWrite) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {
-		w.finish(fmt.Errorf("history: event %d of session %s not stored: %w", w.row.Position, w.row.SessionID, store.ErrClosed))
+		w.finish(fmt.Errorf("history: event %d of session %s not stored: %w", w.enc.ev.Pos, w.sid, store.ErrClosed))
 		return
 	}
 	if r.stop == nil {
@@ -188,7 +211,7 @@ func (r *resender) run(j *Journal) {
 			r.mu.Unlock()
 			for _, it := range items {
 				it.w.finish(fmt.Errorf("history: event %d of session %s not stored (the journal closed during its retries): %w",
-					it.w.row.Position, it.w.row.SessionID, store.ErrClosed))
+					it.w.enc.ev.Pos, it.w.sid, store.ErrClosed))
 			}
 			return
 		}
@@ -211,7 +234,7 @@ func (r *resender) run(j *Journal) {
 		tickets := make([]store.Ticket, len(due))
 		for i, it := range due {
 			it.attempt++
-			tickets[i] = j.opts.Store.AppendEvent(context.Background(), it.w.row)
+			tickets[i] = j.opts.Store.AppendEvent(context.Background(), it.w.row())
 		}
 		pol := j.resendPolicy()
 		var again []*retryItem
@@ -219,11 +242,11 @@ func (r *resender) run(j *Journal) {
 			err := tickets[i].Wait(context.Background())
 			switch {
 			case err == nil:
-				j.opts.Log.Info("history: event stored on a retry", "session", it.w.row.SessionID, "pos", it.w.row.Position, "attempt", it.attempt)
+				j.opts.Log.Info("history: event stored on a retry", "session", it.w.sid, "pos", it.w.enc.ev.Pos, "attempt", it.attempt)
 				it.w.finish(nil)
 			case !retryable(err) || it.attempt >= pol.Attempts:
 				it.w.finish(fmt.Errorf("history: event %d of session %s not stored after %d retries: %w",
-					it.w.row.Position, it.w.row.SessionID, it.attempt, err))
+					it.w.enc.ev.Pos, it.w.sid, it.attempt, err))
 			default:
 				it.due = j.clock().Now().Add(pol.Delay)
 				again = append(again, it)

@@ -84,7 +84,7 @@ func (p *parts) closedAttached(f *chat.Final) json.RawMessage {
 // resendPolicy is the live transcript-resend-attempts and
 // transcript-resend-delay.
 func (s *Server) resendPolicy() history.Resend {
-	st := s.cfg.Load().Settings
+	st := &s.cfg.Load().Settings // read on every durable event: not copied
 	return history.Resend{Attempts: st.TranscriptResendAttempts, Delay: st.TranscriptResendDelay}
 }
 

@@ -68,6 +68,9 @@ func report(b *testing.B, s *sqlite.Store, start store.GroupCommitStats, cpu0 ti
 	st := s.Stats()
 	if n := st.Batches - start.Batches; n > 0 {
 		b.ReportMetric(float64(st.Writes-start.Writes)/float64(n), "events/batch")
+		if ws, err := s.WriterStats(context.Background()); err == nil {
+			b.ReportMetric(float64(ws.PagesWritten)/float64(n), "pages/batch")
+		}
 	}
 	if st.FailedWrites != 0 {
 		b.Fatalf("%d writes failed", st.FailedWrites)
