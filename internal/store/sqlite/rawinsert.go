@@ -18,17 +18,21 @@ import (
 
 // rawInserts are the writer's event inserts on the driver connection.
 type rawInserts struct {
-	stmts [maxChunk + 1]driver.Stmt // stmts[n] inserts n events; prepared on first use
-	args  []driver.NamedValue       // the arguments of the call in progress, reused
-	n     int                       // the rows of the call in progress
-	exec  func(dc any) error        // w.execInsert, made once (no closure per call)
+	stmts [2][maxChunk + 1]driver.Stmt // stmts[d][n] inserts n events (d: derived ids); prepared on first use
+	args  []driver.NamedValue          // the arguments of the call in progress, reused
+	n     int                          // the rows of the call in progress
+	d     int                          // 1 if the call in progress derives the event ids
+	exec  func(dc any) error           // w.execInsert, made once (no closure per call)
 }
 
 // insertSQL is the statement inserting n events whose seqs follow each
 // other: the first row's seq is bound (?1), the others' are ?1 + k, so a
 // chunk binds 1 + 5n values, not 6n (each bind is a call into SQLite under
-// its mutex, and each int64 a value boxed for the driver).
-func insertSQL(n int) string {
+// its mutex, and each int64 a value boxed for the driver). With derivedID,
+// every row's event id is its position + 1 (what the chat engine gives
+// every event: chat.Event.ID), computed from the position's parameter, so
+// a chunk binds 1 + 4n values.
+func insertSQL(n int, derivedID bool) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES ")
 	for k := range n {
@@ -42,9 +46,25 @@ func insertSQL(n int) string {
 		// A plain ? takes the number after the largest so far (2, 3,
 		// ...); it has no name, which the driver would otherwise copy
 		// into a string for every value it binds.
-		b.WriteString("(" + seq + ", ?, ?, ?, ?, ?)")
+		if derivedID {
+			pos := 2 + 4*k + 1 // the row's position parameter: after ?1 and the earlier rows' four
+			b.WriteString(fmt.Sprintf("(%s, ?, ?, ?%d + 1, ?, ?)", seq, pos))
+		} else {
+			b.WriteString("(" + seq + ", ?, ?, ?, ?, ?)")
+		}
 	}
 	return b.String()
+}
+
+// derivedIDs reports whether every event of the chunk has the event id
+// position + 1.
+func derivedIDs(r *batchRun) bool {
+	for _, p := range r.chunk {
+		if e := &r.batch[p.i].ev; e.EventID != e.Position+1 {
+			return false
+		}
+	}
+	return true
 }
 
 // errSeqGap reports a chunk whose seqs do not follow each other, which
@@ -61,10 +81,19 @@ func (w *writer) insertChunk(r *batchRun) error {
 		}
 	}
 	raw := &w.raw
+	derived := derivedIDs(r)
 	args := append(raw.args[:0], driver.NamedValue{Ordinal: 1, Value: r.chunk[0].seq})
 	for _, p := range r.chunk {
 		e := &r.batch[p.i].ev
 		k := len(args)
+		if derived {
+			args = append(args,
+				driver.NamedValue{Ordinal: k + 1, Value: p.sid},
+				driver.NamedValue{Ordinal: k + 2, Value: e.Position},
+				driver.NamedValue{Ordinal: k + 3, Value: micros(e.Time)},
+				driver.NamedValue{Ordinal: k + 4, Value: []byte(e.Data)})
+			continue
+		}
 		args = append(args,
 			driver.NamedValue{Ordinal: k + 1, Value: p.sid},
 			driver.NamedValue{Ordinal: k + 2, Value: e.Position},
@@ -72,7 +101,10 @@ func (w *writer) insertChunk(r *batchRun) error {
 			driver.NamedValue{Ordinal: k + 4, Value: micros(e.Time)},
 			driver.NamedValue{Ordinal: k + 5, Value: []byte(e.Data)})
 	}
-	raw.args, raw.n = args, len(r.chunk)
+	raw.args, raw.n, raw.d = args, len(r.chunk), 0
+	if derived {
+		raw.d = 1
+	}
 	if raw.exec == nil {
 		raw.exec = w.execInsert
 	}
@@ -85,21 +117,21 @@ func (w *writer) insertChunk(r *batchRun) error {
 // execInsert runs on the driver connection, inside (*sql.Conn).Raw.
 func (w *writer) execInsert(dc any) error {
 	raw := &w.raw
-	st := raw.stmts[raw.n]
+	st := raw.stmts[raw.d][raw.n]
 	if st == nil {
 		pc, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
 			return fmt.Errorf("sqlite driver connection %T cannot prepare statements", dc)
 		}
 		var err error
-		if st, err = pc.PrepareContext(context.Background(), insertSQL(raw.n)); err != nil {
+		if st, err = pc.PrepareContext(context.Background(), insertSQL(raw.n, raw.d == 1)); err != nil {
 			return err
 		}
 		if _, ok := st.(driver.StmtExecContext); !ok {
 			st.Close()
 			return fmt.Errorf("sqlite driver statement %T cannot execute with a context", st)
 		}
-		raw.stmts[raw.n] = st
+		raw.stmts[raw.d][raw.n] = st
 	}
 	_, err := st.(driver.StmtExecContext).ExecContext(context.Background(), raw.args)
 	return err
@@ -110,10 +142,12 @@ func (w *writer) closeRaw() error {
 	raw := &w.raw
 	var errs []error
 	err := w.conn.Raw(func(any) error {
-		for i, st := range raw.stmts {
-			if st != nil {
-				errs = append(errs, st.Close())
-				raw.stmts[i] = nil
+		for d := range raw.stmts {
+			for i, st := range raw.stmts[d] {
+				if st != nil {
+					errs = append(errs, st.Close())
+					raw.stmts[d][i] = nil
+				}
 			}
 		}
 		errs = append(errs, w.rawTx.closeTx()...)

@@ -5,22 +5,76 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // TestInsertSQL: the first row binds its seq (?1), the others compute
 // theirs from it, and every other value has its own parameter (numbered
-// 2, 3, ... by SQLite, unnamed). TestChunkSeqs checks what they store.
+// 2, 3, ... by SQLite, unnamed) but the event id of a chunk that derives
+// it, computed from the row's position parameter. TestChunkSeqs and
+// TestChunkEventIDs check what they store.
 func TestInsertSQL(t *testing.T) {
 	for _, c := range []struct {
-		n    int
-		want string
+		n       int
+		derived bool
+		want    string
 	}{
-		{1, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?)"},
-		{3, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?), " +
+		{1, false, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?)"},
+		{3, false, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?), " +
 			"(?1 + 1, ?, ?, ?, ?, ?), (?1 + 2, ?, ?, ?, ?, ?)"},
+		{1, true, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?3 + 1, ?, ?)"},
+		{3, true, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?3 + 1, ?, ?), " +
+			"(?1 + 1, ?, ?, ?7 + 1, ?, ?), (?1 + 2, ?, ?, ?11 + 1, ?, ?)"},
 	} {
-		if got := insertSQL(c.n); got != c.want {
-			t.Errorf("insertSQL(%d)\n got %s\nwant %s", c.n, got, c.want)
+		if got := insertSQL(c.n, c.derived); got != c.want {
+			t.Errorf("insertSQL(%d, %v)\n got %s\nwant %s", c.n, c.derived, got, c.want)
+		}
+	}
+}
+
+// TestChunkEventIDs: the event ids stored are those given, whether the
+// chunk derives them (every id its position + 1, as the chat engine gives
+// them) or binds them (one id that does not follow makes the whole chunk
+// bind its ids), and the other columns land where they belong in both.
+func TestChunkEventIDs(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	want := map[string][]int64{}
+	release := hold(t, s) // one batch: a derived chunk, then a bound one
+	var tickets []interface{ Wait(context.Context) error }
+	for p := range int64(maxChunk) {
+		e := ev("derived", p, fmt.Sprintf(`{"p":%d}`, p))
+		want["derived"] = append(want["derived"], e.EventID)
+		tickets = append(tickets, s.AppendEvent(ctx, e))
+	}
+	for p := range int64(5) {
+		e := ev("bound", p, fmt.Sprintf(`{"p":%d}`, p))
+		if p == 3 {
+			e.EventID = 1000 // not position + 1: the chunk binds every id
+		}
+		want["bound"] = append(want["bound"], e.EventID)
+		tickets = append(tickets, s.AppendEvent(ctx, e))
+	}
+	release()
+	for i, tk := range tickets {
+		if err := tk.Wait(ctx); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	for session, ids := range want {
+		evs, err := s.LoadEvents(ctx, session)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != len(ids) {
+			t.Fatalf("%s: %d events loaded, want %d", session, len(evs), len(ids))
+		}
+		for i, e := range evs {
+			wantTime := time.UnixMicro(1_700_000_000_000_000 + int64(i)).UTC()
+			if e.Position != int64(i) || e.EventID != ids[i] || !e.Time.Equal(wantTime) || string(e.Data) != fmt.Sprintf(`{"p":%d}`, i) {
+				t.Errorf("%s event %d: position %d id %d (want %d) time %v (want %v) data %s",
+					session, i, e.Position, e.EventID, ids[i], e.Time, wantTime, e.Data)
+			}
 		}
 	}
 }
