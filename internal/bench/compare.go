@@ -188,9 +188,10 @@ func (c *Comparison) WriteTable(w io.Writer) {
 		if !r.Pass {
 			result = "FAIL"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s → %s\t%.0f (%.0f)\t%.2f / %.2f\t%.1f µs (%.1f µs)\t%s\t%s\n", i/2+1, r.AutoSave,
+		fmt.Fprintf(tw, "%d\t%s\t%s → %s\t%.0f (%.0f)\t%.2f / %.2f\t%.1f µs (%.1f µs)\t%s\t%.2f / %.2f\t%s\n", i/2+1, r.AutoSave,
 			firstField(r.LoadAvgStart), firstField(r.LoadAvgEnd), r.MessagesDeliveredPerSec, r.PeakDeliveredPerSec,
-			r.Latency.P50, r.Latency.P99, r.CPUMicrosPerDelivered, r.GeneratorCPUMicrosPerDelivered, rated, result)
+			r.Latency.P50, r.Latency.P99, r.CPUMicrosPerDelivered, r.GeneratorCPUMicrosPerDelivered, rated,
+			r.GeneratorRunnableP99Ms, r.GeneratorRunnableMaxMs, result)
 	}
 	tw.Flush()
 	if c.Store != "" {
