@@ -1,6 +1,9 @@
 package postgres
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // The owner fence without reading the owner rows again in every batch.
 //
@@ -67,88 +70,56 @@ type learnt struct {
 
 // fencePlan is how one pipelined batch fences its writes.
 type fencePlan struct {
-	trusted   map[string]bool // sessions whose events are not checked row by row (nil: none)
-	untrusted []string        // the other fenced sessions: the lock statement reads their rows
-	nodes     []string        // the trusted sessions' nodes ...
-	claims    []int64         // ... and the counts their events are sent with
+	sessions  map[string]uint8 // the fenced sessions: planTrusted, planRead (nil: none)
+	untrusted []string         // the sessions whose rows are read: the lock statement reads them
+	nodes     []string         // the trusted sessions' nodes ...
+	claims    []int64          // ... and the counts their events are sent with
 }
+
+// Flags of a session in a fencePlan.
+const (
+	planTrusted uint8 = 1 << iota // an event whose epoch is the one read
+	planRead                      // a write that reads the owner row
+)
+
+// trusted reports whether the events of session id are sent trusted.
+func (p *fencePlan) trusted(id string) bool { return p.sessions[id] == planTrusted }
 
 // plan decides which of batch's fenced sessions are trusted: those whose
 // events all carry the epoch last read, read with their node's newest
 // count, and that have no other fenced write in the batch.
 func (t *fenceTrust) plan(batch []op) fencePlan {
 	var p fencePlan
-	var other map[string]bool // sessions with a fenced write other than an event
-	seen := make(map[string]bool)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := range batch {
 		o := &batch[i]
-		var id string
-		switch {
-		case o.route != nil:
-			if o.route.Epoch == 0 {
-				continue
-			}
-			id = o.route.ID
-		case o.st != nil:
-			if o.st.fence == "" {
-				continue
-			}
-			id = o.st.fence
-		case o.fn != nil:
+		id := fencedID(o)
+		if id == "" {
 			continue
-		default:
-			if o.ev.Epoch == 0 {
-				continue
-			}
-			id = o.ev.SessionID
+		}
+		if p.sessions == nil {
+			p.sessions = make(map[string]uint8)
+		}
+		f := p.sessions[id]
+		if o.route == nil && o.st == nil && f&planRead == 0 {
 			if r, ok := t.sessions[id]; ok && r.epoch == o.ev.Epoch && r.claims == t.claims[r.node] {
-				if p.trusted == nil {
-					p.trusted = make(map[string]bool)
-				}
-				if _, decided := p.trusted[id]; !decided {
-					p.trusted[id] = true
-				}
+				p.sessions[id] = f | planTrusted
 				continue
 			}
-			if p.trusted != nil && p.trusted[id] {
-				p.trusted[id] = false // another epoch in the batch: not trusted
-			}
 		}
-		if other == nil {
-			other = make(map[string]bool)
-		}
-		other[id] = true
+		p.sessions[id] = f | planRead
 	}
-	for id, ok := range p.trusted {
-		if !ok || other[id] {
-			delete(p.trusted, id)
-			if other == nil {
-				other = make(map[string]bool)
-			}
-			other[id] = true
-		}
-	}
-	for i := range batch {
-		id := fencedID(&batch[i])
-		if id == "" || seen[id] || !other[id] {
+	for id, f := range p.sessions {
+		if f != planTrusted {
+			p.untrusted = append(p.untrusted, id)
 			continue
 		}
-		seen[id] = true
-		p.untrusted = append(p.untrusted, id)
-	}
-	nodes := make(map[string]bool)
-	for id := range p.trusted {
 		r := t.sessions[id]
-		if !nodes[r.node] {
-			nodes[r.node] = true
+		if !slices.Contains(p.nodes, r.node) {
 			p.nodes = append(p.nodes, r.node)
 			p.claims = append(p.claims, r.claims)
 		}
-	}
-	if len(p.trusted) == 0 {
-		p.trusted = nil
 	}
 	return p
 }

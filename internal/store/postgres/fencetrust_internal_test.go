@@ -44,17 +44,11 @@ func TestFencePlan(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := known().plan(c.batch)
-			var trusted []string
-			for id, ok := range p.trusted {
-				if !ok {
-					t.Errorf("trusted[%s] = false is kept", id)
-				}
-				trusted = append(trusted, id)
-			}
-			slices.Sort(trusted)
+			trusted := trustedOf(p)
 			if !slices.Equal(trusted, c.trusted) {
 				t.Errorf("trusted %q, want %q", trusted, c.trusted)
 			}
+			slices.Sort(p.untrusted)
 			if !slices.Equal(p.untrusted, c.untrusted) {
 				t.Errorf("untrusted %q, want %q", p.untrusted, c.untrusted)
 			}
@@ -79,10 +73,22 @@ func TestFencePlan(t *testing.T) {
 	t.Run("forget", func(t *testing.T) {
 		tr := known()
 		tr.forget("a")
-		if p := tr.plan([]op{ev("a", 0, 1)}); p.trusted != nil {
-			t.Fatalf("a forgotten session is trusted: %v", p.trusted)
+		if p := tr.plan([]op{ev("a", 0, 1)}); p.trusted("a") {
+			t.Fatalf("a forgotten session is trusted: %v", p)
 		}
 	})
+}
+
+// trustedOf lists the sessions p trusts, sorted.
+func trustedOf(p fencePlan) []string {
+	var ids []string
+	for id := range p.sessions {
+		if p.trusted(id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // trusted is what s's writer knows of session id's owner row.
@@ -116,7 +122,7 @@ func TestTrustedFence(t *testing.T) {
 		}
 	}
 	batch := []op{ev("s1", 1, 1), ev("s2", 1, 1)}
-	if p := s.trust.plan(batch); len(p.trusted) != 2 || p.untrusted != nil {
+	if p := s.trust.plan(batch); len(trustedOf(p)) != 2 || p.untrusted != nil {
 		t.Fatalf("plan of the second batch: %+v, want both trusted", p)
 	}
 	if failed := mustFlush(t, s, batch); len(failed) > 0 {
@@ -137,7 +143,7 @@ func TestTrustedFence(t *testing.T) {
 	}
 	// Still trusted by this store's map; the statement must find the count changed.
 	batch = []op{ev("s1", 2, 1), ev("s2", 2, 1)}
-	if p := s.trust.plan(batch); len(p.trusted) != 2 {
+	if p := s.trust.plan(batch); len(trustedOf(p)) != 2 {
 		t.Fatalf("plan after the claim: %+v, want both trusted by the map", p)
 	}
 	errs := outcome(len(batch), mustFlush(t, s, batch))
@@ -151,7 +157,7 @@ func TestTrustedFence(t *testing.T) {
 	if r, ok := trusted(s, "s2"); !ok || r != (ownerRead{node, 1, 1}) {
 		t.Fatalf("s2 after the claim: %+v %v, want trusted at epoch 1, count 1", r, ok)
 	}
-	if p := s.trust.plan([]op{ev("s1", 3, 1)}); p.trusted != nil {
+	if p := s.trust.plan([]op{ev("s1", 3, 1)}); p.trusted("s1") {
 		t.Fatalf("s1 is trusted at the ended epoch: %+v", p)
 	}
 	// The new owner's writes: read once, then trusted.

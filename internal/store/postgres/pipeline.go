@@ -178,6 +178,24 @@ func pipelinableAt(batch []op, idx []int) bool {
 // epoch per session (the pipeline's fence reports a session's events as
 // all fenced or none).
 func oneEpochEach(batch []op, each func(func(int) bool)) bool {
+	// Usually every event of a batch carries the same epoch (1: the
+	// sessions this node created): nothing to compare per session.
+	same, first, seen := true, int64(0), false
+	each(func(i int) bool {
+		o := &batch[i]
+		if o.route != nil || o.st != nil || o.fn != nil {
+			return true
+		}
+		if seen && o.ev.Epoch != first {
+			same = false
+			return false
+		}
+		first, seen = o.ev.Epoch, true
+		return true
+	})
+	if same {
+		return true
+	}
 	var epochs map[string]int64
 	ok := true
 	each(func(i int) bool {
@@ -391,7 +409,7 @@ func (p *pipeline) queueEvents() {
 	for k, i := range chunk {
 		e := &p.r.batch[i].ev
 		sids[k], poss[k], eids[k], ats[k], datas[k], epochs[k] = e.SessionID, e.Position, e.EventID, micros(e.Time), []byte(e.Data), e.Epoch
-		trusted[k] = p.fence.trusted[e.SessionID]
+		trusted[k] = p.fence.trusted(e.SessionID)
 	}
 	p.b.Queue(pipeEvents, sids, poss, eids, ats, datas, epochs, trusted, p.fence.nodes, p.fence.claims)
 	p.reads = append(p.reads, func(br pgx.BatchResults) error {

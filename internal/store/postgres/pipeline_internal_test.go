@@ -285,3 +285,24 @@ func TestUpdateInteractionPipelined(t *testing.T) {
 		t.Fatalf("%d batches fell back to the statement path, want 0", f)
 	}
 }
+
+func TestPipelinable(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		batch []op
+		want  bool
+	}{
+		{"one epoch", []op{ev("a", 0, 1), ev("b", 0, 1), route("a", "q", 3), ev("a", 1, 1)}, true},
+		{"an epoch per session", []op{ev("a", 0, 1), ev("b", 0, 2), ev("a", 1, 1), ev("b", 1, 2)}, true},
+		{"two epochs of a session", []op{ev("a", 0, 1), ev("b", 0, 2), ev("a", 1, 2)}, false},
+		{"fenced and unfenced of a session", []op{ev("a", 0, 0), ev("a", 1, 1)}, false},
+		{"a function op", []op{ev("a", 0, 1), fnOp("k")}, false},
+		{"empty", nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := pipelinable(c.batch); got != c.want {
+				t.Fatalf("pipelinable = %v, want %v", got, c.want)
+			}
+		})
+	}
+}

@@ -25,7 +25,8 @@ import (
 // senders) and of the store's PostgreSQL backends (/proc, the server being
 // on this machine), the commits per event, the events per second and the
 // wait's p50 and p99, for the writer before (no commit window, one batch
-// in flight) and after.
+// in flight) and after; the fenced cases write as a node does (owner rows,
+// events carrying their epoch).
 //
 //	CONFAB_TEST_POSTGRES_DSN=... go test -run XXX -bench BenchmarkWriterRate -benchtime 6000x ./internal/store/postgres/
 func BenchmarkWriterRate(b *testing.B) {
@@ -49,6 +50,10 @@ func BenchmarkWriterRate(b *testing.B) {
 	// its epoch (the fence), two batches in flight.
 	b.Run("window=4ms/two-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{}, 100, 0, true) })
 	b.Run("window=4ms/one-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{OneInFlight: true}, 100, 0, true) })
+	// 300 sessions in a closed loop: about the writes a throughput run of
+	// 200 sessions (400 senders) has waiting at full speed.
+	b.Run("sessions=300/two-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{}, 300, 0, true) })
+	b.Run("sessions=300/one-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{OneInFlight: true}, 300, 0, true) })
 }
 
 // walLSN is the server's current WAL position.
