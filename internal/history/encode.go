@@ -124,16 +124,7 @@ func WriteFinal(w io.Writer, f *chat.Final) error { return writeFinal(w, f, stor
 // when fast (the Journal's fastEncode), by encoding/json otherwise or for
 // an event appendFinal cannot write.
 func writeFinal(w io.Writer, f *chat.Final, fast bool) error {
-	head := struct {
-		SessionID    string  `json:"sessionId"`
-		StartAt      string  `json:"startAt"`
-		ClosedAt     string  `json:"closedAt"`
-		Subject      string  `json:"subject,omitempty"`
-		Language     string  `json:"language,omitempty"`
-		Async        bool    `json:"async,omitempty"`
-		Monitored    bool    `json:"monitored,omitempty"`
-		Participants []Party `json:"participants"`
-	}{
+	head := finalHead{
 		SessionID: f.ID, StartAt: f.CreatedAt.UTC().Format(time.RFC3339Nano),
 		ClosedAt: f.ClosedAt.UTC().Format(time.RFC3339Nano), Subject: historySubject(&f.Info),
 		Language: f.Language, Async: f.Async, Monitored: f.Monitored,
@@ -149,9 +140,14 @@ func writeFinal(w io.Writer, f *chat.Final, fast bool) error {
 			head.Participants[i].LeftAt = p.LeftAt.UnixMilli()
 		}
 	}
-	b, err := json.Marshal(head)
-	if err != nil {
-		return err
+	var b []byte
+	if fast {
+		b = appendFinalHead(make([]byte, 0, 256+192*len(head.Participants)), &head)
+	} else {
+		var err error
+		if b, err = json.Marshal(head); err != nil {
+			return err
+		}
 	}
 	b = append(b[:len(b)-1], `,"events":[`...) // reopen the object
 	if _, err := w.Write(b); err != nil {
@@ -191,7 +187,7 @@ func writeFinal(w io.Writer, f *chat.Final, fast bool) error {
 			return err
 		}
 	}
-	_, err = io.WriteString(w, "]}")
+	_, err := io.WriteString(w, "]}")
 	return err
 }
 

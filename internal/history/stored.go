@@ -124,7 +124,10 @@ func appendHeader(dst []byte, h *Header) (_ []byte, ok bool) {
 // and fails TestAppendStoredMatchesEncodingJSON until appendStored learns it.
 func storedLayoutKnown() bool {
 	return slices.Equal(jsonNames(reflect.TypeFor[Event]()), knownEventFields) &&
-		slices.Equal(jsonNames(reflect.TypeFor[Header]()), knownHeaderFields)
+		slices.Equal(jsonNames(reflect.TypeFor[Header]()), knownHeaderFields) &&
+		slices.Equal(jsonNames(reflect.TypeFor[finalHead]()), knownFinalHeadFields) &&
+		slices.Equal(jsonNames(reflect.TypeFor[Transcript]()), append(slices.Clip(knownFinalHeadFields), "events")) &&
+		slices.Equal(jsonNames(reflect.TypeFor[Party]()), knownPartyFields)
 }
 
 var (
@@ -134,6 +137,10 @@ var (
 		"eventAttributes", "clientMessageId"}
 	knownHeaderFields = []string{"tenant", "endpoint", "queue", "subject", "language", "async",
 		"password", "createdAt", "userData", "secret", "service"}
+	knownFinalHeadFields = []string{"sessionId", "startAt", "closedAt", "subject", "language", "async",
+		"monitored", "participants"}
+	knownPartyFields = []string{"userId", "participantId", "userNick", "originalNick", "userType",
+		"visibility", "bot", "protocolType", "personId", "joinedAt", "leftAt"}
 )
 
 func jsonNames(t reflect.Type) []string {

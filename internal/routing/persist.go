@@ -157,34 +157,60 @@ func (r *Router) save(id string) {
 		sh.mu.Unlock()
 		return
 	}
-	snap, ver, closed, known := r.snap(x), x.ver, x.closed, x.contactKnown
+	ver, closed, known := x.ver, x.closed, x.contactKnown
 	awaitContact, recordClosed := x.awaitContact, x.recordClosed
+	createdAt, closedAt := x.view.CreatedAt, x.view.ClosedAt
+	// The snapshot (a copy of the attached data) is taken, under the
+	// lock, only for a write that happens now; a write waiting to be told
+	// takes none.
+	var snap Interaction
+	rw, blind := r.opts.Store.(store.RoutingWriter)
+	now := r.clock.Now()
+	const (
+		none = iota
+		writeBlind
+		waitContact
+		waitClosed
+		writeRead
+	)
+	how := none
+	if r.opts.Store != nil {
+		switch {
+		case blind && known && (!closed || recordClosed):
+			how = writeBlind
+		case blind && !known && awaitContact && now.Sub(createdAt) < createGrace:
+			how = waitContact
+		case blind && known && closed && r.opts.HistoryTells && now.Sub(closedAt) < closeGrace:
+			how = waitClosed
+		default:
+			how = writeRead
+		}
+		if how == writeBlind || how == writeRead {
+			snap = r.snap(x)
+		}
+	}
 	sh.mu.Unlock()
 
 	var err error
 	var wait time.Duration // how long a write waiting to be told may wait
-	if r.opts.Store != nil {
-		rw, blind := r.opts.Store.(store.RoutingWriter)
-		now := r.clock.Now()
-		switch {
-		case blind && known && (!closed || recordClosed):
-			ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-			err = r.writeBlind(ctx, rw, snap)
-			cancel()
-		case blind && !known && awaitContact && now.Sub(snap.CreatedAt) < createGrace:
-			// The history tells the contact once it has created the
-			// record: no read (LearnContact wakes this write).
-			err, wait = errNotYet, notYetDelay
-		case blind && known && closed && r.opts.HistoryTells && now.Sub(snap.ClosedAt) < closeGrace:
-			// The history tells when its closing transaction has landed
-			// (RecordClosed wakes this write); if it never does, the
-			// write reads the record once the grace is over.
-			err, wait = errNotYet, closeGrace-now.Sub(snap.ClosedAt)
-		default:
-			ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-			err = r.write(ctx, snap, closed)
-			cancel()
-		}
+	switch how {
+	case writeBlind:
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		err = r.writeBlind(ctx, rw, snap)
+		cancel()
+	case waitContact:
+		// The history tells the contact once it has created the record:
+		// no read (LearnContact wakes this write).
+		err, wait = errNotYet, notYetDelay
+	case waitClosed:
+		// The history tells when its closing transaction has landed
+		// (RecordClosed wakes this write); if it never does, the write
+		// reads the record once the grace is over.
+		err, wait = errNotYet, closeGrace-now.Sub(closedAt)
+	case writeRead:
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		err = r.write(ctx, snap, closed)
+		cancel()
 	}
 	retry := time.Duration(0)
 	sh.mu.Lock()

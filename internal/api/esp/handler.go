@@ -144,8 +144,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, f)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(reply)
+	writeReply(w, reply)
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, f *fault) {
@@ -175,6 +174,15 @@ func decodeParams(body []byte) (params, *fault) {
 	if t[0] != '{' {
 		return nil, newFault(http.StatusBadRequest, wire.FaultBadRequest, "", "the body must be a JSON object of string parameters")
 	}
+	if p, ok := decodeFlat(t); ok {
+		return p, nil // no nesting: the depth check has nothing to refuse
+	}
+	return decodeParamsJSON(t)
+}
+
+// decodeParamsJSON is decodeParams through encoding/json, for the bodies
+// decodeFlat does not take; t is the trimmed body and starts with '{'.
+func decodeParamsJSON(t []byte) (params, *fault) {
 	if kv.JSONDepth(t, kv.MaxDepth+1) > kv.MaxDepth+1 {
 		return nil, newFault(http.StatusBadRequest, wire.FaultInvalidParameter, "", "the body is nested deeper than %d levels (key-value parameters at most %d)", kv.MaxDepth+1, kv.MaxDepth)
 	}
