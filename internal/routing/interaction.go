@@ -118,6 +118,7 @@ type ixn struct {
 	served    map[string]bool // person ids of the agents that were ever in the session
 	// transferring counts the open transfers of the interaction.
 	transferring int
+	boxes        boxes // putAttached's values, boxed once
 
 	ver       uint64 // grows with every change
 	saved     uint64 // the version last written to the store
@@ -167,8 +168,16 @@ const attachedKeys = 8
 // attached builds the interaction's attached data.
 func (x *ixn) attached(appName string) kv.Map {
 	ud := x.base.CloneRoom(attachedKeys) // room for the keys below
-	ud[KeyAppName] = appName
-	ud[KeySessionID] = x.view.SessionID
+	x.putAttached(ud, appName)
+	return ud
+}
+
+// putAttached sets the keys routing adds to the base in ud. The strings
+// that do not change go into ud boxed once (see boxed), not at every
+// snapshot. x's shard lock is held.
+func (x *ixn) putAttached(ud kv.Map, appName string) {
+	ud[KeyAppName] = boxed(&x.boxes.app, appName)
+	ud[KeySessionID] = boxed(&x.boxes.session, x.view.SessionID)
 	ud[KeyIsOnline] = "1"
 	if !x.view.Online {
 		ud[KeyIsOnline] = "0"
@@ -180,12 +189,26 @@ func (x *ixn) attached(appName string) kv.Map {
 		}
 	}
 	if x.password != "" {
-		ud[KeySessionPassword] = x.password
+		ud[KeySessionPassword] = boxed(&x.boxes.password, x.password)
 	}
 	if x.contactID != "" {
-		ud[KeyContactID] = x.contactID
+		ud[KeyContactID] = boxed(&x.boxes.contact, x.contactID)
 	}
-	return ud
+}
+
+// boxes are attached values kept as interface values: a string stored in
+// a map of any is copied to the heap at every store unless it is already
+// an interface value.
+type boxes struct{ app, session, password, contact any }
+
+// boxed returns s as an interface value, the one in *box when it holds s
+// (else it boxes s and keeps it there).
+func boxed(box *any, s string) any {
+	if b, ok := (*box).(string); ok && b == s {
+		return *box
+	}
+	*box = s
+	return *box
 }
 
 // snapshot returns a copy of the interaction with its attached data.

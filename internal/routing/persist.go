@@ -164,6 +164,7 @@ func (r *Router) save(id string) {
 	// lock, only for a write that happens now; a write waiting to be told
 	// takes none.
 	var snap Interaction
+	var bw blindWrite
 	rw, blind := r.opts.Store.(store.RoutingWriter)
 	now := r.clock.Now()
 	const (
@@ -185,7 +186,11 @@ func (r *Router) save(id string) {
 		default:
 			how = writeRead
 		}
-		if how == writeBlind || how == writeRead {
+		switch how {
+		case writeBlind:
+			bw = blindWrite{id: x.view.ID, state: x.state(), createdAt: createdAt}
+			bw.ud, bw.err = r.attachedJSON(x)
+		case writeRead:
 			snap = r.snap(x)
 		}
 	}
@@ -196,7 +201,7 @@ func (r *Router) save(id string) {
 	switch how {
 	case writeBlind:
 		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-		err = r.writeBlind(ctx, rw, snap)
+		err = r.writeBlind(ctx, rw, bw)
 		cancel()
 	case waitContact:
 		// The history tells the contact once it has created the record:
@@ -254,23 +259,33 @@ func (r *Router) save(id string) {
 // reading its record (the store coalesces the updates of one interaction
 // that meet in a batch). The closed interaction's last write goes through
 // write, which waits for history's closing transaction to land first.
-func (r *Router) writeBlind(ctx context.Context, rw store.RoutingWriter, snap Interaction) error {
-	ud, err := jsonw.MarshalMap(snap.UserData)
-	if err != nil {
-		return fmt.Errorf("encode attached data of %s: %w", snap.ID, err)
+func (r *Router) writeBlind(ctx context.Context, rw store.RoutingWriter, w blindWrite) error {
+	if w.err != nil {
+		return fmt.Errorf("encode attached data of %s: %w", w.id, w.err)
 	}
-	err = rw.UpdateRouting(ctx, store.RoutingUpdate{ID: snap.ID, State: string(snap.State), UserData: ud, Epoch: r.epoch(snap.ID)}).Wait(ctx)
+	err := rw.UpdateRouting(ctx, store.RoutingUpdate{ID: w.id, State: string(w.state), UserData: w.ud, Epoch: r.epoch(w.id)}).Wait(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		// The contact history creates the record; it may still be queued.
-		if r.clock.Now().Sub(snap.CreatedAt) < createGrace {
+		if r.clock.Now().Sub(w.createdAt) < createGrace {
 			return errNotYet
 		}
-		return fmt.Errorf("interaction %s: no record %v after creation: %w", snap.ID, createGrace, err)
+		return fmt.Errorf("interaction %s: no record %v after creation: %w", w.id, createGrace, err)
 	}
 	if err != nil {
-		return fmt.Errorf("update interaction %s: %w", snap.ID, err)
+		return fmt.Errorf("update interaction %s: %w", w.id, err)
 	}
 	return nil
+}
+
+// blindWrite is what writeBlind writes, taken under the shard lock: the
+// interaction's state and its attached data already encoded (no copy of
+// the attached data, see Router.attachedJSON).
+type blindWrite struct {
+	id        string
+	state     State
+	createdAt time.Time
+	ud        []byte // the attached data's JSON
+	err       error  // from encoding ud
 }
 
 // write updates the interaction's record with the snapshot's state and

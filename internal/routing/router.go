@@ -11,6 +11,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
+	"github.com/confab/confab/internal/jsonw"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/store"
 )
@@ -223,6 +224,21 @@ func (r *Router) Flush(ctx context.Context) error {
 
 // snap is x's snapshot with its attached data (and, in a cluster, where
 // its session lives); x's shard lock is held.
+// attachedJSON is the JSON of snap(x)'s attached data, encoded without
+// copying the base (jsonw.MarshalMerged): the keys routing and
+// Options.Located add go into a small map of their own and win over the
+// base's, as they overwrite them in snap's copy.
+// TestAttachedJSONMatchesSnapshot compares the bytes. x's shard lock is
+// held.
+func (r *Router) attachedJSON(x *ixn) ([]byte, error) {
+	over := make(kv.Map, attachedKeys)
+	x.putAttached(over, r.opts.AppName)
+	if r.opts.Located != nil {
+		r.opts.Located(x.view.ID, over)
+	}
+	return jsonw.MarshalMerged(x.base, over)
+}
+
 func (r *Router) snap(x *ixn) Interaction {
 	v := x.snapshot(r.opts.AppName)
 	if r.opts.Located != nil {
