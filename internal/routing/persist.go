@@ -107,12 +107,14 @@ func (w *writer) run(r *Router) {
 		// goroutine one of them: a round of one id starts no goroutine.
 		var next atomic.Int64
 		work := func() {
+			var win saveWindow
+			defer win.stop()
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(ids) {
 					return
 				}
-				r.save(ids[i])
+				r.save(ids[i], &win)
 			}
 		}
 		var wg sync.WaitGroup
@@ -149,7 +151,7 @@ func (w *writer) flush(ctx context.Context, r *Router) error {
 
 // save writes one interaction's latest snapshot; a closed one leaves memory
 // once written.
-func (r *Router) save(id string) {
+func (r *Router) save(id string, win *saveWindow) {
 	sh := r.shard(id)
 	sh.mu.Lock()
 	x := sh.m[id]
@@ -200,9 +202,7 @@ func (r *Router) save(id string) {
 	var wait time.Duration // how long a write waiting to be told may wait
 	switch how {
 	case writeBlind:
-		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-		err = r.writeBlind(ctx, rw, bw)
-		cancel()
+		err = r.writeBlind(win.get(), rw, bw)
 	case waitContact:
 		// The history tells the contact once it has created the record:
 		// no read (LearnContact wakes this write).
@@ -213,9 +213,7 @@ func (r *Router) save(id string) {
 		// reads the record once the grace is over.
 		err, wait = errNotYet, closeGrace-now.Sub(closedAt)
 	case writeRead:
-		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-		err = r.write(ctx, snap, closed)
-		cancel()
+		err = r.write(win.get(), snap, closed)
 	}
 	retry := time.Duration(0)
 	sh.mu.Lock()
@@ -252,6 +250,32 @@ func (r *Router) save(id string) {
 	}
 	if errors.Is(err, store.ErrFenced) && r.opts.Fenced != nil {
 		r.opts.Fenced(id)
+	}
+}
+
+// saveWindow bounds a writer worker's record writes: one context with a
+// deadline saveTimeout ahead, renewed once it is a second old, so that
+// every write has at least saveTimeout less a second without a context and
+// a timer of its own.
+type saveWindow struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	made   time.Time
+}
+
+func (w *saveWindow) get() context.Context {
+	now := time.Now()
+	if w.ctx == nil || now.Sub(w.made) > time.Second {
+		w.stop()
+		w.ctx, w.cancel = context.WithTimeout(context.Background(), saveTimeout)
+		w.made = now
+	}
+	return w.ctx
+}
+
+func (w *saveWindow) stop() {
+	if w.cancel != nil {
+		w.cancel()
 	}
 }
 
