@@ -35,6 +35,14 @@ func TestAttachedJSONMatchesSnapshot(t *testing.T) {
 					if err != nil || string(got) != string(want) {
 						t.Errorf("hook %v, %+v, base %v: attachedJSON %s (%v), snapshot %s", hook != nil, v, base, got, err, want)
 					}
+					// The closing transaction's attached data: IsOnline=0 on top.
+					ud := r.snap(x).UserData
+					ud[KeyIsOnline] = "0"
+					want, _ = jsonw.MarshalMap(ud)
+					got, err = r.attachedJSONWith(x, map[string]any{KeyIsOnline: "0"})
+					if err != nil || string(got) != string(want) {
+						t.Errorf("hook %v, %+v, base %v: attachedJSONWith %s (%v), snapshot %s", hook != nil, v, base, got, err, want)
+					}
 				}
 			}
 		}

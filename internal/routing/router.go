@@ -230,13 +230,33 @@ func (r *Router) Flush(ctx context.Context) error {
 // base's, as they overwrite them in snap's copy.
 // TestAttachedJSONMatchesSnapshot compares the bytes. x's shard lock is
 // held.
-func (r *Router) attachedJSON(x *ixn) ([]byte, error) {
-	over := make(kv.Map, attachedKeys)
+func (r *Router) attachedJSON(x *ixn) ([]byte, error) { return r.attachedJSONWith(x, nil) }
+
+// attachedJSONWith is attachedJSON with the keys of set put last.
+func (r *Router) attachedJSONWith(x *ixn, set map[string]any) ([]byte, error) {
+	over := make(kv.Map, attachedKeys+len(set))
 	x.putAttached(over, r.opts.AppName)
 	if r.opts.Located != nil {
 		r.opts.Located(x.view.ID, over)
 	}
+	for k, v := range set {
+		over[k] = v
+	}
 	return jsonw.MarshalMerged(x.base, over)
+}
+
+// AttachedJSON returns the JSON of the live interaction's attached data
+// (Get's UserData) with the keys of set put on top of it, encoded without
+// copying it: the closing transaction's attached data (IsOnline=0).
+func (r *Router) AttachedJSON(id string, set map[string]any) ([]byte, error) {
+	sh := r.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	x := sh.m[id]
+	if x == nil {
+		return nil, fmt.Errorf("interaction %q: %w", id, ErrNotFound)
+	}
+	return r.attachedJSONWith(x, set)
 }
 
 func (r *Router) snap(x *ixn) Interaction {

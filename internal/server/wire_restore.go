@@ -8,7 +8,6 @@ import (
 
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/history"
-	"github.com/confab/confab/internal/jsonw"
 	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/restore"
 	"github.com/confab/confab/internal/routing"
@@ -68,13 +67,7 @@ func (p *parts) closedAttached(f *chat.Final) json.RawMessage {
 	if p.router == nil {
 		return nil
 	}
-	in, err := p.router.Get(f.ID)
-	if err != nil {
-		return nil
-	}
-	ud := in.UserData
-	ud[routing.KeyIsOnline] = "0"
-	b, err := jsonw.MarshalMap(ud)
+	b, err := p.router.AttachedJSON(f.ID, map[string]any{routing.KeyIsOnline: "0"})
 	if err != nil {
 		return nil
 	}
