@@ -39,6 +39,10 @@ type writer struct {
 	queued  map[string]bool
 	delayed map[string]clock.Timer
 	running bool
+
+	// win bounds the running writer goroutine's own record writes, from
+	// round to round (the extra workers of a large round have their own).
+	win saveWindow
 }
 
 func (w *writer) init() {
@@ -106,15 +110,13 @@ func (w *writer) run(r *Router) {
 		// At most maxParallelSaves workers take the ids in turn, this
 		// goroutine one of them: a round of one id starts no goroutine.
 		var next atomic.Int64
-		work := func() {
-			var win saveWindow
-			defer win.stop()
+		work := func(win *saveWindow) {
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(ids) {
 					return
 				}
-				r.save(ids[i], &win)
+				r.save(ids[i], win)
 			}
 		}
 		var wg sync.WaitGroup
@@ -122,10 +124,12 @@ func (w *writer) run(r *Router) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				work()
+				var win saveWindow
+				defer win.stop()
+				work(&win)
 			}()
 		}
-		work()
+		work(&w.win) // only the one running writer uses it (running)
 		wg.Wait()
 	}
 }
