@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	wire "github.com/confab/confab/client/esp"
@@ -43,6 +44,7 @@ type Handler struct {
 	opts  Options
 	clock clock.Clock
 	log   *slog.Logger
+	win   durableWindow
 }
 
 // New returns a Handler.
@@ -330,16 +332,55 @@ func actionFault(err error, param string) *fault {
 	return newFault(http.StatusInternalServerError, wire.FaultInternal, "", "%v", err)
 }
 
-// durable waits until the receipts are durable.
-func durable(ctx context.Context, rcs ...chat.Receipt) *fault {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for _, rc := range rcs {
+// durable waits until the receipts (first, then last) are durable, for at
+// most durableTimeout (less at most a second: see durableWindow).
+func (h *Handler) durable(first []chat.Receipt, last chat.Receipt) *fault {
+	if last.Done() && len(first) == 0 {
+		return nil
+	}
+	ctx := h.win.get()
+	for _, rc := range first {
 		if err := rc.Wait(ctx); err != nil {
-			return newFault(http.StatusServiceUnavailable, wire.FaultStorage, "", "applied, but the store did not confirm it: %v", err)
+			return storageFault(err)
 		}
 	}
+	if err := last.Wait(ctx); err != nil {
+		return storageFault(err)
+	}
 	return nil
+}
+
+func storageFault(err error) *fault {
+	return newFault(http.StatusServiceUnavailable, wire.FaultStorage, "", "applied, but the store did not confirm it: %v", err)
+}
+
+// durableTimeout bounds a method's wait for the store's confirmation.
+const durableTimeout = 30 * time.Second
+
+// durableWindow is the handler's bound on waiting for durability: one
+// context with a deadline durableTimeout ahead, shared by every request and
+// renewed once it is a second old, so that a wait has at least
+// durableTimeout less a second without a context and a timer per request.
+// The wait does not end when the client goes away: it ends at the commit
+// (milliseconds) or the bound, as an acknowledged change is applied anyway.
+type durableWindow struct {
+	mu     sync.Mutex // guards the following
+	ctx    context.Context
+	cancel context.CancelFunc
+	made   time.Time
+}
+
+func (w *durableWindow) get() context.Context {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ctx == nil || now.Sub(w.made) > time.Second {
+		// The old context is not cancelled: waits still on it keep their
+		// deadline; its timer ends it then.
+		w.ctx, w.cancel = context.WithTimeout(context.Background(), durableTimeout)
+		w.made = now
+	}
+	return w.ctx
 }
 
 func (h *Handler) stamp(t time.Time) string { return t.UTC().Format(wire.TimeFormat) }

@@ -124,7 +124,7 @@ func (h *Handler) post(ctx context.Context, s *chat.Session, p params, field str
 	if err != nil {
 		return wire.Reply{}, actionFault(err, field)
 	}
-	if f := durable(ctx, append(rcs, rc)...); f != nil {
+	if f := h.durable(rcs, rc); f != nil {
 		return wire.Reply{}, f
 	}
 	pos := rc.Pos
@@ -153,7 +153,7 @@ func (h *Handler) closeSession(ctx context.Context, s *chat.Session, p params) (
 	}
 	if !ok {
 		closed = 0
-	} else if f := durable(ctx, rc); f != nil {
+	} else if f := h.durable(nil, rc); f != nil {
 		return wire.Reply{}, f
 	}
 	return wire.Reply{OccuredAt: h.stamp(h.clock.Now()), IsClosed: &closed}, nil

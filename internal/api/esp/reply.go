@@ -12,7 +12,7 @@ import (
 // (TestAppendReplyMatchesEncoder), without its reflection for the replies
 // every message and notice gets.
 func writeReply(w http.ResponseWriter, reply wire.Reply) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonType
 	if reply.SessionInfo != nil {
 		json.NewEncoder(w).Encode(reply)
 		return
@@ -36,3 +36,8 @@ func appendReply(dst []byte, reply wire.Reply) []byte {
 	}
 	return append(dst, "}\n"...)
 }
+
+// jsonType is the Content-Type header's value of a reply, shared by every
+// reply (net/http copies the header when it writes it) instead of a new
+// slice per reply (Header.Set).
+var jsonType = []string{"application/json"}
