@@ -53,13 +53,13 @@ var e2eAgents = []struct {
 
 // startE2E seeds the agents into the data directory's store, then starts a
 // node on 127.0.0.1 with generated admin and ESP tokens; it logs nothing.
-func startE2E(t *testing.T, dir string, ini string) *e2eNode {
+func startE2E(t testing.TB, dir string, ini string) *e2eNode {
 	t.Helper()
 	return startNode(t, dir, ini, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // startNode is startE2E logging to log.
-func startNode(t *testing.T, dir, ini string, log *slog.Logger) *e2eNode {
+func startNode(t testing.TB, dir, ini string, log *slog.Logger) *e2eNode {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, dir, sqlite.Options{})
@@ -104,7 +104,7 @@ func startNode(t *testing.T, dir, ini string, log *slog.Logger) *e2eNode {
 	return n
 }
 
-func readToken(t *testing.T, path string) string {
+func readToken(t testing.TB, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -117,7 +117,7 @@ func readToken(t *testing.T, path string) string {
 	return strings.TrimSpace(string(data))
 }
 
-func (n *e2eNode) dial(t *testing.T, token string) *wire.Client {
+func (n *e2eNode) dial(t testing.TB, token string) *wire.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
