@@ -24,7 +24,10 @@ import (
 // middleware, the agent's requests, the engine, routing, history, kpi and
 // statistics are in it.
 func BenchmarkSessionLifecycle(b *testing.B) {
-	n := startE2E(b, b.TempDir(), "[settings]\ntranscript-auto-save = 0\n[protection]\nparty-send-rate = 0\nchat-create-rate = 0\n")
+	// last-agent-timeout = 0: no last-agent look-up, as in the dense
+	// benchmark, whose agents are logged in to no queue.
+	n := startE2E(b, b.TempDir(), "[settings]\ntranscript-auto-save = 0\n[protection]\nparty-send-rate = 0\nchat-create-rate = 0\n"+
+		"[routing]\nlast-agent-timeout = 0\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cust := chatv2.New(n.chatURL, chatv2.Options{})
