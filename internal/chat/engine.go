@@ -94,6 +94,7 @@ type Engine struct {
 	timers   atomic.Pointer[timerHooks] // nil until SetTimers (timers.go)
 	shards   [shardCount]shard
 	scratch  sync.Pool // *Event: appendLocked's copy (scratchEvent)
+	quitMaps quitMaps  // the customers' partyLeft attributes by reason, shared (read-only)
 
 	onWriteError func(*Session, int, error)
 }
@@ -105,7 +106,8 @@ type shard struct {
 
 // New returns an Engine.
 func New(opts Options) *Engine {
-	e := &Engine{clock: opts.Clock, journal: opts.Journal, admit: opts.Admit, stats: opts.Statistics, interim: opts.Interim, seed: maphash.MakeSeed(), onWriteError: opts.OnWriteError}
+	e := &Engine{clock: opts.Clock, journal: opts.Journal, admit: opts.Admit, stats: opts.Statistics, interim: opts.Interim, seed: maphash.MakeSeed(), onWriteError: opts.OnWriteError,
+		quitMaps: newQuitMaps()}
 	if e.clock == nil {
 		e.clock = clock.Real()
 	}

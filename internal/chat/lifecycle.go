@@ -90,7 +90,7 @@ func (s *Session) removeLocked(p *Participant, reason LeaveReason, askerID, text
 	s.supersedeConfirmLocked(p.UserID)
 	ev := Event{Kind: PartyLeft, From: p.party(), Visibility: p.Visibility, Reason: reason, AskerID: askerID, Text: text}
 	if p.Type == Client {
-		ev.Attrs = quitAttrs(reason)
+		ev.Attrs = s.engine.quitAttrs(reason)
 	}
 	rc := s.appendLocked(&ev, now)
 	p.leftPos = rc.Pos

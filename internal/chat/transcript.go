@@ -34,6 +34,7 @@ type entry struct {
 	notice      NoticeType
 	reason      LeaveReason
 	superseded  bool
+	textType    bool // MsgType is "text" (not in more: agents send it with every message)
 }
 
 // extra holds the fields of an Event that most events leave empty.
@@ -42,6 +43,11 @@ type extra struct {
 	userData, attrs                       kv.Map
 	pii                                   *maskRecord
 }
+
+// msgTypeText is the message type kept as entry.textType, not in an
+// extra record: the agent protocol's clients send it with every message
+// (an extra record each was a third of a dense server's transcript bytes).
+const msgTypeText = "text"
 
 const blockShift = 5 // 32 events per block
 const blockSize = 1 << blockShift
@@ -71,6 +77,9 @@ func (t *transcript) get(pos int, dst *Event) {
 	if x := e.more; x != nil {
 		dst.ReceiverID, dst.MsgType, dst.TreatAs, dst.AskerID = x.receiverID, x.msgType, x.treatAs, x.askerID
 		dst.UserData, dst.Attrs, dst.pii = x.userData, x.attrs, x.pii
+	}
+	if e.textType {
+		dst.MsgType = msgTypeText
 	}
 }
 
@@ -125,10 +134,14 @@ func (t *transcript) add(ev *Event) {
 		time: ev.Time, from: t.party(ev.From), text: ev.Text, clientMsgID: ev.ClientMsgID,
 		kind: ev.Kind, vis: ev.Visibility, notice: ev.Notice, reason: ev.Reason, superseded: ev.Superseded,
 	}
-	if ev.ReceiverID != "" || ev.MsgType != "" || ev.TreatAs != "" || ev.AskerID != "" ||
+	msgType := ev.MsgType
+	if msgType == msgTypeText {
+		e.textType, msgType = true, ""
+	}
+	if ev.ReceiverID != "" || msgType != "" || ev.TreatAs != "" || ev.AskerID != "" ||
 		ev.UserData != nil || ev.Attrs != nil || ev.pii != nil {
 		e.more = &extra{
-			receiverID: ev.ReceiverID, msgType: ev.MsgType, treatAs: ev.TreatAs, askerID: ev.AskerID,
+			receiverID: ev.ReceiverID, msgType: msgType, treatAs: ev.TreatAs, askerID: ev.AskerID,
 			userData: ev.UserData, attrs: ev.Attrs, pii: ev.pii,
 		}
 	}

@@ -111,6 +111,33 @@ func TestTranscriptRoundTrip(t *testing.T) {
 	}
 }
 
+// TestTranscriptTextType: the "text" message type (every agent message
+// carries it) is kept without an extra record and read back, alone and
+// with another field that needs one; other types keep theirs.
+func TestTranscriptTextType(t *testing.T) {
+	from := Party{UserID: "a", Num: 2, Nick: "Anna", Type: Agent}
+	evs := []Event{
+		{Pos: 0, Kind: Message, Text: "hi", From: from, MsgType: "text"},
+		{Pos: 1, Kind: Message, Text: "to you", From: from, MsgType: "text", ReceiverID: "c"},
+		{Pos: 2, Kind: Message, Text: "card", From: from, MsgType: "card"},
+		{Pos: 3, Kind: Message, Text: "none", From: from},
+	}
+	var tr transcript
+	for i := range evs {
+		tr.add(&evs[i])
+	}
+	for i, want := range evs {
+		if got := tr.event(i); !reflect.DeepEqual(got, want) {
+			t.Errorf("event %d:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+	for i, wantExtra := range []bool{false, true, true, false} {
+		if got := tr.entryAt(i).more != nil; got != wantExtra {
+			t.Errorf("event %d: extra record %v, want %v", i, got, wantExtra)
+		}
+	}
+}
+
 // TestTranscriptPartyChange checks that an event of a party whose
 // nickname changed gets its own party record, and the earlier events keep
 // theirs (an event shows the party as it was).

@@ -26,6 +26,13 @@ type Conn struct {
 	small bool
 
 	now func() time.Time // the wall clock (net deadlines run on it); tests set their own
+	// flushing: flushHeld is sending what SendTextNoWait could not
+	// (nowait.go); flushed closes when it is done; heldDL is the latest
+	// deadline asked for what is held; err is flushHeld's failure.
+	flushing bool
+	flushed  chan struct{}
+	heldDL   time.Time
+	err      error
 }
 
 func (c *Conn) clock() time.Time {
@@ -41,6 +48,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 	defer c.mu.Unlock()
 	if isCloseFrame(p) {
 		c.closeSent = true
+	}
+	c.waitFlushedLocked()
+	if c.err != nil {
+		return 0, c.err
 	}
 	if c.corked {
 		c.buf = append(c.buf, p...)
@@ -77,6 +88,10 @@ func (c *Conn) Uncork(deadline time.Time) error {
 }
 
 func (c *Conn) uncorkLocked(deadline time.Time) error {
+	c.waitFlushedLocked()
+	if c.err != nil {
+		return c.err
+	}
 	c.corked = false
 	if len(c.buf) == 0 {
 		return nil
@@ -102,11 +117,7 @@ const maxKept = 64 << 10
 
 func (c *Conn) flushLocked() error {
 	_, err := c.Conn.Write(c.buf)
-	if cap(c.buf) > maxKept || c.small {
-		c.buf = nil
-	} else {
-		c.buf = c.buf[:0]
-	}
+	c.dropBufLocked()
 	if err != nil {
 		return fmt.Errorf("wsbatch: write: %w", err)
 	}

@@ -21,7 +21,7 @@
 // queues it for the handler's runners, a few long-lived goroutines shared
 // by every socket (at most Options.Runners, default twice GOMAXPROCS) that
 // read and queue what woken watchers have to send (watcher.go,
-// runners.go); at most one runs per watcher. Everything the
+// internal/runq); at most one runs per watcher. Everything the
 // socket sends goes through one bounded queue drained by the writer.
 // Watchers hold back while it is half full (by frames or bytes) and go on
 // once the writer has drained it to a quarter, reading everything that

@@ -13,5 +13,5 @@ func (h *Handler) QueueState() (out [][3]int64) {
 }
 
 // Runners returns the goroutines running h's session watchers and the
-// watchers queued for them (runners.go).
-func (h *Handler) Runners() (running, queued int) { return h.runners.counts() }
+// watchers queued for them (internal/runq).
+func (h *Handler) Runners() (running, queued int) { return h.runners.Counts() }

@@ -22,6 +22,7 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/routing"
+	"github.com/confab/confab/internal/runq"
 	"github.com/confab/confab/internal/store"
 )
 
@@ -63,7 +64,7 @@ type Options struct {
 	// MaxSessions caps the sessions one socket may be in; default 100.
 	MaxSessions int
 	// Runners is how many goroutines at most run the sockets' session
-	// watchers (runners.go); default twice GOMAXPROCS.
+	// watchers (internal/runq); default twice GOMAXPROCS.
 	Runners int
 	// History reads the contact's earlier interactions (op history); nil
 	// answers op history with an empty list.
@@ -108,8 +109,8 @@ type Handler struct {
 	bufs sync.Pool
 	// watchBufs recycles the watchers' read buffers (watchbuf.go).
 	watchBufs watchBufs
-	// runners run the sockets' session watchers (runners.go).
-	runners *runners
+	// runners run the sockets' session watchers (internal/runq).
+	runners *runq.Pool[*watcher]
 	// fastFrames: the hand-made frame encoder knows the wire types.
 	fastFrames bool
 
@@ -143,10 +144,10 @@ func New(opts Options) *Handler {
 		opts.MaxSessions = 100
 	}
 	if opts.Runners <= 0 {
-		opts.Runners = defaultRunners()
+		opts.Runners = runq.DefaultRunners()
 	}
 	h := &Handler{opts: opts, log: opts.Log, conns: make(map[*conn]struct{}), fastFrames: wireLayoutKnown(),
-		runners: newRunners(opts.Runners)}
+		runners: runq.New(opts.Runners, (*watcher).resume)}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -271,9 +272,9 @@ func (h *Handler) serveWS(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Connected != nil {
 		h.opts.Connected(true)
 	}
-	h.runners.acquire()
+	h.runners.Acquire()
 	c.serve()
-	h.runners.release() // after teardown: none of c's watchers runs any more
+	h.runners.Release() // after teardown: none of c's watchers runs any more
 	h.mu.Lock()
 	delete(h.conns, c)
 	h.mu.Unlock()

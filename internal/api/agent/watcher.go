@@ -8,16 +8,18 @@ import (
 )
 
 // startWatch streams a member's session to the socket: a runner
-// (runners.go) sends the replay and then whatever follows.
+// (internal/runq) sends the replay and then whatever follows.
 func (c *conn) startWatch(m *member) {
-	c.h.runners.push(&watcher{c: c, m: m, start: m.sess.CreatedAt(), replay: true})
+	w := &watcher{c: c, m: m, start: m.sess.CreatedAt(), replay: true}
+	w.wakeFn = w.wake
+	c.h.runners.Push(w)
 }
 
 // watcher sends what a member may see of its session, starting with a
 // replay of the transcript so far, until the member's own partyLeft (or
 // the session's end) has been sent. Between changes of the session it has
 // no goroutine: it parks on the session (chat.Session.OnChange), whose
-// next change queues it for the handler's runners (wake, runners.go). A
+// next change queues it for the handler's runners (wake, internal/runq). A
 // dense server holds tens of thousands of watched sessions, nearly all
 // idle at any moment; a goroutine each was a third of its goroutines and
 // of the stacks every GC cycle scans. A watcher that must wait for its
@@ -36,6 +38,7 @@ type watcher struct {
 	start  time.Time // the session's creation: event times are offsets from it
 	pos    int       // the next position to read
 	replay bool      // the frames so far replay the transcript
+	wakeFn func()    // w.wake, made once: parking passes it to the session (a method value per park was an allocation per event)
 }
 
 // loop reads and queues frames until the member is caught up (it parks
@@ -94,7 +97,7 @@ func (w *watcher) loop() <-chan struct{} {
 		if w.stopped() {
 			return nil
 		}
-		if m.sess.OnChange(changed, w.wake) {
+		if m.sess.OnChange(changed, w.wakeFn) {
 			return nil // parked: the session's next change calls wake
 		}
 		// The session changed since the read: read again.
@@ -141,7 +144,7 @@ func (w *watcher) stopped() bool {
 // wake is called by the watched session at its change, with the session's
 // lock held: it only queues the watcher for the runners, which never
 // blocks.
-func (w *watcher) wake() { w.c.h.runners.push(w) }
+func (w *watcher) wake() { w.c.h.runners.Push(w) }
 
 // resume runs a queued watcher on a runner, unless the socket is ending
 // (the same check under mu as goFollow: teardown waits for every watcher

@@ -13,6 +13,7 @@ import (
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/cors"
+	"github.com/confab/confab/internal/runq"
 	"github.com/confab/confab/internal/store"
 )
 
@@ -116,6 +117,8 @@ type API struct {
 	bufs     sync.Pool // *[]byte answer buffers
 	events   sync.Pool // *[]chat.Event read buffers
 	requests sync.Pool // *request of the session operations (handlers.go)
+	// pushers run the push sockets' writers when woken (pushrun.go).
+	pushers *runq.Pool[*pushRun]
 	// beforePushCheck, set only by tests, runs between a push socket's
 	// registration and its check that the engine still holds the chat.
 	beforePushCheck func()
@@ -123,7 +126,9 @@ type API struct {
 	mu      sync.Mutex // guards the following
 	closing bool
 	conns   map[*websocket.Conn]struct{}
-	live    sync.WaitGroup // WebSocket handlers; Add only under mu while !closing
+	// pushRuns are the push sockets' writers, woken at Shutdown (pushrun.go).
+	pushRuns map[*pushRun]struct{}
+	live     sync.WaitGroup // WebSocket handlers; Add only under mu while !closing
 }
 
 // New returns an API for the engine.
@@ -145,6 +150,8 @@ func New(opts Options) *API {
 		decoy:      []byte(chat.NewSecret(secureKeyLen)),
 		done:       make(chan struct{}),
 		conns:      map[*websocket.Conn]struct{}{},
+		pushRuns:   map[*pushRun]struct{}{},
+		pushers:    runq.New(runq.DefaultRunners(), (*pushRun).run),
 		files:      opts.Files,
 		refreshed:  opts.Refreshed,
 		locateKey:  opts.LocateKey,
@@ -194,6 +201,7 @@ func (a *API) Shutdown(ctx context.Context) {
 		a.closing = true
 		a.mu.Unlock()
 		close(a.done)
+		a.wakePushRuns()
 		a.presence.stop()
 	})
 	waited := make(chan struct{})

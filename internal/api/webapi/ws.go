@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -115,20 +114,16 @@ type pushSock struct {
 }
 
 // serveWS runs an accepted push socket until it ends; handleWS tracked it
-// (a.track), serveWS untracks it.
+// (a.track), serveWS untracks it. Its goroutine is the socket's only one
+// while it is idle: it sends the first frame, then reads the client's
+// keepalives (readKeepalives) until the socket ends; the writer has none
+// of its own between the session's changes (pushRun).
 func (a *API) serveWS(c *websocket.Conn, cc *wsbatch.Conn, rq *pushSock, authorized bool, start int) {
 	defer a.untrack(c)
 	c.SetReadLimit(int64(rq.readLimit))
-	ctx, stopRead := context.WithCancel(context.Background())
-	defer stopRead()
-	var touch func()
-	if authorized {
-		sess, userID := rq.sess, rq.userID
-		touch = func() { sess.Touch(userID) }
-	}
-	go a.readKeepalives(stopRead, c, touch)
 	if !authorized {
-		a.writeFrame(ctx, c, cc, unauthorizedBody())
+		go a.readKeepalives(func() {}, c, nil) // the close handshake needs a reader
+		a.writeFrame(context.Background(), c, cc, unauthorizedBody())
 		c.Close(CloseUnauthorized, "unauthorized")
 		return
 	}
@@ -140,18 +135,23 @@ func (a *API) serveWS(c *websocket.Conn, cc *wsbatch.Conn, rq *pushSock, authori
 		a.beforePushCheck()
 	}
 	if !a.stillHeld(rq.chatID, rq.sess) {
+		go a.readKeepalives(func() {}, c, nil)
 		c.Close(CloseMoved, movedReason) // dropped while this socket opened
 		return
 	}
 	rq.sess.Touch(rq.userID) // the handshake is a request
 	detach := a.presence.attach(rq.chatID)
 	defer detach()
-	code, reason := a.push(ctx, c, cc, rq, start)
-	if code == 0 {
-		c.CloseNow()
-		return
-	}
-	c.Close(code, reason)
+	a.pushers.Acquire()
+	defer a.pushers.Release() // after the writer's end: it runs no more
+	r := a.newPushRun(c, cc, rq, start)
+	a.addPushRun(r)
+	defer a.dropPushRun(r)
+	r.run() // the first frame, on this goroutine (active is set)
+	sess, userID := rq.sess, rq.userID
+	a.readKeepalives(func() { r.wake(wakeGone) }, c, func() { sess.Touch(userID) })
+	<-r.ended
+	r.pings.Wait()
 }
 
 // keepaliveEvery is how often a push socket's frames count as the
@@ -212,92 +212,8 @@ func headerHas(h http.Header, name, token string) bool {
 	return false
 }
 
-// push runs the connection's writer loop until the chat ends, the client
-// falls behind or goes away, or the server shuts down. It returns the close
-// code to send (0: the connection is already broken).
-func (a *API) push(ctx context.Context, c *websocket.Conn, cc *wsbatch.Conn, rq *pushSock, start int) (websocket.StatusCode, string) {
-	// The read buffer is held only while reading and writing: a socket
-	// waiting for its session's next change (most of them, most of the
-	// time) gives it back to the pool.
-	var st stream
-	evbuf := a.getEvents()
-	defer func() {
-		if evbuf != nil {
-			*evbuf = st.buffer()
-			a.putEvents(evbuf)
-		}
-	}()
-	if start == readNewest {
-		start, *evbuf = newestPos(rq.sess, rq.userID, *evbuf)
-	}
-	st = newStream(rq.sess, rq.userID, start, a.backlog, rq.left, *evbuf)
-	if start == readNone {
-		_, st.pos, _, _ = rq.sess.Read(rq.userID, maxPosition, nil) // the transcript length
-	}
-
-	pings := make(chan struct{}, 1)
-	pt := a.clock.AfterFunc(a.ping, func() {
-		select {
-		case pings <- struct{}{}:
-		default:
-		}
-	})
-	defer pt.Stop()
-
-	b := &body{}
-	for first := true; ; first = false {
-		if evbuf == nil {
-			evbuf = a.getEvents()
-			st.buf = *evbuf
-		}
-		bt, ch, err := st.readChanged()
-		if err != nil {
-			return websocket.StatusInternalError, "chat unavailable"
-		}
-		*b = body{}
-		switch {
-		case bt.capped:
-			// Fallen behind: name the index to resume from and close.
-			a.fillFor(b, rq.userID, rq.secret, rq.sess, batch{next: bt.events[0].ID()})
-			b.status, b.resyncFrom = 1, b.next
-			b.errs = []apiError{{codeUnavailable, "fell behind; resync from index " + strconv.Itoa(b.next)}}
-			a.writeFrame(ctx, c, cc, b)
-			if a.slow != nil {
-				a.slow()
-			}
-			return CloseResync, "resync from index " + strconv.Itoa(b.next)
-		case first || len(bt.events) > 0 || bt.ended:
-			a.fillFor(b, rq.userID, rq.secret, rq.sess, bt)
-			if !a.writeFrame(ctx, c, cc, b) {
-				return 0, ""
-			}
-			if bt.ended {
-				return websocket.StatusNormalClosure, "chat ended"
-			}
-		}
-		*evbuf = st.buffer()
-		a.putEvents(evbuf)
-		evbuf, st.buf = nil, nil
-		*b = body{} // holds nothing of the frame while waiting
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return 0, "" // the client went away
-		case <-a.done:
-			return websocket.StatusGoingAway, "server shutting down"
-		case <-pings:
-			pctx, cancel := context.WithTimeout(ctx, a.wtimeout)
-			err := c.Ping(pctx)
-			cancel()
-			if err != nil {
-				return 0, ""
-			}
-			pt.Reset(a.ping)
-		}
-	}
-}
-
-// writeFrame sends b as one text frame within the write timeout. On a
+// writeFrame sends b as one text frame within the write timeout (the
+// unauthorized answer: pushRun.send sends the others). On a
 // corkable connection (cc) the frame is written by wsbatch (one hold of
 // its lock, no per-write timeout context, the library's writer bypassed)
 // under a socket deadline.
