@@ -23,7 +23,7 @@ func TestSendTextNoWaitSlowPeer(t *testing.T) {
 	far := time.Now().Add(time.Minute)
 	var want []byte
 	for i, msg := range []string{"first message", "second", "third, sent while the first is held"} {
-		if err := c.SendTextNoWait([]byte(msg), time.Millisecond, far); err != nil {
+		if err := c.SendTextNoWait(withHeadroom([]byte(msg)), time.Millisecond, far); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
 		want = append(appendTextHeader(want, len(msg)), msg...)
@@ -53,7 +53,7 @@ func TestSendTextNoWaitSlowPeer(t *testing.T) {
 	}
 	// Caught up: the next one is written at once, on the caller.
 	go func() {
-		if err := c.SendTextNoWait([]byte("after"), time.Minute, far); err != nil {
+		if err := c.SendTextNoWait(withHeadroom([]byte("after")), time.Minute, far); err != nil {
 			t.Errorf("send after: %v", err)
 		}
 	}()
@@ -71,7 +71,7 @@ func TestSendTextNoWaitFailedFlush(t *testing.T) {
 	srv, cli := net.Pipe()
 	defer cli.Close()
 	c := &Conn{Conn: srv, small: true}
-	if err := c.SendTextNoWait([]byte("never read"), time.Millisecond, time.Now().Add(20*time.Millisecond)); err != nil {
+	if err := c.SendTextNoWait(withHeadroom([]byte("never read")), time.Millisecond, time.Now().Add(20*time.Millisecond)); err != nil {
 		t.Fatalf("send: %v", err)
 	}
 	c.mu.Lock()
@@ -81,7 +81,7 @@ func TestSendTextNoWaitFailedFlush(t *testing.T) {
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("flush error %v, want the deadline's", err)
 	}
-	if err := c.SendTextNoWait([]byte("later"), time.Millisecond, time.Now().Add(time.Minute)); err == nil {
+	if err := c.SendTextNoWait(withHeadroom([]byte("later")), time.Millisecond, time.Now().Add(time.Minute)); err == nil {
 		t.Fatal("a send after the failed flush succeeded")
 	}
 	if _, err := c.Write([]byte{0x89, 0}); err == nil {
@@ -89,5 +89,104 @@ func TestSendTextNoWaitFailedFlush(t *testing.T) {
 	}
 	if _, err := cli.Read(make([]byte, 1)); err == nil {
 		t.Fatal("the peer can still read: the connection was not closed")
+	}
+}
+
+// TestSendTextNoWaitTCP: on a real socket (the raw write) whose peer reads
+// nothing, SendTextNoWait keeps returning once the socket's buffers are
+// full (the rest is held for the connection's own goroutine), and the
+// peer, reading afterwards, gets every message once and in order.
+func TestSendTextNoWaitTCP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			t.Errorf("accept: %v", err)
+		}
+		accepted <- nc
+	}()
+	cli, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	srv := <-accepted
+	if srv == nil {
+		t.FailNow()
+	}
+	cli.(*net.TCPConn).SetReadBuffer(16 << 10)
+	srv.(*net.TCPConn).SetWriteBuffer(16 << 10)
+	c := &Conn{Conn: srv, small: true}
+	defer c.Close()
+	const size, most = 32 << 10, 2000 // at most 64 MB: the buffers hold far less
+	var want []byte
+	held := false
+	for i := 0; i < most && !held; i++ {
+		msg := bytes.Repeat([]byte{byte('a' + i%26)}, size)
+		if err := c.SendTextNoWait(withHeadroom(msg), time.Millisecond, time.Now().Add(time.Minute)); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		want = append(appendTextHeader(want, size), msg...)
+		c.mu.Lock()
+		held = c.flushing
+		c.mu.Unlock()
+	}
+	if !held {
+		t.Fatalf("%d sends of %d bytes to a peer that reads nothing: none held", most, size)
+	}
+	if c.raw == nil {
+		t.Fatal("the TCP connection's writes did not go through its raw access")
+	}
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(cli, got); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("the peer read %d bytes differing from the %d sent", len(got), len(want))
+	}
+	c.mu.Lock()
+	c.waitFlushedLocked()
+	err = c.err
+	c.mu.Unlock()
+	if err != nil {
+		t.Fatalf("the held bytes' write: %v", err)
+	}
+}
+
+// withHeadroom returns msg in a buffer as SendTextNoWait takes it.
+func withHeadroom(msg []byte) []byte { return append(make([]byte, TextHeadroom), msg...) }
+
+// TestSendTextNoWaitHeader: the frame written is the library's text
+// message, for each length form of the header, and buf's headroom may
+// hold anything.
+func TestSendTextNoWaitHeader(t *testing.T) {
+	for _, n := range []int{0, 125, 126, 0xFFFF, 0x10000} {
+		srv, cli := net.Pipe()
+		c := &Conn{Conn: srv, small: true}
+		buf := bytes.Repeat([]byte{0xEE}, TextHeadroom+n)
+		done := make(chan error, 1)
+		go func() { done <- c.SendTextNoWait(buf, time.Minute, time.Now().Add(time.Minute)) }()
+		want := append(appendTextHeader(nil, n), bytes.Repeat([]byte{0xEE}, n)...)
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(cli, got); err != nil {
+			t.Fatalf("%d bytes: read: %v", n, err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("%d bytes: send: %v", n, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes: frame %q..., want %q...", n, got[:min(len(got), 12)], want[:min(len(want), 12)])
+		}
+		c.Close()
+		cli.Close()
+	}
+	c := &Conn{Conn: nil, small: true}
+	if err := c.SendTextNoWait(make([]byte, TextHeadroom-1), time.Millisecond, time.Now()); err == nil {
+		t.Fatal("a buffer without the headroom was taken")
 	}
 }

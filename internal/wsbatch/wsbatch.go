@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -33,6 +34,11 @@ type Conn struct {
 	flushed  chan struct{}
 	heldDL   time.Time
 	err      error
+	// raw is the socket's raw access for writes that never wait
+	// (trywrite_unix.go), found on first use; noRaw: it has none.
+	raw   syscall.RawConn
+	noRaw bool
+	tw    rawWrite // tryWrite's callback state, used under mu
 }
 
 func (c *Conn) clock() time.Time {
@@ -53,20 +59,20 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
+	c.buf = append(c.buf, p...)
 	if c.corked {
-		c.buf = append(c.buf, p...)
 		return len(p), nil
 	}
-	if !c.dl.IsZero() { // an uncorked write (a ping, a close frame) has no deadline
-		c.Conn.SetWriteDeadline(time.Time{})
-		c.dl = time.Time{}
+	// An uncorked write (a ping, a pong, a close frame) has no deadline
+	// (heldDL is zero), and it does not hold mu while the network takes
+	// it: a SendTextNoWait meanwhile only adds its frame, which goes out
+	// after it (drainLocked).
+	c.flushing = true
+	c.flushed = make(chan struct{})
+	if err := c.drainLocked(); err != nil {
+		return 0, err
 	}
-	if len(c.buf) > 0 {
-		if err := c.flushLocked(); err != nil {
-			return 0, err
-		}
-	}
-	return c.Conn.Write(p)
+	return len(p), nil
 }
 
 // Cork holds back every write until Uncork.

@@ -195,7 +195,8 @@ func (r *pushRun) deliver() (ch <-chan struct{}, code websocket.StatusCode, reas
 func (r *pushRun) send(b *body) bool {
 	buf := r.a.getBuf()
 	defer r.a.putBuf(buf)
-	*buf = appendBody(*buf, b)
+	var room [wsbatch.TextHeadroom]byte // the frame's header goes there
+	*buf = appendBody(append((*buf)[:0], room[:]...), b)
 	return r.cc.SendTextNoWait(*buf, pushTry, time.Now().Add(r.a.wtimeout)) == nil
 }
 
