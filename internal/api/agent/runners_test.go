@@ -24,7 +24,7 @@ func goroutinesCreated(t *testing.T) uint64 {
 }
 
 // TestWatcherNoGoroutinePerEvent: a watched session's events are sent by
-// the handler's runners (runners.go), not by a goroutine started for each
+// the handler's runners (internal/runq), not by a goroutine started for each
 // change. Each message is sent once the previous one arrived, so every one
 // wakes the parked watcher: a goroutine per wake-up would be one per
 // message. The runners stay within Options.Runners.

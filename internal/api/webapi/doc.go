@@ -42,10 +42,15 @@
 // connection that finds more than MaxBacklog events pending has fallen
 // behind, gets a "resync from index N" frame and is closed, and catches up
 // with refresh. The CometD transport (internal/api/cometd) reads the same
-// cursor, exported as Feed, from its /meta/connect handler. A WebSocket
-// push runs on a goroutine of its own once accepted (its HTTP handler
-// returns, so net/http's per-connection buffers go), with a reader of the
-// client's keepalives beside it, and holds a read buffer only while it
+// cursor, exported as Feed, from its /meta/connect handler. An accepted
+// WebSocket push keeps one goroutine of its own (its HTTP handler returns,
+// so net/http's per-connection buffers go): the reader of the client's
+// keepalives. Its writer (pushrun.go) has none while it waits: it parks on
+// the session (chat.Session.OnChange) and is run by the API's few runners
+// (internal/runq) when the session changes, its ping timer fires, the
+// reader ends or the server shuts down; it never waits on a runner (a
+// frame the socket does not take at once, the pong, the close handshake
+// go to goroutines of their own), and holds a read buffer only while it
 // reads and writes.
 //
 // # Other transports
@@ -63,7 +68,10 @@
 // touched at chat start, push connect and disconnect, and timer expiry — not
 // per request) and the table of live WebSocket connections (one mutex, used at
 // connect, disconnect and shutdown). Lock order: presence.mu and API.mu are
-// never held together, and neither is held while calling the engine.
+// never held together, and neither is held while calling the engine. A push
+// writer's pushRun.mu is taken under a session's lock (its change callback)
+// and under API.mu (Shutdown's wake-up); nothing is taken under it but the
+// runners' queue lock (internal/runq), itself a leaf.
 //
 // Time comes from the injected clock.Clock: the inactivity timers, long-poll
 // deadlines and WebSocket pings all use it, so tests drive them with

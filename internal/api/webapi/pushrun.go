@@ -40,7 +40,7 @@ const (
 // close handshake (end).
 //
 // Only one goroutine runs the writer at a time: active is set by whoever
-// queues it (wake) or runs it first (serveWS), and cleared by run only
+// queues it (wake, also for the first frame), and cleared by run only
 // when nothing woke it since its last read; st, first and evbuf are used
 // by that goroutine alone.
 type pushRun struct {
@@ -63,9 +63,9 @@ type pushRun struct {
 }
 
 // newPushRun returns the writer of an accepted push socket, positioned at
-// start, its ping timer running; serveWS runs it first.
+// start, its ping timer running; serveWS wakes it for the first frame.
 func (a *API) newPushRun(c *websocket.Conn, cc *wsbatch.Conn, rq *pushSock, start int) *pushRun {
-	r := &pushRun{a: a, c: c, cc: cc, sock: rq, first: true, ended: make(chan struct{}), active: true}
+	r := &pushRun{a: a, c: c, cc: cc, sock: rq, first: true, ended: make(chan struct{})}
 	r.onChg = r.changed
 	evbuf := a.getEvents()
 	if start == readNewest {

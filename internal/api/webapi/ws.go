@@ -147,7 +147,10 @@ func (a *API) serveWS(c *websocket.Conn, cc *wsbatch.Conn, rq *pushSock, authori
 	r := a.newPushRun(c, cc, rq, start)
 	a.addPushRun(r)
 	defer a.dropPushRun(r)
-	r.run() // the first frame, on this goroutine (active is set)
+	// The first frame is sent by a runner too: this goroutine, which
+	// stays for the socket's life, then never takes the encoder's deep
+	// stack (a stack grown once is kept while a quarter of it is used).
+	r.wake(wakeChange)
 	sess, userID := rq.sess, rq.userID
 	a.readKeepalives(func() { r.wake(wakeGone) }, c, func() { sess.Touch(userID) })
 	<-r.ended
