@@ -116,16 +116,16 @@ func (r *pushRun) run() {
 		r.pending = 0
 		r.mu.Unlock()
 		if why&wakeGone != 0 {
-			r.end(0, "")
+			r.end(0, "", true)
 			return
 		}
 		ch, code, reason, over := r.deliver()
 		switch {
 		case over:
-			r.end(code, reason)
+			r.end(code, reason, false)
 			return
 		case a.stopping():
-			r.end(websocket.StatusGoingAway, "server shutting down")
+			r.end(websocket.StatusGoingAway, "server shutting down", false)
 			return
 		}
 		if why&wakePing != 0 {
@@ -242,22 +242,28 @@ func (r *pushRun) pingOnce() {
 	}
 }
 
-// end ends the writer: no wake runs it again, its timer stops, and the
-// socket is closed with code (0: at once, without a handshake). The close
-// handshake waits for the client, so it runs on a goroutine of its own;
-// ended closes once it is done.
-func (r *pushRun) end(code websocket.StatusCode, reason string) {
+// end ends the writer: no wake runs it again and its timer stops. When
+// the reader has ended (readerGone), serveWS closes the socket once ended
+// is closed. Otherwise the socket is closed with code (0: at once, without
+// a handshake) on a goroutine of its own, never on a runner: the close
+// handshake waits for the client, and even CloseNow waits while another
+// goroutine's close (a newer socket replacing this one, a moved session)
+// is in its handshake. ended closes once the close is done.
+func (r *pushRun) end(code websocket.StatusCode, reason string, readerGone bool) {
 	r.mu.Lock()
 	r.over = true
 	r.mu.Unlock()
 	r.pt.Stop()
-	if code == 0 {
-		r.c.CloseNow()
+	if readerGone {
 		close(r.ended)
 		return
 	}
 	go func() {
-		r.c.Close(code, reason)
+		if code == 0 {
+			r.c.CloseNow()
+		} else {
+			r.c.Close(code, reason)
+		}
 		close(r.ended)
 	}()
 }

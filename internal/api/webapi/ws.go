@@ -154,6 +154,7 @@ func (a *API) serveWS(c *websocket.Conn, cc *wsbatch.Conn, rq *pushSock, authori
 	sess, userID := rq.sess, rq.userID
 	a.readKeepalives(func() { r.wake(wakeGone) }, c, func() { sess.Touch(userID) })
 	<-r.ended
+	c.CloseNow() // when the writer ended for the reader's end, it left the close here
 	r.pings.Wait()
 }
 
