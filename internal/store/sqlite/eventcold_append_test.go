@@ -66,7 +66,7 @@ func TestEventColdMoveWritesFewPages(t *testing.T) {
 	if n < 5000 {
 		t.Fatalf("%d rows moved in 100 batches of 100 events past the span", n)
 	}
-	if perRow > 0.15 {
+	if perRow > 0.06 {
 		t.Fatalf("a moved row costs %.3f pages", perRow)
 	}
 	for _, name := range names[:3] {

@@ -90,8 +90,7 @@ func (s *logSession) pin() int64 { return s.tailFrom }
 // Log maintenance bounds, in rows per batch.
 const (
 	defaultSpan = 1 << 18 // rows the log keeps before its oldest are moved to event_cold
-	trimMin     = 256     // rows removed at once, at least (fewer wait for the next batch) ...
-	trimMax     = 4096    // ... and at most, so that no batch waits long for a trim
+	trimMin     = 256     // rows trimmed at once, at least (fewer wait for the next batch): a trim raises the watermark (eventchunk.go)
 	relocMin    = 256     // rows moved at once, at least (relocStep) ...
 	relocMax    = 4096    // ... and at most, so that no batch waits long for a move
 	purgeMax    = 4096    // positions of closed sessions' cold rows deleted per batch, at most
@@ -116,6 +115,12 @@ type eventLog struct {
 	pins      []pinEntry
 	span      int64
 	packs     packer // a move's packs (eventpack.go): kept across reloads
+	// chunks are the chunk tables holding rows, oldest first; the last
+	// takes the appends (eventchunk.go). Never changed in place: a
+	// transaction's changes make a new slice or append past chunksAt.
+	chunks    []logChunk
+	chunkSize int64  // rows of a chunk if set (tests; see chunkRows)
+	mem       memLog // the open sessions' newest events (eventmem.go)
 	// dead are the closed sessions whose cold rows are still to be
 	// purged, from deadHead on (event_cold_dead).
 	dead     []deadSession
@@ -124,6 +129,7 @@ type eventLog struct {
 	undo                    []undoRec     // changes of the transaction in progress
 	seqAt, trimmedAt, sidAt int64         // nextSeq, trimmed, nextSID when it began
 	coldAt                  int64         // coldBelow when it began
+	chunksAt                []logChunk    // chunks when it began
 	deadLenAt, deadHeadAt   int           // dead's length and head when it began ...
 	deadDoneAt              int64         // ... and its head's progress
 	moved                   int64         // rows moved to event_cold by the transaction
@@ -156,6 +162,7 @@ type undoRec struct {
 func (l *eventLog) begin() {
 	l.undo = l.undo[:0]
 	l.seqAt, l.trimmedAt, l.sidAt, l.coldAt = l.nextSeq, l.trimmed, l.nextSID, l.coldBelow
+	l.chunksAt = l.chunks
 	l.deadLenAt, l.deadHeadAt, l.deadDoneAt = len(l.dead), l.deadHead, 0
 	if l.deadHead < len(l.dead) {
 		l.deadDoneAt = l.dead[l.deadHead].done
@@ -174,12 +181,14 @@ func (l *eventLog) committed() {
 	}
 	l.mostMoved, l.mostPurged = max(l.mostMoved, l.moved), max(l.mostPurged, l.purged)
 	l.moved, l.purged = 0, 0
+	l.memCommit()
 }
 
 // rollback undoes the whole transaction.
 func (l *eventLog) rollback() {
 	l.rollbackTo(0)
 	l.nextSeq, l.trimmed, l.nextSID, l.coldBelow = l.seqAt, l.trimmedAt, l.sidAt, l.coldAt
+	l.chunks = l.chunksAt
 	l.dead, l.deadHead = l.dead[:l.deadLenAt], l.deadHeadAt
 	if l.deadHead < len(l.dead) {
 		l.dead[l.deadHead].done = l.deadDoneAt
@@ -188,6 +197,7 @@ func (l *eventLog) rollback() {
 		l.dead[i].done = 0 // purged by the transaction: undone with it
 	}
 	l.moved, l.purged = 0, 0
+	l.mem.abort()
 }
 
 // rollbackTo undoes the changes recorded after mark (a savepoint's).
@@ -272,6 +282,8 @@ func (w *writer) syncLog(ctx context.Context) error {
 		return err
 	}
 	l.span, l.moves, l.mostMoved, l.mostPurged, l.packs = w.log.span, w.log.moves, w.log.mostMoved, w.log.mostPurged, w.log.packs
+	l.chunkSize = w.log.chunkSize
+	l.mem = memLog{budget: w.log.mem.budget} // kept events are dropped: the log changed under them
 	w.log, w.seenVersion = *l, v
 	w.reloads.Add(1)
 	return nil
@@ -281,19 +293,31 @@ func (w *writer) syncLog(ctx context.Context) error {
 // the log's ends, the closed sessions still to purge.
 func readLog(ctx context.Context, conn *sql.Conn) (*eventLog, error) {
 	l := &eventLog{byName: map[string]*logSession{}, bySID: map[int64]*logSession{}, span: defaultSpan}
-	var maxSeq, maxTail int64
-	err := conn.QueryRowContext(ctx, `SELECT coalesce((SELECT min(seq) FROM event_log), 0), coalesce((SELECT max(seq) FROM event_log), 0),
-		coalesce((SELECT max(tail_from) FROM event_sessions), 0),
+	chunks, trimmed, maxSeq, err := readChunks(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	l.chunks, l.trimmed = chunks, trimmed
+	var maxTail int64
+	err = conn.QueryRowContext(ctx, `SELECT coalesce((SELECT max(tail_from) FROM event_sessions), 0),
 		max(coalesce((SELECT max(sid) FROM event_sessions), 0), coalesce((SELECT max(sid) FROM event_cold_dead), 0),
-			coalesce((SELECT max(sid) FROM event_cold), 0)) + 1`).Scan(&l.trimmed, &maxSeq, &maxTail, &l.nextSID)
+			coalesce((SELECT max(sid) FROM event_cold), 0)) + 1`).Scan(&maxTail, &l.nextSID)
 	if err != nil {
 		return nil, fmt.Errorf("read event log: %w", err)
 	}
-	// Every session's rows are at or above its tail_from: the next row
-	// goes above them all.
-	l.nextSeq = max(maxSeq+1, maxTail, 1)
-	if l.trimmed == 0 {
-		l.trimmed = l.nextSeq
+	// Every session's rows are at or above its tail_from, every row of
+	// the chunk tables (below the watermark or not) at most maxSeq: the
+	// next row goes above them all.
+	l.nextSeq = max(maxSeq+1, maxTail, l.trimmed, 1)
+	// The live log starts at its lowest row at or above the watermark
+	// (the whole log is below it if there is none).
+	var low sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT min(m) FROM ("+logArms("min(seq) AS m", "seq >= ?1")+")", l.trimmed).Scan(&low); err != nil {
+		return nil, fmt.Errorf("read event log: %w", err)
+	}
+	l.trimmed = l.nextSeq
+	if low.Valid {
+		l.trimmed = low.Int64
 	}
 	l.coldBelow = l.nextSeq // every session may have cold rows
 	q, err := conn.QueryContext(ctx, `SELECT sid, session_id, tail_from,
@@ -369,11 +393,18 @@ func compactLog(ctx context.Context, conn *sql.Conn) (err error) {
 			FROM event_log AS l JOIN event_sessions AS s ON s.sid = l.sid AND l.seq >= s.tail_from
 			GROUP BY l.sid, l.seq >> 12 ORDER BY l.sid, min(l.seq)`,
 		`UPDATE event_sessions SET tail_from = (SELECT max(coalesce(max(seq), 0) + 1, tail_from) FROM event_log)`,
-		`DELETE FROM event_log`,
+		// The watermark above every row of the chunk tables, which are
+		// then emptied.
+		`UPDATE event_log_state SET trimmed = max(trimmed, coalesce((SELECT max(seq) FROM (` + logArms("seq", "1") + `)), 0) + 1)`,
 		`DELETE FROM event_cold WHERE sid IN (SELECT sid FROM event_cold_dead)`,
 		`DELETE FROM event_cold_dead`,
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	for k := range logChunks {
+		if _, err := conn.ExecContext(ctx, "DELETE FROM "+chunkTable(k)); err != nil {
 			return err
 		}
 	}
@@ -419,17 +450,20 @@ func (w *writer) deleteEvents(ctx context.Context, name string) error {
 		u.dead = true
 	}
 	l.undo = append(l.undo, u)
+	l.mem.closed(s.sid)
 	delete(l.byName, name)
 	delete(l.bySID, s.sid)
 	return nil
 }
 
-// findEvent reads where the stored event of a session (?1) at a position
-// (?2) may be, its log rows starting at ?3: the packs whose range holds the
-// position (packed 1, to decode) and the log row (packed 0).
-const findEvent = `SELECT 1, 0, 0, data FROM event_cold WHERE sid = ?1 AND lo <= ?2 AND hi >= ?2
-	UNION ALL
-	SELECT 0, event_id, at, data FROM event_log WHERE seq >= ?3 AND sid = ?1 AND position = ?2`
+// findEventSQL reads where the stored event of a session (?1) at a
+// position (?2) may be, its log rows starting at ?3 (at or above the
+// watermark): the packs whose range holds the position (packed 1, to
+// decode) and the log row (packed 0) in any chunk table.
+func findEventSQL() string {
+	return `SELECT 1, 0, 0, data FROM event_cold WHERE sid = ?1 AND lo <= ?2 AND hi >= ?2 UNION ALL ` +
+		logArms("0, event_id, at, data", "seq >= ?3 AND sid = ?1 AND position = ?2")
+}
 
 // stored returns the stored event of a session at a position, if any
 // (replays only: an append at a new position never reads).
@@ -478,23 +512,24 @@ func (w *writer) maintain(ctx context.Context) error {
 	var to int64
 	switch excess := l.nextSeq - l.trimmed - l.span; {
 	case low-l.trimmed >= trimMin:
-		to = min(low, l.trimmed+trimMax)
+		to = low // only the watermark moves: the rows go with their chunk's clear
 	case excess >= l.relocStep():
 		to = l.trimmed + min(excess, relocMax)
 		n, err := w.relocateRange(ctx, l.trimmed, to)
+		l.mem.consumeTo = to
 		if err != nil {
 			return fmt.Errorf("move open sessions' events to event_cold: %w", err)
 		}
 		l.moved += n
 		l.coldBelow = max(l.coldBelow, to)
 	default:
-		return nil
+		return w.clearChunks(ctx)
 	}
-	if _, err := w.trim.ExecContext(ctx, to); err != nil {
-		return fmt.Errorf("trim the event log: %w", err)
+	if err := w.setTrimmed(ctx, to); err != nil {
+		return err
 	}
 	l.trimmed = to
-	return nil
+	return w.clearChunks(ctx)
 }
 
 // purge deletes the cold rows of closed sessions, at most purgeMax
@@ -523,8 +558,9 @@ func (w *writer) purge(ctx context.Context) error {
 	return nil
 }
 
-// relocateRows reads the log range [?1, ?2) in seq order, for a move.
-const relocateRows = `SELECT seq, sid, position, event_id, at, data FROM event_log WHERE seq >= ?1 AND seq < ?2`
+// relocateRows reads the range [?1, ?2) of a chunk table in seq order, for
+// a move.
+const relocateRows = `SELECT seq, sid, position, event_id, at, data FROM %s WHERE seq >= ?1 AND seq < ?2`
 
 // relocateRange packs each open session's rows of the log range [from, to)
 // into one event_cold row (the caller then deletes the range) and returns
@@ -533,28 +569,22 @@ const relocateRows = `SELECT seq, sid, position, event_id, at, data FROM event_l
 // order.
 func (w *writer) relocateRange(ctx context.Context, from, to int64) (int64, error) {
 	l := &w.log
+	if l.mem.covers(from, to) {
+		return w.relocateMem(ctx, to)
+	}
 	p := &l.packs
 	p.reset()
-	rows, err := w.relocate.QueryContext(ctx, from, to)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-		var seq, sid int64
-		var e packedEvent
-		var data sql.RawBytes
-		if err := rows.Scan(&seq, &sid, &e.pos, &e.eid, &e.at, &data); err != nil {
-			rows.Close()
+	for i, c := range l.chunks { // the chunks holding part of the range
+		end := l.nextSeq
+		if i+1 < len(l.chunks) {
+			end = l.chunks[i+1].from
+		}
+		if end <= from || c.from >= to {
+			continue
+		}
+		if err := w.relocateChunk(ctx, c.tbl, from, to); err != nil {
 			return 0, err
 		}
-		if s := l.bySID[sid]; s != nil && seq >= s.tailFrom {
-			e.data = data
-			p.add(sid, e)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
 	}
 	if len(p.order) == 0 {
 		return 0, nil
@@ -577,4 +607,32 @@ func (w *writer) relocateRange(ctx context.Context, from, to int64) (int64, erro
 		moved += pb.n
 	}
 	return moved, nil
+}
+
+// relocateChunk adds the open sessions' rows of the range [from, to) of
+// chunk table k to the move's packs.
+func (w *writer) relocateChunk(ctx context.Context, k int, from, to int64) error {
+	l := &w.log
+	st, err := w.lazy(ctx, &w.chunkStmts[k].relocate, fmt.Sprintf(relocateRows, chunkTable(k)))
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq, sid int64
+		var e packedEvent
+		var data sql.RawBytes
+		if err := rows.Scan(&seq, &sid, &e.pos, &e.eid, &e.at, &data); err != nil {
+			return err
+		}
+		if s := l.bySID[sid]; s != nil && seq >= s.tailFrom {
+			e.data = data
+			l.packs.add(sid, e)
+		}
+	}
+	return rows.Err()
 }

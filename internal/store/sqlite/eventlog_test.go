@@ -93,7 +93,7 @@ func TestEventLogTrimAndRelocate(t *testing.T) {
 	}
 	rows := logRows(t, s)
 	t.Logf("%d events appended, %d rows left in the log", longN+40*4*30, rows)
-	if rows > 2000+trimMax+200 {
+	if rows > 2000+relocMax+200 {
 		t.Fatalf("%d rows in the log: the long session kept it from being trimmed", rows)
 	}
 	if n := countRows(t, s, "SELECT count(*) FROM event_log"); n != rows {

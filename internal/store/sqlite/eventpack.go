@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -150,10 +151,29 @@ func (pb *packBuf) sorted() ([]byte, error) {
 	if !pb.unsorted {
 		return pb.b, nil
 	}
-	evs := make([]packedEvent, 0, pb.n)
-	if err := decodePack(pb.b, func(e packedEvent) error { evs = append(evs, e); return nil }); err != nil {
+	return sortPack(pb.b, int(pb.n))
+}
+
+// sortPack returns a copy of a pack of n events in position order.
+func sortPack(b []byte, n int) ([]byte, error) {
+	evs := make([]packedEvent, 0, n)
+	if err := decodePack(b, func(e packedEvent) error { evs = append(evs, e); return nil }); err != nil {
 		return nil, err
 	}
 	slices.SortStableFunc(evs, func(a, b packedEvent) int { return cmp.Compare(a.pos, b.pos) })
-	return appendPack(make([]byte, 0, len(pb.b)), evs...), nil
+	return appendPack(make([]byte, 0, len(b)), evs...), nil
+}
+
+// packRange returns the lowest and highest position of a pack the writer
+// encoded (well formed, at least one event), and whether its events are
+// in position order.
+func packRange(b []byte) (lo, hi int64, sorted bool) {
+	lo, hi, sorted = math.MaxInt64, -1, true
+	for off := 0; off < len(b); {
+		pos := int64(binary.BigEndian.Uint64(b[off:]))
+		sorted = sorted && pos > hi
+		lo, hi = min(lo, pos), max(hi, pos)
+		off += packHeader + int(binary.BigEndian.Uint32(b[off+24:]))
+	}
+	return lo, hi, sorted
 }

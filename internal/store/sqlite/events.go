@@ -36,8 +36,10 @@ func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.Eve
 		return nil, err
 	}
 	defer tx.Rollback()
+	// Its log rows are those from tail_from on, and at or above the
+	// watermark (eventchunk.go).
 	var sid, tailFrom int64
-	err = tx.QueryRowContext(ctx, "SELECT sid, tail_from FROM event_sessions WHERE session_id = ?",
+	err = tx.QueryRowContext(ctx, "SELECT sid, max(tail_from, (SELECT trimmed FROM event_log_state)) FROM event_sessions WHERE session_id = ?",
 		sessionID).Scan(&sid, &tailFrom)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -73,8 +75,7 @@ func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.Eve
 	if err := packs.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT position, event_id, at, data FROM event_log WHERE seq >= ?2 AND sid = ?1 ORDER BY position",
-		sid, tailFrom)
+	rows, err := tx.QueryContext(ctx, s.loadTail, sid, tailFrom)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,9 @@ import (
 
 // rawInserts are the writer's event inserts on the driver connection.
 type rawInserts struct {
-	stmts [2][maxChunk + 1]driver.Stmt // stmts[d][n] inserts n events (d: derived ids); prepared on first use
+	stmts [2][maxChunk + 1]driver.Stmt // stmts[d][n] inserts n events (d: derived ids) into chunk table tbl; prepared on first use
+	tbl   int                          // the chunk table of stmts (eventchunk.go) ...
+	want  int                          // ... and that of the call in progress: if they differ, stmts are closed first
 	args  []driver.NamedValue          // the arguments of the call in progress, reused
 	n     int                          // the rows of the call in progress
 	d     int                          // 1 if the call in progress derives the event ids
@@ -32,9 +34,9 @@ type rawInserts struct {
 // every row's event id is its position + 1 (what the chat engine gives
 // every event: chat.Event.ID), computed from the position's parameter, so
 // a chunk binds 1 + 4n values.
-func insertSQL(n int, derivedID bool) string {
+func insertSQL(table string, n int, derivedID bool) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES ")
+	b.WriteString("INSERT INTO " + table + " (seq, sid, position, event_id, at, data) VALUES ")
 	for k := range n {
 		if k > 0 {
 			b.WriteString(", ")
@@ -72,9 +74,9 @@ func derivedIDs(r *batchRun) bool {
 // consecutive seqs, so this does not happen); nothing was written.
 var errSeqGap = errors.New("sqlite: event chunk with non-consecutive seqs")
 
-// insertChunk inserts the chunk's events in one statement. A failed
-// statement wrote nothing.
-func (w *writer) insertChunk(r *batchRun) error {
+// insertChunk inserts the chunk's events in one statement into chunk table
+// tbl. A failed statement wrote nothing.
+func (w *writer) insertChunk(r *batchRun, tbl int) error {
 	for k, p := range r.chunk {
 		if p.seq != r.chunk[0].seq+int64(k) {
 			return errSeqGap
@@ -101,7 +103,7 @@ func (w *writer) insertChunk(r *batchRun) error {
 			driver.NamedValue{Ordinal: k + 4, Value: micros(e.Time)},
 			driver.NamedValue{Ordinal: k + 5, Value: []byte(e.Data)})
 	}
-	raw.args, raw.n, raw.d = args, len(r.chunk), 0
+	raw.args, raw.n, raw.d, raw.want = args, len(r.chunk), 0, tbl
 	if derived {
 		raw.d = 1
 	}
@@ -117,6 +119,17 @@ func (w *writer) insertChunk(r *batchRun) error {
 // execInsert runs on the driver connection, inside (*sql.Conn).Raw.
 func (w *writer) execInsert(dc any) error {
 	raw := &w.raw
+	if raw.tbl != raw.want { // the log's appends moved to another chunk table
+		for d := range raw.stmts {
+			for i, st := range raw.stmts[d] {
+				if st != nil {
+					st.Close()
+					raw.stmts[d][i] = nil
+				}
+			}
+		}
+		raw.tbl = raw.want
+	}
 	st := raw.stmts[raw.d][raw.n]
 	if st == nil {
 		pc, ok := dc.(driver.ConnPrepareContext)
@@ -124,7 +137,7 @@ func (w *writer) execInsert(dc any) error {
 			return fmt.Errorf("sqlite driver connection %T cannot prepare statements", dc)
 		}
 		var err error
-		if st, err = pc.PrepareContext(context.Background(), insertSQL(raw.n, raw.d == 1)); err != nil {
+		if st, err = pc.PrepareContext(context.Background(), insertSQL(chunkTable(raw.tbl), raw.n, raw.d == 1)); err != nil {
 			return err
 		}
 		if _, ok := st.(driver.StmtExecContext); !ok {

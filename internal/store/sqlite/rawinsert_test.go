@@ -19,14 +19,14 @@ func TestInsertSQL(t *testing.T) {
 		derived bool
 		want    string
 	}{
-		{1, false, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?)"},
-		{3, false, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?), " +
+		{1, false, "INSERT INTO event_log_3 (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?)"},
+		{3, false, "INSERT INTO event_log_3 (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?), " +
 			"(?1 + 1, ?, ?, ?, ?, ?), (?1 + 2, ?, ?, ?, ?, ?)"},
-		{1, true, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?3 + 1, ?, ?)"},
-		{3, true, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?3 + 1, ?, ?), " +
+		{1, true, "INSERT INTO event_log_3 (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?3 + 1, ?, ?)"},
+		{3, true, "INSERT INTO event_log_3 (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?3 + 1, ?, ?), " +
 			"(?1 + 1, ?, ?, ?7 + 1, ?, ?), (?1 + 2, ?, ?, ?11 + 1, ?, ?)"},
 	} {
-		if got := insertSQL(c.n, c.derived); got != c.want {
+		if got := insertSQL("event_log_3", c.n, c.derived); got != c.want {
 			t.Errorf("insertSQL(%d, %v)\n got %s\nwant %s", c.n, c.derived, got, c.want)
 		}
 	}
@@ -100,7 +100,7 @@ func TestChunkSeqs(t *testing.T) {
 	tk := s.gc.Enqueue(ctx, op{what: "gap", fn: func(ctx context.Context, w *writer) error {
 		batch := []op{{ev: ev("gap", 0, `{}`)}, {ev: ev("gap", 1, `{}`)}}
 		r := &batchRun{w: w, batch: batch, chunk: []pending{{i: 0, seq: 1 << 40, sid: 1 << 40}, {i: 1, seq: 1<<40 + 2, sid: 1 << 40}}}
-		gapErr = w.insertChunk(r)
+		gapErr = w.insertChunk(r, 0)
 		return nil
 	}})
 	if err := tk.Wait(ctx); err != nil {

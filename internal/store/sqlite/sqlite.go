@@ -112,6 +112,11 @@ type Options struct {
 	// oldest rows of open sessions move to event_cold (eventlog.go);
 	// default 262,144. Tests set less.
 	EventLogSpan int
+	// EventLogMemory bounds the bytes of the open sessions' newest events
+	// the writer keeps in memory so that a move to event_cold need not
+	// read them back from the log (eventmem.go); default 64 MiB, negative
+	// for none.
+	EventLogMemory int
 }
 
 func (o *Options) setDefaults() {
@@ -136,6 +141,9 @@ func (o *Options) setDefaults() {
 	if o.CommitWindow == 0 {
 		o.CommitWindow = DefaultCommitWindow
 	}
+	if o.EventLogMemory == 0 {
+		o.EventLogMemory = defaultEventLogMemory
+	}
 }
 
 // DefaultCommitWindow is Options.CommitWindow's default.
@@ -147,6 +155,7 @@ type Store struct {
 	path     string
 	now      func() time.Time
 	pageSize int64   // of a new file; WriterStats reads the real one
+	loadTail string  // LoadEvents' query of a session's log rows, in every chunk table (eventchunk.go)
 	rdb      *sql.DB // read pool, query_only
 	wdb      *sql.DB // the writer's pool of one connection
 	w        *writer
@@ -189,7 +198,8 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 	}
 	fail := func(err error) error { return fmt.Errorf("sqlite: open %s: %w", path, err) }
 
-	s := &Store{path: path, now: opts.Now, pageSize: int64(opts.PageSize)}
+	s := &Store{path: path, now: opts.Now, pageSize: int64(opts.PageSize),
+		loadTail: logArms("position, event_id, at, data", "seq >= ?2 AND sid = ?1") + " ORDER BY position"}
 	defer func() {
 		if err != nil {
 			s.closeDBs()
@@ -254,6 +264,7 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 	if opts.EventLogSpan > 0 {
 		s.w.log.span = int64(opts.EventLogSpan)
 	}
+	s.w.log.mem.budget = int64(opts.EventLogMemory)
 
 	s.rdb, err = sql.Open("sqlite", dsn(path,
 		"busy_timeout("+busy+")",

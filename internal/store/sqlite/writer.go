@@ -31,11 +31,12 @@ type writer struct {
 	conn *sql.Conn
 
 	savepoint, release, undo *sql.Stmt
-	insOne, findEvent        *sql.Stmt
+	findEvent                *sql.Stmt
 	insSession, delSession   *sql.Stmt
-	trim                     *sql.Stmt
-	relocate, purgeCold      *sql.Stmt // eventlog.go's moves and purges
+	purgeCold                *sql.Stmt // eventlog.go's purges
 	insDead, delDead         *sql.Stmt
+	chunkStmts               [logChunks]chunkStmts // per chunk table (eventchunk.go)
+	setWatermark             *sql.Stmt             // event_log_state's trimmed
 	updRoute, dataVersion    *sql.Stmt
 	raw                      rawInserts // the event inserts, on the driver connection (rawinsert.go)
 	rawTx                               // BEGIN, COMMIT, ROLLBACK, on the driver connection (rawtx.go)
@@ -52,6 +53,7 @@ type writer struct {
 	seenVersion int64 // PRAGMA data_version when log was last in agreement
 	reloads     atomic.Uint64
 	relocated   atomic.Int64 // rows moved from the log to event_cold
+	clears      atomic.Int64 // chunk tables emptied
 
 	ckptPages int           // checkpoint once this many pages went to the WAL
 	walPages  int           // pages written to the WAL since the last checkpoint
@@ -88,12 +90,9 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 		{&w.savepoint, "SAVEPOINT op"},
 		{&w.release, "RELEASE op"},
 		{&w.undo, "ROLLBACK TO op"},
-		{&w.insOne, "INSERT INTO event_log (seq, sid, position, event_id, at, data) VALUES (?, ?, ?, ?, ?, ?)"},
-		{&w.findEvent, findEvent},
+		{&w.findEvent, findEventSQL()},
 		{&w.insSession, "INSERT INTO event_sessions (sid, session_id, tail_from) VALUES (?, ?, ?)"},
 		{&w.delSession, "DELETE FROM event_sessions WHERE sid = ?"},
-		{&w.trim, "DELETE FROM event_log WHERE seq < ?"},
-		{&w.relocate, relocateRows},
 		{&w.purgeCold, "DELETE FROM event_cold WHERE sid = ? AND lo >= ? AND lo < ?"},
 		{&w.insDead, "INSERT INTO event_cold_dead (sid, next_pos) VALUES (?, ?)"},
 		{&w.delDead, "DELETE FROM event_cold_dead WHERE sid = ?"},
@@ -117,9 +116,13 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 // close releases the statements and the connection.
 func (w *writer) close() error {
 	w.closeRaw() // the connection's close below finalizes what this could not
-	for _, st := range []*sql.Stmt{w.savepoint, w.release, w.undo,
-		w.insOne, w.findEvent, w.insSession, w.delSession, w.trim, w.updRoute, w.dataVersion,
-		w.relocate, w.purgeCold, w.insDead, w.delDead} {
+	sts := []*sql.Stmt{w.savepoint, w.release, w.undo,
+		w.findEvent, w.insSession, w.delSession, w.updRoute, w.dataVersion,
+		w.purgeCold, w.insDead, w.delDead, w.setWatermark}
+	for _, c := range w.chunkStmts {
+		sts = append(sts, c.insOne, c.relocate, c.clear)
+	}
+	for _, st := range sts {
 		if st != nil {
 			st.Close()
 		}
@@ -385,8 +388,19 @@ func (r *batchRun) flushChunk(ctx context.Context) error {
 	}
 	w := r.w
 	defer func() { r.chunk = r.chunk[:0] }()
-	err := w.insertChunk(r)
+	tbl := w.log.appendTable(r.chunk[0].seq)
+	err := w.insertChunk(r, tbl)
+	if err == nil {
+		for _, p := range r.chunk {
+			w.log.mem.appended(p.sid, p.seq, &r.batch[p.i].ev)
+		}
+	}
 	if err == nil || (!isItemErr(err) && !errors.Is(err, errSeqGap)) {
+		return err
+	}
+	insOne, err := w.lazy(ctx, &w.chunkStmts[tbl].insOne,
+		"INSERT INTO "+chunkTable(tbl)+" (seq, sid, position, event_id, at, data) VALUES (?, ?, ?, ?, ?, ?)")
+	if err != nil {
 		return err
 	}
 	for _, p := range r.chunk {
@@ -394,12 +408,14 @@ func (r *batchRun) flushChunk(ctx context.Context) error {
 			continue
 		}
 		e := &r.batch[p.i].ev
-		if _, err := w.insOne.ExecContext(ctx, p.seq, p.sid, e.Position, e.EventID, micros(e.Time), []byte(e.Data)); err != nil {
+		if _, err := insOne.ExecContext(ctx, p.seq, p.sid, e.Position, e.EventID, micros(e.Time), []byte(e.Data)); err != nil {
 			if !isItemErr(err) {
 				return err
 			}
 			r.fail(p.i, err)
+			continue
 		}
+		w.log.mem.appended(p.sid, p.seq, e)
 	}
 	return nil
 }

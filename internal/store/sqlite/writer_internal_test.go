@@ -128,7 +128,8 @@ func TestItemFailuresAreIsolated(t *testing.T) {
 }
 
 // TestConstraintFailureNamesSession makes SQLite itself reject one event
-// (a trigger raising an error, as a CHECK constraint would) and checks the
+// (a trigger on the chunk table a new store appends to, raising an error as
+// a CHECK constraint would) and checks the
 // error, the batch's other writes, earlier data and later writes.
 func TestConstraintFailureNamesSession(t *testing.T) {
 	s := open(t)
@@ -137,7 +138,7 @@ func TestConstraintFailureNamesSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.do(ctx, "trigger", func(ctx context.Context, w *writer) error {
-		_, err := w.conn.ExecContext(ctx, `CREATE TEMP TRIGGER poison BEFORE INSERT ON main.event_log
+		_, err := w.conn.ExecContext(ctx, `CREATE TEMP TRIGGER poison BEFORE INSERT ON main.event_log_0
 			WHEN NEW.data = CAST('{"poison":true}' AS BLOB) BEGIN SELECT RAISE(ABORT, 'poisoned event'); END`)
 		return err
 	})
