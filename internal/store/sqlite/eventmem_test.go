@@ -1,0 +1,195 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/confab/confab/internal/store"
+)
+
+// coldRows returns event_cold's rows (sid, lo, hi, n and a digest of the
+// data) in the order they were moved.
+func coldRows(t *testing.T, s *Store) []string {
+	t.Helper()
+	rows, err := s.rdb.QueryContext(context.Background(), "SELECT sid, lo, hi, n, hex(data) FROM event_cold ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var sid, lo, hi, n int64
+		var data string
+		if err := rows.Scan(&sid, &lo, &hi, &n, &data); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%d %d-%d %d %s", sid, lo, hi, n, data))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// memWorkload appends 5,600 events to 20 sessions that stay open past a
+// span of 1,000 rows, with sessions that close (some after their rows moved), gaps filled
+// late (unsorted packs), replays and a conflict, and returns what
+// event_cold holds at the end, with the store still open.
+func memWorkload(t *testing.T, opts Options) (*Store, []string) {
+	t.Helper()
+	ctx := context.Background()
+	opts.EventLogSpan = 1000
+	s, err := Open(ctx, t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(ctx) })
+	var names []string
+	for i := range 20 {
+		names = append(names, fmt.Sprint("open-", i))
+	}
+	const rounds = 80
+	for r := range int64(rounds) {
+		var batch []string
+		for _, name := range names {
+			if name == "open-3" && r%5 == 0 {
+				continue // gaps at 5k, filled late below
+			}
+			batch = append(batch, name)
+		}
+		batchOf(t, s, batch, r, r+1)
+		batchOf(t, s, names[:10], rounds+5*r, rounds+5*r+5)
+		if r%5 == 1 {
+			if err := s.AppendEvent(ctx, ev("open-3", r-1, body("open-3")(r-1))).Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r == rounds/2 {
+			for _, name := range names[15:] { // their rows moved already: cold rows to purge
+				if err := s.DeleteEvents(ctx, name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			names = names[:15]
+		}
+		if err := s.AppendEvent(ctx, ev("open-1", 0, body("open-1")(0))).Wait(ctx); err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+		if err := s.AppendEvent(ctx, ev("open-2", 0, `{"other":1}`)).Wait(ctx); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("conflict: %v", err)
+		}
+	}
+	for i, name := range names {
+		n := int64(rounds)
+		if i < 10 {
+			n = 6 * rounds
+		}
+		wantEvents(t, s, name, n, body(name))
+	}
+	return s, coldRows(t, s)
+}
+
+// TestEventMemMovesAsTheLog: the same appends, closes, gap fills, replays
+// and conflicts with the open sessions' events kept in memory and without:
+// the moves write the same event_cold rows, byte for byte, and most of the
+// memory run's moved rows come from memory.
+func TestEventMemMovesAsTheLog(t *testing.T) {
+	withMem, cold := memWorkload(t, Options{})
+	without, coldRead := memWorkload(t, Options{EventLogMemory: -1})
+	if len(cold) == 0 || strings.Join(cold, "\n") != strings.Join(coldRead, "\n") {
+		t.Fatalf("event_cold with memory (%d rows) differs from event_cold read from the log (%d rows)", len(cold), len(coldRead))
+	}
+	fromMem, all := withMem.w.log.mem.movedAll, moved(t, withMem)
+	t.Logf("%d rows moved in %d packs, %d of them from memory (none without: %d)", all, len(cold), fromMem, without.w.log.mem.movedAll)
+	if fromMem*2 < all || without.w.log.mem.movedAll != 0 {
+		t.Fatalf("%d of %d rows moved from memory, %d without memory", fromMem, all, without.w.log.mem.movedAll)
+	}
+	if m := &withMem.w.log.mem; m.bytes <= 0 || m.bytes != memBytes(m) {
+		t.Fatalf("memory counts %d bytes, holds %d", m.bytes, memBytes(m))
+	}
+}
+
+func memBytes(m *memLog) int64 {
+	var n int64
+	for _, b := range m.bufs {
+		n += int64(len(b.b) + 8*len(b.seqs))
+	}
+	return n
+}
+
+// TestEventMemBudget: a budget (40 KiB) below the open sessions' rows in the
+// log: memory stops taking events at its budget, the moves of ranges it
+// does not hold read the log, it starts again once emptied, and the moves
+// write what they write without memory.
+func TestEventMemBudget(t *testing.T) {
+	s, cold := memWorkload(t, Options{EventLogMemory: 40 << 10})
+	_, coldRead := memWorkload(t, Options{EventLogMemory: -1})
+	if strings.Join(cold, "\n") != strings.Join(coldRead, "\n") {
+		t.Fatalf("event_cold with a 40 KiB budget (%d rows) differs from event_cold read from the log (%d rows)", len(cold), len(coldRead))
+	}
+	m := &s.w.log.mem
+	t.Logf("%d of %d rows moved from memory, %d bytes held", m.movedAll, moved(t, s), m.bytes)
+	if m.movedAll == 0 || m.movedAll*2 > moved(t, s) || m.bytes > 40<<10 || m.bytes != memBytes(m) {
+		t.Fatalf("%d of %d rows moved from memory, %d bytes held (counted %d) for a budget of 40 KiB", m.movedAll, moved(t, s), memBytes(m), m.bytes)
+	}
+}
+
+// TestEventMemRollback: a batch whose move fails (a trigger standing in
+// for a full disk) leaves memory as it was: the next batches move the same
+// rows from memory, and event_cold ends as without the failure.
+func TestEventMemRollback(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{EventLogSpan: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	names := []string{"a", "b", "c"}
+	l := &s.w.log
+	var p int64
+	for ; ; p += 50 { // until the next batch moves from memory
+		batchOf(t, s, names, p, p+50)
+		excess := l.nextSeq - l.trimmed - l.span
+		if l.mem.movedAll > 0 && excess >= l.relocStep() && l.mem.covers(l.trimmed, l.trimmed+min(excess, relocMax)) {
+			break
+		}
+		if p > 2000 {
+			t.Fatal("no move from memory")
+		}
+	}
+	p += 50
+	exec := func(q string) { // straight on the idle writer's connection: no batch
+		t.Helper()
+		if _, err := s.w.conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`CREATE TEMP TRIGGER nomove BEFORE INSERT ON main.event_cold BEGIN SELECT RAISE(ABORT, 'no room'); END`)
+	bytes, fromMem, movedBefore := l.mem.bytes, l.mem.movedAll, moved(t, s)
+	for q := p; q < p+20; q++ { // each batch tries to move from memory and fails
+		if err := s.AppendEvent(ctx, ev("a", p, body("a")(p))).Wait(ctx); err == nil || !strings.Contains(err.Error(), "no room") {
+			t.Fatalf("append in a failing batch: %v", err)
+		}
+	}
+	if m := &l.mem; m.bytes != bytes || m.bytes != memBytes(m) || moved(t, s) != movedBefore || m.movedAll != fromMem {
+		t.Fatalf("after failed moves memory holds %d bytes (counts %d), held %d; %d rows moved, %d before",
+			memBytes(m), m.bytes, bytes, moved(t, s), movedBefore)
+	}
+	exec(`DROP TRIGGER nomove`)
+	end := p + 300
+	for ; p < end; p += 50 {
+		batchOf(t, s, names, p, p+50)
+	}
+	for _, name := range names {
+		wantEvents(t, s, name, end, body(name))
+	}
+	if l.mem.movedAll == fromMem {
+		t.Fatal("nothing moved from memory after the failures")
+	}
+	if n := logRows(t, s) + countRows(t, s, "SELECT coalesce(sum(n), 0) FROM event_cold"); n != 3*end {
+		t.Fatalf("%d events stored, want %d: each once", n, 3*end)
+	}
+}
