@@ -60,11 +60,20 @@ type memLog struct {
 	movedAll int64 // rows committed moves packed from memory (tests)
 }
 
-// memBuf is one session's kept events.
+// memBuf is one session's kept events: b and seqs from their heads on.
+// What the moves consume advances the heads; once a head passes half its
+// slice, the rest is copied to the front (each byte at most about once),
+// so that the slices keep their capacity instead of shrinking from the
+// front and growing again (a copy of the whole buffer at every move).
 type memBuf struct {
 	b    []byte  // the events in the pack encoding, in seq order
 	seqs []int64 // their seqs
+	head int     // b[:head] and seqs[:head's event count] are consumed ...
+	seqH int     // ... that count
 }
+
+// kept returns the buffer's events and their seqs.
+func (b *memBuf) kept() ([]byte, []int64) { return b.b[b.head:], b.seqs[b.seqH:] }
 
 // memAdd is a row the transaction appended.
 type memAdd struct {
@@ -153,7 +162,8 @@ func (m *memLog) add(sid, seq int64, e *store.EventRow) {
 
 func (m *memLog) drop(sid int64) {
 	if b := m.bufs[sid]; b != nil {
-		m.bytes -= int64(len(b.b) + 8*len(b.seqs))
+		evs, seqs := b.kept()
+		m.bytes -= int64(len(evs) + 8*len(seqs))
 		delete(m.bufs, sid)
 	}
 }
@@ -161,17 +171,23 @@ func (m *memLog) drop(sid int64) {
 // consume drops the kept events below seq to.
 func (m *memLog) consume(to int64) {
 	for sid, b := range m.bufs {
-		k, _ := slices.BinarySearch(b.seqs, to)
+		evs, seqs := b.kept()
+		k, _ := slices.BinarySearch(seqs, to)
 		if k == 0 {
 			continue
 		}
-		if k == len(b.seqs) {
+		if k == len(seqs) {
 			m.drop(sid)
 			continue
 		}
-		off := packOffset(b.b, k)
+		off := packOffset(evs, k)
 		m.bytes -= int64(off + 8*k)
-		b.b, b.seqs = b.b[off:], b.seqs[k:]
+		b.head, b.seqH = b.head+off, b.seqH+k
+		if b.head > len(b.b)/2 {
+			b.b = b.b[:copy(b.b, b.b[b.head:])]
+			b.seqs = b.seqs[:copy(b.seqs, b.seqs[b.seqH:])]
+			b.head, b.seqH = 0, 0
+		}
 	}
 }
 
@@ -193,7 +209,7 @@ func (w *writer) relocateMem(ctx context.Context, to int64) (int64, error) {
 	m := &w.log.mem
 	m.order = m.order[:0]
 	for sid, b := range m.bufs {
-		if len(b.seqs) > 0 && b.seqs[0] < to && w.log.bySID[sid] != nil {
+		if _, seqs := b.kept(); len(seqs) > 0 && seqs[0] < to && w.log.bySID[sid] != nil {
 			m.order = append(m.order, sid)
 		}
 	}
@@ -207,9 +223,9 @@ func (w *writer) relocateMem(ctx context.Context, to int64) (int64, error) {
 	}
 	var moved int64
 	for _, sid := range m.order {
-		b := m.bufs[sid]
-		k, _ := slices.BinarySearch(b.seqs, to)
-		pack := b.b[:packOffset(b.b, k)]
+		evs, seqs := m.bufs[sid].kept()
+		k, _ := slices.BinarySearch(seqs, to)
+		pack := evs[:packOffset(evs, k)]
 		lo, hi, sorted := packRange(pack)
 		if !sorted {
 			if pack, err = sortPack(pack, k); err != nil {

@@ -115,7 +115,8 @@ func TestEventMemMovesAsTheLog(t *testing.T) {
 func memBytes(m *memLog) int64 {
 	var n int64
 	for _, b := range m.bufs {
-		n += int64(len(b.b) + 8*len(b.seqs))
+		evs, seqs := b.kept()
+		n += int64(len(evs) + 8*len(seqs))
 	}
 	return n
 }
