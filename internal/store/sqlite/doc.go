@@ -35,10 +35,14 @@
 // The writer keeps, in memory and in event_sessions, where each open
 // session's rows are; an event at a position already stored is a replay,
 // compared with the stored row. The log is consumed from its low end, a
-// bounded range per batch: rows only closed sessions had are deleted by
-// range; once the log is longer than its span by a step (up to 4096 rows),
-// its oldest rows move, the open sessions' ones to event_cold, each event
-// at most once: each open session's rows of a move packed into ONE row of
+// bounded range per batch, by raising a watermark: the log is sixteen chunk
+// tables, and one whose rows are all below the watermark is emptied whole
+// (its pages freed, not written; eventchunk.go). Rows only closed sessions
+// had are trimmed that way; once the log is longer than its span by a step
+// (up to 4096 rows), its oldest rows move, the open sessions' ones to
+// event_cold, each event at most once, taken from the open sessions' new
+// events the writer keeps in memory once the log is half its span long (up
+// to a budget, 64 MiB by default; eventmem.go) or read back from the log: each open session's rows of a move packed into ONE row of
 // a table numbered in the order rows are moved (a blob of the events with
 // their positions, ids and times; eventpack.go), with one index entry on
 // (sid, lo, hi) per pack, so that a move of 4096 rows over 200 sessions

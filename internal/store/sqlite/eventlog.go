@@ -16,14 +16,23 @@ import (
 // memory, eventLog).
 //
 // The log is consumed from its low end, a bounded range per batch
-// (maintain): rows below the oldest open session's tail_from belong to
-// closed sessions only and are deleted by range (trim); once the log is
-// longer than span rows by a step (relocStep: span/8, within relocMin and
-// relocMax), its oldest rows are moved (relocate, migrations 0007, 0008
-// and 0010): the open sessions' ones to event_cold, the range deleted from
-// the log in the same transaction. So every event is in exactly one of the
-// two tables, is moved at most once, and a batch moves at most relocMax
-// rows, whatever the number of sessions a long run keeps open. A move packs
+// (maintain), by raising a watermark (trimmed, kept in event_log_state):
+// rows below it are gone from the log. The log is sixteen chunk tables
+// (eventchunk.go, migration 0011), and a chunk table whose rows are all
+// below the watermark is emptied whole, at most one a batch, which frees
+// its pages without writing them (a range DELETE wrote each page of the
+// range once more). Rows below the oldest open session's tail_from belong
+// to closed sessions only and are trimmed by the watermark alone; once the
+// log is longer than span rows by a step (relocStep: span/8, within
+// relocMin and relocMax), its oldest rows are moved (relocate, migrations
+// 0007, 0008 and 0010): the open sessions' ones to event_cold, the
+// watermark raised above the range in the same transaction. So every live
+// event is in exactly one of the two places (the log at or above the
+// watermark, event_cold), is moved at most once, and a batch moves at most
+// relocMax rows, whatever the number of sessions a long run keeps open.
+// Once the log is half its span long, the open sessions' new events are
+// also kept in the writer's memory, up to a budget, so that a move takes
+// them from there instead of reading the range back (eventmem.go). A move packs
 // each open session's rows of the range into ONE event_cold row
 // (eventpack.go: a blob of the events with their positions, ids and times,
 // plus the lowest and highest position and the count), rows numbered in the
