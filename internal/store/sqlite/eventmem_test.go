@@ -93,22 +93,39 @@ func memWorkload(t *testing.T, opts Options) (*Store, []string) {
 }
 
 // TestEventMemMovesAsTheLog: the same appends, closes, gap fills, replays
-// and conflicts with the open sessions' events kept in memory and without:
-// the moves write the same event_cold rows, byte for byte, and most of the
-// memory run's moved rows come from memory.
+// and conflicts with the open sessions' events kept in memory, with a
+// budget (40 KiB) below the open sessions' rows in the log, and without
+// memory: the moves write the same event_cold rows, byte for byte; with
+// memory most moved rows come from it; with the budget memory stops taking
+// events at it, the moves of ranges it does not hold read the log, and it
+// starts again once emptied.
 func TestEventMemMovesAsTheLog(t *testing.T) {
-	withMem, cold := memWorkload(t, Options{})
 	without, coldRead := memWorkload(t, Options{EventLogMemory: -1})
-	if len(cold) == 0 || strings.Join(cold, "\n") != strings.Join(coldRead, "\n") {
-		t.Fatalf("event_cold with memory (%d rows) differs from event_cold read from the log (%d rows)", len(cold), len(coldRead))
+	if len(coldRead) == 0 || without.w.log.mem.movedAll != 0 {
+		t.Fatalf("%d event_cold rows, %d rows moved from memory without memory", len(coldRead), without.w.log.mem.movedAll)
 	}
-	fromMem, all := withMem.w.log.mem.movedAll, moved(t, withMem)
-	t.Logf("%d rows moved in %d packs, %d of them from memory (none without: %d)", all, len(cold), fromMem, without.w.log.mem.movedAll)
-	if fromMem*2 < all || without.w.log.mem.movedAll != 0 {
-		t.Fatalf("%d of %d rows moved from memory, %d without memory", fromMem, all, without.w.log.mem.movedAll)
-	}
-	if m := &withMem.w.log.mem; m.bytes <= 0 || m.bytes != memBytes(m) {
-		t.Fatalf("memory counts %d bytes, holds %d", m.bytes, memBytes(m))
+	for _, c := range []struct {
+		budget   int
+		least    float64 // the fraction of the moved rows from memory, at least ...
+		most     float64 // ... and at most
+		mostHeld int64
+	}{
+		{0, 0.5, 1, defaultEventLogMemory},
+		{40 << 10, 0.05, 0.5, 40 << 10},
+	} {
+		s, cold := memWorkload(t, Options{EventLogMemory: c.budget})
+		if strings.Join(cold, "\n") != strings.Join(coldRead, "\n") {
+			t.Fatalf("budget %d: event_cold (%d rows) differs from event_cold read from the log (%d rows)", c.budget, len(cold), len(coldRead))
+		}
+		m := &s.w.log.mem
+		all := moved(t, s)
+		t.Logf("budget %d: %d rows moved in %d packs, %d of them from memory; %d bytes held", c.budget, all, len(cold), m.movedAll, m.bytes)
+		if f := float64(m.movedAll) / float64(all); f < c.least || f > c.most {
+			t.Fatalf("budget %d: %d of %d rows moved from memory", c.budget, m.movedAll, all)
+		}
+		if m.bytes <= 0 || m.bytes > c.mostHeld || m.bytes != memBytes(m) {
+			t.Fatalf("budget %d: memory counts %d bytes, holds %d", c.budget, m.bytes, memBytes(m))
+		}
 	}
 }
 
@@ -119,23 +136,6 @@ func memBytes(m *memLog) int64 {
 		n += int64(len(evs) + 8*len(seqs))
 	}
 	return n
-}
-
-// TestEventMemBudget: a budget (40 KiB) below the open sessions' rows in the
-// log: memory stops taking events at its budget, the moves of ranges it
-// does not hold read the log, it starts again once emptied, and the moves
-// write what they write without memory.
-func TestEventMemBudget(t *testing.T) {
-	s, cold := memWorkload(t, Options{EventLogMemory: 40 << 10})
-	_, coldRead := memWorkload(t, Options{EventLogMemory: -1})
-	if strings.Join(cold, "\n") != strings.Join(coldRead, "\n") {
-		t.Fatalf("event_cold with a 40 KiB budget (%d rows) differs from event_cold read from the log (%d rows)", len(cold), len(coldRead))
-	}
-	m := &s.w.log.mem
-	t.Logf("%d of %d rows moved from memory, %d bytes held", m.movedAll, moved(t, s), m.bytes)
-	if m.movedAll == 0 || m.movedAll*2 > moved(t, s) || m.bytes > 40<<10 || m.bytes != memBytes(m) {
-		t.Fatalf("%d of %d rows moved from memory, %d bytes held (counted %d) for a budget of 40 KiB", m.movedAll, moved(t, s), memBytes(m), m.bytes)
-	}
 }
 
 // TestEventMemRollback: a batch whose move fails (a trigger standing in

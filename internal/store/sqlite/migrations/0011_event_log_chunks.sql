@@ -10,7 +10,19 @@
 -- every page of the range to the WAL once more. The view event_log is the
 -- log's live rows, for reading; the writer reads and writes the chunk
 -- tables themselves. Only the store's writer connection writes these.
-ALTER TABLE event_log RENAME TO event_log_0;
+CREATE TABLE event_log_0 (
+	seq      INTEGER NOT NULL PRIMARY KEY,
+	sid      INTEGER NOT NULL,
+	position INTEGER NOT NULL CHECK (position >= 0),
+	event_id INTEGER NOT NULL,
+	at       INTEGER NOT NULL,
+	data     BLOB    NOT NULL
+) STRICT;
+
+-- The log's rows, as one chunk (copied, not renamed: a rename parses the
+-- whole schema again).
+INSERT INTO event_log_0 (seq, sid, position, event_id, at, data)
+	SELECT seq, sid, position, event_id, at, data FROM event_log ORDER BY seq;
 
 CREATE TABLE event_log_1 (
 	seq      INTEGER NOT NULL PRIMARY KEY,
@@ -153,6 +165,8 @@ CREATE TABLE event_log_state (
 ) STRICT;
 
 INSERT INTO event_log_state (id, trimmed) VALUES (0, coalesce((SELECT min(seq) FROM event_log_0), 0));
+
+DROP TABLE event_log;
 
 CREATE VIEW event_log AS
 	SELECT seq, sid, position, event_id, at, data FROM event_log_0 WHERE seq >= (SELECT trimmed FROM event_log_state)
