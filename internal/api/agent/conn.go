@@ -43,9 +43,13 @@ type conn struct {
 
 	ctx    context.Context // ends when the socket is torn down
 	cancel context.CancelFunc
-	cork   *wsbatch.Conn   // the socket under ws
-	out    chan *[]byte    // encoded frames for the writer (from h.bufs)
-	acks   chan pendingAck // applied requests, in order, for the acknowledger
+	cork   *wsbatch.Conn // the socket under ws
+	out    chan *[]byte  // encoded frames for the writer (from h.bufs)
+	// acks carries applied requests, in order, to the acknowledger: as
+	// pointers (pooled, Handler.ackPool), so that the channel's buffer is
+	// 64 words, not 64 pendingAcks of 680 bytes that every GC cycle scans
+	// on every agent socket.
+	acks chan *pendingAck
 	// acking counts the requests sent to acks and not yet answered: at 0
 	// the read loop answers a request with nothing to wait for itself.
 	acking atomic.Int64
@@ -54,8 +58,8 @@ type conn struct {
 
 	backlog backlog // the watchers' backpressure (backpressure.go)
 
-	notes    chan routing.Notice // routing's notices for the pump
-	overflow chan struct{}       // closed when notes overflowed
+	notes    chan *routing.Notice // routing's notices for the pump (as pointers: a buffer of 256 words, not of 256 104-byte notices)
+	overflow chan struct{}        // closed when notes overflowed
 	overOnce sync.Once
 
 	killOnce   sync.Once
@@ -111,13 +115,13 @@ func newConn(h *Handler, ws *websocket.Conn, a store.Agent) *conn {
 	return &conn{
 		h: h, ws: ws, agent: a, ctx: ctx, cancel: cancel,
 		out:      make(chan *[]byte, h.opts.Queue),
-		acks:     make(chan pendingAck, ackQueue),
+		acks:     make(chan *pendingAck, ackQueue),
 		killed:   make(chan struct{}),
 		members:  make(map[string]*member),
 		answers:  make(map[string][]byte),
 		remotes:  make(map[string]*remote),
 		ups:      make(map[string]*upstream),
-		notes:    make(chan routing.Notice, noteQueue),
+		notes:    make(chan *routing.Notice, noteQueue),
 		overflow: make(chan struct{}),
 	}
 }
@@ -130,7 +134,7 @@ const noteQueue = 256
 // slow consumer by the pump.
 func (c *conn) sink(n routing.Notice) {
 	select {
-	case c.notes <- n:
+	case c.notes <- &n:
 	default:
 		c.overOnce.Do(func() { close(c.overflow) })
 	}
@@ -142,7 +146,7 @@ func (c *conn) pump() {
 	for {
 		select {
 		case n := <-c.notes:
-			if !c.enqueue(encodeNotice(n)) {
+			if !c.enqueue(encodeNotice(*n)) {
 				return
 			}
 		case <-c.overflow:
@@ -297,12 +301,29 @@ func (c *conn) handle(data []byte) bool {
 		return true
 	}
 	c.acking.Add(1)
+	p := c.h.getAck()
+	*p = a
 	select {
-	case c.acks <- a:
+	case c.acks <- p:
 		return true
 	case <-c.ctx.Done():
+		c.h.putAck(p)
 		return false
 	}
+}
+
+// getAck returns a pendingAck to carry to the acknowledger; putAck gives
+// it back, cleared (so the pool pins none of its frame's strings).
+func (h *Handler) getAck() *pendingAck {
+	if p, ok := h.ackPool.Get().(*pendingAck); ok {
+		return p
+	}
+	return new(pendingAck)
+}
+
+func (h *Handler) putAck(p *pendingAck) {
+	*p = pendingAck{}
+	h.ackPool.Put(p)
 }
 
 // ready reports whether a can be answered at once: it waits for no other
@@ -317,8 +338,9 @@ func (c *conn) acknowledger() {
 	defer w.stop()
 	for {
 		select {
-		case a := <-c.acks:
-			c.answer(a, &w)
+		case p := <-c.acks:
+			c.answer(*p, &w)
+			c.h.putAck(p)
 			c.acking.Add(-1)
 		case <-c.ctx.Done():
 			return

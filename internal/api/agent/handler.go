@@ -107,6 +107,8 @@ type Handler struct {
 	dropped atomic.Int64
 	// bufs recycles encoded frames (*[]byte) once the writer sent them.
 	bufs sync.Pool
+	// ackPool recycles the *pendingAck carried to the acknowledgers.
+	ackPool sync.Pool
 	// watchBufs recycles the watchers' read buffers (watchbuf.go).
 	watchBufs watchBufs
 	// runners run the sockets' session watchers (internal/runq).
