@@ -47,6 +47,10 @@ type StorePoint struct {
 	// EventLogMoved is the rows the store moved out of its event log in
 	// the second (SQLite: to event_cold, at most once per event).
 	EventLogMoved float64 `json:"event_log_moved_per_sec,omitempty"`
+	// EventLogMovedFromMemory is those packed from the events the writer
+	// keeps in memory, EventLogMemoryBytes what it keeps at the second's end.
+	EventLogMovedFromMemory float64 `json:"event_log_moved_from_memory_per_sec,omitempty"`
+	EventLogMemoryBytes     int64   `json:"event_log_memory_bytes,omitempty"`
 
 	Checkpoints     uint64  `json:"checkpoints"`
 	CheckpointMs    float64 `json:"checkpoint_ms"` // time spent checkpointing in the second
@@ -206,6 +210,8 @@ func point(a, b *storestats.Snapshot, start time.Time) StorePoint {
 		RunnableMaxMs:   ms(runnable.Max()),
 		Goroutines:      b.GC.Goroutines,
 	}
+	p.EventLogMovedFromMemory = round1(float64(sb.EventLogMovedFromMemory-min(sa.EventLogMovedFromMemory, sb.EventLogMovedFromMemory)) / dt)
+	p.EventLogMemoryBytes = sb.EventLogMemoryBytes
 	if cpu := b.GC.CPUSeconds - a.GC.CPUSeconds; cpu > 0 {
 		p.GCSharePct = round1(p.GCCPUMs / 10 / cpu)
 	}

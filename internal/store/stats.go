@@ -193,6 +193,11 @@ type WriterStats struct {
 	// EventLogMoved counts the rows moved out of the event log to keep it
 	// short (SQLite: to event_cold, at most once per event).
 	EventLogMoved int64 `json:"event_log_moved,omitempty"`
+	// EventLogMovedFromMemory counts those of them packed from the open
+	// sessions' events the writer keeps in memory instead of read back
+	// from the log, and EventLogMemoryBytes is what it keeps now (SQLite).
+	EventLogMovedFromMemory int64 `json:"event_log_moved_from_memory,omitempty"`
+	EventLogMemoryBytes     int64 `json:"event_log_memory_bytes,omitempty"`
 }
 
 // Add sums o into s (the shards of a sharded store): counters and
@@ -222,6 +227,8 @@ func (s *WriterStats) Add(o WriterStats) {
 	s.EventLogRows += o.EventLogRows
 	s.EventLogReloads += o.EventLogReloads
 	s.EventLogMoved += o.EventLogMoved
+	s.EventLogMovedFromMemory += o.EventLogMovedFromMemory
+	s.EventLogMemoryBytes += o.EventLogMemoryBytes
 }
 
 func addHist(a, b HistSnapshot) HistSnapshot {

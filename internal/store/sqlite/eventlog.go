@@ -292,7 +292,8 @@ func (w *writer) syncLog(ctx context.Context) error {
 	}
 	l.span, l.moves, l.mostMoved, l.mostPurged, l.packs = w.log.span, w.log.moves, w.log.mostMoved, w.log.mostPurged, w.log.packs
 	l.chunkSize = w.log.chunkSize
-	l.mem = memLog{budget: w.log.mem.budget} // kept events are dropped: the log changed under them
+	// Kept events are dropped: the log changed under them.
+	l.mem = memLog{budget: w.log.mem.budget, movedAll: w.log.mem.movedAll, stats: w.log.mem.stats}
 	w.log, w.seenVersion = *l, v
 	w.reloads.Add(1)
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"github.com/confab/confab/internal/store"
 )
@@ -57,7 +58,13 @@ type memLog struct {
 	consumeTo int64   // a move took the log's rows below this
 	moved     int64   // rows its moves packed from memory
 
-	movedAll int64 // rows committed moves packed from memory (tests)
+	movedAll int64     // rows committed moves packed from memory
+	stats    *memStats // movedAll and bytes for WriterStats; nil in a bare memLog
+}
+
+// memStats are memLog's figures for WriterStats, read from any goroutine.
+type memStats struct {
+	moved, bytes atomic.Int64
 }
 
 // memBuf is one session's kept events: b and seqs from their heads on.
@@ -144,6 +151,10 @@ func (l *eventLog) memCommit() {
 	}
 	if !m.on && m.budget > 0 && l.nextSeq-l.trimmed >= l.span/2 {
 		m.on, m.from, m.to = true, l.nextSeq, math.MaxInt64
+	}
+	if m.stats != nil {
+		m.stats.moved.Store(m.movedAll)
+		m.stats.bytes.Store(m.bytes)
 	}
 }
 

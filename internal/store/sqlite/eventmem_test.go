@@ -126,6 +126,14 @@ func TestEventMemMovesAsTheLog(t *testing.T) {
 		if m.bytes <= 0 || m.bytes > c.mostHeld || m.bytes != memBytes(m) {
 			t.Fatalf("budget %d: memory counts %d bytes, holds %d", c.budget, m.bytes, memBytes(m))
 		}
+		st, err := s.WriterStats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.EventLogMovedFromMemory != m.movedAll || st.EventLogMemoryBytes != m.bytes {
+			t.Fatalf("budget %d: WriterStats says %d rows moved from memory and %d bytes kept, memory %d and %d",
+				c.budget, st.EventLogMovedFromMemory, st.EventLogMemoryBytes, m.movedAll, m.bytes)
+		}
 	}
 }
 

@@ -421,6 +421,7 @@ func (s *Store) WriterStats(ctx context.Context) (store.WriterStats, error) {
 		CheckpointedPages: s.ckpt.copied.Load(), CheckpointBusy: s.ckpt.busy.Load(),
 		Checkpointing: s.ckpt.running.Load(), EventLogRows: s.w.logRows.Load(),
 		EventLogReloads: s.w.reloads.Load(), EventLogMoved: s.w.relocated.Load(),
+		EventLogMovedFromMemory: s.w.memStats.moved.Load(), EventLogMemoryBytes: s.w.memStats.bytes.Load(),
 	}
 	if fi, err := os.Stat(s.path + "-wal"); err == nil {
 		st.WALBytes = fi.Size()

@@ -54,6 +54,7 @@ type writer struct {
 	reloads     atomic.Uint64
 	relocated   atomic.Int64 // rows moved from the log to event_cold
 	clears      atomic.Int64 // chunk tables emptied
+	memStats    memStats     // the kept events' figures (eventmem.go)
 
 	ckptPages int           // checkpoint once this many pages went to the WAL
 	walPages  int           // pages written to the WAL since the last checkpoint
@@ -82,6 +83,7 @@ func newWriter(ctx context.Context, conn *sql.Conn, ckptPages int) (*writer, err
 	}
 	w := &writer{conn: conn, log: *l, ckptPages: ckptPages}
 	w.log.moves = &w.relocated
+	w.log.mem.stats = &w.memStats
 	w.logRows.Store(w.log.nextSeq - w.log.trimmed)
 	for _, p := range []struct {
 		st **sql.Stmt
