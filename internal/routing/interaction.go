@@ -118,7 +118,8 @@ type ixn struct {
 	served    map[string]bool // person ids of the agents that were ever in the session
 	// transferring counts the open transfers of the interaction.
 	transferring int
-	boxes        boxes // putAttached's values, boxed once
+	boxes        boxes         // putAttached's values, boxed once
+	contactTold  chan struct{} // closed by learnContact; made by a last-agent look-up waiting for it
 
 	ver       uint64 // grows with every change
 	saved     uint64 // the version last written to the store

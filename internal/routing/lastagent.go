@@ -19,7 +19,7 @@ const lookupTimeout = 3 * time.Second
 // queue.
 func (r *Router) resolve(rt *route) {
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-	agentID, err := r.opts.LastAgent(ctx, rt.id)
+	agentID, err := r.lastAgent(ctx, rt.id)
 	cancel()
 	if err != nil {
 		r.log.Debug("routing: last agent look-up failed", "interaction", rt.id, "err", err)
@@ -42,12 +42,61 @@ func (r *Router) resolve(rt *route) {
 	}
 }
 
+// lastAgent looks up the last agent of interaction id's contact: from the
+// contact the history tells (Options.LastAgentOf) for a session it tells,
+// else by Options.LastAgent.
+func (r *Router) lastAgent(ctx context.Context, id string) (string, error) {
+	if r.opts.LastAgentOf == nil || !r.opts.HistoryTells {
+		return r.opts.LastAgent(ctx, id)
+	}
+	contact, told, err := r.toldContact(ctx, id)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("last agent of %s: %w", id, err)
+	case !told:
+		return r.opts.LastAgent(ctx, id)
+	case contact == "":
+		return "", nil
+	}
+	return r.opts.LastAgentOf(ctx, id, contact)
+}
+
+// toldContact waits, within ctx, until the history has told the contact of
+// interaction id (LearnContact). told is false when the history tells
+// nothing for it (a restored session, or one no longer here).
+func (r *Router) toldContact(ctx context.Context, id string) (contact string, told bool, err error) {
+	sh := r.shard(id)
+	sh.mu.Lock()
+	x := sh.m[id]
+	if x == nil || !(x.awaitContact || x.contactKnown) {
+		sh.mu.Unlock()
+		return "", false, nil
+	}
+	if !x.contactKnown {
+		if x.contactTold == nil {
+			x.contactTold = make(chan struct{})
+		}
+		ch := x.contactTold
+		sh.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return "", false, fmt.Errorf("the history did not tell the contact: %w", ctx.Err())
+		}
+		sh.mu.Lock()
+	}
+	contact = x.contactID
+	sh.mu.Unlock()
+	return contact, true, nil
+}
+
 // StoreLastAgent returns a LastAgent look-up over the store: it waits
 // (polling, within ctx) until the contact history created the
 // interaction's record, then takes the contact's most recently closed
 // interaction and returns the last human agent that joined it with
 // visibility ALL ("" when there is none).
 func StoreLastAgent(st store.Interactions) func(ctx context.Context, id string) (string, error) {
+	of := StoreLastAgentOf(st)
 	return func(ctx context.Context, id string) (string, error) {
 		var rec store.Interaction
 		for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
@@ -70,7 +119,16 @@ func StoreLastAgent(st store.Interactions) func(ctx context.Context, id string) 
 		if rec.ContactID == "" {
 			return "", nil
 		}
-		list, err := st.ListInteractions(ctx, store.InteractionFilter{ContactID: rec.ContactID, Status: store.StatusClosed})
+		return of(ctx, id, rec.ContactID)
+	}
+}
+
+// StoreLastAgentOf returns a LastAgentOf look-up over the store: the
+// contact's most recently closed interaction other than id, and the last
+// human agent that joined it with visibility ALL ("" when there is none).
+func StoreLastAgentOf(st store.Interactions) func(ctx context.Context, id, contactID string) (string, error) {
+	return func(ctx context.Context, id, contactID string) (string, error) {
+		list, err := st.ListInteractions(ctx, store.InteractionFilter{ContactID: contactID, Status: store.StatusClosed})
 		if err != nil {
 			return "", fmt.Errorf("last agent of %s: %w", id, err)
 		}

@@ -376,6 +376,10 @@ func (r *Router) learnContact(id, contactID string) {
 		return
 	}
 	x.contactKnown = true
+	if x.contactTold != nil {
+		close(x.contactTold) // a last-agent look-up waits for it
+		x.contactTold = nil
+	}
 	if contactID != "" && x.contactID == "" {
 		x.contactID = contactID
 		r.changedLocked(x, ChangeUpdated)

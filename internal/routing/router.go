@@ -47,6 +47,12 @@ type Options struct {
 	// interaction's contact (see StoreLastAgent); nil skips the look-up.
 	// It runs on its own goroutine while the interaction waits.
 	LastAgent func(ctx context.Context, interactionID string) (string, error)
+	// LastAgentOf, when set with HistoryTells, is the look-up from the
+	// contact the history told (LearnContact; see StoreLastAgentOf): a
+	// new session's look-up waits to be told its contact instead of
+	// reading its record until the history has created it (LastAgent
+	// still serves the sessions the history does not tell: restored ones).
+	LastAgentOf func(ctx context.Context, interactionID, contactID string) (string, error)
 	// Epoch, when set, gives the owner epoch each interaction update
 	// carries (the cluster's fencing, store.Interaction.Epoch); 0 writes
 	// unfenced.

@@ -23,11 +23,19 @@ import (
 // Profile it with -cpuprofile / -memprofile: the server's REST handlers,
 // middleware, the agent's requests, the engine, routing, history, kpi and
 // statistics are in it.
+//
+// dense: last-agent-timeout = 0, no last-agent look-up, as in the dense
+// benchmark, whose agents are logged in to no queue; last-agent: the
+// default, the agent being logged in to the chat's queue, so every new
+// session looks up its contact's last agent.
 func BenchmarkSessionLifecycle(b *testing.B) {
-	// last-agent-timeout = 0: no last-agent look-up, as in the dense
-	// benchmark, whose agents are logged in to no queue.
-	n := startE2E(b, b.TempDir(), "[settings]\ntranscript-auto-save = 0\n[protection]\nparty-send-rate = 0\nchat-create-rate = 0\n"+
-		"[routing]\nlast-agent-timeout = 0\n")
+	const ini = "[settings]\ntranscript-auto-save = 0\n[protection]\nparty-send-rate = 0\nchat-create-rate = 0\n"
+	b.Run("dense", func(b *testing.B) { benchLifecycle(b, ini+"[routing]\nlast-agent-timeout = 0\n") })
+	b.Run("last-agent", func(b *testing.B) { benchLifecycle(b, ini) })
+}
+
+func benchLifecycle(b *testing.B, ini string) {
+	n := startE2E(b, b.TempDir(), ini)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cust := chatv2.New(n.chatURL, chatv2.Options{})

@@ -46,6 +46,7 @@ func (s *Server) buildAgent(p *parts) error {
 		LastAgentTimeout: func() time.Duration { return s.cfg.Load().Routing.LastAgentTimeout },
 		BotFirst:         func(q string) bool { return s.cfg.Load().BotFirst(q) },
 		LastAgent:        routing.StoreLastAgent(p.store),
+		LastAgentOf:      routing.StoreLastAgentOf(p.store), // new sessions: from the contact the history tells
 		// The cluster's fencing of interaction updates (wire_cluster.go).
 		Epoch: p.ha.epochOf, Fenced: p.ha.fenced, Located: p.ha.located,
 		// The history's OnContact and OnClosed (parts.go) tell routing
