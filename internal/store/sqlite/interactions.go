@@ -24,10 +24,15 @@ const interactionFrom = ` FROM interactions AS i LEFT JOIN interaction_finals AS
 // statistics are a row of interaction_finals, written once at close
 // (writeFinal), not columns of the record that every routing update would
 // rewrite.
+//
+// A record is created with the rid the writer gives it (records.go), and a
+// final row with its fid, so that neither write reads back what it wrote;
+// the close of a record the writer knows writes by rid (closeRidSQL) and
+// points it at its final row in the same statement.
 const (
-	createInSQL = `INSERT INTO interactions (id, session_id, tenant, endpoint, queue, contact_id, subject, user_data,
+	createInSQL = `INSERT INTO interactions (rid, id, session_id, tenant, endpoint, queue, contact_id, subject, user_data,
 			status, state, owner, version, created_at, closed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING rid`
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`
 	updateInSQL = `UPDATE interactions SET session_id = ?, tenant = ?, endpoint = ?,
 			queue = ?, contact_id = ?, subject = ?, user_data = ?, status = ?, state = ?, owner = ?,
 			version = version + 1, closed_at = ?
@@ -35,7 +40,10 @@ const (
 	closeInSQL = `UPDATE interactions SET status = 'closed', closed_at = ?,
 			user_data = coalesce(?, user_data), version = version + 1
 			WHERE id = ? RETURNING rid, final_id`
-	insFinalSQL = `INSERT INTO interaction_finals (transcript, stats) VALUES (?, ?) RETURNING fid`
+	closeRidSQL = `UPDATE interactions SET status = 'closed', closed_at = ?,
+			user_data = coalesce(?, user_data), version = version + 1, final_id = ?
+			WHERE rid = ?`
+	insFinalSQL = `INSERT INTO interaction_finals (fid, transcript, stats) VALUES (?, ?, ?)`
 	updFinalSQL = `UPDATE interaction_finals SET transcript = ?, stats = ? WHERE fid = ?`
 	setFinalSQL = `UPDATE interactions SET final_id = ? WHERE rid = ?`
 )
@@ -54,23 +62,38 @@ func (s *Store) CreateInteraction(ctx context.Context, in store.Interaction) err
 	if in.CreatedAt.IsZero() {
 		in.CreatedAt = s.now()
 	}
-	err := s.do(ctx, in.ID, func(ctx context.Context, w *writer) error {
+	// Without a final transcript the create is one statement, which
+	// fails whole or not at all: it needs no savepoint.
+	do := s.do
+	if in.Transcript == nil && in.Stats == nil {
+		do = s.doBare
+	}
+	err := do(ctx, in.ID, func(ctx context.Context, w *writer) error {
 		st, err := w.lazy(ctx, &w.lazyStmts.createIn, createInSQL)
 		if err != nil {
 			return classify(err)
 		}
-		var rid int64
-		err = st.QueryRowContext(ctx,
+		rid, err := w.newRid(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = st.ExecContext(ctx, rid,
 			in.ID, in.SessionID, in.Tenant, in.Endpoint, in.Queue, nullString(in.ContactID), in.Subject,
 			blob(in.UserData), string(in.Status), in.State, in.Owner,
-			micros(in.CreatedAt), nullMicros(in.ClosedAt)).Scan(&rid)
+			micros(in.CreatedAt), nullMicros(in.ClosedAt))
 		if err != nil {
 			return classify(err)
 		}
-		if in.Transcript == nil && in.Stats == nil {
-			return nil
+		var fid int64
+		if in.Transcript != nil || in.Stats != nil {
+			if fid, err = w.writeFinal(ctx, rid, sql.NullInt64{}, in.Transcript, in.Stats); err != nil {
+				return err
+			}
 		}
-		return w.writeFinal(ctx, rid, sql.NullInt64{}, in.Transcript, in.Stats)
+		if in.Status == store.StatusOpen {
+			w.recs.set(in.ID, recRef{rid: rid, fid: fid})
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: create interaction %s: %w", in.ID, err)
@@ -111,10 +134,18 @@ func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (in
 			blob(in.UserData), string(in.Status), in.State, in.Owner,
 			nullMicros(in.ClosedAt), in.ID, in.Version).Scan(&rid, &final)
 		if err == nil {
-			if in.Transcript == nil && in.Stats == nil && !final.Valid {
-				return nil
+			fid := final.Int64
+			if in.Transcript != nil || in.Stats != nil || final.Valid {
+				if fid, err = w.writeFinal(ctx, rid, final, in.Transcript, in.Stats); err != nil {
+					return err
+				}
 			}
-			return w.writeFinal(ctx, rid, final, in.Transcript, in.Stats)
+			if in.Status == store.StatusOpen {
+				w.recs.set(in.ID, recRef{rid: rid, fid: fid})
+			} else {
+				w.recs.forget(in.ID)
+			}
+			return nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return classify(err)
@@ -156,26 +187,31 @@ func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.T
 	if err != nil {
 		return fmt.Errorf("sqlite: close interaction %s: %w", id, err)
 	}
-	err = s.do(ctx, id, func(ctx context.Context, w *writer) error {
-		st, err := w.lazy(ctx, &w.lazyStmts.closeIn, closeInSQL)
-		if err != nil {
-			return classify(err)
+	err = s.doBare(ctx, id, func(ctx context.Context, w *writer) error {
+		if ref, ok := w.recs.get(id); ok {
+			return w.closeKnown(ctx, id, ref, closedAt, doc, stats, userData)
 		}
-		var rid int64
-		var final sql.NullInt64
-		err = st.QueryRowContext(ctx, micros(closedAt), blob(userData), id).Scan(&rid, &final)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotFound
-		}
-		if err != nil {
-			return classify(err)
-		}
-		if err := w.writeFinal(ctx, rid, final, doc, stats); err != nil {
-			return classify(err)
-		}
-		// In the same transaction: a crash leaves either the open record
-		// with its intermediate transcript or the closed one without.
-		return w.deleteEvents(ctx, id)
+		return w.inSavepoint(ctx, func() error {
+			st, err := w.lazy(ctx, &w.lazyStmts.closeIn, closeInSQL)
+			if err != nil {
+				return classify(err)
+			}
+			var rid int64
+			var final sql.NullInt64
+			err = st.QueryRowContext(ctx, micros(closedAt), blob(userData), id).Scan(&rid, &final)
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrNotFound
+			}
+			if err != nil {
+				return classify(err)
+			}
+			if _, err := w.writeFinal(ctx, rid, final, doc, stats); err != nil {
+				return classify(err)
+			}
+			// In the same transaction: a crash leaves either the open record
+			// with its intermediate transcript or the closed one without.
+			return w.deleteEvents(ctx, id)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: close interaction %s: %w", id, err)
@@ -347,29 +383,94 @@ func blob(b json.RawMessage) any {
 	return []byte(b)
 }
 
-// writeFinal stores a record's final transcript and statistics: in its row
-// of interaction_finals if it has one (final), else in a new row, appended,
-// which the record then points to.
-func (w *writer) writeFinal(ctx context.Context, rid int64, final sql.NullInt64, transcript, stats json.RawMessage) error {
-	if final.Valid {
-		st, err := w.lazy(ctx, &w.lazyStmts.updFinal, updFinalSQL)
+// closeKnown closes an open record the writer knows (records.go) without a
+// read or a savepoint: one UPDATE by rid that also points the record at its
+// final row, then that row written (appended with the next fid, or
+// replaced), then the intermediate events deleted. The UPDATE fails whole
+// or changes the record; a failure after it fails the batch (afterWrite),
+// which rolls back with everything else.
+func (w *writer) closeKnown(ctx context.Context, id string, ref recRef, closedAt time.Time, doc, stats, userData json.RawMessage) error {
+	st, err := w.lazy(ctx, &w.lazyStmts.closeRid, closeRidSQL)
+	if err != nil {
+		return err
+	}
+	fid := ref.fid
+	if fid == 0 {
+		if fid, err = w.newFid(ctx); err != nil {
+			return err
+		}
+	}
+	res, err := st.ExecContext(ctx, micros(closedAt), blob(userData), fid, ref.rid)
+	if err != nil {
+		return classify(err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		if err != nil {
 			return err
 		}
-		_, err = st.ExecContext(ctx, blob(transcript), blob(stats), final.Int64)
-		return err
+		return store.ErrNotFound // nothing was written
 	}
+	if ref.fid == 0 {
+		err = w.insertFinal(ctx, fid, doc, stats)
+	} else {
+		err = w.replaceFinal(ctx, fid, doc, stats)
+	}
+	if err != nil {
+		return afterWrite("write the final transcript", err)
+	}
+	// In the same transaction: a crash leaves either the open record with
+	// its intermediate transcript or the closed one without.
+	if err := w.deleteEvents(ctx, id); err != nil {
+		return afterWrite("delete the intermediate events", err)
+	}
+	w.recs.forget(id)
+	return nil
+}
+
+// writeFinal stores a record's final transcript and statistics: in its row
+// of interaction_finals if it has one (final), else in a new row, appended,
+// which the record then points to. It returns the row's fid.
+func (w *writer) writeFinal(ctx context.Context, rid int64, final sql.NullInt64, transcript, stats json.RawMessage) (int64, error) {
+	if final.Valid {
+		return final.Int64, w.replaceFinal(ctx, final.Int64, transcript, stats)
+	}
+	fid, err := w.newFid(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := w.insertFinal(ctx, fid, transcript, stats); err != nil {
+		return 0, err
+	}
+	st, err := w.lazy(ctx, &w.lazyStmts.setFinal, setFinalSQL)
+	if err != nil {
+		return 0, err
+	}
+	_, err = st.ExecContext(ctx, fid, rid)
+	return fid, err
+}
+
+// insertFinal appends a final row numbered fid.
+func (w *writer) insertFinal(ctx context.Context, fid int64, transcript, stats json.RawMessage) error {
 	st, err := w.lazy(ctx, &w.lazyStmts.insFinal, insFinalSQL)
 	if err != nil {
 		return err
 	}
-	var fid int64
-	if err := st.QueryRowContext(ctx, blob(transcript), blob(stats)).Scan(&fid); err != nil {
-		return err
-	}
-	if st, err = w.lazy(ctx, &w.lazyStmts.setFinal, setFinalSQL); err != nil {
-		return err
-	}
-	_, err = st.ExecContext(ctx, fid, rid)
+	_, err = st.ExecContext(ctx, fid, blob(transcript), blob(stats))
 	return err
+}
+
+// replaceFinal replaces the final row fid, which must exist.
+func (w *writer) replaceFinal(ctx context.Context, fid int64, transcript, stats json.RawMessage) error {
+	st, err := w.lazy(ctx, &w.lazyStmts.updFinal, updFinalSQL)
+	if err != nil {
+		return err
+	}
+	res, err := st.ExecContext(ctx, blob(transcript), blob(stats), fid)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("final row %d: %d rows replaced (%v)", fid, n, err)
+	}
+	return nil
 }

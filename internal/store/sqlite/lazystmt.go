@@ -15,7 +15,7 @@ import (
 type lazyStmts struct {
 	createIn, updateIn *sql.Stmt
 	// The close and the final transcripts (interactions.go, their SQL).
-	closeIn, insFinal, updFinal, setFinal *sql.Stmt
+	closeIn, closeRid, insFinal, updFinal, setFinal *sql.Stmt
 }
 
 // lazy returns the statement in *slot, preparing q into it on first use.

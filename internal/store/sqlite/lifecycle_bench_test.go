@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,6 +45,7 @@ type lifecycleRun struct {
 	ud       json.RawMessage
 	final    string
 	event    string
+	meter    *flushMeter // if set, the store's Options.OnBatch
 }
 
 type lcSession struct {
@@ -174,19 +177,49 @@ func (r *lifecycleRun) batch(tb testing.TB) {
 // lifecycleCost is what a run wrote per finished lifecycle.
 type lifecycleCost struct {
 	pages, walBytes float64
+	flushMicros     float64 // the writer's time in its lifecycle batches (statements and commit)
+	cpuMicros       float64 // the process's CPU (user and system), harness included
 	lifecycles      int
+}
+
+// flushMeter sums the flush time of the batches of more than one write
+// (Options.OnBatch): a lifecycle batch, not the batch of hold's write,
+// which waits for its release.
+type flushMeter struct{ ns atomic.Int64 }
+
+func (m *flushMeter) onBatch(n, failed int, took time.Duration) {
+	if n > 1 {
+		m.ns.Add(int64(took))
+	}
+}
+
+// processCPU is the CPU time the process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // measure runs batches until n more lifecycles finished.
 func (r *lifecycleRun) measure(tb testing.TB, n int) lifecycleCost {
 	pages0, done0 := r.s.w.pages.Load(), r.done
+	var flush0 int64
+	if r.meter != nil {
+		flush0 = r.meter.ns.Load()
+	}
+	cpu0 := processCPU()
 	for r.done-done0 < n {
 		r.batch(tb)
 	}
 	k := float64(r.done - done0)
 	p := float64(r.s.w.pages.Load()-pages0) / k
 	// A WAL frame is a page and its 24-byte header.
-	return lifecycleCost{pages: p, walBytes: p * float64(r.s.pageSize+24), lifecycles: r.done - done0}
+	c := lifecycleCost{pages: p, walBytes: p * float64(r.s.pageSize+24), lifecycles: r.done - done0,
+		cpuMicros: float64((processCPU() - cpu0).Microseconds()) / k}
+	if r.meter != nil {
+		c.flushMicros = float64(time.Duration(r.meter.ns.Load()-flush0).Microseconds()) / k
+	}
+	return c
 }
 
 // BenchmarkLifecycle reports the pages (and WAL bytes) the writer writes
@@ -196,21 +229,31 @@ func (r *lifecycleRun) measure(tb testing.TB, n int) lifecycleCost {
 // table holds closed records too.
 func BenchmarkLifecycle(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir(), Options{Synchronous: SyncNormal, CommitWindow: -1})
+	m := &flushMeter{}
+	s, err := Open(ctx, b.TempDir(), Options{Synchronous: SyncNormal, CommitWindow: -1, OnBatch: m.onBatch})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close(ctx)
 	r := newLifecycleRun(s, 2000, 20)
+	r.meter = m
 	r.prime(b)
 	r.measure(b, 2000)
 	b.ResetTimer()
-	var c lifecycleCost
+	var sum lifecycleCost
 	for b.Loop() {
-		c = r.measure(b, 500)
+		c := r.measure(b, 500)
+		sum.pages += c.pages
+		sum.walBytes += c.walBytes
+		sum.flushMicros += c.flushMicros
+		sum.cpuMicros += c.cpuMicros
+		sum.lifecycles++
 	}
-	b.ReportMetric(c.pages, "pages/lifecycle")
-	b.ReportMetric(c.walBytes/1024, "WAL-KiB/lifecycle")
+	k := float64(sum.lifecycles)
+	b.ReportMetric(sum.pages/k, "pages/lifecycle")
+	b.ReportMetric(sum.walBytes/1024/k, "WAL-KiB/lifecycle")
+	b.ReportMetric(sum.flushMicros/k, "flush-µs/lifecycle")
+	b.ReportMetric(sum.cpuMicros/k, "cpu-µs/lifecycle")
 }
 
 // TestLifecyclePages runs 300 lifecycles with 300 sessions open (20 writes

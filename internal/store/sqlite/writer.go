@@ -22,6 +22,10 @@ type op struct {
 	fn    func(ctx context.Context, w *writer) error
 	route *store.RoutingUpdate // a routing update (coalesced per interaction per batch)
 	what  string               // names fn's write in errors: "interaction X", "document Y"
+	// bare runs fn without a savepoint of its own: fn fails on its own
+	// (an item error) only before it wrote anything, and any later
+	// failure fails the batch (see writer.run).
+	bare bool
 }
 
 // writer owns the write connection. Every method runs on the group-commit
@@ -66,6 +70,7 @@ type writer struct {
 	logRows  atomic.Int64  // rows in the event log, trimmed ones excepted
 
 	lazyStmts // prepared at first use (lazystmt.go)
+	recs      records // the open records this writer created (records.go)
 }
 
 // pending is an event waiting in the chunk: its index in the batch and the
@@ -150,6 +155,7 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	// log's bookkeeping is read again.
 	if v, err := w.readDataVersion(); err != nil || v != w.seenVersion {
 		if err == nil {
+			w.recs.reset()
 			err = w.syncLog(ctx)
 		}
 		if err != nil {
@@ -238,6 +244,7 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	}
 	w.syncHist.RecordDuration(time.Since(began))
 	w.log.committed()
+	w.recs.committed()
 	w.logRows.Store(w.log.nextSeq - w.log.trimmed)
 	return r.outcomes(), nil
 }
@@ -428,19 +435,36 @@ type poison struct {
 	err error
 }
 
-// run executes a function op in a savepoint, so that a failure on its own
-// undoes its partial writes (and the event log's bookkeeping of them) and
-// leaves the transaction going. If the savepoint itself cannot be rolled
-// back or released, the error is that of the savepoint statement, which
-// fails the batch.
+// run executes a function op in a savepoint (inSavepoint), or a bare one
+// without: a bare op's failure on its own wrote nothing, so only the
+// bookkeeping it may have changed is undone.
 func (w *writer) run(ctx context.Context, o *op) error {
+	if !o.bare {
+		return w.inSavepoint(ctx, func() error { return o.fn(ctx, w) })
+	}
+	mark, rmark := len(w.log.undo), w.recs.mark()
+	err := o.fn(ctx, w)
+	if err != nil && isItemErr(err) {
+		w.log.rollbackTo(mark)
+		w.recs.rollbackTo(rmark)
+	}
+	return err
+}
+
+// inSavepoint runs fn in a savepoint, so that a failure on its own undoes
+// its partial writes (and the event log's and the records' bookkeeping of
+// them) and leaves the transaction going. If the savepoint itself cannot
+// be rolled back or released, the error is that of the savepoint
+// statement, which fails the batch.
+func (w *writer) inSavepoint(ctx context.Context, fn func() error) error {
 	if _, err := w.savepoint.ExecContext(ctx); err != nil {
 		return err
 	}
-	mark := len(w.log.undo)
-	err := o.fn(ctx, w)
+	mark, rmark := len(w.log.undo), w.recs.mark()
+	err := fn()
 	if err != nil {
 		w.log.rollbackTo(mark)
+		w.recs.rollbackTo(rmark)
 		if _, uerr := w.undo.ExecContext(ctx); uerr != nil {
 			return fmt.Errorf("roll back savepoint after %v: %w", err, uerr)
 		}
@@ -456,6 +480,7 @@ func (w *writer) run(ctx context.Context, o *op) error {
 func (w *writer) abort(ctx context.Context) {
 	w.tx(txRollback) // "no transaction is active" is fine
 	w.log.rollback()
+	w.recs.rollback()
 }
 
 // batchErr wraps the failure of a whole batch with the first few sessions
