@@ -69,7 +69,7 @@ type writer struct {
 	syncHist store.Hist    // time of each COMMIT statement (µs)
 	logRows  atomic.Int64  // rows in the event log, trimmed ones excepted
 
-	lazyStmts // prepared at first use (lazystmt.go)
+	lazyStmts         // prepared at first use (lazystmt.go)
 	recs      records // the open records this writer created (records.go)
 }
 
