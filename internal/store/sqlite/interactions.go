@@ -43,6 +43,7 @@ const (
 	closeRidSQL = `UPDATE interactions SET status = 'closed', closed_at = ?,
 			user_data = coalesce(?, user_data), version = version + 1, final_id = ?
 			WHERE rid = ?`
+	routeRidSQL = `UPDATE interactions SET state = ?, user_data = ?, version = version + 1 WHERE rid = ?`
 	insFinalSQL = `INSERT INTO interaction_finals (fid, transcript, stats) VALUES (?, ?, ?)`
 	updFinalSQL = `UPDATE interaction_finals SET transcript = ?, stats = ? WHERE fid = ?`
 	setFinalSQL = `UPDATE interactions SET final_id = ? WHERE rid = ?`
@@ -140,10 +141,9 @@ func (s *Store) UpdateInteraction(ctx context.Context, in store.Interaction) (in
 					return err
 				}
 			}
-			if in.Status == store.StatusOpen {
-				w.recs.set(in.ID, recRef{rid: rid, fid: fid})
-			} else {
-				w.recs.forget(in.ID)
+			w.recs.set(in.ID, recRef{rid: rid, fid: fid})
+			if in.Status != store.StatusOpen {
+				w.recs.close(in.ID)
 			}
 			return nil
 		}
@@ -205,12 +205,18 @@ func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.T
 			if err != nil {
 				return classify(err)
 			}
-			if _, err := w.writeFinal(ctx, rid, final, doc, stats); err != nil {
+			fid, err := w.writeFinal(ctx, rid, final, doc, stats)
+			if err != nil {
 				return classify(err)
 			}
 			// In the same transaction: a crash leaves either the open record
 			// with its intermediate transcript or the closed one without.
-			return w.deleteEvents(ctx, id)
+			if err := w.deleteEvents(ctx, id); err != nil {
+				return err
+			}
+			w.recs.set(id, recRef{rid: rid, fid: fid}) // for the routing updates after the close
+			w.recs.close(id)
+			return nil
 		})
 	})
 	if err != nil {
@@ -423,7 +429,7 @@ func (w *writer) closeKnown(ctx context.Context, id string, ref recRef, closedAt
 	if err := w.deleteEvents(ctx, id); err != nil {
 		return afterWrite("delete the intermediate events", err)
 	}
-	w.recs.forget(id)
+	w.recs.close(id)
 	return nil
 }
 

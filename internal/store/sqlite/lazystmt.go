@@ -16,6 +16,7 @@ type lazyStmts struct {
 	createIn, updateIn *sql.Stmt
 	// The close and the final transcripts (interactions.go, their SQL).
 	closeIn, closeRid, insFinal, updFinal, setFinal *sql.Stmt
+	routeRid                                        *sql.Stmt // a routing update of a record the writer knows
 }
 
 // lazy returns the statement in *slot, preparing q into it on first use.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -126,8 +127,8 @@ func TestCloseKnownRecords(t *testing.T) {
 		if string(in.Stats) != `{"n":1}` || string(in.UserData) != `{"a":"2"}` || in.Version != 2 {
 			t.Errorf("%s: stats %s, user data %s, version %d", id, in.Stats, in.UserData, in.Version)
 		}
-		if _, ok := s.w.recs.get(id); ok {
-			t.Errorf("%s: still known after its close", id)
+		if ref, ok := s.w.recs.get(id); !ok || !ref.closed {
+			t.Errorf("%s: after its close known %v as %+v, want known closed (for routing's last update)", id, ok, ref)
 		}
 	}
 	// One final row per record: withFinal2's was replaced, not added to.
@@ -196,8 +197,9 @@ func TestRecordsFollowFailedBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	closedRecord(t, s, "lost", `{"t":1}`)
-	if s.w.recs.nextRid != 0 || len(s.w.recs.byID) != 0 {
-		t.Fatalf("after another connection's commit: %d known, next rid %d; want both forgotten", len(s.w.recs.byID), s.w.recs.nextRid)
+	if ref, ok := s.w.recs.get("lost"); s.w.recs.nextRid != 0 || len(s.w.recs.byID) != 1 || !ok || !ref.closed {
+		t.Fatalf("after another connection's commit and a close: %d known (lost: %+v), next rid %d; want only the closed record",
+			len(s.w.recs.byID), ref, s.w.recs.nextRid)
 	}
 	if err := create("third"); err != nil {
 		t.Fatal(err)
@@ -214,5 +216,65 @@ func TestRecordsFollowFailedBatches(t *testing.T) {
 	}
 	if in := closedRecord(t, s, "other", `{"t":2}`); in.Subject != "by a tool" {
 		t.Fatalf("subject %q", in.Subject)
+	}
+}
+
+// TestRecordsForgetOldClosed checks that the closed records the writer
+// keeps knowing are bounded, the oldest forgotten first, open ones kept,
+// and that a rollback restores what a batch's closes changed.
+func TestRecordsForgetOldClosed(t *testing.T) {
+	var r records
+	r.set("open", recRef{rid: 1})
+	for i := range maxClosedKnown + 10 {
+		id := fmt.Sprint("c", i)
+		r.set(id, recRef{rid: int64(i + 2)})
+		r.close(id)
+	}
+	r.committed()
+	if n := len(r.byID); n != maxClosedKnown+1 {
+		t.Fatalf("%d known, want %d closed and the open one", n, maxClosedKnown)
+	}
+	if _, ok := r.get("c9"); ok {
+		t.Fatal("an old closed record is still known")
+	}
+	if ref, ok := r.get("open"); !ok || ref.closed {
+		t.Fatalf("open record: %+v %v", ref, ok)
+	}
+	mark := r.mark()
+	r.close("open")
+	for i := range 20 {
+		r.set(fmt.Sprint("n", i), recRef{rid: int64(100000 + i)})
+		r.close(fmt.Sprint("n", i))
+	}
+	if _, ok := r.get("c10"); ok {
+		t.Fatal("closes did not forget the oldest")
+	}
+	r.rollbackTo(mark)
+	if ref, ok := r.get("open"); !ok || ref.closed {
+		t.Fatalf("after the rollback the open record is %+v %v", ref, ok)
+	}
+	if _, ok := r.get("c10"); !ok {
+		t.Fatal("after the rollback a closed record forgotten by it is still forgotten")
+	}
+	if len(r.closed)-r.head != maxClosedKnown || r.closed[r.head] != "c10" {
+		t.Fatalf("after the rollback the closed list holds %d from %q", len(r.closed)-r.head, r.closed[r.head])
+	}
+	// The full batch's rollback, after more closes, back to the commit.
+	r.close("open")
+	r.rollback()
+	if ref, _ := r.get("open"); ref.closed || len(r.closed)-r.head != maxClosedKnown {
+		t.Fatalf("after the batch's rollback: open %+v, %d closed", ref, len(r.closed)-r.head)
+	}
+	for i := range 3 * maxClosedKnown {
+		id := fmt.Sprint("m", i)
+		r.set(id, recRef{rid: int64(200000 + i)})
+		r.close(id)
+		r.committed()
+	}
+	if len(r.byID) != maxClosedKnown+1 || cap(r.closed) > 4*maxClosedKnown {
+		t.Fatalf("after many batches: %d known, closed list of capacity %d", len(r.byID), cap(r.closed))
+	}
+	if _, ok := r.get("n0"); ok {
+		t.Fatal("after the rollback a record of the batch is known")
 	}
 }

@@ -264,9 +264,19 @@ func lastRoutes(batch []op) map[string]int {
 	return last
 }
 
-// updateRouting writes a routing update without reading the record.
+// updateRouting writes a routing update without reading the record: by
+// its rid if the writer knows it (records.go), else by its id.
 func (w *writer) updateRouting(ctx context.Context, u *store.RoutingUpdate) error {
-	res, err := w.updRoute.ExecContext(ctx, u.State, blob(u.UserData), u.ID)
+	var res sql.Result
+	var err error
+	if ref, ok := w.recs.get(u.ID); ok {
+		var st *sql.Stmt
+		if st, err = w.lazy(ctx, &w.lazyStmts.routeRid, routeRidSQL); err == nil {
+			res, err = st.ExecContext(ctx, u.State, blob(u.UserData), ref.rid)
+		}
+	} else {
+		res, err = w.updRoute.ExecContext(ctx, u.State, blob(u.UserData), u.ID)
+	}
 	if err != nil {
 		return classify(err)
 	}
