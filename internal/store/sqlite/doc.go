@@ -63,6 +63,15 @@
 // the closed records only; the open ones are read through a partial index
 // of open records (migration 0009).
 //
+// The writer knows the rid of every open record it created (and of the
+// last 8,192 it closed) and the next free rid and fid (records.go): a
+// create gives the record its rid and reads nothing back, a close of a
+// known record is one UPDATE by rid that also points the record at its
+// final row, then that row appended, with no read and no savepoint (a
+// failure after its first statement fails the batch instead), and a
+// routing update of a known record writes by rid. Records it does not know
+// (written before this Open, or by another connection) are looked up by id.
+//
 // One process at a time may use a data directory: the writer keeps the
 // event log's bookkeeping in memory, which another writer would invalidate.
 //
