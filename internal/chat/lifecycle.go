@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/confab/confab/internal/kv"
@@ -171,4 +172,29 @@ type Final struct {
 	// the journal did not make it durable); a journal that must order its
 	// closing write after the events can wait on it.
 	LastWrite Waiter
+}
+
+// quitAttrs returns the GCTI_SYSTEM quit-reason-code attributes the reference
+// puts on a customer's departure. The known reasons' maps are made once
+// and shared by every departure's event (an event's maps never change):
+// two small maps per session were 3% of a dense server's heap.
+func (e *Engine) quitAttrs(r LeaveReason) kv.Map {
+	if int(r) < len(e.quitMaps) {
+		return e.quitMaps[r]
+	}
+	return newQuitAttrs(r)
+}
+
+// quitMaps holds quitAttrs' maps of the reasons up to RemovedRestore.
+type quitMaps [RemovedRestore + 1]kv.Map
+
+func newQuitMaps() (q quitMaps) {
+	for r := range q {
+		q[r] = newQuitAttrs(LeaveReason(r))
+	}
+	return q
+}
+
+func newQuitAttrs(r LeaveReason) kv.Map {
+	return kv.Map{KeySystem: kv.Map{"quit-reason-code": strconv.Itoa(int(r))}}
 }

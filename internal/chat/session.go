@@ -3,7 +3,6 @@ package chat
 import (
 	"fmt"
 	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -573,29 +572,4 @@ func (s *Session) infoLocked() Info {
 		info.IdleNotices = *o.IncludeNotices
 	}
 	return info
-}
-
-// quitAttrs returns the GCTI_SYSTEM quit-reason-code attributes the reference
-// puts on a customer's departure. The known reasons' maps are made once
-// and shared by every departure's event (an event's maps never change):
-// two small maps per session were 3% of a dense server's heap.
-func (e *Engine) quitAttrs(r LeaveReason) kv.Map {
-	if int(r) < len(e.quitMaps) {
-		return e.quitMaps[r]
-	}
-	return newQuitAttrs(r)
-}
-
-// quitMaps holds quitAttrs' maps of the reasons up to RemovedRestore.
-type quitMaps [RemovedRestore + 1]kv.Map
-
-func newQuitMaps() (q quitMaps) {
-	for r := range q {
-		q[r] = newQuitAttrs(LeaveReason(r))
-	}
-	return q
-}
-
-func newQuitAttrs(r LeaveReason) kv.Map {
-	return kv.Map{KeySystem: kv.Map{"quit-reason-code": strconv.Itoa(int(r))}}
 }
