@@ -212,14 +212,7 @@ func TestMigrateEventLogToChunks(t *testing.T) {
 	if n := countRows(t, s, "SELECT count(*) FROM event_cold WHERE sid = 2"); n != 0 {
 		t.Fatalf("%d packs of the closed session left", n)
 	}
-	for _, p := range []int64{0, 299, 302} {
-		if err := s.AppendEvent(ctx, ev("a", p, a(p))).Wait(ctx); err != nil {
-			t.Fatalf("replay of migrated event %d: %v", p, err)
-		}
-		if err := s.AppendEvent(ctx, ev("a", p, `{"other":1}`)).Wait(ctx); !errors.Is(err, store.ErrConflict) {
-			t.Fatalf("different event at migrated position %d: %v", p, err)
-		}
-	}
+	wantMigratedReplays(t, s, "a", a, 0, 299, 302)
 	appendN(t, s, "a", 303, 3000)
 	appendN(t, s, "empty", 0, 3)
 	wantEvents(t, s, "a", 3000, a)

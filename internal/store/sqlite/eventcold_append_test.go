@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 
@@ -136,14 +135,7 @@ func TestMigrateEventColdToAppend(t *testing.T) {
 	if n := countRows(t, s, "SELECT coalesce(sum(n), 0) FROM event_cold WHERE sid = 2"); n != 0 {
 		t.Fatalf("%d rows of the closed session left", n)
 	}
-	for _, p := range []int64{0, 5, 7} {
-		if err := s.AppendEvent(ctx, ev("a", p, a(p))).Wait(ctx); err != nil {
-			t.Fatalf("replay of migrated event %d: %v", p, err)
-		}
-		if err := s.AppendEvent(ctx, ev("a", p, `{"other":1}`)).Wait(ctx); !errors.Is(err, store.ErrConflict) {
-			t.Fatalf("different event at migrated position %d: %v", p, err)
-		}
-	}
+	wantMigratedReplays(t, s, "a", a, 0, 5, 7)
 	// The migrated session goes on past the span: its new rows move too.
 	appendN(t, s, "a", 8, 1400)
 	appendN(t, s, "empty", 0, 3)

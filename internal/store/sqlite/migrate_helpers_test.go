@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -59,4 +61,20 @@ func oldLayoutRest(mustExec func(q string, args ...any), a func(int64) string, p
 	}
 	mustExec("INSERT INTO event_sessions (sid, session_id, tail_from) VALUES (1, 'a', 50), (3, 'empty', 52)")
 	mustExec("INSERT INTO event_cold_dead (sid, next_pos) VALUES (2, 4)")
+}
+
+// wantMigratedReplays checks that the migrated events of a session at
+// positions replay (the same event again: no error) and that a different
+// event at any of them is a conflict.
+func wantMigratedReplays(t *testing.T, s *Store, name string, data func(int64) string, positions ...int64) {
+	t.Helper()
+	ctx := context.Background()
+	for _, p := range positions {
+		if err := s.AppendEvent(ctx, ev(name, p, data(p))).Wait(ctx); err != nil {
+			t.Fatalf("replay of migrated event %d: %v", p, err)
+		}
+		if err := s.AppendEvent(ctx, ev(name, p, `{"other":1}`)).Wait(ctx); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("different event at migrated position %d: %v", p, err)
+		}
+	}
 }
