@@ -13,7 +13,7 @@ func (r *Router) MayJoin(id, agentID string) bool {
 	}
 	ok := false
 	r.read(id, func(x *ixn) {
-		ok = !x.closed && (x.view.AgentID == agentID || x.heldBy == agentID || x.served[agentID])
+		ok = !x.closed && (x.view.AgentID == agentID || x.heldBy == agentID || x.served.has(agentID))
 	})
 	return ok
 }

@@ -12,16 +12,13 @@ import (
 // snapshot's attached data encoded: with and without a Located hook, base
 // keys the routing keys overwrite, an async chat, a password and a contact.
 func TestAttachedJSONMatchesSnapshot(t *testing.T) {
-	located := func(id string, ud kv.Map) {
-		ud[KeyAppName] = "node-2"
-		ud[KeyWebapiToken] = "tok-" + id
-	}
+	located := func(id string) (string, string) { return "node-2", "tok-" + id }
 	views := []Interaction{
 		{ID: "I1", SessionID: "I1", Online: true},
 		{ID: "I2", SessionID: "I2", Async: true, AsyncStatus: AsyncOnHold, AsyncCheckAt: "2026-12-02T02:00:00Z"},
 	}
 	bases := []kv.Map{nil, {}, {"a": "1", "nested": kv.Map{"k": "<v>"}, KeySessionID: "stale", KeyIsOnline: "9"}}
-	for _, hook := range []func(string, kv.Map){nil, located} {
+	for _, hook := range []func(string) (string, string){nil, located} {
 		r := &Router{opts: Options{AppName: "confab", Located: hook}}
 		for _, v := range views {
 			for _, base := range bases {
@@ -54,7 +51,7 @@ func TestAttachedJSONMatchesSnapshot(t *testing.T) {
 func BenchmarkAttachedJSON(b *testing.B) {
 	base := kv.Map{"FirstName": "Kim", "LastName": "Lee", "EmailAddress": "kim@example.com", "Subject": "order 17",
 		"GCTI_LanguageName": "english", "ChatServerHost": "127.0.0.1", "ChatServerWebPort": "8080", "TimeZone": "UTC"}
-	r := &Router{opts: Options{AppName: "confab", Located: func(string, kv.Map) {}}}
+	r := &Router{opts: Options{AppName: "confab", Located: func(string) (string, string) { return "", "" }}}
 	x := &ixn{view: Interaction{ID: "I1", SessionID: "I1", Online: true}, base: base, contactID: "C1"}
 	b.Run("snapshot-marshal", func(b *testing.B) {
 		b.ReportAllocs()

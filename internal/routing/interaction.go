@@ -2,6 +2,7 @@ package routing
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -92,8 +93,8 @@ type Interaction struct {
 
 // ixn is the live record of an interaction; its shard's lock guards it.
 type ixn struct {
-	view      Interaction // UserData left nil: attached() builds it
-	base      kv.Map      // the session's (customer's) user data
+	view      Interaction // UserData left nil: attachedSrc.build makes it
+	base      kv.Map      // the session's (customer's) user data; never changed in place (replaced: attachedSrc keeps old ones)
 	password  string
 	contactID string
 	// contactKnown: the contact history's identification is known (the
@@ -109,22 +110,45 @@ type ixn struct {
 
 	present   []chat.Party    // parties in the session, in join order (a handful: a slice, not a map)
 	agents    int             // present parties that handle the chat (see handles)
-	handling  map[string]bool // their user ids
+	handling  idSet           // their user ids
 	everAgent bool
 	assignee  string // user id of the party that accepted
 	claimUser string // user id an accept in progress joins with
 	onHold    bool
 	heldBy    string          // agent who placed the async chat on hold, until an agent joins
-	served    map[string]bool // person ids of the agents that were ever in the session
+	served    idSet           // person ids of the agents that were ever in the session
 	// transferring counts the open transfers of the interaction.
 	transferring int
-	boxes        boxes         // putAttached's values, boxed once
+	boxes        boxes         // attachedSrc's values, boxed once
 	contactTold  chan struct{} // closed by learnContact; made by a last-agent look-up waiting for it
 
 	ver       uint64 // grows with every change
 	saved     uint64 // the version last written to the store
 	closed    bool
 	saveFails int
+}
+
+// idSet is a handful of ids (the agents of one interaction): a slice,
+// not a map (a map and its table per interaction, kept for its life).
+type idSet []string
+
+func (s idSet) has(id string) bool { return slices.Contains(s, id) }
+
+// add adds id unless it is there.
+func (s *idSet) add(id string) {
+	if !s.has(id) {
+		*s = append(*s, id)
+	}
+}
+
+// remove removes id and reports whether it was there.
+func (s *idSet) remove(id string) bool {
+	i := slices.Index(*s, id)
+	if i < 0 {
+		return false
+	}
+	*s = slices.Delete(*s, i, i+1)
+	return true
 }
 
 // presentAt returns the index of the present party userID, or -1.
@@ -166,34 +190,73 @@ func (x *ixn) state() State {
 // and the token Options.Located adds.
 const attachedKeys = 8
 
-// attached builds the interaction's attached data.
-func (x *ixn) attached(appName string) kv.Map {
-	ud := x.base.CloneRoom(attachedKeys) // room for the keys below
-	x.putAttached(ud, appName)
+// attachedSrc is what an interaction's attached data is built from at one
+// moment: the base, which is never changed in place (a new user data
+// replaces it, journal.go), and the values routing and Options.Located
+// add, copied. A change kept on the stream for resuming holds it instead
+// of the built map (Change.src): the map is built only if a subscriber
+// reads the change, not at every change of every interaction.
+type attachedSrc struct {
+	base                       kv.Map
+	app, session, pass, contct any    // boxed once per interaction (boxes); pass, contct nil when unset
+	checkAt, node, token       string // node, token: Options.Located's
+	online, async              bool
+	status                     int
+}
+
+// source captures x's attached data now; x's shard lock is held.
+func (x *ixn) source(appName string, located func(string) (string, string)) attachedSrc {
+	s := attachedSrc{
+		base: x.base, app: boxed(&x.boxes.app, appName), session: boxed(&x.boxes.session, x.view.SessionID),
+		online: x.view.Online, async: x.view.Async, status: x.view.AsyncStatus, checkAt: x.view.AsyncCheckAt,
+	}
+	if x.password != "" {
+		s.pass = boxed(&x.boxes.password, x.password)
+	}
+	if x.contactID != "" {
+		s.contct = boxed(&x.boxes.contact, x.contactID)
+	}
+	if located != nil {
+		s.node, s.token = located(x.view.ID)
+	}
+	return s
+}
+
+// build returns the attached data: a deep copy of the base with the keys
+// routing adds.
+func (s *attachedSrc) build() kv.Map {
+	ud := s.base.CloneRoom(attachedKeys) // room for the keys below
+	s.put(ud)
 	return ud
 }
 
-// putAttached sets the keys routing adds to the base in ud. The strings
-// that do not change go into ud boxed once (see boxed), not at every
-// snapshot. x's shard lock is held.
-func (x *ixn) putAttached(ud kv.Map, appName string) {
-	ud[KeyAppName] = boxed(&x.boxes.app, appName)
-	ud[KeySessionID] = boxed(&x.boxes.session, x.view.SessionID)
+// put sets the keys routing (and Options.Located) add to the base in ud.
+// The strings that do not change go into ud boxed once (see boxed), not
+// at every snapshot.
+func (s *attachedSrc) put(ud kv.Map) {
+	ud[KeyAppName] = s.app
+	ud[KeySessionID] = s.session
 	ud[KeyIsOnline] = "1"
-	if !x.view.Online {
+	if !s.online {
 		ud[KeyIsOnline] = "0"
 	}
-	if x.view.Async {
-		ud[KeyAsyncStatus] = strconv.Itoa(x.view.AsyncStatus)
-		if x.view.AsyncCheckAt != "" {
-			ud[chat.KeyAsyncCheckAt] = x.view.AsyncCheckAt
+	if s.async {
+		ud[KeyAsyncStatus] = strconv.Itoa(s.status)
+		if s.checkAt != "" {
+			ud[chat.KeyAsyncCheckAt] = s.checkAt
 		}
 	}
-	if x.password != "" {
-		ud[KeySessionPassword] = boxed(&x.boxes.password, x.password)
+	if s.pass != nil {
+		ud[KeySessionPassword] = s.pass
 	}
-	if x.contactID != "" {
-		ud[KeyContactID] = boxed(&x.boxes.contact, x.contactID)
+	if s.contct != nil {
+		ud[KeyContactID] = s.contct
+	}
+	if s.node != "" {
+		ud[KeyAppName] = s.node
+	}
+	if s.token != "" {
+		ud[KeyWebapiToken] = s.token
 	}
 }
 
@@ -212,10 +275,10 @@ func boxed(box *any, s string) any {
 	return *box
 }
 
-// snapshot returns a copy of the interaction with its attached data.
-func (x *ixn) snapshot(appName string) Interaction {
+// viewNow returns a copy of the interaction without its attached data
+// (UserData nil).
+func (x *ixn) viewNow() Interaction {
 	v := x.view
 	v.State = x.state()
-	v.UserData = x.attached(appName)
 	return v
 }

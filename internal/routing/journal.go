@@ -28,10 +28,7 @@ func (r *Router) SessionCreated(info *chat.Info) chat.Waiter {
 	}
 	for _, p := range info.Participants { // a restored session's earlier agents may join again
 		if p.PersonID != "" && (p.Type == chat.Agent || p.Type == chat.Supervisor) {
-			if x.served == nil {
-				x.served = map[string]bool{}
-			}
-			x.served[p.PersonID] = true
+			x.served.add(p.PersonID)
 		}
 	}
 	sh := r.shard(info.ID)
@@ -147,8 +144,8 @@ func handles(p chat.Party, vis chat.Visibility) bool {
 func (r *Router) joinedLocked(x *ixn, p chat.Party, vis chat.Visibility) {
 	if x.presentAt(p.UserID) >= 0 {
 		// A party announced again: a supervisor barging in (now ALL).
-		if !x.handling[p.UserID] && handles(p, vis) {
-			x.handling[p.UserID] = true
+		if !x.handling.has(p.UserID) && handles(p, vis) {
+			x.handling.add(p.UserID)
 			x.agents++
 			x.everAgent = true
 		}
@@ -156,20 +153,14 @@ func (r *Router) joinedLocked(x *ixn, p chat.Party, vis chat.Visibility) {
 	}
 	x.present = append(x.present, p)
 	if p.PersonID != "" {
-		if x.served == nil {
-			x.served = map[string]bool{}
-		}
-		x.served[p.PersonID] = true
+		x.served.add(p.PersonID)
 	}
 	if p.UserID == x.claimUser {
 		x.assignee = p.UserID
 		x.claimUser = ""
 	}
 	if handles(p, vis) {
-		if x.handling == nil {
-			x.handling = map[string]bool{}
-		}
-		x.handling[p.UserID] = true
+		x.handling.add(p.UserID)
 		x.agents++
 		x.everAgent = true
 		x.onHold = false
@@ -187,8 +178,7 @@ func (r *Router) leftLocked(x *ixn, ev *chat.Event) {
 		return
 	}
 	x.present = slices.Delete(x.present, i, i+1)
-	if x.handling[p.UserID] {
-		delete(x.handling, p.UserID)
+	if x.handling.remove(p.UserID) {
 		x.agents--
 	}
 	if p.UserID == x.assignee {

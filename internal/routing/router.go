@@ -61,12 +61,12 @@ type Options struct {
 	// refused as fenced: another node owns the session now. The Router
 	// stops writing it.
 	Fenced func(interactionID string)
-	// Located, when set, completes an interaction's attached data with
-	// where its session lives (in a cluster: ChatServerAppName naming the
-	// node that owns it, ChatServerWebapiToken), so a desktop finds the
-	// session's node after a restoration or hand-over. It is called with
-	// a shard lock held and must not block.
-	Located func(interactionID string, ud kv.Map)
+	// Located, when set, says where an interaction's session lives, for
+	// its attached data (in a cluster: node, put as ChatServerAppName, the
+	// node that owns it, and token, put as ChatServerWebapiToken; "" for
+	// none), so a desktop finds the session's node after a restoration or
+	// hand-over. It is called with a shard lock held and must not block.
+	Located func(interactionID string) (node, token string)
 	// Share, when set, routes across a cluster: this node's queued
 	// interactions are offered to agents on every node and the other
 	// nodes' to agents here, each offer reserved cluster-wide (share.go).
@@ -137,8 +137,10 @@ func (r *Router) shard(id string) *shard {
 // new snapshot and marks x for the store writer. x's shard lock is held.
 func (r *Router) changedLocked(x *ixn, kind string) {
 	x.ver++
-	snap := r.snap(x)
-	r.hub.publish(Change{Type: kind, Time: r.clock.Now(), Interaction: snap})
+	// The attached data is built only if a subscriber reads the change
+	// (hub.publish, hub.subscribe): most changes are never read.
+	r.hub.publish(Change{Type: kind, Time: r.clock.Now(), Interaction: x.viewNow(),
+		src: x.source(r.opts.AppName, r.opts.Located), lazy: true})
 	r.markDirty(x.view.ID)
 }
 
@@ -241,10 +243,8 @@ func (r *Router) attachedJSON(x *ixn) ([]byte, error) { return r.attachedJSONWit
 // attachedJSONWith is attachedJSON with the keys of set put last.
 func (r *Router) attachedJSONWith(x *ixn, set map[string]any) ([]byte, error) {
 	over := make(kv.Map, attachedKeys+len(set))
-	x.putAttached(over, r.opts.AppName)
-	if r.opts.Located != nil {
-		r.opts.Located(x.view.ID, over)
-	}
+	src := x.source(r.opts.AppName, r.opts.Located)
+	src.put(over)
 	for k, v := range set {
 		over[k] = v
 	}
@@ -266,9 +266,8 @@ func (r *Router) AttachedJSON(id string, set map[string]any) ([]byte, error) {
 }
 
 func (r *Router) snap(x *ixn) Interaction {
-	v := x.snapshot(r.opts.AppName)
-	if r.opts.Located != nil {
-		r.opts.Located(v.ID, v.UserData)
-	}
+	v := x.viewNow()
+	src := x.source(r.opts.AppName, r.opts.Located)
+	v.UserData = src.build()
 	return v
 }

@@ -25,6 +25,21 @@ type Change struct {
 	Time        time.Time    `json:"time"`
 	Interaction Interaction  `json:"interaction,omitzero"`
 	Agent       *AgentStatus `json:"agent,omitempty"`
+
+	// lazy: Interaction.UserData is not built yet; src is what it is
+	// built from (materialized). Only the hub's kept changes are lazy:
+	// a subscriber always gets the attached data.
+	lazy bool
+	src  attachedSrc
+}
+
+// materialized returns c with its attached data built.
+func (c Change) materialized() Change {
+	if c.lazy {
+		c.Interaction.UserData = c.src.build()
+		c.lazy, c.src = false, attachedSrc{}
+	}
+	return c
 }
 
 // Event is the Server-Sent Events name of the change:
@@ -107,9 +122,10 @@ func (h *hub) subscribe(queue string, after uint64) (s *Subscription, missed boo
 		if len(h.recent) == 0 || h.recent[0].Seq > after+1 {
 			missed = true
 		}
-		for _, c := range h.recent {
-			if c.Seq > after && (queue == "" || c.Interaction.Queue == queue) {
-				replay = append(replay, c)
+		for i := range h.recent {
+			if c := &h.recent[i]; c.Seq > after && (queue == "" || c.Interaction.Queue == queue) {
+				*c = c.materialized() // kept built: another resume may read it again
+				replay = append(replay, *c)
 			}
 		}
 	}
@@ -132,6 +148,12 @@ func (h *hub) publish(c Change) {
 		n := copy(h.recent, h.recent[h.max/2:])
 		clear(h.recent[n:])
 		h.recent = h.recent[:n]
+	}
+	for s := range h.subs {
+		if s.queue == "" || s.queue == c.Interaction.Queue {
+			c = c.materialized() // once, shared by every subscriber as before
+			break
+		}
 	}
 	h.recent = append(h.recent, c)
 	for s := range h.subs {

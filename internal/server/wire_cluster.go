@@ -21,7 +21,6 @@ import (
 	"github.com/confab/confab/internal/cluster"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/history"
-	"github.com/confab/confab/internal/kv"
 	"github.com/confab/confab/internal/restore"
 	"github.com/confab/confab/internal/routing"
 	"github.com/confab/confab/internal/store"
@@ -57,14 +56,11 @@ func (h *haHooks) epochOf(id string) int64 {
 // its session now (ChatServerAppName: the node's id) and gives the
 // session's restoration token (ChatServerWebapiToken), as the reference
 // updates the interaction at a restoration so desktops can rejoin.
-func (h *haHooks) located(id string, ud kv.Map) {
+func (h *haHooks) located(id string) (node, token string) {
 	if h.c == nil {
-		return
+		return "", ""
 	}
-	ud[routing.KeyAppName] = h.c.NodeID()
-	if tok := h.c.WebapiToken(id); tok != "" {
-		ud[routing.KeyWebapiToken] = tok
-	}
+	return h.c.NodeID(), h.c.WebapiToken(id)
 }
 
 func (h *haHooks) beforeClose(ctx context.Context, id string) error {
