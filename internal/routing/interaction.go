@@ -108,15 +108,15 @@ type ixn struct {
 	// (RecordClosed), so the closed interaction is written blind.
 	recordClosed bool
 
-	present   []chat.Party    // parties in the session, in join order (a handful: a slice, not a map)
-	agents    int             // present parties that handle the chat (see handles)
-	handling  idSet           // their user ids
+	present   []chat.Party // parties in the session, in join order (a handful: a slice, not a map)
+	agents    int          // present parties that handle the chat (see handles)
+	handling  idSet        // their user ids
 	everAgent bool
 	assignee  string // user id of the party that accepted
 	claimUser string // user id an accept in progress joins with
 	onHold    bool
-	heldBy    string          // agent who placed the async chat on hold, until an agent joins
-	served    idSet           // person ids of the agents that were ever in the session
+	heldBy    string // agent who placed the async chat on hold, until an agent joins
+	served    idSet  // person ids of the agents that were ever in the session
 	// transferring counts the open transfers of the interaction.
 	transferring int
 	boxes        boxes         // attachedSrc's values, boxed once
