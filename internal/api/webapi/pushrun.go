@@ -2,8 +2,10 @@ package webapi
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -54,6 +56,10 @@ type pushRun struct {
 	ended chan struct{} // closed once the writer has ended and its close is done
 	pings sync.WaitGroup
 	onChg func() // r.changed, made once: the session's change callback (park)
+	// heard is when the reader last counted a keepalive of the client
+	// (Unix ns on the API's clock; 0: never): the ping timer pings only a
+	// client silent for the ping interval.
+	heard atomic.Int64
 
 	mu      sync.Mutex // guards the following
 	active  bool       // queued for a runner or running
@@ -106,6 +112,17 @@ func (r *pushRun) wake(why int) {
 
 func (r *pushRun) changed() { r.wake(wakeChange) }
 
+// silentFor is how long the client has sent nothing the reader counted
+// (at most once per keepaliveEvery); for a client never heard, it is
+// longer than any ping interval.
+func (r *pushRun) silentFor() time.Duration {
+	h := r.heard.Load()
+	if h == 0 {
+		return math.MaxInt64
+	}
+	return max(r.a.clock.Now().Sub(time.Unix(0, h)), 0) // a clock set back: heard now
+}
+
 // run sends what is new until the writer parks (nothing woke it since its
 // last read) or ends. It is called with active set.
 func (r *pushRun) run() {
@@ -129,8 +146,14 @@ func (r *pushRun) run() {
 			return
 		}
 		if why&wakePing != 0 {
-			r.pings.Add(1)
-			go r.pingOnce()
+			if quiet := r.silentFor(); quiet < a.ping {
+				// Heard from within the interval (a keepalive): the client
+				// is there. Ping once it has been silent for a whole one.
+				r.pt.Reset(a.ping - quiet)
+			} else {
+				r.pings.Add(1)
+				go r.pingOnce()
+			}
 		}
 		if !r.park(ch) {
 			continue // the session changed since the read

@@ -37,7 +37,9 @@ const (
 // connection when idle. The open socket alone is not the customer's
 // activity: each frame the client sends (a keepalive, content ignored) is,
 // for flex-disconnect-timeout, so a client sends one at least that often
-// (the widget and client/chatv2 every 15 s). The last frame has chatEnded true
+// (the widget and client/chatv2 every 15 s). The server pings only a
+// connection it has not heard from (no keepalive) for the ping interval:
+// a client that sends keepalives is known to be there, and is not pinged. The last frame has chatEnded true
 // and is followed by close code 1000, or is a resync frame followed by 4008,
 // or the server closes with 1001 when it shuts down. A client that
 // reconnects with transcriptPosition = the last frame's nextPosition misses
@@ -152,7 +154,10 @@ func (a *API) serveWS(c *websocket.Conn, cc *wsbatch.Conn, rq *pushSock, authori
 	// stack (a stack grown once is kept while a quarter of it is used).
 	r.wake(wakeChange)
 	sess, userID := rq.sess, rq.userID
-	a.readKeepalives(func() { r.wake(wakeGone) }, c, func() { sess.Touch(userID) })
+	a.readKeepalives(func() { r.wake(wakeGone) }, c, func(now time.Time) {
+		sess.Touch(userID)
+		r.heard.Store(now.UnixNano()) // no ping while the client is heard (pushRun.run)
+	})
 	<-r.ended
 	c.CloseNow() // when the writer ended for the reader's end, it left the close here
 	r.pings.Wait()
@@ -172,7 +177,7 @@ const keepaliveEvery = time.Second
 // the socket, which ends the read, and a cancellable one would cost each
 // socket a context.AfterFunc registration (the library's read timeout) for
 // as long as a read waits, which is all the time.
-func (a *API) readKeepalives(stop func(), c *websocket.Conn, touch func()) {
+func (a *API) readKeepalives(stop func(), c *websocket.Conn, touch func(now time.Time)) {
 	defer stop()
 	var last time.Time
 	for {
@@ -185,7 +190,7 @@ func (a *API) readKeepalives(stop func(), c *websocket.Conn, touch func()) {
 		}
 		if now := a.clock.Now(); touch != nil && now.Sub(last) >= keepaliveEvery {
 			last = now
-			touch()
+			touch(now)
 		}
 	}
 }
