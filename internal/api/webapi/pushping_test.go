@@ -66,3 +66,47 @@ func TestPushPingsOnlyASilentClient(t *testing.T) {
 		t.Fatalf("%d pings, want 1", n)
 	}
 }
+
+// BenchmarkPushPing is what one ping of a push socket costs, server and
+// client together: the timer's wake-up, the ping and its pong, and the
+// timer set again — what a client sending keepalives no longer costs
+// (TestPushPingsOnlyASilentClient). cpu-ns/op is the process's CPU. The
+// client sends no keepalive, so run it for fewer pings than
+// flex-disconnect-timeout has seconds (45 by default): -benchtime=30x.
+func BenchmarkPushPing(b *testing.B) {
+	fake := clock.NewFake(time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC))
+	h := startAPI(b, nil, fake, webapi.Options{PingInterval: time.Second})
+	ctx := context.Background()
+	c, _, _ := h.newChat(ctx, "Ann")
+	q := url.Values{"userId": {c.UserID}, "secureKey": {c.SecureKey}, "alias": {c.Alias()}, "transcriptPosition": {"1"}}
+	u := "ws" + strings.TrimPrefix(h.base, "http") + "/customer-support/" + c.ID + "/ws?" + q.Encode()
+	pinged := make(chan struct{}, 1)
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{
+		OnPingReceived: func(context.Context, []byte) bool { pinged <- struct{}{}; return true },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.CloseNow()
+	go func() {
+		for {
+			if _, _, err := conn.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	eventually(b, "the socket registered", func() bool { return len(webapi.PushHeard(h.api)) == 1 })
+	pending := fake.Pending()
+	b.ReportAllocs()
+	cpu0 := processCPU(b)
+	for b.Loop() {
+		fake.Advance(time.Second)
+		select {
+		case <-pinged:
+		case <-time.After(10 * time.Second):
+			b.Fatal("no ping")
+		}
+		eventually(b, "the ping timer set again after the pong", func() bool { return fake.Pending() == pending })
+	}
+	b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
