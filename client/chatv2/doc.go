@@ -25,8 +25,10 @@
 // catch up from (with Refresh) before subscribing again; reconnecting from
 // Subscription.Position never loses or repeats an event.
 //
-// The package starts no goroutines of its own but a Subscription's
-// keepalive loop, which runs while its connection is open; the WebSocket
+// The package starts no goroutines of its own: a Subscription's keepalives
+// are a runtime timer whose function runs (on a goroutine of its own) only
+// while it sends one frame, every Options.KeepAlive while the connection is
+// open; the WebSocket
 // side is client/internal/wsconn (a message read straight into the
 // subscription's reused buffer).
 package chatv2

@@ -27,7 +27,7 @@ type Subscription struct {
 	conn  *wsconn.Conn
 	next  int // index to resume from
 	ended bool
-	stop  chan struct{} // closed by Close: ends the keepalive loop
+	stop  chan struct{} // closed by Close: ends the keepalives
 	once  sync.Once
 	buf   []byte // the last frame read (reused by Next)
 
@@ -40,6 +40,15 @@ type Subscription struct {
 	wDone   <-chan struct{} // Done of the watched context
 	wStop   func() bool     // ends the watch; nil when none
 	wClosed bool            // the subscription is over: no new watch
+
+	// The keepalives: a timer of the runtime's, not a goroutine with a
+	// ticker per subscription (a program with thousands of subscriptions
+	// keeps no goroutine per socket for them). Its function sends one frame
+	// and sets the timer for the next period; it runs on a goroutine of its
+	// own only while it sends.
+	kaMu  sync.Mutex  // guards the following
+	kaT   *time.Timer // nil when no keepalives
+	kaDue time.Time   // when the pending keepalive is due
 }
 
 // Subscribe opens the push channel, asking for the events from index from
@@ -98,7 +107,7 @@ func (ch *Chat) subscribeAt(ctx context.Context, base string, from int) (*Subscr
 	conn.SetReadLimit(maxFrame)
 	s := &Subscription{conn: conn, next: from, stop: make(chan struct{})}
 	if ch.c.alive > 0 {
-		go s.keepAlive(ch.c.alive)
+		s.startKeepAlive(ch.c.alive)
 	}
 	return s, status, nil
 }
@@ -115,22 +124,55 @@ func (s *Subscription) KeepAlive(ctx context.Context) error {
 	return nil
 }
 
-func (s *Subscription) keepAlive(every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), every)
-			err := s.KeepAlive(ctx)
-			cancel()
-			if err != nil {
-				return // the connection is gone; Next reports why
-			}
-		}
+// startKeepAlive sends a keepalive frame every period from now on, as a
+// ticker would (the next is due a period after the previous was due, not
+// after it was sent), until the subscription stops or a send fails.
+func (s *Subscription) startKeepAlive(every time.Duration) {
+	s.kaMu.Lock()
+	defer s.kaMu.Unlock()
+	s.kaDue = time.Now().Add(every)
+	s.kaT = time.AfterFunc(every, func() { s.keepAliveDue(every) })
+}
+
+// keepAliveDue sends the keepalive that is due and sets the timer for the
+// next one.
+func (s *Subscription) keepAliveDue(every time.Duration) {
+	select {
+	case <-s.stop:
+		return
+	default:
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), every)
+	err := s.KeepAlive(ctx)
+	cancel()
+	if err != nil {
+		return // the connection is gone; Next reports why
+	}
+	s.kaMu.Lock()
+	defer s.kaMu.Unlock()
+	select {
+	case <-s.stop: // stopped while sending: stopKeepAlive found no timer to stop
+		return
+	default:
+	}
+	now := time.Now()
+	s.kaDue = s.kaDue.Add(every)
+	if !s.kaDue.After(now) { // late by a period or more: a ticker drops the ticks missed
+		s.kaDue = now.Add(every - now.Sub(s.kaDue)%every)
+	}
+	s.kaT.Reset(s.kaDue.Sub(now))
+}
+
+// stopKeepAlive ends the keepalives (once).
+func (s *Subscription) stopKeepAlive() {
+	s.once.Do(func() {
+		s.kaMu.Lock()
+		close(s.stop)
+		if s.kaT != nil {
+			s.kaT.Stop()
+		}
+		s.kaMu.Unlock()
+	})
 }
 
 // Position returns the index to subscribe from to continue where this
@@ -215,11 +257,11 @@ func (s *Subscription) frame(ctx context.Context, data []byte, err error) (*Resp
 		s.unwatch() // the connection is over
 	}
 	if err != nil && ctx.Err() != nil {
-		s.once.Do(func() { close(s.stop) })
+		s.stopKeepAlive()
 		return nil, fmt.Errorf("chatv2: read push frame: %w", ctx.Err())
 	}
 	if err != nil {
-		s.once.Do(func() { close(s.stop) }) // the connection is over (a cancelled Read closes it too)
+		s.stopKeepAlive() // the connection is over (a cancelled Read closes it too)
 		var ce websocket.CloseError
 		if errors.As(err, &ce) {
 			if ce.Code == websocket.StatusNormalClosure {
@@ -292,7 +334,7 @@ func (s *Subscription) unwatch() {
 
 // Close closes the channel.
 func (s *Subscription) Close() error {
-	s.once.Do(func() { close(s.stop) })
+	s.stopKeepAlive()
 	s.unwatch()
 	err := s.conn.Close(websocket.StatusNormalClosure, "")
 	if err != nil && !errors.Is(err, net.ErrClosed) {

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -27,72 +26,17 @@ func runDense(ctx context.Context, e *env, res *Result) error {
 	start := time.Now()
 	deadline := start.Add(o.Duration)
 	var wg sync.WaitGroup
+	timers := newStepTimers(ctx)
 	var n int64
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		n++
 		wg.Add(1)
-		go func(n int64) {
-			defer wg.Done()
-			denseSession(ctx, e, n)
-		}(n)
+		startDenseSession(ctx, e, timers, n, wg.Done)
 		sleepUntil(ctx, start.Add(time.Duration(n)*interval))
 	}
 	wg.Wait()
 	res.Extra["arrival_rate_per_sec"] = round1(rate)
 	return ctx.Err()
-}
-
-// denseSession runs one session's timeline; failures are counted in the
-// metrics and end the session early.
-func denseSession(ctx context.Context, e *env, n int64) {
-	// Spread the steps: a gap of length/8 with ±20% jitter per session.
-	g := time.Duration(float64(e.o.SessionLength) / 8 * (0.8 + 0.4*rand.Float64()))
-	ts := e.tr.NewSession()
-	c, err := e.newCustomer(ctx, ts, n, false)
-	if err != nil {
-		return
-	}
-	var as *agentSession
-	closed := false
-	defer func() { endSession(ctx, e, ts, c, as, closed) }()
-	if err := c.startReceiving(ctx); err != nil {
-		return
-	}
-	greet, note := ts.NewStream(nil, VisAll), ts.NewStream(nil, VisInt)
-	if e.espMessage(ctx, c.id(), greet) != nil || e.espMessage(ctx, c.id(), note) != nil {
-		return
-	}
-	if e.o.Offers {
-		if as, err = e.agents.acceptOffer(ctx, ts, c.id()); err != nil {
-			return
-		}
-	} else {
-		if !sleepCtx(ctx, g) {
-			return
-		}
-		if as, err = e.agents.accept(ctx, ts, c.id()); err != nil {
-			return
-		}
-	}
-	for i := 0; i < 3; i++ {
-		if !sleepCtx(ctx, g) || as.send(ctx, VisAll) != nil {
-			return
-		}
-		if i == 1 && as.send(ctx, VisInt) != nil { // coaching note
-			return
-		}
-		if !sleepCtx(ctx, g) || c.send(ctx) != nil {
-			return
-		}
-	}
-	if !waitBoth(ctx, e, c.party, as.party) || !sleepCtx(ctx, g) {
-		return
-	}
-	closed, err = as.release(ctx, "CLOSE_IF_NO_AGENTS")
-	if err == nil && !closed {
-		e.m.Error("session.not_closed", fmt.Errorf("release with CLOSE_IF_NO_AGENTS left session %s open", c.id()))
-	}
-	as = nil // released
 }
 
 // waitBoth waits until both parties hold every message they may see.
