@@ -18,9 +18,11 @@
 //     measured phase with a sample every second and a progress line, then
 //     tear-down and the verdict).
 //   - dense.go, async.go, churn.go, throughput.go, cometd.go, abuse.go: the scenarios; each
-//     file's comment says its shape.
+//     file's comment says its shape. densesteps.go is the dense session's
+//     timeline as a chain of steps on runtime timers.
 //   - customer.go, sched.go, agents.go: the simulated parties. A WebSocket
-//     customer has one reader goroutine; a long-poll customer one goroutine
+//     customer has one reader goroutine (its keepalives are a runtime
+//     timer of client/chatv2, no goroutine); a long-poll customer one goroutine
 //     looping over waiting refreshes; short-polling customers have none: a
 //     scheduler (one dispatcher and a fixed pool of workers over a heap of
 //     due times) polls them. An agent socket has one goroutine routing its
@@ -66,8 +68,12 @@
 //
 // # Concurrency
 //
-// Every scenario runs its sessions on their own goroutines (a dense session
-// is one goroutine sleeping between its steps); the Tracker, Metrics and
+// Every scenario runs its sessions on their own goroutines, except dense:
+// a dense session has a goroutine only while one of its steps makes its
+// calls (or waits for its parties to catch up), none through its gaps;
+// a step starts the next one's timer, so one step of a session runs at a
+// time, and the end of the run's context ends the sessions waiting out a
+// gap (stepTimers); the Tracker, Metrics and
 // Histogram are safe for concurrent use and take no lock on the recording
 // path except the session's own small mutex in the Tracker. All traffic
 // goes to loopback addresses (checkLocal refuses anything else).
