@@ -124,6 +124,25 @@ func WriteFinal(w io.Writer, f *chat.Final) error { return writeFinal(w, f, stor
 // when fast (the Journal's fastEncode), by encoding/json otherwise or for
 // an event appendFinal cannot write.
 func writeFinal(w io.Writer, f *chat.Final, fast bool) error {
+	head := finalHeadOf(f)
+	var b []byte
+	if fast {
+		b = appendFinalHead(make([]byte, 0, 256+192*len(head.Participants)), &head)
+	} else {
+		var err error
+		if b, err = json.Marshal(head); err != nil {
+			return err
+		}
+	}
+	b = append(b[:len(b)-1], `,"events":[`...) // reopen the object
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	return writeFinalEvents(w, f, fast)
+}
+
+// finalHeadOf is f's final transcript up to its events.
+func finalHeadOf(f *chat.Final) finalHead {
 	head := finalHead{
 		SessionID: f.ID, StartAt: f.CreatedAt.UTC().Format(time.RFC3339Nano),
 		ClosedAt: f.ClosedAt.UTC().Format(time.RFC3339Nano), Subject: historySubject(&f.Info),
@@ -140,19 +159,11 @@ func writeFinal(w io.Writer, f *chat.Final, fast bool) error {
 			head.Participants[i].LeftAt = p.LeftAt.UnixMilli()
 		}
 	}
-	var b []byte
-	if fast {
-		b = appendFinalHead(make([]byte, 0, 256+192*len(head.Participants)), &head)
-	} else {
-		var err error
-		if b, err = json.Marshal(head); err != nil {
-			return err
-		}
-	}
-	b = append(b[:len(b)-1], `,"events":[`...) // reopen the object
-	if _, err := w.Write(b); err != nil {
-		return err
-	}
+	return head
+}
+
+// writeFinalEvents writes f's final events and the document's end.
+func writeFinalEvents(w io.Writer, f *chat.Final, fast bool) error {
 	// One scratch buffer for every event, so that a long transcript costs
 	// the largest event's size in encoding, not another copy of itself
 	// (json.Marshal would return a new slice per event). The Encoder writes

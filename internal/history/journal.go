@@ -56,7 +56,12 @@ type Options struct {
 	// written (its closing transaction is durable): routing then writes
 	// its closed state without reading the record.
 	OnClosed func(sessionID string)
-	Log      *slog.Logger
+	// FinalFromStore writes a closed session's final transcript from its
+	// stored intermediate events where the store can compose it
+	// (finalstored.go) instead of from the session's events in memory;
+	// the document is the same.
+	FinalFromStore bool
+	Log            *slog.Logger
 }
 
 // Journal records sessions in the contact history. Create one with New and
@@ -328,6 +333,9 @@ func (j *Journal) close(ctx context.Context, f *chat.Final) error {
 		}
 		return nil
 	}}
+	if j.opts.FinalFromStore && j.fastEncode && j.opts.AutoSave() != 0 {
+		transcript.Events = finalEvents(f)
+	}
 	var err error
 	stats := json.RawMessage(`{}`)
 	if len(f.Stats) > 0 {

@@ -20,6 +20,10 @@ type JSONWriter struct {
 	// written into is allocated once; 0 if unknown.
 	Size  int
 	Write func(w io.Writer) error
+	// Events, when set, describes the same value (a final transcript) as
+	// parts of the stored events, for a store that composes it from them
+	// (finalevents.go); Write stays the way to write it.
+	Events *FinalEvents
 }
 
 // Bytes returns the JSONWriter of an already encoded value (the zero one,

@@ -129,6 +129,14 @@ SELECT 1 FROM c`
 // CloseInteraction closes an interaction and drops its intermediate events
 // in one transaction; see store.Interactions.
 func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.Time, transcript store.JSONWriter, stats, userData json.RawMessage) error {
+	if transcript.Events != nil { // composed in the backend (finalcompose.go)
+		if done, err := s.tryCloseComposed(ctx, id, closedAt, transcript.Events, stats, userData); done || err != nil {
+			if err != nil {
+				return fmt.Errorf("postgres: close interaction %s: %w", id, err)
+			}
+			return nil
+		}
+	}
 	err := s.doStmt(ctx, "interaction "+id, &stmt{
 		build: func() (string, []any, error) {
 			// Encoded here, on the writer, when this close's turn has come.

@@ -183,7 +183,7 @@ func (s *Store) CloseInteraction(ctx context.Context, id string, closedAt time.T
 	// carrying hundreds of closes (sessions ending together) used to spend
 	// most of its time encoding their transcripts while every other write
 	// waited (store timeline, dense: batches of 100–500 ms).
-	doc, err := store.Render(transcript)
+	doc, err := s.finalDoc(ctx, id, transcript)
 	if err != nil {
 		return fmt.Errorf("sqlite: close interaction %s: %w", id, err)
 	}

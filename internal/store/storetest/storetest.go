@@ -27,6 +27,7 @@ func Run(t *testing.T, open Opener) {
 		{"Interactions", testInteractions},
 		{"CloseInteraction", testCloseInteraction},
 		{"CloseDropsEvents", testCloseDropsEvents},
+		{"CloseComposesFinal", testCloseComposesFinal},
 		{"RoutingUpdates", testRoutingUpdates},
 		{"ListInteractions", testListInteractions},
 		{"ContactInteractions", testContactInteractions},
