@@ -167,6 +167,8 @@ type Store struct {
 	closeMu sync.Mutex // guards the following
 	done    bool
 	doneErr error
+
+	finalReads finalReads // the close's reads of a session's events (finalcompose.go)
 }
 
 var _ store.Store = (*Store)(nil)
