@@ -10,10 +10,11 @@
 // event is durable. Every stored event is the engine's
 // stored copy (chat.Event.ForStore: masked where apply-area says). When the
 // session closes, the final transcript and the closed status are written and the intermediate
-// transcript is dropped. With Options.FinalFromStore (the server sets it
-// for a store that composes cheaply: PostgreSQL) the final transcript is
-// described as parts of the stored events and the store composes it
-// (finalstored.go); the bytes are those encoded from memory.
+// transcript is dropped. With Options.FinalFromStore (off in the server:
+// measured, composing costs more CPU than encoding, docs/benchmarks.md)
+// the final transcript is described as parts of the stored events and the
+// store composes it (finalstored.go); the bytes are those encoded from
+// memory.
 //
 // Concurrency: the engine calls the Journal methods with a session lock held;
 // they only encode and enqueue. A dispatcher goroutine runs the record writes

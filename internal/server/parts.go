@@ -134,10 +134,7 @@ func (s *Server) buildParts(ctx context.Context) (*parts, error) {
 				p.router.RecordClosed(id)
 			}
 		},
-		// Final transcripts from the stored events where the store composes
-		// them more cheaply (PostgreSQL; history/finalstored.go).
-		FinalFromStore: store.ComposesFinal(st),
-		Log:            s.log,
+		Log: s.log,
 	})
 	p.journals = chat.Journals{p.history}
 	// The engine reports to p.journals, which the adapters may extend while

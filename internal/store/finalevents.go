@@ -98,20 +98,3 @@ func AppendFinalEvent(dst, data []byte, shift int64) (_ []byte, ok bool) {
 	dst = strconv.AppendInt(append(dst, `,"timeShift":`...), shift, 10)
 	return append(dst, data[i:]...), true
 }
-
-// FinalComposer is implemented by a store that composes a final
-// transcript from its stored events (FinalEvents) more cheaply than the
-// caller encodes it from memory: PostgreSQL, which composes it in the
-// backend (no transfer of the document). SQLite composes it too when
-// asked, but reading the events back costs more than encoding them
-// (docs/benchmarks.md, issue 17 sixth round, finaltx), so it does not
-// implement it.
-type FinalComposer interface {
-	ComposesFinal() bool
-}
-
-// ComposesFinal reports whether s is a FinalComposer that composes.
-func ComposesFinal(s Store) bool {
-	fc, ok := s.(FinalComposer)
-	return ok && fc.ComposesFinal()
-}

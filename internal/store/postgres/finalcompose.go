@@ -64,9 +64,3 @@ func (s *Store) tryCloseComposed(ctx context.Context, id string, closedAt time.T
 	}
 	return err == nil, err
 }
-
-// ComposesFinal reports that a close's final transcript is composed in
-// the backend (store.FinalComposer).
-func (s *Store) ComposesFinal() bool { return true }
-
-var _ store.FinalComposer = (*Store)(nil)
