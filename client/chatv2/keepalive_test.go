@@ -39,12 +39,48 @@ func TestKeepAlive(t *testing.T) {
 		}
 	}))
 	t.Cleanup(ts.Close)
-	c := chatv2.New(ts.URL+"/genesys/2/chat", chatv2.Options{KeepAlive: 20 * time.Millisecond})
+	// A keepalive's write may take at most a period (as it always could),
+	// so the period is one a loaded machine under -race still writes in.
+	c := chatv2.New(ts.URL+"/genesys/2/chat", chatv2.Options{KeepAlive: 200 * time.Millisecond})
 	t.Cleanup(c.CloseIdleConnections)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
+	// Idle subscriptions (the next keepalive an hour away) hold no
+	// goroutine each on the client side: the server's handlers (one per
+	// socket) are the ones that grew; a keepalive loop per subscription
+	// would add one more each. No keepalive is being sent meanwhile, so no
+	// sending goroutine is counted either.
+	idle := chatv2.New(ts.URL+"/genesys/2/chat", chatv2.Options{KeepAlive: time.Hour})
+	t.Cleanup(idle.CloseIdleConnections)
 	before := runtime.NumGoroutine()
+	var quiet []*chatv2.Subscription
+	for i := range subs {
+		sub, err := idle.Resume("svc", "C1", string(rune('A'+i)), "K1", "1").Subscribe(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sub.Next(ctx); err != nil { // the server's handler is reading now
+			t.Fatal(err)
+		}
+		quiet = append(quiet, sub)
+	}
+	n := runtime.NumGoroutine() - before
+	t.Logf("%d goroutines more with %d open idle subscriptions", n, subs)
+	if n >= subs+subs/2 {
+		t.Errorf("%d goroutines more with %d open subscriptions: a goroutine per subscription's keepalives?", n, subs)
+	}
+	for _, sub := range quiet {
+		sub.Close()
+	}
+	for range subs {
+		select {
+		case <-closed:
+		case <-ctx.Done():
+			t.Fatal("the idle subscriptions' close frames did not arrive")
+		}
+	}
+
 	var all []*chatv2.Subscription
 	for i := range subs {
 		sub, err := c.Resume("svc", "C1", string(rune('a'+i)), "K1", "1").Subscribe(ctx, 1)
@@ -65,15 +101,6 @@ func TestKeepAlive(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatalf("keepalives seen %v: not 3 from each of %d subscriptions", seen, subs)
 		}
-	}
-	// The subscriptions' client side holds no goroutine each: the server's
-	// handlers (one per socket) and its connections' goroutines are the
-	// ones that grew (one each), a keepalive loop per subscription would add
-	// one more each.
-	n := runtime.NumGoroutine() - before
-	t.Logf("%d goroutines more with %d open subscriptions", n, subs)
-	if n >= subs+subs/2 {
-		t.Errorf("%d goroutines more with %d open subscriptions: a goroutine per subscription's keepalives?", n, subs)
 	}
 	for _, sub := range all {
 		sub.Close()
