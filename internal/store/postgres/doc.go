@@ -9,7 +9,10 @@
 // queued, writes it in one transaction and commits; an event is
 // acknowledged once that transaction has committed (synchronous_commit as
 // the server is configured, on by default). A batch is normally one round
-// trip (pipeline.go): a pipeline of multi-row statements that the server
+// trip: a batch of new events of sessions whose owner rows the writer
+// trusts is one COPY behind the fence lock and a check of the claim count
+// (copyfast.go); any other batch, and one the server refuses on the COPY
+// path, is a pipeline (pipeline.go) of multi-row statements that the server
 // runs and commits as one implicit transaction, where a write that fails
 // alone (fenced, not found, a taken id) simply has no effect; a batch the
 // server refuses there (a replayed or conflicting event, a constraint) is

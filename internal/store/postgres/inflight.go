@@ -119,6 +119,19 @@ func (w *writer) start(batch []op) func() ([]store.ItemError, error) {
 		err = batchErr(batch, "connect", err)
 		return func() ([]store.ItemError, error) { return nil, err }
 	}
+	if c, ok := w.copyPlan(batch); ok && copyable(conn) {
+		// The COPY fast path (copyfast.go): its query is sent and read in
+		// one call, so it runs on a goroutine of its own.
+		began := time.Now()
+		ended := make(chan error, 1)
+		go func() { ended <- copyRun(ctx, conn, &c) }()
+		return func() ([]store.ItemError, error) {
+			defer close(f.done)
+			defer cancel()
+			defer conn.Release()
+			return w.copyEnd(ctx, conn, batch, <-ended, began)
+		}
+	}
 	r, p := newPipeline(batch, &w.s.trust)
 	began := time.Now()
 	br := p.sendOnly(ctx, conn)

@@ -43,9 +43,11 @@ type writer struct {
 	overlapMin int        // Options.OverlapBatch
 	syncHist   store.Hist // time of each COMMIT, or each pipeline's round trip (µs); read by WriterStats
 
-	noPipeline            bool          // tests and benchmarks: the statement path only
-	nPipelined, nFellBack atomic.Uint64 // batches written by the pipeline, and sent from it to the statement path
-	nSegments             atomic.Uint64 // runs of writes pipelined inside statement-path batches
+	noPipeline             bool          // tests and benchmarks: the statement path only
+	noCopy                 bool          // tests and benchmarks: no COPY fast path (copyfast.go)
+	nCopied, nCopyFellBack atomic.Uint64 // batches written by COPY, and sent from it to the pipeline
+	nPipelined, nFellBack  atomic.Uint64 // batches written by the pipeline, and sent from it to the statement path
+	nSegments              atomic.Uint64 // runs of writes pipelined inside statement-path batches
 }
 
 // maxChunk is the number of events inserted by one statement.
@@ -61,6 +63,10 @@ func (w *writer) flush(batch []op) ([]store.ItemError, error) {
 	}
 	defer conn.Release()
 	if !w.noPipeline && pipelinable(batch) {
+		if c, ok := w.copyPlan(batch); ok && copyable(conn) {
+			began := time.Now()
+			return w.copyEnd(ctx, conn, batch, copyRun(ctx, conn, &c), began)
+		}
 		r, p := newPipeline(batch, &w.s.trust)
 		began := time.Now()
 		return w.pipelineEnd(ctx, conn, batch, r, p.send(ctx, conn), began)
