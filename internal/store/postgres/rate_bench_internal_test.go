@@ -50,6 +50,11 @@ func BenchmarkWriterRate(b *testing.B) {
 	// its epoch (the fence), two batches in flight.
 	b.Run("window=4ms/two-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{}, 100, 0, true) })
 	b.Run("window=4ms/one-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{OneInFlight: true}, 100, 0, true) })
+	// The same without the COPY fast path (copyfast.go): every batch the
+	// pipelined INSERT, as before it.
+	b.Run("window=4ms/two-in-flight/fenced-pipelined/rate=max", func(b *testing.B) {
+		benchRate(b, Options{}, 100, 0, true, func(s *Store) { s.w.noCopy = true })
+	})
 	// 300 sessions in a closed loop: about the writes a throughput run of
 	// 200 sessions (400 senders) has waiting at full speed.
 	b.Run("sessions=300/two-in-flight/fenced/rate=max", func(b *testing.B) { benchRate(b, Options{}, 300, 0, true) })
@@ -86,7 +91,7 @@ func backendsCPU(b *testing.B, s *Store) map[uint32]time.Duration {
 	return out
 }
 
-func benchRate(b *testing.B, opts Options, sessions, rate int, fenced bool) {
+func benchRate(b *testing.B, opts Options, sessions, rate int, fenced bool, setup ...func(*Store)) {
 	dsn, schema := pgtest.Schema(b)
 	opts.Schema = schema
 	s, err := Open(context.Background(), dsn, opts)
@@ -94,6 +99,9 @@ func benchRate(b *testing.B, opts Options, sessions, rate int, fenced bool) {
 		b.Fatal(err)
 	}
 	defer s.Close(context.Background())
+	for _, f := range setup {
+		f(s)
+	}
 	ctx := context.Background()
 	per := b.N/sessions + 1
 	evs := make([][]store.EventRow, sessions)
@@ -133,7 +141,7 @@ func benchRate(b *testing.B, opts Options, sessions, rate int, fenced bool) {
 	warm.Wait()
 	lat := make([][]time.Duration, sessions)
 	var wg sync.WaitGroup
-	st0 := s.Stats()
+	st0, copied0 := s.Stats(), s.w.nCopied.Load()
 	wal0 := walLSN(b, s)
 	pg0 := backendsCPU(b, s)
 	cpu0 := cpuTime()
@@ -182,6 +190,9 @@ func benchRate(b *testing.B, opts Options, sessions, rate int, fenced bool) {
 	b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-µs/event")
 	b.ReportMetric(float64(pg.Microseconds())/n, "pg-cpu-µs/event")
 	b.ReportMetric(float64(st.Batches-st0.Batches)/n, "commits/event")
+	if batches := st.Batches - st0.Batches; batches > 0 {
+		b.ReportMetric(float64(s.w.nCopied.Load()-copied0)/float64(batches), "copied/batch")
+	}
 	b.ReportMetric(n/b.Elapsed().Seconds(), "events/s")
 	if len(all) > 0 {
 		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
