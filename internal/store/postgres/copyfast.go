@@ -222,6 +222,9 @@ func (w *writer) copyEnd(ctx context.Context, conn *pgxpool.Conn, batch []op, er
 		return nil, batchErr(batch, "copy", err)
 	}
 	w.nCopyFellBack.Add(1)
+	if pe.Code == "26000" { // invalid_sql_statement_name: the session lost them (e.g. a pooler between)
+		delete(conn.Conn().PgConn().CustomData(), copyPrepared)
+	}
 	r, p := newPipeline(batch, &w.s.trust)
 	began = time.Now()
 	return w.pipelineEnd(ctx, conn, batch, r, p.send(ctx, conn), began)

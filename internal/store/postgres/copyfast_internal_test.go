@@ -151,3 +151,50 @@ func TestCopyFastPath(t *testing.T) {
 	}
 	expect("after the claim, s1", c0, 1, 0, 0)
 }
+
+// TestCopyPreparedLost: a connection that lost the fence statements (a
+// DEALLOCATE, a pooler handing over another session) has its batch
+// refused on the COPY path and written the pipelined way, then prepares
+// them again.
+func TestCopyPreparedLost(t *testing.T) {
+	s := openInternal(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	node := uniqueNode(t)
+	if err := s.OwnNew(ctx, "p1", node).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		what         string
+		dealloc      bool
+		copied, fell uint64
+	}{
+		{"first batch: read", false, 0, 0},
+		{"trusted: prepared, COPY", false, 1, 0},
+		{"lost: refused, pipelined", true, 0, 1},
+		{"prepared again, COPY", false, 1, 0},
+	}
+	for pos, st := range steps {
+		if st.dealloc {
+			c, err := s.pool.Acquire(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Conn().PgConn().Exec(ctx, "DEALLOCATE confab_fence_lock; DEALLOCATE confab_fence_check").ReadAll()
+			c.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		c0, f0 := s.w.nCopied.Load(), s.w.nCopyFellBack.Load()
+		if failed := mustFlush(t, s, []op{ev("p1", int64(pos), 1)}); len(failed) > 0 {
+			t.Fatalf("%s: %v", st.what, failed)
+		}
+		if c, f := s.w.nCopied.Load()-c0, s.w.nCopyFellBack.Load()-f0; c != st.copied || f != st.fell {
+			t.Fatalf("%s: copied %d, refused %d; want %d, %d", st.what, c, f, st.copied, st.fell)
+		}
+	}
+	if evs, err := s.LoadEvents(ctx, "p1"); err != nil || len(evs) != len(steps) {
+		t.Fatalf("%d events (%v), want %d", len(evs), err, len(steps))
+	}
+}
