@@ -18,23 +18,30 @@ import (
 
 // rawInserts are the writer's event inserts on the driver connection.
 type rawInserts struct {
-	stmts [2][maxChunk + 1]driver.Stmt // stmts[d][n] inserts n events (d: derived ids) into chunk table tbl; prepared on first use
-	tbl   int                          // the chunk table of stmts (eventchunk.go) ...
-	want  int                          // ... and that of the call in progress: if they differ, stmts are closed first
-	args  []driver.NamedValue          // the arguments of the call in progress, reused
-	n     int                          // the rows of the call in progress
-	d     int                          // 1 if the call in progress derives the event ids
-	exec  func(dc any) error           // w.execInsert, made once (no closure per call)
+	stmts [maxChunk + 1]driver.Stmt // stmts[n] inserts n events into chunk table tbl; prepared on first use
+	tbl   int                       // the chunk table of stmts (eventchunk.go) ...
+	want  int                       // ... and that of the call in progress: if they differ, stmts are closed first
+	args  []driver.NamedValue       // the arguments of the call in progress, reused
+	n     int                       // the rows of the call in progress
+	exec  func(dc any) error        // w.execInsert, made once (no closure per call)
 }
 
 // insertSQL is the statement inserting n events whose seqs follow each
 // other: the first row's seq is bound (?1), the others' are ?1 + k, so a
 // chunk binds 1 + 5n values, not 6n (each bind is a call into SQLite under
-// its mutex, and each int64 a value boxed for the driver). With derivedID,
-// every row's event id is its position + 1 (what the chat engine gives
-// every event: chat.Event.ID), computed from the position's parameter, so
-// a chunk binds 1 + 4n values.
-func insertSQL(table string, n int, derivedID bool) string {
+// its mutex, and each int64 a value boxed for the driver).
+//
+// Every other value is a plain ?, which has no name. The driver asks
+// SQLite for the name of every parameter it binds
+// (sqlite3_bind_parameter_name, a linear search of the statement's list
+// of numbered and named parameters, and a Go string for each that has
+// one), so a statement with one numbered parameter per row (the event id
+// computed as ?N + 1 from the row's position parameter, which saved a
+// bind per row) cost more than the bind it saved: its list held 1 + n
+// names, searched for each of its 1 + 4n parameters, and a 71-event
+// batch's inserts took about a quarter more CPU (BenchmarkFlush,
+// docs/benchmarks.md, sixth round).
+func insertSQL(table string, n int) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO " + table + " (seq, sid, position, event_id, at, data) VALUES ")
 	for k := range n {
@@ -45,28 +52,9 @@ func insertSQL(table string, n int, derivedID bool) string {
 		if k > 0 {
 			seq = fmt.Sprintf("?1 + %d", k)
 		}
-		// A plain ? takes the number after the largest so far (2, 3,
-		// ...); it has no name, which the driver would otherwise copy
-		// into a string for every value it binds.
-		if derivedID {
-			pos := 2 + 4*k + 1 // the row's position parameter: after ?1 and the earlier rows' four
-			b.WriteString(fmt.Sprintf("(%s, ?, ?, ?%d + 1, ?, ?)", seq, pos))
-		} else {
-			b.WriteString("(" + seq + ", ?, ?, ?, ?, ?)")
-		}
+		b.WriteString("(" + seq + ", ?, ?, ?, ?, ?)")
 	}
 	return b.String()
-}
-
-// derivedIDs reports whether every event of the chunk has the event id
-// position + 1.
-func derivedIDs(r *batchRun) bool {
-	for _, p := range r.chunk {
-		if e := &r.batch[p.i].ev; e.EventID != e.Position+1 {
-			return false
-		}
-	}
-	return true
 }
 
 // errSeqGap reports a chunk whose seqs do not follow each other, which
@@ -83,19 +71,10 @@ func (w *writer) insertChunk(r *batchRun, tbl int) error {
 		}
 	}
 	raw := &w.raw
-	derived := derivedIDs(r)
 	args := append(raw.args[:0], driver.NamedValue{Ordinal: 1, Value: r.chunk[0].seq})
 	for _, p := range r.chunk {
 		e := &r.batch[p.i].ev
 		k := len(args)
-		if derived {
-			args = append(args,
-				driver.NamedValue{Ordinal: k + 1, Value: p.sid},
-				driver.NamedValue{Ordinal: k + 2, Value: e.Position},
-				driver.NamedValue{Ordinal: k + 3, Value: micros(e.Time)},
-				driver.NamedValue{Ordinal: k + 4, Value: []byte(e.Data)})
-			continue
-		}
 		args = append(args,
 			driver.NamedValue{Ordinal: k + 1, Value: p.sid},
 			driver.NamedValue{Ordinal: k + 2, Value: e.Position},
@@ -103,10 +82,7 @@ func (w *writer) insertChunk(r *batchRun, tbl int) error {
 			driver.NamedValue{Ordinal: k + 4, Value: micros(e.Time)},
 			driver.NamedValue{Ordinal: k + 5, Value: []byte(e.Data)})
 	}
-	raw.args, raw.n, raw.d, raw.want = args, len(r.chunk), 0, tbl
-	if derived {
-		raw.d = 1
-	}
+	raw.args, raw.n, raw.want = args, len(r.chunk), tbl
 	if raw.exec == nil {
 		raw.exec = w.execInsert
 	}
@@ -120,31 +96,29 @@ func (w *writer) insertChunk(r *batchRun, tbl int) error {
 func (w *writer) execInsert(dc any) error {
 	raw := &w.raw
 	if raw.tbl != raw.want { // the log's appends moved to another chunk table
-		for d := range raw.stmts {
-			for i, st := range raw.stmts[d] {
-				if st != nil {
-					st.Close()
-					raw.stmts[d][i] = nil
-				}
+		for i, st := range raw.stmts {
+			if st != nil {
+				st.Close()
+				raw.stmts[i] = nil
 			}
 		}
 		raw.tbl = raw.want
 	}
-	st := raw.stmts[raw.d][raw.n]
+	st := raw.stmts[raw.n]
 	if st == nil {
 		pc, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
 			return fmt.Errorf("sqlite driver connection %T cannot prepare statements", dc)
 		}
 		var err error
-		if st, err = pc.PrepareContext(context.Background(), insertSQL(chunkTable(raw.tbl), raw.n, raw.d == 1)); err != nil {
+		if st, err = pc.PrepareContext(context.Background(), insertSQL(chunkTable(raw.tbl), raw.n)); err != nil {
 			return err
 		}
 		if _, ok := st.(driver.StmtExecContext); !ok {
 			st.Close()
 			return fmt.Errorf("sqlite driver statement %T cannot execute with a context", st)
 		}
-		raw.stmts[raw.d][raw.n] = st
+		raw.stmts[raw.n] = st
 	}
 	_, err := st.(driver.StmtExecContext).ExecContext(context.Background(), raw.args)
 	return err
@@ -155,12 +129,10 @@ func (w *writer) closeRaw() error {
 	raw := &w.raw
 	var errs []error
 	err := w.conn.Raw(func(any) error {
-		for d := range raw.stmts {
-			for i, st := range raw.stmts[d] {
-				if st != nil {
-					errs = append(errs, st.Close())
-					raw.stmts[d][i] = nil
-				}
+		for i, st := range raw.stmts {
+			if st != nil {
+				errs = append(errs, st.Close())
+				raw.stmts[i] = nil
 			}
 		}
 		errs = append(errs, w.rawTx.closeTx()...)
