@@ -23,13 +23,21 @@ type rawInserts struct {
 	want  int                       // ... and that of the call in progress: if they differ, stmts are closed first
 	args  []driver.NamedValue       // the arguments of the call in progress, reused
 	n     int                       // the rows of the call in progress
+	last  int64                     // the seq its last row must get
 	exec  func(dc any) error        // w.execInsert, made once (no closure per call)
 }
 
 // insertSQL is the statement inserting n events whose seqs follow each
-// other: the first row's seq is bound (?1), the others' are ?1 + k, so a
-// chunk binds 1 + 5n values, not 6n (each bind is a call into SQLite under
-// its mutex, and each int64 a value boxed for the driver).
+// other: the first row's seq is bound (?1); the others' are NULL, which
+// for an INTEGER PRIMARY KEY is the table's largest rowid + 1. The first
+// row is the table's largest once inserted (a chunk table holds seqs below
+// the log's next, and appends go to a table emptied before it is reused),
+// so row k gets ?1 + k; execInsert checks it (the statement's last rowid)
+// and fails the batch otherwise. A bound seq makes SQLite look it up in
+// the table to refuse a duplicate (a descent of the B-tree per row, 15-24%
+// of the inserts' CPU in BenchmarkFlush's profiles); a NULL one is taken
+// from the end of the table, where the previous row left its cursor. So
+// a chunk binds 1 + 5n values.
 //
 // Every other value is a plain ?, which has no name. The driver asks
 // SQLite for the name of every parameter it binds
@@ -39,7 +47,7 @@ type rawInserts struct {
 // computed as ?N + 1 from the row's position parameter, which saved a
 // bind per row) cost more than the bind it saved: its list held 1 + n
 // names, searched for each of its 1 + 4n parameters, and a 71-event
-// batch's inserts took about a quarter more CPU (BenchmarkFlush,
+// batch's inserts took about a fifth more CPU (BenchmarkFlush,
 // docs/benchmarks.md, sixth round).
 func insertSQL(table string, n int) string {
 	var b strings.Builder
@@ -50,7 +58,7 @@ func insertSQL(table string, n int) string {
 		}
 		seq := "?1"
 		if k > 0 {
-			seq = fmt.Sprintf("?1 + %d", k)
+			seq = "NULL"
 		}
 		b.WriteString("(" + seq + ", ?, ?, ?, ?, ?)")
 	}
@@ -61,6 +69,12 @@ func insertSQL(table string, n int) string {
 // insertChunk cannot insert in one statement (add gives a chunk's events
 // consecutive seqs, so this does not happen); nothing was written.
 var errSeqGap = errors.New("sqlite: event chunk with non-consecutive seqs")
+
+// errSeqMismatch reports a chunk whose rows did not get the seqs the
+// writer gave them (a chunk table holding a seq above the chunk's first:
+// the writer's bookkeeping of the log is wrong). It fails the batch, which
+// rolls back, rather than let the log and the bookkeeping disagree.
+var errSeqMismatch = errors.New("sqlite: event chunk inserted at other seqs than given")
 
 // insertChunk inserts the chunk's events in one statement into chunk table
 // tbl. A failed statement wrote nothing.
@@ -82,7 +96,7 @@ func (w *writer) insertChunk(r *batchRun, tbl int) error {
 			driver.NamedValue{Ordinal: k + 4, Value: micros(e.Time)},
 			driver.NamedValue{Ordinal: k + 5, Value: []byte(e.Data)})
 	}
-	raw.args, raw.n, raw.want = args, len(r.chunk), tbl
+	raw.args, raw.n, raw.want, raw.last = args, len(r.chunk), tbl, r.chunk[len(r.chunk)-1].seq
 	if raw.exec == nil {
 		raw.exec = w.execInsert
 	}
@@ -120,8 +134,19 @@ func (w *writer) execInsert(dc any) error {
 		}
 		raw.stmts[raw.n] = st
 	}
-	_, err := st.(driver.StmtExecContext).ExecContext(context.Background(), raw.args)
-	return err
+	res, err := st.(driver.StmtExecContext).ExecContext(context.Background(), raw.args)
+	if err != nil {
+		return err
+	}
+	// The rows after the first took the largest rowid + 1 (insertSQL):
+	// the last one's must be the seq the writer gave it.
+	last, lerr := res.LastInsertId()
+	n, nerr := res.RowsAffected()
+	if lerr != nil || nerr != nil || last != raw.last || n != int64(raw.n) {
+		return fmt.Errorf("%w: %d rows, the last at seq %d, want %d rows, the last at %d (%v)",
+			errSeqMismatch, n, last, raw.n, raw.last, errors.Join(lerr, nerr))
+	}
+	return nil
 }
 
 // closeRaw closes the driver statements; before the connection closes.

@@ -9,12 +9,14 @@ import (
 	"time"
 )
 
-// TestInsertSQL: the first row binds its seq (?1), the others compute
-// theirs from it, and every other value has its own parameter (numbered
-// 2, 3, ... by SQLite, unnamed): ?1 is the statement's only numbered
-// parameter, so the driver's search of the parameter names for each bind
-// stays short (see insertSQL). TestChunkSeqs and TestChunkEventIDs check
-// what they store.
+// TestInsertSQL: the first row binds its seq (?1), the others take theirs
+// from the table (NULL: its largest rowid + 1, no lookup of a bound one),
+// and every other value has its own parameter (numbered 2, 3, ... by
+// SQLite, unnamed): ?1 is the statement's only numbered parameter, so the
+// driver's search of the parameter names for each bind stays short (see
+// insertSQL). TestChunkSeqs and TestChunkEventIDs check what they store,
+// TestChunkSeqMismatch that a chunk given seqs the table does not follow
+// fails its batch.
 func TestInsertSQL(t *testing.T) {
 	for _, c := range []struct {
 		n    int
@@ -22,17 +24,17 @@ func TestInsertSQL(t *testing.T) {
 	}{
 		{1, "INSERT INTO event_log_3 (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?)"},
 		{3, "INSERT INTO event_log_3 (seq, sid, position, event_id, at, data) VALUES (?1, ?, ?, ?, ?, ?), " +
-			"(?1 + 1, ?, ?, ?, ?, ?), (?1 + 2, ?, ?, ?, ?, ?)"},
+			"(NULL, ?, ?, ?, ?, ?), (NULL, ?, ?, ?, ?, ?)"},
 	} {
 		if got := insertSQL("event_log_3", c.n); got != c.want {
 			t.Errorf("insertSQL(%d)\n got %s\nwant %s", c.n, got, c.want)
 		}
 	}
 	q := insertSQL("event_log_0", maxChunk)
-	if n := strings.Count(q, "?1"); n != maxChunk {
-		t.Errorf("insertSQL(%d) refers to ?1 %d times, want %d (once per row)", maxChunk, n, maxChunk)
+	if n := strings.Count(q, "?1"); n != 1 {
+		t.Errorf("insertSQL(%d) refers to ?1 %d times, want once", maxChunk, n)
 	}
-	if n := strings.Count(q, "?"); n != 1+5*maxChunk+(maxChunk-1) {
+	if n := strings.Count(q, "?"); n != 1+5*maxChunk {
 		t.Errorf("insertSQL(%d) has %d parameters, want 1 + 5 per row", maxChunk, n)
 	}
 }
@@ -138,5 +140,52 @@ func TestChunkSeqs(t *testing.T) {
 	}
 	if len(evs) != maxChunk+3 {
 		t.Errorf("%d events loaded, want %d", len(evs), maxChunk+3)
+	}
+}
+
+// TestChunkSeqMismatch: a chunk whose rows would not get the seqs the
+// writer gave them (its table holds a seq above the chunk's first: the
+// writer's bookkeeping of the log wrong) fails its batch, which rolls
+// back: nothing of it stays, and no row lands at another seq.
+func TestChunkSeqMismatch(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	if err := s.AppendEvent(ctx, ev("before", 0, `{}`)).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var before int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT max(seq) FROM event_log`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	var insErr error
+	tk := s.gc.Enqueue(ctx, op{what: "mismatch", fn: func(ctx context.Context, w *writer) error {
+		next := w.log.nextSeq
+		tbl := w.log.appendTable(next)
+		if _, err := w.conn.ExecContext(ctx, "INSERT INTO "+chunkTable(tbl)+
+			" (seq, sid, position, event_id, at, data) VALUES (?, 1, 0, 1, 0, x'7b7d')", next+100); err != nil {
+			return err
+		}
+		batch := []op{{ev: ev("m", 0, `{"a":1}`)}, {ev: ev("m", 1, `{"a":2}`)}}
+		r := &batchRun{w: w, batch: batch, chunk: []pending{{i: 0, seq: next, sid: 1 << 40}, {i: 1, seq: next + 1, sid: 1 << 40}}}
+		insErr = w.insertChunk(r, tbl)
+		return insErr
+	}})
+	err := tk.Wait(ctx)
+	if !errors.Is(insErr, errSeqMismatch) {
+		t.Fatalf("a chunk below a larger seq of its table: %v, want errSeqMismatch", insErr)
+	}
+	if !errors.Is(err, errSeqMismatch) {
+		t.Fatalf("its batch: %v, want it failed with errSeqMismatch", err)
+	}
+	var n int
+	var hi int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*), max(seq) FROM event_log`).Scan(&n, &hi); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || hi != before {
+		t.Errorf("%d rows in the event log, the highest at seq %d; want the one before the failed batch, at %d", n, hi, before)
+	}
+	if err := s.AppendEvent(ctx, ev("after", 0, `{}`)).Wait(ctx); err != nil {
+		t.Fatalf("an append after the failed batch: %v", err)
 	}
 }
