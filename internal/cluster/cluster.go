@@ -61,10 +61,17 @@ type Cluster struct {
 	timer    clock.Timer
 	stopped  bool
 	leaseErr error // the last renewal's failure
-	claims   map[string]*claim
-	taking   bool            // a TakeOver runs in the background
-	rt       *http.Transport // forwarding; made on first use
-	tokenKey []byte          // restoration tokens' key (agent.go)
+	// leaseUntil is the end of the lease the last successful renewal
+	// wrote (a renewal's deadline).
+	leaseUntil time.Time
+	// claimsSeen is the count of claims from this node read at the last
+	// renewal, claimsKnown whether one was read (claimed.go).
+	claimsSeen  int64
+	claimsKnown bool
+	claims      map[string]*claim
+	taking      bool            // a TakeOver runs in the background
+	rt          *http.Transport // forwarding; made on first use
+	tokenKey    []byte          // restoration tokens' key (agent.go)
 
 	purges sync.WaitGroup // purge requests in flight (purge.go)
 }
@@ -102,18 +109,42 @@ func (c *Cluster) Start(ctx context.Context, urls map[string]string) error {
 	if err := c.LoadTokenKey(ctx); err != nil {
 		return err
 	}
-	if err := c.renew(ctx); err != nil {
+	start := c.opts.Clock.Now()
+	if err := c.renew(ctx, start); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.timer = c.opts.Clock.AfterFunc(c.opts.Lease/3, c.tick)
+	c.timer = c.opts.Clock.AfterFunc(c.nextRenewal(start, nil), c.tick)
 	return nil
 }
 
+// Lease renewal (lead finding 7: a live node's lease ended under load and
+// another node claimed its sessions). A renewal may take until the end of
+// the lease it extends (its deadline is on the injected clock), not only a
+// third of it, and the next one starts a third of the lease after the
+// previous one STARTED (at once, after minRenewGap, when that has passed):
+// it used to be given a third of the lease and the next one was scheduled a
+// third of the lease after the previous one ENDED, so one renewal that timed
+// out (or took longer than a third) left the node without a lease before the
+// next one began. After a failure the node tries again after minRenewGap.
+// The lease a renewal writes counts from the renewal's start, as before.
+
+// minRenewGap is the shortest wait between two renewals, as a fraction of
+// the lease: after a failed renewal, or one that took a third of the lease
+// or longer.
+const minRenewGap = 10
+
 func (c *Cluster) tick() {
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Lease/3)
-	err := c.renew(ctx)
+	start := c.opts.Clock.Now()
+	c.mu.Lock()
+	lapsed := !start.Before(c.leaseUntil)
+	c.mu.Unlock()
+	ctx, cancel := c.renewContext(start)
+	err := c.renew(ctx, start)
+	if err == nil {
+		c.checkClaimed(ctx, lapsed) // sessions other nodes claimed from this one (claimed.go)
+	}
 	cancel()
 	c.mu.Lock()
 	c.leaseErr = err
@@ -121,7 +152,7 @@ func (c *Cluster) tick() {
 		c.opts.Log.Error("cluster: lease not renewed", "node", c.opts.NodeID, "err", err)
 	}
 	if !c.stopped {
-		c.timer = c.opts.Clock.AfterFunc(c.opts.Lease/3, c.tick)
+		c.timer = c.opts.Clock.AfterFunc(c.nextRenewal(start, err), c.tick)
 	}
 	c.mu.Unlock()
 	if err == nil {
@@ -129,9 +160,37 @@ func (c *Cluster) tick() {
 	}
 }
 
-func (c *Cluster) renew(ctx context.Context) error {
+// renewContext is a renewal's context: it ends, on the injected clock,
+// when the lease the node holds ends (a renewal then comes too late), or a
+// third of the lease from start when that has passed already (the first
+// renewal, or one after the lease ended).
+func (c *Cluster) renewContext(start time.Time) (context.Context, context.CancelFunc) {
 	c.mu.Lock()
-	n := store.Node{ID: c.opts.NodeID, URLs: c.urls, LeaseUntil: c.opts.Clock.Now().Add(c.opts.Lease), Draining: c.draining}
+	d := c.leaseUntil.Sub(start)
+	c.mu.Unlock()
+	if d < c.opts.Lease/3 {
+		d = c.opts.Lease / 3
+	}
+	// A renewal never outlasts one lease of real time either (a fake
+	// clock that nobody advances must not hang it).
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Lease)
+	t := c.opts.Clock.AfterFunc(d, cancel)
+	return ctx, func() { t.Stop(); cancel() }
+}
+
+// nextRenewal is the wait before the renewal after the one that started at
+// start and ended with err.
+func (c *Cluster) nextRenewal(start time.Time, err error) time.Duration {
+	least := c.opts.Lease / minRenewGap
+	if err != nil {
+		return least
+	}
+	return max(c.opts.Lease/3-c.opts.Clock.Now().Sub(start), least)
+}
+
+func (c *Cluster) renew(ctx context.Context, start time.Time) error {
+	c.mu.Lock()
+	n := store.Node{ID: c.opts.NodeID, URLs: c.urls, LeaseUntil: start.Add(c.opts.Lease), Draining: c.draining}
 	stopped := c.stopped
 	c.mu.Unlock()
 	if stopped {
@@ -140,6 +199,11 @@ func (c *Cluster) renew(ctx context.Context) error {
 	if err := c.opts.Store.PutNode(ctx, n); err != nil {
 		return fmt.Errorf("cluster: register node %s: %w", n.ID, err)
 	}
+	c.mu.Lock()
+	if n.LeaseUntil.After(c.leaseUntil) {
+		c.leaseUntil = n.LeaseUntil
+	}
+	c.mu.Unlock()
 	return nil
 }
 

@@ -16,7 +16,7 @@ func (c *Cluster) Drain(ctx context.Context) (handOver bool, err error) {
 	c.mu.Lock()
 	c.draining = true
 	c.mu.Unlock()
-	if err := c.renew(ctx); err != nil {
+	if err := c.renew(ctx, c.opts.Clock.Now()); err != nil {
 		return false, err
 	}
 	other, err := c.liveOther(ctx)

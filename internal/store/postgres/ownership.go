@@ -23,10 +23,11 @@ func (s *Store) PutNode(ctx context.Context, n store.Node) error {
 	if err != nil {
 		return fmt.Errorf("postgres: put node %s: %w", n.ID, err)
 	}
-	// Straight to the pool: a lease renewal must not queue behind a batch.
-	_, err = s.pool.Exec(ctx, `INSERT INTO cluster_nodes (id, urls, lease_until, draining) VALUES ($1, $2, $3, $4)
+	// On its own connection: a lease renewal must not queue behind a batch,
+	// nor wait for one of the pool's connections (leaseconn.go).
+	err = s.leaseQuery(ctx, `INSERT INTO cluster_nodes (id, urls, lease_until, draining) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET urls = excluded.urls, lease_until = excluded.lease_until, draining = excluded.draining`,
-		n.ID, urls, micros(n.LeaseUntil), n.Draining)
+		[]any{n.ID, urls, micros(n.LeaseUntil), n.Draining}, nil)
 	if err != nil {
 		return fmt.Errorf("postgres: put node %s: %w", n.ID, err)
 	}
@@ -195,4 +196,24 @@ func fenceOwner(ctx context.Context, tx pgx.Tx, sessionID string, epoch int64) e
 		return fmt.Errorf("%w: epoch %d, the owner's is %d", store.ErrFenced, epoch, cur)
 	}
 	return nil
+}
+
+// ClaimsFrom returns how many claims have taken a session from node nodeID
+// (fence_claims, counted by Claim in its own transaction; 0 if none ever
+// did). A node that sees its count change looks for the sessions it lost
+// (package cluster, claimed.go).
+func (s *Store) ClaimsFrom(ctx context.Context, nodeID string) (int64, error) {
+	if err := s.readable(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.leaseQuery(ctx, `SELECT claims FROM fence_claims WHERE node_id = $1`, []any{nodeID},
+		func(r pgx.Row) error { return r.Scan(&n) })
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: claims from %s: %w", nodeID, err)
+	}
+	return n, nil
 }

@@ -85,6 +85,7 @@ type Store struct {
 	gc    *store.GroupCommit[op]
 	w     *writer
 	trust fenceTrust // the owner rows the writer read (fencetrust.go)
+	lease leaseConn  // lease renewals' own connection (leaseconn.go)
 
 	closed atomic.Bool // set when Close begins; reads fail with ErrClosed
 
@@ -232,6 +233,7 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	s.closed.Store(true)
 	err := s.gc.Close(ctx)
+	s.lease.close(ctx)
 	s.pool.Close()
 	s.done, s.doneErr = true, err
 	return err
