@@ -142,9 +142,6 @@ func (c *Cluster) tick() {
 	c.mu.Unlock()
 	ctx, cancel := c.renewContext(start)
 	err := c.renew(ctx, start)
-	if err == nil {
-		c.checkClaimed(ctx, lapsed) // sessions other nodes claimed from this one (claimed.go)
-	}
 	cancel()
 	c.mu.Lock()
 	c.leaseErr = err
@@ -156,6 +153,10 @@ func (c *Cluster) tick() {
 	}
 	c.mu.Unlock()
 	if err == nil {
+		// After the next renewal is scheduled: a slow check never delays it.
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.Lease/3)
+		c.checkClaimed(ctx, lapsed) // sessions other nodes claimed from this one (claimed.go)
+		cancel()
 		c.takeOverInBackground() // draining nodes' sessions (takeover.go)
 	}
 }

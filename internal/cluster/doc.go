@@ -41,6 +41,13 @@
 // send their secure key alone (keys.go) are located by SessionOfKey: a new
 // session's owner row keeps a hash of its creator's key.
 //
+// Lease renewal (cluster.go) runs on a clock timer every third of the lease,
+// counted from the previous renewal's start; a renewal may take until the
+// lease it extends ends. After each renewal the node reads how many claims
+// have taken a session from it and, when that moved, drops the sessions
+// whose owner row now has a newer epoch (claimed.go), so a node whose lease
+// ended while it was alive does not keep a silent copy it never writes to.
+//
 // Concurrency: a Cluster is safe for concurrent use; mu guards the epochs of
 // the sessions this node owns. Lease renewal runs on a clock timer.
 package cluster

@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func (s *slowRenewals) PutNode(ctx context.Context, n store.Node) error {
 	now := s.clk.Now()
 	if prev, err := s.Ownership.GetNode(ctx, n.ID); err == nil && !now.Before(prev.LeaseUntil) {
 		s.mu.Lock()
-		s.gaps = append(s.gaps, "renewal "+itoa(k)+" started "+now.Sub(prev.LeaseUntil).String()+" after the lease ended")
+		s.gaps = append(s.gaps, "renewal "+strconv.Itoa(k)+" started "+now.Sub(prev.LeaseUntil).String()+" after the lease ended")
 		s.mu.Unlock()
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.t.Error(err)
@@ -63,13 +64,6 @@ func (s *slowRenewals) result() (int, []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls, append([]string(nil), s.gaps...)
-}
-
-func itoa(k int) string {
-	if k < 10 {
-		return string(rune('0' + k))
-	}
-	return itoa(k/10) + string(rune('0'+k%10))
 }
 
 // TestLeaseSurvivesSlowRenewals is lead finding 7's mechanism: under load a
@@ -126,7 +120,7 @@ func TestLeaseSurvivesSlowRenewals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clock.NewFake(t0)
 			slow := &slowRenewals{Ownership: st, t: t, clk: clk, took: tc.took}
-			id := "renew-" + itoa(i)
+			id := "renew-" + strconv.Itoa(i)
 			c := cluster.New(cluster.Options{Store: slow, Clock: clk, NodeID: id, Lease: lease})
 			ctx := context.Background()
 			if err := c.Start(ctx, map[string]string{"webapi": "http://127.0.0.1:1"}); err != nil {
