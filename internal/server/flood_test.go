@@ -17,6 +17,7 @@ import (
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/server"
+	"github.com/confab/confab/internal/store/sqlite/sqlitetest"
 )
 
 // TestOneChatFloodStaysBounded reproduces the first attack of issue 12
@@ -37,7 +38,7 @@ func TestOneChatFloodStaysBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(context.Background(), server.Options{Config: cfg, DataDir: t.TempDir(), Listen: "127.0.0.1:0",
+	srv, err := server.New(context.Background(), server.Options{Config: cfg, DataDir: sqlitetest.Dir(t), Listen: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: fake, Out: io.Discard})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/confab/confab/internal/server"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/sqlite"
+	"github.com/confab/confab/internal/store/sqlite/sqlitetest"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -24,6 +25,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 func start(t *testing.T, dir string, cfg *config.Config) *server.Server {
 	t.Helper()
 	var out bytes.Buffer
+	sqlitetest.Seed(t, dir) // an empty store of the current schema unless dir has one: no migrations to run
 	srv, err := server.New(context.Background(), server.Options{Config: cfg, DataDir: dir, Listen: "127.0.0.1:0", Logger: quietLog(), Out: &out})
 	if err != nil {
 		t.Fatalf("New: %v", err)

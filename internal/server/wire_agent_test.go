@@ -26,6 +26,7 @@ import (
 	"github.com/confab/confab/internal/server"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/sqlite"
+	"github.com/confab/confab/internal/store/sqlite/sqlitetest"
 )
 
 // e2eNode is a node started in-process with agents in its store.
@@ -62,6 +63,7 @@ func startE2E(t testing.TB, dir string, ini string) *e2eNode {
 func startNode(t testing.TB, dir, ini string, log *slog.Logger) *e2eNode {
 	t.Helper()
 	ctx := context.Background()
+	sqlitetest.Seed(t, dir) // an empty store of the current schema unless dir has one: no migrations to run
 	st, err := sqlite.Open(ctx, dir, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)

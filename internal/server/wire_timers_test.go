@@ -21,12 +21,13 @@ import (
 	"github.com/confab/confab/internal/server"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/sqlite"
+	"github.com/confab/confab/internal/store/sqlite/sqlitetest"
 )
 
 // startTimed starts a node with a fake clock and an agent (alice) in its store.
 func startTimed(t *testing.T, ini string, clk clock.Clock) (*e2eNode, string) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := sqlitetest.Dir(t) // an empty store of the current schema: no migrations to run
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, dir, sqlite.Options{})
 	if err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/confab/confab/internal/server"
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/sqlite"
+	"github.com/confab/confab/internal/store/sqlite/sqlitetest"
 )
 
 // widgetINI turns inactivity alerts on; the node's clock is fake, so an
@@ -53,7 +54,7 @@ message-alert = Are you still there? This chat closes soon without an answer.
 // account ("ana", token "tok-ana") of the built-in queue.
 func widgetNode(t *testing.T) (*server.Server, *clock.Fake) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := sqlitetest.Dir(t) // an empty store of the current schema: no migrations to run
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, dir, sqlite.Options{})
 	if err != nil {

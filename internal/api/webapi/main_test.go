@@ -23,6 +23,7 @@ import (
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/config"
 	"github.com/confab/confab/internal/server"
+	"github.com/confab/confab/internal/store/sqlite/sqlitetest"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -50,7 +51,8 @@ func startNode(t testing.TB, cfg *config.Config, clk clock.Clock) *harness {
 	}
 	var out bytes.Buffer
 	srv, err := server.New(context.Background(), server.Options{
-		Config: cfg, DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: quietLog(), Clock: clk, Out: &out,
+		Config: cfg, DataDir: sqlitetest.Dir(t), // an empty store of the current schema: no migrations to run
+		Listen: "127.0.0.1:0", Logger: quietLog(), Clock: clk, Out: &out,
 	})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)

@@ -63,7 +63,7 @@ func wantChunksAgree(t *testing.T, s *Store) {
 // row below the watermark although its table still holds it, and all of
 // it survives a reopen.
 func TestEventLogChunksClearedWhole(t *testing.T) {
-	dir := t.TempDir()
+	dir := freshDir(t)
 	ctx := context.Background()
 	s, err := Open(ctx, dir, Options{EventLogSpan: 2000})
 	if err != nil {
@@ -144,7 +144,7 @@ func TestEventLogChunksClearedWhole(t *testing.T) {
 // the moves catch up.
 func TestEventLogChunksFull(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{EventLogSpan: 20000})
+	s, err := Open(ctx, freshDir(t), Options{EventLogSpan: 20000})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 // session a batch, cost).
 func TestEventColdMoveWritesFewPages(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{EventLogSpan: 4000, Synchronous: SyncNormal})
+	s, err := Open(ctx, freshDir(t), Options{EventLogSpan: 4000, Synchronous: SyncNormal})
 	if err != nil {
 		t.Fatal(err)
 	}

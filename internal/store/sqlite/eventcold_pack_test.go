@@ -47,7 +47,7 @@ func packsOf(t *testing.T, s *Store) (packs, events int64) {
 // takes, not one per event, and every pack decodes to what its row says.
 func TestEventColdPacksOneRowPerSession(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{EventLogSpan: 1000})
+	s, err := Open(ctx, freshDir(t), Options{EventLogSpan: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestEventColdPacksOneRowPerSession(t *testing.T) {
 // a reopen (whose compaction packs the log's rows in SQL).
 func TestEventColdPackGaps(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := freshDir(t)
 	s, err := Open(ctx, dir, Options{EventLogSpan: 300})
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,7 @@ func moved(t *testing.T, s *Store) int64 {
 // batch, and sessions opened meanwhile never see them.
 func TestEventColdMovesEachEventOnce(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{EventLogSpan: 1000})
+	s, err := Open(ctx, freshDir(t), Options{EventLogSpan: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestEventColdMovesEachEventOnce(t *testing.T) {
 // bookkeeping, and the next batches move and purge what it did not.
 func TestEventColdBatchFailure(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), Options{EventLogSpan: 1000})
+	s, err := Open(ctx, freshDir(t), Options{EventLogSpan: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

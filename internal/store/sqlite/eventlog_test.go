@@ -71,7 +71,7 @@ func appendN(t *testing.T, s *Store, session string, from, to int64) {
 // before — also after a reopen, which moves every open session's rows to
 // event_cold.
 func TestEventLogTrimAndRelocate(t *testing.T) {
-	dir := t.TempDir()
+	dir := freshDir(t)
 	ctx := context.Background()
 	s, err := Open(ctx, dir, Options{})
 	if err != nil {
@@ -223,7 +223,7 @@ func TestEventAppendWritesFewPages(t *testing.T) {
 // event; the first reads its bookkeeping again instead of trusting a
 // stale one.
 func TestSecondHandle(t *testing.T) {
-	dir := t.TempDir()
+	dir := freshDir(t)
 	ctx := context.Background()
 	a, err := Open(ctx, dir, Options{})
 	if err != nil {

@@ -45,7 +45,7 @@ func closedRecord(t *testing.T, s *Store, id, transcript string) store.Interacti
 // same batch as the create.
 func TestCloseKnownRecords(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := freshDir(t)
 	s, err := Open(ctx, dir, Options{})
 	if err != nil {
 		t.Fatal(err)

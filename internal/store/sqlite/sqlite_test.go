@@ -12,6 +12,7 @@ import (
 
 	"github.com/confab/confab/internal/store"
 	"github.com/confab/confab/internal/store/sqlite"
+	"github.com/confab/confab/internal/store/sqlite/sqlitetest"
 	"github.com/confab/confab/internal/store/storetest"
 )
 
@@ -38,10 +39,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// openStore opens a store in a fresh directory, closed when the test ends.
+// openStore opens a store in dir, or in a fresh directory holding an empty
+// store of the current schema (sqlitetest: no migrations run), closed when
+// the test ends.
 func openStore(t testing.TB, dir string, opts sqlite.Options) *sqlite.Store {
 	t.Helper()
-	if dir == "" {
+	if dir == "" && opts.PageSize == 0 {
+		dir = sqlitetest.Dir(t)
+	} else if dir == "" {
 		dir = t.TempDir()
 	}
 	s, err := sqlite.Open(context.Background(), dir, opts)

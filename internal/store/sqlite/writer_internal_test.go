@@ -15,7 +15,7 @@ import (
 
 func open(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), t.TempDir(), Options{})
+	s, err := Open(context.Background(), freshDir(t), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
