@@ -55,7 +55,7 @@ func wantChunksAgree(t *testing.T, s *Store) {
 	}
 }
 
-// TestEventLogChunksClearedWhole keeps 30 sessions open far past a small
+// TestEventLogChunksClearedWhole keeps 15 sessions open far past a small
 // span while short sessions come and go: the log is consumed by its
 // watermark and its chunk tables are emptied whole (no table ever holds
 // more than the live log and one chunk below the watermark), every event
@@ -65,15 +65,15 @@ func wantChunksAgree(t *testing.T, s *Store) {
 func TestEventLogChunksClearedWhole(t *testing.T) {
 	dir := freshDir(t)
 	ctx := context.Background()
-	s, err := Open(ctx, dir, Options{EventLogSpan: 2000})
+	s, err := Open(ctx, dir, Options{EventLogSpan: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for i := range 30 {
+	for i := range 15 {
 		names = append(names, fmt.Sprint("open-", i))
 	}
-	const perBatch, rounds = 10, 60 // 300 events of the open sessions a batch
+	const perBatch, rounds = 10, 60 // 150 events of the open sessions a batch
 	sawGarbage := false
 	for r := range int64(rounds) {
 		batchOf(t, s, names, r*perBatch, (r+1)*perBatch)
@@ -86,12 +86,12 @@ func TestEventLogChunksClearedWhole(t *testing.T) {
 		if live != countRows(t, s, "SELECT count(*) FROM event_log") {
 			t.Fatalf("round %d: the view holds %d rows, the writer counts %d", r, countRows(t, s, "SELECT count(*) FROM event_log"), live)
 		}
-		if phys > live+s.w.log.chunkRows()+perBatch*30+40 {
+		if phys > live+s.w.log.chunkRows()+perBatch*int64(len(names))+40 {
 			t.Fatalf("round %d: %d rows in the chunk tables for %d live: consumed chunks are not emptied", r, phys, live)
 		}
 		if phys > live && r%7 == 0 {
 			sawGarbage = true
-			wantEvents(t, s, names[r%30], (r+1)*perBatch, body(names[r%30])) // rows below the watermark not read
+			wantEvents(t, s, names[r%15], (r+1)*perBatch, body(names[r%15])) // rows below the watermark not read
 		}
 		wantChunksAgree(t, s)
 	}
@@ -115,7 +115,7 @@ func TestEventLogChunksClearedWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = Open(ctx, dir, Options{EventLogSpan: 2000})
+	s, err = Open(ctx, dir, Options{EventLogSpan: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
