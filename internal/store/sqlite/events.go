@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/confab/confab/internal/store"
 )
@@ -31,6 +32,10 @@ func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.Eve
 			err = fmt.Errorf("sqlite: load events of session %s: %w", sessionID, err)
 		}
 	}()
+	q, err := s.eventReads.get(s.rdb, s.loadTail)
+	if err != nil {
+		return nil, err
+	}
 	tx, err := s.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -39,8 +44,7 @@ func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.Eve
 	// Its log rows are those from tail_from on, and at or above the
 	// watermark (eventchunk.go).
 	var sid, tailFrom int64
-	err = tx.QueryRowContext(ctx, "SELECT sid, max(tail_from, (SELECT trimmed FROM event_log_state)) FROM event_sessions WHERE session_id = ?",
-		sessionID).Scan(&sid, &tailFrom)
+	err = tx.StmtContext(ctx, q.sess).QueryRowContext(ctx, sessionID).Scan(&sid, &tailFrom)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -55,7 +59,7 @@ func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.Eve
 	}
 	// Its packs in event_cold (eventpack.go), in order of their lowest
 	// position, then its log rows in position order.
-	packs, err := tx.QueryContext(ctx, "SELECT data FROM event_cold WHERE sid = ? ORDER BY lo", sid)
+	packs, err := tx.StmtContext(ctx, q.cold).QueryContext(ctx, sid)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +79,7 @@ func (s *Store) LoadEvents(ctx context.Context, sessionID string) (_ []store.Eve
 	if err := packs.Err(); err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, s.loadTail, sid, tailFrom)
+	rows, err := tx.StmtContext(ctx, q.tail).QueryContext(ctx, sid, tailFrom)
 	if err != nil {
 		return nil, err
 	}
@@ -107,4 +111,38 @@ func (s *Store) DeleteEvents(ctx context.Context, sessionID string) error {
 		return fmt.Errorf("sqlite: delete events of session %s: %w", sessionID, err)
 	}
 	return nil
+}
+
+// eventReads are LoadEvents' statements, prepared on the read pool at the
+// first load and kept: the log's query is a UNION ALL over every chunk
+// table, whose parse and plan cost more than the read itself when prepared
+// per call. A failed prepare is tried again at the next load.
+type eventReads struct {
+	mu               sync.Mutex // guards the following
+	sess, cold, tail *sql.Stmt
+}
+
+func (r *eventReads) get(db *sql.DB, tailQuery string) (*eventReads, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tail != nil {
+		return r, nil
+	}
+	var stmts [3]*sql.Stmt
+	for i, q := range []string{
+		"SELECT sid, max(tail_from, (SELECT trimmed FROM event_log_state)) FROM event_sessions WHERE session_id = ?",
+		"SELECT data FROM event_cold WHERE sid = ? ORDER BY lo",
+		tailQuery,
+	} {
+		st, err := db.PrepareContext(context.Background(), q)
+		if err != nil {
+			for _, p := range stmts[:i] {
+				p.Close()
+			}
+			return nil, fmt.Errorf("prepare the event reads: %w", err)
+		}
+		stmts[i] = st
+	}
+	r.sess, r.cold, r.tail = stmts[0], stmts[1], stmts[2]
+	return r, nil
 }

@@ -168,7 +168,7 @@ type Store struct {
 	done    bool
 	doneErr error
 
-	finalReads finalReads // the close's reads of a session's events (finalcompose.go)
+	eventReads eventReads // LoadEvents' statements, prepared once (events.go)
 }
 
 var _ store.Store = (*Store)(nil)
