@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"os"
+	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -79,6 +81,10 @@ type StorePoint struct {
 	RunnableP99Ms float64 `json:"runnable_p99_ms"`
 	RunnableMaxMs float64 `json:"runnable_max_ms"`
 	Goroutines    uint64  `json:"goroutines,omitempty"`
+
+	// The machine in the second, read by the generator from /proc
+	// (timeline_machine.go): absent where /proc has no such figures.
+	Machine *MachinePoint `json:"machine,omitempty"`
 }
 
 // timeline samples the server's store statistics every second.
@@ -87,14 +93,18 @@ type timeline struct {
 	start  time.Time
 	client *http.Client
 
-	mu     sync.Mutex // guards the following
-	prev   *storestats.Snapshot
-	points []StorePoint
-	note   string // why there is no timeline, if there is none
+	disk string // the major:minor of the temp directory's disk, "" if unknown
+
+	mu       sync.Mutex // guards the following
+	prev     *storestats.Snapshot
+	prevMach machineSample
+	points   []StorePoint
+	note     string // why there is no timeline, if there is none
 }
 
 func newTimeline(healthURL string, start time.Time) *timeline {
-	return &timeline{url: healthURL + "/debug/store", start: start, client: &http.Client{Timeout: 2 * time.Second}}
+	return &timeline{url: healthURL + "/debug/store", start: start, client: &http.Client{Timeout: 2 * time.Second},
+		disk: diskOf(os.TempDir(), "/proc/self/mountinfo")}
 }
 
 // run samples until ctx ends; a server without the endpoint ends it at once.
@@ -120,6 +130,7 @@ func (t *timeline) run(ctx context.Context) {
 // statistics to give.
 func (t *timeline) sample(ctx context.Context) bool {
 	snap, err := t.fetch(ctx)
+	mach := readMachine(t.disk, time.Now())
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
@@ -134,9 +145,11 @@ func (t *timeline) sample(ctx context.Context) bool {
 		return false
 	}
 	if t.prev != nil {
-		t.points = append(t.points, point(t.prev, snap, t.start))
+		p := point(t.prev, snap, t.start)
+		p.Machine = machinePoint(t.prevMach, mach)
+		t.points = append(t.points, p)
 	}
-	t.prev = snap
+	t.prev, t.prevMach = snap, mach
 	return true
 }
 
@@ -257,19 +270,22 @@ func (r *Result) WriteTimeline(w io.Writer) {
 	}
 	fmt.Fprintln(w, "store timeline (per second; flush = a batch's statements and commit, sync = the commit; ms are bucket upper bounds):")
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "t s\tcommits/s\twrites/s\tflush p50\tp99\tmax ms\tsync p50\tp99 ms\tbatch p50\tp99\tmax\tbusy\tpending\twin/s\twin ms\tpages/s\tWAL MB/s\tWAL MiB\tckpt n\tms\tpages\tgc n\tpause max ms\tgc cpu ms\tassist\tgc %\trunnable p99\tmax ms\tgoroutines\t")
+	fmt.Fprintln(tw, "t s\tcommits/s\twrites/s\tflush p50\tp99\tmax ms\tsync p50\tp99 ms\tbatch p50\tp99\tmax\tbusy\tpending\twin/s\twin ms\tpages/s\tWAL MB/s\tWAL MiB\tckpt n\tms\tpages\tgc n\tpause max ms\tgc cpu ms\tassist\tgc %\trunnable p99\tmax ms\tgoroutines\tidle %\tiowait\tsteal\tdisk w/s\tMB/s\tawait ms\tflush/s\tflush ms\tbusy %\t")
 	for _, p := range r.StoreTimeline {
-		fmt.Fprintf(tw, "%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f%%\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t%d\t%.0f\t%d\t%d\t%.2f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t\n",
+		fmt.Fprintf(tw, "%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f%%\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t%.1f\t%d\t%.0f\t%d\t%d\t%.2f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%s\n",
 			p.T, p.Batches, p.Writes, p.FlushP50Ms, p.FlushP99Ms, p.FlushMaxMs, p.SyncP50Ms, p.SyncP99Ms,
 			p.BatchP50, p.BatchP99, p.BatchMax, p.Busy*100, p.Pending, p.WindowWaits, p.WindowMs, p.PagesPerSec, p.WALBytesPerSec/1e6,
 			float64(p.WALSizeBytes)/(1<<20), p.Checkpoints, p.CheckpointMs, p.CheckpointPages, p.GCCycles, p.GCPauseMaxMs,
-			p.GCCPUMs, p.AssistCPUMs, p.GCSharePct, p.RunnableP99Ms, p.RunnableMaxMs, p.Goroutines)
+			p.GCCPUMs, p.AssistCPUMs, p.GCSharePct, p.RunnableP99Ms, p.RunnableMaxMs, p.Goroutines, p.Machine.columns())
 	}
 	tw.Flush()
 	if i := worstStorePoint(r.StoreTimeline); i >= 0 {
 		p := r.StoreTimeline[i]
 		fmt.Fprintf(w, "worst second: t=%.0fs flush p99 %.2f ms (max %.2f), sync p99 %.2f ms, batch p99 %.0f, %d checkpoints (%.0f ms), GC pause max %.2f ms, runnable p99 %.2f ms\n",
 			p.T, p.FlushP99Ms, p.FlushMaxMs, p.SyncP99Ms, p.BatchP99, p.Checkpoints, p.CheckpointMs, p.GCPauseMaxMs, p.RunnableP99Ms)
+	}
+	if c := commitSummary(r.StoreTimeline); c != "" {
+		fmt.Fprintln(w, c)
 	}
 	if g := gcSummary(r.StoreTimeline); g != "" {
 		fmt.Fprintln(w, g)
@@ -335,7 +351,7 @@ func timelineCharts(r *Result) []template.HTML {
 	for i, p := range ps {
 		xs[i] = p.T
 	}
-	return []template.HTML{
+	charts := []template.HTML{
 		svgChart("Store commit time (per second)", "ms", xs, []chartLine{
 			{"flush p50", "#1f77b4", col(func(p StorePoint) float64 { return p.FlushP50Ms })},
 			{"flush p99", "#d62728", col(func(p StorePoint) float64 { return p.FlushP99Ms })},
@@ -360,4 +376,64 @@ func timelineCharts(r *Result) []template.HTML {
 			{"GC CPU ms", "#bcbd22", col(func(p StorePoint) float64 { return p.GCCPUMs })},
 		}),
 	}
+	if slices.ContainsFunc(ps, func(p StorePoint) bool { return p.Machine != nil }) {
+		m := func(f func(*MachinePoint) float64) []float64 {
+			return col(func(p StorePoint) float64 {
+				if p.Machine == nil {
+					return 0
+				}
+				return f(p.Machine)
+			})
+		}
+		charts = append(charts, svgChart("The machine: idle CPU and the data's disk", "%, ms", xs, []chartLine{
+			{"CPU idle %", "#2ca02c", m(func(p *MachinePoint) float64 { return p.IdlePct })},
+			{"iowait %", "#ff7f0e", m(func(p *MachinePoint) float64 { return p.IOWaitPct })},
+			{"disk busy %", "#8c564b", m(func(p *MachinePoint) float64 { return p.BusyPct })},
+			{"disk flush ms", "#d62728", m(func(p *MachinePoint) float64 { return p.FlushAwaitMs })},
+			{"sync p50 ms", "#1f77b4", col(func(p StorePoint) float64 { return p.SyncP50Ms })},
+		}))
+	}
+	return charts
+}
+
+// commitSummary averages the commit path over the seconds the store wrote
+// more than a hundred times: what tells a fast durable round from a slow
+// one (a commit's sync time, the commits and their size, the time batches
+// waited in the window) beside the machine's idle CPU and its disk's flush
+// time. "" when no second qualifies.
+func commitSummary(ps []StorePoint) string {
+	var n, nm, nf float64
+	var sync, flush, commits, writes, win, idle, flushMs, disk float64
+	for _, p := range ps {
+		if p.Writes < 100 {
+			continue
+		}
+		n++
+		sync += p.SyncP50Ms
+		flush += p.FlushP50Ms
+		commits += p.Batches
+		writes += p.Writes
+		win += p.WindowMs
+		if m := p.Machine; m != nil {
+			nm++
+			idle += m.IdlePct
+			disk += m.WriteMB
+			if m.Flushes > 0 {
+				nf++
+				flushMs += m.FlushAwaitMs
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("commit path over %.0f s of writes: sync p50 %.2f ms, flush p50 %.2f ms (means), %.0f commits/s of %.1f writes, window %.0f ms/s",
+		n, sync/n, flush/n, commits/n, writes/max(commits, 1), win/n)
+	if nm > 0 {
+		s += fmt.Sprintf("; machine idle %.1f%%, disk %.1f MB/s", idle/nm, disk/nm)
+	}
+	if nf > 0 {
+		s += fmt.Sprintf(", disk flush %.2f ms", flushMs/nf)
+	}
+	return s
 }

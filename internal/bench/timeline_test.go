@@ -56,7 +56,7 @@ func TestTimelinePoint(t *testing.T) {
 	r.WriteTimeline(&out)
 	if !strings.Contains(out.String(), "worst second: t=3s") || !strings.Contains(out.String(), "GC: 1.0 s of CPU, 25% of the server's") ||
 		!strings.Contains(out.String(), "heap: live at most 3.0 MiB, GC scan work at most 3.0 MiB (heap and stacks); per concurrent session (max 1024): live 3072 bytes, scan 3072 bytes") ||
-		strings.Count(out.String(), "\n") != 8 {
+		strings.Count(out.String(), "\n") != 9 {
 		t.Errorf("printed timeline:\n%s", out.String())
 	}
 	if len(timelineCharts(r)) == 0 {
