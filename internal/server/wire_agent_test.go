@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -534,9 +535,13 @@ func TestTokensGeneratedOnceAndKept(t *testing.T) {
 	if !strings.Contains(first, n.espToken) {
 		t.Fatalf("first start did not print the ESP token:\n%s", first)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Each step has a deadline of its own: one context for the shutdown,
+	// the two starts and the ESP call ran out under load before the call.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	n.srv.Shutdown(ctx)
+	if err := n.srv.Shutdown(shutCtx); err != nil {
+		t.Fatalf("shutdown before the restart: %v", err)
+	}
 	again := startE2E(t, dir, "")
 	if again.espToken != n.espToken || again.adminToken != n.adminToken {
 		t.Fatal("tokens changed across restarts")
@@ -546,8 +551,14 @@ func TestTokensGeneratedOnceAndKept(t *testing.T) {
 	}
 	// A configured token replaces the generated one.
 	configured := startE2E(t, t.TempDir(), "[esp]\ntoken = from-config\n[admin]\ntoken = admin-from-config\n")
-	if _, err := espc.New(configured.espURL, "from-config", nil).GetSessionInfo(ctx, "none"); err == nil || err.(*espc.Fault).FaultCode != espc.FaultUnknownInteraction {
-		t.Fatalf("configured ESP token refused: %v", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := espc.New(configured.espURL, "from-config", nil).GetSessionInfo(ctx, "none")
+	var fault *espc.Fault
+	if !errors.As(err, &fault) || fault.FaultCode != espc.FaultUnknownInteraction {
+		// An unknown interaction is the only answer a valid token gets;
+		// anything else (no fault, another fault, a transport error) fails.
+		t.Fatalf("configured ESP token: got %v, want fault %d (unknown interaction)", err, espc.FaultUnknownInteraction)
 	}
 	if resp := configured.admin(t, "/api/v1/interactions", "admin-from-config"); resp.StatusCode != 200 {
 		t.Fatalf("configured admin token refused: %d", resp.StatusCode)
