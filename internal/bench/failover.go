@@ -61,6 +61,7 @@ type FailoverResult struct {
 	LoadAvgEnd   string        `json:"loadavg_end"`
 	Mode         string        `json:"mode"`
 	Lease        time.Duration `json:"lease_ns"`
+	Schema       string        `json:"schema"` // the run's PostgreSQL schema, dropped at its end
 	Killed       int           `json:"killed"`
 	Recovered    time.Duration `json:"recovered_ns"` // kill → every chat answered again
 	Seconds      float64       `json:"seconds"`      // throughput: the sending phase
@@ -137,6 +138,7 @@ func RunFailover(ctx context.Context, o FailoverOptions) (*FailoverResult, error
 		return nil, err
 	}
 	defer f.Close()
+	res.Schema = f.schema
 	o.logf("failover: %d nodes on PostgreSQL (lease %v); creating %d chats", o.Nodes, o.Lease, o.Chats)
 	pace := o.Pace
 	if o.Mode == "throughput" {

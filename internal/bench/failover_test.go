@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -46,18 +47,26 @@ func TestSmokeFailover(t *testing.T) {
 	if !strings.Contains(table.String(), "answering again") {
 		t.Errorf("the table does not report the failover times:\n%s", table.String())
 	}
-	// The run's schema is gone.
+	// The run's own schema is gone (others' runs share the database and
+	// have schemas of their own meanwhile).
+	if !ownSchema.MatchString(res.Schema) {
+		t.Fatalf("the run reports its schema as %q", res.Schema)
+	}
 	left := 0
 	f := &Fleet{DSN: dsn}
-	if err := f.Query(ctx, `SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'confab_bench_%'`, func(r pgx.Rows) error {
+	if err := f.Query(ctx, `SELECT count(*) FROM information_schema.schemata WHERE schema_name = '`+res.Schema+`'`, func(r pgx.Rows) error {
 		return r.Scan(&left)
 	}); err != nil {
 		t.Fatal(err)
 	}
 	if left != 0 {
-		t.Errorf("%d bench schemas left behind", left)
+		t.Errorf("the run's schema %s was left behind", res.Schema)
 	}
 }
+
+// ownSchema is the form of a fleet's own schema name (and so safe to quote
+// into a statement).
+var ownSchema = regexp.MustCompile(`^confab_bench_[0-9a-f]{12}$`)
 
 // TestSmokeClusterThroughput runs the throughput mode on one node and
 // checks that messages flowed and none was lost or doubled; with the
