@@ -74,6 +74,14 @@ type Cluster struct {
 	tokenKey    []byte          // restoration tokens' key (agent.go)
 
 	purges sync.WaitGroup // purge requests in flight (purge.go)
+
+	// bg counts the work the node runs on its own (a lease renewal and its
+	// claims check, the background takeover), which Stop waits for; bgCtx
+	// is their context, which Stop cancels. Work starts only while the
+	// node is not stopped, checked under mu (so no Add follows Stop's Wait).
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
 }
 
 // claim is a claim and restoration in progress, shared by concurrent
@@ -94,7 +102,21 @@ func New(opts Options) *Cluster {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Cluster{opts: opts, epochs: make(map[string]int64), lost: make(map[string]int64), claims: make(map[string]*claim)}
+	c := &Cluster{opts: opts, epochs: make(map[string]int64), lost: make(map[string]int64), claims: make(map[string]*claim)}
+	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
+	return c
+}
+
+// startBackground counts one piece of the node's own work for Stop to wait
+// for; false once the node stopped (the work is not to run).
+func (c *Cluster) startBackground() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return false
+	}
+	c.bg.Add(1)
+	return true
 }
 
 // NodeID returns this node's id.
@@ -136,6 +158,10 @@ func (c *Cluster) Start(ctx context.Context, urls map[string]string) error {
 const minRenewGap = 10
 
 func (c *Cluster) tick() {
+	if !c.startBackground() {
+		return
+	}
+	defer c.bg.Done()
 	start := c.opts.Clock.Now()
 	c.mu.Lock()
 	lapsed := !start.Before(c.leaseUntil)
@@ -154,7 +180,7 @@ func (c *Cluster) tick() {
 	c.mu.Unlock()
 	if err == nil {
 		// After the next renewal is scheduled: a slow check never delays it.
-		ctx, cancel := context.WithTimeout(context.Background(), c.opts.Lease/3)
+		ctx, cancel := context.WithTimeout(c.bgCtx, c.opts.Lease/3)
 		c.checkClaimed(ctx, lapsed) // sessions other nodes claimed from this one (claimed.go)
 		cancel()
 		c.takeOverInBackground() // draining nodes' sessions (takeover.go)
@@ -174,7 +200,7 @@ func (c *Cluster) renewContext(start time.Time) (context.Context, context.Cancel
 	}
 	// A renewal never outlasts one lease of real time either (a fake
 	// clock that nobody advances must not hang it).
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Lease)
+	ctx, cancel := context.WithTimeout(c.bgCtx, c.opts.Lease)
 	t := c.opts.Clock.AfterFunc(d, cancel)
 	return ctx, func() { t.Stop(); cancel() }
 }
@@ -209,7 +235,11 @@ func (c *Cluster) renew(ctx context.Context, start time.Time) error {
 }
 
 // Stop ends the lease at once, so the other nodes take this node's
-// sessions over without waiting for it to expire.
+// sessions over without waiting for it to expire. It first cancels and
+// waits for the node's own work (a renewal running, the background
+// takeover: nothing uses the store after Stop, which the caller closes
+// next, and no renewal in flight writes a live lease after the ended one),
+// as long as ctx lets it.
 func (c *Cluster) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	if c.rt != nil {
@@ -219,9 +249,22 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
+	c.mu.Unlock()
+	c.bgCancel()
+	done := make(chan struct{})
+	go func() {
+		c.bg.Wait()
+		c.purges.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: stop %s: the node's background work did not end: %w", c.opts.NodeID, ctx.Err())
+	}
+	c.mu.Lock()
 	n := store.Node{ID: c.opts.NodeID, URLs: c.urls, LeaseUntil: c.opts.Clock.Now(), Draining: true}
 	c.mu.Unlock()
-	c.purges.Wait()
 	if err := c.opts.Store.PutNode(ctx, n); err != nil {
 		return fmt.Errorf("cluster: end the lease of %s: %w", n.ID, err)
 	}

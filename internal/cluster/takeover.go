@@ -129,7 +129,8 @@ func (c *Cluster) isStopped() bool {
 	return c.stopped
 }
 
-// takeOverInBackground runs TakeOver off the renewal, one at a time.
+// takeOverInBackground runs TakeOver off the renewal, one at a time, until
+// Stop, which cancels it and waits for it.
 func (c *Cluster) takeOverInBackground() {
 	c.mu.Lock()
 	if c.taking || c.stopped || c.draining {
@@ -137,16 +138,18 @@ func (c *Cluster) takeOverInBackground() {
 		return
 	}
 	c.taking = true
+	c.bg.Add(1) // Stop waits for it (cluster.go); not stopped, checked above under mu
 	c.mu.Unlock()
 	go func() {
+		defer c.bg.Done()
 		defer func() {
 			c.mu.Lock()
 			c.taking = false
 			c.mu.Unlock()
 		}()
-		ctx, cancel := context.WithTimeout(context.Background(), 4*c.opts.Lease)
+		ctx, cancel := context.WithTimeout(c.bgCtx, 4*c.opts.Lease)
 		defer cancel()
-		if _, err := c.TakeOver(ctx); err != nil {
+		if _, err := c.TakeOver(ctx); err != nil && !c.isStopped() {
 			c.opts.Log.Warn("cluster: taking over a draining node's sessions", "node", c.opts.NodeID, "err", err)
 		}
 	}()

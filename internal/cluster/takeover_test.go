@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,4 +108,66 @@ func TestDrainTakeOverIsEager(t *testing.T) {
 		}
 	}
 	t.Logf("b took %d, c took %d", bShare, n)
+}
+
+// TestStopWaitsForTheBackgroundTakeover stops node b while its renewal's
+// background takeover is restoring a draining node's session: Stop cancels
+// the restoration's context and returns only once the takeover has ended,
+// so that nothing of the node uses the store after Stop (the server closes
+// the store next). Before, Stop returned at once and the takeover went on
+// (and logged) after the store was closed.
+func TestStopWaitsForTheBackgroundTakeover(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	const lease = 9 * time.Second
+	quiet := slog.New(slog.DiscardHandler)
+	started := make(chan struct{}, 1)
+	var finished atomic.Bool
+	var afterCancel atomic.Value // the store's answer to the restoration's last read
+	restore := func(rctx context.Context, id string) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-rctx.Done() // Stop cancels it; before the fix nothing did for 4 leases
+		// A restoration's last step uses the store, as a real one would.
+		_, err := st.GetOwner(context.Background(), id)
+		afterCancel.Store(fmt.Sprint(err))
+		finished.Store(true)
+		return rctx.Err()
+	}
+	clkA, clkB := clock.NewFake(t0), clock.NewFake(t0)
+	a := cluster.New(cluster.Options{Store: st, Clock: clkA, NodeID: "a", Lease: lease, Log: quiet})
+	b := cluster.New(cluster.Options{Store: st, Clock: clkB, NodeID: "b", Lease: lease, Restore: restore, Log: quiet})
+	for _, n := range []*cluster.Cluster{a, b} {
+		if err := n.Start(ctx, map[string]string{"webapi": "http://127.0.0.1:1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer a.Stop(ctx)
+	if err := a.SessionCreated(&chat.Info{ID: "s1"}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clkB.Advance(lease / 3) // b renews, then takes s1 over in the background
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("b's renewal did not start taking s1 over")
+	}
+	if err := b.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !finished.Load() {
+		t.Fatal("Stop returned while the background takeover was still restoring a session")
+	}
+	if got := afterCancel.Load(); got != "<nil>" {
+		t.Errorf("the restoration's store read after Stop's cancel: %v", got)
+	}
+	n, err := st.GetNode(ctx, "b")
+	if err != nil || !n.Draining || n.LeaseUntil.After(clkB.Now()) {
+		t.Errorf("b after Stop: %+v (%v), want its lease ended and draining", n, err)
+	}
 }
