@@ -95,6 +95,7 @@ func TestClusterDrainIntoTwo(t *testing.T) {
 
 	// Where every chat went, before anyone asks for the idle ones.
 	owner := map[string]string{}
+	var reclaimed []string // sessions claimed more than once
 	if err := f.Query(ctx, `SELECT session_id, node_id, epoch FROM session_owners`, func(r pgx.Rows) error {
 		var id, node string
 		var epoch int64
@@ -103,11 +104,15 @@ func TestClusterDrainIntoTwo(t *testing.T) {
 		}
 		if epoch != 2 {
 			t.Errorf("session %s at epoch %d on %s after the drain, want 2", id, epoch, node)
+			reclaimed = append(reclaimed, id)
 		}
 		owner[id] = node
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+	if len(reclaimed) > 0 {
+		t.Logf("the nodes' logs of the sessions claimed more than once, and of their leases:\n%s", claimTrail(f, reclaimed))
 	}
 	if len(owner) != busy+idle {
 		t.Fatalf("%d owner rows after the drain, want %d", len(owner), busy+idle)
@@ -166,4 +171,20 @@ func TestClusterDrainIntoTwo(t *testing.T) {
 	if d := time.Since(stop); d > 5*time.Second {
 		t.Errorf("the drained node took %v to stop", d)
 	}
+}
+
+// claimTrail returns the lines of every node's log that name one of the
+// sessions (at most the first three) or a lease renewal, each prefixed
+// with its node: how the sessions changed hands.
+func claimTrail(f *bench.Fleet, sessions []string) string {
+	sessions = sessions[:min(len(sessions), 3)]
+	var b strings.Builder
+	for i, p := range f.Nodes {
+		for _, line := range strings.Split(readLog(p.LogPath), "\n") {
+			if strings.Contains(line, "lease") || slices.ContainsFunc(sessions, func(id string) bool { return strings.Contains(line, id) }) {
+				fmt.Fprintf(&b, "node %d: %s\n", i, line)
+			}
+		}
+	}
+	return b.String()
 }
