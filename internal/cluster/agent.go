@@ -170,7 +170,7 @@ func (c *Cluster) Follow(ctx context.Context, sessionID, lost string) (Followed,
 			} else {
 				answered = false
 			}
-			if !live && mayClaim {
+			if !live && mayClaim && !c.Draining() { // a draining node never claims: the heir does (resolve)
 				err := c.claimAndRestore(ctx, o)
 				if err == nil {
 					return Followed{Route: Route{Local: true, Restored: true}, Moved: true}, nil

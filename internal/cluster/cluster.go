@@ -387,6 +387,22 @@ func (c *Cluster) resolve(ctx context.Context, sessionID string, mayClaim, forwa
 					return Route{Node: heir, URLs: urls}, nil
 				}
 			}
+			if mayClaim && c.Draining() {
+				// A draining node claims nothing: it would hand the
+				// session on at once, one epoch later (a survivor whose
+				// lease lapses for a moment under load would see its chats
+				// go to epoch 3 here and 4 at the next survivor, as
+				// TestClusterDrainIntoTwo did). A dead owner's session
+				// goes to the live node whose share it is; only with none
+				// left does this node claim it.
+				heir, urls, err := c.heirOf(ctx, sessionID)
+				if err != nil {
+					return Route{}, err
+				}
+				if heir != "" {
+					return Route{Node: heir, URLs: urls}, nil
+				}
+			}
 		} else if c.Draining() {
 			// This node hands its sessions over: the live node whose share
 			// it is (as for the eager takeover, takeover.go) claims it.

@@ -171,3 +171,52 @@ func TestStopWaitsForTheBackgroundTakeover(t *testing.T) {
 		t.Errorf("b after Stop: %+v (%v), want its lease ended and draining", n, err)
 	}
 }
+
+// TestDrainingNodeClaimsNothing: a request reaching draining node a for a
+// session of b, whose lease has ended on a's clock (b paused, or slow to
+// renew under load), is sent to c, the live node whose share it is, and
+// not claimed by a, which would hand it on at once one epoch later (a
+// path to the chats at epochs 3 and 4 of TestClusterDrainIntoTwo under
+// load). c, asked in turn, claims it at epoch 2.
+func TestDrainingNodeClaimsNothing(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	const lease = 9 * time.Second
+	quiet := slog.New(slog.DiscardHandler)
+	restored := func(context.Context, string) error { return nil }
+	clkA, clkB, clkC := clock.NewFake(t0), clock.NewFake(t0), clock.NewFake(t0)
+	a := cluster.New(cluster.Options{Store: st, Clock: clkA, NodeID: "a", Lease: lease, Restore: restored, Log: quiet})
+	b := cluster.New(cluster.Options{Store: st, Clock: clkB, NodeID: "b", Lease: lease, Restore: restored, Log: quiet})
+	c := cluster.New(cluster.Options{Store: st, Clock: clkC, NodeID: "c", Lease: lease, Restore: restored, Log: quiet})
+	for i, n := range []*cluster.Cluster{a, b, c} {
+		if err := n.Start(ctx, map[string]string{"webapi": fmt.Sprintf("http://127.0.0.1:%d", i+1)}); err != nil {
+			t.Fatal(err)
+		}
+		defer n.Stop(ctx)
+	}
+	if err := b.SessionCreated(&chat.Info{ID: "s1"}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clkC.Advance(lease + time.Second)     // c renews all along: live
+	clkA.Set(t0.Add(lease + time.Second)) // b's lease has ended on a's clock
+	r, err := a.Resolve(ctx, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Local || r.Node != "c" || r.URLs["webapi"] != "http://127.0.0.1:3" {
+		t.Errorf("the draining node routes b's session to %+v, want c", r)
+	}
+	if o, err := st.GetOwner(ctx, "s1"); err != nil || o.NodeID != "b" || o.Epoch != 1 {
+		t.Fatalf("owner after the draining node's routing: %+v (%v), want b at epoch 1", o, err)
+	}
+	r, err = c.Resolve(ctx, "s1")
+	if err != nil || !r.Local || !r.Restored {
+		t.Fatalf("c's routing of the session of dead b: %+v (%v), want claimed and restored", r, err)
+	}
+	if o, err := st.GetOwner(ctx, "s1"); err != nil || o.NodeID != "c" || o.Epoch != 2 {
+		t.Errorf("owner: %+v (%v), want c at epoch 2", o, err)
+	}
+}
