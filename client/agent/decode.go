@@ -35,7 +35,10 @@ var (
 	eventKeys = []string{"pos", "eventId", "kind", "time", "timeShift", "from", "visibility",
 		"receiverId", "text", "msgType", "treatAs", "noticeType", "reason", "askerId", "userData",
 		"eventAttributes"}
-	partyKeys = []string{"userId", "num", "nickname", "userType", "bot"}
+	partyKeys       = []string{"userId", "num", "nickname", "userType", "bot"}
+	interactionKeys = []string{"id", "sessionId", "tenant", "endpoint", "queue", "subject", "state",
+		"online", "async", "asyncStatus", "agentId", "userData", "createdAt", "closedAt"}
+	reasonKeys = []string{"code", "text"}
 )
 
 // keyBit returns the index of key in names (found by index, a switch),
@@ -205,6 +208,28 @@ func into(sc *jsonscan.Scanner, v any) {
 	}
 }
 
+// intoMap reads a user data or event attributes object (a nil map) as
+// encoding/json would, without it when the object holds nothing
+// jsonscan.Map leaves to it (nested objects of strings, as Confab writes
+// them, are read by Map).
+func intoMap(sc *jsonscan.Scanner, m *map[string]any) {
+	raw := sc.Skip()
+	if sc.Failed() {
+		return
+	}
+	if *m == nil {
+		var sub jsonscan.Scanner
+		sub.ResetString(raw)
+		if v := sub.Map(); !sub.Failed() && sub.End() {
+			*m = v
+			return
+		}
+	}
+	if json.Unmarshal([]byte(raw), m) != nil {
+		sc.Fail()
+	}
+}
+
 // timeOf reads a time the way encoding/json does: time.Time's own
 // UnmarshalJSON on the raw value.
 func timeOf(sc *jsonscan.Scanner, t *time.Time) {
@@ -260,9 +285,10 @@ func scanFrame(sc *jsonscan.Scanner, f *Frame) bool {
 		case 13:
 			f.Closed = sc.Bool()
 		case 14:
-			into(sc, &f.Interactions)
+			f.Interactions = scanInteractions(sc)
 		case 15:
-			into(sc, &f.Interaction)
+			f.Interaction = new(Interaction)
+			scanInteraction(sc, f.Interaction)
 		case 16:
 			f.Node = sc.String()
 		case 17:
@@ -365,13 +391,14 @@ func scanEvent(sc *jsonscan.Scanner, ev *Event) {
 		case 11:
 			ev.NoticeType = sc.String()
 		case 12:
-			into(sc, &ev.Reason)
+			ev.Reason = new(Reason)
+			scanReason(sc, ev.Reason)
 		case 13:
 			ev.AskerID = sc.String()
 		case 14:
-			into(sc, &ev.UserData)
+			intoMap(sc, &ev.UserData)
 		case 15:
-			into(sc, &ev.EventAttributes)
+			intoMap(sc, &ev.EventAttributes)
 		}
 	}
 }
@@ -401,6 +428,135 @@ func scanParty(sc *jsonscan.Scanner, p *Party) {
 			p.UserType = sc.String()
 		case 4:
 			p.Bot = sc.Bool()
+		}
+	}
+}
+
+func interactionIndex(key string) int {
+	switch key {
+	case "id":
+		return 0
+	case "sessionId":
+		return 1
+	case "tenant":
+		return 2
+	case "endpoint":
+		return 3
+	case "queue":
+		return 4
+	case "subject":
+		return 5
+	case "state":
+		return 6
+	case "online":
+		return 7
+	case "async":
+		return 8
+	case "asyncStatus":
+		return 9
+	case "agentId":
+		return 10
+	case "userData":
+		return 11
+	case "createdAt":
+		return 12
+	case "closedAt":
+		return 13
+	}
+	return 14
+}
+
+func scanInteractions(sc *jsonscan.Scanner) []Interaction {
+	if !sc.Array() {
+		return nil
+	}
+	xs := []Interaction{}
+	for first := true; sc.Elem(first); first = false {
+		xs = append(xs, Interaction{})
+		scanInteraction(sc, &xs[len(xs)-1])
+	}
+	return xs
+}
+
+// scanInteraction reads an accept's or an offer's interaction (one a
+// session) by hand, as encoding/json would.
+func scanInteraction(sc *jsonscan.Scanner, x *Interaction) {
+	if !sc.Object() {
+		return
+	}
+	var mask uint64
+	for first := true; ; first = false {
+		k, ok := sc.Key(first)
+		if !ok {
+			return
+		}
+		bit := keyBit(sc, k, interactionKeys, interactionIndex, &mask)
+		if bit == len(interactionKeys) || sc.Null() {
+			continue
+		}
+		switch bit {
+		case 0:
+			x.ID = sc.String()
+		case 1:
+			x.SessionID = sc.String()
+		case 2:
+			x.Tenant = sc.String()
+		case 3:
+			x.Endpoint = sc.String()
+		case 4:
+			x.Queue = sc.String()
+		case 5:
+			x.Subject = sc.String()
+		case 6:
+			x.State = sc.String()
+		case 7:
+			x.Online = sc.Bool()
+		case 8:
+			x.Async = sc.Bool()
+		case 9:
+			x.AsyncStatus = int(sc.Int())
+		case 10:
+			x.AgentID = sc.String()
+		case 11:
+			intoMap(sc, &x.UserData)
+		case 12:
+			timeOf(sc, &x.CreatedAt)
+		case 13:
+			timeOf(sc, &x.ClosedAt)
+		}
+	}
+}
+
+func reasonIndex(key string) int {
+	switch key {
+	case "code":
+		return 0
+	case "text":
+		return 1
+	}
+	return 2
+}
+
+// scanReason reads a partyLeft event's reason.
+func scanReason(sc *jsonscan.Scanner, r *Reason) {
+	if !sc.Object() {
+		return
+	}
+	var mask uint64
+	for first := true; ; first = false {
+		k, ok := sc.Key(first)
+		if !ok {
+			return
+		}
+		bit := keyBit(sc, k, reasonKeys, reasonIndex, &mask)
+		if bit == len(reasonKeys) || sc.Null() {
+			continue
+		}
+		switch bit {
+		case 0:
+			r.Code = int(sc.Int())
+		case 1:
+			r.Text = sc.String()
 		}
 	}
 }

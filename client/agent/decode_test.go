@@ -23,7 +23,14 @@ var (
 var fastFrames = []string{eventsFrame, resultFrame, errorFrame, helloFrame, acceptResult, leftEvents, offerFrame,
 	`{"type":"result","pos":null,"time":null,"events":[],"unknownField":[1,{"a":null}]}`,
 	`{"type":"events","events":[{"text":"caf\u00e9 \\ \"x\"","from":null}]}`,
+	listFrame,
+	`{"type":"events","events":[{"userData":{"k\u0061":"v"}}]}`, // an escaped key: only the map goes to encoding/json
+	`{"type":"result","interaction":{"id":"s1","userData":{"a":"1","a":"2"},"closedAt":null,"extra":{"n":1}},"interactions":[]}`,
 }
+
+// listFrame: an op list's answer (interactions, one of them async and
+// closed), its user data a nested key-value list.
+const listFrame = `{"type":"result","id":"c2","op":"list","interactions":[{"id":"s1","sessionId":"s1","tenant":"t","endpoint":"e","queue":"default","subject":"order","state":"queued","online":true,"async":true,"asyncStatus":2,"agentId":"a1","userData":{"k":"v","GCTI_SYSTEM":{"party-info":{"style":"BOT"}}},"createdAt":"2026-12-01T14:00:00Z","closedAt":"2026-12-01T15:00:00.5+01:00"},{"id":"s2","sessionId":"s2","tenant":"t","endpoint":"e","queue":"q","state":"queued","online":false,"async":false,"userData":{},"createdAt":"2026-12-01T14:00:01Z"}]}`
 
 var slowFrames = []string{
 	`{"Type":"events"}`,
@@ -36,6 +43,12 @@ var slowFrames = []string{
 	`{"type":"events"}{}`,
 	`{"code":-9223372036854775809}`,
 	`"events"`,
+	`{"type":"result","interaction":{"ID":"s1"}}`,               // matches id only case-insensitively
+	`{"type":"result","interaction":{"id":"s1","id":"s2"}}`,     // a duplicate key
+	`{"type":"result","interaction":{"createdAt":"yesterday"}}`, // time.Time refuses it
+	`{"type":"result","interactions":[null]}`,                   // left to encoding/json
+	`{"type":"result","interaction":{"online":1}}`,              // not a bool
+	`{"type":"result","interaction":{"userData":{"k":1e400}}}`,  // out of range
 }
 
 func decodeBothFrame(t *testing.T, data []byte) {
@@ -77,6 +90,30 @@ func TestDecodeFrameFastPath(t *testing.T) {
 		want := i < len(fastFrames)
 		if got := scanFrame(&sc, &f) && sc.End(); got != want {
 			t.Errorf("%s: fast path %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestDecodeAcceptResultFast pins that an accept's answer and a partyLeft
+// event (an interaction, user data, event attributes) are read without
+// encoding/json: at most half its allocations.
+func TestDecodeAcceptResultFast(t *testing.T) {
+	for _, in := range []string{acceptResult, leftEvents} {
+		data := []byte(in)
+		n := testing.AllocsPerRun(200, func() {
+			var f Frame
+			if err := decodeFrame(data, &f); err != nil {
+				t.Fatal(err)
+			}
+		})
+		j := testing.AllocsPerRun(200, func() {
+			var f Frame
+			if err := json.Unmarshal(data, &f); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n*2 > j {
+			t.Errorf("%.40s…: %.0f allocations, encoding/json %.0f: want at most half", in, n, j)
 		}
 	}
 }
@@ -132,7 +169,8 @@ func TestKeyIndexes(t *testing.T) {
 	for _, tc := range []struct {
 		names []string
 		index func(string) int
-	}{{frameKeys, frameIndex}, {eventKeys, eventIndex}, {partyKeys, partyIndex}} {
+	}{{frameKeys, frameIndex}, {eventKeys, eventIndex}, {partyKeys, partyIndex},
+		{interactionKeys, interactionIndex}, {reasonKeys, reasonIndex}} {
 		for i, n := range tc.names {
 			if got := tc.index(n); got != i {
 				t.Errorf("index(%q) = %d, want %d", n, got, i)

@@ -127,6 +127,28 @@ func into(sc *jsonscan.Scanner, v any) {
 	}
 }
 
+// intoMap reads a user data or event attributes object (a nil map) as
+// encoding/json would, without it when the object holds nothing
+// jsonscan.Map leaves to it (nested objects of strings, as Confab writes
+// them, are read by Map).
+func intoMap(sc *jsonscan.Scanner, m *map[string]any) {
+	raw := sc.Skip()
+	if sc.Failed() {
+		return
+	}
+	if *m == nil {
+		var sub jsonscan.Scanner
+		sub.ResetString(raw)
+		if v := sub.Map(); !sub.Failed() && sub.End() {
+			*m = v
+			return
+		}
+	}
+	if json.Unmarshal([]byte(raw), m) != nil {
+		sc.Fail()
+	}
+}
+
 func scanResponse(sc *jsonscan.Scanner, r *Response) bool {
 	if !sc.Object() {
 		return false
@@ -166,7 +188,7 @@ func scanResponse(sc *jsonscan.Scanner, r *Response) bool {
 		case 8:
 			into(sc, &r.Errors)
 		case 9:
-			into(sc, &r.UserData)
+			intoMap(sc, &r.UserData)
 		case 10:
 			r.ResyncFrom = int(sc.Int())
 		}
@@ -217,9 +239,9 @@ func scanMessage(sc *jsonscan.Scanner, m *Message) {
 		case 4:
 			m.UTCTime = sc.Int()
 		case 5:
-			into(sc, &m.UserData)
+			intoMap(sc, &m.UserData)
 		case 6:
-			into(sc, &m.EventAttributes)
+			intoMap(sc, &m.EventAttributes)
 		}
 	}
 }

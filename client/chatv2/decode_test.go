@@ -24,6 +24,7 @@ var fastInputs = []string{pushFrame, sendAnswer, fileAnswer, errAnswer, resync,
 	` {"messages":[{"text":"h\u00e9 \"quoted\"\n","from":null}], "extra":{"x":[1,2.5e3,true,null]}} `,
 	`{"messages":[{"text":"héllo ☃"}],"statusCode":-0}`,
 	`{"userId":null,"messages":null}`,
+	`{"messages":[{"userData":{"a":"1","a":{"b":[true,null,-1.5]}},"eventAttributes":{}}],"userData":{"k\u0061":"v"}}`,
 }
 
 var slowInputs = []string{
@@ -39,7 +40,9 @@ var slowInputs = []string{
 	`[1]`,
 	`null`,
 	``,
-	"{\"alias\":\"a\xffb\"}", // invalid UTF-8 becomes U+FFFD
+	"{\"alias\":\"a\xffb\"}",                  // invalid UTF-8 becomes U+FFFD
+	`{"messages":[{"userData":{"k":1e400}}]}`, // out of range
+	`{"messages":[{"userData":"x"}]}`,
 }
 
 // decodeBoth decodes data with decodeResponse and with encoding/json and
@@ -117,6 +120,30 @@ func TestDecodePushFrameAllocs(t *testing.T) {
 	})
 	if n > 3 {
 		t.Errorf("decoding a push frame allocates %.0f times, want at most 3", n)
+	}
+}
+
+// TestDecodeUserDataFast pins that messages with user data and event
+// attributes are read without encoding/json: at most half its allocations.
+func TestDecodeUserDataFast(t *testing.T) {
+	notice := `{"statusCode":0,"chatEnded":false,"nextPosition":3,"messages":[{"from":{"nickname":"system","participantId":0,"type":"External"},"index":2,"type":"Notice","text":"hi","utcTime":1,"userData":{"k":"v"},"eventAttributes":{"GCTI_SYSTEM":{"party-info":{"style":"BOT"}}}}]}`
+	for _, in := range []string{fileAnswer, notice} {
+		data := []byte(in)
+		n := testing.AllocsPerRun(200, func() {
+			var r Response
+			if err := decodeResponse(data, &r, false); err != nil {
+				t.Fatal(err)
+			}
+		})
+		j := testing.AllocsPerRun(200, func() {
+			var r Response
+			if err := json.Unmarshal(data, &r); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n*2 > j {
+			t.Errorf("%.40s…: %.0f allocations, encoding/json %.0f: want at most half", in, n, j)
+		}
 	}
 }
 
