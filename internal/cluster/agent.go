@@ -152,8 +152,9 @@ func (c *Cluster) Follow(ctx context.Context, sessionID, lost string) (Followed,
 			}
 			// Still this node's in the store: the hand-over is to come.
 		default:
+			asked := c.opts.Clock.Now() // before the read: see readNow
 			n, err := c.opts.Store.GetNode(ctx, o.NodeID)
-			live := err == nil && c.opts.Clock.Now().Before(n.LeaseUntil) && !n.Draining
+			live := err == nil && asked.Before(n.LeaseUntil) && !n.Draining
 			// The lost node within its lease but not answering is most
 			// likely dead: its lease will end.
 			if live && n.ID != lost {

@@ -368,11 +368,12 @@ func (c *Cluster) resolve(ctx context.Context, sessionID string, mayClaim, forwa
 			return Route{}, err
 		}
 		if o.NodeID != c.opts.NodeID {
+			asked := c.opts.Clock.Now() // before the read: see readNow
 			n, err := c.opts.Store.GetNode(ctx, o.NodeID)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return Route{}, err
 			}
-			if err == nil && c.opts.Clock.Now().Before(n.LeaseUntil) && !n.Draining {
+			if err == nil && asked.Before(n.LeaseUntil) && !n.Draining {
 				return Route{Node: n.ID, URLs: n.URLs}, nil
 			}
 			if err == nil && n.Draining && mayClaim && !forwarded && !c.Draining() {

@@ -33,14 +33,25 @@ func (c *Cluster) Draining() bool {
 	return c.draining
 }
 
+// readNow: a node's lease is judged against the time BEFORE its registry
+// row was read. The row is what the node had written by then; compared
+// with the time after the read, a read that waited (for a pool
+// connection, for a CPU under load) made a live node look dead: its
+// renewal had landed meanwhile, unseen, and the reader claimed its
+// sessions (a way for TestClusterDrainIntoTwo under load to find a
+// survivor's chat claimed at epoch 3 though none of that survivor's
+// renewals failed).
+// A lease that ended before the read began did end; one read as running
+// still ran when the read began.
+
 // liveOther returns a live node other than this one that is not draining,
 // or nil.
 func (c *Cluster) liveOther(ctx context.Context) (map[string]string, error) {
+	now := c.opts.Clock.Now() // before the read: see readNow
 	nodes, err := c.opts.Store.ListNodes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: list nodes: %w", err)
 	}
-	now := c.opts.Clock.Now()
 	for _, n := range nodes {
 		if n.ID != c.opts.NodeID && !n.Draining && now.Before(n.LeaseUntil) {
 			return n.URLs, nil

@@ -65,11 +65,12 @@ func (c *Cluster) Take(ctx context.Context, sessionID string) (bool, error) {
 		}
 		live := false
 		if o.NodeID != c.opts.NodeID {
+			asked := c.opts.Clock.Now() // before the read: see readNow
 			n, err := c.opts.Store.GetNode(ctx, o.NodeID)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return false, err
 			}
-			live = err == nil && c.opts.Clock.Now().Before(n.LeaseUntil)
+			live = err == nil && asked.Before(n.LeaseUntil)
 		}
 		err = c.claimAndRestore(ctx, o)
 		if errors.Is(err, store.ErrConflict) {

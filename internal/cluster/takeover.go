@@ -27,11 +27,11 @@ func (c *Cluster) TakeOver(ctx context.Context) (int, error) {
 	if c.Draining() {
 		return 0, nil
 	}
+	now := c.opts.Clock.Now() // before the read: see readNow
 	nodes, err := c.opts.Store.ListNodes(ctx)
 	if err != nil {
 		return 0, err
 	}
-	now := c.opts.Clock.Now()
 	takers := []string{c.opts.NodeID}
 	var from []string
 	for _, n := range nodes {
@@ -88,11 +88,11 @@ func (c *Cluster) heir(ctx context.Context, sessionID string) (map[string]string
 // is not draining) whose share a session is, and its URLs; "" if there is
 // none.
 func (c *Cluster) heirOf(ctx context.Context, sessionID string) (string, map[string]string, error) {
+	now := c.opts.Clock.Now() // before the read: see readNow
 	nodes, err := c.opts.Store.ListNodes(ctx)
 	if err != nil {
 		return "", nil, fmt.Errorf("cluster: list nodes: %w", err)
 	}
-	now := c.opts.Clock.Now()
 	urls := map[string]map[string]string{}
 	var takers []string
 	for _, n := range nodes {

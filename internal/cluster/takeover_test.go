@@ -12,6 +12,8 @@ import (
 	"github.com/confab/confab/internal/chat"
 	"github.com/confab/confab/internal/clock"
 	"github.com/confab/confab/internal/cluster"
+	"github.com/confab/confab/internal/store"
+	"github.com/confab/confab/internal/store/postgres"
 )
 
 // TestDrainTakeOverIsEager drains node a holding 40 sessions while b and c
@@ -218,5 +220,55 @@ func TestDrainingNodeClaimsNothing(t *testing.T) {
 	}
 	if o, err := st.GetOwner(ctx, "s1"); err != nil || o.NodeID != "c" || o.Epoch != 2 {
 		t.Errorf("owner: %+v (%v), want c at epoch 2", o, err)
+	}
+}
+
+// slowNodeReads is the real store whose node reads take long: each moves
+// the reader's fake clock on by delay while it runs (a read that waited
+// for a pool connection or a CPU under load).
+type slowNodeReads struct {
+	*postgres.Store
+	clk   *clock.Fake
+	delay time.Duration
+}
+
+func (s slowNodeReads) GetNode(ctx context.Context, id string) (store.Node, error) {
+	s.clk.Advance(s.delay)
+	return s.Store.GetNode(ctx, id)
+}
+
+// TestSlowReadKeepsALiveOwner: node a reads the registry row of b, whose
+// lease runs for another second when the read starts; the read takes two
+// seconds on a's clock. a judges the lease by the time the read began, so
+// b is live and a forwards to it; judged by the time after the read, b
+// looked dead and a claimed its session.
+func TestSlowReadKeepsALiveOwner(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	const lease = 9 * time.Second
+	quiet := slog.New(slog.DiscardHandler)
+	clkA, clkB := clock.NewFake(t0), clock.NewFake(t0)
+	a := cluster.New(cluster.Options{Store: slowNodeReads{st, clkA, 2 * time.Second}, Clock: clkA, NodeID: "a", Lease: lease,
+		Restore: func(context.Context, string) error { return nil }, Log: quiet})
+	b := cluster.New(cluster.Options{Store: st, Clock: clkB, NodeID: "b", Lease: lease, Log: quiet})
+	for i, n := range []*cluster.Cluster{a, b} {
+		if err := n.Start(ctx, map[string]string{"webapi": fmt.Sprintf("http://127.0.0.1:%d", i+1)}); err != nil {
+			t.Fatal(err)
+		}
+		defer n.Stop(ctx)
+	}
+	if err := b.SessionCreated(&chat.Info{ID: "s1"}).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clkA.Set(t0.Add(lease - time.Second)) // b's lease (t0+9s) runs for 1 s more
+	r, err := a.Resolve(ctx, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Local || r.Node != "b" {
+		t.Errorf("a routes b's session to %+v after a slow read of b's lease, want b", r)
+	}
+	if o, err := st.GetOwner(ctx, "s1"); err != nil || o.NodeID != "b" || o.Epoch != 1 {
+		t.Errorf("owner: %+v (%v), want b at epoch 1", o, err)
 	}
 }
