@@ -68,6 +68,16 @@ type Options struct {
 	OnBatch func(n, failed int, took time.Duration)
 	// Synchronous is the durability of commits; default SyncFull.
 	Synchronous Sync
+	// SyncAfterCommit makes the writer, at SyncFull, commit with
+	// synchronous=NORMAL (no fsync in COMMIT) and sync the WAL on a
+	// descriptor of its own, on the group commit's second goroutine, while
+	// it writes the next batch; a write is acknowledged only once an fsync
+	// begun after its COMMIT returned has completed, so the durability is
+	// the same (writer.go's start). Off by default: under load (two
+	// interleaved pairs at load 25–42, docs/benchmarks.md, sqlstate) it
+	// cost more server CPU per message than the COMMIT's own sync; not yet
+	// measured on a quiet machine. SyncNormal ignores it.
+	SyncAfterCommit bool
 	// Check is the integrity check run at Open; default CheckQuick.
 	Check Check
 	// ReadConns is the size of the read pool; default 4.
@@ -184,6 +194,13 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The writer's connection: at SyncFull with Options.SyncAfterCommit
+	// the writer syncs the WAL itself.
+	ownSync := opts.Synchronous == SyncFull && opts.SyncAfterCommit
+	writerSync := syncMode
+	if ownSync {
+		writerSync = "NORMAL"
+	}
 	if ps := opts.PageSize; ps < 512 || ps > 65536 || ps&(ps-1) != 0 {
 		return nil, fmt.Errorf("sqlite: page size %d is not a power of two from 512 to 65536", ps)
 	}
@@ -214,7 +231,7 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 		fmt.Sprintf("cache_size(-%d)", opts.CacheKiB),
 		"foreign_keys(1)",
 		fmt.Sprintf("page_size(%d)", opts.PageSize),
-		"synchronous("+syncMode+")",
+		"synchronous("+writerSync+")",
 		"temp_store(MEMORY)",
 		"wal_autocheckpoint(0)",        // the checkpointer does it, off the writer's path
 		"journal_size_limit(67108864)", // a WAL started afresh is cut back to 64 MiB
@@ -295,7 +312,7 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 	s.ckpt = startCheckpointer(cdb, opts.BeforeCheckpoint)
 	s.w.ckpt = s.ckpt
 
-	s.gc = store.NewGroupCommit(store.GroupCommitConfig[op]{
+	cfg := store.GroupCommitConfig[op]{
 		MaxPending:  opts.MaxPending,
 		MaxBatch:    opts.MaxBatch,
 		Flush:       s.w.flush,
@@ -303,7 +320,15 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 		OnBatch:     opts.OnBatch,
 		Window:      max(opts.CommitWindow, 0),
 		WindowBatch: opts.CommitWindowBatch,
-	})
+	}
+	if ownSync {
+		// Two batches in flight: the next one is written while the
+		// previous one's WAL sync runs (writer.start, which also does
+		// afterBatch's housekeeping on the writer's goroutine).
+		s.w.wal = newWALSync(path + "-wal")
+		cfg.Flush, cfg.AfterBatch, cfg.Start = nil, nil, s.w.start
+	}
+	s.gc = store.NewGroupCommit(cfg)
 	return s, nil
 }
 
@@ -459,6 +484,9 @@ func (s *Store) closeDBs() error {
 	}
 	if s.w != nil {
 		errs = append(errs, s.w.close())
+		if s.w.wal != nil {
+			errs = append(errs, s.w.wal.close())
+		}
 	}
 	if s.wdb != nil {
 		errs = append(errs, s.wdb.Close())
