@@ -73,10 +73,10 @@ type Options struct {
 	// descriptor of its own, on the group commit's second goroutine, while
 	// it writes the next batch; a write is acknowledged only once an fsync
 	// begun after its COMMIT returned has completed, so the durability is
-	// the same (writer.go's start). Off by default: three interleaved
-	// pairs at load 21–42 (docs/benchmarks.md, sqlstate) showed no gain in
-	// server CPU per message (lower in one, higher in two); it awaits a
-	// quiet machine's A/B. SyncNormal ignores it.
+	// the same (writer.go's start). Off by default: eight interleaved
+	// pairs at load 17–42 (docs/benchmarks.md, sqlstate) showed no
+	// difference in server CPU per message (lower in four, higher in
+	// four); it awaits a quiet machine's A/B. SyncNormal ignores it.
 	SyncAfterCommit bool
 	// Check is the integrity check run at Open; default CheckQuick.
 	Check Check
