@@ -131,7 +131,7 @@ func (c *Client) CallRaw(ctx context.Context, method string, body []byte) (Reply
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return Reply{}, fmt.Errorf("esp: %s: %w", method, err)
 	}
@@ -148,7 +148,7 @@ func (c *Client) CallRaw(ctx context.Context, method string, body []byte) (Reply
 		return Reply{}, f
 	}
 	var r Reply
-	if err := json.Unmarshal(data, &r); err != nil {
+	if err := decodeReply(data, &r); err != nil {
 		return Reply{}, fmt.Errorf("esp: %s: decode reply: %w", method, err)
 	}
 	return r, nil
