@@ -295,7 +295,6 @@ func (w *writer) deleteEvents(ctx context.Context, name string) error {
 		u.dead = true
 	}
 	l.undo = append(l.undo, u)
-	l.mem.closed(s.sid)
 	delete(l.byName, name)
 	delete(l.bySID, s.sid)
 	return nil
@@ -409,26 +408,32 @@ const relocateRows = `SELECT seq, sid, position, event_id, at, data FROM %s WHER
 
 // relocateRange packs each open session's rows of the log range [from, to)
 // into one event_cold row (the caller then deletes the range) and returns
-// the number of events moved. The rows are read in seq order (a range of
-// the log's key: no sort) and packed in Go; the packs are inserted in sid
-// order.
+// the number of events moved. The rows are taken in seq order, from memory
+// if it holds the range (eventmem.go), else read from the chunk tables (a
+// range of the log's key: no sort), and packed in Go; the packs are
+// inserted in sid order.
 func (w *writer) relocateRange(ctx context.Context, from, to int64) (int64, error) {
 	l := &w.log
-	if l.mem.covers(from, to) {
-		return w.relocateMem(ctx, to)
-	}
 	p := &l.packs
 	p.reset()
-	for i, c := range l.chunks { // the chunks holding part of the range
-		end := l.nextSeq
-		if i+1 < len(l.chunks) {
-			end = l.chunks[i+1].from
-		}
-		if end <= from || c.from >= to {
-			continue
-		}
-		if err := w.relocateChunk(ctx, c.tbl, from, to); err != nil {
-			return 0, err
+	if l.mem.covers(from, to) {
+		l.mem.each(from, to, func(seq, sid int64, e packedEvent) {
+			if s := l.bySID[sid]; s != nil && seq >= s.tailFrom {
+				p.add(sid, e)
+			}
+		})
+	} else {
+		for i, c := range l.chunks { // the chunks holding part of the range
+			end := l.nextSeq
+			if i+1 < len(l.chunks) {
+				end = l.chunks[i+1].from
+			}
+			if end <= from || c.from >= to {
+				continue
+			}
+			if err := w.relocateChunk(ctx, c.tbl, from, to); err != nil {
+				return 0, err
+			}
 		}
 	}
 	if len(p.order) == 0 {
@@ -450,6 +455,9 @@ func (w *writer) relocateRange(ctx context.Context, from, to int64) (int64, erro
 			return 0, err
 		}
 		moved += pb.n
+	}
+	if l.mem.covers(from, to) {
+		l.mem.moved += moved
 	}
 	return moved, nil
 }

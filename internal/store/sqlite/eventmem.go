@@ -1,86 +1,95 @@
 package sqlite
 
 import (
-	"context"
 	"encoding/binary"
-	"fmt"
 	"math"
-	"slices"
 	"sync/atomic"
 
 	"github.com/confab/confab/internal/store"
 )
 
 // Once the log is half its span long (moves are near), the writer also
-// keeps the open sessions' newly appended events in memory, per session in
-// the pack encoding (eventpack.go), up to a budget of bytes (memLog): a
-// move whose whole range is kept takes each session's events of the range
-// from there as its pack, without reading the log (relocateMem). Reading
-// the range back (a SELECT over the chunk tables, each row's columns
-// decoded and copied) was three quarters of a move's CPU. A move of a
-// range not wholly kept reads it as before (relocateRange), and drops what
-// memory held of it.
+// keeps the open sessions' newly appended events in memory, up to a budget
+// of bytes (memLog): a move whose whole range is kept packs the range's
+// events from there (relocateRange) instead of reading the log back (a
+// SELECT over the chunk tables, each row's columns decoded and copied:
+// three quarters of a move's CPU). A move of a range not wholly kept reads
+// it from the log, and drops what memory held of it.
+//
+// Memory is a copy of the log's newest rows in seq order, as the log
+// itself: one queue of fixed-size blocks (memBlockSize), appended at its
+// end, consumed from its front by the moves and trims, a consumed block
+// going back to a pool for the next appends. So keeping an event copies it
+// once and allocates nothing in the steady state, and a move packs its
+// range's events as it packs rows read from the log (packer.add). Kept in
+// per-session buffers instead (before), grown by doubling and compacted by
+// copying as the moves consumed them, every kept byte was copied two to
+// three times more, into freshly allocated memory (in BenchmarkEventLogMove
+// the buffers allocated about 530 bytes per appended event of about 230;
+// docs/benchmarks.md, seventh round).
 //
 // What memory holds changes only with committed transactions: a batch
-// records its appended rows, its closed sessions and its move, and they
-// are applied when it commits (memCommit), forgotten if it rolls back. So
-// memory never holds an event the log does not, and a move of a kept
-// range packs exactly the rows the log holds there.
+// records its appended rows and its move, and they are applied when it
+// commits (memCommit), forgotten if it rolls back. So memory never holds an
+// event the log does not, and a move of a kept range packs exactly the rows
+// the log holds there: a session closed after its rows were kept leaves
+// them in memory, as in the log, until a move or a trim passes them, and a
+// move skips them, as it skips them in the log.
 //
-// The cost: per kept event its data plus 36 bytes (the pack header and its
-// seq), for every open session's events in the log from the point memory
-// started keeping them, at most the budget (Options.EventLogMemory; by
-// default 64 MiB). When the budget is reached, memory keeps what it has
-// but takes no more until the moves and closes have consumed it all; then
-// it starts again from the log's end. A log that stays short (sessions
-// closing before their rows move: a dense run) never starts it.
+// The cost: per kept event its data plus memEventCost bytes, for the log's
+// rows from the point memory started keeping them, at most the budget
+// (Options.EventLogMemory; by default 64 MiB), plus the unused end of the
+// last block and the pool. When the budget is reached, memory keeps what it
+// has but takes no more until the moves and trims have consumed it all;
+// then it starts again from the log's end. A log that stays short
+// (sessions closing before their rows move: a dense run) never starts it.
 
 // defaultEventLogMemory is the default budget of memLog.
 const defaultEventLogMemory = 64 << 20
 
-// memEventCost is what memory takes per kept event besides its data.
-const memEventCost = packHeader + 8
+// memEntryHeader is the seq and sid before a kept event's pack encoding.
+const memEntryHeader = 8 + 8
 
-// memLog is what the writer keeps of the open sessions' events.
+// memEventCost is what memory takes per kept event besides its data: its
+// seq and sid, then the pack header (eventpack.go).
+const memEventCost = memEntryHeader + packHeader
+
+// memBlockSize is the size of memory's blocks; an event larger than a
+// block gets a block of its own, which is not pooled.
+const memBlockSize = 256 << 10
+
+// memLog is what the writer keeps of the log's newest rows.
 type memLog struct {
 	budget int64 // bytes at most; 0 or less: nothing is kept
 	on     bool
 	// from, to: while on, every open session's rows with seqs from from
-	// up to to (and the log's end) are in bufs.
+	// up to to (and the log's end) are in blocks.
 	from, to int64
-	bytes    int64
-	bufs     map[int64]*memBuf
-	order    []int64 // a move's sids, reused
+	bytes    int64      // the kept entries' bytes
+	blocks   []memBlock // the queue, oldest first: entries in seq order
+	headOff  int        // the offset in blocks[0] of the first entry not consumed
+	pool     [][]byte   // emptied blocks of memBlockSize, for the next appends
 
 	// The transaction in progress, applied when it commits.
 	adds      []memAdd
-	drops     []int64 // sessions closed (if they stay closed)
-	consumeTo int64   // a move took the log's rows below this
-	moved     int64   // rows its moves packed from memory
+	consumeTo int64 // a move took the log's rows below this
+	moved     int64 // rows its moves packed from memory
 
 	movedAll int64     // rows committed moves packed from memory
 	stats    *memStats // movedAll and bytes for WriterStats; nil in a bare memLog
+}
+
+// memBlock is one block of the queue: entries, each a seq and a sid
+// (8-byte big-endian) followed by the event in the pack encoding.
+type memBlock struct {
+	b    []byte
+	last int64 // the seq of its last entry
 }
 
 // memStats are memLog's figures for WriterStats, read from any goroutine.
 type memStats struct {
 	moved, bytes atomic.Int64
 }
-
-// memBuf is one session's kept events: b and seqs from their heads on.
-// What the moves consume advances the heads; once a head passes half its
-// slice, the rest is copied to the front (each byte at most about once),
-// so that the slices keep their capacity instead of shrinking from the
-// front and growing again (a copy of the whole buffer at every move).
-type memBuf struct {
-	b    []byte  // the events in the pack encoding, in seq order
-	seqs []int64 // their seqs
-	head int     // b[:head] and seqs[:head's event count] are consumed ...
-	seqH int     // ... that count
-}
-
-// kept returns the buffer's events and their seqs.
-func (b *memBuf) kept() ([]byte, []int64) { return b.b[b.head:], b.seqs[b.seqH:] }
 
 // memAdd is a row the transaction appended.
 type memAdd struct {
@@ -99,35 +108,26 @@ func (m *memLog) appended(sid, seq int64, e *store.EventRow) {
 	}
 }
 
-// closed records a session the transaction closed.
-func (m *memLog) closed(sid int64) {
-	if m.bufs[sid] != nil {
-		m.drops = append(m.drops, sid)
-	}
-}
-
 // abort forgets the transaction's changes.
 func (m *memLog) abort() {
 	clear(m.adds)
-	m.adds, m.drops, m.consumeTo, m.moved = m.adds[:0], m.drops[:0], 0, 0
+	m.adds, m.consumeTo, m.moved = m.adds[:0], 0, 0
 }
 
 // off drops everything kept.
 func (m *memLog) off() {
-	m.on, m.bufs, m.bytes = false, nil, 0
+	m.consume(math.MaxInt64)
+	m.on, m.pool = false, nil
 }
 
 // memCommit applies a committed transaction's changes to memory, and
 // starts or stops keeping events.
 func (l *eventLog) memCommit() {
 	m := &l.mem
-	if m.consumeTo > 0 {
-		m.consume(m.consumeTo)
-	}
-	for _, sid := range m.drops {
-		if l.bySID[sid] == nil {
-			m.drop(sid)
-		}
+	// The rows below the watermark are gone from the log: moved (this
+	// transaction's move, consumeTo) or only closed sessions' (a trim).
+	if len(m.blocks) > 0 {
+		m.consume(max(m.consumeTo, l.trimmed))
 	}
 	for _, a := range m.adds {
 		if a.seq >= m.to {
@@ -158,96 +158,85 @@ func (l *eventLog) memCommit() {
 	}
 }
 
+// add appends an event to the queue.
 func (m *memLog) add(sid, seq int64, e *store.EventRow) {
-	if m.bufs == nil {
-		m.bufs = map[int64]*memBuf{}
+	need := memEventCost + len(e.Data)
+	n := len(m.blocks)
+	if n == 0 || cap(m.blocks[n-1].b)-len(m.blocks[n-1].b) < need {
+		var b []byte
+		switch k := len(m.pool); {
+		case need > memBlockSize:
+			b = make([]byte, 0, need)
+		case k > 0:
+			b, m.pool = m.pool[k-1], m.pool[:k-1]
+		default:
+			b = make([]byte, 0, memBlockSize)
+		}
+		m.blocks = append(m.blocks, memBlock{b: b})
+		n++
 	}
-	b := m.bufs[sid]
-	if b == nil {
-		b = &memBuf{}
-		m.bufs[sid] = b
-	}
-	b.b = appendPack(b.b, packedEvent{pos: e.Position, eid: e.EventID, at: micros(e.Time), data: e.Data})
-	b.seqs = append(b.seqs, seq)
+	blk := &m.blocks[n-1]
+	blk.b = binary.BigEndian.AppendUint64(blk.b, uint64(seq))
+	blk.b = binary.BigEndian.AppendUint64(blk.b, uint64(sid))
+	blk.b = appendPack(blk.b, packedEvent{pos: e.Position, eid: e.EventID, at: micros(e.Time), data: e.Data})
+	blk.last = seq
 }
 
-func (m *memLog) drop(sid int64) {
-	if b := m.bufs[sid]; b != nil {
-		evs, seqs := b.kept()
-		m.bytes -= int64(len(evs) + 8*len(seqs))
-		delete(m.bufs, sid)
-	}
+// entryAt decodes the entry at offset off of a block (memory's own
+// encoding: well formed) and returns the offset of the next; e.data
+// aliases the block.
+func entryAt(b []byte, off int) (seq, sid int64, e packedEvent, next int) {
+	seq = int64(binary.BigEndian.Uint64(b[off:]))
+	sid = int64(binary.BigEndian.Uint64(b[off+8:]))
+	h := b[off+memEntryHeader : off+memEventCost]
+	e.pos = int64(binary.BigEndian.Uint64(h[0:8]))
+	e.eid = int64(binary.BigEndian.Uint64(h[8:16]))
+	e.at = int64(binary.BigEndian.Uint64(h[16:24]))
+	next = off + memEventCost + int(binary.BigEndian.Uint32(h[24:28]))
+	e.data = b[off+memEventCost : next : next]
+	return seq, sid, e, next
 }
 
-// consume drops the kept events below seq to.
+// consume drops the kept entries below seq to; emptied blocks go to the
+// pool.
 func (m *memLog) consume(to int64) {
-	for sid, b := range m.bufs {
-		evs, seqs := b.kept()
-		k, _ := slices.BinarySearch(seqs, to)
-		if k == 0 {
-			continue
-		}
-		if k == len(seqs) {
-			m.drop(sid)
-			continue
-		}
-		off := packOffset(evs, k)
-		m.bytes -= int64(off + 8*k)
-		b.head, b.seqH = b.head+off, b.seqH+k
-		if b.head > len(b.b)/2 {
-			b.b = b.b[:copy(b.b, b.b[b.head:])]
-			b.seqs = b.seqs[:copy(b.seqs, b.seqs[b.seqH:])]
-			b.head, b.seqH = 0, 0
-		}
-	}
-}
-
-// packOffset is the offset of event k of a pack written by this process
-// (memory's own encoding: well formed).
-func packOffset(b []byte, k int) int {
-	off := 0
-	for range k {
-		off += packHeader + int(binary.BigEndian.Uint32(b[off+24:]))
-	}
-	return off
-}
-
-// relocateMem writes the packs of a move of the log range below to that
-// memory covers (memLog.covers): each open session's kept events below to,
-// as one event_cold row, in sid order. The events stay in memory until
-// the transaction commits (memCommit consumes them).
-func (w *writer) relocateMem(ctx context.Context, to int64) (int64, error) {
-	m := &w.log.mem
-	m.order = m.order[:0]
-	for sid, b := range m.bufs {
-		if _, seqs := b.kept(); len(seqs) > 0 && seqs[0] < to && w.log.bySID[sid] != nil {
-			m.order = append(m.order, sid)
-		}
-	}
-	if len(m.order) == 0 {
-		return 0, nil
-	}
-	slices.Sort(m.order)
-	ins, err := w.lazy(ctx, &w.log.packs.ins, insertPackSQL)
-	if err != nil {
-		return 0, err
-	}
-	var moved int64
-	for _, sid := range m.order {
-		evs, seqs := m.bufs[sid].kept()
-		k, _ := slices.BinarySearch(seqs, to)
-		pack := evs[:packOffset(evs, k)]
-		lo, hi, sorted := packRange(pack)
-		if !sorted {
-			if pack, err = sortPack(pack, k); err != nil {
-				return 0, fmt.Errorf("pack session %d: %w", sid, err)
+	for len(m.blocks) > 0 {
+		blk := &m.blocks[0]
+		if blk.last >= to {
+			for m.headOff < len(blk.b) {
+				seq, _, _, next := entryAt(blk.b, m.headOff)
+				if seq >= to {
+					break
+				}
+				m.bytes -= int64(next - m.headOff)
+				m.headOff = next
 			}
+			return
 		}
-		if _, err := ins.ExecContext(ctx, sid, lo, hi, k, pack); err != nil {
-			return 0, err
+		m.bytes -= int64(len(blk.b) - m.headOff)
+		if cap(blk.b) == memBlockSize {
+			m.pool = append(m.pool, blk.b[:0])
 		}
-		moved += int64(k)
+		*blk = memBlock{}
+		m.blocks, m.headOff = m.blocks[1:], 0
 	}
-	m.moved += moved
-	return moved, nil
+	m.blocks = nil // empty: the next append starts a new slice rather than grow the old one's tail
+}
+
+// each calls fn for each kept entry with a seq in [from, to), in seq order.
+func (m *memLog) each(from, to int64, fn func(seq, sid int64, e packedEvent)) {
+	off := m.headOff
+	for _, blk := range m.blocks {
+		for off < len(blk.b) {
+			seq, sid, e, next := entryAt(blk.b, off)
+			if seq >= to {
+				return
+			}
+			if seq >= from {
+				fn(seq, sid, e)
+			}
+			off = next
+		}
+		off = 0
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -140,12 +141,11 @@ func TestEventMemMovesAsTheLog(t *testing.T) {
 	}
 }
 
+// memBytes is the bytes of the entries memory holds, counted by walking
+// them.
 func memBytes(m *memLog) int64 {
 	var n int64
-	for _, b := range m.bufs {
-		evs, seqs := b.kept()
-		n += int64(len(evs) + 8*len(seqs))
-	}
+	m.each(math.MinInt64, math.MaxInt64, func(_, _ int64, e packedEvent) { n += int64(memEventCost + len(e.data)) })
 	return n
 }
 
@@ -204,4 +204,41 @@ func TestEventMemRollback(t *testing.T) {
 	if n := logRows(t, s) + countRows(t, s, "SELECT coalesce(sum(n), 0) FROM event_cold"); n != 3*end {
 		t.Fatalf("%d events stored, want %d: each once", n, 3*end)
 	}
+}
+
+// TestEventMemDropsTrimmed: rows that only closed sessions had leave
+// memory when a trim raises the watermark past them, without a move: what
+// memory holds stays within the log's live rows, and its count of bytes
+// agrees with what it holds.
+func TestEventMemDropsTrimmed(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, freshDir(t), Options{EventLogSpan: 4000, Synchronous: SyncNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	l := &s.w.log
+	names := []string{"x", "y"}
+	for p := int64(0); p < 1100; p += 50 { // 2,200 rows: memory starts at 2,000
+		batchOf(t, s, names, p, p+50)
+	}
+	if !l.mem.on || l.mem.bytes == 0 {
+		t.Fatalf("memory on %v, %d bytes: want on, holding the newest rows", l.mem.on, l.mem.bytes)
+	}
+	for _, name := range names {
+		if err := s.DeleteEvents(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := l.nextSeq
+	batchOf(t, s, []string{"z"}, 0, 1) // its batch trims the closed sessions' rows
+	if l.trimmed < end || moved(t, s) != 0 {
+		t.Fatalf("watermark %d, %d rows moved: want a trim to %d, no move", l.trimmed, moved(t, s), end)
+	}
+	if l.mem.bytes != memBytes(&l.mem) {
+		t.Fatalf("memory counts %d bytes, holds %d", l.mem.bytes, memBytes(&l.mem))
+	}
+	l.mem.each(math.MinInt64, l.trimmed, func(seq, sid int64, _ packedEvent) {
+		t.Fatalf("memory holds seq %d (sid %d), below the watermark %d", seq, sid, l.trimmed)
+	})
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 )
 
@@ -162,18 +161,4 @@ func sortPack(b []byte, n int) ([]byte, error) {
 	}
 	slices.SortStableFunc(evs, func(a, b packedEvent) int { return cmp.Compare(a.pos, b.pos) })
 	return appendPack(make([]byte, 0, len(b)), evs...), nil
-}
-
-// packRange returns the lowest and highest position of a pack the writer
-// encoded (well formed, at least one event), and whether its events are
-// in position order.
-func packRange(b []byte) (lo, hi int64, sorted bool) {
-	lo, hi, sorted = math.MaxInt64, -1, true
-	for off := 0; off < len(b); {
-		pos := int64(binary.BigEndian.Uint64(b[off:]))
-		sorted = sorted && pos > hi
-		lo, hi = min(lo, pos), max(hi, pos)
-		off += packHeader + int(binary.BigEndian.Uint32(b[off+24:]))
-	}
-	return lo, hi, sorted
 }
