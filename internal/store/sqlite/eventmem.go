@@ -39,10 +39,11 @@ import (
 // The cost: per kept event its data plus memEventCost bytes, for the log's
 // rows from the point memory started keeping them, at most the budget
 // (Options.EventLogMemory; by default 64 MiB), plus the unused end of the
-// last block and the pool. When the budget is reached, memory keeps what it
-// has but takes no more until the moves and trims have consumed it all;
-// then it starts again from the log's end. A log that stays short
-// (sessions closing before their rows move: a dense run) never starts it.
+// last block and the pool (memPoolMax blocks at most). When the budget is
+// reached, memory keeps what it has but takes no more until the moves and
+// trims have consumed it all; then it starts again from the log's end. A
+// log that stays short (sessions closing before their rows move: a dense
+// run) never starts it.
 
 // defaultEventLogMemory is the default budget of memLog.
 const defaultEventLogMemory = 64 << 20
@@ -57,6 +58,11 @@ const memEventCost = memEntryHeader + packHeader
 // memBlockSize is the size of memory's blocks; an event larger than a
 // block gets a block of its own, which is not pooled.
 const memBlockSize = 256 << 10
+
+// memPoolMax is the number of emptied blocks kept for the next appends, at
+// most: more than a move consumes (relocMax rows), fewer than a trim of many
+// closed sessions' rows may empty, whose blocks go to the garbage collector.
+const memPoolMax = 16
 
 // memLog is what the writer keeps of the log's newest rows.
 type memLog struct {
@@ -214,7 +220,7 @@ func (m *memLog) consume(to int64) {
 			return
 		}
 		m.bytes -= int64(len(blk.b) - m.headOff)
-		if cap(blk.b) == memBlockSize {
+		if cap(blk.b) == memBlockSize && len(m.pool) < memPoolMax {
 			m.pool = append(m.pool, blk.b[:0])
 		}
 		*blk = memBlock{}
