@@ -181,3 +181,26 @@ func TestKeyIndexes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecodeAcceptResult: an accept's answer (an interaction with its
+// user data), with encoding/json and with decodeFrame.
+func BenchmarkDecodeAcceptResult(b *testing.B) {
+	data := []byte(acceptResult)
+	for _, tc := range []struct {
+		name string
+		dec  func(*Frame) error
+	}{
+		{"encoding-json", func(f *Frame) error { return json.Unmarshal(data, f) }},
+		{"scanner", func(f *Frame) error { return decodeFrame(data, f) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var f Frame
+				if err := tc.dec(&f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -159,3 +159,26 @@ func TestCallDirect(t *testing.T) {
 		t.Errorf("a call to a closed server: %T %v, want a *url.Error", err, err)
 	}
 }
+
+// BenchmarkDecodeReply: a Message reply, with encoding/json and with
+// decodeReply.
+func BenchmarkDecodeReply(b *testing.B) {
+	data := []byte(fastReplies[0])
+	for _, tc := range []struct {
+		name string
+		dec  func(*Reply) error
+	}{
+		{"encoding-json", func(r *Reply) error { return json.Unmarshal(data, r) }},
+		{"scanner", func(r *Reply) error { return decodeReply(data, r) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var r Reply
+				if err := tc.dec(&r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
