@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/confab/confab/client/internal/directcall"
 	"github.com/confab/confab/client/internal/readbuf"
 )
 
@@ -377,37 +378,10 @@ func (c *Client) postOnce(ctx context.Context, node int, path, body string) (*Re
 	return &resp, nil
 }
 
-// do sends a call: straight to the http.Client's Transport when the Client
-// adds nothing to it (no cookie jar, no timeout, no credentials in the
-// URL), since net/http's Client copies every request's headers for the
-// redirects it might follow. An answer that redirects is dropped and the
-// call made again through the Client, which follows it (a redirected call
-// was not applied). Errors are *url.Error, as the Client's are.
+// do sends a call, straight to the Transport where the http.Client adds
+// nothing to it (directcall).
 func (c *Client) do(req *http.Request) (*http.Response, error) {
-	hc := c.hc
-	if hc.Jar != nil || hc.Timeout > 0 || req.URL.User != nil || req.GetBody == nil {
-		return hc.Do(req)
-	}
-	rt := hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
-	}
-	if resp.StatusCode < 300 || resp.StatusCode >= 400 || resp.Header.Get("Location") == "" {
-		return resp, nil
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	resp.Body.Close()
-	again := req.Clone(req.Context())
-	body, err := req.GetBody()
-	if err != nil {
-		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
-	}
-	again.Body = body
-	return hc.Do(again)
+	return directcall.Do(c.hc, req)
 }
 
 // newPost builds the POST of body to the base URL of node plus path: from

@@ -2,44 +2,16 @@ package esp
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/url"
 
+	"github.com/confab/confab/client/internal/directcall"
 	"github.com/confab/confab/client/internal/jsonscan"
 )
 
-// do sends a call: straight to the http.Client's Transport when the Client
-// adds nothing to it (no cookie jar, no timeout, no credentials in the
-// URL), since net/http's Client copies every request's headers for the
-// redirects it might follow. An answer that redirects is dropped and the
-// call made again through the Client, which follows it (a redirected call
-// was not applied). Errors are *url.Error, as the Client's are.
+// do sends a call, straight to the Transport where the http.Client adds
+// nothing to it (directcall).
 func (c *Client) do(req *http.Request) (*http.Response, error) {
-	hc := c.hc
-	if hc.Jar != nil || hc.Timeout > 0 || req.URL.User != nil || req.GetBody == nil {
-		return hc.Do(req)
-	}
-	rt := hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
-	}
-	if resp.StatusCode < 300 || resp.StatusCode >= 400 || resp.Header.Get("Location") == "" {
-		return resp, nil
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	resp.Body.Close()
-	again := req.Clone(req.Context())
-	body, err := req.GetBody()
-	if err != nil {
-		return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: err}
-	}
-	again.Body = body
-	return hc.Do(again)
+	return directcall.Do(c.hc, req)
 }
 
 // decodeReply decodes a success answer into r by hand when it can
