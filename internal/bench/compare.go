@@ -43,6 +43,18 @@ type Comparison struct {
 	DurableCPUMicrosAtRate float64 `json:"durable_cpu_us_per_message_at_rate"`
 	MemoryCPUMicrosAtRate  float64 `json:"memory_cpu_us_per_message_at_rate"`
 	CPURatio               float64 `json:"durable_over_memory_cpu_at_rate"`
+	// PairRatios is each round's durable over in-memory delivered per
+	// second, in round order: their spread is the measurement's noise.
+	PairRatios []float64 `json:"durable_over_memory_delivered_per_round,omitempty"`
+	// The whole machine's busy CPU per delivered message in the full-speed
+	// windows (means of each setting), and MachineCPURatio, in-memory over
+	// durable: the durable/memory throughput ratio that the CPU alone allows
+	// when both settings saturate the machine. A measured ratio below it
+	// is time the durable rounds left the CPUs idle, waiting.
+	DurableMachineCPUMicros float64 `json:"durable_machine_cpu_us_per_message,omitempty"`
+	MemoryMachineCPUMicros  float64 `json:"memory_machine_cpu_us_per_message,omitempty"`
+	DurableOtherCPUMicros   float64 `json:"durable_other_cpu_us_per_message,omitempty"`
+	MachineCPURatio         float64 `json:"memory_over_durable_machine_cpu,omitempty"`
 
 	Goals    []GoalCheck `json:"goals"`
 	GoalMet  bool        `json:"goal_met"`
@@ -90,9 +102,10 @@ func RunCompare(ctx context.Context, o Options) (*Comparison, error) {
 
 // judge derives the means, ratios and goals.
 func (c *Comparison) judge() {
-	var dur, mem, durCPU, memCPU []float64
+	var dur, mem, durCPU, memCPU, durMach, memMach, durOther []float64
+	pair := map[int][2]float64{} // round → delivered/s of auto-save 1, 0
 	c.Pass = true
-	for _, r := range c.Rounds {
+	for i, r := range c.Rounds {
 		if !r.Pass {
 			c.Pass = false
 			c.Failures = append(c.Failures, fmt.Sprintf("%s: %s", r.Command, strings.Join(r.Failures, "; ")))
@@ -102,15 +115,33 @@ func (c *Comparison) judge() {
 			cpu = r.Rated.CPUMicrosPerDelivered
 		}
 		c.Store = r.Store
+		p := pair[i/2]
 		switch r.AutoSave {
 		case "1":
 			c.DurableP99Ms = max(c.DurableP99Ms, r.Latency.P99)
 			dur = append(dur, r.MessagesDeliveredPerSec)
 			durCPU = append(durCPU, cpu)
+			durMach = append(durMach, r.WindowMachineCPUMicros)
+			durOther = append(durOther, r.WindowOtherCPUMicros)
+			p[0] = r.MessagesDeliveredPerSec
 		case "0":
 			mem = append(mem, r.MessagesDeliveredPerSec)
 			memCPU = append(memCPU, cpu)
+			memMach = append(memMach, r.WindowMachineCPUMicros)
+			p[1] = r.MessagesDeliveredPerSec
 		}
+		pair[i/2] = p
+	}
+	c.PairRatios = nil
+	for i := 0; i < (len(c.Rounds)+1)/2; i++ {
+		if p := pair[i]; p[0] > 0 && p[1] > 0 {
+			c.PairRatios = append(c.PairRatios, round3(p[0]/p[1]))
+		}
+	}
+	if len(durMach) > 0 && len(memMach) > 0 && !slices.Contains(durMach, 0) && !slices.Contains(memMach, 0) {
+		c.DurableMachineCPUMicros, c.MemoryMachineCPUMicros = round1(mean(durMach)), round1(mean(memMach))
+		c.DurableOtherCPUMicros = round1(mean(durOther))
+		c.MachineCPURatio = round3(c.MemoryMachineCPUMicros / c.DurableMachineCPUMicros)
 	}
 	c.DurableDeliveredPerSec, c.MemoryDeliveredPerSec = round1(mean(dur)), round1(mean(mem))
 	if c.MemoryDeliveredPerSec > 0 {
@@ -198,7 +229,14 @@ func (c *Comparison) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "store: %s\n", c.Store)
 	}
 	fmt.Fprintf(w, "mean delivered/s: auto-save 1 %.0f, auto-save 0 %.0f (ratio %.3f)\n", c.DurableDeliveredPerSec, c.MemoryDeliveredPerSec, c.DeliveredRatio)
+	if len(c.PairRatios) > 1 {
+		fmt.Fprintf(w, "ratio per round: %s (min %.3f, max %.3f)\n", joinRatios(c.PairRatios), slices.Min(c.PairRatios), slices.Max(c.PairRatios))
+	}
 	fmt.Fprintf(w, "mean CPU per message at %.0f/s: auto-save 1 %.1f µs, auto-save 0 %.1f µs (ratio %.3f)\n", c.Rate, c.DurableCPUMicrosAtRate, c.MemoryCPUMicrosAtRate, c.CPURatio)
+	if c.MachineCPURatio > 0 {
+		fmt.Fprintf(w, "whole machine's CPU per message at full speed: auto-save 1 %.1f µs (processes other than server and generator %.1f µs), auto-save 0 %.1f µs: the CPU alone allows a ratio of %.3f\n",
+			c.DurableMachineCPUMicros, c.DurableOtherCPUMicros, c.MemoryMachineCPUMicros, c.MachineCPURatio)
+	}
 	for _, g := range c.Goals {
 		fmt.Fprintf(w, "goal %s\n", g)
 	}
@@ -210,6 +248,14 @@ func (c *Comparison) WriteTable(w io.Writer) {
 	} else {
 		fmt.Fprintln(w, "result: FAIL")
 	}
+}
+
+func joinRatios(rs []float64) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%.3f", r)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func firstField(s string) string {

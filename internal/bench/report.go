@@ -100,9 +100,16 @@ type Result struct {
 	// full-speed sending and its drain, without set-up and tear-down).
 	WindowServerCPUMicros    float64 `json:"window_server_cpu_us_per_delivered_message,omitempty"`
 	WindowGeneratorCPUMicros float64 `json:"window_generator_cpu_us_per_delivered_message,omitempty"`
-	MemoryPerSessionBytes    float64 `json:"memory_per_session_bytes"`
-	LoadAvgStart             string  `json:"loadavg_start"`
-	LoadAvgEnd               string  `json:"loadavg_end"`
+	// WindowMachineCPUMicros is the whole machine's busy CPU per delivered
+	// message over the window (every process: the server, the generator,
+	// a local database, anything else running), and WindowOtherCPUMicros
+	// what of it neither the server nor the generator spent — on a quiet
+	// machine with PostgreSQL on it, mostly PostgreSQL's.
+	WindowMachineCPUMicros float64 `json:"window_machine_cpu_us_per_delivered_message,omitempty"`
+	WindowOtherCPUMicros   float64 `json:"window_other_cpu_us_per_delivered_message,omitempty"`
+	MemoryPerSessionBytes  float64 `json:"memory_per_session_bytes"`
+	LoadAvgStart           string  `json:"loadavg_start"`
+	LoadAvgEnd             string  `json:"loadavg_end"`
 
 	// Extra holds scenario-specific figures (async: active sessions; churn:
 	// records verified).
@@ -204,6 +211,10 @@ func (r *Result) fill(m *Metrics, tr *Tracker, series []Sample) {
 		r.WindowGeneratorCPUMicros = round1(w.genCPU * 1e6 / float64(w.delivered))
 		if w.srvCPU >= 0 {
 			r.WindowServerCPUMicros = round1(w.srvCPU * 1e6 / float64(w.delivered))
+		}
+		if w.machCPU >= 0 && w.srvCPU >= 0 {
+			r.WindowMachineCPUMicros = round1(w.machCPU * 1e6 / float64(w.delivered))
+			r.WindowOtherCPUMicros = round1(max(0, w.machCPU-w.srvCPU-w.genCPU) * 1e6 / float64(w.delivered))
 		}
 	}
 	// Memory per session means something only where sessions are held
@@ -310,6 +321,9 @@ func (r *Result) cpuPerMessage() string {
 	s := fmt.Sprintf("server %.1f µs, generator %.1f µs (utime+stime of each process)", r.CPUMicrosPerDelivered, r.GeneratorCPUMicrosPerDelivered)
 	if r.WindowGeneratorCPUMicros > 0 {
 		s += fmt.Sprintf("; full-speed window: server %.1f µs, generator %.1f µs", r.WindowServerCPUMicros, r.WindowGeneratorCPUMicros)
+		if r.WindowMachineCPUMicros > 0 {
+			s += fmt.Sprintf(", whole machine %.1f µs (other processes %.1f µs)", r.WindowMachineCPUMicros, r.WindowOtherCPUMicros)
+		}
 	}
 	return s
 }

@@ -295,11 +295,14 @@ type window struct {
 	sec             float64
 	sent, delivered int64
 	genCPU, srvCPU  float64 // CPU seconds spent in the window; srvCPU < 0: not measured
+	// The machine's busy CPU seconds in the window, every process
+	// together (the database's too, when it runs here); < 0: not measured.
+	mach0, machCPU float64
 }
 
 // startWindow starts measuring message rates.
 func (e *env) startWindow() *window {
-	w := &window{t0: time.Now(), sent0: e.tr.Sent.Load(), dlv0: e.tr.Delivered.Load(), gen0: selfCPU(), srv0: -1}
+	w := &window{t0: time.Now(), sent0: e.tr.Sent.Load(), dlv0: e.tr.Delivered.Load(), gen0: selfCPU(), srv0: -1, mach0: machineBusySeconds()}
 	if e.proc != nil {
 		if st, err := e.proc.Stat(); err == nil {
 			w.srv0 = st.CPUSeconds
@@ -314,7 +317,10 @@ func (e *env) endWindow(w *window, res *Result) {
 	w.sent = e.tr.Sent.Load() - w.sent0
 	w.delivered = e.tr.Delivered.Load() - w.dlv0
 	w.genCPU = selfCPU() - w.gen0
-	w.srvCPU = -1
+	w.srvCPU, w.machCPU = -1, -1
+	if m := machineBusySeconds(); m >= 0 && w.mach0 >= 0 {
+		w.machCPU = m - w.mach0
+	}
 	if e.proc != nil && w.srv0 >= 0 {
 		if st, err := e.proc.Stat(); err == nil {
 			w.srvCPU = st.CPUSeconds - w.srv0

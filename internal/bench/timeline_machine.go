@@ -64,6 +64,27 @@ func readMachine(disk string, now time.Time) machineSample {
 	return m
 }
 
+// machineBusySeconds is the CPU time all CPUs together have spent busy
+// since boot (user, nice, system, irq and softirq in /proc/stat: not idle,
+// I/O wait or stolen), or -1 if /proc/stat cannot be read.
+func machineBusySeconds() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	c, ok := parseProcStatCPU(string(b))
+	if !ok {
+		return -1
+	}
+	return busySeconds(c)
+}
+
+// busySeconds sums the busy counters of a /proc/stat "cpu" line, in
+// seconds (the counters are in USER_HZ, 100 per second on Linux).
+func busySeconds(c [8]uint64) float64 {
+	return float64(c[0]+c[1]+c[2]+c[5]+c[6]) / 100
+}
+
 // parseProcStatCPU returns the first eight counters of /proc/stat's "cpu"
 // line (all CPUs together).
 func parseProcStatCPU(s string) (c [8]uint64, ok bool) {

@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestComparePairsAndMachineCPU judges alternating rounds (1 then 0, 0 then
+// 1): each round's ratio pairs that round's two runs whatever their order,
+// and the whole machine's CPU per message gives the ratio the CPU alone
+// allows; a round without a machine figure leaves that ratio unreported.
+func TestComparePairsAndMachineCPU(t *testing.T) {
+	round := func(as string, perSec, machine, other float64) *Result {
+		return &Result{AutoSave: as, Store: storeSQLite, Pass: true, MessagesDeliveredPerSec: perSec,
+			WindowMachineCPUMicros: machine, WindowOtherCPUMicros: other}
+	}
+	for _, tc := range []struct {
+		name       string
+		rounds     []*Result
+		pairs      []float64
+		machine    [3]float64 // durable, its other, memory
+		machRatio  float64
+		tableParts []string
+	}{
+		{"two rounds", []*Result{round("1", 800, 80, 20), round("0", 1000, 60, 2), round("0", 500, 70, 4), round("1", 450, 100, 30)},
+			[]float64{0.8, 0.9}, [3]float64{90, 25, 65}, 0.722,
+			[]string{"ratio per round: 0.800, 0.900 (min 0.800, max 0.900)", "auto-save 1 90.0 µs (processes other than server and generator 25.0 µs), auto-save 0 65.0 µs: the CPU alone allows a ratio of 0.722"}},
+		{"no machine figure", []*Result{round("1", 800, 80, 20), round("0", 1000, 0, 0)},
+			[]float64{0.8}, [3]float64{}, 0, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Comparison{Rounds: tc.rounds, Rate: 2000}
+			c.judge()
+			if !slices.Equal(c.PairRatios, tc.pairs) {
+				t.Errorf("pair ratios %v, want %v", c.PairRatios, tc.pairs)
+			}
+			got := [3]float64{c.DurableMachineCPUMicros, c.DurableOtherCPUMicros, c.MemoryMachineCPUMicros}
+			if got != tc.machine || c.MachineCPURatio != tc.machRatio {
+				t.Errorf("machine CPU %v, ratio %v; want %v, %v", got, c.MachineCPURatio, tc.machine, tc.machRatio)
+			}
+			var table bytes.Buffer
+			c.WriteTable(&table)
+			for _, want := range tc.tableParts {
+				if !strings.Contains(table.String(), want) {
+					t.Errorf("table lacks %q:\n%s", want, table.String())
+				}
+			}
+			if tc.machRatio == 0 && strings.Contains(table.String(), "whole machine") {
+				t.Errorf("table reports a machine ratio it did not measure:\n%s", table.String())
+			}
+		})
+	}
+}
