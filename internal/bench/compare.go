@@ -103,9 +103,8 @@ func RunCompare(ctx context.Context, o Options) (*Comparison, error) {
 // judge derives the means, ratios and goals.
 func (c *Comparison) judge() {
 	var dur, mem, durCPU, memCPU, durMach, memMach, durOther []float64
-	pair := map[int][2]float64{} // round → delivered/s of auto-save 1, 0
 	c.Pass = true
-	for i, r := range c.Rounds {
+	for _, r := range c.Rounds {
 		if !r.Pass {
 			c.Pass = false
 			c.Failures = append(c.Failures, fmt.Sprintf("%s: %s", r.Command, strings.Join(r.Failures, "; ")))
@@ -115,7 +114,6 @@ func (c *Comparison) judge() {
 			cpu = r.Rated.CPUMicrosPerDelivered
 		}
 		c.Store = r.Store
-		p := pair[i/2]
 		switch r.AutoSave {
 		case "1":
 			c.DurableP99Ms = max(c.DurableP99Ms, r.Latency.P99)
@@ -123,19 +121,21 @@ func (c *Comparison) judge() {
 			durCPU = append(durCPU, cpu)
 			durMach = append(durMach, r.WindowMachineCPUMicros)
 			durOther = append(durOther, r.WindowOtherCPUMicros)
-			p[0] = r.MessagesDeliveredPerSec
 		case "0":
 			mem = append(mem, r.MessagesDeliveredPerSec)
 			memCPU = append(memCPU, cpu)
 			memMach = append(memMach, r.WindowMachineCPUMicros)
-			p[1] = r.MessagesDeliveredPerSec
 		}
-		pair[i/2] = p
 	}
+	// A round is two consecutive runs, one of each setting, in either order.
 	c.PairRatios = nil
-	for i := 0; i < (len(c.Rounds)+1)/2; i++ {
-		if p := pair[i]; p[0] > 0 && p[1] > 0 {
-			c.PairRatios = append(c.PairRatios, round3(p[0]/p[1]))
+	for i := 0; i+1 < len(c.Rounds); i += 2 {
+		d, m := c.Rounds[i], c.Rounds[i+1]
+		if d.AutoSave == "0" {
+			d, m = m, d
+		}
+		if d.AutoSave == "1" && m.AutoSave == "0" && d.MessagesDeliveredPerSec > 0 && m.MessagesDeliveredPerSec > 0 {
+			c.PairRatios = append(c.PairRatios, round3(d.MessagesDeliveredPerSec/m.MessagesDeliveredPerSec))
 		}
 	}
 	if len(durMach) > 0 && len(memMach) > 0 && !slices.Contains(durMach, 0) && !slices.Contains(memMach, 0) {

@@ -68,15 +68,11 @@ func readMachine(disk string, now time.Time) machineSample {
 // since boot (user, nice, system, irq and softirq in /proc/stat: not idle,
 // I/O wait or stolen), or -1 if /proc/stat cannot be read.
 func machineBusySeconds() float64 {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
+	m := readMachine("", time.Time{})
+	if !m.cpuOK {
 		return -1
 	}
-	c, ok := parseProcStatCPU(string(b))
-	if !ok {
-		return -1
-	}
-	return busySeconds(c)
+	return busySeconds(m.cpu)
 }
 
 // busySeconds sums the busy counters of a /proc/stat "cpu" line, in

@@ -33,12 +33,12 @@ func TestMachinePoint(t *testing.T) {
 		return m
 	}
 	a, b := read(stat0, disk0, at), read(stat1, disk1, at.Add(2*time.Second))
+	if !a.cpuOK || !a.hasDisk || a.diskN != 17 {
+		t.Fatalf("readings: %+v", a)
+	}
 	// Busy: user, nice, system, irq, softirq; not idle, I/O wait, steal.
 	if got := busySeconds(b.cpu) - busySeconds(a.cpu); got != 1.5 {
 		t.Errorf("busy seconds between the readings: %v, want 1.5", got)
-	}
-	if !a.cpuOK || !a.hasDisk || a.diskN != 17 {
-		t.Fatalf("readings: %+v", a)
 	}
 	p := machinePoint(a, b)
 	if p == nil {
