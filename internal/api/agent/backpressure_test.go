@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -225,6 +226,33 @@ func (e *slowEnv) waitHeld(t *testing.T) {
 			t.Fatal("the socket's queue never backed up: the writer was not blocked, or the watchers never held back")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitHeldSteady waits until the socket's watchers hold back and the
+// socket's queue has stopped moving: the writer is blocked on a socket
+// whose buffers are full, so the hold lasts until the reader reads again.
+// The first hold (waitHeld) can come before the buffers are full; the
+// writer then drains the queue to a quarter, the watchers go on, and hold
+// back again a moment later.
+func (e *slowEnv) waitHeldSteady(t *testing.T) {
+	t.Helper()
+	e.waitHeld(t)
+	deadline := time.Now().Add(10 * time.Second)
+	var last [][3]int64
+	still := 0
+	for still < 50 && e.slow.Load() == 0 { // 50 polls over at least 50 ms without a change
+		if time.Now().After(deadline) {
+			t.Fatalf("the held-back socket's queue never stopped moving: %v", last)
+		}
+		time.Sleep(time.Millisecond)
+		q := e.handler.QueueState()
+		if e.clock.Pending() != 0 && slices.Equal(q, last) {
+			still++
+		} else {
+			still = 0
+		}
+		last = q
 	}
 }
 

@@ -148,7 +148,7 @@ func TestHeldBackWatcherFreesRunner(t *testing.T) {
 	ss, cs := e.joinSessions(t, r, sessions)
 	r.hold.Lock() // stop reading
 	burst(t, ss, cs, rounds, 4000)
-	e.waitHeld(t)
+	e.waitHeldSteady(t)
 	if n := e.slow.Load(); n != 0 {
 		t.Fatalf("closed as a slow consumer %d times while the reader paused", n)
 	}
