@@ -68,9 +68,10 @@ func StartFleet(ctx context.Context, o FleetOptions) (f *Fleet, err error) {
 		o.Lease = 2 * time.Second
 	}
 	f = &Fleet{baseDSN: o.DSN, schema: o.Schema, Lease: o.Lease, dir: o.Dir, killed: map[int]bool{}}
+	started := f // the returns below that fail set f to nil
 	defer func() {
 		if err != nil {
-			f.Close()
+			started.Close()
 		}
 	}()
 	if f.dir == "" {
