@@ -253,13 +253,8 @@ func (c *Comparison) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "ratio per round: %s (min %.3f, max %.3f)\n", joinRatios(c.PairRatios), slices.Min(c.PairRatios), slices.Max(c.PairRatios))
 	}
 	fmt.Fprintf(w, "mean CPU per message at %.0f/s: auto-save 1 %.1f µs, auto-save 0 %.1f µs (ratio %.3f)\n", c.Rate, c.DurableCPUMicrosAtRate, c.MemoryCPUMicrosAtRate, c.CPURatio)
-	if c.MachineCPURatio > 0 {
-		fmt.Fprintf(w, "whole machine's CPU per message at full speed: auto-save 1 %.1f µs (processes other than server and generator %.1f µs), auto-save 0 %.1f µs: the CPU alone allows a ratio of %.3f\n",
-			c.DurableMachineCPUMicros, c.DurableOtherCPUMicros, c.MemoryMachineCPUMicros, c.MachineCPURatio)
-		fmt.Fprintf(w, "auto-save 1's extra CPU per message: server %+.1f µs (%.1f vs %.1f), generator %+.1f µs (%.1f vs %.1f: its work per message is the same in both), other processes %+.1f µs (%.1f vs %.1f)\n",
-			c.DurableServerCPUMicros-c.MemoryServerCPUMicros, c.DurableServerCPUMicros, c.MemoryServerCPUMicros,
-			c.DurableGeneratorCPUMicros-c.MemoryGeneratorCPUMicros, c.DurableGeneratorCPUMicros, c.MemoryGeneratorCPUMicros,
-			c.DurableOtherCPUMicros-c.MemoryOtherCPUMicros, c.DurableOtherCPUMicros, c.MemoryOtherCPUMicros)
+	for _, l := range c.machineCPULines() {
+		fmt.Fprintln(w, l)
 	}
 	for _, g := range c.Goals {
 		fmt.Fprintf(w, "goal %s\n", g)
@@ -271,6 +266,23 @@ func (c *Comparison) WriteTable(w io.Writer) {
 		fmt.Fprintln(w, "result: PASS (correct)")
 	} else {
 		fmt.Fprintln(w, "result: FAIL")
+	}
+}
+
+// machineCPULines describes the whole machine's CPU per message at full
+// speed and where the durable rounds' extra went; nothing if a round had no
+// machine figure.
+func (c *Comparison) machineCPULines() []string {
+	if c.MachineCPURatio <= 0 {
+		return nil
+	}
+	return []string{
+		fmt.Sprintf("whole machine's CPU per message at full speed: auto-save 1 %.1f µs (processes other than server and generator %.1f µs), auto-save 0 %.1f µs: the CPU alone allows a ratio of %.3f",
+			c.DurableMachineCPUMicros, c.DurableOtherCPUMicros, c.MemoryMachineCPUMicros, c.MachineCPURatio),
+		fmt.Sprintf("auto-save 1's extra CPU per message: server %+.1f µs (%.1f vs %.1f), generator %+.1f µs (%.1f vs %.1f: its work per message is the same in both), other processes %+.1f µs (%.1f vs %.1f)",
+			c.DurableServerCPUMicros-c.MemoryServerCPUMicros, c.DurableServerCPUMicros, c.MemoryServerCPUMicros,
+			c.DurableGeneratorCPUMicros-c.MemoryGeneratorCPUMicros, c.DurableGeneratorCPUMicros, c.MemoryGeneratorCPUMicros,
+			c.DurableOtherCPUMicros-c.MemoryOtherCPUMicros, c.DurableOtherCPUMicros, c.MemoryOtherCPUMicros),
 	}
 }
 
@@ -319,6 +331,8 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 <table><tr><th>goal</th><th>want</th><th>got</th><th></th></tr>
 {{range .C.Goals}}<tr><td>{{.Name}}</td><td>{{.Want}}</td><td>{{.Got}}</td><td>{{if .Met}}<span class="pass">met</span>{{else}}<span class="fail">missed</span>{{end}}</td></tr>{{end}}
 </table>
+{{with .CPU}}<h2>CPU per message at full speed</h2>
+{{range .}}<p>{{.}}</p>{{end}}{{end}}
 <h2>Rounds</h2>
 <table><tr><th>round</th><th>auto-save</th><th>load</th><th>delivered/s (peak)</th><th>p50 / p99 ms</th><th>CPU per message, full speed</th><th>fixed-rate phase</th><th>result</th></tr>
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}
@@ -356,7 +370,7 @@ func (c *Comparison) WriteHTML(path string) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	err = comparePage.Execute(f, map[string]any{"C": c, "Mem": gib(c.Machine.MemBytes), "Rows": rows, "Charts": charts})
+	err = comparePage.Execute(f, map[string]any{"C": c, "Mem": gib(c.Machine.MemBytes), "Rows": rows, "Charts": charts, "CPU": c.machineCPULines()})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -2,6 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"html"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -52,6 +55,22 @@ func TestComparePairsAndMachineCPU(t *testing.T) {
 			}
 			if tc.machRatio == 0 && strings.Contains(table.String(), "whole machine") {
 				t.Errorf("table reports a machine ratio it did not measure:\n%s", table.String())
+			}
+			path := filepath.Join(t.TempDir(), "c.html")
+			if err := c.WriteHTML(path); err != nil {
+				t.Fatal(err)
+			}
+			page, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tc.tableParts[min(1, len(tc.tableParts)):] { // the machine lines
+				if !strings.Contains(html.UnescapeString(string(page)), want) {
+					t.Errorf("report lacks %q", want)
+				}
+			}
+			if tc.machRatio == 0 && strings.Contains(string(page), "whole machine") {
+				t.Error("report gives a machine ratio it did not measure")
 			}
 		})
 	}
