@@ -62,10 +62,10 @@ func TestDeskSupervisionAndResponses(t *testing.T) {
 	sup.do("open the desk", chromedp.Navigate(links["demo-supervisor"]), chromedp.WaitVisible(chromedp.CSS(`#console`)))
 	sup.do("responses", chromedp.Click(chromedp.CSS(`[data-testid=console-responses] summary`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=sr-name]`)))
-	// Visible is not yet focusable: a fresh-clone CI run once failed the
-	// first SendKeys here with "Element is not focusable" right after the
-	// box opened. Wait until the field takes the focus (what a person
-	// clicking into it needs too).
+	// Visible may not yet be focusable: a fresh-clone CI run once failed
+	// the first SendKeys here with "Element is not focusable" right after
+	// the box opened (cause not found). Wait until the field takes the
+	// focus (what a person clicking into it needs too).
 	sup.poll(`(e => { e.focus(); return document.activeElement === e; })(document.querySelector('[data-testid=sr-name]'))`)
 	sup.do("refused: no text", chromedp.SendKeys(chromedp.CSS(`[data-testid=sr-name]`), "Welcome"),
 		chromedp.Click(chromedp.CSS(`[data-testid=sr-submit]`)))
