@@ -46,6 +46,11 @@ type Comparison struct {
 	// PairRatios is each round's durable over in-memory delivered per
 	// second, in round order: their spread is the measurement's noise.
 	PairRatios []float64 `json:"durable_over_memory_delivered_per_round,omitempty"`
+	// PairRatioMean is their mean and PairRatioLow95–PairRatioHigh95 its
+	// 95% confidence interval (pairci.go), with two rounds or more.
+	PairRatioMean   float64 `json:"durable_over_memory_delivered_round_mean,omitempty"`
+	PairRatioLow95  float64 `json:"durable_over_memory_delivered_round_low95,omitempty"`
+	PairRatioHigh95 float64 `json:"durable_over_memory_delivered_round_high95,omitempty"`
 	// The whole machine's busy CPU per delivered message in the full-speed
 	// windows (means of each setting), and MachineCPURatio, in-memory over
 	// durable: the durable/memory throughput ratio that the CPU alone allows
@@ -155,6 +160,10 @@ func (c *Comparison) judge() {
 			c.PairRatios = append(c.PairRatios, round3(d.MessagesDeliveredPerSec/m.MessagesDeliveredPerSec))
 		}
 	}
+	c.PairRatioMean, c.PairRatioLow95, c.PairRatioHigh95 = 0, 0, 0
+	if iv, ok := pairInterval(c.PairRatios); ok {
+		c.PairRatioMean, c.PairRatioLow95, c.PairRatioHigh95 = iv.Mean, iv.Low, iv.High
+	}
 	if len(durMach) > 0 && len(memMach) > 0 && !slices.Contains(durMach, 0) && !slices.Contains(memMach, 0) {
 		c.DurableMachineCPUMicros, c.MemoryMachineCPUMicros = round1(mean(durMach)), round1(mean(memMach))
 		c.DurableOtherCPUMicros = round1(mean(durOther))
@@ -252,6 +261,9 @@ func (c *Comparison) WriteTable(w io.Writer) {
 	if len(c.PairRatios) > 1 {
 		fmt.Fprintf(w, "ratio per round: %s (min %.3f, max %.3f)\n", joinRatios(c.PairRatios), slices.Min(c.PairRatios), slices.Max(c.PairRatios))
 	}
+	if l := c.spreadLine(); l != "" {
+		fmt.Fprintln(w, l)
+	}
 	fmt.Fprintf(w, "mean CPU per message at %.0f/s: auto-save 1 %.1f µs, auto-save 0 %.1f µs (ratio %.3f)\n", c.Rate, c.DurableCPUMicrosAtRate, c.MemoryCPUMicrosAtRate, c.CPURatio)
 	for _, l := range c.machineCPULines() {
 		fmt.Fprintln(w, l)
@@ -284,6 +296,16 @@ func (c *Comparison) machineCPULines() []string {
 			c.DurableGeneratorCPUMicros-c.MemoryGeneratorCPUMicros, c.DurableGeneratorCPUMicros, c.MemoryGeneratorCPUMicros,
 			c.DurableOtherCPUMicros-c.MemoryOtherCPUMicros, c.DurableOtherCPUMicros, c.MemoryOtherCPUMicros),
 	}
+}
+
+// spreadLine gives the per-round ratios' interval and its verdict on the
+// goal; empty with fewer than two rounds.
+func (c *Comparison) spreadLine() string {
+	iv, ok := pairInterval(c.PairRatios)
+	if !ok {
+		return ""
+	}
+	return iv.line(goalDurableRatio)
 }
 
 func joinRatios(rs []float64) string {
@@ -331,6 +353,7 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 <table><tr><th>goal</th><th>want</th><th>got</th><th></th></tr>
 {{range .C.Goals}}<tr><td>{{.Name}}</td><td>{{.Want}}</td><td>{{.Got}}</td><td>{{if .Met}}<span class="pass">met</span>{{else}}<span class="fail">missed</span>{{end}}</td></tr>{{end}}
 </table>
+{{with .Spread}}<p>{{.}}</p>{{end}}
 {{with .CPU}}<h2>CPU per message at full speed</h2>
 {{range .}}<p>{{.}}</p>{{end}}{{end}}
 <h2>Rounds</h2>
@@ -370,7 +393,7 @@ func (c *Comparison) WriteHTML(path string) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	err = comparePage.Execute(f, map[string]any{"C": c, "Mem": gib(c.Machine.MemBytes), "Rows": rows, "Charts": charts, "CPU": c.machineCPULines()})
+	err = comparePage.Execute(f, map[string]any{"C": c, "Mem": gib(c.Machine.MemBytes), "Rows": rows, "Charts": charts, "CPU": c.machineCPULines(), "Spread": c.spreadLine()})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -28,15 +28,17 @@ func TestComparePairsAndMachineCPU(t *testing.T) {
 		machine   [3]float64 // durable, its other, memory
 		machRatio float64
 		pairLine  string   // in the table
+		spread    string   // in the table and in the HTML report
 		machLines []string // in the table and in the HTML report
 	}{
 		{"two rounds", []*Result{round("1", 800, 80, 20), round("0", 1000, 60, 2), round("0", 500, 70, 4), round("1", 450, 100, 30)},
 			[]float64{0.8, 0.9}, [3]float64{90, 25, 65}, 0.722,
 			"ratio per round: 0.800, 0.900 (min 0.800, max 0.900)",
+			"mean of the rounds' ratios 0.850, 95% interval 0.215–1.485 (Student's t, 2 rounds): the 80% goal is not settled by these rounds",
 			[]string{"auto-save 1 90.0 µs (processes other than server and generator 25.0 µs), auto-save 0 65.0 µs: the CPU alone allows a ratio of 0.722",
 				"auto-save 1's extra CPU per message: server +1.8 µs (39.0 vs 37.2), generator +1.2 µs (26.0 vs 24.8: its work per message is the same in both), other processes +22.0 µs (25.0 vs 3.0)"}},
 		{"no machine figure", []*Result{round("1", 800, 80, 20), round("0", 1000, 0, 0)},
-			[]float64{0.8}, [3]float64{}, 0, "", nil},
+			[]float64{0.8}, [3]float64{}, 0, "", "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &Comparison{Rounds: tc.rounds, Rate: 2000}
@@ -52,7 +54,10 @@ func TestComparePairsAndMachineCPU(t *testing.T) {
 			c.WriteTable(&table)
 			wants := tc.machLines
 			if tc.pairLine != "" {
-				wants = append([]string{tc.pairLine}, wants...)
+				wants = append([]string{tc.pairLine, tc.spread}, wants...)
+			}
+			if tc.spread == "" && strings.Contains(table.String(), "95% interval") {
+				t.Errorf("table gives an interval for one round:\n%s", table.String())
 			}
 			for _, want := range wants {
 				if !strings.Contains(table.String(), want) {
@@ -70,8 +75,8 @@ func TestComparePairsAndMachineCPU(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range tc.machLines {
-				if !strings.Contains(html.UnescapeString(string(page)), want) {
+			for _, want := range append([]string{tc.spread}, tc.machLines...) {
+				if want != "" && !strings.Contains(html.UnescapeString(string(page)), want) {
 					t.Errorf("report lacks %q", want)
 				}
 			}
