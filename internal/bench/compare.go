@@ -298,13 +298,13 @@ func (c *Comparison) machineCPULines() []string {
 	}
 }
 
-// spreadLine gives the per-round ratios' interval and its verdict on the
-// goal; empty with fewer than two rounds.
+// spreadLine gives the per-round ratios' interval (as judge found it) and
+// its verdict on the goal; empty with fewer than two rounds.
 func (c *Comparison) spreadLine() string {
-	iv, ok := pairInterval(c.PairRatios)
-	if !ok {
+	if len(c.PairRatios) < 2 {
 		return ""
 	}
+	iv := ratioInterval{Mean: c.PairRatioMean, Low: c.PairRatioLow95, High: c.PairRatioHigh95, Rounds: len(c.PairRatios)}
 	return iv.line(goalDurableRatio)
 }
 
