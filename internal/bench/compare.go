@@ -71,6 +71,10 @@ type Comparison struct {
 	DurableGeneratorCPUMicros float64 `json:"durable_generator_cpu_us_per_message,omitempty"`
 	MemoryGeneratorCPUMicros  float64 `json:"memory_generator_cpu_us_per_message,omitempty"`
 	MemoryOtherCPUMicros      float64 `json:"memory_other_cpu_us_per_message,omitempty"`
+	// The server's sleeps (voluntary context switches) per message at full
+	// speed, the mean of each setting's rounds; 0 when a round lacks it.
+	DurableServerSleeps float64 `json:"durable_server_voluntary_switches_per_message,omitempty"`
+	MemoryServerSleeps  float64 `json:"memory_server_voluntary_switches_per_message,omitempty"`
 
 	Goals    []GoalCheck `json:"goals"`
 	GoalMet  bool        `json:"goal_met"`
@@ -120,6 +124,7 @@ func RunCompare(ctx context.Context, o Options) (*Comparison, error) {
 func (c *Comparison) judge() {
 	var dur, mem, durCPU, memCPU, durMach, memMach, durOther []float64
 	var durServer, memServer, durGen, memGen, memOther []float64
+	var durSleeps, memSleeps []float64
 	c.Pass = true
 	for _, r := range c.Rounds {
 		if !r.Pass {
@@ -140,6 +145,7 @@ func (c *Comparison) judge() {
 			durOther = append(durOther, r.WindowOtherCPUMicros)
 			durServer = append(durServer, r.WindowServerCPUMicros)
 			durGen = append(durGen, r.WindowGeneratorCPUMicros)
+			durSleeps = append(durSleeps, r.WindowServerSleeps)
 		case "0":
 			mem = append(mem, r.MessagesDeliveredPerSec)
 			memCPU = append(memCPU, cpu)
@@ -147,6 +153,7 @@ func (c *Comparison) judge() {
 			memServer = append(memServer, r.WindowServerCPUMicros)
 			memGen = append(memGen, r.WindowGeneratorCPUMicros)
 			memOther = append(memOther, r.WindowOtherCPUMicros)
+			memSleeps = append(memSleeps, r.WindowServerSleeps)
 		}
 	}
 	// A round is two consecutive runs, one of each setting, in either order.
@@ -171,6 +178,10 @@ func (c *Comparison) judge() {
 		c.DurableServerCPUMicros, c.MemoryServerCPUMicros = round1(mean(durServer)), round1(mean(memServer))
 		c.DurableGeneratorCPUMicros, c.MemoryGeneratorCPUMicros = round1(mean(durGen)), round1(mean(memGen))
 		c.MemoryOtherCPUMicros = round1(mean(memOther))
+	}
+	c.DurableServerSleeps, c.MemoryServerSleeps = 0, 0
+	if len(durSleeps) > 0 && len(memSleeps) > 0 && !slices.Contains(durSleeps, 0) && !slices.Contains(memSleeps, 0) {
+		c.DurableServerSleeps, c.MemoryServerSleeps = round3(mean(durSleeps)), round3(mean(memSleeps))
 	}
 	c.DurableDeliveredPerSec, c.MemoryDeliveredPerSec = round1(mean(dur)), round1(mean(mem))
 	if c.MemoryDeliveredPerSec > 0 {
@@ -288,7 +299,7 @@ func (c *Comparison) machineCPULines() []string {
 	if c.MachineCPURatio <= 0 {
 		return nil
 	}
-	return []string{
+	lines := []string{
 		fmt.Sprintf("whole machine's CPU per message at full speed: auto-save 1 %.1f µs (processes other than server and generator %.1f µs), auto-save 0 %.1f µs: the CPU alone allows a ratio of %.3f",
 			c.DurableMachineCPUMicros, c.DurableOtherCPUMicros, c.MemoryMachineCPUMicros, c.MachineCPURatio),
 		fmt.Sprintf("auto-save 1's extra CPU per message: server %+.1f µs (%.1f vs %.1f), generator %+.1f µs (%.1f vs %.1f: its work per message is the same in both), other processes %+.1f µs (%.1f vs %.1f)",
@@ -296,6 +307,11 @@ func (c *Comparison) machineCPULines() []string {
 			c.DurableGeneratorCPUMicros-c.MemoryGeneratorCPUMicros, c.DurableGeneratorCPUMicros, c.MemoryGeneratorCPUMicros,
 			c.DurableOtherCPUMicros-c.MemoryOtherCPUMicros, c.DurableOtherCPUMicros, c.MemoryOtherCPUMicros),
 	}
+	if c.DurableServerSleeps > 0 {
+		lines = append(lines, fmt.Sprintf("server's sleeps per message at full speed (voluntary context switches, all threads): auto-save 1 %.3f, auto-save 0 %.3f",
+			c.DurableServerSleeps, c.MemoryServerSleeps))
+	}
+	return lines
 }
 
 // spreadLine gives the per-round ratios' interval (as judge found it) and

@@ -107,9 +107,14 @@ type Result struct {
 	// machine with PostgreSQL on it, mostly PostgreSQL's.
 	WindowMachineCPUMicros float64 `json:"window_machine_cpu_us_per_delivered_message,omitempty"`
 	WindowOtherCPUMicros   float64 `json:"window_other_cpu_us_per_delivered_message,omitempty"`
-	MemoryPerSessionBytes  float64 `json:"memory_per_session_bytes"`
-	LoadAvgStart           string  `json:"loadavg_start"`
-	LoadAvgEnd             string  `json:"loadavg_end"`
+	// The server's context switches per delivered message over the window
+	// (all its threads): its sleeps (voluntary) and the times the kernel
+	// took a thread off its CPU (involuntary).
+	WindowServerSleeps      float64 `json:"window_server_voluntary_switches_per_delivered_message,omitempty"`
+	WindowServerPreemptions float64 `json:"window_server_involuntary_switches_per_delivered_message,omitempty"`
+	MemoryPerSessionBytes   float64 `json:"memory_per_session_bytes"`
+	LoadAvgStart            string  `json:"loadavg_start"`
+	LoadAvgEnd              string  `json:"loadavg_end"`
 
 	// Extra holds scenario-specific figures (async: active sessions; churn:
 	// records verified).
@@ -211,6 +216,10 @@ func (r *Result) fill(m *Metrics, tr *Tracker, series []Sample) {
 		r.WindowGeneratorCPUMicros = round1(w.genCPU * 1e6 / float64(w.delivered))
 		if w.srvCPU >= 0 {
 			r.WindowServerCPUMicros = round1(w.srvCPU * 1e6 / float64(w.delivered))
+		}
+		if w.srvSwOK {
+			r.WindowServerSleeps = perMessage(w.srvSw.Voluntary, w.delivered)
+			r.WindowServerPreemptions = perMessage(w.srvSw.Involuntary, w.delivered)
 		}
 		if w.machCPU >= 0 && w.srvCPU >= 0 {
 			r.WindowMachineCPUMicros = round1(w.machCPU * 1e6 / float64(w.delivered))
@@ -323,6 +332,9 @@ func (r *Result) cpuPerMessage() string {
 		s += fmt.Sprintf("; full-speed window: server %.1f µs, generator %.1f µs", r.WindowServerCPUMicros, r.WindowGeneratorCPUMicros)
 		if r.WindowMachineCPUMicros > 0 {
 			s += fmt.Sprintf(", whole machine %.1f µs (other processes %.1f µs)", r.WindowMachineCPUMicros, r.WindowOtherCPUMicros)
+		}
+		if r.WindowServerSleeps > 0 {
+			s += fmt.Sprintf("; server context switches per message %.3f voluntary (its threads' sleeps), %.3f involuntary", r.WindowServerSleeps, r.WindowServerPreemptions)
 		}
 	}
 	return s

@@ -298,6 +298,10 @@ type window struct {
 	// The machine's busy CPU seconds in the window, every process
 	// together (the database's too, when it runs here); < 0: not measured.
 	mach0, machCPU float64
+	// The server's context switches at t0 and in the window; srvSwOK:
+	// both readings were taken.
+	srvSw0, srvSw Switches
+	srvSwOK       bool
 }
 
 // startWindow starts measuring message rates.
@@ -307,6 +311,7 @@ func (e *env) startWindow() *window {
 		if st, err := e.proc.Stat(); err == nil {
 			w.srv0 = st.CPUSeconds
 		}
+		w.srvSw0, w.srvSwOK = readSwitches(e.proc.Pid)
 	}
 	return w
 }
@@ -324,6 +329,11 @@ func (e *env) endWindow(w *window, res *Result) {
 	if e.proc != nil && w.srv0 >= 0 {
 		if st, err := e.proc.Stat(); err == nil {
 			w.srvCPU = st.CPUSeconds - w.srv0
+		}
+		if sw, ok := readSwitches(e.proc.Pid); ok && w.srvSwOK {
+			w.srvSw = Switches{sw.Voluntary - w.srvSw0.Voluntary, sw.Involuntary - w.srvSw0.Involuntary}
+		} else {
+			w.srvSwOK = false
 		}
 	}
 	res.window = w
