@@ -490,16 +490,8 @@ func parseProcStat(s string) (float64, error) {
 // parseProcStatus returns VmRSS and VmHWM (bytes) and Threads.
 func parseProcStatus(s string) (rss, hwm int64, threads int) {
 	for _, line := range strings.Split(s, "\n") {
-		k, v, ok := strings.Cut(line, ":")
+		k, n, ok := statusNumber(line)
 		if !ok {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) == 0 {
-			continue
-		}
-		n, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
 			continue
 		}
 		switch k {
@@ -512,6 +504,22 @@ func parseProcStatus(s string) (rss, hwm int64, threads int) {
 		}
 	}
 	return rss, hwm, threads
+}
+
+// statusNumber splits a /proc status line ("VmRSS:\t  1024 kB") into its
+// key and the number that starts its value; ok is false when the value
+// does not start with one.
+func statusNumber(line string) (key string, n int64, ok bool) {
+	k, v, found := strings.Cut(line, ":")
+	f := strings.Fields(v)
+	if !found || len(f) == 0 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return k, n, true
 }
 
 // RunCLI runs the confab binary with args against the process's data

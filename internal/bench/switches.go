@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -52,12 +51,8 @@ func readSwitches(pid int) (Switches, bool) {
 // nonvoluntary_ctxt_switches from a status file; a missing line counts 0.
 func parseSwitches(s string) (voluntary, involuntary int64) {
 	for _, line := range strings.Split(s, "\n") {
-		k, v, ok := strings.Cut(line, ":")
+		k, n, ok := statusNumber(line)
 		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
 			continue
 		}
 		switch k {
