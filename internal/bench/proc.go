@@ -489,37 +489,25 @@ func parseProcStat(s string) (float64, error) {
 
 // parseProcStatus returns VmRSS and VmHWM (bytes) and Threads.
 func parseProcStatus(s string) (rss, hwm int64, threads int) {
-	for _, line := range strings.Split(s, "\n") {
-		k, n, ok := statusNumber(line)
-		if !ok {
-			continue
-		}
-		switch k {
-		case "VmRSS":
-			rss = n * 1024
-		case "VmHWM":
-			hwm = n * 1024
-		case "Threads":
-			threads = int(n)
-		}
-	}
-	return rss, hwm, threads
+	n := statusNumbers(s)
+	return n["VmRSS"] * 1024, n["VmHWM"] * 1024, int(n["Threads"])
 }
 
-// statusNumber splits a /proc status line ("VmRSS:\t  1024 kB") into its
-// key and the number that starts its value; ok is false when the value
-// does not start with one.
-func statusNumber(line string) (key string, n int64, ok bool) {
-	k, v, found := strings.Cut(line, ":")
-	f := strings.Fields(v)
-	if !found || len(f) == 0 {
-		return "", 0, false
+// statusNumbers reads a /proc status file's lines whose value starts with
+// a number ("VmRSS:\t  1024 kB" gives VmRSS 1024); other lines are left out.
+func statusNumbers(s string) map[string]int64 {
+	nums := make(map[string]int64)
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		f := strings.Fields(v)
+		if !ok || len(f) == 0 {
+			continue
+		}
+		if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			nums[k] = n
+		}
 	}
-	n, err := strconv.ParseInt(f[0], 10, 64)
-	if err != nil {
-		return "", 0, false
-	}
-	return k, n, true
+	return nums
 }
 
 // RunCLI runs the confab binary with args against the process's data

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // Switches are a process's context switches, summed over its threads:
@@ -50,19 +49,8 @@ func readSwitches(pid int) (Switches, bool) {
 // parseSwitches returns voluntary_ctxt_switches and
 // nonvoluntary_ctxt_switches from a status file; a missing line counts 0.
 func parseSwitches(s string) (voluntary, involuntary int64) {
-	for _, line := range strings.Split(s, "\n") {
-		k, n, ok := statusNumber(line)
-		if !ok {
-			continue
-		}
-		switch k {
-		case "voluntary_ctxt_switches":
-			voluntary = n
-		case "nonvoluntary_ctxt_switches":
-			involuntary = n
-		}
-	}
-	return voluntary, involuntary
+	n := statusNumbers(s)
+	return n["voluntary_ctxt_switches"], n["nonvoluntary_ctxt_switches"]
 }
 
 // perMessage is n events per delivered message, to three places; 0 when
