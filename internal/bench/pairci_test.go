@@ -1,6 +1,9 @@
 package bench
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestPairInterval(t *testing.T) {
 	for _, tc := range []struct {
@@ -15,7 +18,7 @@ func TestPairInterval(t *testing.T) {
 		{"tight below the goal", []float64{0.70, 0.72, 0.71}, true, 0.685, 0.735, "missed beyond the rounds' noise"},
 		{"wide across the goal", []float64{0.8, 0.9}, true, 0.215, 1.485, "not settled by these rounds"},
 		// Past the t table: the normal quantile, 1.96 × 0.1/√32 ≈ 0.035.
-		{"many rounds", append(repeat(0.7, 16), repeat(0.9, 16)...), true, 0.765, 0.835, "not settled by these rounds"},
+		{"many rounds", append(slices.Repeat([]float64{0.7}, 16), slices.Repeat([]float64{0.9}, 16)...), true, 0.765, 0.835, "not settled by these rounds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			iv, ok := pairInterval(tc.ratios)
@@ -33,12 +36,4 @@ func TestPairInterval(t *testing.T) {
 			}
 		})
 	}
-}
-
-func repeat(x float64, n int) []float64 {
-	xs := make([]float64, n)
-	for i := range xs {
-		xs[i] = x
-	}
-	return xs
 }
