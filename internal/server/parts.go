@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/confab/confab/internal/api/agent"
 	"github.com/confab/confab/internal/api/webapi"
@@ -59,6 +60,9 @@ type parts struct {
 	logFilter *logattr.Filter
 	masking   *masking.Manager           // wire_pii.go
 	reloaders []func(cfg *config.Config) // run on every configuration change
+
+	hookMu  sync.Mutex
+	hookCtx context.Context // the shutdown hooks' context, once beginShutdown has set it
 }
 
 // onReload registers f to run with every new configuration.
@@ -160,14 +164,46 @@ func (p *parts) mount(portID string, mux *http.ServeMux) {
 }
 
 // onShutdown has the adapters told when srv shuts down (WebSocket adapters
-// close their connections then).
+// close their connections then), with the shutdown's hook context.
 func (p *parts) onShutdown(srv *http.Server) {
 	for _, a := range p.adapters {
 		if a.onShutdown != nil {
 			f := a.onShutdown
-			srv.RegisterOnShutdown(func() { f(context.Background()) })
+			srv.RegisterOnShutdown(func() { f(p.hookContext(context.Background())) })
 		}
 	}
+}
+
+// closeReserve is the share of a shutdown's time kept from the adapters'
+// hooks for what runs after them (saving the live sessions, draining the
+// journal, closing the store): at most 3 s, a third of what is left when
+// that is less. A hook that cannot finish (a routing flush waiting on a
+// record) so gives up before the store has to.
+func closeReserve(left time.Duration) time.Duration { return min(3*time.Second, left/3) }
+
+// beginShutdown sets the context the adapters' shutdown hooks run with,
+// whichever of the listeners' shutdowns or close calls them first: ctx,
+// ending closeReserve before it. The caller cancels it once close is done.
+func (p *parts) beginShutdown(ctx context.Context) context.CancelFunc {
+	hctx, cancel := ctx, context.CancelFunc(func() {})
+	if dl, ok := ctx.Deadline(); ok {
+		hctx, cancel = context.WithDeadline(ctx, dl.Add(-closeReserve(time.Until(dl))))
+	}
+	p.hookMu.Lock()
+	p.hookCtx = hctx
+	p.hookMu.Unlock()
+	return cancel
+}
+
+// hookContext is the shutdown hooks' context: beginShutdown's, or
+// fallback before it has run.
+func (p *parts) hookContext(fallback context.Context) context.Context {
+	p.hookMu.Lock()
+	defer p.hookMu.Unlock()
+	if p.hookCtx == nil {
+		return fallback
+	}
+	return p.hookCtx
 }
 
 // portTitles say what each listener serves, for the start-up lines.
@@ -200,9 +236,10 @@ func (p *parts) storeReady() bool { return p.store != nil }
 // store.
 func (p *parts) close(ctx context.Context) error {
 	var errs []error
+	hctx := p.hookContext(ctx)
 	for _, a := range p.adapters {
 		if a.onShutdown != nil {
-			a.onShutdown(ctx)
+			a.onShutdown(hctx)
 		}
 	}
 	if p.saveLive != nil {

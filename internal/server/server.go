@@ -297,6 +297,8 @@ func (s *Server) mountHealth(mux *http.ServeMux) {
 // the store. It returns the first error met; it always tries every step.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.ready.Store(false)
+	endHooks := s.parts.beginShutdown(ctx)
+	defer endHooks()
 	s.mu.Lock()
 	servers := s.servers
 	s.servers = nil
