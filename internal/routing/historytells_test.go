@@ -2,6 +2,8 @@ package routing_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,4 +146,26 @@ func TestHistoryNeverTellsClose(t *testing.T) {
 	if n := g.st.readsOf(s.ID()) - 2; n != 1 { // the test read it twice
 		t.Errorf("the router read the record %d times, want 1 (after the grace)", n)
 	}
+}
+
+// TestFlushNamesWhatItWaitsFor: a flush that ends before a closed write's
+// wait for the history is over says which interaction it waited for.
+func TestFlushNamesWhatItWaitsFor(t *testing.T) {
+	g := newToldRig(t)
+	s := g.liveSession(t)
+	before := g.fake.Pending()
+	if _, _, err := s.Close(chat.CloseRequest{Reason: chat.RemovedByServer}); err != nil {
+		t.Fatal(err)
+	}
+	g.waitTimers(t, before) // the closed write waits for RecordClosed
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := g.router.Flush(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("flush with the close untold = %v, want the deadline", err)
+	}
+	if want := "1 waiting to be written again (" + s.ID() + ")"; !strings.Contains(err.Error(), want) {
+		t.Errorf("flush error %q does not say %q", err, want)
+	}
+	g.fake.Advance(5 * time.Second) // routing's close grace: the rig's cleanup flush completes
 }

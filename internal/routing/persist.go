@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,9 +150,29 @@ func (w *writer) flush(ctx context.Context, r *Router) error {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("routing: flush: %w", ctx.Err())
+			return fmt.Errorf("routing: flush: %s: %w", w.pending(), ctx.Err())
 		}
 	}
+}
+
+// pending says what a flush still waits for: the interactions queued,
+// those waiting to be written again (a few of their ids), and whether a
+// round of writes is running.
+func (w *writer) pending() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ids := make([]string, 0, len(w.delayed))
+	for id := range w.delayed {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	const named = 3
+	more := ""
+	if len(ids) > named {
+		ids, more = ids[:named], ", ..."
+	}
+	return fmt.Sprintf("%d interactions queued, %d waiting to be written again (%s%s), writer running %t",
+		len(w.queue), len(w.delayed), strings.Join(ids, ", "), more, w.running)
 }
 
 // save writes one interaction's latest snapshot; a closed one leaves memory

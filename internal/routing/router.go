@@ -224,7 +224,7 @@ func (r *Router) Flush(ctx context.Context) error {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("routing: flush: %w", ctx.Err())
+			return fmt.Errorf("routing: flush: %d last-agent look-ups running: %w", n, ctx.Err())
 		}
 	}
 	return r.w.flush(ctx, r)
