@@ -42,7 +42,7 @@
 // (up to 4096 rows), its oldest rows move, the open sessions' ones to
 // event_cold, each event at most once, taken from the open sessions' new
 // events the writer keeps in memory once the log is half its span long (up
-// to a budget, 64 MiB by default; eventmem.go) or read back from the log: each open session's rows of a move packed into ONE row of
+// to a budget, 256 MiB by default; eventmem.go) or read back from the log: each open session's rows of a move packed into ONE row of
 // a table numbered in the order rows are moved (a blob of the events with
 // their positions, ids and times; eventpack.go), with one index entry on
 // (sid, lo, hi) per pack, so that a move of 4096 rows over 200 sessions

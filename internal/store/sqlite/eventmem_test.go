@@ -242,3 +242,62 @@ func TestEventMemDropsTrimmed(t *testing.T) {
 		t.Fatalf("memory holds seq %d (sid %d), below the watermark %d", seq, sid, l.trimmed)
 	})
 }
+
+// TestEventMemBudgetCoveringTheSpan: sessions that stay open while the log
+// passes its span many times over. Memory holds the log's rows from where
+// it started to the log's end, which a move reaches at span + relocStep
+// rows plus the batch that crossed it. With a budget that holds that many
+// rows, every row a move takes is in memory except those of the moves that
+// began below where memory started (the log's first half span); with a
+// budget of 60% of a span, memory fills, stops taking events until the
+// moves have consumed it, and the rows appended meanwhile are read back
+// from the log. The default budget holds the default span of events the
+// size of the throughput benchmark's (about 330 bytes).
+func TestEventMemBudgetCoveringTheSpan(t *testing.T) {
+	const benchEvent, benchBatch = 330, 1024
+	if need := int64(defaultSpan+relocMax+benchBatch) * (benchEvent + memEventCost); defaultEventLogMemory < need {
+		t.Fatalf("default budget %d bytes holds less than the default span of %d-byte events (%d bytes)", defaultEventLogMemory, benchEvent, need)
+	}
+	const span, rows, per = 1000, 8000, 50 // per: positions per session and batch
+	names := []string{"a", "b", "c", "d"}
+	batchRows := per * len(names)
+	rowBytes := func(n int) int { // of the first n rows
+		b := 0
+		for i := range n {
+			b += memEventCost + len(body(names[i%len(names)])(int64(i/len(names))))
+		}
+		return b
+	}
+	step := min(max(span/8, relocMin), relocMax)
+	readBack := map[string]int64{}
+	for _, c := range []struct {
+		name   string
+		budget int
+	}{{"covering", rowBytes(span + step + 2*batchRows)}, {"short", rowBytes(span) * 3 / 5}} {
+		s, err := Open(context.Background(), freshDir(t), Options{EventLogSpan: span, EventLogMemory: c.budget, Synchronous: SyncNormal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p := int64(0); p < rows/int64(len(names)); p += per {
+			batchOf(t, s, names, p, p+per)
+		}
+		all, fromMem := moved(t, s), s.w.log.mem.movedAll
+		readBack[c.name] = all - fromMem
+		t.Logf("%s budget %d bytes: %d rows moved, %d from memory", c.name, c.budget, all, fromMem)
+		if all < rows-2*span {
+			t.Fatalf("%s: %d rows moved of %d appended with a span of %d", c.name, all, rows, span)
+		}
+		for _, name := range names {
+			wantEvents(t, s, name, rows/int64(len(names)), body(name))
+		}
+		if err := s.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if most := int64(span/2 + step + batchRows); readBack["covering"] > most {
+		t.Errorf("a budget holding the span read back %d moved rows, want at most %d", readBack["covering"], most)
+	}
+	if readBack["short"] <= readBack["covering"]+span {
+		t.Errorf("a budget of 60%% of the span read back %d moved rows, the covering one %d: want more than %d more", readBack["short"], readBack["covering"], span)
+	}
+}

@@ -124,7 +124,7 @@ type Options struct {
 	EventLogSpan int
 	// EventLogMemory bounds the bytes of the open sessions' newest events
 	// the writer keeps in memory so that a move to event_cold need not
-	// read them back from the log (eventmem.go); default 64 MiB, negative
+	// read them back from the log (eventmem.go); default 256 MiB, negative
 	// for none.
 	EventLogMemory int
 }
