@@ -92,18 +92,27 @@ func (g *toldRig) historyClose(t *testing.T, s *chat.Session) {
 	}
 }
 
+// closedByServer starts a live session, closes it as the server does, and
+// returns once routing's write of the closed state is waiting (for the
+// history's RecordClosed, or the close grace).
+func (g *toldRig) closedByServer(t *testing.T) *chat.Session {
+	t.Helper()
+	s := g.liveSession(t)
+	before := g.fake.Pending()
+	if _, _, err := s.Close(chat.CloseRequest{Reason: chat.RemovedByServer}); err != nil {
+		t.Fatal(err)
+	}
+	g.waitTimers(t, before)
+	return s
+}
+
 // TestHistoryToldWritesWithoutReads: told by the history when the contact is
 // known and when the closing transaction has landed, routing never reads an
 // interaction's record, and its closed state is written only after the
 // history's close.
 func TestHistoryToldWritesWithoutReads(t *testing.T) {
 	g := newToldRig(t)
-	s := g.liveSession(t)
-	before := g.fake.Pending()
-	if _, _, err := s.Close(chat.CloseRequest{Reason: chat.RemovedByServer}); err != nil {
-		t.Fatal(err)
-	}
-	g.waitTimers(t, before) // the closed write waits for RecordClosed
+	s := g.closedByServer(t)
 	// (The agent's departure, before the close, may have been written:
 	// queued again. Not the closed state.)
 	if rec, _ := g.st.get(t, s.ID()); rec.State == string(routing.Offline) {
@@ -131,12 +140,7 @@ func TestHistoryToldWritesWithoutReads(t *testing.T) {
 // the record once the close grace is over and writes it.
 func TestHistoryNeverTellsClose(t *testing.T) {
 	g := newToldRig(t)
-	s := g.liveSession(t)
-	before := g.fake.Pending()
-	if _, _, err := s.Close(chat.CloseRequest{Reason: chat.RemovedByServer}); err != nil {
-		t.Fatal(err)
-	}
-	g.waitTimers(t, before)
+	s := g.closedByServer(t)
 	g.fake.Advance(5 * time.Second) // routing's close grace
 	g.flush(t)
 	rec, ud := g.st.get(t, s.ID())
@@ -152,12 +156,7 @@ func TestHistoryNeverTellsClose(t *testing.T) {
 // wait for the history is over says which interaction it waited for.
 func TestFlushNamesWhatItWaitsFor(t *testing.T) {
 	g := newToldRig(t)
-	s := g.liveSession(t)
-	before := g.fake.Pending()
-	if _, _, err := s.Close(chat.CloseRequest{Reason: chat.RemovedByServer}); err != nil {
-		t.Fatal(err)
-	}
-	g.waitTimers(t, before) // the closed write waits for RecordClosed
+	s := g.closedByServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := g.router.Flush(ctx)
