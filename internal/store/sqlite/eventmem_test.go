@@ -268,7 +268,7 @@ func TestEventMemBudgetCoveringTheSpan(t *testing.T) {
 		}
 		return b
 	}
-	step := min(max(span/8, relocMin), relocMax)
+	step := int((&eventLog{span: span}).relocStep())
 	readBack := map[string]int64{}
 	for _, c := range []struct {
 		name   string
