@@ -54,8 +54,11 @@ type StorePoint struct {
 	EventLogMovedFromMemory float64 `json:"event_log_moved_from_memory_per_sec,omitempty"`
 	EventLogMemoryBytes     int64   `json:"event_log_memory_bytes,omitempty"`
 
-	Checkpoints     uint64  `json:"checkpoints"`
-	CheckpointMs    float64 `json:"checkpoint_ms"` // time spent checkpointing in the second
+	Checkpoints  uint64  `json:"checkpoints"`
+	CheckpointMs float64 `json:"checkpoint_ms"` // time spent checkpointing in the second
+	// CatchUpMs is the part of it the writer spent on its catch-ups (SQLite),
+	// when no batch commits.
+	CatchUpMs       float64 `json:"catch_up_ms,omitempty"`
 	CheckpointPages uint64  `json:"checkpointed_pages"`
 	Checkpointing   bool    `json:"checkpointing"`
 
@@ -184,6 +187,7 @@ func point(a, b *storestats.Snapshot, start time.Time) StorePoint {
 	sync := sb.SyncMicros.Sub(sa.SyncMicros)
 	batch := sb.BatchSize.Sub(sa.BatchSize)
 	ckpt := sb.CheckpointMicros.Sub(sa.CheckpointMicros)
+	catchUp := sb.CatchUpMicros.Sub(sa.CatchUpMicros)
 	gc := b.GC.PauseMicros.Sub(a.GC.PauseMicros)
 	runnable := b.GC.RunnableMicros.Sub(a.GC.RunnableMicros)
 	ms := func(us uint64) float64 { return round2(float64(us) / 1000) }
@@ -209,6 +213,7 @@ func point(a, b *storestats.Snapshot, start time.Time) StorePoint {
 		EventLogMoved:   round1(float64(sb.EventLogMoved-min(sa.EventLogMoved, sb.EventLogMoved)) / dt),
 		Checkpoints:     sb.Checkpoints - min(sa.Checkpoints, sb.Checkpoints),
 		CheckpointMs:    ms(ckpt.Sum),
+		CatchUpMs:       ms(catchUp.Sum),
 		CheckpointPages: sb.CheckpointedPages - min(sa.CheckpointedPages, sb.CheckpointedPages),
 		Checkpointing:   sb.Checkpointing,
 		GCCycles:        b.GC.Cycles - min(a.GC.Cycles, b.GC.Cycles),
@@ -371,6 +376,7 @@ func timelineCharts(r *Result) []template.HTML {
 		}),
 		svgChart("Checkpoints and writer load", "ms in the second, %", xs, []chartLine{
 			{"checkpoint ms", "#17becf", col(func(p StorePoint) float64 { return p.CheckpointMs })},
+			{"writer's catch-up ms", "#e377c2", col(func(p StorePoint) float64 { return p.CatchUpMs })},
 			{"writer busy %", "#d62728", col(func(p StorePoint) float64 { return p.Busy * 100 })},
 			{"GC pause ms", "#7f7f7f", col(func(p StorePoint) float64 { return p.GCPauseMs })},
 			{"GC CPU ms", "#bcbd22", col(func(p StorePoint) float64 { return p.GCCPUMs })},

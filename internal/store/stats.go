@@ -181,6 +181,15 @@ type WriterStats struct {
 	CheckpointMicros  HistSnapshot `json:"checkpoint_us"`
 	CheckpointedPages uint64       `json:"checkpointed_pages"`
 	CheckpointBusy    uint64       `json:"checkpoint_busy"`
+	// CatchUpMicros are the durations of those of them the writer ran
+	// itself, between two batches, to copy the last frames so that the
+	// WAL restarts (SQLite): every acknowledgement waits while one runs.
+	CatchUpMicros HistSnapshot `json:"catch_up_us,omitzero"`
+	// CheckpointSyncFailures counts the syncs of the database file that
+	// failed before a catch-up (SQLite; harmless in itself, as SQLite
+	// syncs the file again in the catch-up and uses the WAL until one
+	// succeeds, but a disk failing syncs).
+	CheckpointSyncFailures uint64 `json:"checkpoint_sync_failures,omitempty"`
 	// Checkpointing is true while a checkpoint runs.
 	Checkpointing bool `json:"checkpointing"`
 
@@ -223,6 +232,8 @@ func (s *WriterStats) Add(o WriterStats) {
 	s.CheckpointMicros = addHist(s.CheckpointMicros, o.CheckpointMicros)
 	s.CheckpointedPages += o.CheckpointedPages
 	s.CheckpointBusy += o.CheckpointBusy
+	s.CatchUpMicros = addHist(s.CatchUpMicros, o.CatchUpMicros)
+	s.CheckpointSyncFailures += o.CheckpointSyncFailures
 	s.Checkpointing = s.Checkpointing || o.Checkpointing
 	s.EventLogRows += o.EventLogRows
 	s.EventLogReloads += o.EventLogReloads

@@ -309,7 +309,10 @@ func Open(ctx context.Context, dir string, opts Options) (_ *Store, err error) {
 		return nil, fail(err)
 	}
 	cdb.SetMaxOpenConns(1)
-	s.ckpt = startCheckpointer(cdb, opts.BeforeCheckpoint)
+	if s.ckpt, err = startCheckpointer(cdb, path, s.w.pages.Load, opts.BeforeCheckpoint); err != nil {
+		cdb.Close()
+		return nil, fail(err)
+	}
 	s.w.ckpt = s.ckpt
 
 	cfg := store.GroupCommitConfig[op]{
@@ -446,6 +449,7 @@ func (s *Store) WriterStats(ctx context.Context) (store.WriterStats, error) {
 		PagesWritten: s.w.pages.Load(), PageSize: s.pageSize,
 		Checkpoints: s.ckpt.runs.Load() + s.ckpt.catchUps.Load(), CheckpointMicros: s.ckpt.took.Snapshot(),
 		CheckpointedPages: s.ckpt.copied.Load(), CheckpointBusy: s.ckpt.busy.Load(),
+		CatchUpMicros: s.ckpt.catchUpTook.Snapshot(), CheckpointSyncFailures: s.ckpt.syncErrs.Load(),
 		Checkpointing: s.ckpt.running.Load(), EventLogRows: s.w.logRows.Load(),
 		EventLogReloads: s.w.reloads.Load(), EventLogMoved: s.w.relocated.Load(),
 		EventLogMovedFromMemory: s.w.memStats.moved.Load(), EventLogMemoryBytes: s.w.memStats.bytes.Load(),
@@ -490,6 +494,9 @@ func (s *Store) closeDBs() error {
 	}
 	if s.wdb != nil {
 		errs = append(errs, s.wdb.Close())
+	}
+	if s.ckpt != nil { // last: no connection holds the file's locks now
+		errs = append(errs, s.ckpt.closeFile())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sqlite: close %s: %w", s.path, err)

@@ -33,7 +33,7 @@ func TestWALRestartsUnderSteadyWrites(t *testing.T) {
 	defer s.Close(context.Background())
 	ctx := context.Background()
 	data := `{"text":"` + strings.Repeat("x", 3000) + `"}`
-	const total = 48 * ckptPages // pages to write, 48 checkpoints' worth
+	const total = 192 * ckptPages // pages to write, 192 checkpoints' worth
 	var (
 		mu          sync.Mutex // guards the following
 		first, last uint32     // checkpoint sequence numbers: the first and the highest seen
@@ -92,7 +92,8 @@ func TestWALRestartsUnderSteadyWrites(t *testing.T) {
 }
 
 // minWALRestarts is the fewest WAL restarts TestWALRestartsUnderSteadyWrites
-// accepts for 48 checkpoints' worth of pages.
+// accepts for 192 checkpoints' worth of pages (the first few hundred
+// pages go before the first restart).
 const minWALRestarts = 4
 
 // walCheckpointSeq reads a WAL file's header and returns its checkpoint

@@ -411,7 +411,9 @@ func (w *writer) afterBatch() {
 			w.ckpt.catchUps.Add(1)
 			w.ckpt.sawFrames(log)
 		}
-		w.ckpt.took.RecordDuration(time.Since(began))
+		took := time.Since(began)
+		w.ckpt.took.RecordDuration(took)
+		w.ckpt.catchUpTook.RecordDuration(took)
 	}
 	if w.walPages < w.ckptPages {
 		return
