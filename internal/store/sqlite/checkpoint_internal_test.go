@@ -42,6 +42,10 @@ func TestCheckpointPassesLeaveTheCatchUpLittle(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// The writer held in a batch: the catch-up the passes hand
+			// over stays for this test to take.
+			release := hold(t, s)
+			defer release()
 			c := s.ckpt
 			var count uint64
 			calls := 0
@@ -90,6 +94,8 @@ func TestCheckpointSyncFailureStillHandsTheCatchUp(t *testing.T) {
 	if err := s.AppendEvent(context.Background(), ev("s", 0, `{"text":"x"}`)).Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	release := hold(t, s)
+	defer release()
 	c := s.ckpt
 	c.syncFrom = 1
 	c.syncDB = func() error { return fmt.Errorf("sync: %w", errors.ErrUnsupported) }
