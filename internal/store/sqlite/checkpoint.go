@@ -112,10 +112,10 @@ func (c *checkpointer) run() {
 // is none when it copied them all; the frames appended meanwhile are
 // counted from the writer's pages. The catch-up stalls every
 // acknowledgement while it runs, so it is left as little as the passes
-// can: at full speed a pass that began with 4,000 frames takes 20–50 ms,
+// can: at full speed a pass that began with 4,000 frames takes 15–60 ms,
 // in which the writer appends a few hundred more, and a catch-up of those
-// held the writer for 15–25 ms (issue 17, fifteenth round); a second pass
-// copies them and leaves tens. Passes go on while they leave more than
+// held the writer for 20–27 ms on average (issue 17, fifteenth round); a
+// second pass copies them and leaves tens. Passes go on while they leave more than
 // catchUpFrames and at most half what the previous one left (a pass's
 // fixed cost, its syncs, can exceed the time the frames take, as with
 // small WALs: passes then stop gaining), maxPasses at most; the writer
@@ -127,14 +127,14 @@ func (c *checkpointer) run() {
 func (c *checkpointer) passes() {
 	prev := int64(math.MaxInt64)
 	copied := c.copied.Load()
-	for i := range maxPasses {
+	for range maxPasses {
 		before := c.appended()
 		left, ok := c.checkpoint()
 		if !ok {
 			return
 		}
 		left += int64(c.appended() - before)
-		if left <= catchUpFrames || left > prev/2 || i == maxPasses-1 {
+		if left <= catchUpFrames || left > prev/2 {
 			break
 		}
 		prev = left
