@@ -115,15 +115,16 @@ func (c *checkpointer) run() {
 // can: at full speed a pass that began with 4,000 frames takes 15–60 ms,
 // in which the writer appends a few hundred more, and a catch-up of those
 // held the writer for 20–27 ms on average (issue 17, fifteenth round); a
-// second pass copies them and leaves tens. Passes go on while they leave more than
-// catchUpFrames and at most half what the previous one left (a pass's
-// fixed cost, its syncs, can exceed the time the frames take, as with
-// small WALs: passes then stop gaining), maxPasses at most; the writer
-// then gets the catch-up of whatever is left. And the database file is
-// synced here first: SQLite writes the passes' pages to it without a sync
-// (it syncs the file only in the checkpoint that reaches the WAL's end,
-// the catch-up), so the catch-up's sync would otherwise flush the tens of
-// megabytes the passes wrote, on the writer's time (from syncFrames on).
+// second pass copies them and leaves tens. Passes go on while they leave
+// more than catchUpFrames and at most half what the previous one left (a
+// pass's fixed cost, its syncs, can exceed the time the frames take, as
+// with small WALs: passes then stop gaining), maxPasses at most; the
+// writer then gets the catch-up of whatever is left. And the database file
+// is synced here first: SQLite writes the passes' pages to it without a
+// sync (it syncs the file only in the checkpoint that reaches the WAL's
+// end, the catch-up), so the catch-up's sync would otherwise flush the
+// tens of megabytes the passes wrote, on the writer's time (from
+// syncFrames on).
 func (c *checkpointer) passes() {
 	prev := int64(math.MaxInt64)
 	copied := c.copied.Load()
